@@ -1,0 +1,85 @@
+"""Settings from ``OPENILP_*`` environment variables, optionally from a TOML file.
+
+Precedence: environment variable > TOML file named by ``OPENILP_CONFIG`` > default.
+Every setting is documented in ``docs/configuration.md``; a test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import platformdirs
+
+__all__ = ["Settings", "get_settings", "SETTING_DOCS"]
+
+#: One line of documentation per setting; ``docs/configuration.md`` must list each of them.
+SETTING_DOCS: dict[str, str] = {
+    "data_dir": "Folder for the embedded SQLite database and other local state.",
+    "database_url": "SQLAlchemy URL of the store; empty means SQLite in the data folder. "
+    "PostgreSQL: postgresql+pg8000://user@host:5432/dbname.",
+    "secret_key": "Key that signs session cookies; set a long random value in production.",
+    "session_max_age_s": "Seconds of inactivity after which a signed-in session expires.",
+    "tile_url": "Optional map tile URL template ({z}/{x}/{y}); empty means boundaries only (offline).",
+    "tile_attribution": "Attribution shown with the tile layer when tile_url is set.",
+    "max_map_points": "Largest number of incidents one map request returns.",
+    "host": "Address the web server listens on.",
+    "port": "Port the web server listens on.",
+}
+
+
+def _default_data_dir() -> str:
+    return platformdirs.user_data_dir("openilp", appauthor=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings. Build with :func:`get_settings`; tests build them directly."""
+
+    data_dir: str = field(default_factory=_default_data_dir)
+    database_url: str = ""
+    secret_key: str = "change-me-openilp-development-key"
+    session_max_age_s: int = 1800
+    tile_url: str = ""
+    tile_attribution: str = ""
+    max_map_points: int = 20000
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``sqlite:///<data_dir>/openilp.sqlite3``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{Path(self.data_dir) / 'openilp.sqlite3'}"
+
+
+def get_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from ``environ`` (default ``os.environ``) and the optional TOML file."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, object] = {}
+    config_file = env.get("OPENILP_CONFIG")
+    if config_file:
+        path = Path(config_file)
+        if not path.is_file():
+            raise FileNotFoundError(f"OPENILP_CONFIG names {path}, which does not exist")
+        with path.open("rb") as handle:
+            values.update(tomllib.load(handle))
+    for setting in fields(Settings):
+        key = f"OPENILP_{setting.name.upper()}"
+        if key in env:
+            values[setting.name] = env[key]
+    unknown = set(values) - {f.name for f in fields(Settings)}
+    if unknown:
+        raise ValueError(f"unknown setting(s) in {config_file}: {', '.join(sorted(unknown))}")
+    for setting in fields(Settings):
+        if setting.name in values and setting.type in ("int", int):
+            try:
+                values[setting.name] = int(str(values[setting.name]))
+            except ValueError as exc:
+                raise ValueError(
+                    f"setting {setting.name} must be a whole number, got {values[setting.name]!r}"
+                ) from exc
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,18 @@
+"""Storage: schema, migrations, engines and bulk writers (SQLite and PostgreSQL)."""
+
+from openilp.db.engine import DatabaseError, make_engine, migrate, session_scope
+from openilp.db.models import Agency, Base, ImportFile, Incident, IncidentLedger, OffenceCategory, User
+
+__all__ = [
+    "Agency",
+    "Base",
+    "DatabaseError",
+    "ImportFile",
+    "Incident",
+    "IncidentLedger",
+    "OffenceCategory",
+    "User",
+    "make_engine",
+    "migrate",
+    "session_scope",
+]

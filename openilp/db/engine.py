@@ -1,0 +1,89 @@
+"""Engines, sessions and migrations for SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["make_engine", "migrate", "session_scope", "MIGRATIONS_DIR", "DatabaseError"]
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be reached or is not in a usable state."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url``.
+
+    SQLite gets WAL journaling, foreign keys and a busy timeout; its folder is created.
+    ``postgresql://`` URLs without a driver use pg8000 (BSD licensed).
+    """
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+pg8000")
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` with Alembic, then load the reference data."""
+    from openilp.db.reference_data import sync_offence_categories
+
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    except Exception as exc:  # pragma: no cover - exercised by a broken server only
+        if "could not connect" in str(exc).lower() or "connection refused" in str(exc).lower():
+            raise DatabaseError(f"cannot reach the database at {engine.url!r}: {exc}") from exc
+        raise
+    with session_scope(engine) as session:
+        sync_offence_categories(session)
+
+
+def is_migrated(engine: Engine) -> bool:
+    return inspect(engine).has_table("incidents")
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,36 @@
+"""Reference data loaded from data files into the store (offence categories)."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openilp.db.models import OffenceCategory
+
+__all__ = ["CATEGORIES_FILE", "load_category_definitions", "sync_offence_categories"]
+
+CATEGORIES_FILE = Path(__file__).resolve().parent.parent / "ingest" / "categories.toml"
+
+
+@cache
+def load_category_definitions() -> dict[str, dict[str, object]]:
+    """The category taxonomy from ``ingest/categories.toml``: code -> label, crime_group, ucr_part."""
+    with CATEGORIES_FILE.open("rb") as handle:
+        data = tomllib.load(handle)
+    return dict(data["categories"])
+
+
+def sync_offence_categories(session: Session) -> None:
+    """Insert or update every category of the taxonomy file (never deletes: incidents refer to them)."""
+    existing = {c.code: c for c in session.scalars(select(OffenceCategory))}
+    for code, spec in load_category_definitions().items():
+        part = int(spec["ucr_part"])  # type: ignore[call-overload]
+        category = existing.get(code) or OffenceCategory(code=code)
+        category.label = str(spec["label"])
+        category.crime_group = str(spec["crime_group"])
+        category.ucr_part = part or None
+        session.add(category)
