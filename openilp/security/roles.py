@@ -1,0 +1,66 @@
+"""Roles and the permissions each one grants.
+
+Seven roles (the ``users.role`` column). A permission is a ``"resource:action"`` string; the
+table below is the single place that says who may do what, and the web app checks it on every
+request. Partners (other organisations) get no access to internal records by default: sharing
+with them goes through explicit dissemination, not through a role.
+
+>>> has_permission("analyst", "incidents:read")
+True
+>>> has_permission("analyst", "users:manage")
+False
+>>> "users:manage" in permissions_for("administrator")
+True
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["Role", "ROLES", "INTERNAL_ROLES", "PERMISSIONS", "has_permission", "permissions_for"]
+
+
+class Role(StrEnum):
+    """The role a user holds; stored by value in ``users.role``."""
+
+    ANALYST = "analyst"
+    OFFICER = "officer"
+    SUPERVISOR = "supervisor"
+    REVIEWER = "reviewer"
+    AUDITOR = "auditor"
+    ADMINISTRATOR = "administrator"
+    PARTNER = "partner"
+
+
+#: Every role name, in the order shown to administrators.
+ROLES: tuple[str, ...] = tuple(role.value for role in Role)
+
+#: Roles held by staff of the owning agency (everyone except partners).
+INTERNAL_ROLES: frozenset[str] = frozenset(ROLES) - {Role.PARTNER.value}
+
+#: Permission -> the roles that hold it.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "incidents:read": INTERNAL_ROLES,
+    "categories:read": frozenset(ROLES),
+    "boundaries:read": frozenset(ROLES),
+    "audit:read": frozenset({Role.AUDITOR.value, Role.ADMINISTRATOR.value}),
+    "users:manage": frozenset({Role.ADMINISTRATOR.value}),
+}
+
+
+def has_permission(role: str, permission: str) -> bool:
+    """Whether ``role`` holds ``permission``.
+
+    Raises
+    ------
+    KeyError
+        If ``permission`` is not in :data:`PERMISSIONS` (a typo must not silently deny or grant).
+    """
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}; known: {', '.join(sorted(PERMISSIONS))}")
+    return role in PERMISSIONS[permission]
+
+
+def permissions_for(role: str) -> frozenset[str]:
+    """Every permission ``role`` holds (empty for an unknown role)."""
+    return frozenset(name for name, roles in PERMISSIONS.items() if role in roles)

@@ -1,0 +1,96 @@
+"""The application factory: one :class:`~openilp.web.context.WebContext`, routers, middleware.
+
+>>> from openilp.config import Settings
+>>> from openilp.db import make_engine
+>>> app = create_app(Settings(database_url="sqlite://"), make_engine("sqlite://"))
+>>> sorted(r.path for r in app.routes)[:3]
+['/', '/api/v1/boundaries/{agency_code}.geojson', '/api/v1/categories']
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+from starlette.middleware.sessions import SessionMiddleware
+
+from openilp import __version__
+from openilp.config import Settings, get_settings
+from openilp.db import make_engine, migrate
+from openilp.web.auth import SignInGateMiddleware
+from openilp.web.boundaries import BoundaryRegistry
+from openilp.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
+from openilp.web.errors import install_error_handlers
+from openilp.web.headers import SecurityHeadersMiddleware
+from openilp.web.routes import api, auth, health, pages
+
+__all__ = ["create_app", "app_from_environment", "SESSION_COOKIE"]
+
+SESSION_COOKIE = "openilp_session"
+
+
+def create_app(
+    settings: Settings,
+    engine: Engine | None = None,
+    *,
+    https_only: bool = False,
+    boundaries: BoundaryRegistry | None = None,
+) -> FastAPI:
+    """Build the web application.
+
+    Parameters
+    ----------
+    settings
+        Runtime settings (secret key, session lifetime in seconds, tiles, map limits).
+    engine
+        The store; defaults to ``make_engine(settings.resolved_database_url)`` (not migrated:
+        run ``openilp db upgrade`` or pass a migrated engine).
+    https_only
+        Mark the session cookie Secure and send HSTS; turn on behind HTTPS.
+    boundaries
+        Agency boundary layers; defaults to the bundled ones plus ``<data_dir>/boundaries``.
+    """
+    engine = engine if engine is not None else make_engine(settings.resolved_database_url)
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    context = WebContext(
+        settings=settings,
+        engine=engine,
+        templates=templates,
+        boundaries=boundaries or BoundaryRegistry.default(settings.data_dir),
+        https_only=https_only,
+    )
+    app = FastAPI(
+        title="OpenILP",
+        version=__version__,
+        docs_url=None,  # the interactive docs load scripts from a CDN; the schema is at /api/v1/openapi.json
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.openilp = context
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    install_error_handlers(app)
+    # The last added middleware runs first: headers wrap everything, then the session, then the gate.
+    app.add_middleware(SignInGateMiddleware)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=settings.session_max_age_s,
+        same_site="lax",
+        https_only=https_only,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, tile_url=settings.tile_url, https_only=https_only)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app configured from ``OPENILP_*`` variables, with a migrated store (uvicorn factory)."""
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)
+    return create_app(settings, engine)

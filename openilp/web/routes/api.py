@@ -1,0 +1,86 @@
+"""The JSON API under ``/api/v1``. Every endpoint needs a signed-in user (401 otherwise)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy.orm import Session
+
+from openilp.services.incidents import category_options, incident_features, parse_iso_date
+from openilp.services.users import UserInfo, list_users
+from openilp.web.auth import current_user, require
+from openilp.web.context import db_session, get_context
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+
+GEOJSON = "application/geo+json"
+
+
+@router.get("/me")
+def me(user: UserInfo = Depends(current_user)) -> dict[str, Any]:
+    """The signed-in user: name, role, agency and permissions (never the password hash)."""
+    return user.as_dict()
+
+
+@router.get("/categories")
+def categories(
+    user: UserInfo = Depends(require("categories:read")), session: Session = Depends(db_session)
+) -> dict[str, Any]:
+    """Every offence category: code, label, crime group and UCR part."""
+    return {"categories": [option.as_dict() for option in category_options(session)]}
+
+
+@router.get("/incidents.geojson", response_class=JSONResponse)
+def incidents_geojson(
+    request: Request,
+    category: list[str] = Query(default=[], description="Category code; repeat for several."),
+    date_from: str = Query(default="", description="First day, YYYY-MM-DD, agency local time."),
+    date_to: str = Query(default="", description="Last day (inclusive), YYYY-MM-DD."),
+    limit: int | None = Query(default=None, ge=1, description="At most this many (≤ max_map_points)."),
+    user: UserInfo = Depends(require("incidents:read")),
+    session: Session = Depends(db_session),
+) -> JSONResponse:
+    """Located incidents of your agency as GeoJSON, newest first, with counts and a truncated flag."""
+    max_points = get_context(request).settings.max_map_points
+    try:
+        collection = incident_features(
+            session,
+            [user.agency_id],
+            category,
+            parse_iso_date(date_from, "date_from"),
+            parse_iso_date(date_to, "date_to"),
+            min(limit or max_points, max_points),
+        )
+    except ValueError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    return JSONResponse(collection, media_type=GEOJSON)
+
+
+@router.get("/boundaries/{agency_code}.geojson", response_class=FileResponse)
+def boundaries(
+    request: Request, agency_code: str, user: UserInfo = Depends(require("boundaries:read"))
+) -> FileResponse:
+    """The boundary layer (GeoJSON, WGS84) of your own agency; 404 for any other."""
+    layer = get_context(request).boundaries.layer_for(agency_code)
+    if agency_code != user.agency_code or layer is None:
+        raise HTTPException(status_code=404, detail=f"No boundary layer for agency {agency_code!r}.")
+    return FileResponse(layer.path, media_type=GEOJSON)
+
+
+@router.get("/users")
+def users(
+    user: UserInfo = Depends(require("users:manage")), session: Session = Depends(db_session)
+) -> dict[str, Any]:
+    """Accounts of your agency (administrators only)."""
+    return {"users": [u.as_dict() for u in list_users(session, agency_code=user.agency_code)]}
+
+
+@router.get("/openapi.json", include_in_schema=False)
+def openapi(request: Request, user: UserInfo = Depends(current_user)) -> dict[str, Any]:
+    """The OpenAPI description of this API (signed-in users only)."""
+    schema: dict[str, Any] = request.app.openapi()
+    return schema

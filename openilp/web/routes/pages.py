@@ -1,0 +1,74 @@
+"""HTML pages for signed-in users: home (``/``) and the incident map (``/map``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from openilp.services.incidents import (
+    CRIME_GROUPS,
+    category_options,
+    incident_summary,
+    parse_iso_date,
+    validate_filters,
+)
+from openilp.services.users import UserInfo
+from openilp.web.auth import current_user, require
+from openilp.web.context import db_session, get_context
+from openilp.web.rendering import render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(
+    request: Request,
+    user: UserInfo = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Signed-in home: who you are and what your agency holds."""
+    summary = incident_summary(session, [user.agency_id]) if user.can("incidents:read") else None
+    return render(request, "home.html", user=user, summary=summary)
+
+
+@router.get("/map", response_class=HTMLResponse)
+def incident_map(
+    request: Request,
+    category: list[str] = Query(default=[]),
+    date_from: str = "",
+    date_to: str = "",
+    user: UserInfo = Depends(require("incidents:read")),
+    session: Session = Depends(db_session),
+) -> Response:
+    """The incident map; the browser fetches points from ``/api/v1/incidents.geojson``."""
+    web = get_context(request)
+    error = None
+    try:
+        validate_filters(
+            session, category, parse_iso_date(date_from, "date_from"), parse_iso_date(date_to, "date_to")
+        )
+    except ValueError as exc:
+        error = str(exc)
+    boundary = web.boundaries.layer_for(user.agency_code)
+    options = category_options(session)
+    groups = [(group, [o for o in options if o.crime_group == group]) for group in CRIME_GROUPS]
+    return render(
+        request,
+        "map.html",
+        user=user,
+        status_code=400 if error else 200,
+        error=error,
+        groups=[(g, opts) for g, opts in groups if opts],
+        crime_groups=CRIME_GROUPS,
+        selected=set(category),
+        date_from=date_from,
+        date_to=date_to,
+        query=request.url.query,
+        boundary=boundary,
+        boundary_url=f"/api/v1/boundaries/{user.agency_code}.geojson" if boundary else "",
+        leaflet_available=web.leaflet_available,
+        max_map_points=web.settings.max_map_points,
+    )

@@ -1,0 +1,144 @@
+/* OpenILP incident map: boundary base layer, optional tiles, incidents as canvas circle markers.
+ * Everything comes from this origin (see the Content-Security-Policy); no inline scripts. */
+(function () {
+  "use strict";
+
+  var COLOURS = {            // Okabe–Ito palette: distinguishable with common colour-vision deficiencies
+    violent: "#D55E00",
+    property: "#0072B2",
+    society: "#CC79A7",
+    other: "#666666"
+  };
+
+  var element = document.getElementById("map");
+  var status = document.getElementById("map-status");
+  var truncated = document.getElementById("map-truncated");
+  if (!element) { return; }
+  if (typeof window.L === "undefined") {
+    if (status) { status.textContent = "The map cannot be drawn: the map library is not installed."; }
+    element.setAttribute("data-markers-drawn", "0");
+    return;
+  }
+  var L = window.L;
+
+  function setStatus(text) { if (status) { status.textContent = text; } }
+  function formatNumber(n) { return Number(n).toLocaleString(); }
+
+  function describeTime(props) {
+    if (!props.occurred_from) { return "time unknown"; }
+    var when = new Date(props.occurred_from);
+    if (props.time_precision === "day" || props.time_precision === "month") {
+      return when.toLocaleDateString() + " (" + props.time_precision + " only)";
+    }
+    return when.toLocaleString();
+  }
+
+  function popupContent(props) {
+    // Built from DOM nodes with textContent: record text is never interpreted as HTML.
+    var box = document.createElement("div");
+    box.className = "incident-popup";
+    var title = document.createElement("strong");
+    title.textContent = props.category_label || props.category || "Uncategorised";
+    box.appendChild(title);
+    var rows = [
+      ["Offence", props.offence_description || "–"],
+      ["Occurred", describeTime(props)],
+      ["Address", props.block_address || "–"],
+      ["Record", "#" + props.id]
+    ];
+    var list = document.createElement("dl");
+    rows.forEach(function (row) {
+      var dt = document.createElement("dt"); dt.textContent = row[0];
+      var dd = document.createElement("dd"); dd.textContent = row[1];
+      list.appendChild(dt); list.appendChild(dd);
+    });
+    box.appendChild(list);
+    return box;
+  }
+
+  var map = L.map(element, { preferCanvas: true, zoomControl: true, attributionControl: true });
+  map.attributionControl.setPrefix(false);
+  map.setView([39.5, -98.35], 4);   // overview until a boundary or the data give a better view
+
+  var tileUrl = element.getAttribute("data-tile-url");
+  if (tileUrl) {
+    L.tileLayer(tileUrl, {
+      attribution: element.getAttribute("data-tile-attribution") || "",
+      maxZoom: 19
+    }).addTo(map);
+  }
+
+  var boundaryBounds = null;
+  function loadBoundary() {
+    var url = element.getAttribute("data-boundary-url");
+    if (!url) { element.setAttribute("data-boundary-features", "0"); return Promise.resolve(); }
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("boundary layer: HTTP " + response.status); }
+        return response.json();
+      })
+      .then(function (geojson) {
+        var layer = L.geoJSON(geojson, {
+          style: { color: "#444", weight: 1, fillColor: "#f3f1ea", fillOpacity: 0.6 },
+          attribution: element.getAttribute("data-boundary-attribution") || "",
+          onEachFeature: function (feature, featureLayer) {
+            var p = feature.properties || {};
+            var name = p.NHD_NAME || p.name || p.NAME;
+            if (name) { featureLayer.bindTooltip(String(name), { sticky: true }); }
+          }
+        }).addTo(map);
+        boundaryBounds = layer.getBounds();
+        if (boundaryBounds.isValid()) { map.fitBounds(boundaryBounds); }
+        element.setAttribute("data-boundary-features", String((geojson.features || []).length));
+      })
+      .catch(function (error) {
+        element.setAttribute("data-boundary-features", "error");
+        setStatus("Could not load the boundary layer (" + error.message + ").");
+      });
+  }
+
+  function loadIncidents() {
+    if (element.getAttribute("data-load") !== "yes") {
+      element.setAttribute("data-markers-drawn", "0");
+      return Promise.resolve();
+    }
+    var url = element.getAttribute("data-incidents-url");
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) { throw new Error(body.detail || ("HTTP " + response.status)); }
+          return body;
+        });
+      })
+      .then(function (collection) {
+        var renderer = L.canvas({ padding: 0.5 });
+        var drawn = 0;
+        var layer = L.geoJSON(collection, {
+          pointToLayer: function (feature, latlng) {
+            drawn += 1;
+            var colour = COLOURS[feature.properties.crime_group] || COLOURS.other;
+            return L.circleMarker(latlng, {
+              renderer: renderer, radius: 4, weight: 1, color: "#222", opacity: 0.6,
+              fillColor: colour, fillOpacity: 0.85
+            });
+          }
+        });
+        layer.bindPopup(function (marker) { return popupContent(marker.feature.properties); });
+        layer.addTo(map);
+        if (!boundaryBounds && drawn > 0) { map.fitBounds(layer.getBounds(), { maxZoom: 15 }); }
+        var counts = collection.counts || {};
+        element.setAttribute("data-markers-drawn", String(drawn));
+        var text = formatNumber(counts.returned || 0) + " of " + formatNumber(counts.matching || 0) +
+          " located incidents shown";
+        if (counts.not_located) { text += "; " + formatNumber(counts.not_located) + " without a location"; }
+        setStatus(text + ".");
+        if (truncated) { truncated.hidden = !counts.truncated; }
+      })
+      .catch(function (error) {
+        element.setAttribute("data-markers-drawn", "error");
+        setStatus("Could not load incidents: " + error.message);
+      });
+  }
+
+  loadBoundary().then(loadIncidents);
+})();
