@@ -3,17 +3,18 @@
 >>> from openilp.config import Settings
 >>> from openilp.db import make_engine
 >>> app = create_app(Settings(database_url="sqlite://"), make_engine("sqlite://"))
->>> sorted(r.path for r in app.routes)[:3]
-['/', '/api/v1/boundaries/{agency_code}.geojson', '/api/v1/categories']
+>>> route_table(app)[:3]
+[('GET', '/'), ('GET', '/api/v1/boundaries/{agency_code}.geojson'), ('GET', '/api/v1/categories')]
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, routing
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Mount
 
 from openilp import __version__
 from openilp.config import Settings, get_settings
@@ -25,7 +26,7 @@ from openilp.web.errors import install_error_handlers
 from openilp.web.headers import SecurityHeadersMiddleware
 from openilp.web.routes import api, auth, health, pages
 
-__all__ = ["create_app", "app_from_environment", "SESSION_COOKIE"]
+__all__ = ["create_app", "app_from_environment", "route_table", "SESSION_COOKIE"]
 
 SESSION_COOKIE = "openilp_session"
 
@@ -86,6 +87,27 @@ def create_app(
     )
     app.add_middleware(SecurityHeadersMiddleware, tile_url=settings.tile_url, https_only=https_only)
     return app
+
+
+def route_table(app: FastAPI) -> list[tuple[str, str]]:
+    """Every ``(method, path)`` the app answers, sorted; a mount counts as ``("GET", prefix)``.
+
+    Routes of included routers are flattened (FastAPI ≥ 0.16x keeps them nested in ``app.routes``).
+    """
+    flatten = getattr(routing, "iter_route_contexts", None)
+    routes = list(flatten(app.routes)) if flatten is not None else list(app.routes)
+    table: set[tuple[str, str]] = set()
+    for route in routes:
+        original = getattr(route, "original_route", route)
+        if isinstance(original, Mount):
+            table.add(("GET", original.path))
+            continue
+        methods = getattr(route, "methods", None)
+        path = getattr(route, "path", None)
+        if not methods or not path:
+            raise ValueError(f"route without methods or path: {route!r}")
+        table.update((method, path) for method in methods if method != "HEAD")
+    return sorted(table)
 
 
 def app_from_environment() -> FastAPI:

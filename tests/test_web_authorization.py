@@ -1,0 +1,131 @@
+"""Authorization matrix: every route of the app × {anonymous, each role} → expected status.
+
+Routes are enumerated from ``app.routes``, so a new route fails this test until it is added to
+:data:`MATRIX` with the status each kind of visitor must get.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from web_support import IncidentSpec, login, make_client, seed_agency, seed_incidents, seed_user
+
+from openilp.security.roles import ROLES
+from openilp.web.app import route_table
+
+INTERNAL = [r for r in ROLES if r != "partner"]
+
+#: Values substituted for path parameters.
+PATH_PARAMS = {"agency_code": "SLMPD"}
+#: A real file under each mount.
+MOUNT_SAMPLES = {"/static": "/static/css/openilp.css"}
+
+
+def _everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+def _only(roles: list[str], allowed: int = 200, denied: int = 403) -> dict[str, int]:
+    return {role: allowed if role in roles else denied for role in ROLES}
+
+
+#: (method, path) -> {"anonymous": status, role: status, ...}.
+#: POST forms are sent without a CSRF token: every signed-in visitor must get 403.
+MATRIX: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "/healthz"): {"anonymous": 200, **_everyone(200)},
+    ("GET", "/static"): {"anonymous": 200, **_everyone(200)},
+    ("GET", "/login"): {"anonymous": 200, **_everyone(303)},
+    ("POST", "/login"): {"anonymous": 403, **_everyone(403)},
+    ("POST", "/logout"): {"anonymous": 303, **_everyone(403)},
+    ("GET", "/"): {"anonymous": 303, **_everyone(200)},
+    ("GET", "/map"): {"anonymous": 303, **_only(INTERNAL)},
+    ("GET", "/api/v1/me"): {"anonymous": 401, **_everyone(200)},
+    ("GET", "/api/v1/categories"): {"anonymous": 401, **_everyone(200)},
+    ("GET", "/api/v1/incidents.geojson"): {"anonymous": 401, **_only(INTERNAL)},
+    ("GET", "/api/v1/boundaries/{agency_code}.geojson"): {"anonymous": 401, **_everyone(200)},
+    ("GET", "/api/v1/users"): {"anonymous": 401, **_only(["administrator"])},
+    ("GET", "/api/v1/openapi.json"): {"anonymous": 401, **_everyone(200)},
+}
+
+
+def app_endpoints(client: TestClient) -> set[tuple[str, str]]:
+    """Every (method, path) the app answers, from its route table (``app.routes``)."""
+    return set(route_table(client.app))  # type: ignore[arg-type]
+
+
+def concrete(path: str) -> str:
+    if path in MOUNT_SAMPLES:
+        return MOUNT_SAMPLES[path]
+    return path.format(**PATH_PARAMS)
+
+
+@pytest.fixture
+def seeded(engine: Engine) -> Engine:
+    seed_agency(engine)
+    seed_incidents(engine, "SLMPD", [IncidentSpec("robbery", None)])
+    for role in ROLES:
+        seed_user(engine, f"user-{role}", role=role)
+    return engine
+
+
+def test_every_route_is_classified(engine: Engine, tmp_path: Path) -> None:
+    endpoints = app_endpoints(make_client(engine, tmp_path))
+    unclassified = endpoints - set(MATRIX)
+    stale = set(MATRIX) - endpoints
+    assert not unclassified, f"add these routes to MATRIX with expected statuses: {sorted(unclassified)}"
+    assert not stale, f"MATRIX lists routes the app no longer has: {sorted(stale)}"
+
+
+def _request(client: TestClient, method: str, path: str) -> int:
+    return client.request(method, concrete(path), follow_redirects=False).status_code
+
+
+def test_anonymous(engine: Engine, tmp_path: Path) -> None:
+    client = make_client(engine, tmp_path)
+    got = {key: _request(client, *key) for key in MATRIX}
+    expected = {key: statuses["anonymous"] for key, statuses in MATRIX.items()}
+    assert got == expected
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role(seeded: Engine, tmp_path: Path, role: str) -> None:
+    client = make_client(seeded, tmp_path)
+    assert login(client, f"user-{role}").status_code == 303
+    got = {key: _request(client, *key) for key in MATRIX}
+    expected = {key: statuses[role] for key, statuses in MATRIX.items()}
+    assert got == expected
+
+
+def test_anonymous_pages_redirect_to_login_with_next(engine: Engine, tmp_path: Path) -> None:
+    client = make_client(engine, tmp_path)
+    response = client.get("/map?category=robbery", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=%2Fmap%3Fcategory%3Drobbery"
+    api = client.get("/api/v1/incidents.geojson")
+    assert api.status_code == 401
+    assert api.json() == {"detail": "Sign in required."}
+
+
+def test_unknown_paths_do_not_reveal_anything_to_anonymous(engine: Engine, tmp_path: Path) -> None:
+    client = make_client(engine, tmp_path)
+    assert client.get("/api/v1/nothing-here").status_code == 401
+    assert client.get("/nothing-here", follow_redirects=False).status_code == 303
+
+
+def test_users_see_only_their_own_agency(engine: Engine, tmp_path: Path) -> None:
+    import datetime as dt
+
+    seed_agency(engine, "SLMPD")
+    seed_agency(engine, "OTHER", timezone="America/New_York")
+    when = dt.datetime(2019, 5, 1, 12, tzinfo=dt.UTC)
+    mine = seed_incidents(engine, "SLMPD", [IncidentSpec("robbery", when)])
+    seed_incidents(engine, "OTHER", [IncidentSpec("robbery", when), IncidentSpec("burglary", when)])
+    seed_user(engine, "slmpd-analyst", agency_code="SLMPD")
+    client = make_client(engine, tmp_path)
+    login(client, "slmpd-analyst")
+    ids = [f["id"] for f in client.get("/api/v1/incidents.geojson").json()["features"]]
+    assert ids == mine
+    assert client.get("/api/v1/boundaries/OTHER.geojson").status_code == 404

@@ -1,0 +1,114 @@
+"""Helpers shared by the web tests: seed agencies, users and incidents; sign in through the form."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import Engine, select
+
+from openilp.config import Settings
+from openilp.db import Agency, ImportFile, Incident, session_scope
+from openilp.services.agencies import ensure_agency
+from openilp.services.users import create_user
+from openilp.web import create_app
+
+PASSWORD = "a long enough test password"
+UTC = dt.UTC
+
+
+@dataclass
+class IncidentSpec:
+    """One test incident; ``occurred`` is UTC."""
+
+    category: str | None
+    occurred: dt.datetime | None
+    lon: float | None = -90.2
+    lat: float | None = 38.63
+    location_status: str = "located"
+    description: str = "TEST OFFENCE"
+    address: str = "100 MARKET ST"
+    net_count: int = 1
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def seed_agency(engine: Engine, code: str = "SLMPD", timezone: str = "America/Chicago") -> int:
+    with session_scope(engine) as session:
+        return ensure_agency(session, code, f"{code} police", timezone, "ESRI:102696").id
+
+
+def seed_user(
+    engine: Engine, username: str, role: str = "analyst", agency_code: str = "SLMPD", password: str = PASSWORD
+) -> int:
+    with session_scope(engine) as session:
+        return create_user(session, username, password, role, agency_code, full_name=username.title()).id
+
+
+def seed_incidents(engine: Engine, agency_code: str, specs: Iterable[IncidentSpec]) -> list[int]:
+    """Insert incidents through the ORM under one import file; return their ids in order."""
+    with session_scope(engine) as session:
+        agency = session.scalars(select(Agency).where(Agency.code == agency_code)).one()
+        import_file = ImportFile(
+            agency_id=agency.id, source="test", file_name="test.csv", sha256=f"{agency_code:0<64}"[:64]
+        )
+        session.add(import_file)
+        session.flush()
+        incidents = []
+        for line, spec in enumerate(specs, start=1):
+            located = spec.location_status == "located"
+            incident = Incident(
+                agency_id=agency.id,
+                source="test",
+                source_key=f"{agency_code}-{line}",
+                offence_description=spec.description,
+                category_code=spec.category,
+                occurred_from=spec.occurred,
+                occurred_to=spec.occurred,
+                time_precision="minute",
+                lon=spec.lon if located else None,
+                lat=spec.lat if located else None,
+                location_status=spec.location_status,
+                block_address=spec.address,
+                net_count=spec.net_count,
+                import_file_id=import_file.id,
+                source_line=line,
+                content_hash=line,
+                raw=f"line {line}",
+                **spec.extra,
+            )
+            session.add(incident)
+            incidents.append(incident)
+        session.flush()
+        return [incident.id for incident in incidents]
+
+
+def make_client(engine: Engine, tmp_path: Path, **settings: object) -> TestClient:
+    values: dict[str, object] = {"data_dir": str(tmp_path), "secret_key": "test-secret-key-0123456789"}
+    values.update(settings)
+    https_only = bool(values.pop("https_only", False))
+    app = create_app(Settings(**values), engine, https_only=https_only)  # type: ignore[arg-type]
+    return TestClient(app)
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD, next_path: str = "/") -> Response:
+    """Sign in through the real form (GET for the token, then POST); returns the POST response."""
+    token = csrf_from(client.get("/login").text)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": next_path},
+        follow_redirects=False,
+    )
