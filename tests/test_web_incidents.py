@@ -1,0 +1,262 @@
+"""Incident queries (service) and the map page and GeoJSON API over them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from web_support import IncidentSpec, login, make_client, seed_agency, seed_incidents, seed_user
+
+from openilp.db import session_scope
+from openilp.services.incidents import category_options, incident_features, incident_summary
+
+UTC = dt.UTC
+# St. Louis is UTC-6 in winter: 2019-01-01 03:00 UTC is still 31 December locally.
+NEW_YEAR_EVE_LOCAL = dt.datetime(2019, 1, 1, 3, 0, tzinfo=UTC)
+JAN_2 = dt.datetime(2019, 1, 2, 18, 0, tzinfo=UTC)
+JAN_31_LATE_LOCAL = dt.datetime(2019, 2, 1, 5, 30, tzinfo=UTC)  # 23:30 on 31 January in St. Louis
+FEB_10 = dt.datetime(2019, 2, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def seeded(engine: Engine) -> dict[str, object]:
+    slmpd = seed_agency(engine, "SLMPD", "America/Chicago")
+    seed_agency(engine, "OTHER", "America/New_York")
+    ids = seed_incidents(
+        engine,
+        "SLMPD",
+        [
+            IncidentSpec(
+                "robbery", NEW_YEAR_EVE_LOCAL, lon=-90.25, lat=38.60, description="ROBBERY-STRONGARM"
+            ),
+            IncidentSpec("burglary_residential", JAN_2, lon=-90.2, lat=38.65),
+            IncidentSpec("robbery", JAN_31_LATE_LOCAL, lon=-90.21, lat=38.61, address="<b>1 Evil St</b>"),
+            IncidentSpec("robbery", FEB_10, location_status="withheld"),
+            IncidentSpec("rape", FEB_10, location_status="missing"),
+            IncidentSpec("robbery", FEB_10, net_count=0),  # reversed: not an incident
+            IncidentSpec("larceny", None),  # no time known
+        ],
+    )
+    seed_incidents(engine, "OTHER", [IncidentSpec("robbery", JAN_2)])
+    return {"agency_id": slmpd, "ids": ids}
+
+
+def features(engine: Engine, agency_id: int, **filters: object) -> dict[str, object]:
+    with session_scope(engine) as session:
+        return incident_features(session, [agency_id], **filters)  # type: ignore[arg-type]
+
+
+def test_located_incidents_newest_first_with_counts(engine: Engine, seeded: dict[str, object]) -> None:
+    ids = seeded["ids"]
+    result = features(engine, seeded["agency_id"])  # type: ignore[arg-type]
+    assert result["type"] == "FeatureCollection"
+    assert [f["id"] for f in result["features"]] == [ids[2], ids[1], ids[0], ids[6]]  # type: ignore
+    assert result["counts"] == {
+        "matching": 4,
+        "returned": 4,
+        "truncated": False,
+        "not_located": 2,
+        "limit": 20000,
+    }
+    first = result["features"][-2]  # type: ignore[index]
+    assert first["geometry"] == {"type": "Point", "coordinates": [-90.25, 38.6]}
+    assert first["properties"] == {
+        "id": ids[0],  # type: ignore[index]
+        "category": "robbery",
+        "category_label": "Robbery",
+        "crime_group": "violent",
+        "offence_description": "ROBBERY-STRONGARM",
+        "occurred_from": "2019-01-01T03:00:00+00:00",
+        "time_precision": "minute",
+        "block_address": "100 MARKET ST",
+    }
+
+
+def test_dates_are_whole_local_days(engine: Engine, seeded: dict[str, object]) -> None:
+    ids = seeded["ids"]
+    january = features(
+        engine,
+        seeded["agency_id"],
+        date_from=dt.date(2019, 1, 1),
+        date_to=dt.date(2019, 1, 31),  # type: ignore
+    )
+    # 31 Dec local is out; 31 Jan 23:30 local is in; undated records never match a date filter.
+    assert sorted(f["id"] for f in january["features"]) == sorted([ids[1], ids[2]])  # type: ignore
+    december = features(engine, seeded["agency_id"], date_to=dt.date(2018, 12, 31))  # type: ignore
+    assert [f["id"] for f in december["features"]] == [ids[0]]  # type: ignore
+
+
+def test_category_filter_and_not_located_count(engine: Engine, seeded: dict[str, object]) -> None:
+    result = features(engine, seeded["agency_id"], category_codes=["robbery"])  # type: ignore[arg-type]
+    assert {f["properties"]["category"] for f in result["features"]} == {"robbery"}  # type: ignore
+    assert result["counts"]["matching"] == 2  # type: ignore[index]
+    assert result["counts"]["not_located"] == 1  # the withheld robbery; the reversed one is not counted
+
+
+def test_limit_truncates_keeping_the_newest(engine: Engine, seeded: dict[str, object]) -> None:
+    result = features(engine, seeded["agency_id"], limit=2)  # type: ignore[arg-type]
+    assert result["counts"]["returned"] == 2  # type: ignore[index]
+    assert result["counts"]["truncated"] is True  # type: ignore[index]
+    assert [f["id"] for f in result["features"]] == seeded["ids"][2:0:-1]  # type: ignore
+
+
+def test_no_agencies_means_no_incidents(engine: Engine, seeded: dict[str, object]) -> None:
+    with session_scope(engine) as session:
+        assert incident_features(session, [])["counts"]["matching"] == 0
+
+
+@pytest.mark.parametrize(
+    "filters,message",
+    [
+        ({"date_from": dt.date(2019, 2, 1), "date_to": dt.date(2019, 1, 1)}, "date_from .* is after date_to"),
+        ({"category_codes": ["robbery", "witchcraft"]}, "unknown category 'witchcraft'"),
+        ({"limit": 0}, "limit must be at least 1"),
+    ],
+)
+def test_bad_filters_raise_clear_errors(
+    engine: Engine, seeded: dict[str, object], filters: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        features(engine, seeded["agency_id"], **filters)  # type: ignore[arg-type]
+
+
+def test_category_options_are_grouped(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        options = category_options(session)
+    groups = [o.crime_group for o in options]
+    assert groups == sorted(groups, key=["violent", "property", "society", "other"].index)
+    assert "robbery" in {o.code for o in options}
+
+
+def test_summary(engine: Engine, seeded: dict[str, object]) -> None:
+    with session_scope(engine) as session:
+        summary = incident_summary(session, [seeded["agency_id"]])  # type: ignore[list-item]
+    assert (summary.total, summary.located) == (6, 4)
+    assert summary.first_occurred == NEW_YEAR_EVE_LOCAL
+    assert summary.last_occurred == FEB_10
+
+
+# --- through HTTP -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client(engine: Engine, seeded: dict[str, object], tmp_path: Path) -> TestClient:
+    seed_user(engine, "alice")
+    client = make_client(engine, tmp_path, max_map_points=3)
+    assert login(client, "alice").status_code == 303
+    return client
+
+
+def test_api_geojson_with_filters(client: TestClient, seeded: dict[str, object]) -> None:
+    response = client.get(
+        "/api/v1/incidents.geojson",
+        params={
+            "category": ["robbery", "burglary_residential"],
+            "date_from": "2019-01-01",
+            "date_to": "2019-01-31",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/geo+json"
+    body = response.json()
+    assert body["counts"]["matching"] == 2
+    assert body["filters"] == {
+        "category": ["robbery", "burglary_residential"],
+        "date_from": "2019-01-01",
+        "date_to": "2019-01-31",
+    }
+
+
+def test_api_caps_at_max_map_points(client: TestClient) -> None:
+    body = client.get("/api/v1/incidents.geojson", params={"limit": 100}).json()
+    assert body["counts"] == {"matching": 4, "returned": 3, "truncated": True, "not_located": 2, "limit": 3}
+
+
+@pytest.mark.parametrize(
+    "params,status,message",
+    [
+        (
+            {"date_from": "2019-02-01", "date_to": "2019-01-01"},
+            400,
+            "date_from (2019-02-01) is after date_to",
+        ),
+        ({"date_from": "01/02/2019"}, 400, "date_from must be a date written YYYY-MM-DD"),
+        ({"category": "witchcraft"}, 400, "unknown category 'witchcraft'"),
+        ({"limit": "0"}, 422, "limit: Input should be greater than or equal to 1"),
+        ({"limit": "many"}, 422, "limit: Input should be a valid integer"),
+    ],
+)
+def test_api_bad_input_is_a_clear_client_error(
+    client: TestClient, params: dict[str, str], status: int, message: str
+) -> None:
+    response = client.get("/api/v1/incidents.geojson", params=params)
+    assert response.status_code == status
+    assert message in response.json()["detail"]
+
+
+def test_categories_api(client: TestClient) -> None:
+    categories = client.get("/api/v1/categories").json()["categories"]
+    robbery = next(c for c in categories if c["code"] == "robbery")
+    assert robbery == {"code": "robbery", "label": "Robbery", "crime_group": "violent", "ucr_part": 1}
+
+
+def test_boundary_layer_of_own_agency(client: TestClient) -> None:
+    response = client.get("/api/v1/boundaries/SLMPD.geojson")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/geo+json"
+    assert len(response.json()["features"]) == 88
+    assert client.get("/api/v1/boundaries/OTHER.geojson").status_code == 404
+    assert client.get("/api/v1/boundaries/..%2F..%2Fetc%2Fpasswd.geojson").status_code == 404
+
+
+def test_map_page(client: TestClient) -> None:
+    page = client.get("/map", params={"category": "robbery", "date_from": "2019-01-01"})
+    assert page.status_code == 200
+    html = page.text
+    assert 'data-boundary-url="/api/v1/boundaries/SLMPD.geojson"' in html
+    assert 'data-incidents-url="/api/v1/incidents.geojson?category=robbery&amp;date_from=2019-01-01"' in html
+    assert '<option value="robbery" selected>' in html
+    assert 'value="2019-01-01"' in html
+    assert "at most 3" in html  # the truncation notice names the cap
+
+
+def test_map_page_shows_filter_errors(client: TestClient) -> None:
+    page = client.get("/map", params={"date_from": "2019-02-01", "date_to": "2019-01-01"})
+    assert page.status_code == 400
+    assert "is after date_to" in page.text
+    assert 'data-load="no"' in page.text
+
+
+def test_map_page_without_built_assets_says_how_to_build_them(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import openilp.web.context as context
+
+    monkeypatch.setattr(context, "LEAFLET_DIR", tmp_path / "no-leaflet-here")
+    page = client.get("/map")
+    assert page.status_code == 200
+    assert "The map library is not installed" in page.text
+    assert "scripts/build_assets.py" in page.text
+    assert "vendor/leaflet/leaflet.js" not in page.text
+
+
+def test_home_page_summary(client: TestClient) -> None:
+    html = client.get("/").text
+    assert "Welcome, Alice" in html
+    assert "<dt>Incidents</dt><dd>6</dd>" in html
+
+
+def test_boundary_registry_reads_the_data_folder(tmp_path: Path) -> None:
+    from openilp.web.boundaries import BoundaryRegistry
+
+    folder = tmp_path / "boundaries"
+    folder.mkdir()
+    (folder / "METRO.geojson").write_text('{"type": "FeatureCollection", "features": []}')
+    registry = BoundaryRegistry.default(tmp_path)
+    layer = registry.layer_for("METRO")
+    assert layer is not None and layer.path == folder / "METRO.geojson"
+    assert registry.layer_for("SLMPD") is not None
+    assert registry.layer_for("NOPE") is None
