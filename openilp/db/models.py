@@ -78,6 +78,8 @@ class OffenceCategory(Base):
     crime_group: Mapped[str] = mapped_column(String(20))
     #: 1 for UCR Part I offences, 2 for Part II, None for non-crime events.
     ucr_part: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The broader category this one refines (theft_from_vehicle -> larceny), or None.
+    parent_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class ImportFile(Base):
@@ -133,9 +135,7 @@ class Incident(Base):
     source_record_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     offence_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
     offence_description: Mapped[str | None] = mapped_column(String(300), nullable=True)
-    category_code: Mapped[str | None] = mapped_column(
-        ForeignKey("offence_categories.code"), nullable=True
-    )
+    category_code: Mapped[str | None] = mapped_column(ForeignKey("offence_categories.code"), nullable=True)
     occurred_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     occurred_to: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: "minute", "hour", "day", "month" or "window".
@@ -157,7 +157,7 @@ class Incident(Base):
     source_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: Net count after reversals (sources with Count = +1/-1 rows); 1 otherwise.
     net_count: Mapped[int] = mapped_column(Integer, default=1)
-    import_file_id: Mapped[int] = mapped_column(ForeignKey("import_files.id"))
+    import_file_id: Mapped[int] = mapped_column(ForeignKey("import_files.id"), index=True)
     source_line: Mapped[int] = mapped_column(Integer)
     #: 64-bit hash of the normalised fields, to tell updated from unchanged on re-import.
     content_hash: Mapped[int] = mapped_column(BigInteger)
@@ -172,17 +172,15 @@ class IncidentLedger(Base):
     """Every +1/-1 row of a source that reverses records (St. Louis ``Count``).
 
     The net count of a record is the sum over its ledger rows, so reversals apply whatever
-    order the files arrive in, and a re-published file replaces its own rows only.
+    order the files arrive in, and a re-published file replaces its own rows only. Agency and
+    source come from the import file.
     """
 
     __tablename__ = "incident_ledger"
-    __table_args__ = (Index("ix_incident_ledger_key", "agency_id", "source", "source_key"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
-    source: Mapped[str] = mapped_column(String(64))
+    import_file_id: Mapped[int] = mapped_column(ForeignKey("import_files.id", ondelete="CASCADE"), index=True)
     source_key: Mapped[str] = mapped_column(String(200))
-    import_file_id: Mapped[int] = mapped_column(ForeignKey("import_files.id", ondelete="CASCADE"))
     source_line: Mapped[int] = mapped_column(Integer)
     count_delta: Mapped[int] = mapped_column(Integer)
 

@@ -33,4 +33,5 @@ def sync_offence_categories(session: Session) -> None:
         category.label = str(spec["label"])
         category.crime_group = str(spec["crime_group"])
         category.ucr_part = part or None
+        category.parent_code = str(spec["parent"]) if spec.get("parent") else None
         session.add(category)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -17,7 +16,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "agencies",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -35,6 +33,7 @@ def upgrade() -> None:
         sa.Column("label", sa.String(length=100), nullable=False),
         sa.Column("crime_group", sa.String(length=20), nullable=False),
         sa.Column("ucr_part", sa.Integer(), nullable=True),
+        sa.Column("parent_code", sa.String(length=40), nullable=True),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_offence_categories")),
     )
     op.create_table(
@@ -56,13 +55,9 @@ def upgrade() -> None:
         sa.Column("netted_out", sa.Integer(), nullable=False),
         sa.Column("imported_at", sa.DateTime(), nullable=False),
         sa.Column("superseded", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["agency_id"], ["agencies.id"], name=op.f("fk_import_files_agency_id_agencies")
-        ),
+        sa.ForeignKeyConstraint(["agency_id"], ["agencies.id"], name=op.f("fk_import_files_agency_id_agencies")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_import_files")),
-        sa.UniqueConstraint(
-            "agency_id", "source", "sha256", name=op.f("uq_import_files_agency_id_source_sha256")
-        ),
+        sa.UniqueConstraint("agency_id", "source", "sha256", name=op.f("uq_import_files_agency_id_source_sha256")),
     )
     op.create_table(
         "users",
@@ -84,15 +79,10 @@ def upgrade() -> None:
     op.create_table(
         "incident_ledger",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("agency_id", sa.Integer(), nullable=False),
-        sa.Column("source", sa.String(length=64), nullable=False),
-        sa.Column("source_key", sa.String(length=200), nullable=False),
         sa.Column("import_file_id", sa.Integer(), nullable=False),
+        sa.Column("source_key", sa.String(length=200), nullable=False),
         sa.Column("source_line", sa.Integer(), nullable=False),
         sa.Column("count_delta", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["agency_id"], ["agencies.id"], name=op.f("fk_incident_ledger_agency_id_agencies")
-        ),
         sa.ForeignKeyConstraint(
             ["import_file_id"],
             ["import_files.id"],
@@ -102,7 +92,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incident_ledger")),
     )
     with op.batch_alter_table("incident_ledger", schema=None) as batch_op:
-        batch_op.create_index("ix_incident_ledger_key", ["agency_id", "source", "source_key"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incident_ledger_import_file_id"), ["import_file_id"], unique=False)
 
     op.create_table(
         "incidents",
@@ -145,26 +135,23 @@ def upgrade() -> None:
             ["import_file_id"], ["import_files.id"], name=op.f("fk_incidents_import_file_id_import_files")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
-        sa.UniqueConstraint(
-            "agency_id", "source", "source_key", name=op.f("uq_incidents_agency_id_source_source_key")
-        ),
+        sa.UniqueConstraint("agency_id", "source", "source_key", name=op.f("uq_incidents_agency_id_source_source_key")),
     )
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.create_index("ix_incidents_agency_occurred", ["agency_id", "occurred_from"], unique=False)
-        batch_op.create_index(
-            "ix_incidents_category_occurred", ["category_code", "occurred_from"], unique=False
-        )
+        batch_op.create_index("ix_incidents_category_occurred", ["category_code", "occurred_from"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incidents_import_file_id"), ["import_file_id"], unique=False)
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("incidents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_incidents_import_file_id"))
         batch_op.drop_index("ix_incidents_category_occurred")
         batch_op.drop_index("ix_incidents_agency_occurred")
 
     op.drop_table("incidents")
     with op.batch_alter_table("incident_ledger", schema=None) as batch_op:
-        batch_op.drop_index("ix_incident_ledger_key")
+        batch_op.drop_index(batch_op.f("ix_incident_ledger_import_file_id"))
 
     op.drop_table("incident_ledger")
     op.drop_table("users")

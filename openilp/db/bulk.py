@@ -1,0 +1,163 @@
+"""Bulk writers: one interface, a dialect per engine (SQLite ``executemany``, PostgreSQL ``COPY``).
+
+The importer writes hundreds of thousands of rows; the ORM would spend most of its time building
+objects. These writers take a data frame whose columns are table columns and move it in bulk,
+inside the caller's transaction (so a failure rolls everything back).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection
+
+__all__ = ["BulkWriter", "bulk_writer", "format_timestamps"]
+
+#: Chunk size for ``IN (...)`` lists and executemany batches.
+CHUNK = 50_000
+
+
+def format_timestamps(values: pd.Series) -> np.ndarray:
+    """Naive-UTC datetimes -> ``'YYYY-MM-DD HH:MM:SS.ffffff'`` strings (None for NaT).
+
+    This is the text form SQLAlchemy itself stores in SQLite, so ORM reads and SQL comparisons
+    with bound datetimes agree; PostgreSQL parses it as a ``timestamp``.
+    """
+    array = values.to_numpy(dtype="datetime64[us]")
+    text = np.datetime_as_string(array, unit="us").astype(object)
+    missing = np.isnat(array)
+    out = pd.Series(text).str.replace("T", " ", n=1, regex=False).to_numpy(dtype=object)
+    out[missing] = None
+    return out
+
+
+def _db_values(frame: pd.DataFrame) -> list[list[Any]]:
+    """Columns as lists of plain Python values (None for missing), ready for a DBAPI driver."""
+    columns: list[list[Any]] = []
+    for name in frame.columns:
+        series = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            columns.append(format_timestamps(series).tolist())
+        elif pd.api.types.is_bool_dtype(series):
+            columns.append([bool(v) for v in series.to_numpy()])
+        elif pd.api.types.is_float_dtype(series):
+            array = series.to_numpy(dtype=float)
+            values = array.astype(object)
+            values[np.isnan(array)] = None
+            columns.append(values.tolist())
+        elif pd.api.types.is_integer_dtype(series):
+            columns.append(series.to_numpy().tolist())
+        else:
+            values = series.astype(object).to_numpy(copy=True)
+            values[pd.isna(values)] = None
+            columns.append(values.tolist())
+    return columns
+
+
+class BulkWriter(Protocol):
+    def insert(self, table: str, frame: pd.DataFrame) -> None: ...
+
+    def update_by_id(self, table: str, frame: pd.DataFrame) -> None: ...
+
+    def delete_ids(self, table: str, ids: Sequence[int]) -> None: ...
+
+
+class _ExecutemanyWriter:
+    """Portable writer (SQLite and any DBAPI driver): parameterised ``executemany``."""
+
+    placeholder = "?"
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.dbapi = connection.connection.dbapi_connection
+        if self.dbapi is None:  # pragma: no cover - a closed connection
+            raise RuntimeError("the database connection is closed")
+
+    def _executemany(self, sql: str, frame: pd.DataFrame) -> None:
+        cursor = self.dbapi.cursor()
+        try:
+            for start in range(0, len(frame), CHUNK):
+                chunk = frame.iloc[start : start + CHUNK]
+                cursor.executemany(sql, list(zip(*_db_values(chunk), strict=True)))
+        finally:
+            cursor.close()
+
+    def insert(self, table: str, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        cols = ", ".join(frame.columns)
+        marks = ", ".join([self.placeholder] * len(frame.columns))
+        self._executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", frame)
+
+    def update_by_id(self, table: str, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        data = frame[[c for c in frame.columns if c != "id"] + ["id"]]
+        sets = ", ".join(f"{c} = {self.placeholder}" for c in data.columns[:-1])
+        self._executemany(f"UPDATE {table} SET {sets} WHERE id = {self.placeholder}", data)
+
+    def delete_ids(self, table: str, ids: Sequence[int]) -> None:
+        cursor = self.dbapi.cursor()
+        try:
+            id_list = [int(i) for i in ids]
+            for start in range(0, len(id_list), 500):
+                chunk = id_list[start : start + 500]
+                marks = ", ".join([self.placeholder] * len(chunk))
+                cursor.execute(f"DELETE FROM {table} WHERE id IN ({marks})", chunk)
+        finally:
+            cursor.close()
+
+
+class _PostgresCopyWriter(_ExecutemanyWriter):
+    """PostgreSQL: ``COPY ... FROM STDIN`` (CSV), through a temporary table for updates."""
+
+    placeholder = "%s"
+
+    def _copy(self, table: str, frame: pd.DataFrame) -> None:
+        buffer = io.StringIO()
+        prepared = pd.DataFrame(dict(zip(frame.columns, _db_values(frame), strict=True)), columns=frame.columns)
+        prepared.to_csv(buffer, header=False, index=False, na_rep="")
+        buffer.seek(0)
+        cursor = self.dbapi.cursor()
+        try:
+            cursor.execute(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN WITH (FORMAT csv)", stream=buffer)
+        finally:
+            cursor.close()
+
+    def insert(self, table: str, frame: pd.DataFrame) -> None:
+        if not frame.empty:
+            self._copy(table, frame)
+
+    def update_by_id(self, table: str, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        staging = f"_staging_{table}"
+        cursor = self.dbapi.cursor()
+        try:
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {table}) ON COMMIT DROP")
+            cursor.execute(f"TRUNCATE {staging}")
+        finally:
+            cursor.close()
+        self._copy(staging, frame)
+        sets = ", ".join(f"{c} = s.{c}" for c in frame.columns if c != "id")
+        cursor = self.dbapi.cursor()
+        try:
+            cursor.execute(f"UPDATE {table} AS t SET {sets} FROM {staging} AS s WHERE t.id = s.id")
+            cursor.execute(f"TRUNCATE {staging}")
+        finally:
+            cursor.close()
+
+
+def bulk_writer(connection: Connection) -> BulkWriter:
+    """The fastest writer for ``connection``'s dialect."""
+    dialect = connection.dialect
+    if dialect.name == "postgresql" and dialect.driver == "pg8000":
+        return _PostgresCopyWriter(connection)
+    writer = _ExecutemanyWriter(connection)
+    if dialect.paramstyle in ("format", "pyformat"):
+        writer.placeholder = "%s"
+    return writer

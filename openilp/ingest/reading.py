@@ -1,0 +1,204 @@
+"""Reading published CSV exports as they are: encodings, byte-order marks, gzip, renamed columns.
+
+The result keeps every row's physical line number and the line exactly as published, so that
+a rejected row can be named precisely and the raw record is kept without re-serialising it.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from openilp.ingest.spec import SourceSpec
+
+__all__ = ["FileFormatError", "RawTable", "decode_bytes", "read_source_file", "find_source_files"]
+
+BOM = b"\xef\xbb\xbf"
+
+
+class FileFormatError(ValueError):
+    """A whole file cannot be read (missing, wrong format, undecodable, lacking columns)."""
+
+
+@dataclass
+class RawTable:
+    """One file's rows as text, with provenance."""
+
+    file_name: str
+    sha256: str
+    encoding: str
+    header: str
+    #: Rows as published: string columns named canonically (aliases applied).
+    frame: pd.DataFrame
+    #: 1-based physical line number of each row's first line.
+    line_numbers: np.ndarray
+    #: Each row's text exactly as published (without the line break).
+    raw_lines: list[str]
+    #: Rows the CSV parser could not split into the header's number of fields: (line, text, problem).
+    malformed: list[tuple[int, str, str]]
+
+
+def decode_bytes(data: bytes, encoding: str = "auto") -> tuple[str, str]:
+    """Decode ``data``; with ``"auto"`` strip a UTF-8 BOM and fall back from UTF-8 to cp1252.
+
+    Returns the text and the name of the encoding used.
+
+    >>> decode_bytes(b"\\xef\\xbb\\xbfCaf\\xc3\\xa9")
+    ('Café', 'utf-8-sig')
+    >>> decode_bytes(b"Caf\\xe9")
+    ('Café', 'cp1252')
+    """
+    had_bom = data.startswith(BOM)
+    if had_bom:
+        data = data[len(BOM) :]
+    if encoding != "auto":
+        return data.decode(encoding), encoding
+    try:
+        return data.decode("utf-8"), "utf-8-sig" if had_bom else "utf-8"
+    except UnicodeDecodeError:
+        # cp1252 maps every byte but five; those are reported by the strict decode below.
+        try:
+            return data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError as exc:
+            raise FileFormatError(
+                f"the file is neither UTF-8 nor cp1252 (byte {exc.start}); name its encoding "
+                "in the mapping's [source] encoding"
+            ) from exc
+
+
+def find_source_files(paths: list[Path], spec: SourceSpec) -> list[Path]:
+    """Expand folders into the files matching the source's pattern; fail on anything missing."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            matches = sorted(p for p in path.rglob(spec.file_pattern) if p.is_file())
+            if not matches:
+                raise FileFormatError(f"{path}: no files matching {spec.file_pattern!r} in this folder")
+            found.extend(matches)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileFormatError(f"{path}: no such file or folder")
+    return found
+
+
+def _rename_aliases(columns: list[str], spec: SourceSpec) -> dict[str, str]:
+    reverse = {alias: canonical for canonical, aliases in spec.aliases.items() for alias in aliases}
+    return {col: reverse[col] for col in columns if col in reverse and reverse[col] not in columns}
+
+
+def read_source_file(path: Path, spec: SourceSpec) -> RawTable:
+    """Read one export file of ``spec``'s source (``.csv`` or ``.csv.gz``)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FileFormatError(f"{path}: cannot read the file: {exc.strerror}") from exc
+    sha256 = hashlib.sha256(data).hexdigest()
+    if path.suffix == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise FileFormatError(f"{path}: not a valid gzip file ({exc})") from exc
+    if b"\x00" in data[:4096]:
+        raise FileFormatError(
+            f"{path}: this is a binary file, not a CSV export (zip/xlsx? unpack or save it as CSV first)"
+        )
+    try:
+        text, encoding = decode_bytes(data, spec.encoding)
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(f"{path}: cannot decode as {spec.encoding}: {exc}") from exc
+    except FileFormatError as exc:
+        raise FileFormatError(f"{path}: {exc}") from exc
+    if not text.strip():
+        raise FileFormatError(f"{path}: the file is empty")
+
+    lines = text.splitlines()
+    header = lines[0]
+    frame, line_numbers, raw_lines, malformed = _parse(text, lines, spec.delimiter, path)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.rename(columns=_rename_aliases(list(frame.columns), spec))
+    missing = [c for c in spec.required_columns() if c not in frame.columns]
+    if missing:
+        hints = []
+        for col in missing:
+            alts = spec.aliases.get(col, ())
+            hints.append(f"{col!r}" + (f" (also accepted: {', '.join(map(repr, alts))})" if alts else ""))
+        raise FileFormatError(
+            f"{path}: missing column(s) {', '.join(hints)} required by source {spec.name!r}; "
+            f"the header has: {', '.join(frame.columns[:30])}. Is this the right source or mapping?"
+        )
+    return RawTable(
+        file_name=path.name,
+        sha256=sha256,
+        encoding=encoding,
+        header=header,
+        frame=frame,
+        line_numbers=line_numbers,
+        raw_lines=raw_lines,
+        malformed=malformed,
+    )
+
+
+def _parse(
+    text: str, lines: list[str], delimiter: str, path: Path
+) -> tuple[pd.DataFrame, np.ndarray, list[str], list[tuple[int, str, str]]]:
+    """Fast path: pandas' C parser when every record is one physical line; else the csv module."""
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            sep=delimiter,
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except pd.errors.ParserError:
+        frame = None
+    except pd.errors.EmptyDataError as exc:
+        raise FileFormatError(f"{path}: the file has no header row") from exc
+    if frame is not None and len(frame) == len(lines) - 1:
+        return frame, np.arange(2, len(lines) + 1), lines[1:], []
+    return _parse_with_csv_module(text, delimiter, path)
+
+
+def _parse_with_csv_module(
+    text: str, delimiter: str, path: Path
+) -> tuple[pd.DataFrame, np.ndarray, list[str], list[tuple[int, str, str]]]:
+    """Slow, exact path: tracks multi-line quoted fields, blank lines and ragged rows."""
+    physical = text.splitlines()
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration as exc:
+        raise FileFormatError(f"{path}: the file has no header row") from exc
+    width = len(header)
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    raws: list[str] = []
+    malformed: list[tuple[int, str, str]] = []
+    start = reader.line_num + 1
+    try:
+        for record in reader:
+            end = reader.line_num
+            raw = "\n".join(physical[start - 1 : end])
+            if not record or all(not field.strip() for field in record):
+                pass  # blank line: nothing to import
+            elif len(record) != width:
+                malformed.append((start, raw, f"has {len(record)} fields where the header has {width}"))
+            else:
+                rows.append(record)
+                numbers.append(start)
+                raws.append(raw)
+            start = end + 1
+    except csv.Error as exc:
+        raise FileFormatError(f"{path}, line {reader.line_num}: cannot parse CSV: {exc}") from exc
+    frame = pd.DataFrame(rows, columns=header, dtype=str) if rows else pd.DataFrame(columns=header, dtype=str)
+    return frame, np.asarray(numbers, dtype=np.int64), raws, malformed

@@ -1,0 +1,496 @@
+"""Importing police exports into the store: idempotent, atomic per file, reconciled.
+
+Workflow for one run (:func:`import_source`):
+
+1. find and read every file, normalise its rows (:mod:`openilp.ingest`); with ``strict`` any
+   rejected row stops the run before anything is written;
+2. for each file, in one transaction: skip it if the same bytes were imported before; fold its
+   rows per record (reversals net out, repeats collapse); create, update or remove incidents;
+   record the file and its counts. A failure rolls the file back and leaves the store as it was.
+
+Counts reconcile per file: ``rows_read = rejected + folded + created + updated + unchanged +
+removed + netted_out`` (``folded``: extra rows of a record already counted in the same file;
+``netted_out``: records whose +1/-1 rows cancel, with nothing stored to remove).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, select, text, update
+from sqlalchemy.orm import Session
+
+from openilp.db.bulk import bulk_writer
+from openilp.db.models import Agency, ImportFile
+from openilp.ingest.normalize import INCIDENT_COLUMNS, NormalizedBatch, RowProblem, normalize
+from openilp.ingest.reading import FileFormatError, find_source_files, read_source_file
+from openilp.ingest.spec import SourceSpec
+
+__all__ = ["FileReport", "ImportReport", "ImportFailed", "import_source", "ensure_agency"]
+
+#: Problems kept in the report per file (all are counted).
+MAX_PROBLEMS_KEPT = 200
+#: Below this many bytes in total, files are parsed in this process (workers cost more than they save).
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+class ImportFailed(RuntimeError):
+    """The import cannot go on; the message says which file and why, and what was kept."""
+
+
+@dataclass
+class FileReport:
+    """What happened to one file; the counts reconcile (see the module docstring)."""
+
+    file_name: str
+    status: str = "imported"  # imported | already imported | failed
+    rows_read: int = 0
+    rejected: int = 0
+    folded: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    netted_out: int = 0
+    outside_extent: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    unknown_codes: Counter[str] = field(default_factory=Counter)
+    error: str = ""
+
+    def reconciles(self) -> bool:
+        """True when every row read is accounted for."""
+        if self.status != "imported":
+            return True
+        return self.rows_read == (
+            self.rejected + self.folded + self.created + self.updated + self.unchanged + self.removed + self.netted_out
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["problems"] = [asdict(p) for p in self.problems]
+        data["unknown_codes"] = dict(self.unknown_codes.most_common())
+        return data
+
+
+@dataclass
+class ImportReport:
+    source: str
+    agency: str
+    files: list[FileReport] = field(default_factory=list)
+
+    def total(self, name: str) -> int:
+        return sum(int(getattr(f, name)) for f in self.files)
+
+    @property
+    def unknown_codes(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for report in self.files:
+            total.update(report.unknown_codes)
+        return total
+
+    @property
+    def ok(self) -> bool:
+        return all(f.status != "failed" for f in self.files)
+
+    def to_dict(self) -> dict[str, object]:
+        names = [
+            "rows_read",
+            "rejected",
+            "folded",
+            "created",
+            "updated",
+            "unchanged",
+            "removed",
+            "netted_out",
+            "outside_extent",
+        ]
+        return {
+            "source": self.source,
+            "agency": self.agency,
+            "ok": self.ok,
+            "totals": {name: self.total(name) for name in names},
+            "unknown_codes": dict(self.unknown_codes.most_common()),
+            "files": [f.to_dict() for f in self.files],
+        }
+
+
+def ensure_agency(session: Session, spec: SourceSpec) -> Agency:
+    """The agency a source belongs to, created from the source description if new."""
+    agency = session.scalar(select(Agency).where(Agency.code == spec.agency.code))
+    if agency is None:
+        agency = Agency(
+            code=spec.agency.code, name=spec.agency.name, timezone=spec.agency.timezone, crs=spec.agency.crs
+        )
+        session.add(agency)
+        session.flush()
+    elif agency.crs != spec.agency.crs:
+        raise ImportFailed(
+            f"agency {agency.code} is stored with CRS {agency.crs} but source {spec.name!r} says "
+            f"{spec.agency.crs}; analysis coordinates of one agency must share one CRS"
+        )
+    return agency
+
+
+@dataclass
+class _Stored:
+    """What the store holds for one record (enough to decide create/update/remove)."""
+
+    id: int
+    content_hash: int
+    updated_ns: int  # source_updated_at as ns since the epoch; NaT as the minimum
+    net_count: int
+    import_file_id: int
+
+
+@dataclass
+class _State:
+    """What the store holds for one (agency, source), kept in memory during a run."""
+
+    records: dict[str, _Stored]
+    net: dict[str, int]  # ledger sums (sources with reversals)
+    imported_sha: set[str]
+    files_by_name: dict[str, list[int]]
+
+
+_NAT_NS = np.iinfo(np.int64).min
+
+
+def _ns(values: pd.Series) -> np.ndarray:
+    """Datetimes as int64 nanoseconds, NaT as the smallest int64 (older than anything)."""
+    return pd.to_datetime(values, errors="coerce").to_numpy(dtype="datetime64[ns]").view(np.int64)
+
+
+def _load_state(session: Session, agency_id: int, spec: SourceSpec) -> _State:
+    conn = session.connection()
+    rows = conn.execute(
+        text(
+            "SELECT source_key, id, content_hash, source_updated_at, net_count, import_file_id FROM incidents "
+            "WHERE agency_id = :a AND source = :s"
+        ),
+        {"a": agency_id, "s": spec.name},
+    ).all()
+    updated = _ns(pd.Series([r[3] for r in rows], dtype=object)) if rows else np.array([], dtype=np.int64)
+    records = {
+        r[0]: _Stored(int(r[1]), int(r[2]), int(u), int(r[4]), int(r[5])) for r, u in zip(rows, updated, strict=True)
+    }
+    net: dict[str, int] = {}
+    if spec.record.count_column:
+        net = {
+            k: int(v)
+            for k, v in conn.execute(
+                text(
+                    "SELECT l.source_key, SUM(l.count_delta) FROM incident_ledger AS l "
+                    "JOIN import_files AS f ON f.id = l.import_file_id "
+                    "WHERE f.agency_id = :a AND f.source = :s GROUP BY l.source_key"
+                ),
+                {"a": agency_id, "s": spec.name},
+            ).all()
+        }
+    files = session.execute(
+        select(ImportFile.id, ImportFile.file_name, ImportFile.sha256).where(
+            ImportFile.agency_id == agency_id, ImportFile.source == spec.name, ImportFile.superseded.is_(False)
+        )
+    ).all()
+    by_name: dict[str, list[int]] = {}
+    for file_id, name, _sha in files:
+        by_name.setdefault(name, []).append(file_id)
+    return _State(records=records, net=net, imported_sha={sha for _, _, sha in files}, files_by_name=by_name)
+
+
+def _fold(batch: NormalizedBatch) -> tuple[pd.DataFrame, dict[str, int], int]:
+    """One row per record: the latest positive row (by update time, then line), the per-record
+    sum of count deltas, and how many rows were folded into another row of the same record."""
+    keys = batch.frame["source_key"].astype(object).to_numpy()
+    delta_sum: dict[str, int] = {}
+    for key, delta in zip(keys.tolist(), batch.count_delta.tolist(), strict=True):
+        delta_sum[key] = delta_sum.get(key, 0) + delta
+    positive = batch.frame[batch.count_delta > 0]
+    order = positive.sort_values(["source_updated_at", "source_line"], na_position="first", kind="stable")
+    latest = order.drop_duplicates("source_key", keep="last").reset_index(drop=True)
+    latest["source_key"] = latest["source_key"].astype(object)
+    return latest, delta_sum, len(keys) - len(delta_sum)
+
+
+def _sql_ids(ids: list[int]) -> str:
+    return ", ".join(str(int(i)) for i in ids)
+
+
+def _apply_file(
+    session: Session,
+    agency_id: int,
+    spec: SourceSpec,
+    path: Path,
+    batch: NormalizedBatch,
+    sha256: str,
+    header: str,
+    encoding: str,
+    state: _State,
+    report: FileReport,
+) -> None:
+    """Write one file's records in the session's transaction; update ``state`` after the commit."""
+    conn = session.connection()
+    writer = bulk_writer(conn)
+    import_file = ImportFile(
+        agency_id=agency_id, source=spec.name, file_name=path.name, sha256=sha256, header=header, encoding=encoding
+    )
+    session.add(import_file)
+    session.flush()
+
+    latest, delta_sum, report.folded = _fold(batch)
+    latest_keys: list[str] = latest["source_key"].tolist()
+    position = {key: i for i, key in enumerate(latest_keys)}
+    incoming_hash = latest["content_hash"].to_numpy()
+    incoming_ns = _ns(latest["source_updated_at"])
+    previous_versions = state.files_by_name.get(path.name, [])
+    counted = bool(spec.record.count_column)
+    records = state.records
+
+    new_net: dict[str, int] = {}
+    if counted:
+        old_contrib: dict[str, int] = {}
+        if previous_versions:
+            ids = _sql_ids(previous_versions)
+            old_contrib = {
+                k: int(v)
+                for k, v in conn.execute(
+                    text(
+                        f"SELECT source_key, SUM(count_delta) FROM incident_ledger WHERE import_file_id IN ({ids}) "
+                        "GROUP BY source_key"
+                    )
+                ).all()
+            }
+            conn.execute(text(f"DELETE FROM incident_ledger WHERE import_file_id IN ({ids})"))
+        new_net = {k: state.net.get(k, 0) - old_contrib.get(k, 0) + d for k, d in delta_sum.items()}
+        writer.insert(
+            "incident_ledger",
+            pd.DataFrame(
+                {
+                    "source_key": batch.frame["source_key"].to_numpy(),
+                    "import_file_id": import_file.id,
+                    "source_line": batch.frame["source_line"].to_numpy(),
+                    "count_delta": batch.count_delta,
+                }
+            ),
+        )
+    else:
+        new_net = dict.fromkeys(delta_sum, 1)
+
+    creates: list[int] = []  # positions in ``latest``
+    updates: list[int] = []
+    update_ids: list[int] = []
+    net_only: list[tuple[int, int]] = []  # (incident id, net count)
+    deletes: list[int] = []
+    removed_keys: list[str] = []
+    for key, net in new_net.items():
+        stored = records.get(key)
+        pos = position.get(key)
+        if net <= 0:
+            if stored is not None:
+                deletes.append(stored.id)
+                removed_keys.append(key)
+            else:
+                report.netted_out += 1
+        elif stored is None:
+            if pos is None:
+                report.netted_out += 1  # alive only through rows of other files that netted out
+            else:
+                creates.append(pos)
+        elif pos is not None and incoming_ns[pos] >= stored.updated_ns and incoming_hash[pos] != stored.content_hash:
+            updates.append(pos)
+            update_ids.append(stored.id)
+        else:
+            report.unchanged += 1
+            if net != stored.net_count:
+                net_only.append((stored.id, net))
+    report.created, report.updated, report.removed = len(creates), len(updates), len(removed_keys)
+
+    if not spec.record.id_columns and previous_versions:
+        # Content-keyed sources: a new version of a file replaces the old one, so records of the
+        # old version that are no longer published are removed.
+        old_versions = set(previous_versions)
+        for key, stored in records.items():
+            if stored.import_file_id in old_versions and key not in new_net:
+                deletes.append(stored.id)
+                removed_keys.append(key)
+        report.removed = len(removed_keys)
+
+    extra = {"agency_id": agency_id, "source": spec.name, "import_file_id": import_file.id}
+    net_array = np.array([new_net[k] for k in latest_keys], dtype=np.int64)
+    if creates:
+        rows = latest.iloc[creates].assign(**extra, net_count=net_array[creates])
+        writer.insert("incidents", rows[[*INCIDENT_COLUMNS, *extra, "net_count"]])
+    if updates:
+        rows = latest.iloc[updates].assign(**extra, net_count=net_array[updates], id=update_ids)
+        writer.update_by_id("incidents", rows[[*INCIDENT_COLUMNS, *extra, "net_count", "id"]])
+    if net_only:
+        conn.execute(text("UPDATE incidents SET net_count = :n WHERE id = :i"), [{"n": n, "i": i} for i, n in net_only])
+    if deletes:
+        writer.delete_ids("incidents", deletes)
+    if previous_versions:
+        session.execute(update(ImportFile).where(ImportFile.id.in_(previous_versions)).values(superseded=True))
+
+    import_file.rows_read = report.rows_read
+    import_file.rows_rejected = report.rejected
+    import_file.rows_folded = report.folded
+    import_file.created = report.created
+    import_file.updated = report.updated
+    import_file.unchanged = report.unchanged
+    import_file.removed = report.removed
+    import_file.netted_out = report.netted_out
+    new_ids = dict(
+        conn.execute(
+            text("SELECT source_key, id FROM incidents WHERE import_file_id = :f"), {"f": import_file.id}
+        ).all()
+    )
+    session.commit()
+
+    # Committed: bring the in-memory state up to date.
+    for key in removed_keys:
+        records.pop(key, None)
+    for pos in creates + updates:
+        key = latest_keys[pos]
+        records[key] = _Stored(
+            new_ids[key], int(incoming_hash[pos]), int(incoming_ns[pos]), int(net_array[pos]), import_file.id
+        )
+    for key, net in new_net.items():
+        if key in records:
+            records[key].net_count = net
+    if counted:
+        state.net.update(new_net)
+    state.imported_sha.add(sha256)
+    state.files_by_name[path.name] = [import_file.id]
+
+
+def _read_and_normalize(path: Path, spec: SourceSpec) -> tuple[NormalizedBatch, str, str, str]:
+    """Worker: read one file and normalise it (runs in a worker process for large imports)."""
+    raw = read_source_file(path, spec)
+    return normalize(raw, spec), raw.sha256, raw.header, raw.encoding
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _parsed_files(
+    files: list[Path], spec: SourceSpec, workers: int
+) -> Iterator[tuple[Path, tuple[NormalizedBatch, str, str, str]]]:
+    """Read and normalise ``files`` in order, in ``workers`` processes when that pays off."""
+    big = sum(p.stat().st_size for p in files) > PARALLEL_MIN_BYTES
+    if workers > 1 and len(files) > 1 and big and "fork" in mp.get_all_start_methods():
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+            futures = [pool.submit(_read_and_normalize, path, spec) for path in files]
+            for path, future in zip(files, futures, strict=True):
+                yield path, future.result()
+    else:
+        for path in files:
+            yield path, _read_and_normalize(path, spec)
+
+
+def import_source(
+    engine: Engine,
+    spec: SourceSpec,
+    paths: list[Path],
+    *,
+    strict: bool = False,
+    progress: ProgressCallback | None = None,
+    workers: int | None = None,
+) -> ImportReport:
+    """Import ``paths`` (files or folders) of ``spec``'s source. See the module docstring.
+
+    Files whose exact bytes were imported before are skipped without being parsed. Others are
+    parsed in ``workers`` processes (default: the number of CPUs) while this process writes.
+
+    Raises :class:`ImportFailed` when a file cannot be read at all (files before it in the run
+    stay imported; the message says so), or in ``strict`` mode when any row would be rejected
+    (then nothing is written). A database error while writing a file rolls that file back.
+    """
+    try:
+        files = find_source_files(paths, spec)
+    except FileFormatError as exc:
+        raise ImportFailed(str(exc)) from exc
+    report = ImportReport(source=spec.name, agency=spec.agency.code)
+    workers = workers or os.cpu_count() or 1
+
+    with Session(engine, expire_on_commit=False) as session:
+        agency = ensure_agency(session, spec)
+        session.commit()
+        agency_id = agency.id
+        state = _load_state(session, agency_id, spec)
+        todo: list[Path] = []
+        for path in files:
+            if _file_sha256(path) in state.imported_sha:
+                report.files.append(FileReport(file_name=str(path), status="already imported"))
+            else:
+                todo.append(path)
+        parsed = _parsed_files(todo, spec, workers)
+        if strict:
+            parsed_list = list(_checked(parsed))
+            problems = [p for _, (batch, *_) in parsed_list for p in batch.problems]
+            if problems:
+                shown = "\n".join(f"  {p}" for p in problems[:20])
+                more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
+                raise ImportFailed(
+                    f"--strict: {len(problems)} row(s) would be rejected; nothing was imported:\n{shown}{more}"
+                )
+            parsed = iter(parsed_list)
+        for index, (path, (batch, sha256, header, encoding)) in enumerate(_checked(parsed, report)):
+            if progress:
+                progress(path.name, index, len(todo))
+            file_report = FileReport(
+                file_name=str(path),
+                rows_read=batch.rows_read,
+                rejected=len(batch.problems),
+                problems=batch.problems[:MAX_PROBLEMS_KEPT],
+                unknown_codes=batch.unknown_codes,
+                outside_extent=batch.outside_extent,
+            )
+            report.files.append(file_report)
+            if sha256 in state.imported_sha:  # the same bytes twice in one run
+                file_report.status = "already imported"
+                continue
+            try:
+                _apply_file(session, agency_id, spec, path, batch, sha256, header, encoding, state, file_report)
+            except Exception as exc:
+                session.rollback()
+                file_report.status = "failed"
+                file_report.error = f"{type(exc).__name__}: {exc}"
+                raise ImportFailed(
+                    f"{path}: writing failed and was rolled back ({file_report.error}); {_kept(report)}"
+                ) from exc
+    if progress:
+        progress("done", len(todo), len(todo))
+    return report
+
+
+def _kept(report: ImportReport) -> str:
+    done = sum(1 for f in report.files if f.status == "imported")
+    return f"{done} earlier file(s) of this run were imported and kept" if done else "nothing was imported"
+
+
+def _checked(
+    parsed: Iterator[tuple[Path, tuple[NormalizedBatch, str, str, str]]], report: ImportReport | None = None
+) -> Iterator[tuple[Path, tuple[NormalizedBatch, str, str, str]]]:
+    """Turn a file that cannot be read into :class:`ImportFailed`, saying what was kept."""
+    while True:
+        try:
+            yield next(parsed)
+        except StopIteration:
+            return
+        except FileFormatError as exc:
+            kept = _kept(report) if report is not None else "nothing was imported"
+            raise ImportFailed(f"{exc}. {kept[0].upper()}{kept[1:]}.") from exc
