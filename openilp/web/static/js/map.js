@@ -58,7 +58,11 @@
 
   var map = L.map(element, { preferCanvas: true, zoomControl: true, attributionControl: true });
   map.attributionControl.setPrefix(false);
+  element.openilpMap = map;   // for tests and debugging in the browser console
   map.setView([39.5, -98.35], 4);   // overview until a boundary or the data give a better view
+  // Boundaries get their own pane below the incident markers (overlay pane, z-index 400).
+  map.createPane("boundaries");
+  map.getPane("boundaries").style.zIndex = "350";
 
   var tileUrl = element.getAttribute("data-tile-url");
   if (tileUrl) {
@@ -79,6 +83,9 @@
       })
       .then(function (geojson) {
         var layer = L.geoJSON(geojson, {
+          pane: "boundaries",
+          // A few hundred polygons: SVG (markers, which may be thousands, use canvas).
+          renderer: L.svg({ pane: "boundaries" }),
           style: { color: "#444", weight: 1, fillColor: "#f3f1ea", fillOpacity: 0.6 },
           attribution: element.getAttribute("data-boundary-attribution") || "",
           onEachFeature: function (feature, featureLayer) {
@@ -118,8 +125,8 @@
             drawn += 1;
             var colour = COLOURS[feature.properties.crime_group] || COLOURS.other;
             return L.circleMarker(latlng, {
-              renderer: renderer, radius: 4, weight: 1, color: "#222", opacity: 0.6,
-              fillColor: colour, fillOpacity: 0.85
+              renderer: renderer, radius: 5, weight: 1, color: "#ffffff", opacity: 0.9,
+              fillColor: colour, fillOpacity: 0.9
             });
           }
         });

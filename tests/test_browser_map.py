@@ -1,0 +1,153 @@
+"""The map in a real browser: sign in through the form, open /map, see markers and boundaries.
+
+Starts the real app with uvicorn on a free 127.0.0.1 port (temporary SQLite store) and drives the
+system Chromium through Playwright. Outside CI the test is skipped when Chromium is not installed;
+under ``CI=true`` it never skips. Never run ``playwright install``: we use ``/usr/bin/chromium``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from web_support import PASSWORD, IncidentSpec, seed_agency, seed_incidents, seed_user
+
+from openilp.config import Settings
+from openilp.db import make_engine, migrate
+from openilp.web import create_app
+from openilp.web.context import LEAFLET_DIR
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT = Path(os.environ.get("OPENILP_SCREENSHOT", "/tmp/openilp-map.png"))
+
+if not CHROMIUM.exists() and os.environ.get("CI") != "true":
+    pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
+
+# Points inside the City of St. Louis, one per crime group.
+POINTS = [
+    ("robbery", -90.2494, 38.6270),
+    ("burglary_residential", -90.2700, 38.6100),
+    ("larceny", -90.2300, 38.6400),
+    ("aggravated_assault", -90.2150, 38.6600),
+    ("drugs", -90.2900, 38.5900),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not (LEAFLET_DIR / "leaflet.js").is_file():
+        pytest.fail("Leaflet is not built: run `npm ci && python3 scripts/build_assets.py` first")
+    data_dir = tmp_path_factory.mktemp("browser")
+    engine = make_engine(f"sqlite:///{data_dir / 'openilp.sqlite3'}")
+    migrate(engine)
+    seed_agency(engine, "SLMPD", "America/Chicago")
+    seed_user(engine, "mapper", role="analyst")
+    when = dt.datetime(2019, 6, 1, 15, 0, tzinfo=dt.UTC)
+    specs = [
+        IncidentSpec(category, when - dt.timedelta(hours=i), lon=lon, lat=lat, address=f"{i}00 BLOCK <b>X</b> ST")
+        for i, (category, lon, lat) in enumerate(POINTS)
+    ]
+    specs.append(IncidentSpec("rape", when, location_status="withheld"))
+    seed_incidents(engine, "SLMPD", specs)
+    app = create_app(Settings(data_dir=str(data_dir), secret_key="browser-test-secret"), engine)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    uv_server = uvicorn.Server(config)
+    thread = threading.Thread(target=uv_server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv_server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uv_server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+def test_map_draws_markers_and_boundaries(server: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    problems: list[str] = []  # console errors, page errors, failed responses
+    external: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("request", lambda r: None if r.url.startswith(server) else external.append(r.url))
+            page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+
+            page.goto(f"{server}/map")
+            assert page.url.startswith(f"{server}/login"), "anonymous visitors are sent to sign in"
+            page.fill("#username", "mapper")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{server}/map")
+
+            # Selectors, not wait_for_function: the CSP (rightly) forbids the eval that would need.
+            page.wait_for_selector("#map:not([data-markers-drawn=''])", state="attached", timeout=15000)
+            map_element = page.locator("#map")
+            assert map_element.get_attribute("data-markers-drawn") == str(len(POINTS))
+            assert map_element.get_attribute("data-boundary-features") == "88"
+            # Boundaries are SVG paths in their own pane; markers are drawn on a canvas above them.
+            assert page.locator(".leaflet-boundaries-pane path").count() >= 88
+            assert page.locator(".leaflet-overlay-pane canvas").count() >= 1
+            status = page.locator("#map-status").inner_text()
+            assert "5 of 5 located incidents shown" in status
+            assert "1 without a location" in status
+            assert page.locator("#map-truncated").is_hidden()
+            page.screenshot(path=str(SCREENSHOT), full_page=False)
+
+            # Clicking a marker opens its popup; record text is shown as text, never as HTML.
+            category, lon, lat = POINTS[0]
+            x, y = page.evaluate(
+                """([lat, lon]) => {
+                    const element = document.getElementById('map');
+                    const point = element.openilpMap.latLngToContainerPoint([lat, lon]);
+                    const box = element.getBoundingClientRect();
+                    return [point.x + box.left, point.y + box.top];
+                }""",
+                [lat, lon],
+            )
+            page.mouse.click(x, y)
+            popup = page.locator(".leaflet-popup-content")
+            popup.wait_for(timeout=5000)
+            assert "Robbery" in popup.inner_text()
+            assert "000 BLOCK <b>X</b> ST" in popup.inner_text()
+            assert popup.locator("b").count() == 0
+
+            # Filters: one category narrows the markers.
+            page.select_option("#category", ["robbery"])
+            page.click("#map-filters button[type=submit]")
+            page.wait_for_url("**/map?category=robbery**")
+            page.wait_for_selector("#map[data-markers-drawn='1']", state="attached", timeout=15000)
+        finally:
+            browser.close()
+    assert not external, f"the page fetched from outside the app: {external}"
+    assert not problems, f"browser console errors: {problems}"
