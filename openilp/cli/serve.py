@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from openilp.cli.common import console, engine, settings
 from openilp.cli.main import app
+from openilp.config import Settings
+
+#: The built-in development key; serving with it prints a warning.
+DEFAULT_SECRET_KEY = Settings.__dataclass_fields__["secret_key"].default
 
 
 @app.command("serve")
@@ -28,7 +34,13 @@ def serve(
     bind_host = host or config.host
     bind_port = port or config.port
     store = engine()  # migrates the schema
-    console.print(f"OpenILP on http://{bind_host}:{bind_port}/  (database: {store.url!r})")
+    if config.secret_key == DEFAULT_SECRET_KEY:
+        console.print(
+            "[yellow]warning:[/] the session secret is the development default; "
+            "set OPENILP_SECRET_KEY to a long random value before real use"
+        )
+    database = store.url.render_as_string(hide_password=True)
+    console.print(f"OpenILP on http://{bind_host}:{bind_port}/  (database: {database})")
     if reload:
         if https_only:
             console.print("[yellow]note:[/] --https-only is ignored with --reload")
@@ -38,6 +50,7 @@ def serve(
             host=bind_host,
             port=bind_port,
             reload=True,
+            reload_dirs=[str(Path(__file__).resolve().parent.parent)],
         )
         return
     uvicorn.run(create_app(config, store, https_only=https_only), host=bind_host, port=bind_port)
