@@ -1,0 +1,30 @@
+"""Run the benchmarks: ``python -m bench [name ...]`` (all by default), then update docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from bench import bench_import
+from bench.common import RESULTS_DIR
+from bench.report import write_summary
+
+BENCHMARKS = {"import_stlouis": bench_import.run}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    for name in names:
+        print(f"== {name}", flush=True)
+        result = BENCHMARKS[name]()
+        print(json.dumps(result, indent=2))
+    write_summary(RESULTS_DIR)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,92 @@
+"""Import speed: all 60 St. Louis monthly files into SQLite and PostgreSQL.
+
+Baseline (same run, same files): merely parsing them with pandas (decode + ``read_csv``).
+Targets (issue: foundation): the whole import within 3x the bare parse time, and SQLite at least
+50,000 rows/s on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import create_engine, text
+
+from bench.common import SHARED_DATA, timed, write_result
+from openilp.db import make_engine, migrate
+from openilp.ingest.reading import decode_bytes
+from openilp.ingest.spec import load_source_spec
+from openilp.services.imports import import_source
+
+STLOUIS = SHARED_DATA / "stlouis" / "monthly"
+POSTGRES_ADMIN_URL = os.environ.get("OPENILP_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def bare_parse(files: list[Path]) -> int:
+    """The baseline: decode each file and parse it with pandas, nothing else."""
+    rows = 0
+    for path in files:
+        text_, _ = decode_bytes(path.read_bytes())
+        rows += len(pd.read_csv(io.StringIO(text_), dtype=str, keep_default_na=False))
+    return rows
+
+
+def _postgres_engine() -> Any:
+    admin = create_engine(
+        POSTGRES_ADMIN_URL.replace("postgresql://", "postgresql+pg8000://"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS openilp_bench"))
+        conn.execute(text("CREATE DATABASE openilp_bench"))
+    admin.dispose()
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/openilp_bench"
+    engine = make_engine(url)
+    migrate(engine)
+    return engine
+
+
+def run() -> dict[str, Any]:
+    files = sorted(STLOUIS.rglob("*.csv"))
+    if len(files) != 60:
+        raise SystemExit(f"expected the 60 St. Louis monthly files under {STLOUIS}, found {len(files)}")
+    spec = load_source_spec("stlouis")
+    parse_s, rows = timed(lambda: bare_parse(files), repeat=3)
+    result: dict[str, Any] = {
+        "rows": rows,
+        "files": len(files),
+        "baseline": "pandas.read_csv of the same files",
+        "baseline_parse_s": round(parse_s, 3),
+        "targets": {"ratio_max": 3.0, "sqlite_rows_per_s_min": 50000},
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine(f"sqlite:///{folder}/bench.sqlite3")
+        migrate(engine)
+        seconds, report = timed(lambda: import_source(engine, spec, [STLOUIS]))
+        again_s, _ = timed(lambda: import_source(engine, spec, [STLOUIS]))
+        result["sqlite"] = {
+            "import_s": round(seconds, 3),
+            "rows_per_s": round(rows / seconds),
+            "ratio_to_parse": round(seconds / parse_s, 2),
+            "incidents_created": report.total("created"),
+            "reimport_s": round(again_s, 3),
+        }
+        engine.dispose()
+    try:
+        engine = _postgres_engine()
+    except Exception as exc:  # noqa: BLE001 - reported, not hidden
+        result["postgresql"] = {"error": f"PostgreSQL not reachable: {exc}"}
+    else:
+        seconds, report = timed(lambda: import_source(engine, spec, [STLOUIS]))
+        result["postgresql"] = {
+            "import_s": round(seconds, 3),
+            "rows_per_s": round(rows / seconds),
+            "ratio_to_parse": round(seconds / parse_s, 2),
+            "incidents_created": report.total("created"),
+        }
+        engine.dispose()
+    write_result("import_stlouis", result)
+    return result

@@ -1,0 +1,44 @@
+"""Write the measured results into the table of ``docs/benchmarks.md`` (between markers)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.common import REPO_ROOT
+
+DOC = REPO_ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def _rows(result: dict) -> list[str]:
+    if result["benchmark"] == "import_stlouis":
+        rows = []
+        base = result["baseline_parse_s"]
+        for backend in ("sqlite", "postgresql"):
+            r = result.get(backend, {})
+            if "error" in r:
+                rows.append(f"| import St. Louis ({result['rows']:,} rows) → {backend} | – | {r['error']} | – |")
+                continue
+            rows.append(
+                f"| import St. Louis ({result['rows']:,} rows) → {backend} | {r['import_s']} s "
+                f"({r['rows_per_s']:,} rows/s) | pandas parse {base} s | {r['ratio_to_parse']}× |"
+            )
+        return rows
+    return []
+
+
+def write_summary(results_dir: Path) -> None:
+    lines = ["| benchmark | OpenILP | baseline (same run) | ratio |", "|---|---|---|---|"]
+    measured = []
+    for path in sorted(results_dir.glob("*.json")):
+        result = json.loads(path.read_text())
+        lines += _rows(result)
+        measured.append(f"{result['benchmark']}: {result['measured_at']}, {result['machine']['cpus']} CPUs")
+    table = "\n".join(lines) + "\n\nMeasured: " + "; ".join(measured) + "\n"
+    text = DOC.read_text() if DOC.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    if START not in text:
+        text += f"\n{START}\n{END}\n"
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    DOC.write_text(f"{head}{START}\n{table}{END}{tail}")

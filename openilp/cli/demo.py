@@ -1,0 +1,45 @@
+"""``openilp demo``: load the bundled real sample and serve the app."""
+
+from __future__ import annotations
+
+import typer
+
+from openilp.cli.common import console, engine, fail, settings
+from openilp.cli.main import app
+from openilp.services.imports import ImportFailed
+
+
+@app.command("demo")
+def demo(
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the web app after loading."),
+    port: int | None = typer.Option(None, "--port", help="Port to listen on (default: setting port)."),
+) -> None:
+    """Load the bundled St. Louis sample (2018–2019, public data) and a demo sign-in, then serve."""
+    from openilp.services.demo import load_demo
+
+    store = engine()
+    console.print("Loading the bundled St. Louis sample (SLMPD 2018–2019) …")
+    try:
+        result = load_demo(store)
+    except ImportFailed as exc:
+        fail(str(exc))
+    created = result.report.total("created")
+    console.print(
+        f"  {result.report.total('rows_read'):,} rows read, {created:,} incidents added"
+        + (" (already loaded)" if not created else "")
+    )
+    if not serve:
+        console.print(f"Demo ready. Sign in as [bold]{result.username}[/] / [bold]{result.password}[/]")
+        return
+    import uvicorn
+
+    from openilp.web import create_app
+
+    config = settings()
+    bind_port = port or config.port
+    console.rule("[bold green]OpenILP demo")
+    console.print(f"  Open      http://{config.host}:{bind_port}/")
+    console.print(f"  Sign in   user [bold]{result.username}[/]   password [bold]{result.password}[/]")
+    console.print("  Stop      Ctrl+C")
+    console.rule()
+    uvicorn.run(create_app(config, store), host=config.host, port=bind_port, log_level="warning")

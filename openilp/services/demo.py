@@ -1,0 +1,42 @@
+"""The demo: a store loaded with a bundled sample of real St. Louis data and a demo sign-in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from openilp.db.models import User
+from openilp.ingest.spec import load_source_spec
+from openilp.services.imports import ImportReport, import_source
+from openilp.services.users import create_user
+
+__all__ = ["DEMO_DATA_DIR", "DEMO_USERNAME", "DEMO_PASSWORD", "DemoResult", "load_demo"]
+
+DEMO_DATA_DIR = Path(__file__).resolve().parent.parent / "demo_data"
+DEMO_USERNAME = "demo"
+#: The demo password is public by design: the demo store holds only public open data.
+DEMO_PASSWORD = "openilp-demo-analyst"
+
+
+@dataclass
+class DemoResult:
+    report: ImportReport
+    username: str
+    password: str
+    user_created: bool
+
+
+def load_demo(engine: Engine) -> DemoResult:
+    """Import the bundled St. Louis sample (idempotent) and make sure the demo analyst exists."""
+    spec = load_source_spec("stlouis")
+    report = import_source(engine, spec, [DEMO_DATA_DIR / "stlouis" / "monthly"])
+    created = False
+    with Session(engine) as session:
+        if session.scalar(select(User.id).where(User.username == DEMO_USERNAME)) is None:
+            create_user(session, DEMO_USERNAME, DEMO_PASSWORD, "analyst", spec.agency.code, "Demo Analyst")
+            session.commit()
+            created = True
+    return DemoResult(report=report, username=DEMO_USERNAME, password=DEMO_PASSWORD, user_created=created)
