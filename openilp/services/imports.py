@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from openilp.db.bulk import bulk_writer
 from openilp.db.models import Agency, ImportFile
 from openilp.ingest.normalize import INCIDENT_COLUMNS, NormalizedBatch, RowProblem, normalize
-from openilp.ingest.reading import FileFormatError, find_source_files, read_source_file
+from openilp.ingest.reading import FileFormatError, RawTable, find_source_files, read_source_file
 from openilp.ingest.spec import SourceSpec
 
 __all__ = ["FileReport", "ImportReport", "ImportFailed", "import_source", "ensure_agency"]
@@ -390,6 +390,11 @@ def _parsed_files(
     files: list[Path], spec: SourceSpec, workers: int
 ) -> Iterator[tuple[Path, tuple[NormalizedBatch, str, str, str]]]:
     """Read and normalise ``files`` in order, in ``workers`` processes when that pays off."""
+    if spec.record.id_columns and len(files) > 1:
+        # Sources with record ids: normalise all files in one vectorised pass (much cheaper
+        # than one pass per file), then hand each file's rows to its own transaction.
+        yield from _normalized_together(files, spec)
+        return
     big = sum(p.stat().st_size for p in files) > PARALLEL_MIN_BYTES
     if workers > 1 and len(files) > 1 and big and "fork" in mp.get_all_start_methods():
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
@@ -399,6 +404,57 @@ def _parsed_files(
     else:
         for path in files:
             yield path, _read_and_normalize(path, spec)
+
+
+def _normalized_together(
+    files: list[Path], spec: SourceSpec
+) -> Iterator[tuple[Path, tuple[NormalizedBatch, str, str, str]]]:
+    """Read every file, normalise the rows of all of them at once, and split the result per file.
+
+    Rows are numbered globally while normalising, so each accepted row and each problem can be
+    traced back to its file and physical line.
+    """
+    raws: list[RawTable] = [read_source_file(path, spec) for path in files]
+    offsets = np.cumsum([0] + [len(raw.frame) for raw in raws])
+    frame = pd.concat([raw.frame for raw in raws], ignore_index=True)
+    frame = frame.fillna("")  # columns only some files have (e.g. St. Louis 'Beat' in May 2017)
+    combined = RawTable(
+        file_name="",
+        sha256="",
+        encoding="",
+        header="",
+        frame=frame,
+        line_numbers=np.arange(int(offsets[-1]), dtype=np.int64),
+        raw_lines=[line for raw in raws for line in raw.raw_lines],
+        malformed=[],
+    )
+    batch = normalize(combined, spec)
+    position = batch.frame["source_line"].to_numpy()
+    file_of_row = np.searchsorted(offsets, position, side="right") - 1
+    problem_positions = np.array([p.line for p in batch.problems], dtype=np.int64)
+    problem_files = np.searchsorted(offsets, problem_positions, side="right") - 1
+    for index, (path, raw) in enumerate(zip(files, raws, strict=True)):
+        mask = file_of_row == index
+        rows = batch.frame.loc[mask].reset_index(drop=True)
+        rows["source_line"] = raw.line_numbers[position[mask] - offsets[index]]
+        problems = [
+            RowProblem(raw.file_name, line, "(row)", text_[:200], problem) for line, text_, problem in raw.malformed
+        ]
+        for problem, where in zip(batch.problems, problem_files, strict=True):
+            if where == index:
+                line = int(raw.line_numbers[problem.line - offsets[index]])
+                problems.append(RowProblem(raw.file_name, line, problem.field, problem.value, problem.expected))
+        problems.sort(key=lambda p: p.line)
+        unknown = Counter(rows.loc[rows["category_code"].isna(), "offence_code"].astype(str))
+        file_batch = NormalizedBatch(
+            frame=rows,
+            count_delta=batch.count_delta[mask],
+            rows_read=len(raw.frame) + len(raw.malformed),
+            problems=problems,
+            unknown_codes=unknown,
+            outside_extent=int((rows["location_status"] == "outside").sum()),
+        )
+        yield path, (file_batch, raw.sha256, raw.header, raw.encoding)
 
 
 def import_source(
