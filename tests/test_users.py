@@ -86,19 +86,15 @@ def test_lockout_after_max_failures_then_expiry(store: Engine) -> None:
     outcomes = []
     for attempt in range(MAX_FAILED_LOGINS):
         with session_scope(store) as session:
-            outcomes.append(
-                authenticate(session, "alice", "wrong password!", now=T0 + dt.timedelta(seconds=attempt))
-            )
-    assert [o.outcome for o in outcomes] == [AuthOutcome.INVALID] * (MAX_FAILED_LOGINS - 1) + [
-        AuthOutcome.LOCKED
-    ]
+            outcomes.append(authenticate(session, "alice", "wrong password!", now=T0 + dt.timedelta(seconds=attempt)))
+    assert [o.outcome for o in outcomes] == [AuthOutcome.INVALID] * (MAX_FAILED_LOGINS - 1) + [AuthOutcome.LOCKED]
     locked_until = outcomes[-1].locked_until
     assert locked_until == T0 + dt.timedelta(seconds=MAX_FAILED_LOGINS - 1, minutes=LOCKOUT_MINUTES)
     # While locked, even the right password is refused.
     with session_scope(store) as session:
-        assert authenticate(
-            session, "alice", PASSWORD, now=locked_until - dt.timedelta(seconds=1)
-        ).outcome is (AuthOutcome.LOCKED)
+        assert authenticate(session, "alice", PASSWORD, now=locked_until - dt.timedelta(seconds=1)).outcome is (
+            AuthOutcome.LOCKED
+        )
     # After the lock expires, the right password works and the counters reset.
     with session_scope(store) as session:
         assert authenticate(session, "alice", PASSWORD, now=locked_until).ok

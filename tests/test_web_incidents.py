@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,17 +23,21 @@ JAN_31_LATE_LOCAL = dt.datetime(2019, 2, 1, 5, 30, tzinfo=UTC)  # 23:30 on 31 Ja
 FEB_10 = dt.datetime(2019, 2, 10, 12, 0, tzinfo=UTC)
 
 
+@dataclass(frozen=True)
+class Seeded:
+    agency_id: int
+    ids: list[int]
+
+
 @pytest.fixture
-def seeded(engine: Engine) -> dict[str, object]:
+def seeded(engine: Engine) -> Seeded:
     slmpd = seed_agency(engine, "SLMPD", "America/Chicago")
     seed_agency(engine, "OTHER", "America/New_York")
     ids = seed_incidents(
         engine,
         "SLMPD",
         [
-            IncidentSpec(
-                "robbery", NEW_YEAR_EVE_LOCAL, lon=-90.25, lat=38.60, description="ROBBERY-STRONGARM"
-            ),
+            IncidentSpec("robbery", NEW_YEAR_EVE_LOCAL, lon=-90.25, lat=38.60, description="ROBBERY-STRONGARM"),
             IncidentSpec("burglary_residential", JAN_2, lon=-90.2, lat=38.65),
             IncidentSpec("robbery", JAN_31_LATE_LOCAL, lon=-90.21, lat=38.61, address="<b>1 Evil St</b>"),
             IncidentSpec("robbery", FEB_10, location_status="withheld"),
@@ -41,19 +47,19 @@ def seeded(engine: Engine) -> dict[str, object]:
         ],
     )
     seed_incidents(engine, "OTHER", [IncidentSpec("robbery", JAN_2)])
-    return {"agency_id": slmpd, "ids": ids}
+    return Seeded(slmpd, ids)
 
 
-def features(engine: Engine, agency_id: int, **filters: object) -> dict[str, object]:
+def features(engine: Engine, agency_id: int, **filters: Any) -> dict[str, Any]:
     with session_scope(engine) as session:
-        return incident_features(session, [agency_id], **filters)  # type: ignore[arg-type]
+        return incident_features(session, [agency_id], **filters)
 
 
-def test_located_incidents_newest_first_with_counts(engine: Engine, seeded: dict[str, object]) -> None:
-    ids = seeded["ids"]
-    result = features(engine, seeded["agency_id"])  # type: ignore[arg-type]
+def test_located_incidents_newest_first_with_counts(engine: Engine, seeded: Seeded) -> None:
+    ids = seeded.ids
+    result = features(engine, seeded.agency_id)
     assert result["type"] == "FeatureCollection"
-    assert [f["id"] for f in result["features"]] == [ids[2], ids[1], ids[0], ids[6]]  # type: ignore
+    assert [f["id"] for f in result["features"]] == [ids[2], ids[1], ids[0], ids[6]]
     assert result["counts"] == {
         "matching": 4,
         "returned": 4,
@@ -61,10 +67,10 @@ def test_located_incidents_newest_first_with_counts(engine: Engine, seeded: dict
         "not_located": 2,
         "limit": 20000,
     }
-    first = result["features"][-2]  # type: ignore[index]
+    first = result["features"][-2]
     assert first["geometry"] == {"type": "Point", "coordinates": [-90.25, 38.6]}
     assert first["properties"] == {
-        "id": ids[0],  # type: ignore[index]
+        "id": ids[0],
         "category": "robbery",
         "category_label": "Robbery",
         "crime_group": "violent",
@@ -75,35 +81,35 @@ def test_located_incidents_newest_first_with_counts(engine: Engine, seeded: dict
     }
 
 
-def test_dates_are_whole_local_days(engine: Engine, seeded: dict[str, object]) -> None:
-    ids = seeded["ids"]
+def test_dates_are_whole_local_days(engine: Engine, seeded: Seeded) -> None:
+    ids = seeded.ids
     january = features(
         engine,
-        seeded["agency_id"],
+        seeded.agency_id,
         date_from=dt.date(2019, 1, 1),
-        date_to=dt.date(2019, 1, 31),  # type: ignore
+        date_to=dt.date(2019, 1, 31),
     )
     # 31 Dec local is out; 31 Jan 23:30 local is in; undated records never match a date filter.
-    assert sorted(f["id"] for f in january["features"]) == sorted([ids[1], ids[2]])  # type: ignore
-    december = features(engine, seeded["agency_id"], date_to=dt.date(2018, 12, 31))  # type: ignore
-    assert [f["id"] for f in december["features"]] == [ids[0]]  # type: ignore
+    assert sorted(f["id"] for f in january["features"]) == sorted([ids[1], ids[2]])
+    december = features(engine, seeded.agency_id, date_to=dt.date(2018, 12, 31))
+    assert [f["id"] for f in december["features"]] == [ids[0]]
 
 
-def test_category_filter_and_not_located_count(engine: Engine, seeded: dict[str, object]) -> None:
-    result = features(engine, seeded["agency_id"], category_codes=["robbery"])  # type: ignore[arg-type]
-    assert {f["properties"]["category"] for f in result["features"]} == {"robbery"}  # type: ignore
-    assert result["counts"]["matching"] == 2  # type: ignore[index]
+def test_category_filter_and_not_located_count(engine: Engine, seeded: Seeded) -> None:
+    result = features(engine, seeded.agency_id, category_codes=["robbery"])
+    assert {f["properties"]["category"] for f in result["features"]} == {"robbery"}
+    assert result["counts"]["matching"] == 2
     assert result["counts"]["not_located"] == 1  # the withheld robbery; the reversed one is not counted
 
 
-def test_limit_truncates_keeping_the_newest(engine: Engine, seeded: dict[str, object]) -> None:
-    result = features(engine, seeded["agency_id"], limit=2)  # type: ignore[arg-type]
-    assert result["counts"]["returned"] == 2  # type: ignore[index]
-    assert result["counts"]["truncated"] is True  # type: ignore[index]
-    assert [f["id"] for f in result["features"]] == seeded["ids"][2:0:-1]  # type: ignore
+def test_limit_truncates_keeping_the_newest(engine: Engine, seeded: Seeded) -> None:
+    result = features(engine, seeded.agency_id, limit=2)
+    assert result["counts"]["returned"] == 2
+    assert result["counts"]["truncated"] is True
+    assert [f["id"] for f in result["features"]] == seeded.ids[2:0:-1]
 
 
-def test_no_agencies_means_no_incidents(engine: Engine, seeded: dict[str, object]) -> None:
+def test_no_agencies_means_no_incidents(engine: Engine, seeded: Seeded) -> None:
     with session_scope(engine) as session:
         assert incident_features(session, [])["counts"]["matching"] == 0
 
@@ -117,10 +123,10 @@ def test_no_agencies_means_no_incidents(engine: Engine, seeded: dict[str, object
     ],
 )
 def test_bad_filters_raise_clear_errors(
-    engine: Engine, seeded: dict[str, object], filters: dict[str, object], message: str
+    engine: Engine, seeded: Seeded, filters: dict[str, object], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        features(engine, seeded["agency_id"], **filters)  # type: ignore[arg-type]
+        features(engine, seeded.agency_id, **filters)
 
 
 def test_category_options_are_grouped(engine: Engine) -> None:
@@ -131,9 +137,9 @@ def test_category_options_are_grouped(engine: Engine) -> None:
     assert "robbery" in {o.code for o in options}
 
 
-def test_summary(engine: Engine, seeded: dict[str, object]) -> None:
+def test_summary(engine: Engine, seeded: Seeded) -> None:
     with session_scope(engine) as session:
-        summary = incident_summary(session, [seeded["agency_id"]])  # type: ignore[list-item]
+        summary = incident_summary(session, [seeded.agency_id])
     assert (summary.total, summary.located) == (6, 4)
     assert summary.first_occurred == NEW_YEAR_EVE_LOCAL
     assert summary.last_occurred == FEB_10
@@ -143,14 +149,14 @@ def test_summary(engine: Engine, seeded: dict[str, object]) -> None:
 
 
 @pytest.fixture
-def client(engine: Engine, seeded: dict[str, object], tmp_path: Path) -> TestClient:
+def client(engine: Engine, seeded: Seeded, tmp_path: Path) -> TestClient:
     seed_user(engine, "alice")
     client = make_client(engine, tmp_path, max_map_points=3)
     assert login(client, "alice").status_code == 303
     return client
 
 
-def test_api_geojson_with_filters(client: TestClient, seeded: dict[str, object]) -> None:
+def test_api_geojson_with_filters(client: TestClient, seeded: Seeded) -> None:
     response = client.get(
         "/api/v1/incidents.geojson",
         params={

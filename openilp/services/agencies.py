@@ -47,9 +47,7 @@ def ensure_agency(session: Session, code: str, name: str, timezone: str, crs: st
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(
-            f"unknown time zone {timezone!r} (use an IANA name such as America/Chicago)"
-        ) from exc
+        raise ValueError(f"unknown time zone {timezone!r} (use an IANA name such as America/Chicago)") from exc
     agency = Agency(code=code, name=name, timezone=timezone, crs=crs)
     session.add(agency)
     session.flush()

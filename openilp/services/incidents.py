@@ -101,8 +101,7 @@ def validate_filters(
         unknown = [c for c in codes if c not in known]
         if unknown:
             raise ValueError(
-                f"unknown category {', '.join(repr(c) for c in unknown)}; "
-                "see /api/v1/categories for the list of codes"
+                f"unknown category {', '.join(repr(c) for c in unknown)}; see /api/v1/categories for the list of codes"
             )
     return codes
 
@@ -130,9 +129,7 @@ def _filters(
         conditions.append(Incident.agency_id.in_(list(agency_ids)))
         return conditions
     # Each agency reads the dates in its own time zone.
-    agencies = session.execute(
-        select(Agency.id, Agency.timezone).where(Agency.id.in_(list(agency_ids)))
-    ).all()
+    agencies = session.execute(select(Agency.id, Agency.timezone).where(Agency.id.in_(list(agency_ids)))).all()
     per_agency: list[ColumnElement[bool]] = []
     for agency_id, timezone in agencies:
         zone = ZoneInfo(timezone)
@@ -185,9 +182,7 @@ def incident_features(
     """
     codes = validate_filters(session, category_codes, date_from, date_to, limit)
     conditions = _filters(session, agency_ids, codes, date_from, date_to)
-    status_counts = (
-        select(Incident.location_status, func.count()).where(*conditions).group_by(Incident.location_status)
-    )
+    status_counts = select(Incident.location_status, func.count()).where(*conditions).group_by(Incident.location_status)
     by_status = dict(session.execute(status_counts).all())
     matching = int(by_status.pop("located", 0))
     not_located = int(sum(by_status.values()))
@@ -270,9 +265,7 @@ def incident_summary(session: Session, agency_ids: Sequence[int]) -> IncidentSum
     """How many incidents the agencies hold, how many are located, and the span of dates."""
     conditions = _filters(session, agency_ids, [], None, None)
     total, first, last = session.execute(
-        select(func.count(), func.min(Incident.occurred_from), func.max(Incident.occurred_from)).where(
-            *conditions
-        )
+        select(func.count(), func.min(Incident.occurred_from), func.max(Incident.occurred_from)).where(*conditions)
     ).one()
     located = session.scalar(select(func.count()).where(*conditions, Incident.location_status == "located"))
     return IncidentSummary(int(total or 0), int(located or 0), first, last)

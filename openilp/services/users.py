@@ -118,9 +118,7 @@ def normalise_username(username: str) -> str:
 def validate_password(password: str, username: str = "") -> None:
     """Raise ValueError with a clear message when ``password`` is not acceptable."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(
-            f"password must be at least {MIN_PASSWORD_LENGTH} characters long (got {len(password)})"
-        )
+        raise ValueError(f"password must be at least {MIN_PASSWORD_LENGTH} characters long (got {len(password)})")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise ValueError(f"password must be at most {MAX_PASSWORD_LENGTH} characters long")
     if username and password.strip().lower() == normalise_username(username):
@@ -195,9 +193,7 @@ class AuthResult:
         return self.outcome is AuthOutcome.OK
 
 
-def authenticate(
-    session: Session, username: str, password: str, *, now: dt.datetime | None = None
-) -> AuthResult:
+def authenticate(session: Session, username: str, password: str, *, now: dt.datetime | None = None) -> AuthResult:
     """Check a username and password, applying the lockout rule.
 
     A wrong password increments the user's failure count; the :data:`MAX_FAILED_LOGINS`-th

@@ -36,11 +36,7 @@ def rotate_csrf_token(request: Request) -> str:
 def check_csrf(request: Request, submitted: str | None) -> None:
     """Raise 403 unless ``submitted`` equals the session's token."""
     expected = request.session.get(_SESSION_KEY)
-    if (
-        not isinstance(expected, str)
-        or not submitted
-        or not hmac.compare_digest(expected.encode(), submitted.encode())
-    ):
+    if not isinstance(expected, str) or not submitted or not hmac.compare_digest(expected.encode(), submitted.encode()):
         raise HTTPException(
             status_code=403,
             detail="The form has expired or did not come from this site. Reload the page and try again.",

@@ -45,9 +45,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_api_path(request.url.path):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
         title = _TITLES.get(exc.status_code, "Error")
-        return render(
-            request, "error.html", status_code=exc.status_code, title=title, message=str(exc.detail)
-        )
+        return render(request, "error.html", status_code=exc.status_code, title=title, message=str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

@@ -72,9 +72,7 @@ def boundaries(
 
 
 @router.get("/users")
-def users(
-    user: UserInfo = Depends(require("users:manage")), session: Session = Depends(db_session)
-) -> dict[str, Any]:
+def users(user: UserInfo = Depends(require("users:manage")), session: Session = Depends(db_session)) -> dict[str, Any]:
     """Accounts of your agency (administrators only)."""
     return {"users": [u.as_dict() for u in list_users(session, agency_code=user.agency_code)]}
 

@@ -47,9 +47,7 @@ def incident_map(
     web = get_context(request)
     error = None
     try:
-        validate_filters(
-            session, category, parse_iso_date(date_from, "date_from"), parse_iso_date(date_to, "date_to")
-        )
+        validate_filters(session, category, parse_iso_date(date_from, "date_from"), parse_iso_date(date_to, "date_to"))
     except ValueError as exc:
         error = str(exc)
     boundary = web.boundaries.layer_for(user.agency_code)
