@@ -142,7 +142,14 @@ def test_map_draws_markers_and_boundaries(server: str) -> None:
             assert "000 BLOCK <b>X</b> ST" in popup.inner_text()
             assert popup.locator("b").count() == 0
 
+            # Over the limit: the truncation notice appears (the map passes its query to the API).
+            page.goto(f"{server}/map?limit=2")
+            page.wait_for_selector("#map[data-markers-drawn='2']", state="attached", timeout=15000)
+            assert page.locator("#map-truncated").is_visible()
+            assert "2 of 5 located incidents shown" in page.locator("#map-status").inner_text()
+
             # Filters: one category narrows the markers.
+            page.goto(f"{server}/map")
             page.select_option("#category", ["robbery"])
             page.click("#map-filters button[type=submit]")
             page.wait_for_url("**/map?category=robbery**")
