@@ -52,7 +52,7 @@ def build(node_modules: Path, vendor_dir: Path) -> list[str]:
                 shutil.copy2(source, target)
         version = json.loads((source_root / "package.json").read_text(encoding="utf-8"))["version"]
         (target_root / "VERSION").write_text(f"{package} {version}\n", encoding="utf-8")
-        done.append(f"{package} {version} -> {target_root.relative_to(REPO_ROOT)}")
+        done.append(f"{package} {version} -> {target_root}")
     return done
 
 
