@@ -27,12 +27,8 @@ def format_timestamps(values: pd.Series) -> np.ndarray:
     This is the text form SQLAlchemy itself stores in SQLite, so ORM reads and SQL comparisons
     with bound datetimes agree; PostgreSQL parses it as a ``timestamp``.
     """
-    array = values.to_numpy(dtype="datetime64[us]")
-    text = np.datetime_as_string(array, unit="us").astype(object)
-    missing = np.isnat(array)
-    out = pd.Series(text).str.replace("T", " ", n=1, regex=False).to_numpy(dtype=object)
-    out[missing] = None
-    return out
+    text = pd.to_datetime(values).dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return text.to_numpy(dtype=object, na_value=None)
 
 
 def _db_values(frame: pd.DataFrame) -> list[list[Any]]:
@@ -52,9 +48,7 @@ def _db_values(frame: pd.DataFrame) -> list[list[Any]]:
         elif pd.api.types.is_integer_dtype(series):
             columns.append(series.to_numpy().tolist())
         else:
-            values = series.astype(object).to_numpy(copy=True)
-            values[pd.isna(values)] = None
-            columns.append(values.tolist())
+            columns.append(series.to_numpy(dtype=object, na_value=None).tolist())
     return columns
 
 
@@ -73,9 +67,11 @@ class _ExecutemanyWriter:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self.dbapi = connection.connection.dbapi_connection
-        if self.dbapi is None:  # pragma: no cover - a closed connection
+        dbapi = connection.connection.dbapi_connection
+        if dbapi is None:  # pragma: no cover - a closed connection
             raise RuntimeError("the database connection is closed")
+        #: The driver's own connection (sqlite3 or pg8000), inside the caller's transaction.
+        self.dbapi: Any = dbapi
 
     def _executemany(self, sql: str, frame: pd.DataFrame) -> None:
         cursor = self.dbapi.cursor()

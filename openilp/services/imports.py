@@ -10,7 +10,10 @@ Workflow for one run (:func:`import_source`):
 
 Counts reconcile per file: ``rows_read = rejected + folded + created + updated + unchanged +
 removed + netted_out`` (``folded``: extra rows of a record already counted in the same file;
-``netted_out``: records whose +1/-1 rows cancel, with nothing stored to remove).
+``netted_out``: records whose +1/-1 rows cancel, with nothing stored to remove). A new version of
+a file that was imported before (same name, other bytes) replaces the old version's rows; records
+that only the old version had are removed and counted apart, as ``withdrawn`` (they are not rows
+of the new version, so they are outside the reconciliation).
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ class FileReport:
     unchanged: int = 0
     removed: int = 0
     netted_out: int = 0
+    #: Records removed because a new version of this file no longer has their rows.
+    withdrawn: int = 0
     outside_extent: int = 0
     problems: list[RowProblem] = field(default_factory=list)
     unknown_codes: Counter[str] = field(default_factory=Counter)
@@ -113,6 +118,7 @@ class ImportReport:
             "unchanged",
             "removed",
             "netted_out",
+            "withdrawn",
             "outside_extent",
         ]
         return {
@@ -257,6 +263,8 @@ def _apply_file(
     records = state.records
 
     new_net: dict[str, int] = {}
+    #: Records only an earlier version of this file had rows for -> their net without those rows.
+    dropped: dict[str, int] = {}
     if counted:
         old_contrib: dict[str, int] = {}
         if previous_versions:
@@ -272,6 +280,7 @@ def _apply_file(
             }
             conn.execute(text(f"DELETE FROM incident_ledger WHERE import_file_id IN ({ids})"))
         new_net = {k: state.net.get(k, 0) - old_contrib.get(k, 0) + d for k, d in delta_sum.items()}
+        dropped = {k: state.net.get(k, 0) - c for k, c in old_contrib.items() if k not in delta_sum}
         writer.insert(
             "incident_ledger",
             pd.DataFrame(
@@ -315,15 +324,28 @@ def _apply_file(
                 net_only.append((stored.id, net))
     report.created, report.updated, report.removed = len(creates), len(updates), len(removed_keys)
 
+    withdrawn_keys: list[str] = []
+    for key, net in dropped.items():
+        # Counted sources: the new version of this file no longer has the record's rows.
+        # (A record that only the dropped rows had removed cannot be restored: its row is gone.)
+        stored = records.get(key)
+        if stored is None:
+            continue
+        if net <= 0:
+            deletes.append(stored.id)
+            withdrawn_keys.append(key)
+        elif net != stored.net_count:
+            net_only.append((stored.id, net))
     if not spec.record.id_columns and previous_versions:
         # Content-keyed sources: a new version of a file replaces the old one, so records of the
         # old version that are no longer published are removed.
         old_versions = set(previous_versions)
         for key, stored in records.items():
-            if stored.import_file_id in old_versions and key not in new_net:
+            if stored.import_file_id in old_versions and key not in new_net and key not in dropped:
                 deletes.append(stored.id)
-                removed_keys.append(key)
-        report.removed = len(removed_keys)
+                withdrawn_keys.append(key)
+    report.withdrawn = len(withdrawn_keys)
+    removed_keys += withdrawn_keys
 
     extra = {"agency_id": agency_id, "source": spec.name, "import_file_id": import_file.id}
     net_array = np.array([new_net[k] for k in latest_keys], dtype=np.int64)
@@ -346,9 +368,9 @@ def _apply_file(
     import_file.created = report.created
     import_file.updated = report.updated
     import_file.unchanged = report.unchanged
-    import_file.removed = report.removed
+    import_file.removed = report.removed + report.withdrawn
     import_file.netted_out = report.netted_out
-    new_ids = dict(
+    new_ids: dict[str, int] = dict(
         conn.execute(
             text("SELECT source_key, id FROM incidents WHERE import_file_id = :f"), {"f": import_file.id}
         ).all()
@@ -363,11 +385,12 @@ def _apply_file(
         records[key] = _Stored(
             new_ids[key], int(incoming_hash[pos]), int(incoming_ns[pos]), int(net_array[pos]), import_file.id
         )
-    for key, net in new_net.items():
+    for key, net in [*new_net.items(), *dropped.items()]:
         if key in records:
             records[key].net_count = net
     if counted:
         state.net.update(new_net)
+        state.net.update(dropped)
     state.imported_sha.add(sha256)
     state.files_by_name[path.name] = [import_file.id]
 
