@@ -119,13 +119,15 @@
       })
       .then(function (collection) {
         var renderer = L.canvas({ padding: 0.5 });
+        var total = (collection.features || []).length;
+        var radius = total > 5000 ? 3 : total > 1000 ? 4 : 5;   // pixels: smaller when crowded
         var drawn = 0;
         var layer = L.geoJSON(collection, {
           pointToLayer: function (feature, latlng) {
             drawn += 1;
             var colour = COLOURS[feature.properties.crime_group] || COLOURS.other;
             return L.circleMarker(latlng, {
-              renderer: renderer, radius: 5, weight: 1, color: "#ffffff", opacity: 0.9,
+              renderer: renderer, radius: radius, weight: radius > 3 ? 1 : 0.5, color: "#ffffff", opacity: 0.9,
               fillColor: colour, fillOpacity: 0.9
             });
           }
