@@ -143,15 +143,21 @@ def _to_utc(local: pd.Series, timezone: str) -> pd.Series:
     return localized.dt.tz_convert("UTC").dt.tz_localize(None)
 
 
-def _text_field(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
+def _text_field(frame: pd.DataFrame, columns: tuple[str, ...], empty_values: tuple[str, ...] = ()) -> pd.Series:
+    """The columns' values joined by single spaces; ``empty_values`` count as empty; "" -> None."""
     present = [c for c in columns if c in frame.columns]
     if not present:
         return pd.Series([None] * len(frame), index=frame.index, dtype=object)
-    joined = _clean(frame[present[0]])
+
+    def cleaned(col: str) -> pd.Series:
+        values = _clean(frame[col])
+        return values.where(~values.isin(empty_values), "") if empty_values else values
+
+    joined = cleaned(present[0])
     for col in present[1:]:
-        joined = joined + " " + _clean(frame[col])
+        joined = joined + " " + cleaned(col)
     if len(present) > 1:
-        joined = joined.str.strip()
+        joined = joined.str.strip().str.replace(r"\s{2,}", " ", regex=True)
     return joined.where(joined != "", None).astype(object)
 
 
@@ -261,8 +267,11 @@ def normalize(raw: RawTable, spec: SourceSpec) -> NormalizedBatch:
     rid = spec.record.record_id_column
     out["source_record_id"] = _text_field(frame, (rid,)) if rid else None
 
-    codes = _clean(frame[spec.offence.code_column])
-    rej.add((codes == "").to_numpy(), spec.offence.code_column, codes, "an offence code (empty)")
+    if spec.offence.code_column is not None:
+        codes = _clean(frame[spec.offence.code_column])
+        rej.add((codes == "").to_numpy(), spec.offence.code_column, codes, "an offence code (empty)")
+    else:  # a single-offence export: every row has the declared code
+        codes = pd.Series(spec.offence.constant, index=frame.index, dtype=object)
     out["offence_code"] = codes
     desc_col = spec.offence.description_column
     out["offence_description"] = _text_field(frame, (desc_col,)) if desc_col else None
@@ -300,7 +309,7 @@ def normalize(raw: RawTable, spec: SourceSpec) -> NormalizedBatch:
     out = pd.concat([out, locations], axis=1)
 
     for name in ("block_address", "district", "beat", "neighbourhood"):
-        out[name] = _text_field(frame, spec.text_fields.get(name, ()))
+        out[name] = _text_field(frame, spec.text_fields.get(name, ()), spec.text_empty_values)
     for name in ("unfounded", "administrative"):
         flag = spec.flags.get(name)
         out[f"flag_{name}"] = (

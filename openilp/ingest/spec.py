@@ -109,11 +109,16 @@ class FlagField:
 
 @dataclass(frozen=True)
 class OffenceSpec:
-    code_column: str
+    #: Column holding the offence code; None when the export has no such column (see ``constant``).
+    code_column: str | None
     description_column: str | None
     codes: dict[str, str]
     #: (from, to, category): integer codes from..to inclusive map to category.
     ranges: tuple[tuple[int, int, str], ...]
+    #: The offence code of every row, for single-offence exports that have no code column
+    #: (e.g. a file of residential burglaries only). Exactly one of ``code_column`` and
+    #: ``constant`` is set; the constant must be mapped by ``codes`` or ``ranges``.
+    constant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,9 @@ class SourceSpec:
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: Output field -> the column(s) it comes from (several are joined by a space).
     text_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Values that mean "nothing" in the text-field columns (e.g. "-" for a missing street
+    #: direction); they are dropped before the columns are joined.
+    text_empty_values: tuple[str, ...] = ()
     flags: dict[str, FlagField] = field(default_factory=dict)
     attribution: str = ""
 
@@ -365,10 +373,12 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
         )
 
     text_fields: dict[str, tuple[str, ...]] = {}
+    text_empty_values: tuple[str, ...] = ()
     fields_r = top.table("fields", required=False)
     if fields_r is not None:
-        fields_r.check_keys(set(TEXT_FIELDS))
-        text_fields = {key: fields_r.str_list(key) for key in fields_r.data}
+        fields_r.check_keys({*TEXT_FIELDS, "empty_values"})
+        text_empty_values = tuple(v.strip() for v in fields_r.str_list("empty_values"))
+        text_fields = {key: fields_r.str_list(key) for key in fields_r.data if key != "empty_values"}
 
     flags: dict[str, FlagField] = {}
     flags_r = top.table("flags", required=False)
@@ -382,7 +392,7 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
 
     offence_r = top.table("offence")
     assert offence_r is not None
-    offence_r.check_keys({"code", "description", "codes", "ranges"})
+    offence_r.check_keys({"code", "constant", "description", "codes", "ranges"})
     known = load_category_definitions()
     codes_r = offence_r.table("codes", required=False)
     codes: dict[str, str] = {}
@@ -411,11 +421,26 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
         raise offence_r.fail(
             "codes", "is empty: map the source's offence codes to categories with [offence.codes] or [[offence.ranges]]"
         )
+    code_column, constant = offence_r.str("code", required=False), offence_r.str("constant", required=False)
+    if code_column is not None and not code_column.strip():
+        raise offence_r.fail("code", "must name a column, got an empty text")
+    if (code_column is None) == (constant is None):
+        raise offence_r.fail(
+            "code",
+            "and constant: give exactly one: code = the column of offence codes, or, for an export of a "
+            "single offence without such a column, constant = the code every row gets",
+        )
+    if constant is not None:
+        constant = constant.strip()
+        in_range = constant.lstrip("-").isdigit() and any(low <= int(constant) <= high for low, high, _ in ranges)
+        if not constant or (constant not in codes and not in_range):
+            raise offence_r.fail("constant", f"{constant!r} must be mapped to a category in [offence.codes]")
     offence = OffenceSpec(
-        code_column=offence_r.req("code"),
+        code_column=code_column,
         description_column=offence_r.str("description"),
         codes=codes,
         ranges=tuple(ranges),
+        constant=constant,
     )
 
     return SourceSpec(
@@ -433,6 +458,7 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
         file_pattern=source.str("files", "*.csv*") or "*.csv*",
         aliases=aliases,
         text_fields=text_fields,
+        text_empty_values=text_empty_values,
         flags=flags,
         attribution=source.str("attribution", "") or "",
     )
