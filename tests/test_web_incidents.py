@@ -266,3 +266,11 @@ def test_boundary_registry_reads_the_data_folder(tmp_path: Path) -> None:
     assert layer is not None and layer.path == folder / "METRO.geojson"
     assert registry.layer_for("SLMPD") is not None
     assert registry.layer_for("NOPE") is None
+
+
+def test_geojson_is_gzipped_but_pages_are_not(client: TestClient) -> None:
+    boundary = client.get("/api/v1/boundaries/SLMPD.geojson", headers={"accept-encoding": "gzip"})
+    assert boundary.headers["content-encoding"] == "gzip"
+    assert len(boundary.json()["features"]) == 88
+    page = client.get("/map", headers={"accept-encoding": "gzip"})
+    assert "content-encoding" not in page.headers

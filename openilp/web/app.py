@@ -21,6 +21,7 @@ from openilp.config import Settings, get_settings
 from openilp.db import make_engine, migrate
 from openilp.web.auth import SignInGateMiddleware
 from openilp.web.boundaries import BoundaryRegistry
+from openilp.web.compression import GeoJSONGzipMiddleware
 from openilp.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from openilp.web.errors import install_error_handlers
 from openilp.web.headers import SecurityHeadersMiddleware
@@ -76,6 +77,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_error_handlers(app)
     # The last added middleware runs first: headers wrap everything, then the session, then the gate.
+    app.add_middleware(GeoJSONGzipMiddleware)
     app.add_middleware(SignInGateMiddleware)
     app.add_middleware(
         SessionMiddleware,
