@@ -10,6 +10,7 @@ import csv
 import gzip
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,9 +165,25 @@ def _parse(
         frame = None
     except pd.errors.EmptyDataError as exc:
         raise FileFormatError(f"{path}: the file has no header row") from exc
-    if frame is not None and len(frame) == len(lines) - 1:
+    if frame is not None and len(frame) == len(lines) - 1 and _all_rows_complete(lines[1:], delimiter, frame.shape[1]):
         return frame, np.arange(2, len(lines) + 1), lines[1:], []
     return _parse_with_csv_module(text, delimiter, path)
+
+
+def _all_rows_complete(rows: list[str], delimiter: str, width: int) -> bool:
+    """True when every line has exactly ``width`` fields (pandas silently pads short rows).
+
+    Delimiters inside quoted fields are not counted. Vectorised: one string count per line.
+
+    >>> _all_rows_complete(['1,"a,b",3', "4,5,6"], ",", 3), _all_rows_complete(["1,2,3", "4,5"], ",", 3)
+    (True, False)
+    """
+    lines = pd.Series(rows, dtype=object)
+    quoted = lines.str.contains('"', regex=False)
+    if quoted.any():
+        lines = lines.where(~quoted, lines.str.replace(r'"[^"]*"', "", regex=True))
+    counts = lines.str.count(re.escape(delimiter))
+    return bool((counts == width - 1).all())
 
 
 def _parse_with_csv_module(
