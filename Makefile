@@ -46,5 +46,9 @@ format: install
 	$(BIN)/ruff format openilp tests bench scripts
 	$(BIN)/ruff check --fix openilp tests bench scripts
 
+## Regenerate docs/cli.md from the real --help output.
+docs-cli: install
+	$(BIN)/python scripts/gen_cli_docs.py
+
 clean:
 	rm -rf $(VENV) node_modules openilp/web/static/vendor var .pytest_cache .mypy_cache .ruff_cache

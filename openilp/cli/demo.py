@@ -25,7 +25,7 @@ def demo(
         fail(str(exc))
     created = result.report.total("created")
     console.print(
-        f"  {result.report.total('rows_read'):,} rows read, {created:,} incidents added"
+        f"  {result.report.total('rows_read'):,} rows read; the store holds {result.incidents:,} St. Louis incidents"
         + (" (already loaded)" if not created else "")
     )
     if not serve:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
 from openilp.cli.common import console, emit_json, engine, err_console, fail
@@ -14,7 +15,17 @@ from openilp.ingest.spec import SpecError, builtin_source_names, load_source_spe
 from openilp.services.imports import ImportFailed, ImportReport, import_source
 from openilp.services.stats import store_stats
 
-COUNT_COLUMNS = ["rows_read", "rejected", "folded", "created", "updated", "unchanged", "removed", "netted_out"]
+COUNT_COLUMNS = [
+    "rows_read",
+    "rejected",
+    "folded",
+    "created",
+    "updated",
+    "unchanged",
+    "removed",
+    "netted_out",
+    "withdrawn",
+]
 
 
 @app.command("import")
@@ -77,10 +88,10 @@ def _print_report(report: ImportReport, show_problems: int) -> None:
         console.print(f"{outside:,} located row(s) lie outside the agency's extent (kept, location status 'outside').")
     unknown = report.unknown_codes
     if unknown:
-        listed = ", ".join(f"{code} ({n:,})" for code, n in unknown.most_common(15))
+        listed = escape(", ".join(f"{code} ({n:,})" for code, n in unknown.most_common(15)))
         console.print(
             f"[yellow]{sum(unknown.values()):,} row(s) have offence codes the mapping does not know[/]: {listed}. "
-            "They were imported without a category; add the codes to the source's [offence.codes]."
+            "They were imported without a category; add the codes to the source's \\[offence.codes]."
         )
     problems = [p for f in report.files for p in f.problems]
     if problems and show_problems:

@@ -145,7 +145,8 @@ class Incident(Base):
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     x_m: Mapped[float | None] = mapped_column(Float, nullable=True)
     y_m: Mapped[float | None] = mapped_column(Float, nullable=True)
-    #: "located", "missing" (none given) or "withheld" (the source suppressed it for privacy).
+    #: "located", "missing" (none given), "withheld" (the source suppressed it for privacy) or
+    #: "outside" (given, but outside the agency's extent: kept, not used for analysis).
     location_status: Mapped[str] = mapped_column(String(12))
     block_address: Mapped[str | None] = mapped_column(String(200), nullable=True)
     district: Mapped[str | None] = mapped_column(String(60), nullable=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from openilp.db.models import User
+from openilp.db.models import Agency, Incident, User
 from openilp.ingest.spec import load_source_spec
 from openilp.services.imports import ImportReport, import_source
 from openilp.services.users import create_user
@@ -27,6 +27,8 @@ class DemoResult:
     username: str
     password: str
     user_created: bool
+    #: Incidents of the demo agency in the store after loading (reversals already netted out).
+    incidents: int
 
 
 def load_demo(engine: Engine) -> DemoResult:
@@ -35,8 +37,13 @@ def load_demo(engine: Engine) -> DemoResult:
     report = import_source(engine, spec, [DEMO_DATA_DIR / "stlouis" / "monthly"])
     created = False
     with Session(engine) as session:
+        incidents = (
+            session.scalar(select(func.count(Incident.id)).join(Agency).where(Agency.code == spec.agency.code)) or 0
+        )
         if session.scalar(select(User.id).where(User.username == DEMO_USERNAME)) is None:
             create_user(session, DEMO_USERNAME, DEMO_PASSWORD, "analyst", spec.agency.code, "Demo Analyst")
             session.commit()
             created = True
-    return DemoResult(report=report, username=DEMO_USERNAME, password=DEMO_PASSWORD, user_created=created)
+    return DemoResult(
+        report=report, username=DEMO_USERNAME, password=DEMO_PASSWORD, user_created=created, incidents=incidents
+    )
