@@ -171,7 +171,9 @@ def _categories(codes: pd.Series, spec: SourceSpec) -> pd.Series:
         finite = np.isfinite(numeric)
         slot = np.searchsorted(lows, np.where(finite, numeric, -1), side="right") - 1
         inside = finite & (slot >= 0) & (numeric <= highs[np.clip(slot, 0, None)])
-        by_range = pd.Series(np.where(inside, names[np.clip(slot, 0, None)], None), index=codes.index)
+        matched = names[np.clip(slot, 0, None)].copy()
+        matched[~inside] = None
+        by_range = pd.Series(matched, index=codes.index, dtype=object)
         exact = exact.where(exact.notna(), by_range)
     return exact.astype(object).where(exact.notna(), None)
 

@@ -209,7 +209,7 @@ class _Reader:
             raise self.fail(key, "must be a table")
         return _Reader(value, self.path, f"{self.prefix}.{key}" if self.prefix else key)
 
-    def str(self, key: str, default: str | None = None, required: bool = False) -> str | None:
+    def text(self, key: str, default: str | None = None, required: bool = False) -> str | None:
         value = self.data.get(key, default)
         if value is None:
             if required:
@@ -220,7 +220,7 @@ class _Reader:
         return value
 
     def req(self, key: str) -> str:
-        value = self.str(key, required=True)
+        value = self.text(key, required=True)
         assert value is not None
         return value
 
@@ -267,7 +267,7 @@ def _date_field(reader: _Reader | None, key: str) -> DateField | None:
             )
         return DateField(parts={k: str(v) for k, v in parts.items()})
     column = sub.req("column")
-    fmt = sub.str("format")
+    fmt = sub.text("format")
     return DateField(column=column, format=fmt)
 
 
@@ -297,7 +297,7 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
     assert source is not None
     source.check_keys({"name", "title", "encoding", "delimiter", "files", "attribution"})
     name = source.req("name")
-    encoding = source.str("encoding", "auto") or "auto"
+    encoding = source.text("encoding", "auto") or "auto"
     if encoding != "auto":
         try:
             "".encode(encoding)
@@ -336,8 +336,8 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
     record_r.check_keys({"id", "record_id", "count", "updated_at"})
     record = RecordSpec(
         id_columns=record_r.str_list("id"),
-        record_id_column=record_r.str("record_id"),
-        count_column=record_r.str("count"),
+        record_id_column=record_r.text("record_id"),
+        count_column=record_r.text("count"),
         updated_at=_date_field(record_r, "updated_at"),
     )
 
@@ -347,11 +347,13 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
     start = _date_field(occurred_r, "from")
     if start is None:
         raise occurred_r.fail("from", "is missing: name the column (and format) of the occurrence time")
-    precision = occurred_r.str("precision", "minute") or "minute"
+    precision = occurred_r.text("precision", "minute") or "minute"
     if precision not in PRECISIONS[:4]:
         raise occurred_r.fail("precision", f"must be one of minute, hour, day, month; got {precision!r}")
     occurred = OccurredSpec(start=start, end=_date_field(occurred_r, "to"), precision=precision)
     reported_r = top.table("reported", required=False)
+    if reported_r is not None:
+        reported_r.check_keys({"at"})
     reported = _date_field(reported_r, "at") if reported_r else None
 
     location: LocationSpec | None = None
@@ -421,7 +423,7 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
         raise offence_r.fail(
             "codes", "is empty: map the source's offence codes to categories with [offence.codes] or [[offence.ranges]]"
         )
-    code_column, constant = offence_r.str("code", required=False), offence_r.str("constant", required=False)
+    code_column, constant = offence_r.text("code", required=False), offence_r.text("constant", required=False)
     if code_column is not None and not code_column.strip():
         raise offence_r.fail("code", "must name a column, got an empty text")
     if (code_column is None) == (constant is None):
@@ -437,7 +439,7 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
             raise offence_r.fail("constant", f"{constant!r} must be mapped to a category in [offence.codes]")
     offence = OffenceSpec(
         code_column=code_column,
-        description_column=offence_r.str("description"),
+        description_column=offence_r.text("description"),
         codes=codes,
         ranges=tuple(ranges),
         constant=constant,
@@ -445,7 +447,7 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
 
     return SourceSpec(
         name=name,
-        title=source.str("title", name) or name,
+        title=source.text("title", name) or name,
         path=path,
         agency=agency,
         record=record,
@@ -454,11 +456,11 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
         offence=offence,
         location=location,
         encoding=encoding,
-        delimiter=source.str("delimiter", ",") or ",",
-        file_pattern=source.str("files", "*.csv*") or "*.csv*",
+        delimiter=source.text("delimiter", ",") or ",",
+        file_pattern=source.text("files", "*.csv*") or "*.csv*",
         aliases=aliases,
         text_fields=text_fields,
         text_empty_values=text_empty_values,
         flags=flags,
-        attribution=source.str("attribution", "") or "",
+        attribution=source.text("attribution", "") or "",
     )
