@@ -71,7 +71,5 @@ def shared_file(*parts: str) -> Path:
     """Path of a file in the shared real data; fails loudly when the data are missing."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        raise FileNotFoundError(
-            f"real data file {path} is missing: set OPENILP_SHARED_DATA to the shared data folder"
-        )
+        raise FileNotFoundError(f"real data file {path} is missing: set OPENILP_SHARED_DATA to the shared data folder")
     return path
