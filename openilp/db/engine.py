@@ -30,6 +30,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache: bulk index updates stay in memory
     cursor.execute("PRAGMA temp_store=MEMORY")
+    # Checkpoint the write-ahead log every ~40 MB rather than every 4 MB: bulk imports commit
+    # once per file, and frequent checkpoints dominated their cost.
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
     cursor.close()
 
 

@@ -398,7 +398,9 @@ def _apply_file(
 def _read_and_normalize(path: Path, spec: SourceSpec) -> tuple[NormalizedBatch, str, str, str]:
     """Worker: read one file and normalise it (runs in a worker process for large imports)."""
     raw = read_source_file(path, spec)
-    return normalize(raw, spec), raw.sha256, raw.header, raw.encoding
+    batch = normalize(raw, spec)
+    _to_object_strings(batch.frame)
+    return batch, raw.sha256, raw.header, raw.encoding
 
 
 def _file_sha256(path: Path) -> str:
@@ -429,6 +431,15 @@ def _parsed_files(
             yield path, _read_and_normalize(path, spec)
 
 
+def _to_object_strings(frame: pd.DataFrame) -> None:
+    """Store text columns as plain Python objects: the writers take rows out of them many times, which
+    is much cheaper from numpy object arrays than from Arrow-backed strings."""
+    for name in frame.columns:
+        if pd.api.types.is_string_dtype(frame[name]) and frame[name].dtype != object:
+            values = frame[name].to_numpy(dtype=object, na_value=None)
+            frame[name] = pd.Series(values, index=frame.index, dtype=object)
+
+
 def _normalized_together(
     files: list[Path], spec: SourceSpec
 ) -> Iterator[tuple[Path, tuple[NormalizedBatch, str, str, str]]]:
@@ -452,6 +463,7 @@ def _normalized_together(
         malformed=[],
     )
     batch = normalize(combined, spec)
+    _to_object_strings(batch.frame)
     position = batch.frame["source_line"].to_numpy()
     file_of_row = np.searchsorted(offsets, position, side="right") - 1
     problem_positions = np.array([p.line for p in batch.problems], dtype=np.int64)
