@@ -55,9 +55,9 @@ def _db_values(frame: pd.DataFrame) -> list[list[Any]]:
 class BulkWriter(Protocol):
     def insert(self, table: str, frame: pd.DataFrame) -> None: ...
 
-    def update_by_id(self, table: str, frame: pd.DataFrame) -> None: ...
+    def update(self, table: str, frame: pd.DataFrame, keys: Sequence[str]) -> None: ...
 
-    def delete_ids(self, table: str, ids: Sequence[int]) -> None: ...
+    def delete(self, table: str, frame: pd.DataFrame) -> None: ...
 
 
 class _ExecutemanyWriter:
@@ -83,33 +83,32 @@ class _ExecutemanyWriter:
             cursor.close()
 
     def insert(self, table: str, frame: pd.DataFrame) -> None:
+        """Insert every row of ``frame`` (columns named as the table's)."""
         if frame.empty:
             return
         cols = ", ".join(frame.columns)
         marks = ", ".join([self.placeholder] * len(frame.columns))
         self._executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", frame)
 
-    def update_by_id(self, table: str, frame: pd.DataFrame) -> None:
+    def update(self, table: str, frame: pd.DataFrame, keys: Sequence[str]) -> None:
+        """Set the non-key columns of ``frame`` on the rows matching its ``keys`` columns."""
         if frame.empty:
             return
-        data = frame[[c for c in frame.columns if c != "id"] + ["id"]]
-        sets = ", ".join(f"{c} = {self.placeholder}" for c in data.columns[:-1])
-        self._executemany(f"UPDATE {table} SET {sets} WHERE id = {self.placeholder}", data)
+        values = [c for c in frame.columns if c not in keys]
+        sets = ", ".join(f"{c} = {self.placeholder}" for c in values)
+        where = " AND ".join(f"{k} = {self.placeholder}" for k in keys)
+        self._executemany(f"UPDATE {table} SET {sets} WHERE {where}", frame[[*values, *keys]])
 
-    def delete_ids(self, table: str, ids: Sequence[int]) -> None:
-        cursor = self.dbapi.cursor()
-        try:
-            id_list = [int(i) for i in ids]
-            for start in range(0, len(id_list), 500):
-                chunk = id_list[start : start + 500]
-                marks = ", ".join([self.placeholder] * len(chunk))
-                cursor.execute(f"DELETE FROM {table} WHERE id IN ({marks})", chunk)
-        finally:
-            cursor.close()
+    def delete(self, table: str, frame: pd.DataFrame) -> None:
+        """Delete the rows matching each row of ``frame`` on all its columns (a key)."""
+        if frame.empty:
+            return
+        where = " AND ".join(f"{k} = {self.placeholder}" for k in frame.columns)
+        self._executemany(f"DELETE FROM {table} WHERE {where}", frame)
 
 
 class _PostgresCopyWriter(_ExecutemanyWriter):
-    """PostgreSQL: ``COPY ... FROM STDIN`` (CSV), through a temporary table for updates."""
+    """PostgreSQL: ``COPY ... FROM STDIN`` (CSV), through a temporary table for updates and deletes."""
 
     placeholder = "%s"
 
@@ -124,13 +123,7 @@ class _PostgresCopyWriter(_ExecutemanyWriter):
         finally:
             cursor.close()
 
-    def insert(self, table: str, frame: pd.DataFrame) -> None:
-        if not frame.empty:
-            self._copy(table, frame)
-
-    def update_by_id(self, table: str, frame: pd.DataFrame) -> None:
-        if frame.empty:
-            return
+    def _stage(self, table: str, frame: pd.DataFrame) -> str:
         staging = f"_staging_{table}"
         cursor = self.dbapi.cursor()
         try:
@@ -139,13 +132,35 @@ class _PostgresCopyWriter(_ExecutemanyWriter):
         finally:
             cursor.close()
         self._copy(staging, frame)
-        sets = ", ".join(f"{c} = s.{c}" for c in frame.columns if c != "id")
+        return staging
+
+    def _run(self, sql: str) -> None:
         cursor = self.dbapi.cursor()
         try:
-            cursor.execute(f"UPDATE {table} AS t SET {sets} FROM {staging} AS s WHERE t.id = s.id")
-            cursor.execute(f"TRUNCATE {staging}")
+            cursor.execute(sql)
         finally:
             cursor.close()
+
+    def insert(self, table: str, frame: pd.DataFrame) -> None:
+        if not frame.empty:
+            self._copy(table, frame)
+
+    def update(self, table: str, frame: pd.DataFrame, keys: Sequence[str]) -> None:
+        if frame.empty:
+            return
+        staging = self._stage(table, frame)
+        sets = ", ".join(f"{c} = s.{c}" for c in frame.columns if c not in keys)
+        match = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        self._run(f"UPDATE {table} AS t SET {sets} FROM {staging} AS s WHERE {match}")
+        self._run(f"TRUNCATE {staging}")
+
+    def delete(self, table: str, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        staging = self._stage(table, frame)
+        match = " AND ".join(f"t.{k} = s.{k}" for k in frame.columns)
+        self._run(f"DELETE FROM {table} AS t USING {staging} AS s WHERE {match}")
+        self._run(f"TRUNCATE {staging}")
 
 
 def bulk_writer(connection: Connection) -> BulkWriter:

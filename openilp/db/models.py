@@ -158,7 +158,7 @@ class Incident(Base):
     source_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: Net count after reversals (sources with Count = +1/-1 rows); 1 otherwise.
     net_count: Mapped[int] = mapped_column(Integer, default=1)
-    import_file_id: Mapped[int] = mapped_column(ForeignKey("import_files.id"), index=True)
+    import_file_id: Mapped[int] = mapped_column(ForeignKey("import_files.id"))
     source_line: Mapped[int] = mapped_column(Integer)
     #: 64-bit hash of the normalised fields, to tell updated from unchanged on re-import.
     content_hash: Mapped[int] = mapped_column(BigInteger)
@@ -174,15 +174,16 @@ class IncidentLedger(Base):
 
     The net count of a record is the sum over its ledger rows, so reversals apply whatever
     order the files arrive in, and a re-published file replaces its own rows only. Agency and
-    source come from the import file.
+    source come from the import file. Keyed by (file, line) and stored without a rowid in
+    SQLite, so bulk appends write one B-tree.
     """
 
     __tablename__ = "incident_ledger"
+    __table_args__ = {"sqlite_with_rowid": False}
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    import_file_id: Mapped[int] = mapped_column(ForeignKey("import_files.id", ondelete="CASCADE"), index=True)
+    import_file_id: Mapped[int] = mapped_column(ForeignKey("import_files.id", ondelete="CASCADE"), primary_key=True)
+    source_line: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_key: Mapped[str] = mapped_column(String(200))
-    source_line: Mapped[int] = mapped_column(Integer)
     count_delta: Mapped[int] = mapped_column(Integer)
 
 

@@ -40,6 +40,8 @@ from openilp.ingest.spec import SourceSpec
 
 __all__ = ["FileReport", "ImportReport", "ImportFailed", "import_source", "ensure_agency"]
 
+#: The columns that identify an incident (a unique index).
+RECORD_KEY = ("agency_id", "source", "source_key")
 #: Problems kept in the report per file (all are counted).
 MAX_PROBLEMS_KEPT = 200
 #: Below this many bytes in total, files are parsed in this process (workers cost more than they save).
@@ -152,7 +154,6 @@ def ensure_agency(session: Session, spec: SourceSpec) -> Agency:
 class _Stored:
     """What the store holds for one record (enough to decide create/update/remove)."""
 
-    id: int
     content_hash: int
     updated_ns: int  # source_updated_at as ns since the epoch; NaT as the minimum
     net_count: int
@@ -181,15 +182,13 @@ def _load_state(session: Session, agency_id: int, spec: SourceSpec) -> _State:
     conn = session.connection()
     rows = conn.execute(
         text(
-            "SELECT source_key, id, content_hash, source_updated_at, net_count, import_file_id FROM incidents "
+            "SELECT source_key, content_hash, source_updated_at, net_count, import_file_id FROM incidents "
             "WHERE agency_id = :a AND source = :s"
         ),
         {"a": agency_id, "s": spec.name},
     ).all()
-    updated = _ns(pd.Series([r[3] for r in rows], dtype=object)) if rows else np.array([], dtype=np.int64)
-    records = {
-        r[0]: _Stored(int(r[1]), int(r[2]), int(u), int(r[4]), int(r[5])) for r, u in zip(rows, updated, strict=True)
-    }
+    updated = _ns(pd.Series([r[2] for r in rows], dtype=object)) if rows else np.array([], dtype=np.int64)
+    records = {r[0]: _Stored(int(r[1]), int(u), int(r[3]), int(r[4])) for r, u in zip(rows, updated, strict=True)}
     net: dict[str, int] = {}
     if spec.record.count_column:
         net = {
@@ -297,16 +296,13 @@ def _apply_file(
 
     creates: list[int] = []  # positions in ``latest``
     updates: list[int] = []
-    update_ids: list[int] = []
-    net_only: list[tuple[int, int]] = []  # (incident id, net count)
-    deletes: list[int] = []
+    net_only: list[tuple[str, int]] = []  # (record key, net count)
     removed_keys: list[str] = []
     for key, net in new_net.items():
         stored = records.get(key)
         pos = position.get(key)
         if net <= 0:
             if stored is not None:
-                deletes.append(stored.id)
                 removed_keys.append(key)
             else:
                 report.netted_out += 1
@@ -317,11 +313,10 @@ def _apply_file(
                 creates.append(pos)
         elif pos is not None and incoming_ns[pos] >= stored.updated_ns and incoming_hash[pos] != stored.content_hash:
             updates.append(pos)
-            update_ids.append(stored.id)
         else:
             report.unchanged += 1
             if net != stored.net_count:
-                net_only.append((stored.id, net))
+                net_only.append((key, net))
     report.created, report.updated, report.removed = len(creates), len(updates), len(removed_keys)
 
     withdrawn_keys: list[str] = []
@@ -332,17 +327,15 @@ def _apply_file(
         if stored is None:
             continue
         if net <= 0:
-            deletes.append(stored.id)
             withdrawn_keys.append(key)
         elif net != stored.net_count:
-            net_only.append((stored.id, net))
+            net_only.append((key, net))
     if not spec.record.id_columns and previous_versions:
         # Content-keyed sources: a new version of a file replaces the old one, so records of the
         # old version that are no longer published are removed.
         old_versions = set(previous_versions)
         for key, stored in records.items():
             if stored.import_file_id in old_versions and key not in new_net and key not in dropped:
-                deletes.append(stored.id)
                 withdrawn_keys.append(key)
     report.withdrawn = len(withdrawn_keys)
     removed_keys += withdrawn_keys
@@ -353,12 +346,14 @@ def _apply_file(
         rows = latest.iloc[creates].assign(**extra, net_count=net_array[creates])
         writer.insert("incidents", rows[[*INCIDENT_COLUMNS, *extra, "net_count"]])
     if updates:
-        rows = latest.iloc[updates].assign(**extra, net_count=net_array[updates], id=update_ids)
-        writer.update_by_id("incidents", rows[[*INCIDENT_COLUMNS, *extra, "net_count", "id"]])
+        rows = latest.iloc[updates].assign(**extra, net_count=net_array[updates])
+        writer.update("incidents", rows[[*INCIDENT_COLUMNS, *extra, "net_count"]], RECORD_KEY)
     if net_only:
-        conn.execute(text("UPDATE incidents SET net_count = :n WHERE id = :i"), [{"n": n, "i": i} for i, n in net_only])
-    if deletes:
-        writer.delete_ids("incidents", deletes)
+        rows = pd.DataFrame(net_only, columns=["source_key", "net_count"]).assign(agency_id=agency_id, source=spec.name)
+        writer.update("incidents", rows, RECORD_KEY)
+    if removed_keys:
+        rows = pd.DataFrame({"agency_id": agency_id, "source": spec.name, "source_key": removed_keys})
+        writer.delete("incidents", rows)
     if previous_versions:
         session.execute(update(ImportFile).where(ImportFile.id.in_(previous_versions)).values(superseded=True))
 
@@ -370,11 +365,6 @@ def _apply_file(
     import_file.unchanged = report.unchanged
     import_file.removed = report.removed + report.withdrawn
     import_file.netted_out = report.netted_out
-    new_ids: dict[str, int] = dict(
-        conn.execute(
-            text("SELECT source_key, id FROM incidents WHERE import_file_id = :f"), {"f": import_file.id}
-        ).all()
-    )
     session.commit()
 
     # Committed: bring the in-memory state up to date.
@@ -382,9 +372,7 @@ def _apply_file(
         records.pop(key, None)
     for pos in creates + updates:
         key = latest_keys[pos]
-        records[key] = _Stored(
-            new_ids[key], int(incoming_hash[pos]), int(incoming_ns[pos]), int(net_array[pos]), import_file.id
-        )
+        records[key] = _Stored(int(incoming_hash[pos]), int(incoming_ns[pos]), int(net_array[pos]), import_file.id)
     for key, net in [*new_net.items(), *dropped.items()]:
         if key in records:
             records[key].net_count = net

@@ -78,10 +78,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "incident_ledger",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("import_file_id", sa.Integer(), nullable=False),
-        sa.Column("source_key", sa.String(length=200), nullable=False),
         sa.Column("source_line", sa.Integer(), nullable=False),
+        sa.Column("source_key", sa.String(length=200), nullable=False),
         sa.Column("count_delta", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["import_file_id"],
@@ -89,10 +88,9 @@ def upgrade() -> None:
             name=op.f("fk_incident_ledger_import_file_id_import_files"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_incident_ledger")),
+        sa.PrimaryKeyConstraint("import_file_id", "source_line", name=op.f("pk_incident_ledger")),
+        sqlite_with_rowid=False,
     )
-    with op.batch_alter_table("incident_ledger", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_incident_ledger_import_file_id"), ["import_file_id"], unique=False)
 
     op.create_table(
         "incidents",
@@ -140,19 +138,14 @@ def upgrade() -> None:
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.create_index("ix_incidents_agency_occurred", ["agency_id", "occurred_from"], unique=False)
         batch_op.create_index("ix_incidents_category_occurred", ["category_code", "occurred_from"], unique=False)
-        batch_op.create_index(batch_op.f("ix_incidents_import_file_id"), ["import_file_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("incidents", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_incidents_import_file_id"))
         batch_op.drop_index("ix_incidents_category_occurred")
         batch_op.drop_index("ix_incidents_agency_occurred")
 
     op.drop_table("incidents")
-    with op.batch_alter_table("incident_ledger", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_incident_ledger_import_file_id"))
-
     op.drop_table("incident_ledger")
     op.drop_table("users")
     op.drop_table("import_files")
