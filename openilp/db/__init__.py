@@ -1,10 +1,11 @@
 """Storage: schema, migrations, engines and bulk writers (SQLite and PostgreSQL)."""
 
 from openilp.db.engine import DatabaseError, make_engine, migrate, session_scope
-from openilp.db.models import Agency, Base, ImportFile, Incident, IncidentLedger, OffenceCategory, User
+from openilp.db.models import Agency, AuditEntry, Base, ImportFile, Incident, IncidentLedger, OffenceCategory, User
 
 __all__ = [
     "Agency",
+    "AuditEntry",
     "Base",
     "DatabaseError",
     "ImportFile",

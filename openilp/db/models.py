@@ -11,6 +11,7 @@ import datetime as dt
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -32,6 +34,7 @@ __all__ = [
     "Incident",
     "IncidentLedger",
     "User",
+    "AuditEntry",
     "utcnow",
 ]
 
@@ -204,5 +207,53 @@ class User(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the password was last set (creation or change).
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The TOTP shared secret, encrypted (``openilp.security.secretbox``); never shown after enrolment.
+    totp_secret: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    #: True once the user has proved the authenticator works (a code was accepted).
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The last TOTP time step accepted (replay protection: a code is accepted once).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: Intelligence reviewers: last day (inclusive) their 28 CFR Part 23 training is valid.
+    training_valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+
 
     agency: Mapped[Agency] = relationship()
+
+
+class AuditEntry(Base):
+    """One entry of the tamper-evident, append-only audit log.
+
+    Entries form a hash chain: ``entry_hash`` is SHA-256 over a canonical JSON of the entry's
+    fields and ``prev_hash`` (the previous entry's ``entry_hash``). ``seq`` numbers entries
+    1, 2, 3, … without gaps. Database triggers refuse UPDATE and DELETE. Written only through
+    :func:`openilp.security.audit.record_event`.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_occurred_at", "occurred_at"),
+        Index("ix_audit_log_actor_user_id", "actor_user_id"),
+        Index("ix_audit_log_action", "action"),
+        Index("ix_audit_log_object", "object_type", "object_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: Not a foreign key: the log must outlive and never block changes to accounts.
+    actor_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor_username: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    actor_role: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    agency_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: create, read, search, update, export, disseminate, purge, login, login_failed, logout, …
+    action: Mapped[str] = mapped_column(String(32))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: The stated purpose or case number (need-to-know), when the action requires one.
+    purpose: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: JSON object with further facts (query filters, counts, outcome); canonical form.
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -38,6 +38,11 @@ ROLES: tuple[str, ...] = tuple(role.value for role in Role)
 #: Roles held by staff of the owning agency (everyone except partners).
 INTERNAL_ROLES: frozenset[str] = frozenset(ROLES) - {Role.PARTNER.value}
 
+#: Roles of sworn or analytic law-enforcement staff (need-to-know and right-to-know, 23.20(e)).
+_LAW_ENFORCEMENT: frozenset[str] = frozenset(
+    {Role.ANALYST.value, Role.OFFICER.value, Role.SUPERVISOR.value, Role.REVIEWER.value}
+)
+
 #: Permission -> the roles that hold it.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "incidents:read": INTERNAL_ROLES,
@@ -45,6 +50,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "boundaries:read": frozenset(ROLES),
     "audit:read": frozenset({Role.AUDITOR.value, Role.ADMINISTRATOR.value}),
     "users:manage": frozenset({Role.ADMINISTRATOR.value}),
+    # Criminal intelligence (28 CFR Part 23): law-enforcement roles only; see openilp.services.intel_*.
+    "intel:submit": _LAW_ENFORCEMENT,
+    "intel:search": _LAW_ENFORCEMENT,
+    "intel:read": _LAW_ENFORCEMENT | {Role.PARTNER.value},
+    "intel:review": frozenset({Role.SUPERVISOR.value, Role.REVIEWER.value}),
+    "intel:disseminate": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value, Role.REVIEWER.value}),
+    "intel:received": _LAW_ENFORCEMENT | {Role.PARTNER.value},
+    "intel:compliance": frozenset({Role.AUDITOR.value, Role.ADMINISTRATOR.value, Role.SUPERVISOR.value}),
+    "intel:settings": frozenset({Role.ADMINISTRATOR.value, Role.SUPERVISOR.value}),
+    "tips:triage": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value, Role.REVIEWER.value}),
+    "tips:rewards": frozenset({Role.SUPERVISOR.value, Role.ADMINISTRATOR.value}),
+    "notifications:read": frozenset(ROLES),
 }
 
 
