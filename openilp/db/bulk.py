@@ -78,7 +78,7 @@ class _ExecutemanyWriter:
         try:
             for start in range(0, len(frame), CHUNK):
                 chunk = frame.iloc[start : start + CHUNK]
-                cursor.executemany(sql, list(zip(*_db_values(chunk), strict=True)))
+                cursor.executemany(sql, zip(*_db_values(chunk), strict=True))
         finally:
             cursor.close()
 
