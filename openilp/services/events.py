@@ -1,0 +1,134 @@
+"""Loading incidents as analysis-ready event tables (the bridge from the store to ``openilp.analysis``).
+
+Analyses take plain arrays: coordinates in metres in the agency's projected CRS and times. This
+module selects the incidents of one agency, by category (a category includes its refinements:
+``burglary`` includes ``burglary_residential``), crime group or all, within a date range in the
+agency's local calendar, and returns them as a data frame.
+
+Protected attributes (race, ethnicity, national origin, religion) are not stored on incidents and
+so can never reach an analysis through this loader; ``EVENT_COLUMNS`` is the complete list of
+what an analysis receives, and a test pins it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
+
+from openilp.db.models import Agency, OffenceCategory
+
+__all__ = ["EVENT_COLUMNS", "EventQuery", "expand_categories", "load_events"]
+
+#: Everything an analysis receives about an incident.
+EVENT_COLUMNS = (
+    "incident_id",
+    "category",
+    "occurred_from",
+    "occurred_to",
+    "time_precision",
+    "x_m",
+    "y_m",
+    "lon",
+    "lat",
+    "district",
+    "beat",
+    "neighbourhood",
+)
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """Which incidents to load. Dates are local calendar days, ``date_to`` inclusive."""
+
+    agency_code: str
+    #: Category codes or crime groups ("violent", "property", "society", "other"); empty = all.
+    categories: Sequence[str] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    #: Only incidents with a usable location (location_status = "located").
+    located_only: bool = True
+
+
+def expand_categories(session: Session, requested: Sequence[str]) -> list[str]:
+    """Category codes for ``requested`` codes or crime groups, each with its refinements.
+
+    Raises ValueError naming anything unknown.
+    """
+    rows = session.execute(select(OffenceCategory.code, OffenceCategory.crime_group, OffenceCategory.parent_code)).all()
+    codes = {code for code, _, _ in rows}
+    groups = {group for _, group, _ in rows}
+    chosen: set[str] = set()
+    for name in requested:
+        if name in groups:
+            chosen |= {code for code, group, _ in rows if group == name}
+        elif name in codes:
+            chosen.add(name)
+        else:
+            raise ValueError(
+                f"unknown category or crime group {name!r}; groups: {', '.join(sorted(groups))}; "
+                f"categories: {', '.join(sorted(codes))}"
+            )
+    # Add refinements until nothing changes (parents may be nested).
+    while True:
+        children = {code for code, _, parent in rows if parent in chosen} - chosen
+        if not children:
+            return sorted(chosen)
+        chosen |= children
+
+
+def _utc_bound(day: dt.date, timezone: str) -> dt.datetime:
+    local = dt.datetime.combine(day, dt.time.min, tzinfo=ZoneInfo(timezone))
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def load_events(engine: Engine, query: EventQuery) -> tuple[pd.DataFrame, Agency]:
+    """The incidents matching ``query`` as a frame with :data:`EVENT_COLUMNS` (times naive UTC),
+    ordered by ``occurred_from``, and the agency (for its CRS and time zone)."""
+    with Session(engine, expire_on_commit=False) as session:
+        agency = session.scalar(select(Agency).where(Agency.code == query.agency_code))
+        if agency is None:
+            known = ", ".join(session.scalars(select(Agency.code).order_by(Agency.code))) or "none yet"
+            raise ValueError(f"unknown agency {query.agency_code!r}; agencies in the store: {known}")
+        if query.date_from and query.date_to and query.date_from > query.date_to:
+            raise ValueError(f"date_from {query.date_from} is after date_to {query.date_to}")
+        where = ["agency_id = :agency"]
+        params: dict[str, object] = {"agency": agency.id}
+        if query.categories:
+            codes = expand_categories(session, query.categories)
+            names = [f":c{i}" for i in range(len(codes))]
+            where.append(f"category_code IN ({', '.join(names)})")
+            params.update({f"c{i}": code for i, code in enumerate(codes)})
+        if query.date_from:
+            where.append("occurred_from >= :start")
+            params["start"] = _utc_bound(query.date_from, agency.timezone)
+        if query.date_to:
+            where.append("occurred_from < :end")
+            params["end"] = _utc_bound(query.date_to + dt.timedelta(days=1), agency.timezone)
+        if query.located_only:
+            where.append("location_status = 'located'")
+        sql = (
+            "SELECT id AS incident_id, category_code AS category, occurred_from, occurred_to, time_precision, "
+            "x_m, y_m, lon, lat, district, beat, neighbourhood FROM incidents WHERE "
+            + " AND ".join(where)
+            + " ORDER BY occurred_from, id"
+        )
+        # Bind datetimes as SQLAlchemy would, so SQLite text comparison and PostgreSQL agree.
+        from openilp.db.bulk import format_timestamps
+
+        for key in ("start", "end"):
+            if key in params:
+                params[key] = format_timestamps(pd.Series([params[key]]))[0]
+        frame = pd.read_sql_query(text(sql), session.connection(), params=params)
+    for column in ("occurred_from", "occurred_to"):
+        frame[column] = pd.to_datetime(frame[column], format="mixed")
+    for column in ("x_m", "y_m", "lon", "lat"):
+        frame[column] = frame[column].astype(float)
+    frame["incident_id"] = frame["incident_id"].astype(np.int64)
+    return frame[list(EVENT_COLUMNS)], agency
