@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -35,6 +36,18 @@ __all__ = [
     "IncidentLedger",
     "User",
     "AuditEntry",
+    "IntelAgencySettings",
+    "IntelPartnerAgreement",
+    "IntelRecord",
+    "IntelSubject",
+    "IntelReviewDecision",
+    "IntelReviewTask",
+    "IntelDissemination",
+    "Notification",
+    "Tip",
+    "TipMessage",
+    "TipAttachment",
+    "TipReward",
     "utcnow",
 ]
 
@@ -257,3 +270,260 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# --- Intelligence (28 CFR Part 23): records, review, dissemination, tips -------------------------
+
+
+class IntelAgencySettings(Base):
+    """Per-agency intelligence settings: which grading scheme its records use."""
+
+    __tablename__ = "intel_agency_settings"
+
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
+    #: "admiralty" or "uk_3x5x2" (:mod:`openilp.intel.grading`).
+    grading_scheme: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IntelPartnerAgreement(Base):
+    """A signed sharing agreement on file: the partner agreed to handle intelligence per 23.20(f)(1)."""
+
+    __tablename__ = "intel_partner_agreements"
+    __table_args__ = (UniqueConstraint("agency_id", "partner_agency_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The agency that owns the records and keeps the agreement.
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    partner_agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    document_reference: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(40))
+    signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class IntelRecord(Base):
+    """A criminal intelligence record (or temporary working file) with its predicate and labels.
+
+    ``status`` is "pending" until a trained reviewer approves it, then "approved"; "rejected" or
+    "purged" end its life. A purged record keeps only content-free facts (ids, dates, status).
+    """
+
+    __tablename__ = "intel_records"
+    __table_args__ = (
+        Index("ix_intel_records_agency_status", "agency_id", "status"),
+        Index("ix_intel_records_status_expires", "status", "retention_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The submitting (owning) agency.
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    #: "pending", "approved", "rejected" or "purged".
+    status: Mapped[str] = mapped_column(String(12))
+    #: "permanent" (criminal intelligence) or "temporary" (working file, at most one year).
+    file_type: Mapped[str] = mapped_column(String(12))
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    # The criminal predicate (23.20(a), (c), (d), (n)).
+    offence_category: Mapped[str | None] = mapped_column(ForeignKey("offence_categories.code"), nullable=True)
+    factual_basis: Mapped[str] = mapped_column(Text)
+    source_reference: Mapped[str] = mapped_column(String(200))
+    collection_method: Mapped[str] = mapped_column(String(40))
+    lawful_collection_attested: Mapped[bool] = mapped_column(Boolean)
+    submitter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Labels (23.20(g)).
+    grading_scheme: Mapped[str] = mapped_column(String(16))
+    source_grade: Mapped[str] = mapped_column(String(2))
+    information_grade: Mapped[str] = mapped_column(String(2))
+    handling_code: Mapped[str] = mapped_column(String(2))
+    handling_conditions: Mapped[str] = mapped_column(Text, default="")
+    #: "open", "agency_name_only" or "restricted".
+    sensitivity: Mapped[str] = mapped_column(String(20))
+    control_official_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Protected activity (23.20(b)): comma-separated categories, the nexus and its second approval.
+    protected_categories: Mapped[str] = mapped_column(String(200), default="")
+    nexus_justification: Mapped[str] = mapped_column(Text, default="")
+    nexus_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    nexus_approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Review and retention (23.20(h)).
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_validated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    retention_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The tip or suspicious-activity report this record came from, if any.
+    source_tip_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id"), nullable=True)
+
+    agency: Mapped[Agency] = relationship()
+    subjects: Mapped[list[IntelSubject]] = relationship(
+        back_populates="record", cascade="all, delete-orphan", order_by="IntelSubject.id"
+    )
+
+
+class IntelSubject(Base):
+    """A person, organisation, vehicle or location named in a record, with its role.
+
+    ``role`` "criminal_subject" is reasonably suspected; "non_criminal_identifier" is identifying
+    information only (1998 clarification): never shown or returned as a subject, never searched.
+    """
+
+    __tablename__ = "intel_subjects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("intel_records.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(30))
+    display_name: Mapped[str] = mapped_column(String(200))
+    identifiers: Mapped[str] = mapped_column(String(200), default="")
+
+    record: Mapped[IntelRecord] = relationship(back_populates="subjects")
+
+
+class IntelReviewDecision(Base):
+    """A reviewer's decision on a record: approved, rejected, validated or nexus_approved.
+
+    Retained records show who reviewed them, when and why (23.20(h)).
+    """
+
+    __tablename__ = "intel_review_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("intel_records.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(String(20))
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    #: Whether the reviewer re-checked that the criminal predicate still holds.
+    predicate_checked: Mapped[bool] = mapped_column(Boolean, default=False)
+    retention_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class IntelReviewTask(Base):
+    """A review that comes due before a record's retention ends ("open" until done or purged)."""
+
+    __tablename__ = "intel_review_tasks"
+    __table_args__ = (UniqueConstraint("record_id", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("intel_records.id"))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: "open", "validated" or "purged".
+    status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class IntelDissemination(Base):
+    """One release of intelligence outside the owning agency (23.20(g)): who, why, when, what."""
+
+    __tablename__ = "intel_disseminations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("intel_records.id"), index=True)
+    #: "release" (sent by the owner) or "search_hit" (an open record shown to another agency).
+    kind: Mapped[str] = mapped_column(String(12))
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    recipient_agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    recipient_name: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(500))
+    need_to_know: Mapped[str] = mapped_column(Text)
+    #: JSON list of the items released, e.g. ``["summary", "subjects"]``.
+    items: Mapped[str] = mapped_column(Text)
+    handling_conditions: Mapped[str] = mapped_column(Text, default="")
+    released_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Notification(Base):
+    """An in-app notice to a user, or to every user of an agency when ``user_id`` is None."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_agency_user", "agency_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    #: "correction", "purge", "restricted_hit", "dissemination_received", "tip_message", …
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(String(1000))
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("intel_records.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Tip(Base):
+    """An anonymous community tip or suspicious-activity report (kind "tip" or "sar").
+
+    Nothing about the tipster is stored: no IP address, user agent, name or contact. The tipster
+    holds ``public_id`` and a secret (stored only as an argon2 hash) to read replies and add to it.
+    Tips stay apart from intelligence records until an analyst turns one into a submission.
+    """
+
+    __tablename__ = "tips"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    #: ISE-SAR behaviour category (SARs only).
+    behaviour_category: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    narrative: Mapped[str] = mapped_column(Text)
+    #: "new", "triaged", "linked", "converted" or "closed".
+    status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    linked_incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), nullable=True)
+    closed_reason: Mapped[str] = mapped_column(String(500), default="")
+    triaged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class TipMessage(Base):
+    """One message of the anonymous two-way dialogue on a tip (author "tipster" or "agency")."""
+
+    __tablename__ = "tip_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id"), index=True)
+    author: Mapped[str] = mapped_column(String(8))
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TipAttachment(Base):
+    """An image sent with a tip, re-encoded without metadata (EXIF, GPS, camera serials)."""
+
+    __tablename__ = "tip_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id"), index=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TipReward(Base):
+    """A reward keyed by tip: approved amount and a payout code known only to the tipster."""
+
+    __tablename__ = "tip_rewards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id"), unique=True)
+    #: "approved", "code_issued", "paid" or "declined".
+    status: Mapped[str] = mapped_column(String(12))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500))
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: argon2 hash of the payout code the tipster collected; the code itself is never stored.
+    payout_code_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    code_issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

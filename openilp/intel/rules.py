@@ -1,0 +1,246 @@
+"""The submission rules of a criminal intelligence record (28 CFR 23.20(a)–(d), (g)), as pure checks.
+
+A submission becomes criminal intelligence only with a **criminal predicate**: an offence category,
+a written factual basis for reasonable suspicion, a submitter, a reference to the source document
+the submitting agency keeps in its own files (23.20(n)) and an attestation that the information was
+lawfully collected (23.20(d)). Every record carries the labels of 23.20(g): source reliability and
+information validity (in the agency's grading scheme), handling code, sensitivity, submitting agency
+and control official.
+
+Political, religious or social views, associations or activities (23.20(b)) may be recorded only
+when they relate directly to criminal conduct: such a submission needs a written **nexus
+justification**, and a second person must approve it (enforced at approval, see
+:mod:`openilp.services.intel_records`).
+
+Subjects have a **role**: ``criminal_subject`` (reasonably suspected) or ``non_criminal_identifier``
+(a vehicle owner, a business the subject uses: entered only to identify, never shown or returned
+as a subject; 1998 Policy Clarification, 63 FR 71752).
+
+>>> s = Submission(title="Cocaine supply, north side", summary="...", offence_category="drugs",
+...     factual_basis="Two controlled buys on 3 and 10 May from the subject at 100 Main St.",
+...     source_reference="SLMPD file 19-1234", collection_method="informant",
+...     lawful_collection_attested=True, grading_scheme="admiralty", source_grade="B",
+...     information_grade="2", handling_code="P", sensitivity="open", control_official_id=7,
+...     subjects=[SubjectInput("person", "criminal_subject", "John Doe", "DOB 1980-01-01")])
+>>> validate_submission(s)
+>>> import dataclasses
+>>> validate_submission(dataclasses.replace(s, factual_basis=""))  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+openilp.intel.rules.SubmissionError: no criminal predicate: factual_basis is required ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from openilp.intel.grading import DEFAULT_SCHEME, check_grading, check_handling
+
+__all__ = [
+    "SubmissionError",
+    "SubjectInput",
+    "Submission",
+    "SUBJECT_KINDS",
+    "SUBJECT_ROLES",
+    "SENSITIVITIES",
+    "FILE_TYPES",
+    "COLLECTION_METHODS",
+    "FORBIDDEN_COLLECTION_METHODS",
+    "PROTECTED_CATEGORIES",
+    "MIN_FACTUAL_BASIS_CHARS",
+    "MIN_NEXUS_CHARS",
+    "MAX_TITLE_CHARS",
+    "MAX_TEXT_CHARS",
+    "MAX_SUBJECTS",
+    "validate_submission",
+    "clean_text",
+]
+
+#: What a subject is.
+SUBJECT_KINDS: dict[str, str] = {
+    "person": "Person",
+    "organisation": "Organisation",
+    "vehicle": "Vehicle",
+    "location": "Location",
+}
+#: How a subject relates to the suspected criminal activity.
+SUBJECT_ROLES: dict[str, str] = {
+    "criminal_subject": "Criminal subject (reasonably suspected)",
+    "non_criminal_identifier": "Non-criminal identifying information (never a subject)",
+}
+#: How a record is released on a hit from outside the owning agency (28 CFR Part 23 FAQ).
+SENSITIVITIES: dict[str, str] = {
+    "open": "Open: the file may be released to an authorised inquirer",
+    "agency_name_only": "Agency name only: a hit returns the owning agency and contact",
+    "restricted": "Restricted: no hit is shown; the owning agency is notified",
+}
+#: Permanent criminal intelligence (≤ 5 years per period) or a temporary working file (≤ 1 year).
+FILE_TYPES: dict[str, str] = {
+    "permanent": "Criminal intelligence (retention up to 5 years)",
+    "temporary": "Temporary working file (retention up to 1 year, never disseminated)",
+}
+#: How the information was obtained.
+COLLECTION_METHODS: dict[str, str] = {
+    "officer_observation": "Officer observation",
+    "informant": "Informant / confidential source",
+    "public_record": "Public record or open source",
+    "interview": "Interview or statement",
+    "court_order": "Court order or warrant",
+    "tip": "Community tip or suspicious-activity report",
+    "partner_agency": "Partner agency",
+    "other_lawful": "Other lawful method",
+}
+#: Methods that are never lawful and are hard-blocked (23.20(d), (k)).
+FORBIDDEN_COLLECTION_METHODS: frozenset[str] = frozenset({"warrantless_intercept", "unlawful_search"})
+#: Protected-activity categories (23.20(b)): blocked unless tied to criminal conduct.
+PROTECTED_CATEGORIES: dict[str, str] = {
+    "political": "Political views, affiliation or activity",
+    "religious": "Religious views, affiliation or activity",
+    "social": "Social views or activity",
+    "association": "Associations or membership",
+    "protest": "Protest or other First Amendment activity",
+}
+
+MIN_FACTUAL_BASIS_CHARS = 20
+MIN_NEXUS_CHARS = 20
+MAX_TITLE_CHARS = 200
+MAX_TEXT_CHARS = 10_000
+MAX_NAME_CHARS = 200
+MAX_SHORT_CHARS = 200
+MAX_SUBJECTS = 50
+
+
+class SubmissionError(ValueError):
+    """A submission breaks a rule; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class SubjectInput:
+    """A subject as submitted: kind, role, the name shown and free-text identifiers."""
+
+    kind: str
+    role: str
+    display_name: str
+    identifiers: str = ""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Everything a submitter provides for one intelligence record."""
+
+    title: str
+    summary: str
+    offence_category: str
+    factual_basis: str
+    source_reference: str
+    collection_method: str
+    lawful_collection_attested: bool
+    grading_scheme: str
+    source_grade: str
+    information_grade: str
+    handling_code: str
+    sensitivity: str
+    control_official_id: int | None
+    handling_conditions: str = ""
+    file_type: str = "permanent"
+    subjects: Sequence[SubjectInput] = field(default_factory=tuple)
+    protected_categories: Sequence[str] = field(default_factory=tuple)
+    nexus_justification: str = ""
+
+
+def clean_text(value: object, name: str, max_chars: int, *, required: bool = False) -> str:
+    """``value`` stripped of surrounding space and NUL characters, checked for type and length.
+
+    >>> clean_text("  hi ", "title", 10)
+    'hi'
+    >>> clean_text("x" * 11, "title", 10)
+    Traceback (most recent call last):
+    ...
+    openilp.intel.rules.SubmissionError: title is too long (11 characters; at most 10)
+    """
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise SubmissionError(f"{name} must be text")
+    text = value.replace("\x00", "").strip()
+    if len(text) > max_chars:
+        raise SubmissionError(f"{name} is too long ({len(text)} characters; at most {max_chars})")
+    if required and not text:
+        raise SubmissionError(f"{name} is required")
+    return text
+
+
+def _choice(value: str, name: str, choices: dict[str, str] | frozenset[str]) -> None:
+    if value not in choices:
+        raise SubmissionError(f"{name} {value!r} is not one of: {', '.join(choices)}")
+
+
+def validate_submission(submission: Submission) -> None:
+    """Raise :class:`SubmissionError` unless ``submission`` meets every submission rule.
+
+    Checks, in order: the criminal predicate (offence category, factual basis of at least
+    :data:`MIN_FACTUAL_BASIS_CHARS` characters, source reference, lawful-collection attestation and
+    a lawful method), the labels (grading scheme and grades, handling code and conditions,
+    sensitivity, control official), the subjects (at least one criminal subject: a record made of
+    non-criminal identifiers only suspects nobody) and protected activity (a nexus justification of
+    at least :data:`MIN_NEXUS_CHARS` characters). Text lengths are bounded. Whether the offence
+    category exists is checked against the database by the service.
+    """
+    s = submission
+    clean_text(s.title, "title", MAX_TITLE_CHARS, required=True)
+    clean_text(s.summary, "summary", MAX_TEXT_CHARS, required=True)
+    if not clean_text(s.offence_category, "offence_category", 40):
+        raise SubmissionError("no criminal predicate: offence_category is required")
+    basis = clean_text(s.factual_basis, "factual_basis", MAX_TEXT_CHARS)
+    if not basis:
+        raise SubmissionError(
+            "no criminal predicate: factual_basis is required (the facts that give reasonable suspicion)"
+        )
+    if len(basis) < MIN_FACTUAL_BASIS_CHARS:
+        raise SubmissionError(
+            f"no criminal predicate: factual_basis must state the facts (at least {MIN_FACTUAL_BASIS_CHARS} characters)"
+        )
+    if not clean_text(s.source_reference, "source_reference", MAX_SHORT_CHARS):
+        raise SubmissionError(
+            "no criminal predicate: source_reference is required (your agency's file number, 23.20(n))"
+        )
+    if s.collection_method in FORBIDDEN_COLLECTION_METHODS:
+        raise SubmissionError(
+            f"collection method {s.collection_method!r} is unlawful and cannot be recorded (23.20(d))"
+        )
+    _choice(s.collection_method, "collection_method", COLLECTION_METHODS)
+    if s.lawful_collection_attested is not True:
+        raise SubmissionError("the submitter must attest that the information was lawfully collected (23.20(d))")
+    try:
+        check_grading(s.grading_scheme or DEFAULT_SCHEME, s.source_grade, s.information_grade)
+        check_handling(s.handling_code, clean_text(s.handling_conditions, "handling_conditions", MAX_TEXT_CHARS))
+    except SubmissionError:
+        raise
+    except ValueError as exc:
+        raise SubmissionError(str(exc)) from exc
+    _choice(s.sensitivity, "sensitivity", SENSITIVITIES)
+    _choice(s.file_type, "file_type", FILE_TYPES)
+    if not isinstance(s.control_official_id, int):
+        raise SubmissionError("a control official is required (23.20(g))")
+    if len(s.subjects) > MAX_SUBJECTS:
+        raise SubmissionError(f"at most {MAX_SUBJECTS} subjects per record")
+    for subject in s.subjects:
+        _choice(subject.kind, "subject kind", SUBJECT_KINDS)
+        _choice(subject.role, "subject role", SUBJECT_ROLES)
+        clean_text(subject.display_name, "subject name", MAX_NAME_CHARS, required=True)
+        clean_text(subject.identifiers, "subject identifiers", MAX_SHORT_CHARS)
+    if not any(subject.role == "criminal_subject" for subject in s.subjects):
+        raise SubmissionError(
+            "a record needs at least one criminal subject; non-criminal identifiers alone suspect nobody"
+        )
+    for category in s.protected_categories:
+        _choice(category, "protected category", PROTECTED_CATEGORIES)
+    if s.protected_categories:
+        nexus = clean_text(s.nexus_justification, "nexus_justification", MAX_TEXT_CHARS)
+        if len(nexus) < MIN_NEXUS_CHARS:
+            raise SubmissionError(
+                "protected activity (political, religious or social views, associations or activities) may be "
+                "recorded only with a written justification of its direct relation to criminal conduct "
+                f"(nexus_justification, at least {MIN_NEXUS_CHARS} characters; 28 CFR 23.20(b))"
+            )

@@ -1,0 +1,153 @@
+"""Helpers shared by the intelligence services: purposes, permissions, users, notifications.
+
+A refused read, search or release is itself audited (``*_refused`` actions) before
+:class:`~openilp.intel.errors.PurposeRequired` is raised; callers must commit the session
+before turning the error into a response, so the refusal stays on record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openilp.db.models import Agency, IntelAgencySettings, IntelDissemination, IntelRecord, Notification, User, utcnow
+from openilp.intel.errors import IntelForbidden, IntelNotFound, PurposeRequired
+from openilp.intel.grading import DEFAULT_SCHEME, SCHEMES
+from openilp.security.audit import record_event, require_purpose
+from openilp.services.users import UserInfo
+
+__all__ = [
+    "LAW_ENFORCEMENT_ROLES",
+    "checked_purpose",
+    "require_permission",
+    "agency_grading_scheme",
+    "set_agency_grading_scheme",
+    "reviewer_training_current",
+    "notify",
+    "notify_past_recipients",
+    "load_record",
+    "user_label",
+]
+
+#: Roles whose holders are law-enforcement users (right-to-know, 23.20(e)).
+LAW_ENFORCEMENT_ROLES: frozenset[str] = frozenset({"analyst", "officer", "supervisor", "reviewer"})
+
+
+def checked_purpose(
+    session: Session,
+    actor: UserInfo | None,
+    purpose: str | None,
+    *,
+    action: str,
+    object_type: str,
+    object_id: str | None = None,
+) -> str:
+    """The trimmed purpose, or an audited refusal (``<action>_refused``) and :class:`PurposeRequired`."""
+    try:
+        return require_purpose(purpose)
+    except ValueError as exc:
+        record_event(
+            session,
+            action=f"{action}_refused"[:32],
+            object_type=object_type,
+            object_id=object_id,
+            actor=actor,
+            details={"reason": str(exc)},
+        )
+        raise PurposeRequired(str(exc)) from exc
+
+
+def require_permission(user: UserInfo, permission: str) -> None:
+    """Raise :class:`IntelForbidden` unless ``user``'s role holds ``permission``."""
+    if not user.can(permission):
+        raise IntelForbidden(f"your role ({user.role}) does not permit this ({permission})")
+
+
+def agency_grading_scheme(session: Session, agency_id: int) -> str:
+    """The grading scheme an agency uses (the default, Admiralty, until it chooses one)."""
+    row = session.get(IntelAgencySettings, agency_id)
+    return row.grading_scheme if row is not None else DEFAULT_SCHEME
+
+
+def set_agency_grading_scheme(session: Session, actor: UserInfo, scheme: str) -> None:
+    """Choose the grading scheme of the actor's agency (administrators)."""
+    require_permission(actor, "intel:settings")
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown grading scheme {scheme!r} (choose {', '.join(SCHEMES)})")
+    row = session.get(IntelAgencySettings, actor.agency_id) or IntelAgencySettings(agency_id=actor.agency_id)
+    row.grading_scheme = scheme
+    row.updated_at = utcnow()
+    session.add(row)
+    record_event(
+        session, action="update", object_type="intel_settings", actor=actor, details={"grading_scheme": scheme}
+    )
+
+
+def reviewer_training_current(session: Session, user: UserInfo, today: dt.date) -> bool:
+    """Whether ``user``'s 28 CFR Part 23 reviewer training is valid on ``today`` (23.20(c))."""
+    valid_until = session.scalar(select(User.training_valid_until).where(User.id == user.id))
+    return valid_until is not None and valid_until >= today
+
+
+def notify(
+    session: Session,
+    *,
+    agency_id: int,
+    kind: str,
+    message: str,
+    user_id: int | None = None,
+    record_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Notification:
+    """Leave an in-app notice for a user, or for the whole agency when ``user_id`` is None."""
+    note = Notification(
+        agency_id=agency_id,
+        user_id=user_id,
+        kind=kind,
+        message=message[:1000],
+        record_id=record_id,
+        created_at=now or utcnow(),
+    )
+    session.add(note)
+    session.flush()
+    return note
+
+
+def notify_past_recipients(
+    session: Session, record: IntelRecord, *, kind: str, message: str, now: dt.datetime | None = None
+) -> int:
+    """Notify every past recipient of ``record`` (each distinct agency/user once); return how many."""
+    recipients = session.execute(
+        select(IntelDissemination.recipient_agency_id, IntelDissemination.recipient_user_id)
+        .where(IntelDissemination.record_id == record.id)
+        .distinct()
+    ).all()
+    for agency_id, user_id in recipients:
+        notify(session, agency_id=agency_id, user_id=user_id, kind=kind, message=message, record_id=record.id, now=now)
+    return len(recipients)
+
+
+def load_record(session: Session, record_id: object) -> IntelRecord:
+    """The record with this id, or :class:`IntelNotFound`."""
+    if not isinstance(record_id, int) or isinstance(record_id, bool) or record_id < 1:
+        raise IntelNotFound("no such record")
+    record = session.get(IntelRecord, record_id)
+    if record is None:
+        raise IntelNotFound("no such record")
+    return record
+
+
+def user_label(session: Session, user_id: int | None) -> str:
+    """``"Full Name (username)"`` for a user id, or ``""``."""
+    if user_id is None:
+        return ""
+    row = session.execute(select(User.full_name, User.username).where(User.id == user_id)).one_or_none()
+    if row is None:
+        return ""
+    return f"{row[0]} ({row[1]})" if row[0] else str(row[1])
+
+
+def agency_name(session: Session, agency_id: int) -> str:
+    return str(session.scalar(select(Agency.name).where(Agency.id == agency_id)) or "")
