@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
 from openilp.config import Settings, get_settings
 from openilp.db import DatabaseError, make_engine, migrate
 
-__all__ = ["console", "err_console", "settings", "engine", "emit_json", "fail"]
+__all__ = ["console", "err_console", "settings", "engine", "emit_json", "fail", "progress_bar"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -48,3 +51,23 @@ def emit_json(payload: Any) -> None:
 def fail(message: str, code: int = 1) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
+
+
+@contextmanager
+def progress_bar(label: str, *, disable: bool = False) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar on stderr; yields the ``progress(name, done, total)`` callback services take."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=disable,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+
+        def update(name: str, done: int, total: int) -> None:
+            progress.update(task, description=f"{label}: {name}", completed=done, total=total)
+
+        yield update

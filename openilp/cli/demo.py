@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from openilp.cli.common import console, engine, fail, settings
+from openilp.cli.common import console, engine, fail, progress_bar, settings
 from openilp.cli.main import app
 from openilp.services.imports import ImportFailed
 
@@ -20,7 +20,8 @@ def demo(
     store = engine()
     console.print("Loading the bundled St. Louis sample (SLMPD 2018–2019) …")
     try:
-        result = load_demo(store)
+        with progress_bar("loading the demo sample") as report_progress:
+            result = load_demo(store, progress=report_progress)
     except ImportFailed as exc:
         fail(str(exc))
     created = result.report.total("created")

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from openilp.cli.common import console, emit_json, engine, err_console, fail
+from openilp.cli.common import console, emit_json, engine, fail, progress_bar
 from openilp.cli.main import app
 from openilp.ingest.spec import SpecError, builtin_source_names, load_source_spec
 from openilp.services.imports import ImportFailed, ImportReport, import_source
@@ -48,20 +47,7 @@ def import_command(
     except SpecError as exc:
         fail(str(exc))
     store = engine()
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=as_json,
-    ) as progress:
-        task = progress.add_task(f"importing {spec.name}", total=None)
-
-        def report_progress(name: str, done: int, total: int) -> None:
-            progress.update(task, description=f"{spec.name}: {name}", completed=done, total=total)
-
+    with progress_bar(f"importing {spec.name}", disable=as_json) as report_progress:
         try:
             report = import_source(store, spec, paths, strict=strict, progress=report_progress)
         except ImportFailed as exc:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from openilp.db.models import Agency, Incident, User
 from openilp.ingest.spec import load_source_spec
-from openilp.services.imports import ImportReport, import_source
+from openilp.services.imports import ImportReport, ProgressCallback, import_source
 from openilp.services.users import create_user
 
 __all__ = ["DEMO_DATA_DIR", "DEMO_USERNAME", "DEMO_PASSWORD", "DemoResult", "load_demo"]
@@ -31,10 +31,10 @@ class DemoResult:
     incidents: int
 
 
-def load_demo(engine: Engine) -> DemoResult:
+def load_demo(engine: Engine, progress: ProgressCallback | None = None) -> DemoResult:
     """Import the bundled St. Louis sample (idempotent) and make sure the demo analyst exists."""
     spec = load_source_spec("stlouis")
-    report = import_source(engine, spec, [DEMO_DATA_DIR / "stlouis" / "monthly"])
+    report = import_source(engine, spec, [DEMO_DATA_DIR / "stlouis" / "monthly"], progress=progress)
     created = False
     with Session(engine) as session:
         incidents = (
