@@ -22,6 +22,9 @@ SETTING_DOCS: dict[str, str] = {
     "PostgreSQL: postgresql+pg8000://user@host:5432/dbname.",
     "secret_key": "Key that signs session cookies; set a long random value in production.",
     "session_max_age_s": "Seconds of inactivity after which a signed-in session expires.",
+    "session_absolute_max_s": "Seconds after sign-in after which a session expires however active it is.",
+    "totp_key": "Key that encrypts TOTP secrets in the database; empty means derived from secret_key "
+    "(then changing secret_key forces everyone to enrol their authenticator again).",
     "tile_url": "Optional map tile URL template ({z}/{x}/{y}); empty means boundaries only (offline).",
     "tile_attribution": "Attribution shown with the tile layer when tile_url is set.",
     "max_map_points": "Largest number of incidents one map request returns.",
@@ -42,6 +45,8 @@ class Settings:
     database_url: str = ""
     secret_key: str = "change-me-openilp-development-key"
     session_max_age_s: int = 1800
+    session_absolute_max_s: int = 43200
+    totp_key: str = ""
     tile_url: str = ""
     tile_attribution: str = ""
     max_map_points: int = 20000

@@ -17,6 +17,7 @@ from openilp.security.roles import ROLES
 from openilp.web.app import route_table
 
 INTERNAL = [r for r in ROLES if r != "partner"]
+AUDIT_READERS = ["auditor", "administrator"]
 
 #: Values substituted for path parameters.
 PATH_PARAMS = {"agency_code": "SLMPD"}
@@ -40,6 +41,14 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/login"): {"anonymous": 200, **_everyone(303)},
     ("POST", "/login"): {"anonymous": 403, **_everyone(403)},
     ("POST", "/logout"): {"anonymous": 303, **_everyone(403)},
+    # Second sign-in step: only a pending (password-checked) session gets the forms; anyone else is sent on.
+    ("GET", "/login/totp"): {"anonymous": 303, **_everyone(303)},
+    ("POST", "/login/totp"): {"anonymous": 403, **_everyone(403)},
+    ("GET", "/login/totp/setup"): {"anonymous": 303, **_everyone(303)},
+    ("POST", "/login/totp/setup"): {"anonymous": 403, **_everyone(403)},
+    ("GET", "/audit"): {"anonymous": 303, **_only(AUDIT_READERS)},
+    ("GET", "/api/v1/audit"): {"anonymous": 401, **_only(AUDIT_READERS)},
+    ("GET", "/api/v1/audit/verify"): {"anonymous": 401, **_only(AUDIT_READERS)},
     ("GET", "/"): {"anonymous": 303, **_everyone(200)},
     ("GET", "/map"): {"anonymous": 303, **_only(INTERNAL)},
     ("GET", "/api/v1/me"): {"anonymous": 401, **_everyone(200)},

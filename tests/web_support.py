@@ -8,12 +8,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyotp
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from openilp.config import Settings
-from openilp.db import Agency, ImportFile, Incident, session_scope
+from openilp.db import Agency, ImportFile, Incident, User, session_scope
 from openilp.services.agencies import ensure_agency
 from openilp.services.users import create_user
 from openilp.web import create_app
@@ -104,11 +105,51 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
-def login(client: TestClient, username: str, password: str = PASSWORD, next_path: str = "/") -> Response:
-    """Sign in through the real form (GET for the token, then POST); returns the POST response."""
+_SECRET = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
+
+#: TOTP secrets of users enrolled through :func:`login` (or :func:`remember_totp_secret`).
+TOTP_SECRETS: dict[tuple[int, str], str] = {}
+
+
+def remember_totp_secret(engine: Engine, username: str, secret: str) -> None:
+    TOTP_SECRETS[(id(engine), username)] = secret
+
+
+def totp_code(client: TestClient, secret: str) -> str:
+    """The current code for ``secret`` by the app's clock."""
+    now = client.app.state.openilp.clock()  # type: ignore[attr-defined]
+    return pyotp.TOTP(secret).at(now)
+
+
+def login(
+    client: TestClient, username: str, password: str = PASSWORD, next_path: str = "/", *, second_factor: bool = True
+) -> Response:
+    """Sign in through the real forms; returns the last POST response.
+
+    For users whose role needs TOTP the helper enrols an authenticator on first sign-in (reading
+    the secret from the setup page) and enters a valid code, unless ``second_factor`` is False.
+    The replay guard is reset first, so one test may sign the same user in several times.
+    """
     token = csrf_from(client.get("/login").text)
-    return client.post(
+    response = client.post(
         "/login",
         data={"username": username, "password": password, "csrf_token": token, "next": next_path},
+        follow_redirects=False,
+    )
+    location = response.headers.get("location", "")
+    if not second_factor or response.status_code != 303 or not location.startswith("/login/totp"):
+        return response
+    engine: Engine = client.app.state.openilp.engine  # type: ignore[attr-defined]
+    key = (id(engine), username.strip().lower())
+    page = client.get(location)
+    if location == "/login/totp/setup":
+        match = _SECRET.search(page.text)
+        assert match, "no TOTP secret on the setup page"
+        TOTP_SECRETS[key] = match.group(1)
+    with session_scope(engine) as session:
+        session.execute(update(User).where(User.username == key[1]).values(totp_last_step=None))
+    return client.post(
+        location,
+        data={"code": totp_code(client, TOTP_SECRETS[key]), "csrf_token": csrf_from(page.text)},
         follow_redirects=False,
     )

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 
 import typer
 from rich.table import Table
 
-from openilp.cli.common import console, emit_json, engine, fail
+from openilp.cli.common import console, emit_json, engine, fail, settings
 from openilp.cli.main import app
 from openilp.db import session_scope
 from openilp.security.roles import ROLES
-from openilp.services.users import create_user, list_users
+from openilp.security.secretbox import secret_box_for
+from openilp.services.totp import admin_enrol, reset_totp
+from openilp.services.users import create_user, list_users, set_training_valid_until
 
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -64,7 +67,9 @@ def list_(
     if as_json:
         emit_json([user.as_dict() for user in users])
         return
-    table = Table("username", "full name", "role", "agency", "active", "locked until", "last sign-in")
+    table = Table(
+        "username", "full name", "role", "agency", "active", "TOTP", "training until", "locked until", "last sign-in"
+    )
     for user in users:
         table.add_row(
             user.username,
@@ -72,7 +77,63 @@ def list_(
             user.role,
             user.agency_code,
             "yes" if user.is_active else "no",
+            "yes" if user.totp_enabled else "no",
+            user.training_valid_until.isoformat() if user.training_valid_until else "",
             user.locked_until.isoformat(timespec="minutes") if user.locked_until else "",
             user.last_login_at.isoformat(timespec="minutes") if user.last_login_at else "",
         )
     console.print(table)
+
+
+@users_app.command("totp-enroll")
+def totp_enroll(
+    username: str = typer.Argument(..., help="The account to give a new authenticator secret."),
+    as_json: bool = typer.Option(False, "--json", help="Print the secret and URI as JSON."),
+) -> None:
+    """Give USERNAME a new TOTP secret (replacing any earlier one) and print it to hand over in person."""
+    try:
+        with session_scope(engine()) as session:
+            enrolment = admin_enrol(session, username, secret_box_for(settings()))
+    except ValueError as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json({"username": enrolment.username, "secret": enrolment.secret, "uri": enrolment.uri})
+        return
+    console.print(f"TOTP enrolled for {enrolment.username}; add it to an authenticator app:")
+    console.print(f"  secret: {enrolment.secret}")
+    console.print(f"  URI:    {enrolment.uri}", soft_wrap=True)
+
+
+@users_app.command("totp-reset")
+def totp_reset(username: str = typer.Argument(..., help="The account whose authenticator was lost.")) -> None:
+    """Remove USERNAME's authenticator; roles that need TOTP enrol again at their next sign-in."""
+    try:
+        with session_scope(engine()) as session:
+            reset_totp(session, username)
+    except ValueError as exc:
+        fail(str(exc))
+    console.print(f"TOTP reset for {username.strip().lower()}")
+
+
+@users_app.command("set-training")
+def set_training(
+    username: str = typer.Argument(..., help="The reviewer (or supervisor) whose training is recorded."),
+    valid_until: str = typer.Option(
+        ..., "--valid-until", help="Last day the 28 CFR Part 23 training is valid, YYYY-MM-DD; 'none' clears it."
+    ),
+) -> None:
+    """Record until when USERNAME's intelligence-review training is valid (approvals need it current)."""
+    if valid_until.strip().lower() == "none":
+        day = None
+    else:
+        try:
+            day = dt.date.fromisoformat(valid_until.strip())
+        except ValueError:
+            fail(f"--valid-until must be a date as YYYY-MM-DD (or 'none'), got {valid_until!r}")
+    try:
+        with session_scope(engine()) as session:
+            user = set_training_valid_until(session, username, day)
+    except ValueError as exc:
+        fail(str(exc))
+    shown = user.training_valid_until.isoformat() if user.training_valid_until else "not recorded"
+    console.print(f"training of {user.username} ({user.role}) valid until: {shown}")

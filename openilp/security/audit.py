@@ -32,7 +32,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from openilp.db.models import AuditEntry, utcnow
@@ -82,6 +82,7 @@ STANDARD_ACTIONS: frozenset[str] = frozenset(
         "totp_enroll",
         "totp_failed",
         "admin",
+        "verify",
     }
 )
 #: Key of the PostgreSQL advisory lock that serialises writers ("OILPAUDT" as an int64).
@@ -382,7 +383,11 @@ def chain_head(session: Session) -> tuple[int, str] | None:
 
 @dataclass(frozen=True)
 class AuditFilter:
-    """Filters for :func:`list_entries`; every field is optional. Dates are UTC days, inclusive."""
+    """Filters for :func:`list_entries`; every field is optional. Dates are UTC days, inclusive.
+
+    ``agency_id`` keeps that agency's entries plus those tied to no agency (e.g. sign-in attempts
+    with unknown usernames).
+    """
 
     actor: str | None = None
     action: str | None = None
@@ -410,8 +415,8 @@ def _filtered(query: Select[Any], filters: AuditFilter) -> Select[Any]:
     if filters.date_to:
         end = dt.datetime.combine(filters.date_to + dt.timedelta(days=1), dt.time(), dt.UTC)
         query = query.where(AuditEntry.occurred_at < end)
-    if filters.agency_id is not None:
-        query = query.where(AuditEntry.agency_id == filters.agency_id)
+    if filters.agency_id is not None:  # that agency's entries and those tied to no agency
+        query = query.where(or_(AuditEntry.agency_id == filters.agency_id, AuditEntry.agency_id.is_(None)))
     return query
 
 

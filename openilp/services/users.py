@@ -4,7 +4,8 @@ Passwords are stored only as argon2id hashes (:mod:`openilp.security.passwords`)
 :data:`MAX_FAILED_LOGINS` consecutive failed sign-ins an account is locked for
 :data:`LOCKOUT_MINUTES` minutes; while locked even the right password is refused. Unknown
 usernames and locked accounts still cost one argon2 verification, so response times do not
-reveal which usernames exist.
+reveal which usernames exist. Every failed sign-in and every lockout is written to the audit log
+(:mod:`openilp.security.audit`) in the same transaction as the failure count.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openilp.db.models import Agency, User, utcnow
+from openilp.security.audit import record_event
 from openilp.security.passwords import dummy_verify, hash_password, needs_rehash, verify_password
-from openilp.security.roles import ROLES, permissions_for
+from openilp.security.roles import PERMISSIONS, ROLES, Role, permissions_for
 from openilp.services.agencies import get_agency_by_code
 
 __all__ = [
@@ -35,6 +37,10 @@ __all__ = [
     "get_user_info",
     "list_users",
     "validate_password",
+    "register_failed_attempt",
+    "reviewer_is_current",
+    "set_training_valid_until",
+    "get_user_by_username",
 ]
 
 #: Shortest accepted password, in characters (NIST SP 800-63B allows 8; we ask for more).
@@ -64,6 +70,11 @@ class UserInfo:
     locked_until: dt.datetime | None
     last_login_at: dt.datetime | None
     created_at: dt.datetime
+    #: Whether a TOTP authenticator is enrolled and confirmed (the secret itself is never exposed).
+    totp_enabled: bool = False
+    #: Reviewers: last day (inclusive) their 28 CFR Part 23 training is valid.
+    training_valid_until: dt.date | None = None
+    password_changed_at: dt.datetime | None = None
 
     @property
     def permissions(self) -> frozenset[str]:
@@ -91,6 +102,8 @@ class UserInfo:
             "last_login_at": iso(self.last_login_at),
             "created_at": iso(self.created_at),
             "permissions": sorted(self.permissions),
+            "totp_enabled": self.totp_enabled,
+            "training_valid_until": self.training_valid_until.isoformat() if self.training_valid_until else None,
         }
 
 
@@ -107,6 +120,9 @@ def _info(user: User, agency: Agency) -> UserInfo:
         locked_until=user.locked_until,
         last_login_at=user.last_login_at,
         created_at=user.created_at,
+        totp_enabled=bool(user.totp_enabled),
+        training_valid_until=user.training_valid_until,
+        password_changed_at=user.password_changed_at,
     )
 
 
@@ -165,6 +181,8 @@ def create_user(
         agency_id=agency.id,
         is_active=True,
         failed_logins=0,
+        totp_enabled=False,
+        password_changed_at=utcnow(),
     )
     session.add(user)
     session.flush()
@@ -193,6 +211,36 @@ class AuthResult:
         return self.outcome is AuthOutcome.OK
 
 
+def register_failed_attempt(session: Session, user: User, now: dt.datetime, reason: str) -> AuthResult:
+    """Count one failed sign-in step (password or second factor) and lock at the limit; audited."""
+    user.failed_logins = (user.failed_logins or 0) + 1
+    details: dict[str, object] = {"reason": reason, "failed_logins": user.failed_logins}
+    _audit_attempt(session, "login_failed", user.username, user.agency_id, details)
+    if user.failed_logins >= MAX_FAILED_LOGINS:
+        user.locked_until = now + dt.timedelta(minutes=LOCKOUT_MINUTES)
+        _audit_attempt(
+            session, "lockout", user.username, user.agency_id, {"locked_until": user.locked_until.isoformat()}
+        )
+        session.flush()
+        return AuthResult(AuthOutcome.LOCKED, locked_until=user.locked_until)
+    session.flush()
+    return AuthResult(AuthOutcome.INVALID)
+
+
+def _audit_attempt(
+    session: Session, action: str, username: str, agency_id: int | None, details: dict[str, object]
+) -> None:
+    # The person is not signed in, so there is no actor: the account tried is the object.
+    record_event(
+        session,
+        action=action,
+        object_type="user",
+        object_id=username[:80] or None,
+        agency_id=agency_id,
+        details=details,
+    )
+
+
 def authenticate(session: Session, username: str, password: str, *, now: dt.datetime | None = None) -> AuthResult:
     """Check a username and password, applying the lockout rule.
 
@@ -200,6 +248,8 @@ def authenticate(session: Session, username: str, password: str, *, now: dt.date
     consecutive failure locks the account for :data:`LOCKOUT_MINUTES` minutes. A success
     resets the count, records ``last_login_at`` and upgrades an outdated hash. The caller
     commits the session (the failure count must be saved even though sign-in failed).
+    Failures and lockouts are audited here; the caller audits the completed sign-in (``login``),
+    which may still need a second factor.
 
     Parameters
     ----------
@@ -211,22 +261,20 @@ def authenticate(session: Session, username: str, password: str, *, now: dt.date
     user = session.scalars(select(User).where(User.username == name)).one_or_none()
     if user is None or len(password) > MAX_PASSWORD_LENGTH:
         dummy_verify(password[:MAX_PASSWORD_LENGTH])
+        reason = "unknown_user" if user is None else "oversized_password"
+        _audit_attempt(session, "login_failed", name, user.agency_id if user else None, {"reason": reason})
         return AuthResult(AuthOutcome.INVALID)
     if user.locked_until is not None:
         if user.locked_until > now:
             dummy_verify(password)
+            _audit_attempt(session, "login_failed", name, user.agency_id, {"reason": "locked"})
             return AuthResult(AuthOutcome.LOCKED, locked_until=user.locked_until)
         user.locked_until = None
         user.failed_logins = 0
     if not verify_password(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + dt.timedelta(minutes=LOCKOUT_MINUTES)
-            session.flush()
-            return AuthResult(AuthOutcome.LOCKED, locked_until=user.locked_until)
-        session.flush()
-        return AuthResult(AuthOutcome.INVALID)
+        return register_failed_attempt(session, user, now, "wrong_password")
     if not user.is_active:
+        _audit_attempt(session, "login_failed", name, user.agency_id, {"reason": "inactive"})
         return AuthResult(AuthOutcome.INACTIVE)
     user.failed_logins = 0
     user.last_login_at = now
@@ -255,3 +303,59 @@ def list_users(session: Session, agency_code: str | None = None) -> list[UserInf
 def count_users(session: Session) -> int:
     """How many user accounts exist."""
     return int(session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+def get_user_by_username(session: Session, username: str) -> User | None:
+    """The account row for ``username`` (case-insensitive), or None."""
+    return session.scalars(select(User).where(User.username == normalise_username(username))).one_or_none()
+
+
+def set_training_valid_until(
+    session: Session, username: str, valid_until: dt.date | None, *, actor: UserInfo | None = None
+) -> UserInfo:
+    """Record the last day (inclusive) of a user's 28 CFR Part 23 reviewer training; None clears it.
+
+    Audited as an ``update`` of the user. Raises ValueError for an unknown username.
+    """
+    user = get_user_by_username(session, username)
+    if user is None:
+        raise ValueError(f"no user named {normalise_username(username)!r}")
+    previous = user.training_valid_until
+    user.training_valid_until = valid_until
+    session.flush()
+    record_event(
+        session,
+        action="update",
+        object_type="user",
+        object_id=user.username,
+        actor=actor,
+        agency_id=user.agency_id,
+        details={
+            "field": "training_valid_until",
+            "from": previous.isoformat() if previous else None,
+            "to": valid_until.isoformat() if valid_until else None,
+        },
+    )
+    return _info(user, user.agency)
+
+
+def reviewer_is_current(user: UserInfo, today: dt.date) -> bool:
+    """Whether ``user`` may approve intelligence on ``today`` (28 CFR 23.20(c): trained reviewers only).
+
+    True when the user's role may review (``intel:review``; reviewers when that permission is not
+    defined) and the training is valid through ``today`` (``training_valid_until`` inclusive).
+
+    >>> import datetime as dt
+    >>> base = dict(id=1, username="r", full_name="", agency_id=1, agency_code="A", agency_name="A",
+    ...             is_active=True, locked_until=None, last_login_at=None, created_at=dt.datetime(2020, 1, 1))
+    >>> reviewer = UserInfo(role="reviewer", training_valid_until=dt.date(2026, 6, 30), **base)
+    >>> reviewer_is_current(reviewer, dt.date(2026, 6, 30)), reviewer_is_current(reviewer, dt.date(2026, 7, 1))
+    (True, False)
+    >>> analyst = UserInfo(role="analyst", training_valid_until=dt.date(2030, 1, 1), **base)
+    >>> reviewer_is_current(analyst, dt.date(2026, 1, 1))
+    False
+    """
+    reviewing_roles = PERMISSIONS.get("intel:review", frozenset({Role.REVIEWER.value}))
+    if user.role not in reviewing_roles or not user.is_active:
+        return False
+    return user.training_valid_until is not None and today <= user.training_valid_until

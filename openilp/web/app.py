@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 from fastapi import FastAPI, routing
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -25,7 +28,10 @@ from openilp.web.compression import GeoJSONGzipMiddleware
 from openilp.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from openilp.web.errors import install_error_handlers
 from openilp.web.headers import SecurityHeadersMiddleware
-from openilp.web.routes import api, auth, health, pages
+from openilp.web.privacy import AnonymousPathsMiddleware, install_access_log_filter
+from openilp.web.routes import api, audit, auth, health, pages
+from openilp.web.routes import intel as intel_routes
+from openilp.web.routes import tips_public as public_tips
 
 __all__ = ["create_app", "app_from_environment", "route_table", "SESSION_COOKIE"]
 
@@ -38,6 +44,7 @@ def create_app(
     *,
     https_only: bool = False,
     boundaries: BoundaryRegistry | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
 ) -> FastAPI:
     """Build the web application.
 
@@ -52,6 +59,9 @@ def create_app(
         Mark the session cookie Secure and send HSTS; turn on behind HTTPS.
     boundaries
         Agency boundary layers; defaults to the bundled ones plus ``<data_dir>/boundaries``.
+    clock
+        Returns the current moment (aware UTC); session timeouts and TOTP codes use it. Tests
+        pass a controllable one; defaults to the system clock.
     """
     engine = engine if engine is not None else make_engine(settings.resolved_database_url)
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -61,6 +71,7 @@ def create_app(
         templates=templates,
         boundaries=boundaries or BoundaryRegistry.default(settings.data_dir),
         https_only=https_only,
+        **({"clock": clock} if clock is not None else {}),
     )
     app = FastAPI(
         title="OpenILP",
@@ -74,6 +85,11 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(audit.router)
+    app.include_router(intel_routes.router)
+    app.include_router(intel_routes.pages)
+    app.include_router(public_tips.router)
+    app.include_router(public_tips.api_router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_error_handlers(app)
     # The last added middleware runs first: headers wrap everything, then the session, then the gate.
@@ -83,11 +99,15 @@ def create_app(
         SessionMiddleware,
         secret_key=settings.secret_key,
         session_cookie=SESSION_COOKIE,
-        max_age=settings.session_max_age_s,
+        # The cookie outlives idle sessions slightly; the gate enforces both timeouts server-side.
+        max_age=settings.session_absolute_max_s,
         same_site="lax",
         https_only=https_only,
     )
     app.add_middleware(SecurityHeadersMiddleware, tile_url=settings.tile_url, https_only=https_only)
+    # Outermost: public tip paths lose client address and identifying headers before anything sees them.
+    app.add_middleware(AnonymousPathsMiddleware)
+    install_access_log_filter()
     return app
 
 

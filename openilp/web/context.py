@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import Request
@@ -13,9 +14,18 @@ from sqlalchemy.orm import Session
 
 from openilp.config import Settings
 from openilp.db import session_scope
+from openilp.db.models import utcnow
+from openilp.security.secretbox import SecretBox, secret_box_for
 from openilp.web.boundaries import BoundaryRegistry
 
-__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "LEAFLET_DIR", "WebContext", "get_context", "db_session"]
+__all__ = [
+    "STATIC_DIR",
+    "TEMPLATES_DIR",
+    "LEAFLET_DIR",
+    "WebContext",
+    "get_context",
+    "db_session",
+]
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -33,6 +43,13 @@ class WebContext:
     templates: Jinja2Templates
     boundaries: BoundaryRegistry
     https_only: bool
+    #: The current moment (aware UTC); tests inject a controllable clock for session timeouts.
+    clock: Callable[[], dt.datetime] = field(default=utcnow)
+
+    @property
+    def secret_box(self) -> SecretBox:
+        """Encrypts TOTP secrets: keyed by ``totp_key``, or by ``secret_key`` when that is empty."""
+        return secret_box_for(self.settings)
 
     @property
     def leaflet_available(self) -> bool:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
+from openilp.security.audit import MAX_PURPOSE_LENGTH, record_event, require_purpose
 from openilp.services.incidents import category_options, incident_features, parse_iso_date
 from openilp.services.users import UserInfo, list_users
 from openilp.web.auth import current_user, require
@@ -41,12 +42,22 @@ def incidents_geojson(
     date_from: str = Query(default="", description="First day, YYYY-MM-DD, agency local time."),
     date_to: str = Query(default="", description="Last day (inclusive), YYYY-MM-DD."),
     limit: int | None = Query(default=None, ge=1, description="At most this many (≤ max_map_points)."),
+    purpose: str = Query(
+        default="",
+        max_length=MAX_PURPOSE_LENGTH + 100,
+        description="Optional purpose or case number, recorded in the audit log.",
+    ),
     user: UserInfo = Depends(require("incidents:read")),
     session: Session = Depends(db_session),
 ) -> JSONResponse:
-    """Located incidents of your agency as GeoJSON, newest first, with counts and a truncated flag."""
+    """Located incidents of your agency as GeoJSON, newest first, with counts and a truncated flag.
+
+    Every request is audited as a ``search`` of ``incidents`` (filters and counts); ``purpose`` is
+    optional here because these are reported-crime records, not criminal intelligence.
+    """
     max_points = get_context(request).settings.max_map_points
     try:
+        stated = require_purpose(purpose) if purpose.strip() else None
         collection = incident_features(
             session,
             [user.agency_id],
@@ -57,6 +68,14 @@ def incidents_geojson(
         )
     except ValueError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
+    record_event(
+        session,
+        action="search",
+        object_type="incidents",
+        actor=user,
+        purpose=stated,
+        details={"filters": collection.get("filters"), "counts": collection.get("counts")},
+    )
     return JSONResponse(collection, media_type=GEOJSON)
 
 
@@ -73,8 +92,10 @@ def boundaries(
 
 @router.get("/users")
 def users(user: UserInfo = Depends(require("users:manage")), session: Session = Depends(db_session)) -> dict[str, Any]:
-    """Accounts of your agency (administrators only)."""
-    return {"users": [u.as_dict() for u in list_users(session, agency_code=user.agency_code)]}
+    """Accounts of your agency (administrators only); audited as a ``search`` of ``users``."""
+    found = list_users(session, agency_code=user.agency_code)
+    record_event(session, action="search", object_type="users", actor=user, details={"returned": len(found)})
+    return {"users": [u.as_dict() for u in found]}
 
 
 @router.get("/openapi.json", include_in_schema=False)
