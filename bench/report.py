@@ -25,6 +25,13 @@ def _rows(result: dict) -> list[str]:
                 f"({r['rows_per_s']:,} rows/s) | pandas parse {base} s | {r['ratio_to_parse']}× |"
             )
         return rows
+    if result["benchmark"] == "gistar_chicago":
+        return [
+            f"| Gi* with {result['permutations']} permutations, {result['cells']:,} cells ({result['data']}) "
+            f"| {result['openilp_s']} s ({result['openilp_9999_s']} s with 9,999) "
+            f"| esda G_Local {result['esda_s']} s (after {result['esda_compile_s']} s numba compile) "
+            f"| {result['speedup']}× |"
+        ]
     return []
 
 

@@ -10,6 +10,7 @@ import itertools
 import math
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -48,7 +49,8 @@ def city_grid(city: PolygonAreas) -> SquareGrid:
 def random_scatter(area: shapely.Geometry, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """``n`` events uniformly at random over ``area`` (no spatial pattern)."""
     x_min, y_min, x_max, y_max = area.bounds
-    xs, ys = [], []
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
     while sum(len(a) for a in xs) < n:
         x, y = rng.uniform(x_min, x_max, 3 * n), rng.uniform(y_min, y_max, 3 * n)
         inside = shapely.contains_xy(area, x, y)
@@ -57,7 +59,7 @@ def random_scatter(area: shapely.Geometry, n: int, rng: np.random.Generator) -> 
     return np.concatenate(xs)[:n], np.concatenate(ys)[:n]
 
 
-def esda_g_local(counts: np.ndarray, w: object) -> object:
+def esda_g_local(counts: np.ndarray, w: Any) -> Any:
     from esda.getisord import G_Local
 
     with warnings.catch_warnings():
@@ -143,7 +145,8 @@ def test_permutation_p_values_are_reproducible_with_a_seed(city_grid: SquareGrid
     assert not np.array_equal(first.p_sim, other.p_sim)
     full = gi_star(counts, weights, permutations=199, seed=123, method="full")
     assert full.p_sim is not None
-    assert np.array_equal(full.p_sim, gi_star(counts, weights, permutations=199, seed=123, method="full").p_sim)
+    full_again = gi_star(counts, weights, permutations=199, seed=123, method="full").p_sim
+    assert full_again is not None and np.array_equal(full.p_sim, full_again)
     # Two simulations of the same null: close on average.
     assert np.mean(np.abs(full.p_sim - first.p_sim)) < 0.03
 

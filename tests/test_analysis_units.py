@@ -32,7 +32,8 @@ def neighbourhoods() -> PolygonAreas:
 def uniform_points(geometry: shapely.Geometry, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     x_min, y_min, x_max, y_max = geometry.bounds
-    xs, ys = [], []
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
     while sum(len(a) for a in xs) < n:
         x, y = rng.uniform(x_min, x_max, 4 * n), rng.uniform(y_min, y_max, 4 * n)
         inside = shapely.contains_xy(geometry, x, y)
