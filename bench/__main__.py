@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import bench_gistar, bench_import
+from bench import bench_gistar, bench_import, bench_knox
 from bench.common import RESULTS_DIR
 from bench.report import write_summary
 
-BENCHMARKS = {"import_stlouis": bench_import.run, "gistar": bench_gistar.run}
+BENCHMARKS = {"import_stlouis": bench_import.run, "knox": bench_knox.run, "gistar": bench_gistar.run}
 
 
 def main(argv: list[str]) -> int:

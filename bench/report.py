@@ -25,6 +25,8 @@ def _rows(result: dict) -> list[str]:
                 f"({r['rows_per_s']:,} rows/s) | pandas parse {base} s | {r['ratio_to_parse']}× |"
             )
         return rows
+    if result["benchmark"] == "knox":
+        return _knox_rows(result)
     if result["benchmark"] == "gistar_chicago":
         return [
             f"| Gi* with {result['permutations']} permutations, {result['cells']:,} cells ({result['data']}) "
@@ -33,6 +35,24 @@ def _rows(result: dict) -> list[str]:
             f"| {result['speedup']}× |"
         ]
     return []
+
+
+def _knox_rows(result: dict) -> list[str]:
+    rows = []
+    for dataset, label in (("stlouis", "St. Louis"), ("chicago", "Chicago")):
+        r = result.get(dataset)
+        if not r:
+            continue
+        one, two = r["n_jobs_1"], r["n_jobs_2"]
+        base = r["all_pairs_baseline"]
+        rows.append(
+            f"| Knox 10×10 bands, {result['permutations']} permutations, {label} ({one['events']:,} burglaries, "
+            f"{one['pairs_within_1km']:,} pairs ≤ 1 km) | {one['fit_s']} s (1 thread), {two['fit_s']} s (2 threads); "
+            f"peak RSS {max(one['peak_rss_mb'], two['peak_rss_mb']):,.0f} MB | all pairs: {base['measured_s']} s for "
+            f"{base['subsample']:,} events × {base['permutations'] + 1} tables, scaled {base['scaled_to_full_s']:,} s "
+            f"| {r['speedup_vs_all_pairs']:,}× |"
+        )
+    return rows
 
 
 def write_summary(results_dir: Path) -> None:

@@ -191,9 +191,9 @@ def test_invariants(n: int, seed: int, closed: str, same: float | None) -> None:
         space_bands_m=[20, 50, 100],
         time_bands_days=[2, 7],
         same_location_m=same,
-        closed=closed,
+        closed=closed,  # type: ignore[arg-type]
         permutations=19,
-        seed=seed,  # type: ignore[arg-type]
+        seed=seed,
     ).fit(x, y, t)
     assert ((knox.p_value_ > 0) & (knox.p_value_ <= 1)).all()
     distance = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])[np.triu_indices(n, 1)]
