@@ -20,7 +20,7 @@ INTERNAL = [r for r in ROLES if r != "partner"]
 AUDIT_READERS = ["auditor", "administrator"]
 
 #: Values substituted for path parameters.
-PATH_PARAMS = {"agency_code": "SLMPD"}
+PATH_PARAMS = {"record_id": "1", "tip_id": "T-0000-0000-0000-0000", "agency_code": "SLMPD"}
 #: A real file under each mount.
 MOUNT_SAMPLES = {"/static": "/static/css/openilp.css"}
 
@@ -31,6 +31,12 @@ def _everyone(status: int) -> dict[str, int]:
 
 def _only(roles: list[str], allowed: int = 200, denied: int = 403) -> dict[str, int]:
     return {role: allowed if role in roles else denied for role in ROLES}
+
+
+#: Law-enforcement roles, reviewers, and tip triage / dissemination roles (openilp.security.roles).
+_LE = ["analyst", "officer", "supervisor", "reviewer"]
+_REVIEW = ["supervisor", "reviewer"]
+_TRIAGE = ["analyst", "supervisor", "reviewer"]
 
 
 #: (method, path) -> {"anonymous": status, role: status, ...}.
@@ -57,6 +63,34 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/boundaries/{agency_code}.geojson"): {"anonymous": 401, **_everyone(200)},
     ("GET", "/api/v1/users"): {"anonymous": 401, **_only(["administrator"])},
     ("GET", "/api/v1/openapi.json"): {"anonymous": 401, **_everyone(200)},
+    # Intelligence and tips (tests/test_intel_web.py exercises the behaviour behind each).
+    ("GET", "/tips"): {"anonymous": 200, **_everyone(200)},
+    ("POST", "/tips"): {"anonymous": 403, **_everyone(403)},
+    ("GET", "/tips/follow-up"): {"anonymous": 200, **_everyone(200)},
+    ("POST", "/tips/follow-up"): {"anonymous": 403, **_everyone(403)},
+    ("POST", "/tips/follow-up/message"): {"anonymous": 403, **_everyone(403)},
+    ("POST", "/tips/follow-up/payout-code"): {"anonymous": 403, **_everyone(403)},
+    ("POST", "/api/v1/public/tips"): {"anonymous": 422, **_everyone(422)},
+    ("POST", "/api/v1/public/tips/read"): {"anonymous": 422, **_everyone(422)},
+    ("POST", "/api/v1/public/tips/messages"): {"anonymous": 422, **_everyone(422)},
+    ("POST", "/api/v1/intel/records"): {"anonymous": 401, **_only(_LE, 422)},
+    ("GET", "/api/v1/intel/records"): {"anonymous": 401, **_only(_LE, 400)},
+    ("GET", "/api/v1/intel/records/{record_id}"): {"anonymous": 401, **_only([*_LE, "partner"], 404)},
+    ("POST", "/api/v1/intel/records/{record_id}/approve"): {"anonymous": 401, **_only(_REVIEW, 422)},
+    ("POST", "/api/v1/intel/records/{record_id}/reject"): {"anonymous": 401, **_only(_REVIEW, 422)},
+    ("POST", "/api/v1/intel/records/{record_id}/validate"): {"anonymous": 401, **_only(_REVIEW, 422)},
+    ("POST", "/api/v1/intel/records/{record_id}/correct"): {"anonymous": 401, **_only(_LE, 422)},
+    ("POST", "/api/v1/intel/records/{record_id}/disseminate"): {"anonymous": 401, **_only(_TRIAGE, 422)},
+    ("GET", "/api/v1/intel/review-queue"): {"anonymous": 401, **_only(_REVIEW)},
+    ("GET", "/api/v1/intel/compliance"): {"anonymous": 401, **_only(["auditor", "administrator", "supervisor"])},
+    ("GET", "/api/v1/intel/tips"): {"anonymous": 401, **_only(_TRIAGE)},
+    ("GET", "/api/v1/intel/tips/{tip_id}"): {"anonymous": 401, **_only(_TRIAGE, 404)},
+    ("POST", "/api/v1/intel/tips/{tip_id}/reply"): {"anonymous": 401, **_only(_TRIAGE, 422)},
+    ("GET", "/api/v1/notifications"): {"anonymous": 401, **_everyone(200)},
+    ("GET", "/intel/tips"): {"anonymous": 303, **_only(_TRIAGE)},
+    ("GET", "/intel/tips/{tip_id}"): {"anonymous": 303, **_only(_TRIAGE, 404)},
+    ("POST", "/intel/tips/{tip_id}/reply"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/intel/tips/{tip_id}/close"): {"anonymous": 303, **_everyone(403)},
 }
 
 
