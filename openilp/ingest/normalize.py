@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,6 +82,8 @@ class NormalizedBatch:
     unknown_codes: Counter[str] = field(default_factory=Counter)
     #: Rows located outside the agency's extent (kept, status "outside").
     outside_extent: int = 0
+    #: The rows folded per record, attached by the importer in the worker that normalised them.
+    folded: Any = None
 
 
 class _Rejections:

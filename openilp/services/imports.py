@@ -32,7 +32,7 @@ import pandas as pd
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 
-from openilp.db.bulk import bulk_writer
+from openilp.db.bulk import BulkWriter, bulk_writer, format_timestamps
 from openilp.db.models import Agency, ImportFile
 from openilp.ingest.normalize import INCIDENT_COLUMNS, NormalizedBatch, RowProblem, normalize
 from openilp.ingest.reading import FileFormatError, RawTable, find_source_files, read_source_file
@@ -152,7 +152,7 @@ def ensure_agency(session: Session, spec: SourceSpec) -> Agency:
     return agency
 
 
-@dataclass
+@dataclass(slots=True)
 class _Stored:
     """What the store holds for one record (enough to decide create/update/remove)."""
 
@@ -215,18 +215,167 @@ def _load_state(session: Session, agency_id: int, spec: SourceSpec) -> _State:
     return _State(records=records, net=net, imported_sha={sha for _, _, sha in files}, files_by_name=by_name)
 
 
-def _fold(batch: NormalizedBatch) -> tuple[pd.DataFrame, dict[str, int], int]:
+@dataclass
+class _Folded:
+    """One file's rows folded to one row per record, ready to write (computed in the worker)."""
+
+    #: The latest positive row of each record, datetimes already formatted for the database.
+    latest: pd.DataFrame
+    latest_keys: list[str]
+    incoming_hash: np.ndarray
+    incoming_ns: np.ndarray
+    #: Every record of the file (first-seen order) and the sum of its count deltas.
+    keys: list[str]
+    delta: np.ndarray
+    folded: int
+
+
+def _fold(batch: NormalizedBatch) -> _Folded:
     """One row per record: the latest positive row (by update time, then line), the per-record
     sum of count deltas, and how many rows were folded into another row of the same record."""
-    keys = batch.frame["source_key"].astype(object).to_numpy()
-    delta_sum: dict[str, int] = {}
-    for key, delta in zip(keys.tolist(), batch.count_delta.tolist(), strict=True):
-        delta_sum[key] = delta_sum.get(key, 0) + delta
-    positive = batch.frame[batch.count_delta > 0]
+    frame = batch.frame
+    keys = frame["source_key"].astype(object)
+    sums = pd.Series(batch.count_delta, index=keys.to_numpy()).groupby(level=0, sort=False).sum()
+    positive = frame[batch.count_delta > 0]
     order = positive.sort_values(["source_updated_at", "source_line"], na_position="first", kind="stable")
     latest = order.drop_duplicates("source_key", keep="last").reset_index(drop=True)
-    latest["source_key"] = latest["source_key"].astype(object)
-    return latest, delta_sum, len(keys) - len(delta_sum)
+    latest["source_key"] = pd.Series(latest["source_key"].to_numpy(dtype=object), dtype=object)
+    incoming_ns = _ns(latest["source_updated_at"])
+    for column in ("occurred_from", "occurred_to", "reported_at", "source_updated_at"):
+        latest[column] = pd.Series(format_timestamps(latest[column]), dtype=object)
+    return _Folded(
+        latest=latest,
+        latest_keys=latest["source_key"].tolist(),
+        incoming_hash=latest["content_hash"].to_numpy(),
+        incoming_ns=incoming_ns,
+        keys=sums.index.tolist(),
+        delta=sums.to_numpy(dtype=np.int64),
+        folded=len(frame) - len(sums),
+    )
+
+
+def batch_folded(batch: NormalizedBatch) -> _Folded:
+    """The batch's rows folded per record (computed once, usually in the worker process)."""
+    if batch.folded is None:
+        batch.folded = _fold(batch)
+    folded: _Folded = batch.folded
+    return folded
+
+
+def _write_ledger(writer: BulkWriter, batch: NormalizedBatch, import_file_id: int) -> None:
+    writer.insert(
+        "incident_ledger",
+        pd.DataFrame(
+            {
+                "source_key": batch.frame["source_key"].to_numpy(dtype=object),
+                "import_file_id": import_file_id,
+                "source_line": batch.frame["source_line"].to_numpy(),
+                "count_delta": batch.count_delta,
+            }
+        ),
+    )
+
+
+def _apply_vectorised(
+    writer: BulkWriter,
+    session: Session,
+    agency_id: int,
+    spec: SourceSpec,
+    import_file: ImportFile,
+    folded: _Folded,
+    counted: bool,
+    state: _State,
+    report: FileReport,
+) -> None:
+    """Decide create / update / unchanged / remove for every record of the file at once, write, commit.
+
+    Used whenever this file name was not imported before (no earlier version to replace).
+    """
+    keys = folded.keys
+    n = len(keys)
+    records = state.records
+    stored = [records.get(key) for key in keys]
+    exists = np.fromiter((item is not None for item in stored), dtype=bool, count=n)
+    if counted:
+        new_net = np.fromiter((state.net.get(key, 0) for key in keys), dtype=np.int64, count=n) + folded.delta
+    else:
+        new_net = np.ones(n, dtype=np.int64)
+    alive = new_net > 0
+    positions = pd.Index(folded.latest_keys, dtype=object).get_indexer(keys)
+    has_row = positions >= 0
+    stored_hash = np.zeros(n, dtype=np.int64)
+    stored_ns = np.full(n, _NAT_NS, dtype=np.int64)
+    stored_net = np.zeros(n, dtype=np.int64)
+    for index in np.flatnonzero(exists).tolist():
+        item = stored[index]
+        assert item is not None
+        stored_hash[index], stored_ns[index], stored_net[index] = item.content_hash, item.updated_ns, item.net_count
+
+    remove = ~alive & exists
+    create = alive & ~exists & has_row
+    candidate = alive & exists & has_row
+    update = np.zeros(n, dtype=bool)
+    at = positions[candidate]
+    update[candidate] = (folded.incoming_ns[at] >= stored_ns[candidate]) & (
+        folded.incoming_hash[at] != stored_hash[candidate]
+    )
+    unchanged = alive & exists & ~update
+    net_only = unchanged & (new_net != stored_net)
+    report.created, report.updated = int(create.sum()), int(update.sum())
+    report.unchanged, report.removed = int(unchanged.sum()), int(remove.sum())
+    report.netted_out = n - report.created - report.updated - report.unchanged - report.removed
+
+    extra = {"agency_id": agency_id, "source": spec.name, "import_file_id": import_file.id}
+    columns = [*INCIDENT_COLUMNS, *extra, "net_count"]
+    if report.created:
+        rows = folded.latest.iloc[positions[create]].assign(**extra, net_count=new_net[create])
+        writer.insert("incidents", rows[columns])
+    if report.updated:
+        rows = folded.latest.iloc[positions[update]].assign(**extra, net_count=new_net[update])
+        writer.update("incidents", rows[columns], RECORD_KEY)
+    if net_only.any():
+        rows = pd.DataFrame(
+            {"source_key": np.asarray(keys, dtype=object)[net_only], "net_count": new_net[net_only]}
+        ).assign(agency_id=agency_id, source=spec.name)
+        writer.update("incidents", rows, RECORD_KEY)
+    if report.removed:
+        rows = pd.DataFrame({"source_key": np.asarray(keys, dtype=object)[remove]}).assign(
+            agency_id=agency_id, source=spec.name
+        )
+        writer.delete("incidents", rows[["agency_id", "source", "source_key"]])
+    _record_counts(import_file, report)
+    session.commit()
+
+    # Committed: bring the in-memory state up to date.
+    file_id = import_file.id
+    for index in np.flatnonzero(remove).tolist():
+        del records[keys[index]]
+    written = create | update
+    records.update(
+        (keys[index], _Stored(int(h), int(ns), int(net), file_id))
+        for index, h, ns, net in zip(
+            np.flatnonzero(written).tolist(),
+            folded.incoming_hash[positions[written]].tolist(),
+            folded.incoming_ns[positions[written]].tolist(),
+            new_net[written].tolist(),
+            strict=True,
+        )
+    )
+    for index in np.flatnonzero(net_only).tolist():
+        records[keys[index]].net_count = int(new_net[index])
+    if counted:
+        state.net.update(zip(keys, new_net.tolist(), strict=True))
+
+
+def _record_counts(import_file: ImportFile, report: FileReport) -> None:
+    import_file.rows_read = report.rows_read
+    import_file.rows_rejected = report.rejected
+    import_file.rows_folded = report.folded
+    import_file.created = report.created
+    import_file.updated = report.updated
+    import_file.unchanged = report.unchanged
+    import_file.removed = report.removed + report.withdrawn
+    import_file.netted_out = report.netted_out
 
 
 def _sql_ids(ids: list[int]) -> str:
@@ -254,14 +403,23 @@ def _apply_file(
     session.add(import_file)
     session.flush()
 
-    latest, delta_sum, report.folded = _fold(batch)
-    latest_keys: list[str] = latest["source_key"].tolist()
-    position = {key: i for i, key in enumerate(latest_keys)}
-    incoming_hash = latest["content_hash"].to_numpy()
-    incoming_ns = _ns(latest["source_updated_at"])
+    folded = batch_folded(batch)
+    report.folded = folded.folded
+    latest, latest_keys = folded.latest, folded.latest_keys
+    incoming_hash, incoming_ns = folded.incoming_hash, folded.incoming_ns
     previous_versions = state.files_by_name.get(path.name, [])
     counted = bool(spec.record.count_column)
     records = state.records
+    if counted:
+        _write_ledger(writer, batch, import_file.id)
+    if not previous_versions:
+        # The common case: no earlier version of this file to replace.
+        _apply_vectorised(writer, session, agency_id, spec, import_file, folded, counted, state, report)
+        state.imported_sha.add(sha256)
+        state.files_by_name[path.name] = [import_file.id]
+        return
+    position = {key: i for i, key in enumerate(latest_keys)}
+    delta_sum = dict(zip(folded.keys, folded.delta.tolist(), strict=True))
 
     new_net: dict[str, int] = {}
     #: Records only an earlier version of this file had rows for -> their net without those rows.
@@ -282,17 +440,6 @@ def _apply_file(
             conn.execute(text(f"DELETE FROM incident_ledger WHERE import_file_id IN ({ids})"))
         new_net = {k: state.net.get(k, 0) - old_contrib.get(k, 0) + d for k, d in delta_sum.items()}
         dropped = {k: state.net.get(k, 0) - c for k, c in old_contrib.items() if k not in delta_sum}
-        writer.insert(
-            "incident_ledger",
-            pd.DataFrame(
-                {
-                    "source_key": batch.frame["source_key"].to_numpy(),
-                    "import_file_id": import_file.id,
-                    "source_line": batch.frame["source_line"].to_numpy(),
-                    "count_delta": batch.count_delta,
-                }
-            ),
-        )
     else:
         new_net = dict.fromkeys(delta_sum, 1)
 
@@ -359,14 +506,7 @@ def _apply_file(
     if previous_versions:
         session.execute(update(ImportFile).where(ImportFile.id.in_(previous_versions)).values(superseded=True))
 
-    import_file.rows_read = report.rows_read
-    import_file.rows_rejected = report.rejected
-    import_file.rows_folded = report.folded
-    import_file.created = report.created
-    import_file.updated = report.updated
-    import_file.unchanged = report.unchanged
-    import_file.removed = report.removed + report.withdrawn
-    import_file.netted_out = report.netted_out
+    _record_counts(import_file, report)
     session.commit()
 
     # Committed: bring the in-memory state up to date.
@@ -392,6 +532,7 @@ def _read_and_normalize(path: Path, spec: SourceSpec) -> tuple[NormalizedBatch, 
     raw = read_source_file(path, spec)
     batch = normalize(raw, spec)
     _to_object_strings(batch.frame)
+    batch_folded(batch)
     return batch, raw.sha256, raw.header, raw.encoding
 
 
@@ -498,6 +639,7 @@ def _normalized_together(
             unknown_codes=unknown,
             outside_extent=int((rows["location_status"] == "outside").sum()),
         )
+        batch_folded(file_batch)
         yield path, (file_batch, raw.sha256, raw.header, raw.encoding)
 
 
