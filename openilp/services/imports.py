@@ -25,7 +25,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from itertools import repeat
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -152,8 +154,7 @@ def ensure_agency(session: Session, spec: SourceSpec) -> Agency:
     return agency
 
 
-@dataclass(slots=True)
-class _Stored:
+class _Stored(NamedTuple):
     """What the store holds for one record (enough to decide create/update/remove)."""
 
     content_hash: int
@@ -294,10 +295,10 @@ def _apply_vectorised(
     keys = folded.keys
     n = len(keys)
     records = state.records
-    stored = [records.get(key) for key in keys]
-    exists = np.fromiter((item is not None for item in stored), dtype=bool, count=n)
+    stored = list(map(records.get, keys))
+    exists = np.fromiter(map(records.__contains__, keys), dtype=bool, count=n)
     if counted:
-        new_net = np.fromiter((state.net.get(key, 0) for key in keys), dtype=np.int64, count=n) + folded.delta
+        new_net = np.fromiter(map(state.net.get, keys, repeat(0)), dtype=np.int64, count=n) + folded.delta
     else:
         new_net = np.ones(n, dtype=np.int64)
     alive = new_net > 0
@@ -351,18 +352,17 @@ def _apply_vectorised(
     for index in np.flatnonzero(remove).tolist():
         del records[keys[index]]
     written = create | update
-    records.update(
-        (keys[index], _Stored(int(h), int(ns), int(net), file_id))
-        for index, h, ns, net in zip(
-            np.flatnonzero(written).tolist(),
-            folded.incoming_hash[positions[written]].tolist(),
-            folded.incoming_ns[positions[written]].tolist(),
-            new_net[written].tolist(),
-            strict=True,
-        )
+    written_keys = np.asarray(keys, dtype=object)[written].tolist()
+    values = zip(
+        folded.incoming_hash[positions[written]].tolist(),
+        folded.incoming_ns[positions[written]].tolist(),
+        new_net[written].tolist(),
+        repeat(file_id),
+        strict=False,
     )
+    records.update(zip(written_keys, map(_Stored._make, values), strict=True))
     for index in np.flatnonzero(net_only).tolist():
-        records[keys[index]].net_count = int(new_net[index])
+        records[keys[index]] = records[keys[index]]._replace(net_count=int(new_net[index]))
     if counted:
         state.net.update(zip(keys, new_net.tolist(), strict=True))
 
@@ -518,8 +518,8 @@ def _apply_file(
             int(incoming_hash[pos]), int(incoming_ns[pos]), int(net_array[pos]), file_id
         )
     for key, net in [*new_net.items(), *dropped.items()]:
-        if key in records:
-            records[key].net_count = net
+        if key in records and records[key].net_count != net:
+            records[key] = records[key]._replace(net_count=net)
     if counted:
         state.net.update(new_net)
         state.net.update(dropped)
