@@ -19,3 +19,14 @@ from openilp.analysis.hotspots import (  # noqa: E402, F401
 )
 from openilp.analysis.kde import default_bandwidth_m, kernel_density  # noqa: E402, F401
 from openilp.analysis.weights import SpatialWeights  # noqa: E402, F401
+
+# isort: split
+# Near repeats (Knox test and alerts) and CompStat trend alerts.
+from openilp.analysis.nearrepeat import KnoxTest, event_days, knox_counts_bruteforce  # noqa: E402, F401
+from openilp.analysis.nearrepeat_alerts import (  # noqa: E402, F401
+    alert_zones,
+    alerts_geojson,
+    elevated_bands,
+    near_repeat_alerts,
+)
+from openilp.analysis.trends import etest_pvalue, poisson_z, trend_alerts  # noqa: E402, F401
