@@ -173,8 +173,14 @@ def assess_counts(
             }
 
     if not power.detectable:
-        notes.append(
-            "a non-significant result here is not evidence that the response had no effect: the design could not "
-            "have detected the goal"
-        )
+        if poisson.p_value >= alpha:
+            notes.append(
+                "a non-significant result here is not evidence that the response had no effect: the design could "
+                "not have detected the goal"
+            )
+        else:
+            notes.append(
+                "significant although the design is underpowered for the goal: estimates that pass a test in an "
+                "underpowered design tend to exaggerate the effect (Gelman & Carlin 2014, type M error)"
+            )
     return report

@@ -1,0 +1,228 @@
+"""Assessing a response from the store: areas as GeoJSON, a baseline and a response period, categories.
+
+The bridge between incidents in the store and :mod:`openilp.analysis.assessment`: it projects the
+areas to the agency's CRS, proposes the comparison areas that were not given (a buffer ring around
+the target; a control among candidate polygons such as neighbourhoods, similar in baseline crime
+and not adjacent), counts the incidents in each area and window (local calendar), builds the weekly
+series and runs every method. The CLI and the web app call :func:`assess_from_store`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from openilp.analysis.areas import PolygonAreas
+from openilp.analysis.assessment.comparison import (
+    DEFAULT_BUFFER_M,
+    ComparisonAreas,
+    buffer_catchment,
+    points_in_areas,
+    propose_comparison_areas,
+    validate_areas,
+)
+from openilp.analysis.assessment.report import assess_counts
+from openilp.analysis.assessment.series import AssessmentWindows, weekly_counts, window_counts
+from openilp.services.events import EventQuery, expand_categories, load_events
+
+__all__ = ["AssessmentRequest", "StoreAssessment", "assess_from_store", "geometry_from_geojson", "parse_date"]
+
+
+def geometry_from_geojson(source: str | Path | Mapping[str, Any], target_crs: str) -> shapely.Geometry:
+    """One projected (metres) polygon from a GeoJSON file or mapping in longitude/latitude.
+
+    Accepts a Polygon/MultiPolygon geometry, a Feature or a FeatureCollection (its features are merged).
+    """
+    data = json.loads(Path(source).read_text()) if isinstance(source, str | Path) else dict(source)
+    kind = data.get("type")
+    if kind == "FeatureCollection":
+        geometries = [f.get("geometry") for f in data.get("features") or []]
+    elif kind == "Feature":
+        geometries = [data.get("geometry")]
+    else:
+        geometries = [data]
+    if not geometries or any(g is None or g.get("type") not in ("Polygon", "MultiPolygon") for g in geometries):
+        raise ValueError("an area must be GeoJSON Polygon or MultiPolygon geometry (or features of them)")
+    shapes = shapely.from_geojson([json.dumps(g) for g in geometries])
+    merged = shapely.make_valid(shapely.union_all(shapes))
+    transformer = pyproj.Transformer.from_crs("EPSG:4326", target_crs, always_xy=True)
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    projected = shapely.transform(merged, project)
+    if shapely.is_empty(projected) or shapely.area(projected) <= 0:
+        raise ValueError("an area polygon is empty")
+    return projected
+
+
+@dataclass(frozen=True)
+class AssessmentRequest:
+    """What to assess. Areas are GeoJSON (longitude/latitude); dates are local calendar days."""
+
+    agency_code: str
+    windows: AssessmentWindows
+    target: str | Path | Mapping[str, Any]
+    categories: Sequence[str] = ()
+    buffer: str | Path | Mapping[str, Any] | None = None
+    control: str | Path | Mapping[str, Any] | None = None
+    control_buffer: str | Path | Mapping[str, Any] | None = None
+    #: Width of the proposed buffer rings (metres).
+    buffer_m: float = DEFAULT_BUFFER_M
+    #: Candidate control polygons (GeoJSON FeatureCollection) and their identifying property.
+    candidates: str | Path | Mapping[str, Any] | None = None
+    candidate_id_property: str = "NHD_NUM"
+    #: Goal of the problem as a fraction (0.2 = reduce by 20%).
+    goal_reduction: float | None = None
+    #: Harm weight per category code or crime group (e.g. Cambridge CHI days).
+    harm_weights: Mapping[str, float] = field(default_factory=dict)
+    alpha: float = 0.05
+
+
+@dataclass(frozen=True)
+class StoreAssessment:
+    """The report of every method, the areas used (metres) and the weekly series."""
+
+    report: dict[str, Any]
+    areas: ComparisonAreas
+    weekly: pd.DataFrame
+    crs: str
+
+    def areas_geojson(self) -> dict[str, Any]:
+        """The four areas as a GeoJSON FeatureCollection in longitude/latitude."""
+        transformer = pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+
+        def project(coords: np.ndarray) -> np.ndarray:
+            x, y = transformer.transform(coords[:, 0], coords[:, 1])
+            return np.column_stack([x, y])
+
+        features = []
+        for name, geometry in self.areas.geometries().items():
+            lonlat = shapely.transform(geometry, project)
+            features.append(
+                {
+                    "type": "Feature",
+                    "properties": {"area": name, "area_km2": round(float(shapely.area(geometry)) / 1e6, 4)},
+                    "geometry": json.loads(shapely.to_geojson(shapely.set_precision(lonlat, 1e-6))),
+                }
+            )
+        return {"type": "FeatureCollection", "features": features}
+
+
+def _local_times(frame: pd.DataFrame, timezone: str) -> pd.Series:
+    stamps = pd.to_datetime(frame["occurred_from"])
+    return stamps.dt.tz_localize("UTC").dt.tz_convert(timezone).dt.tz_localize(None)
+
+
+def _areas(request: AssessmentRequest, crs: str, events: pd.DataFrame, local: pd.Series) -> ComparisonAreas:
+    target = geometry_from_geojson(request.target, crs)
+    buffer = geometry_from_geojson(request.buffer, crs) if request.buffer is not None else None
+    if buffer is None:
+        buffer = buffer_catchment(target, request.buffer_m)
+    control = geometry_from_geojson(request.control, crs) if request.control is not None else None
+    control_id = None
+    candidates_table = None
+    if control is None:
+        if request.candidates is None:
+            raise ValueError("give a control area, or candidate polygons (e.g. neighbourhoods) to propose one from")
+        candidates = PolygonAreas.from_geojson(
+            request.candidates, id_property=request.candidate_id_property, target_crs=crs
+        )
+        pre = (local.dt.date >= request.windows.pre_start) & (local.dt.date < request.windows.response_start)
+        index = candidates.assign(events.loc[pre, "x_m"].to_numpy(), events.loc[pre, "y_m"].to_numpy())
+        baseline = np.bincount(index[index >= 0], minlength=candidates.n_units)
+        target_baseline = int(points_in_areas(events.loc[pre, "x_m"], events.loc[pre, "y_m"], {"t": target})["t"].sum())
+        ids = [i.item() if hasattr(i, "item") else i for i in candidates.ids]
+        proposal = propose_comparison_areas(
+            target,
+            dict(zip(ids, candidates.polygons(), strict=True)),
+            dict(zip(ids, baseline.astype(float), strict=True)),
+            float(target_baseline),
+            buffer_m=request.buffer_m,
+        )
+        control, control_id, candidates_table = proposal.control, proposal.control_id, proposal.candidates
+    control_buffer = (
+        geometry_from_geojson(request.control_buffer, crs)
+        if request.control_buffer is not None
+        else buffer_catchment(control, request.buffer_m)
+    )
+    validate_areas(target, buffer, control, control_buffer)
+    return ComparisonAreas(target, buffer, control, control_buffer, control_id=control_id, candidates=candidates_table)
+
+
+def assess_from_store(engine: Engine, request: AssessmentRequest) -> StoreAssessment:
+    """Count the incidents of the request's categories in each area and window, and run every method.
+
+    Raises
+    ------
+    ValueError
+        For an unknown agency or category, overlapping areas, an empty baseline in the target
+        area, or windows without a response period.
+    """
+    windows = request.windows
+    events, agency = load_events(
+        engine,
+        EventQuery(
+            agency_code=request.agency_code,
+            categories=tuple(request.categories),
+            date_from=windows.pre_start,
+            date_to=windows.response_end,
+        ),
+    )
+    local = _local_times(events, agency.timezone)
+    areas = _areas(request, agency.crs, events, local)
+    masks = points_in_areas(events["x_m"].to_numpy(), events["y_m"].to_numpy(), areas.geometries())
+    counts = window_counts(local, masks, windows)
+    if counts["target"][0] == 0:
+        raise ValueError(
+            f"no incidents of the chosen categories in the target area between {windows.pre_start} and "
+            f"{windows.response_start}: the baseline is empty, nothing can be assessed"
+        )
+    weekly = weekly_counts(local, masks, windows)
+    harm: dict[str, tuple[float, dict[str, tuple[int, int]]]] = {}
+    if request.harm_weights:
+        with Session(engine) as session:
+            for name, weight in request.harm_weights.items():
+                codes = expand_categories(session, [name])
+                chosen = events["category"].isin(codes).to_numpy()
+                type_masks = {area: mask & chosen for area, mask in masks.items()}
+                harm[name] = (float(weight), window_counts(local, type_masks, windows))
+    report = assess_counts(
+        counts,
+        pre_length=windows.pre_days,
+        post_length=windows.post_days,
+        weekly=weekly,
+        goal_reduction=request.goal_reduction,
+        harm=harm or None,
+        alpha=request.alpha,
+    )
+    report["windows"] |= windows.as_dict()
+    report["agency"] = agency.code
+    report["categories"] = list(request.categories)
+    report["areas"] = {
+        name: {"area_km2": float(shapely.area(geometry)) / 1e6} for name, geometry in areas.geometries().items()
+    }
+    report["control_id"] = areas.control_id
+    if areas.candidates is not None:
+        report["control_candidates"] = areas.candidates.head(10).to_dict(orient="records")
+    return StoreAssessment(report=report, areas=areas, weekly=weekly, crs=agency.crs)
+
+
+def parse_date(value: str, name: str) -> dt.date:
+    """A calendar date from ``YYYY-MM-DD`` with a message naming the option."""
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a date like 2019-07-01, got {value!r}") from exc
