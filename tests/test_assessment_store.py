@@ -157,3 +157,45 @@ def test_cli_store(cli_env: dict[str, str], store_file: Path) -> None:  # noqa: 
     assert len(json.loads((folder / "areas.geojson").read_text())["features"]) == 4
     code, output = invoke(*args[:-1], "--response-start", "2019-13-01")
     assert code == 1 and "date like" in output
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_sara_case_numbers_match_the_guide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/sara.md quotes these numbers; the script recomputes them from the bundled sample."""
+    import importlib.util
+
+    from openilp.db import make_engine, migrate
+    from openilp.services.demo import load_demo
+
+    monkeypatch.setenv("OPENILP_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("OPENILP_DATABASE_URL", raising=False)
+    store = make_engine(f"sqlite:///{tmp_path / 'openilp.sqlite3'}")
+    migrate(store)
+    load_demo(store)
+    store.dispose()
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("sara_case", root / "scripts" / "sara_case.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--json", str(tmp_path / "out.json"), "--images", str(tmp_path / "images")]) == 0
+    out = json.loads((tmp_path / "out.json").read_text())
+    guide = (root / "docs" / "sara.md").read_text()
+    report, pooled = out["report"], out["pooled"]
+    assert out["scan"]["target"]["name"] == "Dutchtown" and out["control_name"] == "Baden"
+    assert report["counts"]["target"] == {"pre": 208.0, "post": 129.0}
+    quoted = [
+        f"{report['wdd']['estimate']:+.1f}",
+        f"{report['power']['wdd_mde_crimes']:.1f} burglaries",
+        f"IRR {report['did']['irr']:.2f}",
+        f"{pooled['wdd']['estimate']:+.1f}, SE {pooled['wdd']['standard_error']:.1f}",
+        f"IRR {pooled['did']['irr']:.2f}",
+    ]
+    for text in quoted:
+        assert text in guide, f"docs/sara.md should quote {text!r}"
+    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == [
+        "sara-areas.png",
+        "sara-weekly-pooled.png",
+        "sara-weekly.png",
+    ]

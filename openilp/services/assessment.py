@@ -27,6 +27,7 @@ from openilp.analysis.areas import PolygonAreas
 from openilp.analysis.assessment.comparison import (
     DEFAULT_BUFFER_M,
     ComparisonAreas,
+    baseline_trend,
     buffer_catchment,
     points_in_areas,
     propose_comparison_areas,
@@ -140,24 +141,38 @@ def _areas(request: AssessmentRequest, crs: str, events: pd.DataFrame, local: pd
         candidates = PolygonAreas.from_geojson(
             request.candidates, id_property=request.candidate_id_property, target_crs=crs
         )
-        pre = (local.dt.date >= request.windows.pre_start) & (local.dt.date < request.windows.response_start)
-        index = candidates.assign(events.loc[pre, "x_m"].to_numpy(), events.loc[pre, "y_m"].to_numpy())
-        baseline = np.bincount(index[index >= 0], minlength=candidates.n_units)
-        target_baseline = int(points_in_areas(events.loc[pre, "x_m"], events.loc[pre, "y_m"], {"t": target})["t"].sum())
+        windows = request.windows
+        day = local.dt.date
+        middle = windows.pre_start + dt.timedelta(days=windows.pre_days // 2)
+        early = ((day >= windows.pre_start) & (day < middle)).to_numpy()
+        late = ((day >= middle) & (day < windows.response_start)).to_numpy()
+        x, y = events["x_m"].to_numpy(), events["y_m"].to_numpy()
+        index = candidates.assign(x, y)
+        located = index >= 0
+        early_counts = np.bincount(index[early & located], minlength=candidates.n_units)
+        late_counts = np.bincount(index[late & located], minlength=candidates.n_units)
+        in_target = points_in_areas(x, y, {"t": target})["t"]
+        target_early, target_late = int(np.sum(in_target & early)), int(np.sum(in_target & late))
         ids = [i.item() if hasattr(i, "item") else i for i in candidates.ids]
+        trends = baseline_trend(early_counts, late_counts)
         proposal = propose_comparison_areas(
             target,
             dict(zip(ids, candidates.polygons(), strict=True)),
-            dict(zip(ids, baseline.astype(float), strict=True)),
-            float(target_baseline),
+            dict(zip(ids, (early_counts + late_counts).astype(float), strict=True)),
+            float(target_early + target_late),
             buffer_m=request.buffer_m,
+            candidate_trends=dict(zip(ids, trends.tolist(), strict=True)),
+            target_trend=float(baseline_trend([target_early], [target_late])[0]),
+            study_area=candidates.union(),
         )
+        buffer = proposal.buffer if request.buffer is None else buffer
         control, control_id, candidates_table = proposal.control, proposal.control_id, proposal.candidates
-    control_buffer = (
-        geometry_from_geojson(request.control_buffer, crs)
-        if request.control_buffer is not None
-        else buffer_catchment(control, request.buffer_m)
-    )
+    if request.control_buffer is not None:
+        control_buffer = geometry_from_geojson(request.control_buffer, crs)
+    elif control_id is not None:
+        control_buffer = proposal.control_buffer
+    else:
+        control_buffer = buffer_catchment(control, request.buffer_m)
     validate_areas(target, buffer, control, control_buffer)
     return ComparisonAreas(target, buffer, control, control_buffer, control_id=control_id, candidates=candidates_table)
 
@@ -172,16 +187,25 @@ def assess_from_store(engine: Engine, request: AssessmentRequest) -> StoreAssess
         area, or windows without a response period.
     """
     windows = request.windows
-    events, agency = load_events(
+    wanted = tuple(request.categories)
+    everything = wanted + tuple(name for name in request.harm_weights if name not in wanted) if wanted else ()
+    loaded, agency = load_events(
         engine,
         EventQuery(
             agency_code=request.agency_code,
-            categories=tuple(request.categories),
+            categories=everything,
             date_from=windows.pre_start,
             date_to=windows.response_end,
         ),
     )
-    local = _local_times(events, agency.timezone)
+    all_local = _local_times(loaded, agency.timezone)
+    all_masks_needed = bool(request.harm_weights)
+    if wanted and all_masks_needed:
+        with Session(engine) as session:
+            chosen = loaded["category"].isin(expand_categories(session, list(wanted))).to_numpy()
+        events, local = loaded[chosen].reset_index(drop=True), all_local[chosen].reset_index(drop=True)
+    else:
+        events, local = loaded, all_local
     areas = _areas(request, agency.crs, events, local)
     masks = points_in_areas(events["x_m"].to_numpy(), events["y_m"].to_numpy(), areas.geometries())
     counts = window_counts(local, masks, windows)
@@ -193,12 +217,13 @@ def assess_from_store(engine: Engine, request: AssessmentRequest) -> StoreAssess
     weekly = weekly_counts(local, masks, windows)
     harm: dict[str, tuple[float, dict[str, tuple[int, int]]]] = {}
     if request.harm_weights:
+        all_masks = points_in_areas(loaded["x_m"].to_numpy(), loaded["y_m"].to_numpy(), areas.geometries())
         with Session(engine) as session:
             for name, weight in request.harm_weights.items():
                 codes = expand_categories(session, [name])
-                chosen = events["category"].isin(codes).to_numpy()
-                type_masks = {area: mask & chosen for area, mask in masks.items()}
-                harm[name] = (float(weight), window_counts(local, type_masks, windows))
+                of_type = loaded["category"].isin(codes).to_numpy()
+                type_masks = {area: mask & of_type for area, mask in all_masks.items()}
+                harm[name] = (float(weight), window_counts(all_local, type_masks, windows))
     report = assess_counts(
         counts,
         pre_length=windows.pre_days,

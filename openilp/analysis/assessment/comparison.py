@@ -35,6 +35,7 @@ from numpy.typing import ArrayLike
 __all__ = [
     "ComparisonAreas",
     "DEFAULT_BUFFER_M",
+    "baseline_trend",
     "buffer_catchment",
     "points_in_areas",
     "propose_comparison_areas",
@@ -134,12 +135,17 @@ def rank_control_candidates(
     exclusion: shapely.Geometry | None = None,
     min_gap_m: float = 0.0,
     min_baseline: float = 1.0,
+    candidate_trends: ArrayLike | None = None,
+    target_trend: float | None = None,
 ) -> pd.DataFrame:
-    """Rank candidate control polygons by how close their baseline count is to the target's.
+    """Rank candidate control polygons by how close their baseline (level and trend) is to the target's.
 
     A candidate is eligible when it does not touch ``exclusion`` (the target and its buffer)
     or lies further than ``min_gap_m`` metres from it, and has at least ``min_baseline``
-    crimes. The score is ``|ln(candidate / target)|`` (0 = the same baseline).
+    crimes. The score is ``|ln(candidate / target)|`` (0 = the same baseline) plus, when trends
+    are given, ``|trend_candidate − trend_target|`` where a trend is the log ratio of the later to
+    the earlier half of the baseline (:func:`baseline_trend`): a control should share the target's
+    level *and* its pre-period direction (the parallel-trends assumption of any DiD).
 
     Returns a frame with ``id``, ``baseline``, ``ratio``, ``distance_m``, ``eligible``,
     ``reason`` and ``score``, best eligible candidate first.
@@ -161,6 +167,12 @@ def rank_control_candidates(
     with np.errstate(divide="ignore"):
         ratio = base / target_baseline
         score = np.where(base > 0, np.abs(np.log(np.where(base > 0, ratio, 1.0))), np.inf)
+    trend_gap = np.zeros(len(ids))
+    if candidate_trends is not None:
+        if target_trend is None:
+            raise ValueError("give target_trend with candidate_trends")
+        trend_gap = np.abs(np.asarray(candidate_trends, dtype=float) - target_trend)
+        score = score + trend_gap
     table = pd.DataFrame(
         {
             "id": ids,
@@ -169,6 +181,7 @@ def rank_control_candidates(
             "distance_m": distance,
             "eligible": eligible,
             "reason": reasons,
+            "trend_gap": trend_gap,
             "score": score,
         }
     )
@@ -183,6 +196,9 @@ def propose_comparison_areas(
     *,
     buffer_m: float = DEFAULT_BUFFER_M,
     min_gap_m: float = 0.0,
+    candidate_trends: Mapping[Any, float] | None = None,
+    target_trend: float | None = None,
+    study_area: shapely.Geometry | None = None,
 ) -> ComparisonAreas:
     """Propose a displacement catchment, a control area and the control's catchment.
 
@@ -199,6 +215,11 @@ def propose_comparison_areas(
         Width of both catchment rings (metres).
     min_gap_m : float
         Least distance between the control and the target's catchment (0 = not touching).
+    candidate_trends, target_trend : optional
+        Baseline trends (:func:`baseline_trend`) to match as well as the level.
+    study_area : polygon, optional
+        Where incidents are recorded (the jurisdiction): catchment rings are clipped to it, so a
+        ring does not reach across the city limit into places without data.
 
     Raises
     ------
@@ -206,7 +227,7 @@ def propose_comparison_areas(
         When no candidate is eligible, or the control's catchment would overlap the target's.
     """
     ids = list(candidates)
-    buffer = buffer_catchment(target, buffer_m)
+    buffer = _clip(buffer_catchment(target, buffer_m), study_area)
     exclusion = shapely.union(target, shapely.buffer(target, buffer_m))
     table = rank_control_candidates(
         target,
@@ -216,12 +237,14 @@ def propose_comparison_areas(
         target_baseline,
         exclusion=exclusion,
         min_gap_m=min_gap_m,
+        candidate_trends=None if candidate_trends is None else [candidate_trends.get(i, 0.0) for i in ids],
+        target_trend=target_trend,
     )
     for row in table.itertuples():
         if not row.eligible:
             break
         control = candidates[row.id]
-        control_buffer = buffer_catchment(control, buffer_m)
+        control_buffer = _clip(buffer_catchment(control, buffer_m), study_area)
         # The control's catchment must stay clear of the target and its catchment as well.
         if _overlap(control_buffer, exclusion) > _OVERLAP_TOLERANCE_M2:
             table.loc[table["id"] == row.id, "reason"] = "its catchment overlaps the target's"
@@ -232,6 +255,21 @@ def propose_comparison_areas(
         "no candidate control area is both similar and separate from the target and its buffer; "
         "draw one by hand or widen the candidate set"
     )
+
+
+def _clip(ring: shapely.Geometry, study_area: shapely.Geometry | None) -> shapely.Geometry:
+    return ring if study_area is None else shapely.intersection(ring, study_area)
+
+
+def baseline_trend(early: ArrayLike, late: ArrayLike) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Log ratio of the later to the earlier half of a baseline window, ``ln((late + ½) / (early + ½))``.
+
+    >>> baseline_trend([10, 20], [10, 10]).round(3).tolist()
+    [0.0, -0.669]
+    """
+    e = np.asarray(early, dtype=float)
+    l_ = np.asarray(late, dtype=float)
+    return np.asarray(np.log((l_ + 0.5) / (e + 0.5)), dtype=np.float64)
 
 
 def points_in_areas(
