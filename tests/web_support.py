@@ -92,11 +92,36 @@ def make_client(engine: Engine, tmp_path: Path, **settings: object) -> TestClien
     values: dict[str, object] = {"data_dir": str(tmp_path), "secret_key": "test-secret-key-0123456789"}
     values.update(settings)
     https_only = bool(values.pop("https_only", False))
-    app = create_app(Settings(**values), engine, https_only=https_only)  # type: ignore[arg-type]
+    clock = values.pop("clock", None)
+    app = create_app(Settings(**values), engine, https_only=https_only, clock=clock)  # type: ignore[arg-type]
     return TestClient(app)
 
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class FrozenClock:
+    """A clock for the app that moves only when told (session timeouts, TOTP steps)."""
+
+    def __init__(self, start: dt.datetime = dt.datetime(2026, 3, 2, 9, 0, 5, tzinfo=UTC)) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+def audit_actions(engine: Engine) -> list[tuple[str, str | None, str]]:
+    """``(action, actor_username, object_type)`` of every audit entry, oldest first."""
+    from openilp.db.models import AuditEntry
+
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(AuditEntry.action, AuditEntry.actor_username, AuditEntry.object_type).order_by(AuditEntry.seq)
+        ).all()
+    return [(str(a), u, str(o)) for a, u, o in rows]
 
 
 def csrf_from(html: str) -> str:
