@@ -8,6 +8,7 @@ inside the caller's transaction (so a failure rolls everything back).
 from __future__ import annotations
 
 import io
+import zlib
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -124,10 +125,16 @@ class _PostgresCopyWriter(_ExecutemanyWriter):
             cursor.close()
 
     def _stage(self, table: str, frame: pd.DataFrame) -> str:
-        staging = f"_staging_{table}"
+        # Only the columns being written, with their types and no constraints (a partial row
+        # must not trip NOT NULL); one staging table per column set, dropped at commit.
+        columns = ", ".join(frame.columns)
+        staging = f"_staging_{table}_{zlib.crc32(columns.encode()):08x}"
         cursor = self.dbapi.cursor()
         try:
-            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {table}) ON COMMIT DROP")
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DROP "
+                f"AS SELECT {columns} FROM {table} WITH NO DATA"
+            )
             cursor.execute(f"TRUNCATE {staging}")
         finally:
             cursor.close()
