@@ -48,6 +48,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "incidents:read": INTERNAL_ROLES,
     "categories:read": frozenset(ROLES),
     "boundaries:read": frozenset(ROLES),
+    # Crime analysis (hot spots, near repeats, trends) over the agency's incidents: internal staff.
+    "analysis:read": INTERNAL_ROLES,
     "audit:read": frozenset({Role.AUDITOR.value, Role.ADMINISTRATOR.value}),
     "users:manage": frozenset({Role.ADMINISTRATOR.value}),
     # Criminal intelligence (28 CFR Part 23): law-enforcement roles only; see openilp.services.intel_*.

@@ -1,0 +1,363 @@
+"""``openilp hotspots|knox|near-repeat-alerts|trends``: crime analysis from the store.
+
+Thin shells over :mod:`openilp.services.hotspot_service`, :mod:`openilp.services.nearrepeat_service`
+and :mod:`openilp.services.trend_service`: the same functions the web app's analysis pages and
+``/api/v1/analysis/...`` endpoints call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import text
+
+from openilp.cli.common import console, emit_json, engine, err_console, fail, progress_bar, settings
+from openilp.cli.main import app
+from openilp.services.hotspot_service import HotspotRequest, run_hotspots
+from openilp.services.nearrepeat_service import (
+    DEFAULT_SPACE_BANDS_M,
+    DEFAULT_TIME_BANDS_DAYS,
+    KnoxRequest,
+    NearRepeatAlertRequest,
+    parse_bands,
+    run_knox,
+    run_near_repeat_alerts,
+)
+from openilp.services.trend_service import AREA_LEVELS, TrendRequest, run_trends
+
+__all__ = ["hotspots", "knox", "near_repeat_alerts", "trends"]
+
+_SPACE_DEFAULT = ",".join(f"{b:g}" for b in DEFAULT_SPACE_BANDS_M)
+_TIME_DEFAULT = ",".join(f"{b:g}" for b in DEFAULT_TIME_BANDS_DAYS)
+
+# Options shared by the commands.
+_AGENCY = typer.Option(None, "--agency", help="Agency code (default: the only agency in the store).")
+_CATEGORY = typer.Option([], "--category", help="Category code or crime group (repeatable; none = all).")
+_FROM = typer.Option(None, "--from", help="First day, YYYY-MM-DD (agency local time).")
+_TO = typer.Option(None, "--to", help="Last day (inclusive), YYYY-MM-DD.")
+_OUTPUT = typer.Option(None, "--output", "-o", help="Write the GeoJSON or CSV to this file instead of stdout.")
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        fail(f"{option} must be a date written YYYY-MM-DD, got {value!r}")
+
+
+def _agency(code: str | None) -> str:
+    if code:
+        return code
+    with engine().connect() as conn:
+        codes = [row[0] for row in conn.execute(text("SELECT code FROM agencies ORDER BY code"))]
+    if len(codes) == 1:
+        return str(codes[0])
+    fail("give --agency: " + (f"the store holds {', '.join(codes)}" if codes else "the store holds no agency yet"))
+
+
+def _boundary(agency_code: str, study_area: str) -> str | None:
+    """The study-area file: the agency's boundary layer for ``auto``, none for ``hull``, else a path."""
+    if study_area == "hull":
+        return None
+    if study_area == "auto":
+        from openilp.web.boundaries import BoundaryRegistry
+
+        layer = BoundaryRegistry.default(settings().data_dir).layer_for(agency_code)
+        return str(layer.path) if layer else None
+    if not Path(study_area).is_file():
+        fail(f"--study-area {study_area} is neither 'auto', 'hull' nor an existing GeoJSON file")
+    return study_area
+
+
+def _bands(value: str, option: str) -> tuple[float, ...]:
+    try:
+        return parse_bands(value, option)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def _write(content: str, output: Path | None, what: str) -> None:
+    if output is None:
+        typer.echo(content, nl=not content.endswith("\n"))
+        return
+    output.write_text(content, encoding="utf-8")
+    err_console.print(f"wrote {what} to {output}")
+
+
+def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
+    if fmt not in allowed:
+        fail(f"--format must be one of {', '.join(allowed)}, got {fmt!r}")
+
+
+def _run(label: str, quiet: bool, call: Any) -> Any:
+    try:
+        with progress_bar(label, disable=quiet) as progress:
+            return call(progress)
+    except ValueError as exc:  # includes NoEventsError
+        fail(str(exc))
+
+
+# ------------------------------------------------------------------------------------ hotspots
+
+
+@app.command("hotspots")
+def hotspots(
+    agency: str | None = _AGENCY,
+    category: list[str] = _CATEGORY,
+    date_from: str | None = _FROM,
+    date_to: str | None = _TO,
+    cell_size_m: float = typer.Option(150.0, "--cell-size-m", help="Side of a grid cell, metres."),
+    bandwidth_m: float | None = typer.Option(
+        None, "--bandwidth-m", help="KDE bandwidth, metres (default: Silverman's rule)."
+    ),
+    kernel: str = typer.Option("quartic", "--kernel", help="KDE kernel: quartic or gaussian."),
+    permutations: int = typer.Option(9999, "--permutations", help="Gi* permutations (0: normal approximation)."),
+    alpha: float = typer.Option(0.05, "--alpha", help="False discovery rate of the hot/cold flags."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the permutations."),
+    study_area: str = typer.Option(
+        "auto", "--study-area", help="auto (the agency's boundary layer, else hull), hull, or a GeoJSON file."
+    ),
+    fmt: str = typer.Option("table", "--format", help="table, geojson or csv."),
+    output: Path | None = _OUTPUT,
+    as_json: bool = typer.Option(False, "--json", help="Print the run's summary as JSON."),
+) -> None:
+    """Hot spots: kernel density and Getis-Ord Gi* hot/cold cells on a grid over the study area."""
+    _check_format(fmt, ("table", "geojson", "csv"))
+    code = _agency(agency)
+    request = HotspotRequest(
+        code,
+        tuple(category),
+        _date(date_from, "--from"),
+        _date(date_to, "--to"),
+        cell_size_m,
+        bandwidth_m,
+        kernel,
+        permutations,
+        alpha,
+        seed,
+        _boundary(code, study_area),
+    )
+    result = _run("hot spots", as_json, lambda p: run_hotspots(engine(), request, progress=p))
+    if fmt != "table" and (output is not None or not as_json):
+        content = json.dumps(result.to_geojson()) if fmt == "geojson" else result.to_csv()
+        _write(content, output, "GeoJSON" if fmt == "geojson" else "CSV")
+    if as_json:
+        emit_json(result.summary())
+        return
+    if fmt != "table":
+        return
+    summary = result.summary()
+    console.print(
+        f"[bold]{summary['events_in_study_area']:,}[/] incidents in {summary['cells']:,} cells of "
+        f"{summary['cell_size_m']:g} m ({summary['study_area']}); KDE {summary['kernel']}, bandwidth "
+        f"{summary['bandwidth_m']:,.0f} m; Gi* {summary['permutations']:,} permutations, FDR {summary['alpha_fdr']:g}: "
+        f"[bold]{summary['hot_cells']}[/] hot and [bold]{summary['cold_cells']}[/] cold cells."
+    )
+    frame = result.to_frame().sort_values(["kde_per_km2"], ascending=False).head(10)
+    table = Table(title="Densest cells")
+    for column in ("unit_id", "count", "kde_per_km2", "gi_z", "gi_q", "gi_class", "lon", "lat"):
+        table.add_column(column, justify="right")
+    for row in frame.itertuples():
+        table.add_row(
+            str(row.unit_id),
+            str(row.count),
+            f"{row.kde_per_km2:.2f}",
+            f"{row.gi_z:.2f}",
+            f"{row.gi_q:.3f}",
+            row.gi_class,
+            f"{row.lon:.5f}",
+            f"{row.lat:.5f}",
+        )
+    console.print(table)
+
+
+# ---------------------------------------------------------------------------------------- knox
+
+
+def _print_knox(result: Any) -> None:
+    table = Table(
+        title=f"Knox ratios ({result.n_events:,} {result.event_name}, {result.request.permutations} permutations)"
+    )
+    table.add_column("space band")
+    for label in result.time_labels:
+        table.add_column(label, justify="right")
+    for label, cells in result.heat_rows():
+        values = []
+        for cell in cells:
+            ratio = cell["knox_ratio"]
+            text_ = "—" if ratio is None else f"{ratio:.2f}"
+            values.append(f"[bold]{text_}*[/]" if cell["significant"] else text_)
+        table.add_row(label, *values)
+    console.print(table)
+    console.print("* p < alpha and ratio ≥ min ratio (Ratcliffe's flag)")
+    for sentence in result.summary:
+        console.print(f"- {sentence}")
+
+
+@app.command("knox")
+def knox(
+    agency: str | None = _AGENCY,
+    category: list[str] = typer.Option(["burglary"], "--category", help="Category code or crime group (repeatable)."),
+    date_from: str | None = _FROM,
+    date_to: str | None = _TO,
+    space_bands: str = typer.Option(_SPACE_DEFAULT, "--space-bands", help="Upper edges of the distance bands, m."),
+    time_bands: str = typer.Option(_TIME_DEFAULT, "--time-bands", help="Upper edges of the time bands, days."),
+    same_location_m: float = typer.Option(0.0, "--same-location-m", help="'Same location' distance, m."),
+    permutations: int = typer.Option(999, "--permutations", help="Random permutations of the event times."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the permutations."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level of a cell."),
+    min_ratio: float = typer.Option(1.2, "--min-ratio", help="Knox ratio a significant cell needs."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print (or --output) the table as CSV."),
+    output: Path | None = _OUTPUT,
+    as_json: bool = typer.Option(False, "--json", help="Print the table and summary as JSON."),
+) -> None:
+    """Knox near-repeat test: a space band × time band table with plain-language findings."""
+    request = KnoxRequest(
+        _agency(agency),
+        tuple(category),
+        _date(date_from, "--from"),
+        _date(date_to, "--to"),
+        _bands(space_bands, "space bands"),
+        _bands(time_bands, "time bands"),
+        same_location_m,
+        permutations,
+        seed,
+        alpha,
+        min_ratio,
+    )
+    result = _run("Knox test", as_json or as_csv, lambda p: run_knox(engine(), request, progress=p))
+    if as_json:
+        emit_json(result.to_json())
+    elif as_csv:
+        _write(result.to_csv(), output, "CSV")
+    else:
+        _print_knox(result)
+
+
+# -------------------------------------------------------------------------- near-repeat alerts
+
+
+@app.command("near-repeat-alerts")
+def near_repeat_alerts(
+    agency: str | None = _AGENCY,
+    category: list[str] = typer.Option(["burglary"], "--category", help="Category code or crime group (repeatable)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Day of the alerts (default: the latest incident's day)."),
+    history_days: int = typer.Option(365, "--history-days", help="Days of history the Knox test is fitted on."),
+    space_bands: str = typer.Option(_SPACE_DEFAULT, "--space-bands", help="Upper edges of the distance bands, m."),
+    time_bands: str = typer.Option(_TIME_DEFAULT, "--time-bands", help="Upper edges of the time bands, days."),
+    permutations: int = typer.Option(999, "--permutations", help="Knox permutations."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the permutations."),
+    fmt: str = typer.Option("table", "--format", help="table, geojson or csv."),
+    output: Path | None = _OUTPUT,
+    as_json: bool = typer.Option(False, "--json", help="Print zones, summary and Knox table as JSON."),
+) -> None:
+    """Near-repeat alerts: zones of elevated risk around recent incidents, from a Knox fit on history."""
+    _check_format(fmt, ("table", "geojson", "csv"))
+    code = _agency(agency)
+    knox_request = KnoxRequest(
+        code,
+        tuple(category),
+        space_bands_m=_bands(space_bands, "space bands"),
+        time_bands_days=_bands(time_bands, "time bands"),
+        permutations=permutations,
+        seed=seed,
+    )
+    request = NearRepeatAlertRequest(code, tuple(category), _date(as_of, "--as-of"), history_days, knox_request)
+    result = _run("near-repeat alerts", as_json, lambda p: run_near_repeat_alerts(engine(), request, progress=p))
+    if as_json:
+        emit_json(result.to_json())
+        return
+    if fmt == "geojson":
+        _write(json.dumps(result.to_geojson()), output, "GeoJSON")
+        return
+    if fmt == "csv":
+        _write(result.to_csv(), output, "CSV")
+        return
+    s = result.summary()
+    console.print(
+        f"As of [bold]{s['as_of']}[/]: {s['zones']} alert zones from {s['recent_incidents']} incidents since "
+        f"{s['recent_from']}; Knox fitted on {s['history_incidents']:,} incidents {s['history_from']} to "
+        f"{s['history_to']} ({s['elevated_cells']} elevated cells)."
+    )
+    for sentence in result.knox.summary:
+        console.print(f"- {sentence}")
+    table = Table(title="Strongest zones")
+    for column in ("incident", "category", "date", "radius m", "multiplier", "expires", "days left"):
+        table.add_column(column, justify="right")
+    for zone in result.to_json()["zones"][:15]:
+        table.add_row(
+            str(zone["incident_id"]),
+            zone["category"],
+            zone["incident_date"],
+            f"{zone['radius_m']:g}",
+            f"{zone['max_multiplier']:.2f}",
+            zone["expires_date"],
+            str(zone["days_left"]),
+        )
+    console.print(table)
+
+
+# -------------------------------------------------------------------------------------- trends
+
+
+@app.command("trends")
+def trends(
+    agency: str | None = _AGENCY,
+    category: list[str] = _CATEGORY,
+    as_of: str | None = typer.Option(None, "--as-of", help="Last day of the periods (default: latest incident's)."),
+    period: list[str] = typer.Option([], "--period", help="week, 28d or ytd (repeatable; default all)."),
+    baseline: list[str] = typer.Option(
+        [], "--baseline", help="previous, last_year, rolling or seasonal (repeatable; default all)."
+    ),
+    by: str = typer.Option("neighbourhood", "--by", help=f"Area level: {', '.join(AREA_LEVELS)}."),
+    show_all: bool = typer.Option(False, "--all", help="Include rows that are neither alert nor watch."),
+    limit: int = typer.Option(30, "--limit", help="Rows shown in the table."),
+    fmt: str = typer.Option("table", "--format", help="table or csv."),
+    output: Path | None = _OUTPUT,
+    as_json: bool = typer.Option(False, "--json", help="Print the rows (with incident ids) as JSON."),
+) -> None:
+    """CompStat trend alerts per area × category × period against baselines (Poisson z, E-test)."""
+    _check_format(fmt, ("table", "csv"))
+    request = TrendRequest(
+        _agency(agency),
+        tuple(category),
+        _date(as_of, "--as-of"),
+        by,
+        tuple(period) or ("week", "28d", "ytd"),
+        tuple(baseline) or ("previous", "last_year", "rolling", "seasonal"),
+    )
+    result = _run("trend alerts", as_json or fmt == "csv", lambda p: run_trends(engine(), request, progress=p))
+    if as_json:
+        emit_json(result.to_json(flagged_only=not show_all))
+        return
+    if fmt == "csv":
+        _write(result.to_csv(flagged_only=not show_all), output, "CSV")
+        return
+    s = result.summary()
+    console.print(f"As of [bold]{s['as_of']}[/]: {s['alerts']} alerts, {s['watches']} watches in {s['rows']:,} rows.")
+    rows = result.rows(flagged_only=not show_all).head(limit)
+    table = Table()
+    for column in ("area", "category", "period", "baseline", "current", "expected", "change %", "z", "q", "severity"):
+        table.add_column(column, justify="right")
+    for row in rows.itertuples():
+        change = "—" if row.change_pct != row.change_pct else f"{row.change_pct:+.0f}"
+        table.add_row(
+            str(row.area),
+            str(row.category),
+            str(row.period),
+            str(row.baseline),
+            str(row.current),
+            f"{row.expected:.1f}",
+            change,
+            f"{row.z:+.2f}",
+            f"{row.q_value:.3f}",
+            str(row.severity),
+        )
+    console.print(table)

@@ -1,0 +1,287 @@
+"""Trend alerts from the store: counts per area × category × period against baselines, with drill-down.
+
+:func:`run_trends` loads the agency's incidents (located or not: an area comes from the record's
+neighbourhood, district or beat, not from coordinates) for the windows :func:`openilp.analysis.trends.trend_alerts`
+needs up to ``as_of`` (a local day; default the local date of the latest located incident), groups
+them by area level and category, and runs the CompStat table (Poisson z, E-test with BH; Wheeler
+2016, Krishnamoorthy & Thomson 2004). Each row gets a ``key`` and the ids of the incidents in its
+current period (``incident_ids``), so a page can drill down from an alert to the incidents behind it.
+
+When categories are requested, each incident is counted under the requested name that includes it
+(``burglary`` includes ``burglary_residential``); otherwise under its own category code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from openilp.analysis.trends import ALL_AREAS, BASELINES, PERIODS, trend_alerts
+from openilp.services.analysis_common import (
+    LIMITS,
+    AnalysisLimits,
+    NoEventsError,
+    ProgressCallback,
+    ResultCache,
+    cached,
+    check_categories,
+    frame_to_csv,
+    guard_event_frame,
+    latest_incident_date,
+    local_times,
+    plain_records,
+)
+from openilp.services.events import EventQuery, expand_categories, load_events
+
+__all__ = ["AREA_LEVELS", "TREND_COLUMNS", "TrendRequest", "TrendResult", "run_trends"]
+
+AREA_LEVELS = ("neighbourhood", "district", "beat")
+UNKNOWN_AREA = "(unknown)"
+#: Columns of the CSV and of each JSON row (JSON rows add ``incident_ids``).
+TREND_COLUMNS = (
+    "key",
+    "area",
+    "category",
+    "period",
+    "period_start",
+    "period_end",
+    "baseline",
+    "current",
+    "baseline_count",
+    "expected",
+    "change_pct",
+    "z",
+    "p_value",
+    "q_value",
+    "direction",
+    "severity",
+)
+SEVERITIES = ("alert", "watch")
+
+
+@dataclass(frozen=True)
+class TrendRequest:
+    """Which CompStat table to build."""
+
+    agency_code: str
+    categories: tuple[str, ...] = ()
+    #: Last day (local, inclusive) of the current periods; None = the latest incident's day.
+    as_of: dt.date | None = None
+    area_level: str = "neighbourhood"
+    periods: tuple[str, ...] = ("week", "28d", "ytd")
+    baselines: tuple[str, ...] = BASELINES
+    rolling_periods: int = 8
+    include_all_areas: bool = True
+    z_alert: float = 3.0
+    z_watch: float = 2.0
+    fdr: float = 0.05
+    min_count: int = 5
+
+    def validate(self) -> TrendRequest:
+        check_categories(self.categories)
+        if self.area_level not in AREA_LEVELS:
+            raise ValueError(f"area level must be one of {', '.join(AREA_LEVELS)}, got {self.area_level!r}")
+        if not self.periods:
+            raise ValueError(f"choose at least one period: {', '.join(PERIODS)}")
+        if not self.baselines:
+            raise ValueError(f"choose at least one baseline: {', '.join(BASELINES)}")
+        for name in self.periods:
+            if name not in PERIODS:
+                raise ValueError(f"unknown period {name!r}; choose from {', '.join(PERIODS)}")
+        for name in self.baselines:
+            if name not in BASELINES:
+                raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
+        if not 1 <= self.rolling_periods <= 52:
+            raise ValueError(f"rolling periods must be between 1 and 52, got {self.rolling_periods}")
+        if not 0 < self.z_watch <= self.z_alert:
+            raise ValueError("thresholds need 0 < z_watch <= z_alert")
+        if not 0 < self.fdr < 1:
+            raise ValueError(f"fdr must lie between 0 and 1, got {self.fdr:g}")
+        return self
+
+
+def _row_key(row: Any) -> str:
+    return f"{row.area}|{row.category}|{row.period}|{row.baseline}"
+
+
+@dataclass
+class TrendResult:
+    """The CompStat table (all rows, severity order) with the incidents behind each row."""
+
+    request: TrendRequest
+    as_of: dt.date
+    table: pd.DataFrame
+    #: ``(area, category, period)`` → incident ids in the current period.
+    incidents_by_cell: dict[tuple[str, str, str], list[int]]
+    #: Every loaded incident: id, category (as grouped), area, local time, lon/lat.
+    events: pd.DataFrame
+
+    def rows(self, *, flagged_only: bool = True) -> pd.DataFrame:
+        """The table (only ``alert`` and ``watch`` rows unless ``flagged_only`` is False)."""
+        if flagged_only:
+            return self.table[self.table["severity"].isin(SEVERITIES)]
+        return self.table
+
+    def incident_ids(self, key: str) -> list[int]:
+        """Ids of the incidents in the current period of the row ``key`` (KeyError if unknown)."""
+        match = self.table[self.table["key"] == key]
+        if match.empty:
+            raise KeyError(key)
+        row = match.iloc[0]
+        return self.incidents_by_cell.get((row["area"], row["category"], row["period"]), [])
+
+    def incidents(self, key: str) -> pd.DataFrame:
+        """The incidents of row ``key``: ``incident_id, category, occurred_local, area, lon, lat``, newest first."""
+        ids = set(self.incident_ids(key))
+        frame = self.events[self.events["incident_id"].isin(ids)]
+        return frame.sort_values(["occurred_local", "incident_id"], ascending=False).reset_index(drop=True)
+
+    def incidents_geojson(self, key: str) -> dict[str, Any]:
+        """The located incidents of row ``key`` as GeoJSON points (EPSG:4326)."""
+        frame = self.incidents(key)
+        features = []
+        for record in frame.to_dict("records"):
+            lon, lat = record["lon"], record["lat"]
+            if pd.isna(lon) or pd.isna(lat):
+                continue
+            properties = {
+                "id": int(record["incident_id"]),
+                "category": str(record["category"]),
+                "occurred_local": str(record["occurred_local"]),
+                "area": str(record["area"]),
+            }
+            geometry = {"type": "Point", "coordinates": [round(float(lon), 6), round(float(lat), 6)]}
+            features.append({"type": "Feature", "geometry": geometry, "properties": properties})
+        return {"type": "FeatureCollection", "features": features}
+
+    def summary(self) -> dict[str, Any]:
+        request = {k: (str(v) if isinstance(v, dt.date) else v) for k, v in asdict(self.request).items()}
+        counts = self.table["severity"].value_counts()
+        return {
+            "request": {k: list(v) if isinstance(v, tuple) else v for k, v in request.items()},
+            "as_of": str(self.as_of),
+            "rows": len(self.table),
+            "alerts": int(counts.get("alert", 0)),
+            "watches": int(counts.get("watch", 0)),
+            "incidents_loaded": len(self.events),
+        }
+
+    def to_json(self, *, flagged_only: bool = True) -> dict[str, Any]:
+        """Summary and rows (:data:`TREND_COLUMNS` plus ``incident_ids``)."""
+        rows = self.rows(flagged_only=flagged_only)
+        records = plain_records(rows[list(TREND_COLUMNS)])
+        for record in records:
+            record["incident_ids"] = self.incidents_by_cell.get(
+                (record["area"], record["category"], record["period"]), []
+            )
+        return {"analysis": self.summary(), "flagged_only": flagged_only, "rows": records}
+
+    def to_csv(self, *, flagged_only: bool = True) -> str:
+        """The rows as CSV (:data:`TREND_COLUMNS`; ``incident_count`` instead of the id list)."""
+        rows = self.rows(flagged_only=flagged_only)[list(TREND_COLUMNS)].copy()
+        rows["incident_count"] = [
+            len(self.incidents_by_cell.get((a, c, p), []))
+            for a, c, p in zip(rows["area"], rows["category"], rows["period"], strict=True)
+        ]
+        return frame_to_csv(rows)
+
+
+def _group_categories(engine: Engine, requested: Sequence[str], codes: pd.Series) -> pd.Series:
+    if not requested:
+        return codes.astype(str)
+    with Session(engine) as session:
+        mapping: dict[str, str] = {}
+        for name in requested:
+            for code in expand_categories(session, [name]):
+                mapping.setdefault(code, name)
+    return codes.map(mapping).fillna(codes).astype(str)
+
+
+def _load_window(as_of: dt.date, request: TrendRequest) -> dt.date:
+    starts = [dt.date(as_of.year - 1, 1, 1)]
+    for name in request.periods:
+        length = PERIODS[name]
+        if length is not None:
+            starts.append(as_of - dt.timedelta(days=length - 1 + 364 + request.rolling_periods * length))
+    return min(starts)
+
+
+def run_trends(
+    engine: Engine,
+    request: TrendRequest,
+    *,
+    limits: AnalysisLimits = LIMITS,
+    cache: ResultCache | None = None,
+    progress: ProgressCallback | None = None,
+) -> TrendResult:
+    """The CompStat trend table of ``request`` with drill-down ids (see the module docstring)."""
+    request.validate()
+    del limits  # the table's size is bounded by areas × categories × periods × baselines
+    as_of = request.as_of or latest_incident_date(engine, request.agency_code)
+    if as_of is None:
+        raise NoEventsError(f"agency {request.agency_code} has no located incident")
+    resolved = TrendRequest(**{**asdict(request), "as_of": as_of})
+
+    def compute() -> TrendResult:
+        if progress:
+            progress("loading incidents", 0, 3)
+        query = EventQuery(request.agency_code, request.categories, _load_window(as_of, request), as_of, False)
+        events, agency = load_events(engine, query)
+        events = guard_event_frame(events)
+        if len(events) == 0:
+            raise NoEventsError(
+                f"no {', '.join(request.categories) or 'incidents'} of agency {request.agency_code} in the year "
+                f"before {as_of}"
+            )
+        frame = pd.DataFrame(
+            {
+                "incident_id": events["incident_id"].to_numpy(),
+                "category": _group_categories(engine, request.categories, events["category"]).to_numpy(),
+                "area": events[request.area_level].fillna(UNKNOWN_AREA).astype(str).to_numpy(),
+                "occurred_local": local_times(events, agency.timezone).to_numpy(),
+                "lon": events["lon"].to_numpy(),
+                "lat": events["lat"].to_numpy(),
+            }
+        )
+        if progress:
+            progress("trend table (E-tests)", 1, 3)
+        table = trend_alerts(
+            frame,
+            pd.Timestamp(as_of),
+            time="occurred_local",
+            periods=request.periods,
+            baselines=request.baselines,
+            rolling_periods=request.rolling_periods,
+            include_all_areas=request.include_all_areas,
+            z_alert=request.z_alert,
+            z_watch=request.z_watch,
+            fdr=request.fdr,
+            min_count=request.min_count,
+        )
+        table.insert(0, "key", [_row_key(r) for r in table.itertuples()])
+        for column in ("period_start", "period_end"):
+            table[column] = pd.to_datetime(table[column]).dt.date
+        for column in ("expected", "change_pct", "z"):
+            table[column] = table[column].astype(float).round(3)
+        if progress:
+            progress("drill-down", 2, 3)
+        cells: dict[tuple[str, str, str], list[int]] = {}
+        day = pd.to_datetime(frame["occurred_local"]).dt.normalize()
+        for period, group in table.groupby("period"):
+            first, last = pd.Timestamp(group["period_start"].iloc[0]), pd.Timestamp(group["period_end"].iloc[0])
+            inside = frame[((day >= first) & (day <= last)).to_numpy()]
+            for (area, category), ids in inside.groupby(["area", "category"])["incident_id"]:
+                cells[(str(area), str(category), str(period))] = sorted(int(i) for i in ids)
+            for category, ids in inside.groupby("category")["incident_id"]:
+                cells[(ALL_AREAS, str(category), str(period))] = sorted(int(i) for i in ids)
+        if progress:
+            progress("done", 3, 3)
+        return TrendResult(resolved, as_of, table.reset_index(drop=True), cells, frame)
+
+    return cached(cache, "trends", engine, request.agency_code, resolved, compute)
