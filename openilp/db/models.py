@@ -48,6 +48,14 @@ __all__ = [
     "TipMessage",
     "TipAttachment",
     "TipReward",
+    "Problem",
+    "ProblemHistory",
+    "ProblemWorksheet",
+    "ProblemAttachment",
+    "ProblemNote",
+    "ProblemIntervention",
+    "ProblemComparisonArea",
+    "ProblemEvaluation",
     "utcnow",
 ]
 
@@ -527,3 +535,157 @@ class TipReward(Base):
     code_issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+# --- Problem-oriented policing (SARA): problems, worksheet, products, responses, assessment -------
+
+
+class Problem(Base):
+    """A problem worked through the SARA cycle, with a goal that can be measured.
+
+    The goal: reduce the incidents of ``categories`` inside ``area_geojson`` by
+    ``target_reduction_pct`` percent in the evaluation period relative to the baseline period
+    (both local calendar days, inclusive; the baseline ends the day before the evaluation starts,
+    so the two are the windows of the assessment). The area is GeoJSON in WGS84; its projected
+    geometry (metres) is derived with the agency's CRS when needed.
+    """
+
+    __tablename__ = "problems"
+    __table_args__ = (Index("ix_problems_agency_stage", "agency_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    #: The goal in words, e.g. "reduce residential burglary in Dutchtown by 20% over 6 months".
+    goal: Mapped[str] = mapped_column(Text, default="")
+    #: JSON list of category codes or crime groups.
+    categories: Mapped[str] = mapped_column(Text, default="[]")
+    target_reduction_pct: Mapped[float] = mapped_column(Float)
+    baseline_start: Mapped[dt.date] = mapped_column(Date)
+    baseline_end: Mapped[dt.date] = mapped_column(Date)
+    evaluation_start: Mapped[dt.date] = mapped_column(Date)
+    evaluation_end: Mapped[dt.date] = mapped_column(Date)
+    area_name: Mapped[str] = mapped_column(String(200), default="")
+    area_geojson: Mapped[str] = mapped_column(Text)
+    #: "scanning", "analysis", "response", "assessment" or "closed".
+    stage: Mapped[str] = mapped_column(String(12))
+    #: Where the problem came from: "analyst" or a scanning source ("hotspot", "trend").
+    origin: Mapped[str] = mapped_column(String(20), default="analyst")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProblemHistory(Base):
+    """One change to a problem: who, when, what (JSON details)."""
+
+    __tablename__ = "problem_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    username: Mapped[str] = mapped_column(String(80), default="")
+    #: "open", "update", "stage", "worksheet", "note", "attachment", "intervention", "areas", "power", "assessment".
+    action: Mapped[str] = mapped_column(String(20))
+    details: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class ProblemWorksheet(Base):
+    """The problem analysis triangle: offender, target/victim, place and their controllers."""
+
+    __tablename__ = "problem_worksheets"
+
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), primary_key=True)
+    offender: Mapped[str] = mapped_column(Text, default="")
+    target_victim: Mapped[str] = mapped_column(Text, default="")
+    place: Mapped[str] = mapped_column(Text, default="")
+    handlers: Mapped[str] = mapped_column(Text, default="")
+    guardians: Mapped[str] = mapped_column(Text, default="")
+    managers: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class ProblemAttachment(Base):
+    """An analysis product attached to a problem: Knox table, trend chart, hot-spot map, incident list."""
+
+    __tablename__ = "problem_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    #: JSON of the parameters it was generated with.
+    parameters: Mapped[str] = mapped_column(Text, default="{}")
+    #: "application/json", "application/geo+json" or "image/svg+xml".
+    content_type: Mapped[str] = mapped_column(String(40))
+    #: The product inline (JSON or SVG text), or None when it is a file.
+    content: Mapped[str | None] = mapped_column(Text, nullable=True)
+    file_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProblemNote(Base):
+    """A free-text note on a problem."""
+
+    __tablename__ = "problem_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProblemIntervention(Base):
+    """A response: where (GeoJSON, WGS84; None = the problem's area), when, what and how much."""
+
+    __tablename__ = "problem_interventions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(Text, default="")
+    area_geojson: Mapped[str | None] = mapped_column(Text, nullable=True)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    #: Dosage, e.g. 45 "patrol minutes per day".
+    dosage_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    dosage_unit: Mapped[str] = mapped_column(String(60), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProblemComparisonArea(Base):
+    """A comparison area of a problem: "buffer" (displacement catchment), "control" or "control_buffer"."""
+
+    __tablename__ = "problem_comparison_areas"
+    __table_args__ = (UniqueConstraint("problem_id", "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    geojson: Mapped[str] = mapped_column(Text)
+    #: "proposed" (by the platform) or "edited" (drawn or replaced by an analyst).
+    origin: Mapped[str] = mapped_column(String(10))
+    #: JSON: how it was proposed (candidate id, baseline, ranking) or who edited it.
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class ProblemEvaluation(Base):
+    """A stored power check ("power", before launch) or assessment ("assessment") with its chart."""
+
+    __tablename__ = "problem_evaluations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    #: JSON report (every method for an assessment; the MDE and warnings for a power check).
+    report: Mapped[str] = mapped_column(Text)
+    chart_svg: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
