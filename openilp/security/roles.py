@@ -64,6 +64,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tips:triage": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value, Role.REVIEWER.value}),
     "tips:rewards": frozenset({Role.SUPERVISOR.value, Role.ADMINISTRATOR.value}),
     "notifications:read": frozenset(ROLES),
+    # Problem-oriented policing (SARA): every internal role reads problems; analysts and supervisors work them.
+    "problems:read": INTERNAL_ROLES,
+    "problems:write": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value, Role.ADMINISTRATOR.value}),
 }
 
 
