@@ -91,6 +91,18 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/intel/tips/{tip_id}"): {"anonymous": 303, **_only(_TRIAGE, 404)},
     ("POST", "/intel/tips/{tip_id}/reply"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/tips/{tip_id}/close"): {"anonymous": 303, **_everyone(403)},
+    # Crime analysis (tests/test_analysis_web.py exercises each). The seeded store holds one undated
+    # robbery: the API answers 400 (nothing to analyse), the pages show the message.
+    ("GET", "/api/v1/analysis/hotspots.geojson"): {"anonymous": 401, **_only(INTERNAL, 400)},
+    ("GET", "/api/v1/analysis/hotspots.csv"): {"anonymous": 401, **_only(INTERNAL, 400)},
+    ("GET", "/api/v1/analysis/knox.json"): {"anonymous": 401, **_only(INTERNAL, 400)},
+    ("GET", "/api/v1/analysis/knox.csv"): {"anonymous": 401, **_only(INTERNAL, 400)},
+    ("GET", "/api/v1/analysis/near-repeat-alerts.geojson"): {"anonymous": 401, **_only(INTERNAL, 400)},
+    ("GET", "/api/v1/analysis/trends.json"): {"anonymous": 401, **_only(INTERNAL, 400)},
+    ("GET", "/api/v1/analysis/trends.csv"): {"anonymous": 401, **_only(INTERNAL, 400)},
+    ("GET", "/analysis/hotspots"): {"anonymous": 303, **_only(INTERNAL)},
+    ("GET", "/analysis/near-repeat"): {"anonymous": 303, **_only(INTERNAL)},
+    ("GET", "/analysis/trends"): {"anonymous": 303, **_only(INTERNAL)},
 }
 
 

@@ -29,6 +29,7 @@ from openilp.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from openilp.web.errors import install_error_handlers
 from openilp.web.headers import SecurityHeadersMiddleware
 from openilp.web.privacy import AnonymousPathsMiddleware, install_access_log_filter
+from openilp.web.routes import analysis as analysis_routes
 from openilp.web.routes import api, audit, auth, health, pages
 from openilp.web.routes import intel as intel_routes
 from openilp.web.routes import tips_public as public_tips
@@ -90,6 +91,8 @@ def create_app(
     app.include_router(intel_routes.pages)
     app.include_router(public_tips.router)
     app.include_router(public_tips.api_router)
+    app.include_router(analysis_routes.api)
+    app.include_router(analysis_routes.pages)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_error_handlers(app)
     # The last added middleware runs first: headers wrap everything, then the session, then the gate.
