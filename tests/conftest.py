@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, text
 
 from openilp.db import make_engine, migrate
 from openilp.db.models import Base
+from openilp.security import passwords
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: The shared real police data sets live beside the project.
@@ -76,3 +78,22 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"real data file {path} is missing: set OPENILP_SHARED_DATA to the shared data folder")
     return path
+
+
+#: argon2id at the lowest cost argon2-cffi accepts: for tests that create many users or tips only.
+_FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Hash passwords and tip secrets cheaply during one test (opt in with ``usefixtures``).
+
+    Production keeps argon2-cffi's defaults (RFC 9106, 64 MiB, 3 passes): only this test's
+    process-local hasher is swapped, and the cached dummy hash is reset before and after so no
+    cheap hash outlives the test. Tests of hashing itself (test_passwords, test_web_auth) do not
+    use it.
+    """
+    passwords._dummy_hash.cache_clear()
+    monkeypatch.setattr(passwords, "_hasher", lambda: _FAST_HASHER)
+    yield
+    passwords._dummy_hash.cache_clear()

@@ -35,6 +35,8 @@ from openilp.services.intel_records import (
 )
 from openilp.services.intel_retention import open_due_reviews, purge_expired, review_queue, validate_record
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 UTC = dt.UTC
 NEXUS = "The subject used the 3 May protest as cover to place incendiary devices in two shops."
 

@@ -31,6 +31,8 @@ from openilp.services.intel_tips import (
     tipster_view,
 )
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 
 @pytest.fixture
 def people(engine: Engine) -> Cast:

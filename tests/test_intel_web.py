@@ -15,6 +15,8 @@ from openilp.db import session_scope
 from openilp.db.models import AuditEntry, Tip
 from openilp.web.privacy import DropAnonymousAccessLog
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 TIPSTER_UA = "Mozilla/5.0 (TipsterPhone-7731)"
 TIPSTER_IP = "203.0.113.77"
 HEADERS = {"User-Agent": TIPSTER_UA, "X-Forwarded-For": TIPSTER_IP, "Referer": "https://tipster.example/"}

@@ -16,6 +16,8 @@ from web_support import IncidentSpec, login, make_client, seed_agency, seed_inci
 from openilp.security.roles import ROLES
 from openilp.web.app import route_table
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 INTERNAL = [r for r in ROLES if r != "partner"]
 AUDIT_READERS = ["auditor", "administrator"]
 
@@ -37,6 +39,7 @@ def _only(roles: list[str], allowed: int = 200, denied: int = 403) -> dict[str, 
 _LE = ["analyst", "officer", "supervisor", "reviewer"]
 _REVIEW = ["supervisor", "reviewer"]
 _TRIAGE = ["analyst", "supervisor", "reviewer"]
+_REWARDS = ["supervisor", "administrator"]
 
 
 #: (method, path) -> {"anonymous": status, role: status, ...}.
@@ -91,6 +94,29 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/intel/tips/{tip_id}"): {"anonymous": 303, **_only(_TRIAGE, 404)},
     ("POST", "/intel/tips/{tip_id}/reply"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/tips/{tip_id}/close"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/intel/tips/{tip_id}/link"): {"anonymous": 303, **_everyone(403)},
+    ("GET", "/intel/tips/{tip_id}/convert"): {"anonymous": 303, **_only(_TRIAGE, 404)},
+    ("POST", "/intel/tips/{tip_id}/convert"): {"anonymous": 303, **_everyone(403)},
+    ("GET", "/intel/tips/{tip_id}/reward"): {"anonymous": 303, **_only(_REWARDS, 404)},
+    ("POST", "/intel/tips/{tip_id}/reward"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/intel/tips/{tip_id}/payout"): {"anonymous": 303, **_everyone(403)},
+    ("GET", "/intel/rewards"): {"anonymous": 303, **_only(_REWARDS)},
+    # Intelligence pages (tests/test_intel_pages.py).
+    ("GET", "/intel/records/new"): {"anonymous": 303, **_only(_LE)},
+    ("POST", "/intel/records"): {"anonymous": 303, **_everyone(403)},
+    ("GET", "/intel/search"): {"anonymous": 303, **_only(_LE)},
+    ("POST", "/intel/search"): {"anonymous": 303, **_everyone(403)},
+    # Without ?purpose= the page only asks for one; it reads nothing, so it answers the same for any id.
+    ("GET", "/intel/records/{record_id}"): {"anonymous": 303, **_only([*_LE, "partner"])},
+    ("POST", "/intel/records/{record_id}/approve"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/intel/records/{record_id}/reject"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/intel/records/{record_id}/validate"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/intel/records/{record_id}/disseminate"): {"anonymous": 303, **_everyone(403)},
+    ("GET", "/intel/review"): {"anonymous": 303, **_only(_REVIEW)},
+    ("GET", "/intel/compliance"): {"anonymous": 303, **_only(["auditor", "administrator", "supervisor"])},
+    ("GET", "/intel/received"): {"anonymous": 303, **_only([*_LE, "partner"])},
+    ("GET", "/notifications"): {"anonymous": 303, **_everyone(200)},
+    ("POST", "/notifications/read"): {"anonymous": 303, **_everyone(403)},
     # Crime analysis (tests/test_analysis_web.py exercises each). The seeded store holds one undated
     # robbery: the API answers 400 (nothing to analyse), the pages show the message.
     ("GET", "/api/v1/analysis/hotspots.geojson"): {"anonymous": 401, **_only(INTERNAL, 400)},

@@ -59,6 +59,8 @@ __all__ = [
     "close_tip",
     "convert_to_submission",
     "approve_reward",
+    "reward_view",
+    "list_rewards",
     "collect_payout_code",
     "record_payout",
 ]
@@ -405,6 +407,54 @@ def approve_reward(
         details={"amount_cents": amount_cents},
     )
     return reward
+
+
+def _reward_dict(session: Session, reward: TipReward) -> dict[str, Any]:
+    return {
+        "status": reward.status,
+        "amount_cents": reward.amount_cents,
+        "reason": reward.reason,
+        "decided_by": user_label(session, reward.decided_by_id),
+        "decided_at": reward.decided_at.isoformat(),
+        "code_issued_at": reward.code_issued_at.isoformat() if reward.code_issued_at else None,
+        "paid_at": reward.paid_at.isoformat() if reward.paid_at else None,
+        "paid_by": user_label(session, reward.paid_by_id),
+    }
+
+
+def reward_view(session: Session, user: UserInfo, tip_id: str) -> dict[str, Any]:
+    """A tip's reward state for whoever decides and pays rewards (``tips:rewards``).
+
+    Shows the tip's triage outcome and the reward decision, never the narrative's author (unknown)
+    and never the payout code (only its hash exists).
+    """
+    tip = _staff_tip(session, user, tip_id, "tips:rewards")
+    reward = session.scalars(select(TipReward).where(TipReward.tip_id == tip.id)).one_or_none()
+    record_event(
+        session, action="read", object_type="tip_reward", object_id=tip.public_id, actor=user, purpose="reward decision"
+    )
+    return {
+        "tip_id": tip.public_id,
+        "kind": tip.kind,
+        "status": tip.status,
+        "created_at": tip.created_at.isoformat(),
+        "linked_incident_id": tip.linked_incident_id,
+        "closed_reason": tip.closed_reason,
+        "reward": None if reward is None else _reward_dict(session, reward),
+    }
+
+
+def list_rewards(session: Session, user: UserInfo) -> list[dict[str, Any]]:
+    """Every reward decision of the agency, newest first (``tips:rewards``)."""
+    require_permission(user, "tips:rewards")
+    rows = session.execute(
+        select(TipReward, Tip.public_id)
+        .join(Tip, Tip.id == TipReward.tip_id)
+        .where(Tip.agency_id == user.agency_id)
+        .order_by(TipReward.decided_at.desc(), TipReward.id.desc())
+        .limit(500)
+    ).all()
+    return [{"tip_id": public_id, **_reward_dict(session, reward)} for reward, public_id in rows]
 
 
 def collect_payout_code(session: Session, tip_id: str, secret: str, *, now: dt.datetime | None = None) -> str:

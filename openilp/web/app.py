@@ -30,7 +30,7 @@ from openilp.web.errors import install_error_handlers
 from openilp.web.headers import SecurityHeadersMiddleware
 from openilp.web.privacy import AnonymousPathsMiddleware, install_access_log_filter
 from openilp.web.routes import analysis as analysis_routes
-from openilp.web.routes import api, audit, auth, health, pages
+from openilp.web.routes import api, audit, auth, health, intel_pages, pages, tip_pages
 from openilp.web.routes import intel as intel_routes
 from openilp.web.routes import tips_public as public_tips
 
@@ -88,7 +88,8 @@ def create_app(
     app.include_router(api.router)
     app.include_router(audit.router)
     app.include_router(intel_routes.router)
-    app.include_router(intel_routes.pages)
+    app.include_router(intel_pages.router)
+    app.include_router(tip_pages.router)
     app.include_router(public_tips.router)
     app.include_router(public_tips.api_router)
     app.include_router(analysis_routes.api)

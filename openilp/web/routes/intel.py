@@ -1,4 +1,4 @@
-"""Intelligence for signed-in staff: JSON API under ``/api/v1/intel`` and the tip inbox pages.
+"""Intelligence for signed-in staff: the JSON API under ``/api/v1/intel`` (pages: ``intel_pages``, ``tip_pages``).
 
 Thin adapters over ``openilp.services.intel_*``. Errors map to: 400 rule broken or purpose missing
 (the refusal is committed to the audit log first), 403 not permitted, 404 not found.
@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -31,13 +30,10 @@ from openilp.services.intel_retention import review_queue, validate_record
 from openilp.services.users import UserInfo
 from openilp.web.auth import current_user, require
 from openilp.web.context import db_session
-from openilp.web.csrf import check_csrf
-from openilp.web.rendering import render
 
-__all__ = ["router", "pages"]
+__all__ = ["router", "run"]
 
 router = APIRouter(prefix="/api/v1", tags=["intelligence"])
-pages = APIRouter(include_in_schema=False)
 T = TypeVar("T")
 
 
@@ -291,56 +287,3 @@ def api_tip_reply(
 def api_notifications(user: UserInfo = Depends(current_user), session: Session = Depends(db_session)) -> dict[str, Any]:
     """Your notices: corrections, purges, restricted hits, releases received, tips."""
     return {"notifications": notifications_for(session, user)}
-
-
-# --- pages: tip inbox ----------------------------------------------------------------------------
-
-
-@pages.get("/intel/tips", response_class=HTMLResponse)
-def tip_inbox(
-    request: Request, user: UserInfo = Depends(require("tips:triage")), session: Session = Depends(db_session)
-) -> Response:
-    """The tip inbox page."""
-    return render(request, "intel/tips.html", user=user, tips=intel_tips.list_tips(session, user))
-
-
-@pages.get("/intel/tips/{tip_id}", response_class=HTMLResponse)
-def tip_page(
-    request: Request,
-    tip_id: str,
-    user: UserInfo = Depends(require("tips:triage")),
-    session: Session = Depends(db_session),
-) -> Response:
-    """One tip: narrative, dialogue, reply and close forms."""
-    tip = run(session, lambda: intel_tips.staff_view(session, user, tip_id))
-    return render(request, "intel/tip.html", user=user, tip=tip, error=None)
-
-
-@pages.post("/intel/tips/{tip_id}/reply", response_class=HTMLResponse)
-def tip_page_reply(
-    request: Request,
-    tip_id: str,
-    csrf_token: str = Form(""),
-    body: str = Form(""),
-    user: UserInfo = Depends(require("tips:triage")),
-    session: Session = Depends(db_session),
-) -> Response:
-    """Send a reply to the tipster from the tip page."""
-    check_csrf(request, csrf_token)
-    run(session, lambda: intel_tips.staff_reply(session, user, tip_id, body))
-    return RedirectResponse(f"/intel/tips/{tip_id}", status_code=303)
-
-
-@pages.post("/intel/tips/{tip_id}/close", response_class=HTMLResponse)
-def tip_page_close(
-    request: Request,
-    tip_id: str,
-    csrf_token: str = Form(""),
-    reason: str = Form(""),
-    user: UserInfo = Depends(require("tips:triage")),
-    session: Session = Depends(db_session),
-) -> Response:
-    """Close the tip with a reason."""
-    check_csrf(request, csrf_token)
-    run(session, lambda: intel_tips.close_tip(session, user, tip_id, reason))
-    return RedirectResponse(f"/intel/tips/{tip_id}", status_code=303)
