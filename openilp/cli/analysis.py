@@ -144,7 +144,11 @@ def hotspots(
         seed,
         _boundary(code, study_area),
     )
-    result = _run("hot spots", as_json, lambda p: run_hotspots(engine(), request, progress=p))
+    result = _run(
+        "hot spots",
+        as_json or (fmt != "table" and output is None),
+        lambda p: run_hotspots(engine(), request, progress=p),
+    )
     if fmt != "table" and (output is not None or not as_json):
         content = json.dumps(result.to_geojson()) if fmt == "geojson" else result.to_csv()
         _write(content, output, "GeoJSON" if fmt == "geojson" else "CSV")
@@ -232,7 +236,9 @@ def knox(
         alpha,
         min_ratio,
     )
-    result = _run("Knox test", as_json or as_csv, lambda p: run_knox(engine(), request, progress=p))
+    result = _run(
+        "Knox test", as_json or (as_csv and output is None), lambda p: run_knox(engine(), request, progress=p)
+    )
     if as_json:
         emit_json(result.to_json())
     elif as_csv:
@@ -270,7 +276,11 @@ def near_repeat_alerts(
         seed=seed,
     )
     request = NearRepeatAlertRequest(code, tuple(category), _date(as_of, "--as-of"), history_days, knox_request)
-    result = _run("near-repeat alerts", as_json, lambda p: run_near_repeat_alerts(engine(), request, progress=p))
+    result = _run(
+        "near-repeat alerts",
+        as_json or (fmt != "table" and output is None),
+        lambda p: run_near_repeat_alerts(engine(), request, progress=p),
+    )
     if as_json:
         emit_json(result.to_json())
         return
@@ -333,7 +343,11 @@ def trends(
         tuple(period) or ("week", "28d", "ytd"),
         tuple(baseline) or ("previous", "last_year", "rolling", "seasonal"),
     )
-    result = _run("trend alerts", as_json or fmt == "csv", lambda p: run_trends(engine(), request, progress=p))
+    result = _run(
+        "trend alerts",
+        as_json or (fmt == "csv" and output is None),
+        lambda p: run_trends(engine(), request, progress=p),
+    )
     if as_json:
         emit_json(result.to_json(flagged_only=not show_all))
         return

@@ -1,0 +1,154 @@
+"""Analysis in the web app: the JSON API's shapes and the three pages, on real St. Louis data."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import shared_file
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from web_support import login, make_client, seed_user
+
+from openilp.db import make_engine, migrate
+from openilp.ingest.spec import load_source_spec
+from openilp.services.analysis_common import RESULT_CACHE
+from openilp.services.hotspot_service import HOTSPOT_COLUMNS
+from openilp.services.imports import import_source
+from openilp.services.nearrepeat_service import KNOX_COLUMNS, ZONE_COLUMNS
+from openilp.services.trend_service import TREND_COLUMNS
+
+pytestmark = pytest.mark.realdata
+
+KNOX_QUERY = "category=burglary&space_bands=100,200&time_bands=7,14&permutations=99"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, Path]]:
+    folder = tmp_path_factory.mktemp("analysis-web")
+    engine = make_engine(f"sqlite:///{folder / 'openilp.sqlite3'}")
+    migrate(engine)
+    files = [shared_file("stlouis", "monthly", "2019", name) for name in ("january2019.csv", "february2019.csv")]
+    import_source(engine, load_source_spec("stlouis"), files, workers=1)
+    seed_user(engine, "analyst-web", role="analyst")
+    seed_user(engine, "partner-web", role="partner")
+    yield engine, folder
+    engine.dispose()
+
+
+@pytest.fixture
+def client(store: tuple[Engine, Path]) -> TestClient:
+    engine, folder = store
+    web = make_client(engine, folder)
+    assert login(web, "analyst-web").status_code == 303
+    return web
+
+
+def test_hotspots_api(client: TestClient) -> None:
+    query = "category=burglary&cell_size_m=300&permutations=99"
+    response = client.get(f"/api/v1/analysis/hotspots.geojson?{query}")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/geo+json")
+    body = response.json()
+    assert body["type"] == "FeatureCollection" and body["analysis"]["study_area"] == "boundary layer"
+    assert tuple(body["features"][0]["properties"]) == HOTSPOT_COLUMNS
+    assert sum(f["properties"]["count"] for f in body["features"]) == body["analysis"]["events_in_study_area"]
+    hits = RESULT_CACHE.hits
+    text = client.get(f"/api/v1/analysis/hotspots.csv?{query}")
+    assert text.status_code == 200 and text.headers["content-type"].startswith("text/csv")
+    assert RESULT_CACHE.hits == hits + 1  # the CSV reused the GeoJSON's computation
+    rows = list(csv.DictReader(io.StringIO(text.text)))
+    assert len(rows) == len(body["features"]) and list(rows[0]) == [*HOTSPOT_COLUMNS, "lon", "lat"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("cell_size_m=0", "cell size must be a positive"),
+        ("cell_size_m=1", "at most 250,000"),
+        ("permutations=100000", "permutations must be between"),
+        ("category=", "category must not be empty"),
+        ("date_from=2030-01-01", "no located incidents"),
+        ("date_from=2019-13-01", "date_from must be a date"),
+    ],
+)
+def test_hotspots_api_rejects_bad_requests(client: TestClient, query: str, message: str) -> None:
+    response = client.get(f"/api/v1/analysis/hotspots.geojson?{query}")
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+
+
+def test_knox_and_alerts_api(client: TestClient) -> None:
+    body = client.get(f"/api/v1/analysis/knox.json?{KNOX_QUERY}").json()
+    assert body["space_bands"] == ["same location", "[0, 100) m", "[100, 200) m"]
+    assert len(body["cells"]) == 6 and tuple(body["cells"][0]) == KNOX_COLUMNS
+    assert body["summary"]
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/api/v1/analysis/knox.csv?{KNOX_QUERY}").text)))
+    assert len(rows) == 6
+    bad = client.get("/api/v1/analysis/knox.json?time_bands=14,7")
+    assert bad.status_code == 400 and "increasing" in bad.json()["detail"]
+    alerts = client.get(f"/api/v1/analysis/near-repeat-alerts.geojson?{KNOX_QUERY}&history_days=40")
+    assert alerts.status_code == 200, alerts.text
+    collection = alerts.json()
+    assert collection["analysis"]["as_of"] == "2019-02-28"
+    assert len(collection["features"]) == collection["analysis"]["zones"]
+    for feature in collection["features"][:5]:
+        assert tuple(feature["properties"]) == (*ZONE_COLUMNS, "lon", "lat")
+
+
+def test_trends_api(client: TestClient) -> None:
+    body = client.get("/api/v1/analysis/trends.json?category=burglary&category=robbery&period=28d&all=true").json()
+    assert body["flagged_only"] is False and body["rows"]
+    assert tuple(k for k in body["rows"][0] if k != "incident_ids") == TREND_COLUMNS
+    assert all(len(r["incident_ids"]) == r["current"] for r in body["rows"])
+    flagged = client.get("/api/v1/analysis/trends.json?category=burglary&category=robbery&period=28d").json()
+    assert all(r["severity"] in ("alert", "watch") for r in flagged["rows"])
+    text = client.get("/api/v1/analysis/trends.csv?category=burglary&period=week&all=true")
+    assert text.status_code == 200 and text.text.startswith(",".join(TREND_COLUMNS))
+    assert client.get("/api/v1/analysis/trends.json?period=month").status_code == 400
+
+
+def test_pages_render(client: TestClient) -> None:
+    page = client.get("/analysis/hotspots?category=burglary&cell_size_m=300")
+    assert page.status_code == 200
+    assert 'data-hotspots-url="/api/v1/analysis/hotspots.geojson?category=burglary' in page.text
+    assert 'id="hotspot-summary"' in page.text
+    default = client.get("/analysis/hotspots")
+    assert default.status_code == 200 and 'value="2019-02-28"' in default.text  # a year to the latest incident
+    bad = client.get("/analysis/hotspots?cell_size_m=-1")
+    assert bad.status_code == 400 and "cell size must be a positive" in bad.text
+
+    knox = client.get(f"/analysis/near-repeat?{KNOX_QUERY}&history_days=40")
+    assert knox.status_code == 200
+    assert 'id="knox-heat"' in knox.text and "same location" in knox.text
+    assert (
+        'id="knox-summary"' in knox.text and 'data-alerts-url="/api/v1/analysis/near-repeat-alerts.geojson' in knox.text
+    )
+    assert "knox-r" in knox.text
+
+    trends = client.get("/analysis/trends?category=burglary&category=robbery&period=28d")
+    assert trends.status_code == 200 and 'id="trend-summary"' in trends.text
+    body = client.get("/api/v1/analysis/trends.json?category=burglary&category=robbery&period=28d").json()
+    if body["rows"]:
+        row = body["rows"][0]
+        from urllib.parse import urlencode
+
+        link = f"/analysis/trends?category=burglary&category=robbery&period=28d&{urlencode({'row': row['key']})}"
+        drill = client.get(link)
+        assert drill.status_code == 200 and 'id="drill-incidents"' in drill.text
+        for incident_id in row["incident_ids"][:5]:
+            assert f"#{incident_id}<" in drill.text
+    assert client.get("/analysis/trends?row=nowhere").status_code == 400
+    empty = client.get("/analysis/trends?category=burglary&as_of=2005-01-01")
+    assert empty.status_code == 200 and 'id="analysis-notice"' in empty.text
+
+
+def test_partners_may_not_analyse(store: tuple[Engine, Path]) -> None:
+    engine, folder = store
+    web = make_client(engine, folder)
+    login(web, "partner-web")
+    assert web.get("/api/v1/analysis/knox.json").status_code == 403
+    assert web.get("/analysis/hotspots", follow_redirects=False).status_code == 403
