@@ -1,0 +1,193 @@
+"""Scanning (the S of SARA): candidate problems from persistent hot spots and trend alerts.
+
+Over the agency's boundary polygons (e.g. the 88 St. Louis neighbourhoods), for the chosen
+categories and the ``periods`` × ``period_days`` days up to ``as_of``:
+
+* **Hot spots that last.** Getis-Ord Gi* with queen contiguity in each period (permutation
+  p-values, Benjamini-Hochberg FDR; Getis & Ord 1992, Ord & Getis 1995), then
+  :func:`openilp.analysis.hotspots.hotspot_stability`: ``persistent`` (hot in every period) and
+  ``emerging`` (hot from some period to the last) units become candidates.
+* **Trend alerts.** :func:`openilp.analysis.trends.trend_alerts` on the last 28 days against the
+  mean of the ``rolling_periods`` 28-day periods before (Poisson z and E-test with FDR; Wheeler
+  2016): units with an upward ``alert`` become candidates.
+
+Each candidate carries the unit's outline (GeoJSON), its counts, why it was proposed and a goal
+an analyst can adopt as it is or edit (e.g. "reduce burglary in Dutchtown by 20% over 6 months").
+Nothing is stored: an analyst opens a problem from a candidate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from openilp.analysis.hotspots import gi_star, hotspot_stability
+from openilp.analysis.trends import trend_alerts
+from openilp.db import session_scope
+from openilp.security.audit import record_event
+from openilp.services.analysis_common import boundary_areas, latest_incident_date, local_times
+from openilp.services.events import EventQuery, load_events
+from openilp.services.users import UserInfo
+
+__all__ = ["ScanRequest", "scan_candidates"]
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """What to scan. ``as_of`` (a local day) defaults to the day of the latest located incident."""
+
+    categories: tuple[str, ...] = ("burglary",)
+    as_of: dt.date | None = None
+    #: Consecutive periods for the stability of hot spots (at least 2) and their length in days.
+    periods: int = 3
+    period_days: int = 91
+    permutations: int = 999
+    alpha: float = 0.05
+    #: 28-day periods in the rolling baseline of the trend alerts.
+    rolling_periods: int = 3
+    seed: int = 0
+    #: Proposed goal: reduction (%) over the proposed evaluation period (days).
+    goal_pct: float = 20.0
+    evaluation_days: int = 182
+
+    def validate(self) -> None:
+        if not self.categories:
+            raise ValueError("choose at least one category or crime group to scan")
+        if self.periods < 2:
+            raise ValueError("scanning needs at least 2 periods to tell persistent hot spots from passing ones")
+        if not 7 <= self.period_days <= 366:
+            raise ValueError(f"period_days must be between 7 and 366, got {self.period_days}")
+        if not 99 <= self.permutations <= 9999:
+            raise ValueError(f"permutations must be between 99 and 9,999, got {self.permutations}")
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha must be between 0 and 1, got {self.alpha}")
+        if not 1 <= self.rolling_periods <= 13:
+            raise ValueError(f"rolling_periods must be between 1 and 13, got {self.rolling_periods}")
+
+
+def _name(properties: dict[str, Any], index: int) -> str:
+    for key in ("NHD_NAME", "name", "NAME", "Name", "label"):
+        if properties.get(key):
+            return str(properties[key])
+    return f"area {index}"
+
+
+def scan_candidates(
+    engine: Engine, actor: UserInfo, request: ScanRequest, *, boundary_path: str | Path
+) -> dict[str, Any]:
+    """Candidate problems for the actor's agency (audited as a search).
+
+    Returns ``{"as_of", "periods", "classes", "candidates": [...]}``; each candidate has ``unit``
+    (index in the boundary layer), ``name``, ``reasons``, ``stability``, ``period_counts``,
+    ``trend`` (the 28-day alert row or None), a proposed ``title`` / ``goal`` / time frame and the
+    unit's ``area`` (GeoJSON geometry, longitude/latitude).
+
+    Raises ValueError for bad parameters, unknown categories or no data.
+    """
+    request.validate()
+    code = actor.agency_code
+    as_of = request.as_of or latest_incident_date(engine, code)
+    if as_of is None:
+        raise ValueError(f"agency {code} has no located incidents to scan")
+    trend_days = 28 * (request.rolling_periods + 1)
+    scan_days = request.periods * request.period_days
+    first = as_of - dt.timedelta(days=max(scan_days, trend_days) - 1)
+    events, agency = load_events(engine, EventQuery(code, request.categories, first, as_of))
+    if events.empty:
+        raise ValueError(f"no located incidents of {', '.join(request.categories)} between {first} and {as_of}")
+    units = boundary_areas(boundary_path, agency.crs)
+    unit = units.assign(events["x_m"].to_numpy(), events["y_m"].to_numpy())
+    day = local_times(events, agency.timezone).dt.date.to_numpy()
+    weights = units.weights("queen")
+    flags, counts, z_last, bounds = [], [], None, []
+    for k in range(request.periods):
+        end = as_of - dt.timedelta(days=(request.periods - 1 - k) * request.period_days)
+        start = end - dt.timedelta(days=request.period_days - 1)
+        bounds.append((str(start), str(end)))
+        inside = (day >= start) & (day <= end) & (unit >= 0)
+        period_counts = np.bincount(unit[inside], minlength=units.n_units)
+        result = gi_star(period_counts, weights, permutations=request.permutations, seed=request.seed + k)
+        flags.append(result.hot_spots(request.alpha))
+        counts.append(period_counts)
+        z_last = result.z
+    stability = hotspot_stability(flags)
+    label = "+".join(request.categories)
+    frame = pd.DataFrame({"time": pd.to_datetime(pd.Series(day)), "area": unit.astype(str), "category": label})[
+        unit >= 0
+    ]
+    alerts = trend_alerts(
+        frame,
+        pd.Timestamp(as_of),
+        periods=["28d"],
+        baselines=["rolling"],
+        rolling_periods=request.rolling_periods,
+        include_all_areas=False,
+        fdr=request.alpha,
+    )
+    rising = alerts[(alerts["severity"] == "alert") & (alerts["direction"] == "up")]
+    trend_by_unit = {int(row["area"]): row for row in json.loads(rising.to_json(orient="records", date_format="iso"))}
+    collection = json.loads(Path(boundary_path).read_text(encoding="utf-8"))
+    features = collection.get("features") or []
+    evaluation_start = as_of + dt.timedelta(days=1)
+    evaluation_end = as_of + dt.timedelta(days=request.evaluation_days)
+    baseline_start = evaluation_start - dt.timedelta(days=364)
+    candidates = []
+    for i in range(units.n_units):
+        reasons = []
+        if stability[i] in ("persistent", "emerging"):
+            reasons.append(f"{stability[i]} Gi* hot spot over {request.periods} periods of {request.period_days} days")
+        trend = trend_by_unit.get(i)
+        if trend is not None:
+            reasons.append(
+                f"rising: {trend['current']} in the last 28 days against {trend['expected']:.1f} expected "
+                f"(z = {trend['z']:.1f})"
+            )
+        if not reasons:
+            continue
+        name = _name(units.properties[i], i)
+        what = label.replace("_", " ")
+        candidates.append(
+            {
+                "unit": i,
+                "name": name,
+                "reasons": reasons,
+                "stability": str(stability[i]),
+                "period_counts": [int(c[i]) for c in counts],
+                "gi_z_last": None if z_last is None or not np.isfinite(z_last[i]) else round(float(z_last[i]), 2),
+                "trend": trend,
+                "title": f"{what.capitalize()} in {name}",
+                "goal": f"Reduce {what} in {name} by {request.goal_pct:g}% over {request.evaluation_days // 30} months",
+                "categories": list(request.categories),
+                "target_reduction_pct": request.goal_pct,
+                "baseline_start": str(baseline_start),
+                "evaluation_start": str(evaluation_start),
+                "evaluation_end": str(evaluation_end),
+                "area": features[int(units.ids[i])]["geometry"],
+            }
+        )
+    rank = {"persistent": 0, "emerging": 1}
+    candidates.sort(key=lambda c: (rank.get(c["stability"], 2), -sum(c["period_counts"])))
+    classes = {str(c): int(np.sum(stability == c)) for c in np.unique(stability)}
+    with session_scope(engine) as session:
+        record_event(
+            session,
+            action="search",
+            object_type="problem_scan",
+            actor=actor,
+            details={"categories": list(request.categories), "as_of": str(as_of), "candidates": len(candidates)},
+        )
+    return {
+        "as_of": str(as_of),
+        "categories": list(request.categories),
+        "periods": bounds,
+        "classes": classes,
+        "trend_alerts": len(trend_by_unit),
+        "candidates": candidates,
+    }
