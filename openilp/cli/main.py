@@ -31,8 +31,8 @@ def main(
 
 def _register() -> None:
     # Imported for their side effect of adding commands to ``app``.
-    from openilp.cli import assess, audit, db, demo, imports, serve, users  # noqa: F401
     from openilp.cli import analysis as _analysis  # noqa: F401
+    from openilp.cli import assess, audit, db, demo, imports, serve, users  # noqa: F401
     from openilp.cli import intel as _intel  # noqa: F401
 
 
