@@ -31,9 +31,13 @@ def main(
 
 def _register() -> None:
     # Imported for their side effect of adding commands to ``app``.
-    from openilp.cli import analysis as _analysis  # noqa: F401
     from openilp.cli import assess, audit, db, demo, imports, serve, users  # noqa: F401
     from openilp.cli import intel as _intel  # noqa: F401
+
+    # isort: split
+    # Analysis commands after the core ones (their order is the order of `openilp --help`).
+    from openilp.cli import analysis as _analysis  # noqa: F401
+    from openilp.cli import problems as _problems  # noqa: F401
 
 
 _register()
