@@ -70,6 +70,7 @@ __all__ = [
     "COMPARISON_ROLES",
     "InterventionInput",
     "add_intervention",
+    "dashboard",
     "evaluation_chart",
     "goal_progress",
     "power_check",
@@ -519,3 +520,26 @@ def goal_progress(engine: Engine, problem: Problem, *, today: dt.date | None = N
         status="goal met" if progress >= 1 else ("improving" if progress > 0 else "not improving"),
     )
     return result
+
+
+def dashboard(engine: Engine, actor: UserInfo, *, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """Every open problem of the actor's agency with its goal progress (:func:`goal_progress`), for commanders."""
+    from openilp.services.problems import list_problems
+
+    rows = []
+    for view in list_problems(engine, actor, include_closed=False):
+        with session_scope(engine) as session:
+            problem = load_problem(session, actor, view["id"])
+            session.expunge(problem)
+        try:
+            progress = goal_progress(engine, problem, today=today)
+        except ValueError as exc:
+            progress = {"status": "unavailable", "error": str(exc)}
+        rows.append(
+            {k: view[k] for k in ("id", "title", "goal", "owner", "stage", "target_reduction_pct")}
+            | {
+                "evaluation": view["evaluation"],
+                "progress": progress,
+            }
+        )
+    return rows

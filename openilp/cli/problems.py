@@ -1,0 +1,164 @@
+"""``openilp problems``: SARA problems from the command line (list with goal progress, show, scan).
+
+A thin shell over :mod:`openilp.services.problems`, :mod:`openilp.services.problem_response` and
+:mod:`openilp.services.problem_scanning`. Commands act as an existing account (``--user``): what
+they read is limited to that account's agency and recorded in the audit log under its name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from openilp.cli.common import console, emit_json, engine, fail, settings
+from openilp.cli.main import app
+from openilp.services.users import UserInfo
+
+problems_app = typer.Typer(help="SARA problems: list with goal progress, show one, scan for candidates.")
+app.add_typer(problems_app, name="problems")
+
+_USER = typer.Option(..., "--user", help="Account to act as (its agency; recorded in the audit log).")
+_JSON = typer.Option(False, "--json", help="Print JSON.")
+
+
+def _actor(username: str) -> UserInfo:
+    from openilp.db import session_scope
+    from openilp.services.users import get_user_by_username, get_user_info
+
+    with session_scope(engine()) as session:
+        user = get_user_by_username(session, username)
+        info = get_user_info(session, user.id) if user is not None else None
+    if info is None or not info.is_active:
+        fail(f"no active user {username!r}")
+    if not info.can("problems:read"):
+        fail(f"{username} ({info.role}) may not read problems")
+    return info
+
+
+def _pct(value: Any) -> str:
+    return "—" if value is None else f"{value:+.1f}%"
+
+
+@problems_app.command("list")
+def list_command(
+    user: str = _USER,
+    include_closed: bool = typer.Option(False, "--all", help="Include closed problems (no progress shown)."),
+    as_json: bool = _JSON,
+) -> None:
+    """Problems of your agency; open ones with their progress toward the goal."""
+    from openilp.services.problem_response import dashboard
+    from openilp.services.problems import list_problems
+
+    actor = _actor(user)
+    rows = dashboard(engine(), actor)
+    if include_closed:
+        known = {row["id"] for row in rows}
+        rows += [
+            {k: p[k] for k in ("id", "title", "goal", "owner", "stage", "target_reduction_pct")} | {"progress": None}
+            for p in list_problems(engine(), actor)
+            if p["id"] not in known
+        ]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title=f"Problems of {actor.agency_code}")
+    for column in ("id", "title", "stage", "owner", "goal", "change so far", "status"):
+        table.add_column(column)
+    for row in rows:
+        progress = row.get("progress") or {}
+        table.add_row(
+            str(row["id"]),
+            row["title"],
+            row["stage"],
+            row["owner"],
+            f"-{row['target_reduction_pct']:g}%",
+            _pct(progress.get("change_pct")),
+            str(progress.get("status", "")),
+        )
+    console.print(table)
+
+
+@problems_app.command("show")
+def show_command(
+    problem_id: int = typer.Argument(..., help="Problem id."), user: str = _USER, as_json: bool = _JSON
+) -> None:
+    """One problem: goal, worksheet, interventions, comparison areas, evaluations and history."""
+    from openilp.services.problems import ProblemNotFound, get_problem
+
+    actor = _actor(user)
+    try:
+        view = get_problem(engine(), actor, problem_id)
+    except ProblemNotFound as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(view)
+        return
+    console.print(f"[bold]#{view['id']} {view['title']}[/] · {view['stage']} · owner {view['owner']}")
+    console.print(f"Goal: {view['goal']}")
+    console.print(
+        f"Baseline {view['baseline']['start']} – {view['baseline']['end']}; "
+        f"evaluation {view['evaluation']['start']} – {view['evaluation']['end']}; "
+        f"categories {', '.join(view['categories'])}"
+    )
+    for name, text in view["worksheet"].items():
+        if text:
+            console.print(f"  {name.replace('_', '/')}: {text}")
+    for item in view["interventions"]:
+        dosage = f", {item['dosage_value']:g} {item['dosage_unit']}" if item["dosage_value"] is not None else ""
+        console.print(f"Intervention: {item['kind']} {item['start']} – {item['end']}{dosage}")
+    for role, area in view["comparison_areas"].items():
+        console.print(f"Comparison area {role}: {area['origin']}")
+    for evaluation in view["evaluations"]:
+        report = evaluation["report"]
+        if evaluation["kind"] == "power":
+            console.print(f"Power check: smallest detectable change {report['wdd_mde_fraction']:.0%}")
+            if report.get("warning"):
+                console.print(f"[yellow]warning:[/] {report['warning']}")
+        else:
+            wdd = report["wdd"]
+            console.print(f"Assessment: WDD {wdd['estimate']:+.1f} (p = {wdd['p_value']:.3g})")
+    for entry in view["history"]:
+        console.print(f"  {entry['at'][:19]} {entry['user']} {entry['action']}")
+
+
+@problems_app.command("scan")
+def scan_command(
+    user: str = _USER,
+    category: list[str] = typer.Option(["burglary"], "--category", help="Category or crime group (repeatable)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Last day scanned, YYYY-MM-DD (default: latest data)."),
+    periods: int = typer.Option(3, "--periods", help="Consecutive periods for hot-spot stability (at least 2)."),
+    period_days: int = typer.Option(182, "--period-days", help="Length of each period in days."),
+    permutations: int = typer.Option(999, "--permutations", help="Gi* permutations per period."),
+    as_json: bool = _JSON,
+) -> None:
+    """Candidate problems: persistent or emerging Gi* hot spots and rising trends over the boundary polygons."""
+    from openilp.services.problem_scanning import ScanRequest, scan_candidates
+    from openilp.web.boundaries import BoundaryRegistry
+
+    actor = _actor(user)
+    layer = BoundaryRegistry.default(settings().data_dir).layer_for(actor.agency_code)
+    if layer is None:
+        fail(f"agency {actor.agency_code} has no boundary layer: add <data_dir>/boundaries/{actor.agency_code}.geojson")
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else None
+        request = ScanRequest(
+            categories=tuple(category), as_of=day, periods=periods, period_days=period_days, permutations=permutations
+        )
+        result = scan_candidates(engine(), actor, request, boundary_path=layer.path)
+    except ValueError as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(result)
+        return
+    console.print(f"Scanned {', '.join(result['categories'])} up to {result['as_of']}: {result['classes']}")
+    table = Table(title="Candidate problems")
+    for column in ("unit", "area", "counts per period", "why", "proposed goal"):
+        table.add_column(column)
+    for c in result["candidates"]:
+        table.add_row(
+            str(c["unit"]), c["name"], ", ".join(map(str, c["period_counts"])), "; ".join(c["reasons"]), c["goal"]
+        )
+    console.print(table)
