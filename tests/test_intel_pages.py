@@ -353,3 +353,17 @@ def test_navigation_links_follow_the_role(engine: Engine, tmp_path: Path, people
     assert 'href="/intel/received"' in partner_home and 'href="/intel/search"' not in partner_home
     reviewer_home = _client(engine, tmp_path, "rev").get("/").text
     assert 'href="/intel/review"' in reviewer_home
+
+
+def test_actions_on_unknown_records_and_tips_answer_404(engine: Engine, tmp_path: Path, people: Cast) -> None:
+    analyst = _client(engine, tmp_path, "ana")
+    token = csrf_from(analyst.get("/intel/search").text)
+    release = {"csrf_token": token, "view_purpose": "case 1", "purpose": "case 1", "need_to_know": "x" * 20}
+    assert analyst.post("/intel/records/999/disseminate", data=release).status_code == 404
+    for action, data in [("reply", {"body": "hello"}), ("link", {"incident_id": "1"}), ("close", {"reason": "no"})]:
+        response = analyst.post(f"/intel/tips/T-0000-0000-0000-0000/{action}", data={"csrf_token": token, **data})
+        assert response.status_code == 404
+    reviewer = _client(engine, tmp_path, "rev")
+    token = csrf_from(reviewer.get("/intel/review").text)
+    decision = {"csrf_token": token, "view_purpose": "review", "reason": "Predicate checked in file."}
+    assert reviewer.post("/intel/records/999/approve", data=decision).status_code == 404

@@ -249,8 +249,8 @@ def _after(
     except PurposeRequired as exc:
         session.commit()
         return _record_page(request, session, user, record_id, view_purpose, error=str(exc), form=form)
-    except IntelNotFound:
-        raise
+    except IntelNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
     except _SHOWN as exc:
         session.rollback()
         return _record_page(request, session, user, record_id, view_purpose, error=str(exc), form=form)

@@ -77,6 +77,8 @@ def _tip_action(
     """Run a triage action; back to the tip page, or the page again with the reason."""
     try:
         action()
+    except IntelNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
     except _SHOWN as exc:
         session.rollback()
         return _tip_page(request, session, user, tip_id, error=str(exc), form=form)
