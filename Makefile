@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed-stamp
 ASSETS := openilp/web/static/vendor/leaflet/leaflet.js
 DEMO_DIR ?= var/demo
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist); each gets its own SQLite files and PostgreSQL database.
+TEST_WORKERS ?= 2
 
 .PHONY: install assets demo test test-fast bench lint format docs-cli clean
 
@@ -31,7 +33,7 @@ demo: install
 
 ## The whole test suite (SQLite; also PostgreSQL when OPENILP_TEST_DATABASE_URL is set).
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## Benchmarks: results in bench/results/*.json, summary in docs/benchmarks.md.
 bench: install

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 
 from openilp.db import make_engine, migrate
 from openilp.db.models import Base
@@ -28,10 +29,27 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 _pg_engine: Engine | None = None
 
 
+def _worker_postgres_url(url: str) -> str:
+    """Under pytest-xdist each worker gets its own database (``<name>_gw0``, …), created on first use,
+    so parallel workers never reset each other's tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
 def _postgres_engine() -> Engine:
     global _pg_engine
     if _pg_engine is None:
-        _pg_engine = make_engine(POSTGRES_URL)
+        _pg_engine = make_engine(_worker_postgres_url(POSTGRES_URL))
         with _pg_engine.begin() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
