@@ -32,7 +32,10 @@ def fingerprint(engine: Engine) -> tuple[Any, ...]:
             text("SELECT id, source_key, content_hash, net_count, import_file_id FROM incidents ORDER BY id")
         ).all()
         ledger = conn.execute(
-            text("SELECT import_file_id, source_key, count_delta FROM incident_ledger ORDER BY import_file_id, source_line")
+            text(
+                "SELECT import_file_id, source_key, count_delta FROM incident_ledger "
+                "ORDER BY import_file_id, source_line"
+            )
         ).all()
         files = conn.execute(text("SELECT id, file_name, superseded FROM import_files ORDER BY id")).all()
     return (

@@ -182,8 +182,8 @@ def event_days(
     end = end.where(end.notna(), start)
     mid = start + (end - start) / 2
     days = (mid - pd.Timestamp(origin)) / pd.Timedelta(days=1)
-    out = days.to_numpy(dtype=float)
-    return np.floor(out) if whole_days else out
+    out = np.asarray(days.to_numpy(dtype=float), dtype=np.float64)
+    return np.asarray(np.floor(out), dtype=np.float64) if whole_days else out
 
 
 def _label(lo: float, hi: float, unit: str, closed: Closed) -> str:

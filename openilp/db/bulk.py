@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
-__all__ = ["BulkWriter", "bulk_writer", "format_timestamps"]
+__all__ = ["BulkWriter", "bulk_writer", "format_timestamps", "object_values"]
 
 #: Chunk size for ``IN (...)`` lists and executemany batches.
 CHUNK = 50_000
@@ -29,7 +29,13 @@ def format_timestamps(values: pd.Series) -> np.ndarray:
     with bound datetimes agree; PostgreSQL parses it as a ``timestamp``.
     """
     text = pd.to_datetime(values).dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-    return text.to_numpy(dtype=object, na_value=None)
+    return object_values(text)
+
+
+def object_values(series: pd.Series) -> np.ndarray:
+    """The series as a numpy object array with None (not NaN/NA) for missing values."""
+    values: np.ndarray = series.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
+    return values
 
 
 def _db_values(frame: pd.DataFrame) -> list[list[Any]]:
@@ -49,7 +55,7 @@ def _db_values(frame: pd.DataFrame) -> list[list[Any]]:
         elif pd.api.types.is_integer_dtype(series):
             columns.append(series.to_numpy().tolist())
         else:
-            columns.append(series.to_numpy(dtype=object, na_value=None).tolist())
+            columns.append(object_values(series).tolist())
     return columns
 
 

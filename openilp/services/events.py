@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -99,7 +100,7 @@ def load_events(engine: Engine, query: EventQuery) -> tuple[pd.DataFrame, Agency
         if query.date_from and query.date_to and query.date_from > query.date_to:
             raise ValueError(f"date_from {query.date_from} is after date_to {query.date_to}")
         where = ["agency_id = :agency"]
-        params: dict[str, object] = {"agency": agency.id}
+        params: dict[str, Any] = {"agency": agency.id}
         if query.categories:
             codes = expand_categories(session, query.categories)
             names = [f":c{i}" for i in range(len(codes))]

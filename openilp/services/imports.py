@@ -27,14 +27,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 
-from openilp.db.bulk import BulkWriter, bulk_writer, format_timestamps
+from openilp.db.bulk import BulkWriter, bulk_writer, format_timestamps, object_values
 from openilp.db.models import Agency, ImportFile
 from openilp.ingest.normalize import INCIDENT_COLUMNS, NormalizedBatch, RowProblem, normalize
 from openilp.ingest.reading import FileFormatError, RawTable, find_source_files, read_source_file
@@ -302,7 +302,7 @@ def _apply_vectorised(
     else:
         new_net = np.ones(n, dtype=np.int64)
     alive = new_net > 0
-    positions = pd.Index(folded.latest_keys, dtype=object).get_indexer(keys)
+    positions = pd.Index(folded.latest_keys, dtype=object).get_indexer(pd.Index(keys, dtype=object))
     has_row = positions >= 0
     stored_hash = np.zeros(n, dtype=np.int64)
     stored_ns = np.full(n, _NAT_NS, dtype=np.int64)
@@ -326,7 +326,7 @@ def _apply_vectorised(
     report.unchanged, report.removed = int(unchanged.sum()), int(remove.sum())
     report.netted_out = n - report.created - report.updated - report.unchanged - report.removed
 
-    extra = {"agency_id": agency_id, "source": spec.name, "import_file_id": import_file.id}
+    extra: dict[str, Any] = {"agency_id": agency_id, "source": spec.name, "import_file_id": import_file.id}
     columns = [*INCIDENT_COLUMNS, *extra, "net_count"]
     if report.created:
         rows = folded.latest.iloc[positions[create]].assign(**extra, net_count=new_net[create])
@@ -489,7 +489,7 @@ def _apply_file(
     report.withdrawn = len(withdrawn_keys)
     removed_keys += withdrawn_keys
 
-    extra = {"agency_id": agency_id, "source": spec.name, "import_file_id": import_file.id}
+    extra: dict[str, Any] = {"agency_id": agency_id, "source": spec.name, "import_file_id": import_file.id}
     net_array = np.array([new_net[k] for k in latest_keys], dtype=np.int64)
     if creates:
         rows = latest.iloc[creates].assign(**extra, net_count=net_array[creates])
@@ -586,7 +586,7 @@ def _to_object_strings(frame: pd.DataFrame) -> None:
     is much cheaper from numpy object arrays than from Arrow-backed strings."""
     for name in frame.columns:
         if pd.api.types.is_string_dtype(frame[name]) and frame[name].dtype != object:
-            values = frame[name].to_numpy(dtype=object, na_value=None)
+            values = object_values(frame[name])
             frame[name] = pd.Series(values, index=frame.index, dtype=object)
 
 
