@@ -22,7 +22,15 @@ INTERNAL = [r for r in ROLES if r != "partner"]
 AUDIT_READERS = ["auditor", "administrator"]
 
 #: Values substituted for path parameters.
-PATH_PARAMS = {"record_id": "1", "tip_id": "T-0000-0000-0000-0000", "agency_code": "SLMPD"}
+PATH_PARAMS = {
+    "record_id": "1",
+    "tip_id": "T-0000-0000-0000-0000",
+    "agency_code": "SLMPD",
+    "problem_id": "1",
+    "attachment_id": "1",
+    "evaluation_id": "1",
+    "role": "control",
+}
 #: A real file under each mount.
 MOUNT_SAMPLES = {"/static": "/static/css/openilp.css"}
 
@@ -40,6 +48,7 @@ _LE = ["analyst", "officer", "supervisor", "reviewer"]
 _REVIEW = ["supervisor", "reviewer"]
 _TRIAGE = ["analyst", "supervisor", "reviewer"]
 _REWARDS = ["supervisor", "administrator"]
+_PROBLEM_WRITERS = ["analyst", "supervisor", "administrator"]
 
 
 #: (method, path) -> {"anonymous": status, role: status, ...}.
@@ -129,6 +138,43 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/analysis/hotspots"): {"anonymous": 303, **_only(INTERNAL)},
     ("GET", "/analysis/near-repeat"): {"anonymous": 303, **_only(INTERNAL)},
     ("GET", "/analysis/trends"): {"anonymous": 303, **_only(INTERNAL)},
+    # Problems (SARA): tests/test_problems_web.py. No problem 1 exists: reads answer 404 to those permitted.
+    ("GET", "/api/v1/problems"): {"anonymous": 401, **_only(INTERNAL)},
+    ("POST", "/api/v1/problems"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 422)},
+    ("GET", "/api/v1/problems/scan"): {"anonymous": 401, **_only(INTERNAL, 400)},
+    ("GET", "/api/v1/problems/{problem_id}"): {"anonymous": 401, **_only(INTERNAL, 404)},
+    ("PATCH", "/api/v1/problems/{problem_id}"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 422)},
+    ("POST", "/api/v1/problems/{problem_id}/stage"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 422)},
+    ("PUT", "/api/v1/problems/{problem_id}/worksheet"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 422)},
+    ("POST", "/api/v1/problems/{problem_id}/notes"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 422)},
+    ("POST", "/api/v1/problems/{problem_id}/attachments"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 422)},
+    ("GET", "/api/v1/problems/{problem_id}/attachments/{attachment_id}"): {"anonymous": 401, **_only(INTERNAL, 404)},
+    ("POST", "/api/v1/problems/{problem_id}/interventions"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 422)},
+    ("POST", "/api/v1/problems/{problem_id}/comparison-areas"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 422)},
+    ("PUT", "/api/v1/problems/{problem_id}/comparison-areas/{role}"): {
+        "anonymous": 401,
+        **_only(_PROBLEM_WRITERS, 422),
+    },
+    ("POST", "/api/v1/problems/{problem_id}/power"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 404)},
+    ("POST", "/api/v1/problems/{problem_id}/assessments"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 404)},
+    ("GET", "/api/v1/problems/{problem_id}/evaluations/{evaluation_id}/chart.svg"): {
+        "anonymous": 401,
+        **_only(INTERNAL, 404),
+    },
+    ("GET", "/api/v1/problems/{problem_id}/map.geojson"): {"anonymous": 401, **_only(INTERNAL, 404)},
+    ("GET", "/problems"): {"anonymous": 303, **_only(INTERNAL)},
+    ("GET", "/problems/new"): {"anonymous": 303, **_only(_PROBLEM_WRITERS)},
+    ("POST", "/problems"): {"anonymous": 303, **_everyone(403)},
+    ("GET", "/problems/{problem_id}"): {"anonymous": 303, **_only(INTERNAL, 404)},
+    ("POST", "/problems/{problem_id}/stage"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/problems/{problem_id}/worksheet"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/problems/{problem_id}/notes"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/problems/{problem_id}/attachments"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/problems/{problem_id}/interventions"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/problems/{problem_id}/comparison-areas"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/problems/{problem_id}/comparison-areas/{role}"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/problems/{problem_id}/power"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/problems/{problem_id}/assessments"): {"anonymous": 303, **_everyone(403)},
 }
 
 

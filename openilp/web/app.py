@@ -32,6 +32,7 @@ from openilp.web.privacy import AnonymousPathsMiddleware, install_access_log_fil
 from openilp.web.routes import analysis as analysis_routes
 from openilp.web.routes import api, audit, auth, health, intel_pages, pages, tip_pages
 from openilp.web.routes import intel as intel_routes
+from openilp.web.routes import problems as problem_routes
 from openilp.web.routes import tips_public as public_tips
 
 __all__ = ["create_app", "app_from_environment", "route_table", "SESSION_COOKIE"]
@@ -94,6 +95,8 @@ def create_app(
     app.include_router(public_tips.api_router)
     app.include_router(analysis_routes.api)
     app.include_router(analysis_routes.pages)
+    app.include_router(problem_routes.api)
+    app.include_router(problem_routes.pages)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_error_handlers(app)
     # The last added middleware runs first: headers wrap everything, then the session, then the gate.
