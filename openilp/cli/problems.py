@@ -131,7 +131,7 @@ def scan_command(
     as_of: str | None = typer.Option(None, "--as-of", help="Last day scanned, YYYY-MM-DD (default: latest data)."),
     periods: int = typer.Option(3, "--periods", help="Consecutive periods for hot-spot stability (at least 2)."),
     period_days: int = typer.Option(182, "--period-days", help="Length of each period in days."),
-    permutations: int = typer.Option(999, "--permutations", help="Gi* permutations per period."),
+    permutations: int = typer.Option(9999, "--permutations", help="Gi* permutations per period."),
     as_json: bool = _JSON,
 ) -> None:
     """Candidate problems: persistent or emerging Gi* hot spots and rising trends over the boundary polygons."""

@@ -48,7 +48,7 @@ class ScanRequest:
     #: Consecutive periods for the stability of hot spots (at least 2) and their length in days.
     periods: int = 3
     period_days: int = 91
-    permutations: int = 999
+    permutations: int = 9999
     alpha: float = 0.05
     #: 28-day periods in the rolling baseline of the trend alerts.
     rolling_periods: int = 3

@@ -435,7 +435,8 @@ def _usernames(session: Session, ids: set[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(wanted))).tuples().all())
+    rows = session.execute(select(User.id, User.username).where(User.id.in_(wanted))).all()
+    return {int(row[0]): str(row[1]) for row in rows}
 
 
 def summary_view(problem: Problem, owner: str) -> dict[str, Any]:

@@ -153,7 +153,7 @@ def scan_api(
     as_of: str = Query("", max_length=10),
     periods: int = Query(3, ge=2, le=12),
     period_days: int = Query(182, ge=7, le=366),
-    permutations: int = Query(999, ge=99, le=9999),
+    permutations: int = Query(9999, ge=99, le=9999),
     user: UserInfo = Depends(_READ),
 ) -> dict[str, Any]:
     """Candidate problems from persistent Gi* hot spots and rising trends (nothing is stored)."""
