@@ -37,6 +37,7 @@ def _register() -> None:
     # isort: split
     # Analysis commands after the core ones (their order is the order of `openilp --help`).
     from openilp.cli import analysis as _analysis  # noqa: F401
+    from openilp.cli import forecast as _forecast  # noqa: F401
     from openilp.cli import problems as _problems  # noqa: F401
 
 

@@ -1,0 +1,73 @@
+"""Place-based crime forecasters behind one contract, and a registry by name.
+
+Every forecaster is a :class:`~openilp.analysis.forecast._base.Forecaster`: keyword parameters in
+``__init__``, ``fit(events, grid=..., as_of=...)`` on the events known strictly before the as-of
+moment, ``predict(horizon_days)`` → one risk score per active grid cell.
+
+=============  ======================================================  ==============================
+name           method                                                  reference
+=============  ======================================================  ==============================
+naive          events per cell in the last year                        baseline
+kde            retrospective kernel density (quartic, 400 m, 1 year)   Chainey, Tompson & Uhlig 2008
+prospective    prospective hot-spotting (400 m, 8 weeks)               Bowers, Johnson & Pease 2004
+sepp           self-exciting point process, EM                         Mohler et al. 2011
+learned        gradient-boosted trees on multi-scale lagged counts     Ke et al. 2017; Wheeler & Steenbeek 2021
+=============  ======================================================  ==============================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openilp.analysis.forecast._base import (
+    FORECAST_INPUT_COLUMNS,
+    EventHistory,
+    Forecaster,
+    known_mask,
+    to_utc_naive,
+)
+from openilp.analysis.forecast.kde import RetrospectiveKDE
+from openilp.analysis.forecast.learned import GradientBoostingForecaster
+from openilp.analysis.forecast.naive import NaiveCounts
+from openilp.analysis.forecast.prospective import ProspectiveHotspot
+from openilp.analysis.forecast.sepp import SelfExcitingPointProcess
+
+__all__ = [
+    "FORECAST_INPUT_COLUMNS",
+    "FORECASTERS",
+    "BASELINES",
+    "EventHistory",
+    "Forecaster",
+    "GradientBoostingForecaster",
+    "NaiveCounts",
+    "ProspectiveHotspot",
+    "RetrospectiveKDE",
+    "SelfExcitingPointProcess",
+    "known_mask",
+    "make_forecaster",
+    "to_utc_naive",
+]
+
+#: Forecaster classes by their short name.
+FORECASTERS: dict[str, type[Forecaster]] = {
+    "naive": NaiveCounts,
+    "kde": RetrospectiveKDE,
+    "prospective": ProspectiveHotspot,
+    "sepp": SelfExcitingPointProcess,
+    "learned": GradientBoostingForecaster,
+}
+#: The simple methods a new method must beat.
+BASELINES = ("naive", "kde", "prospective")
+
+
+def make_forecaster(name: str, **params: Any) -> Forecaster:
+    """A forecaster by name with keyword parameters; a clear error for unknown names.
+
+    >>> make_forecaster("naive", window_days=180)
+    NaiveCounts(window_days=180)
+    """
+    try:
+        cls = FORECASTERS[name]
+    except KeyError:
+        raise ValueError(f"unknown forecasting method {name!r}; choose from {', '.join(FORECASTERS)}") from None
+    return cls(**params)

@@ -1,0 +1,193 @@
+"""``openilp forecast``, ``openilp backtest`` and ``openilp deploy``: forecasts anyone can score."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from openilp.cli.common import console, emit_json, engine, fail
+from openilp.cli.main import app
+from openilp.services.forecasting import CATEGORY_SETS
+
+METHODS_HELP = "naive, kde, prospective, sepp or learned."
+
+
+def _day(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        fail(f"{option} expects a date such as 2019-06-03, got {value!r}")
+
+
+def _categories(category: str) -> tuple[str, ...]:
+    return CATEGORY_SETS.get(category, tuple(c.strip() for c in category.split(",") if c.strip()))
+
+
+@app.command("forecast")
+def forecast_command(
+    agency: str = typer.Option(..., "--agency", help="Agency code, e.g. SLMPD."),
+    category: str = typer.Option(
+        "burglary", "--category", help="Category code or crime group (burglary, robbery, violent, property…)."
+    ),
+    as_of: str = typer.Option(..., "--as-of", help="Forecast issued at local midnight starting this date."),
+    method: str = typer.Option("learned", "--method", help=f"Forecasting method: {METHODS_HELP}"),
+    cell_size: float = typer.Option(150.0, "--cell-size", help="Cell side in metres."),
+    horizon: float = typer.Option(7.0, "--horizon", help="Forecast horizon in days."),
+    study_area: Path | None = typer.Option(
+        None, "--study-area", help="GeoJSON polygons of the study area (default: cells within 300 m of past events)."
+    ),
+    out: Path = typer.Option(Path("forecast.geojson"), "--out", help="Where to write the GeoJSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Write a forecast as GeoJSON: one EPSG:4326 polygon per study-area cell, with cell_id and score
+    (higher = more risk). Only events known before the as-of moment are used."""
+    from openilp.services.forecasting import forecast_geojson, run_forecast
+
+    try:
+        forecaster, scores = run_forecast(
+            engine(),
+            agency_code=agency,
+            categories=_categories(category),
+            as_of=_day(as_of, "--as-of"),
+            method=method,
+            cell_size_m=cell_size,
+            horizon_days=horizon,
+            study_area_path=study_area,
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    collection = forecast_geojson(forecaster, scores, category=category, horizon_days=horizon)
+    out.write_text(json.dumps(collection))
+    summary = {**collection["forecast"], "out": str(out), "top_cells": [int(i) for i in scores.argsort()[::-1][:10]]}
+    if as_json:
+        emit_json(summary)
+    else:
+        console.print(
+            f"{method} forecast of {category} for {horizon:g} days from {as_of}: "
+            f"{len(collection['features']):,} cells of {cell_size:g} m, {forecaster.n_events_:,} past events → {out}"
+        )
+
+
+@app.command("backtest")
+def backtest_command(
+    agency: str = typer.Option(..., "--agency", help="Agency code, e.g. SLMPD."),
+    category: str = typer.Option("burglary", "--category", help="Category code or crime group."),
+    date_from: str = typer.Option(..., "--from", help="First forecast date (local midnight)."),
+    date_to: str = typer.Option(..., "--to", help="Last day of the evaluation span."),
+    methods: str = typer.Option("naive,kde,prospective,sepp,learned", "--methods", help="Comma-separated methods."),
+    cell_size: float = typer.Option(150.0, "--cell-size", help="Cell side in metres."),
+    horizon: int = typer.Option(7, "--horizon", help="Days per forecast (and between forecasts)."),
+    study_area: Path | None = typer.Option(None, "--study-area", help="GeoJSON polygons of the study area."),
+    out_json: Path | None = typer.Option(None, "--out-json", help="Write the full results as JSON."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write the coverage curves (.png or .svg)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Rolling-origin backtest: fit before each period, forecast it, score it (hit rate, PAI, PEI, RRI)."""
+    from openilp.analysis.backtest import plot_coverage_curves
+    from openilp.services.forecasting import run_backtest
+
+    try:
+        result = run_backtest(
+            engine(),
+            agency_code=agency,
+            categories=_categories(category),
+            date_from=_day(date_from, "--from"),
+            date_to=_day(date_to, "--to"),
+            methods=[m.strip() for m in methods.split(",") if m.strip()],
+            cell_size_m=cell_size,
+            horizon_days=horizon,
+            study_area_path=study_area,
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    if out_json:
+        result.write_json(out_json)
+    if plot:
+        plot_coverage_curves({category: result}, plot)
+    payload = result.to_dict()
+    if as_json:
+        emit_json({k: payload[k] for k in ("horizon_days", "coverages", "n_cells", "periods", "meta", "summary")})
+        return
+    means = {(r["method"], r["metric"]): float("nan" if r["mean"] is None else r["mean"]) for r in payload["summary"]}
+    metrics = [f"{m}@{c:g}" for m in ("pai", "pei") for c in result.coverages]
+    table = Table(title=f"{category}: {payload['periods']} forecasts of {horizon} days, {result.n_cells:,} cells")
+    table.add_column("method")
+    for metric in metrics:
+        table.add_column(metric, justify="right")
+    for method in result.methods:
+        table.add_row(method, *(f"{means[(method, m)]:.3g}" for m in metrics))
+    console.print(table)
+
+
+@app.command("deploy")
+def deploy_command(
+    agency: str = typer.Option(..., "--agency", help="Agency code, e.g. SLMPD."),
+    category: str = typer.Option("burglary", "--category", help="Category code or crime group."),
+    as_of: str = typer.Option(..., "--as-of", help="Date of the shift (the forecast uses events before it)."),
+    officer_minutes: float = typer.Option(..., "--officer-minutes", help="Patrol minutes available in the shift."),
+    method: str = typer.Option("learned", "--method", help=f"Forecasting method: {METHODS_HELP}"),
+    shift_hours: float = typer.Option(8.0, "--shift-hours", help="Shift length in hours."),
+    visit_minutes: int = typer.Option(15, "--visit-minutes", help="Minutes per visit (Koper: 10-15)."),
+    travel_minutes: int = typer.Option(10, "--travel-minutes", help="Travel and overhead per visit."),
+    cell_size: float = typer.Option(150.0, "--cell-size", help="Cell side in metres."),
+    study_area: Path | None = typer.Option(None, "--study-area", help="GeoJSON polygons of the study area."),
+    neighbourhoods: Path | None = typer.Option(None, "--neighbourhoods", help="Neighbourhood polygons (GeoJSON)."),
+    neighbourhood_id: str = typer.Option("NHD_NUM", "--neighbourhood-id", help="Neighbourhood id property/column."),
+    demographics: Path | None = typer.Option(None, "--demographics", help="CSV of residents by group and area."),
+    groups: str = typer.Option("", "--groups", help="Comma-separated group columns of the CSV (e.g. white17,black17)."),
+    population: Path | None = typer.Option(None, "--population", help="CSV of total residents (adds 'other')."),
+    population_column: str | None = typer.Option(None, "--population-column", help="Column of --population."),
+    out: Path | None = typer.Option(None, "--out", help="Write the planned cells as GeoJSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan and the disparity check as JSON."),
+) -> None:
+    """A shift's hot-spot patrol list (Koper-curve visits in random order) with its disparity check."""
+    from openilp.services.tasking import deployment
+
+    try:
+        plan, report, collection = deployment(
+            engine(),
+            agency_code=agency,
+            categories=_categories(category),
+            as_of=_day(as_of, "--as-of"),
+            officer_minutes=officer_minutes,
+            method=method,
+            cell_size_m=cell_size,
+            shift_hours=shift_hours,
+            visit_minutes=visit_minutes,
+            travel_minutes=travel_minutes,
+            study_area_path=study_area,
+            neighbourhoods_path=neighbourhoods,
+            neighbourhood_id=neighbourhood_id,
+            demographics_path=demographics,
+            group_columns=tuple(g.strip() for g in groups.split(",") if g.strip()),
+            population_path=population,
+            population_column=population_column,
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+    if out:
+        out.write_text(json.dumps(collection))
+    if as_json:
+        emit_json({"plan": plan.to_dict(), "disparity": report.to_dict() if report else None})
+        return
+    table = Table(
+        title=f"Patrol plan {as_of}: {len(plan.places)} places, {plan.minutes_used} of {officer_minutes:g} min"
+    )
+    for column in ("cell", "rank", "visits", "minutes", "reason"):
+        table.add_column(column)
+    for p in plan.places:
+        table.add_row(str(p.cell_id), str(p.rank), str(p.visits), str(p.minutes_on_scene), p.reason)
+    console.print(table)
+    if report is not None:
+        console.print("[bold]Disparity check[/] (exposure share / population share, / reported-crime share):")
+        for g in report.groups:
+            flag = " [red]FLAG[/]" if g.population_ratio_flag or g.crime_ratio_flag else ""
+            console.print(
+                f"  {g.group}: exposure {g.exposure_share:.1%}, population {g.population_share:.1%} "
+                f"(ratio {g.exposure_to_population:.2f}), crime {g.crime_share:.1%} "
+                f"(ratio {g.exposure_to_crime:.2f}){flag}"
+            )

@@ -1,0 +1,212 @@
+"""Forecasting services: load an agency's events, build the study-area grid, forecast, backtest.
+
+The CLI (``openilp forecast``, ``openilp backtest``) and the web page are thin shells over these
+functions. Events come from :func:`openilp.services.events.load_events`, so only where and when
+incidents occurred reach a forecaster (no protected attribute is even loaded).
+
+The **study area** is either given (GeoJSON polygons, e.g. the city's neighbourhoods) or, by
+default, the cells within ``near_events_m`` metres of an event known at the first forecast moment
+(the proxy of the analytics reference §8; computed from past events only, so the test period never
+shapes the grid).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from openilp.analysis.areas import PolygonAreas
+from openilp.analysis.backtest import BacktestResult, rolling_origin_backtest, weekly_origins
+from openilp.analysis.evaluation import DEFAULT_COVERAGES
+from openilp.analysis.forecast import BASELINES, FORECASTERS, Forecaster, known_mask, make_forecaster, to_utc_naive
+from openilp.analysis.grids import SquareGrid
+from openilp.services.events import EventQuery, load_events
+
+__all__ = [
+    "CATEGORY_SETS",
+    "DEFAULT_BACKTEST_PARAMS",
+    "backtest_forecasters",
+    "forecast_geojson",
+    "load_study_area",
+    "run_backtest",
+    "run_forecast",
+    "study_area_grid",
+]
+
+#: The categories the backtest reports, as category codes or crime groups of the store.
+CATEGORY_SETS: dict[str, tuple[str, ...]] = {
+    "burglary": ("burglary",),
+    "robbery": ("robbery",),
+    "motor_vehicle_theft": ("motor_vehicle_theft",),
+    "violent": ("violent",),
+    "property": ("property",),
+}
+
+#: Parameters used in rolling backtests (warm starts reuse earlier work, never later data).
+DEFAULT_BACKTEST_PARAMS: dict[str, dict[str, Any]] = {
+    "sepp": {"warm_start": True},
+    "learned": {"warm_start": True},
+}
+
+
+def load_study_area(path: str | Path, crs: str) -> PolygonAreas:
+    """Study-area polygons from a GeoJSON file (EPSG:4326), projected to ``crs``."""
+    data = Path(path)
+    if not data.exists():
+        raise ValueError(f"study area file {data} does not exist")
+    import json
+
+    collection = json.loads(data.read_text())
+    for i, feature in enumerate(collection.get("features", [])):
+        feature.setdefault("properties", {})["_openilp_index"] = i
+    return PolygonAreas.from_geojson(collection, id_property="_openilp_index", target_crs=crs)
+
+
+def study_area_grid(
+    events: pd.DataFrame,
+    *,
+    cell_size_m: float,
+    crs: str | None,
+    as_of: dt.datetime | pd.Timestamp,
+    study_area: PolygonAreas | None = None,
+    near_events_m: float = 300.0,
+) -> SquareGrid:
+    """The grid of the forecasts: ``cell_size_m`` squares over the study area.
+
+    Without ``study_area``, the cells within ``near_events_m`` metres of an event known at
+    ``as_of`` (never a later one). Raises ValueError for a cell size that is not positive or when
+    no cell remains.
+    """
+    if not (isinstance(cell_size_m, int | float) and cell_size_m > 0):
+        raise ValueError(f"cell size must be a positive number of metres, got {cell_size_m!r}")
+    known = events[known_mask(events, as_of)] if len(events) else events
+    if len(known) == 0:
+        raise ValueError(f"no event known before {to_utc_naive(as_of)}: cannot lay out the study area")
+    x, y = known["x_m"].to_numpy(dtype=float), known["y_m"].to_numpy(dtype=float)
+    if study_area is not None:
+        x0, y0, x1, y1 = study_area.union().bounds
+        grid = SquareGrid.from_bounds((x0, y0, x1, y1), cell_size_m, crs=crs).with_study_area(study_area)
+    else:
+        grid = SquareGrid.from_points(x, y, cell_size_m, margin_m=near_events_m, crs=crs)
+        cx, cy = grid.centres_m()
+        from scipy.spatial import cKDTree
+
+        distance, _ = cKDTree(np.column_stack([x, y])).query(np.column_stack([cx, cy]), k=1)
+        mask = grid.to_raster(distance <= near_events_m + grid.cell_size_m / np.sqrt(2), fill=0.0) > 0
+        grid = SquareGrid(cell_size_m=cell_size_m, origin=grid.origin, shape=grid.shape, mask=mask, crs=crs)
+    if grid.n_units == 0:
+        raise ValueError("the study area contains no grid cell")
+    if grid.n_units > 2_000_000:
+        raise ValueError(f"{grid.n_units:,} cells: choose a larger cell size")
+    return grid  # type: ignore[return-value]
+
+
+def _load(
+    engine: Engine, agency_code: str, categories: Sequence[str], date_from: dt.date, date_to: dt.date
+) -> tuple[pd.DataFrame, Any]:
+    events, agency = load_events(engine, EventQuery(agency_code, tuple(categories), date_from, date_to))
+    if len(events) == 0:
+        label = ", ".join(categories) or "incidents"
+        everything, _ = load_events(engine, EventQuery(agency_code, tuple(categories)))
+        if len(everything) == 0:
+            raise ValueError(f"no located {label} of agency {agency_code} in the store (empty category)")
+        first, last = everything["occurred_from"].min().date(), everything["occurred_from"].max().date()
+        raise ValueError(
+            f"no located {label} of agency {agency_code} between {date_from} and {date_to}: "
+            f"the dates are outside the data, which run from {first} to {last} (UTC)"
+        )
+    return events, agency
+
+
+def run_forecast(
+    engine: Engine,
+    *,
+    agency_code: str,
+    categories: Sequence[str],
+    as_of: dt.date,
+    method: str = "naive",
+    cell_size_m: float = 150.0,
+    horizon_days: float = 7.0,
+    history_days: int = 730,
+    study_area_path: str | Path | None = None,
+    params: dict[str, Any] | None = None,
+) -> tuple[Forecaster, np.ndarray[Any, Any]]:
+    """Fit ``method`` on the events known at local midnight starting ``as_of`` and predict the next
+    ``horizon_days``; returns the fitted forecaster (its ``grid_`` holds the cells) and the scores."""
+    forecaster = make_forecaster(method, **(params or {}))
+    events, agency = _load(engine, agency_code, categories, as_of - dt.timedelta(days=history_days), as_of)
+    moment = weekly_origins(as_of, as_of, timezone=agency.timezone, horizon_days=1)[0]
+    study = load_study_area(study_area_path, agency.crs) if study_area_path else None
+    grid = study_area_grid(events, cell_size_m=cell_size_m, crs=agency.crs, as_of=moment, study_area=study)
+    scores = forecaster.fit(events, grid=grid, as_of=moment).predict(horizon_days)
+    return forecaster, scores
+
+
+def forecast_geojson(forecaster: Forecaster, scores: np.ndarray[Any, Any], **metadata: Any) -> dict[str, Any]:
+    """The forecast as GeoJSON: EPSG:4326 cell polygons, one feature per study-area cell, properties
+    ``cell_id`` (the grid's unit index) and ``score`` (higher = more risk), plus ``rank`` (1 = highest;
+    ties by cell id). Forecast facts (method, parameters, as-of moment) go in a ``forecast`` member."""
+    grid = forecaster.grid_
+    order = np.lexsort((np.arange(len(scores)), -scores))
+    rank = np.empty(len(scores), dtype=np.int64)
+    rank[order] = np.arange(1, len(scores) + 1)
+    collection = grid.to_geojson({"score": np.round(scores, 8), "rank": rank}, id_property="cell_id")
+    collection["forecast"] = {
+        "method": forecaster.name,
+        "parameters": {k: v for k, v in forecaster.get_params().items()},
+        "as_of_utc": str(forecaster.as_of_),
+        "cell_size_m": grid.cell_size_m,
+        "cells": grid.n_units,
+        "crs_of_analysis": grid.crs,
+        "events_used": forecaster.n_events_,
+        **metadata,
+    }
+    return collection
+
+
+def backtest_forecasters(methods: Sequence[str]) -> dict[str, Forecaster]:
+    """Fresh forecasters for a backtest, by name (with :data:`DEFAULT_BACKTEST_PARAMS`)."""
+    unknown = [m for m in methods if m not in FORECASTERS]
+    if unknown:
+        raise ValueError(f"unknown forecasting method(s) {', '.join(unknown)}; choose from {', '.join(FORECASTERS)}")
+    return {m: make_forecaster(m, **DEFAULT_BACKTEST_PARAMS.get(m, {})) for m in methods}
+
+
+def run_backtest(
+    engine: Engine,
+    *,
+    agency_code: str,
+    categories: Sequence[str],
+    date_from: dt.date,
+    date_to: dt.date,
+    methods: Sequence[str] = tuple(FORECASTERS),
+    cell_size_m: float = 150.0,
+    horizon_days: int = 7,
+    history_days: int = 730,
+    coverages: Sequence[float] = DEFAULT_COVERAGES,
+    study_area_path: str | Path | None = None,
+) -> BacktestResult:
+    """Weekly rolling-origin backtest of ``methods`` for one category set over ``date_from … date_to``."""
+    events, agency = _load(engine, agency_code, categories, date_from - dt.timedelta(days=history_days), date_to)
+    origins = weekly_origins(date_from, date_to, timezone=agency.timezone, horizon_days=horizon_days)
+    study = load_study_area(study_area_path, agency.crs) if study_area_path else None
+    grid = study_area_grid(events, cell_size_m=cell_size_m, crs=agency.crs, as_of=origins[0], study_area=study)
+    result = rolling_origin_backtest(
+        events, grid, backtest_forecasters(methods), origins, horizon_days=horizon_days, coverages=coverages
+    )
+    result.meta.update(
+        {
+            "agency": agency_code,
+            "categories": list(categories),
+            "date_from": str(date_from),
+            "date_to": str(date_to),
+            "baselines": [m for m in BASELINES if m in methods],
+        }
+    )
+    return result

@@ -1,0 +1,200 @@
+"""``openilp forecast``/``backtest``/``deploy`` and their services, on a small date-only store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+import shapely
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from openilp.cli import app
+from openilp.ingest.spec import load_source_spec
+from openilp.services.forecasting import forecast_geojson, run_backtest, run_forecast
+from openilp.services.imports import import_source
+from openilp.services.tasking import deployment
+from openilp.tasking import disparity_check, plan_deployment, read_demographics
+
+
+def _write_burglaries(path: Path, n: int = 1500, seed: int = 0) -> None:
+    """Date-only burglaries (chicago_burglary format) around two hot spots in Chicago."""
+    rng = np.random.default_rng(seed)
+    to_metres = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:26971", always_xy=True)
+    cx, cy = to_metres.transform(-87.65, 41.85)
+    hot = rng.random(n) < 0.5
+    x = np.where(hot, cx + rng.normal(0, 150, n), cx + rng.uniform(-2000, 2000, n))
+    y = np.where(hot, cy + rng.normal(0, 150, n), cy + rng.uniform(-2000, 2000, n))
+    days = pd.Timestamp("2017-01-01") + pd.to_timedelta(rng.integers(0, 500, n), unit="D")
+    frame = pd.DataFrame({"x": x.round(1), "y": y.round(1), "date_single": days.strftime("%d/%m/%Y")})
+    frame.to_csv(path, index=False)
+
+
+@pytest.fixture
+def burglary_store(engine: Engine, tmp_path: Path) -> Engine:
+    path = tmp_path / "burglaries.csv"
+    _write_burglaries(path)
+    import_source(engine, load_source_spec("chicago_burglary"), [path])
+    return engine
+
+
+def _check_forecast_geojson(collection: dict, n_cells: int) -> None:
+    """The contract: a FeatureCollection of EPSG:4326 polygons, one per cell, cell_id and score."""
+    assert collection["type"] == "FeatureCollection"
+    features = collection["features"]
+    assert len(features) == n_cells
+    ids = [f["properties"]["cell_id"] for f in features]
+    assert sorted(ids) == list(range(n_cells))
+    for feature in features:
+        assert feature["type"] == "Feature"
+        assert feature["geometry"]["type"] == "Polygon"
+        assert isinstance(feature["properties"]["score"], float) and feature["properties"]["score"] >= 0
+        lon, lat = np.asarray(feature["geometry"]["coordinates"][0]).T
+        assert np.all((lon > -88.0) & (lon < -87.5)), "longitudes in degrees (EPSG:4326), not metres"
+        assert np.all((lat > 41.6) & (lat < 42.1))
+        assert shapely.geometry.shape(feature["geometry"]).is_valid
+
+
+def test_forecast_service_writes_the_contract_and_ignores_the_forecast_day(burglary_store: Engine) -> None:
+    forecaster, scores = run_forecast(
+        burglary_store, agency_code="CPD", categories=("burglary",), as_of=dt.date(2018, 3, 5), method="naive"
+    )
+    collection = forecast_geojson(forecaster, scores)
+    _check_forecast_geojson(collection, forecaster.grid_.n_units)
+    # Issued at local midnight of 5 March: the date-only burglaries of 5 March are not known yet.
+    assert str(forecaster.as_of_) == "2018-03-05 06:00:00"
+    assert collection["forecast"]["method"] == "naive"
+
+
+def test_backtest_service_on_date_only_data(burglary_store: Engine) -> None:
+    result = run_backtest(
+        burglary_store,
+        agency_code="CPD",
+        categories=("burglary",),
+        date_from=dt.date(2018, 1, 1),
+        date_to=dt.date(2018, 2, 25),
+        methods=["naive", "prospective"],
+    )
+    assert result.scores["origin"].nunique() == 8
+    assert result.summary().query("metric == 'pai@0.05'")["mean"].min() > 1.0  # the hot spots are found
+
+
+def test_cli_forecast_backtest_and_errors(
+    burglary_store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openilp.cli import common
+
+    monkeypatch.setattr(common, "engine", lambda **_: burglary_store)
+    from openilp.cli import forecast as forecast_cli
+
+    monkeypatch.setattr(forecast_cli, "engine", lambda **_: burglary_store)
+    runner = CliRunner()
+    out = tmp_path / "f.geojson"
+    result = runner.invoke(
+        app, ["forecast", "--agency", "CPD", "--as-of", "2018-03-05", "--method", "kde", "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    collection = json.loads(out.read_text())
+    _check_forecast_geojson(collection, collection["forecast"]["cells"])
+    plot = tmp_path / "curves.svg"
+    result = runner.invoke(
+        app,
+        ["backtest", "--agency", "CPD", "--from", "2018-01-01", "--to", "2018-01-28", "--methods", "naive,kde",
+         "--plot", str(plot), "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["periods"] == 4 and plot.read_text().startswith("<?xml")
+    bad = {
+        "outside the data": ["forecast", "--agency", "CPD", "--as-of", "2010-01-01"],
+        "outside the data, which run from 2017-01-01": ["forecast", "--agency", "CPD", "--as-of", "2030-01-01"],
+        "do not cover": ["forecast", "--agency", "CPD", "--as-of", "2018-08-01"],
+        "empty category": ["forecast", "--agency", "CPD", "--as-of", "2018-03-05", "--category", "robbery"],
+        "cell size": ["forecast", "--agency", "CPD", "--as-of", "2018-03-05", "--cell-size", "0"],
+        "unknown forecasting method": ["forecast", "--agency", "CPD", "--as-of", "2018-03-05", "--method", "x"],
+    }
+    for message, args in bad.items():
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert message in " ".join(result.output.split()), (message, result.output)
+
+
+def test_deploy_plan_and_disparity(burglary_store: Engine, tmp_path: Path) -> None:
+    # Two "neighbourhoods": the western and eastern halves of the area, with different residents.
+    to_lonlat = pyproj.Transformer.from_crs("EPSG:26971", "EPSG:4326", always_xy=True)
+    to_metres = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:26971", always_xy=True)
+    cx, cy = to_metres.transform(-87.65, 41.85)
+    features = []
+    for number, (x0, x1) in enumerate([(cx - 5000, cx + 75), (cx + 75, cx + 5000)], start=1):
+        ring = [
+            to_lonlat.transform(x, y) for x, y in [(x0, cy - 5000), (x1, cy - 5000), (x1, cy + 5000), (x0, cy + 5000)]
+        ]
+        features.append(
+            {"type": "Feature", "properties": {"NHD_NUM": number},
+             "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}}
+        )  # fmt: skip
+    areas = tmp_path / "areas.geojson"
+    areas.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    residents = tmp_path / "residents.csv"
+    residents.write_text("NHD_NUM,group_a,group_b\n1,900,100\n2,100,900\n")
+    plan, report, collection = deployment(
+        burglary_store,
+        agency_code="CPD",
+        categories=("burglary",),
+        as_of=dt.date(2018, 3, 5),
+        officer_minutes=8 * 60 * 2,
+        neighbourhoods_path=areas,
+        demographics_path=residents,
+        group_columns=("group_a", "group_b"),
+    )
+    assert len(plan.places) == 960 // (4 * 25)  # 4 visits of 15 + 10 min each
+    assert all(p.visits == 4 and p.minutes_on_scene == 60 for p in plan.places)
+    assert len(collection["features"]) == len(plan.places)
+    assert report is not None and report.patrol_minutes == 60 * len(plan.places)
+    shares = {g.group: g.exposure_share for g in report.groups}
+    assert shares["group_a"] + shares["group_b"] == pytest.approx(1.0)
+
+
+def test_koper_plan_rounds_randomised_and_budget() -> None:
+    scores = np.arange(100.0)
+    plan = plan_deployment(scores, officer_minutes=500, shift_hours=8, visit_minutes=12, travel_minutes=8, seed=3)
+    assert len(plan.places) == 500 // (4 * 20)
+    assert [p.cell_id for p in plan.places] == list(range(99, 99 - len(plan.places), -1))
+    rounds = [[c for r, _, c, _ in plan.schedule if r == k] for k in range(1, 5)]
+    assert all(sorted(r) == sorted(rounds[0]) for r in rounds)  # every place visited each round
+    assert len({tuple(r) for r in rounds}) > 1  # in a different random order
+    assert plan.minutes_used <= 500
+    alerts = plan_deployment(scores, officer_minutes=500, cell_ids=np.arange(100), alert_cells=[0], seed=3)
+    assert alerts.places[0].cell_id == 0 and "near-repeat alert" in alerts.places[0].reason
+    with pytest.raises(ValueError, match="cannot cover one place"):
+        plan_deployment(scores, officer_minutes=30)
+
+
+def test_disparity_flags_and_uses_demographics_only_in_the_audit(tmp_path: Path) -> None:
+    residents = pd.DataFrame({"a": [500.0, 500.0, 0.0], "b": [500.0, 500.0, 0.0]}, index=[1, 2, 3])
+    even = disparity_check({1: 60, 2: 60}, {1: 5, 2: 5}, residents)
+    assert not even.flagged
+    assert all(g.exposure_to_population == pytest.approx(1.0) for g in even.groups)
+    skewed_residents = pd.DataFrame({"a": [900.0, 100.0], "b": [100.0, 900.0]}, index=[1, 2])
+    skewed = disparity_check({1: 10, 2: 90}, {1: 50, 2: 50}, skewed_residents)
+    by_group = {g.group: g for g in skewed.groups}
+    assert by_group["b"].exposure_share == pytest.approx(0.82)
+    assert by_group["b"].exposure_to_population == pytest.approx(1.64)
+    assert by_group["b"].population_ratio_flag and by_group["b"].crime_ratio_flag and skewed.flagged
+    park = disparity_check({3: 30, 1: 30}, {1: 1}, residents)
+    assert park.minutes_without_residents == 30
+    csv = tmp_path / "race.csv"
+    csv.write_text("NHD_NUM,white17,black17\n1,10,30\n2,5,5\n")
+    population = tmp_path / "pop.csv"
+    population.write_text("NHD_NUM,pop17\n1,50\n2,10\n")
+    groups = read_demographics(
+        csv, id_column="NHD_NUM", group_columns=["white17", "black17"], population_path=population,
+        population_column="pop17",
+    )  # fmt: skip
+    assert groups.loc[1].tolist() == [10.0, 30.0, 10.0]
+    with pytest.raises(ValueError, match="no column"):
+        read_demographics(csv, id_column="NHD_NUM", group_columns=["asian17"])
