@@ -5,11 +5,19 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import bench_gistar, bench_import, bench_knox
+from bench import bench_forecast, bench_gistar, bench_import, bench_knox
 from bench.common import RESULTS_DIR
 from bench.report import write_summary
 
-BENCHMARKS = {"import_stlouis": bench_import.run, "knox": bench_knox.run, "gistar": bench_gistar.run}
+BENCHMARKS = {
+    "import_stlouis": bench_import.run,
+    "knox": bench_knox.run,
+    "gistar": bench_gistar.run,
+    "forecast_speed": bench_forecast.run,
+    "backtest_stlouis": bench_forecast.run_stlouis,
+    "backtest_vancouver": bench_forecast.run_vancouver,
+    "backtest_chicago": bench_forecast.run_chicago,
+}
 
 
 def main(argv: list[str]) -> int:

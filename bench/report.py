@@ -34,6 +34,21 @@ def _rows(result: dict) -> list[str]:
             f"| esda G_Local {result['esda_s']} s (after {result['esda_compile_s']} s numba compile) "
             f"| {result['speedup']}× |"
         ]
+    if result["benchmark"] == "forecast_speed":
+        g, s = result["grid_forecast"], result["sepp_fit"]
+        return [
+            f"| grid forecast fit + predict, {g['cells']:,} cells, {g['events']:,} Chicago burglaries "
+            f"| naive {g['naive']} s, KDE {g['kde']} s, prospective {g['prospective']} s | target < 1 s | – |",
+            f"| point-process EM, {s['events']:,} burglaries (Chicago 2016), {s['pairs']:,} pairs "
+            f"| {s['fit_s']} s ({s['iterations']} iterations) | target < 10 s | – |",
+        ]
+    if result["benchmark"].startswith("backtest_"):
+        periods = max(c["periods"] for c in result["categories"].values())
+        return [
+            f"| weekly backtest {result['city']} {result['span'][0]} … {result['span'][1]}, every method, "
+            f"{len(result['categories'])} categories × {periods} weeks | {result['backtest_s']} s "
+            f"| {'target < 300 s' if 'target_s' in result else '–'} | – |"
+        ]
     return []
 
 
