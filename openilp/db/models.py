@@ -239,7 +239,6 @@ class User(Base):
     #: Intelligence reviewers: last day (inclusive) their 28 CFR Part 23 training is valid.
     training_valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 
-
     agency: Mapped[Agency] = relationship()
 
 
