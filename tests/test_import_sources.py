@@ -25,6 +25,7 @@ from conftest import shared_file
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from openilp.db.ledger import ledger_entries
 from openilp.db.models import ImportFile, Incident
 from openilp.db.reference_data import load_category_definitions
 from openilp.ingest.spec import builtin_source_names, load_source_spec
@@ -48,7 +49,7 @@ def store_fingerprint(engine: Engine) -> tuple[int, int, int, str]:
         rows = conn.execute(
             text("SELECT id, source_key, content_hash, net_count, import_file_id FROM incidents ORDER BY id")
         ).all()
-        ledger = conn.execute(text("SELECT COUNT(*) FROM incident_ledger")).scalar_one()
+        ledger = len(ledger_entries(conn))
         files = conn.execute(text("SELECT COUNT(*) FROM import_files")).scalar_one()
     digest = hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
     return len(rows), int(ledger), int(files), digest

@@ -35,6 +35,7 @@ from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 
 from openilp.db.bulk import BulkWriter, bulk_writer, format_timestamps, object_values
+from openilp.db.ledger import encode_entries, ledger_entries
 from openilp.db.models import Agency, ImportFile
 from openilp.ingest.normalize import INCIDENT_COLUMNS, NormalizedBatch, RowProblem, normalize
 from openilp.ingest.reading import FileFormatError, RawTable, find_source_files, read_source_file
@@ -194,17 +195,10 @@ def _load_state(session: Session, agency_id: int, spec: SourceSpec) -> _State:
     records = {r[0]: _Stored(int(r[1]), int(u), int(r[3]), int(r[4])) for r, u in zip(rows, updated, strict=True)}
     net: dict[str, int] = {}
     if spec.record.count_column:
-        net = {
-            k: int(v)
-            for k, v in conn.execute(
-                text(
-                    "SELECT l.source_key, SUM(l.count_delta) FROM incident_ledger AS l "
-                    "JOIN import_files AS f ON f.id = l.import_file_id "
-                    "WHERE f.agency_id = :a AND f.source = :s GROUP BY l.source_key"
-                ),
-                {"a": agency_id, "s": spec.name},
-            ).all()
-        }
+        entries = ledger_entries(conn, agency_id=agency_id, source=spec.name)
+        if len(entries):
+            sums = entries.groupby("source_key", sort=False)["count_delta"].sum()
+            net = dict(zip(sums.index.tolist(), sums.to_numpy().tolist(), strict=True))
     files = session.execute(
         select(ImportFile.id, ImportFile.file_name, ImportFile.sha256).where(
             ImportFile.agency_id == agency_id, ImportFile.source == spec.name, ImportFile.superseded.is_(False)
@@ -264,17 +258,10 @@ def batch_folded(batch: NormalizedBatch) -> _Folded:
 
 
 def _write_ledger(writer: BulkWriter, batch: NormalizedBatch, import_file_id: int) -> None:
-    writer.insert(
-        "incident_ledger",
-        pd.DataFrame(
-            {
-                "source_key": batch.frame["source_key"].to_numpy(dtype=object),
-                "import_file_id": import_file_id,
-                "source_line": batch.frame["source_line"].to_numpy(),
-                "count_delta": batch.count_delta,
-            }
-        ),
+    entries = encode_entries(
+        batch.frame["source_line"].tolist(), batch.frame["source_key"].tolist(), batch.count_delta.tolist()
     )
+    writer.insert("incident_ledger", pd.DataFrame({"import_file_id": [import_file_id], "entries": [entries]}))
 
 
 def _apply_vectorised(
@@ -428,15 +415,9 @@ def _apply_file(
         old_contrib: dict[str, int] = {}
         if previous_versions:
             ids = _sql_ids(previous_versions)
-            old_contrib = {
-                k: int(v)
-                for k, v in conn.execute(
-                    text(
-                        f"SELECT source_key, SUM(count_delta) FROM incident_ledger WHERE import_file_id IN ({ids}) "
-                        "GROUP BY source_key"
-                    )
-                ).all()
-            }
+            old_entries = ledger_entries(conn, file_ids=previous_versions)
+            old_sums = old_entries.groupby("source_key", sort=False)["count_delta"].sum()
+            old_contrib = dict(zip(old_sums.index.tolist(), old_sums.to_numpy().tolist(), strict=True))
             conn.execute(text(f"DELETE FROM incident_ledger WHERE import_file_id IN ({ids})"))
         new_net = {k: state.net.get(k, 0) - old_contrib.get(k, 0) + d for k, d in delta_sum.items()}
         dropped = {k: state.net.get(k, 0) - c for k, c in old_contrib.items() if k not in delta_sum}

@@ -79,17 +79,14 @@ def upgrade() -> None:
     op.create_table(
         "incident_ledger",
         sa.Column("import_file_id", sa.Integer(), nullable=False),
-        sa.Column("source_line", sa.Integer(), nullable=False),
-        sa.Column("source_key", sa.String(length=200), nullable=False),
-        sa.Column("count_delta", sa.Integer(), nullable=False),
+        sa.Column("entries", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["import_file_id"],
             ["import_files.id"],
             name=op.f("fk_incident_ledger_import_file_id_import_files"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("import_file_id", "source_line", name=op.f("pk_incident_ledger")),
-        sqlite_with_rowid=False,
+        sa.PrimaryKeyConstraint("import_file_id", name=op.f("pk_incident_ledger")),
     )
 
     op.create_table(
