@@ -69,10 +69,21 @@ def store(city: str) -> Engine:
     """A SQLite store holding the city's data (imported once; re-imports skip known files)."""
     config = CITIES[city]
     STORE_DIR.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(f"sqlite:///{STORE_DIR / (city + '.sqlite3')}")
-    migrate(engine)
-    import_source(engine, load_source_spec(config["source"]), list(config["paths"]))
-    return engine
+    path = STORE_DIR / (city + ".sqlite3")
+    for attempt in (1, 2):
+        engine = make_engine(f"sqlite:///{path}")
+        try:
+            migrate(engine)
+            import_source(engine, load_source_spec(config["source"]), list(config["paths"]))
+            return engine
+        except Exception:
+            # A store left by an older schema: start again from the files.
+            engine.dispose()
+            if attempt == 2:
+                raise
+            for stale in STORE_DIR.glob(city + ".sqlite3*"):
+                stale.unlink()
+    raise AssertionError("unreachable")
 
 
 def grid_speed() -> dict[str, Any]:

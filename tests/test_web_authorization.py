@@ -138,6 +138,9 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/analysis/hotspots"): {"anonymous": 303, **_only(INTERNAL)},
     ("GET", "/analysis/near-repeat"): {"anonymous": 303, **_only(INTERNAL)},
     ("GET", "/analysis/trends"): {"anonymous": 303, **_only(INTERNAL)},
+    # Forecast (tests/test_forecast_web.py): the same seeded store is too small to forecast from.
+    ("GET", "/api/v1/forecast/weekly.geojson"): {"anonymous": 401, **_only(INTERNAL, 400)},
+    ("GET", "/forecast"): {"anonymous": 303, **_only(INTERNAL)},
     # Problems (SARA): tests/test_problems_web.py. No problem 1 exists: reads answer 404 to those permitted.
     ("GET", "/api/v1/problems"): {"anonymous": 401, **_only(INTERNAL)},
     ("POST", "/api/v1/problems"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 422)},

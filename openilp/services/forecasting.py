@@ -37,6 +37,7 @@ __all__ = [
     "run_backtest",
     "run_forecast",
     "study_area_grid",
+    "weekly_forecast",
 ]
 
 #: The categories the backtest reports, as category codes or crime groups of the store.
@@ -51,7 +52,7 @@ CATEGORY_SETS: dict[str, tuple[str, ...]] = {
 #: Parameters used in rolling backtests (warm starts reuse earlier work, never later data).
 DEFAULT_BACKTEST_PARAMS: dict[str, dict[str, Any]] = {
     "sepp": {"warm_start": True},
-    "learned": {"warm_start": True},
+    "learned": {"warm_start": True, "retrain_every_days": 28.0},
 }
 
 
@@ -210,3 +211,62 @@ def run_backtest(
         }
     )
     return result
+
+
+def weekly_forecast(
+    engine: Engine,
+    *,
+    agency_code: str,
+    category: str,
+    as_of: dt.date,
+    method: str = "learned",
+    cell_size_m: float = 150.0,
+    study_area_path: str | Path | None = None,
+    evaluation_weeks: int = 12,
+) -> dict[str, Any]:
+    """This week's forecast with its measured accuracy beside it (what the web page shows).
+
+    Returns the forecast GeoJSON (:func:`forecast_geojson`) with an ``accuracy`` member: the mean
+    hit rate, PAI and PEI (with 95 % CIs) of the same method and of the naive baseline over the
+    ``evaluation_weeks`` weekly forecasts before ``as_of``, scored exactly as ``openilp backtest``.
+    """
+    if category not in CATEGORY_SETS:
+        raise ValueError(f"unknown category {category!r}; choose from {', '.join(CATEGORY_SETS)}")
+    if not 1 <= evaluation_weeks <= 104:
+        raise ValueError("evaluation_weeks must be between 1 and 104")
+    categories = CATEGORY_SETS[category]
+    forecaster, scores = run_forecast(
+        engine,
+        agency_code=agency_code,
+        categories=categories,
+        as_of=as_of,
+        method=method,
+        cell_size_m=cell_size_m,
+        study_area_path=study_area_path,
+    )
+    methods = list(dict.fromkeys([method, "naive"]))
+    result = run_backtest(
+        engine,
+        agency_code=agency_code,
+        categories=categories,
+        date_from=as_of - dt.timedelta(days=7 * evaluation_weeks),
+        date_to=as_of - dt.timedelta(days=1),
+        methods=methods,
+        cell_size_m=cell_size_m,
+        study_area_path=study_area_path,
+    )
+    wanted = {f"{m}@{c:g}" for m in ("hit_rate", "pai", "pei") for c in DEFAULT_COVERAGES}
+    accuracy = [
+        {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+        for row in result.summary().to_dict(orient="records")
+        if row["metric"] in wanted
+    ]
+    collection = forecast_geojson(forecaster, scores, category=category, horizon_days=7.0)
+    collection["accuracy"] = {
+        "weeks": int(result.scores["origin"].nunique()),
+        "from": str(as_of - dt.timedelta(days=7 * evaluation_weeks)),
+        "to": str(as_of - dt.timedelta(days=1)),
+        "methods": methods,
+        "metrics": accuracy,
+    }
+    return collection

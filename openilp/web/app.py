@@ -30,6 +30,7 @@ from openilp.web.errors import install_error_handlers
 from openilp.web.headers import SecurityHeadersMiddleware
 from openilp.web.privacy import AnonymousPathsMiddleware, install_access_log_filter
 from openilp.web.routes import analysis as analysis_routes
+from openilp.web.routes import forecast as forecast_routes
 from openilp.web.routes import api, audit, auth, health, intel_pages, pages, tip_pages
 from openilp.web.routes import intel as intel_routes
 from openilp.web.routes import problems as problem_routes
@@ -95,6 +96,8 @@ def create_app(
     app.include_router(public_tips.api_router)
     app.include_router(analysis_routes.api)
     app.include_router(analysis_routes.pages)
+    app.include_router(forecast_routes.api)
+    app.include_router(forecast_routes.pages)
     app.include_router(problem_routes.api)
     app.include_router(problem_routes.pages)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

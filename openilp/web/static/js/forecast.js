@@ -1,0 +1,57 @@
+/* OpenILP forecast page: draws the top 20 % of cells of this week's forecast, shaded by rank.
+ * Everything comes from this origin (Content-Security-Policy); no inline scripts. */
+(function () {
+  "use strict";
+  var element = document.getElementById("map");
+  var status = document.getElementById("map-status");
+  if (!element) { return; }
+  function setStatus(text) { if (status) { status.textContent = text; } }
+  if (typeof window.L === "undefined") {
+    setStatus("The map cannot be drawn: the map library is not installed.");
+    element.setAttribute("data-cells-drawn", "0");
+    return;
+  }
+  var L = window.L;
+  var map = L.map(element, { preferCanvas: true });
+  map.attributionControl.setPrefix(false);
+  map.setView([39.5, -98.35], 4);
+  var tileUrl = element.getAttribute("data-tile-url");
+  if (tileUrl) {
+    L.tileLayer(tileUrl, { attribution: element.getAttribute("data-tile-attribution") || "", maxZoom: 19 }).addTo(map);
+  }
+  var url = element.getAttribute("data-forecast-url");
+  if (!url) { element.setAttribute("data-cells-drawn", "0"); return; }
+  // Top 1 %, 5 %, 10 %, 20 % of the study area (same ramp as the density maps).
+  var BANDS = [[0.01, "#a63603"], [0.05, "#e6550d"], [0.10, "#fd8d3c"], [0.20, "#fdd0a2"]];
+  setStatus("Loading the forecast…");
+  fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then(function (response) {
+      return response.json().then(function (body) {
+        if (!response.ok) { throw new Error(body.detail || ("HTTP " + response.status)); }
+        return body;
+      });
+    })
+    .then(function (collection) {
+      var cells = collection.features.length;
+      var shown = collection.features.filter(function (f) { return f.properties.rank <= 0.2 * cells; });
+      var layer = L.geoJSON({ type: "FeatureCollection", features: shown }, {
+        style: function (feature) {
+          var share = feature.properties.rank / cells;
+          var colour = BANDS[BANDS.length - 1][1];
+          for (var i = 0; i < BANDS.length; i += 1) { if (share <= BANDS[i][0]) { colour = BANDS[i][1]; break; } }
+          return { color: colour, weight: 0, fillColor: colour, fillOpacity: 0.65 };
+        },
+        onEachFeature: function (feature, cell) {
+          cell.bindTooltip("cell " + feature.properties.cell_id + ", rank " + feature.properties.rank +
+            ", expected " + feature.properties.score.toFixed(2));
+        }
+      }).addTo(map);
+      if (shown.length) { map.fitBounds(layer.getBounds()); }
+      element.setAttribute("data-cells-drawn", String(shown.length));
+      setStatus(shown.length + " of " + cells + " cells drawn (the top 20 %).");
+    })
+    .catch(function (error) {
+      element.setAttribute("data-cells-drawn", "0");
+      setStatus("The forecast could not be loaded: " + error.message);
+    });
+})();
