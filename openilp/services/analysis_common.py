@@ -51,6 +51,7 @@ __all__ = [
     "build_grid",
     "cached",
     "check_categories",
+    "check_test_settings",
     "event_noun",
     "frame_to_csv",
     "guard_event_frame",
@@ -106,6 +107,41 @@ def check_categories(categories: Sequence[str]) -> tuple[str, ...]:
             raise ValueError("a category must not be empty: give a category code or crime group, e.g. burglary")
         cleaned.append(name.strip())
     return tuple(cleaned)
+
+
+def check_test_settings(
+    *,
+    permutations: int,
+    min_permutations: int,
+    max_permutations: int,
+    alpha: float,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> None:
+    """ValueError for a permutation count, significance level or date range a request cannot use.
+
+    The checks every permutation-tested request (hot spots, Knox) ends its ``validate`` with:
+    ``permutations`` within ``[min_permutations, max_permutations]``, ``alpha`` strictly between 0
+    and 1, and ``date_from`` not after ``date_to`` (either may be None: open-ended).
+
+    >>> check_test_settings(
+    ...     permutations=999, min_permutations=1, max_permutations=9_999, alpha=0.05, date_from=None, date_to=None
+    ... )
+    >>> check_test_settings(
+    ...     permutations=0, min_permutations=1, max_permutations=9_999, alpha=0.05, date_from=None, date_to=None
+    ... )
+    Traceback (most recent call last):
+    ...
+    ValueError: permutations must be between 1 and 9,999, got 0
+    """
+    if not min_permutations <= permutations <= max_permutations:
+        raise ValueError(
+            f"permutations must be between {min_permutations} and {max_permutations:,}, got {permutations}"
+        )
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie between 0 and 1, got {alpha:g}")
+    if date_from and date_to and date_from > date_to:
+        raise ValueError(f"date_from {date_from} is after date_to {date_to}")
 
 
 def event_noun(categories: Sequence[str]) -> str:

@@ -43,6 +43,7 @@ from openilp.services.analysis_common import (
     build_grid,
     cached,
     check_categories,
+    check_test_settings,
     frame_to_csv,
     guard_event_frame,
     study_area_for,
@@ -87,14 +88,14 @@ class HotspotRequest:
             raise ValueError(f"bandwidth must be a positive number of metres, got {self.bandwidth_m:g}")
         if self.kernel not in KERNELS:
             raise ValueError(f"kernel must be one of {', '.join(KERNELS)}, got {self.kernel!r}")
-        if not 0 <= self.permutations <= limits.max_gi_permutations:
-            raise ValueError(
-                f"permutations must be between 0 and {limits.max_gi_permutations:,}, got {self.permutations}"
-            )
-        if not 0 < self.alpha < 1:
-            raise ValueError(f"alpha must lie between 0 and 1, got {self.alpha:g}")
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
+        check_test_settings(
+            permutations=self.permutations,
+            min_permutations=0,
+            max_permutations=limits.max_gi_permutations,
+            alpha=self.alpha,
+            date_from=self.date_from,
+            date_to=self.date_to,
+        )
         return self
 
 

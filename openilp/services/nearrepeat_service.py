@@ -40,6 +40,7 @@ from openilp.services.analysis_common import (
     ResultCache,
     cached,
     check_categories,
+    check_test_settings,
     event_noun,
     frame_to_csv,
     guard_event_frame,
@@ -147,14 +148,14 @@ class KnoxRequest:
             raise ValueError(
                 f"same-location distance must be >= 0 and below the first space band ({self.space_bands_m[0]:g} m)"
             )
-        if not 1 <= self.permutations <= limits.max_knox_permutations:
-            raise ValueError(
-                f"permutations must be between 1 and {limits.max_knox_permutations:,}, got {self.permutations}"
-            )
-        if not 0 < self.alpha < 1:
-            raise ValueError(f"alpha must lie between 0 and 1, got {self.alpha:g}")
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
+        check_test_settings(
+            permutations=self.permutations,
+            min_permutations=1,
+            max_permutations=limits.max_knox_permutations,
+            alpha=self.alpha,
+            date_from=self.date_from,
+            date_to=self.date_to,
+        )
         return self
 
 
