@@ -13,8 +13,11 @@ the API call its script makes compute once. Invalid parameters, requests over th
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -22,18 +25,19 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from sqlalchemy.orm import Session
 
 from openilp.services.analysis_common import RESULT_CACHE, NoEventsError, latest_incident_date
-from openilp.services.hotspot_service import HotspotRequest, run_hotspots
+from openilp.services.hotspot_service import HotspotRequest, HotspotResult, run_hotspots
 from openilp.services.incidents import CRIME_GROUPS, category_options, parse_iso_date
 from openilp.services.nearrepeat_service import (
     DEFAULT_SPACE_BANDS_M,
     DEFAULT_TIME_BANDS_DAYS,
     KnoxRequest,
+    KnoxResult,
     NearRepeatAlertRequest,
     parse_bands,
     run_knox,
     run_near_repeat_alerts,
 )
-from openilp.services.trend_service import AREA_LEVELS, TrendRequest, run_trends
+from openilp.services.trend_service import AREA_LEVELS, TrendRequest, TrendResult, run_trends
 from openilp.services.users import UserInfo
 from openilp.web.auth import require
 from openilp.web.context import db_session, get_context
@@ -52,7 +56,54 @@ _TIME = ",".join(f"{b:g}" for b in DEFAULT_TIME_BANDS_DAYS)
 ALL_PERIODS = ("week", "28d", "ytd")
 ALL_BASELINES = ("previous", "last_year", "rolling", "seasonal")
 
+# Query parameters shared by the endpoints and pages.
+_CATEGORY = Query(default=[], description="Category code or crime group; repeat for several; none = all.")
+_DATE_FROM = Query(default="", description="First day, YYYY-MM-DD, agency local time.")
+_DATE_TO = Query(default="", description="Last day (inclusive), YYYY-MM-DD.")
+_CELL = Query(default=150.0, description="Side of a grid cell, metres.")
+_BANDWIDTH = Query(default=None, description="KDE bandwidth, metres (default: Silverman's rule).")
+_KERNEL = Query(default="quartic", description="quartic or gaussian.")
+_GI_PERMUTATIONS = Query(default=999, description="Gi* permutations (0: normal approximation).")
+_ALPHA = Query(default=0.05, description="False discovery rate of the hot/cold flags.")
+_SEED = Query(default=0, description="Seed of the permutations.")
+_SPACE_BANDS = Query(default=_SPACE, description="Upper edges of the distance bands, metres, comma-separated.")
+_TIME_BANDS = Query(default=_TIME, description="Upper edges of the time bands, days, comma-separated.")
+_KNOX_PERMUTATIONS = Query(default=999, description="Knox permutations.")
+_AS_OF = Query(default="", description="Day of the alerts / last day of the periods (default: latest incident).")
+_HISTORY = Query(default=365, description="Days of history the Knox test of the alerts is fitted on.")
+_BY = Query(default="neighbourhood", description="Area level: neighbourhood, district or beat.")
+_PERIOD = Query(default=[], description="week, 28d or ytd; repeat for several; none = all.")
+_BASELINE = Query(default=[], description="previous, last_year, rolling or seasonal; repeat; none = all.")
+_ALL = Query(default=False, alias="all", description="Include rows that are neither alert nor watch.")
+_READER = Depends(require(PERMISSION))
+
 # --------------------------------------------------------------------------- request builders
+# Each builder parses one analysis's query parameters into its service request and raises
+# ValueError for anything invalid. Pages call a builder with every argument given; the API takes
+# it as a dependency through :func:`_answer_400`, so its defaults are the API's query parameters.
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+@contextmanager
+def _http_400() -> Iterator[None]:
+    """Invalid parameters, requests over the limits and "nothing matches" (``NoEventsError``) → 400."""
+    try:
+        yield
+    except ValueError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+
+
+def _answer_400(build: Callable[_P, _T]) -> Callable[_P, _T]:
+    """``build`` as an API dependency (same parameters) whose ValueError answers 400."""
+
+    @functools.wraps(build)
+    def dependency(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        with _http_400():
+            return build(*args, **kwargs)
+
+    return dependency
 
 
 def _boundary_path(request: Request, user: UserInfo) -> str | None:
@@ -62,16 +113,16 @@ def _boundary_path(request: Request, user: UserInfo) -> str | None:
 
 def _hotspot_request(
     request: Request,
-    user: UserInfo,
-    category: list[str],
-    date_from: str,
-    date_to: str,
-    cell_size_m: float,
-    bandwidth_m: float | None,
-    kernel: str,
-    permutations: int,
-    alpha: float,
-    seed: int,
+    category: list[str] = _CATEGORY,
+    date_from: str = _DATE_FROM,
+    date_to: str = _DATE_TO,
+    cell_size_m: float = _CELL,
+    bandwidth_m: float | None = _BANDWIDTH,
+    kernel: str = _KERNEL,
+    permutations: int = _GI_PERMUTATIONS,
+    alpha: float = _ALPHA,
+    seed: int = _SEED,
+    user: UserInfo = _READER,
 ) -> HotspotRequest:
     return HotspotRequest(
         user.agency_code,
@@ -89,14 +140,14 @@ def _hotspot_request(
 
 
 def _knox_request(
-    user: UserInfo,
-    category: list[str],
-    date_from: str,
-    date_to: str,
-    space_bands: str,
-    time_bands: str,
-    permutations: int,
-    seed: int,
+    category: list[str] = _CATEGORY,
+    date_from: str = _DATE_FROM,
+    date_to: str = _DATE_TO,
+    space_bands: str = _SPACE_BANDS,
+    time_bands: str = _TIME_BANDS,
+    permutations: int = _KNOX_PERMUTATIONS,
+    seed: int = _SEED,
+    user: UserInfo = _READER,
 ) -> KnoxRequest:
     return KnoxRequest(
         user.agency_code,
@@ -117,7 +168,12 @@ def _alert_request(knox: KnoxRequest, as_of: str, history_days: int) -> NearRepe
 
 
 def _trend_request(
-    user: UserInfo, category: list[str], as_of: str, by: str, period: list[str], baseline: list[str]
+    category: list[str] = _CATEGORY,
+    as_of: str = _AS_OF,
+    by: str = _BY,
+    period: list[str] = _PERIOD,
+    baseline: list[str] = _BASELINE,
+    user: UserInfo = _READER,
 ) -> TrendRequest:
     return TrendRequest(
         user.agency_code,
@@ -129,126 +185,54 @@ def _trend_request(
     ).validate()
 
 
-def _bad_request(exc: ValueError) -> HTTPException:
-    return HTTPException(status_code=400, detail=str(exc))
-
-
 def _csv(content: str, name: str) -> PlainTextResponse:
     return PlainTextResponse(content, media_type=CSV, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-# Query parameters shared by the endpoints and pages.
-_CATEGORY = Query(default=[], description="Category code or crime group; repeat for several; none = all.")
-_DATE_FROM = Query(default="", description="First day, YYYY-MM-DD, agency local time.")
-_DATE_TO = Query(default="", description="Last day (inclusive), YYYY-MM-DD.")
-_CELL = Query(default=150.0, description="Side of a grid cell, metres.")
-_BANDWIDTH = Query(default=None, description="KDE bandwidth, metres (default: Silverman's rule).")
-_KERNEL = Query(default="quartic", description="quartic or gaussian.")
-_GI_PERMUTATIONS = Query(default=999, description="Gi* permutations (0: normal approximation).")
-_ALPHA = Query(default=0.05, description="False discovery rate of the hot/cold flags.")
-_SEED = Query(default=0, description="Seed of the permutations.")
-_SPACE_BANDS = Query(default=_SPACE, description="Upper edges of the distance bands, metres, comma-separated.")
-_TIME_BANDS = Query(default=_TIME, description="Upper edges of the time bands, days, comma-separated.")
-_KNOX_PERMUTATIONS = Query(default=999, description="Knox permutations.")
-_AS_OF = Query(default="", description="Day of the alerts / last day of the periods (default: latest incident).")
-_HISTORY = Query(default=365, description="Days of history the Knox test of the alerts is fitted on.")
-_BY = Query(default="neighbourhood", description="Area level: neighbourhood, district or beat.")
-_PERIOD = Query(default=[], description="week, 28d or ytd; repeat for several; none = all.")
-_BASELINE = Query(default=[], description="previous, last_year, rolling or seasonal; repeat; none = all.")
-_ALL = Query(default=False, description="Include rows that are neither alert nor watch.")
+# ----------------------------------------------------------------------- API dependencies
+# The service run of each analysis for the request's query parameters, through the result cache;
+# a ValueError answers 400, so the endpoints only format the result.
+
+
+def _hotspots_result(request: Request, hot: HotspotRequest = Depends(_answer_400(_hotspot_request))) -> HotspotResult:
+    with _http_400():
+        return run_hotspots(get_context(request).engine, hot, cache=RESULT_CACHE)
+
+
+def _knox_result(request: Request, knox: KnoxRequest = Depends(_answer_400(_knox_request))) -> KnoxResult:
+    with _http_400():
+        return run_knox(get_context(request).engine, knox, cache=RESULT_CACHE)
+
+
+def _trends_result(request: Request, trend: TrendRequest = Depends(_answer_400(_trend_request))) -> TrendResult:
+    with _http_400():
+        return run_trends(get_context(request).engine, trend, cache=RESULT_CACHE)
 
 
 # ---------------------------------------------------------------------------------------- API
 
 
 @api.get("/hotspots.geojson", response_class=JSONResponse)
-def hotspots_geojson(
-    request: Request,
-    category: list[str] = _CATEGORY,
-    date_from: str = _DATE_FROM,
-    date_to: str = _DATE_TO,
-    cell_size_m: float = _CELL,
-    bandwidth_m: float | None = _BANDWIDTH,
-    kernel: str = _KERNEL,
-    permutations: int = _GI_PERMUTATIONS,
-    alpha: float = _ALPHA,
-    seed: int = _SEED,
-    user: UserInfo = Depends(require(PERMISSION)),
-) -> JSONResponse:
+def hotspots_geojson(result: HotspotResult = Depends(_hotspots_result)) -> JSONResponse:
     """Grid cells (EPSG:4326) with count, KDE (events/km²), Gi* z, p, q and class; run facts in ``analysis``."""
-    try:
-        hot = _hotspot_request(
-            request, user, category, date_from, date_to, cell_size_m, bandwidth_m, kernel, permutations, alpha, seed
-        )
-        result = run_hotspots(get_context(request).engine, hot, cache=RESULT_CACHE)
-    except ValueError as exc:
-        raise _bad_request(exc) from exc
     return JSONResponse(result.to_geojson(), media_type=GEOJSON)
 
 
 @api.get("/hotspots.csv", response_class=PlainTextResponse)
-def hotspots_csv(
-    request: Request,
-    category: list[str] = _CATEGORY,
-    date_from: str = _DATE_FROM,
-    date_to: str = _DATE_TO,
-    cell_size_m: float = _CELL,
-    bandwidth_m: float | None = _BANDWIDTH,
-    kernel: str = _KERNEL,
-    permutations: int = _GI_PERMUTATIONS,
-    alpha: float = _ALPHA,
-    seed: int = _SEED,
-    user: UserInfo = Depends(require(PERMISSION)),
-) -> PlainTextResponse:
+def hotspots_csv(result: HotspotResult = Depends(_hotspots_result)) -> PlainTextResponse:
     """The same cells as CSV, with each cell centre's ``lon``, ``lat``."""
-    try:
-        hot = _hotspot_request(
-            request, user, category, date_from, date_to, cell_size_m, bandwidth_m, kernel, permutations, alpha, seed
-        )
-        result = run_hotspots(get_context(request).engine, hot, cache=RESULT_CACHE)
-    except ValueError as exc:
-        raise _bad_request(exc) from exc
     return _csv(result.to_csv(), "hotspots.csv")
 
 
 @api.get("/knox.json")
-def knox_json(
-    request: Request,
-    category: list[str] = _CATEGORY,
-    date_from: str = _DATE_FROM,
-    date_to: str = _DATE_TO,
-    space_bands: str = _SPACE_BANDS,
-    time_bands: str = _TIME_BANDS,
-    permutations: int = _KNOX_PERMUTATIONS,
-    seed: int = _SEED,
-    user: UserInfo = Depends(require(PERMISSION)),
-) -> dict[str, Any]:
+def knox_json(result: KnoxResult = Depends(_knox_result)) -> dict[str, Any]:
     """The Knox table (default category burglary): band labels, cells and summary sentences."""
-    try:
-        knox = _knox_request(user, category, date_from, date_to, space_bands, time_bands, permutations, seed)
-        return run_knox(get_context(request).engine, knox, cache=RESULT_CACHE).to_json()
-    except ValueError as exc:
-        raise _bad_request(exc) from exc
+    return result.to_json()
 
 
 @api.get("/knox.csv", response_class=PlainTextResponse)
-def knox_csv(
-    request: Request,
-    category: list[str] = _CATEGORY,
-    date_from: str = _DATE_FROM,
-    date_to: str = _DATE_TO,
-    space_bands: str = _SPACE_BANDS,
-    time_bands: str = _TIME_BANDS,
-    permutations: int = _KNOX_PERMUTATIONS,
-    seed: int = _SEED,
-    user: UserInfo = Depends(require(PERMISSION)),
-) -> PlainTextResponse:
+def knox_csv(result: KnoxResult = Depends(_knox_result)) -> PlainTextResponse:
     """The Knox table as CSV, one row per space band × time band."""
-    try:
-        knox = _knox_request(user, category, date_from, date_to, space_bands, time_bands, permutations, seed)
-        result = run_knox(get_context(request).engine, knox, cache=RESULT_CACHE)
-    except ValueError as exc:
-        raise _bad_request(exc) from exc
     return _csv(result.to_csv(), "knox.csv")
 
 
@@ -262,55 +246,25 @@ def near_repeat_alerts_geojson(
     time_bands: str = _TIME_BANDS,
     permutations: int = _KNOX_PERMUTATIONS,
     seed: int = _SEED,
-    user: UserInfo = Depends(require(PERMISSION)),
+    user: UserInfo = _READER,
 ) -> JSONResponse:
     """Alert zones (circles, EPSG:4326) in force on ``as_of``, with the run's facts and Knox summary."""
-    try:
-        knox = _knox_request(user, category, "", "", space_bands, time_bands, permutations, seed)
+    with _http_400():
+        knox = _knox_request(category, "", "", space_bands, time_bands, permutations, seed, user)
         alerts = _alert_request(knox, as_of, history_days)
         result = run_near_repeat_alerts(get_context(request).engine, alerts, cache=RESULT_CACHE)
-    except ValueError as exc:
-        raise _bad_request(exc) from exc
     return JSONResponse(result.to_geojson(), media_type=GEOJSON)
 
 
 @api.get("/trends.json")
-def trends_json(
-    request: Request,
-    category: list[str] = _CATEGORY,
-    as_of: str = _AS_OF,
-    by: str = _BY,
-    period: list[str] = _PERIOD,
-    baseline: list[str] = _BASELINE,
-    all_rows: bool = Query(default=False, alias="all", description="Include rows that are neither alert nor watch."),
-    user: UserInfo = Depends(require(PERMISSION)),
-) -> dict[str, Any]:
+def trends_json(result: TrendResult = Depends(_trends_result), all_rows: bool = _ALL) -> dict[str, Any]:
     """Trend rows (alerts and watches unless ``all``), each with the ids of its current-period incidents."""
-    try:
-        trend = _trend_request(user, category, as_of, by, period, baseline)
-        result = run_trends(get_context(request).engine, trend, cache=RESULT_CACHE)
-    except ValueError as exc:
-        raise _bad_request(exc) from exc
     return result.to_json(flagged_only=not all_rows)
 
 
 @api.get("/trends.csv", response_class=PlainTextResponse)
-def trends_csv(
-    request: Request,
-    category: list[str] = _CATEGORY,
-    as_of: str = _AS_OF,
-    by: str = _BY,
-    period: list[str] = _PERIOD,
-    baseline: list[str] = _BASELINE,
-    all_rows: bool = Query(default=False, alias="all", description="Include rows that are neither alert nor watch."),
-    user: UserInfo = Depends(require(PERMISSION)),
-) -> PlainTextResponse:
+def trends_csv(result: TrendResult = Depends(_trends_result), all_rows: bool = _ALL) -> PlainTextResponse:
     """Trend rows as CSV, with ``incident_count`` per row."""
-    try:
-        trend = _trend_request(user, category, as_of, by, period, baseline)
-        result = run_trends(get_context(request).engine, trend, cache=RESULT_CACHE)
-    except ValueError as exc:
-        raise _bad_request(exc) from exc
     return _csv(result.to_csv(flagged_only=not all_rows), "trends.csv")
 
 
@@ -348,7 +302,7 @@ def hotspots_page(
     date_to: str = "",
     cell_size_m: float = 150.0,
     bandwidth_m: str = "",
-    user: UserInfo = Depends(require(PERMISSION)),
+    user: UserInfo = _READER,
     session: Session = Depends(db_session),
 ) -> Response:
     """Hot-spot map: KDE surface and Gi* hot/cold cells over the boundary layer."""
@@ -359,7 +313,7 @@ def hotspots_page(
     try:
         bandwidth = float(bandwidth_m) if bandwidth_m.strip() else None
         hot = _hotspot_request(
-            request, user, category, date_from, date_to, cell_size_m, bandwidth, "quartic", 999, 0.05, 0
+            request, category, date_from, date_to, cell_size_m, bandwidth, "quartic", 999, 0.05, 0, user
         )
         summary = run_hotspots(web.engine, hot, cache=RESULT_CACHE).summary()
         params: list[tuple[str, Any]] = [("category", c) for c in category]
@@ -413,7 +367,7 @@ def near_repeat_page(
     permutations: int = 999,
     as_of: str = "",
     history_days: int = 365,
-    user: UserInfo = Depends(require(PERMISSION)),
+    user: UserInfo = _READER,
     session: Session = Depends(db_session),
 ) -> Response:
     """The Knox table as a heat table, its summary, and the near-repeat alert map."""
@@ -422,7 +376,7 @@ def near_repeat_page(
     error = notice = None
     status, knox, alerts, alerts_query = 200, None, None, ""
     try:
-        knox_request = _knox_request(user, category, date_from, date_to, space_bands, time_bands, permutations, 0)
+        knox_request = _knox_request(category, date_from, date_to, space_bands, time_bands, permutations, 0, user)
         knox = run_knox(web.engine, knox_request, cache=RESULT_CACHE)
         alert_request = _alert_request(knox_request, as_of, history_days)
         try:
@@ -471,7 +425,7 @@ def trends_page(
     period: list[str] = Query(default=[]),
     baseline: list[str] = Query(default=[]),
     row: str = "",
-    user: UserInfo = Depends(require(PERMISSION)),
+    user: UserInfo = _READER,
     session: Session = Depends(db_session),
 ) -> Response:
     """Trend alerts sorted by severity; ``row`` drills down to the incidents of one row (list and map)."""
@@ -480,7 +434,7 @@ def trends_page(
     status, result, rows, drill, drill_json = 200, None, [], None, ""
     base_query = ""
     try:
-        trend = _trend_request(user, category, as_of, by, period, baseline)
+        trend = _trend_request(category, as_of, by, period, baseline, user)
         result = run_trends(web.engine, trend, cache=RESULT_CACHE)
         rows = result.to_json()["rows"]
         params: list[tuple[str, Any]] = [("category", c) for c in category]
