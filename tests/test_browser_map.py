@@ -1,44 +1,25 @@
 """The map in a real browser: sign in through the form, open /map, see markers and boundaries.
 
 Starts the real app with uvicorn on a free 127.0.0.1 port (temporary SQLite store) and drives the
-system Chromium through Playwright. Outside CI the test is skipped when Chromium is not installed;
-under ``CI=true`` it never skips. Never run ``playwright install``: we use ``/usr/bin/chromium``.
+system Chromium through Playwright (see ``browser_support``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from web_support import PASSWORD, IncidentSpec, seed_agency, seed_incidents, seed_user
+from browser_support import BROWSER, PageLog, chromium, require_leaflet, serve, sign_in
+from web_support import IncidentSpec, seed_agency, seed_incidents, seed_user
 
-from openilp.config import Settings
 from openilp.db import make_engine, migrate
-from openilp.web import create_app
-from openilp.web.context import LEAFLET_DIR
 
-pytestmark = pytest.mark.browser
+pytestmark = BROWSER
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOT = Path(os.environ.get("OPENILP_SCREENSHOT", "/tmp/openilp-map.png"))
-
-if not CHROMIUM.exists() and os.environ.get("CI") != "true":
-    pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
 
 # Points inside the City of St. Louis, one per crime group.
 POINTS = [
@@ -50,16 +31,9 @@ POINTS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not (LEAFLET_DIR / "leaflet.js").is_file():
-        pytest.fail("Leaflet is not built: run `npm ci && python3 scripts/build_assets.py` first")
+    require_leaflet()
     data_dir = tmp_path_factory.mktemp("browser")
     engine = make_engine(f"sqlite:///{data_dir / 'openilp.sqlite3'}")
     migrate(engine)
@@ -72,89 +46,62 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ]
     specs.append(IncidentSpec("rape", when, location_status="withheld"))
     seed_incidents(engine, "SLMPD", specs)
-    app = create_app(Settings(data_dir=str(data_dir), secret_key="browser-test-secret"), engine)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    uv_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uv_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv_server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv_server.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    with serve(engine, data_dir) as url:
+        yield url
 
 
 def test_map_draws_markers_and_boundaries(server: str) -> None:
-    from playwright.sync_api import sync_playwright
+    log = PageLog(server)
+    with chromium() as browser:
+        page = log.watch(browser.new_page(viewport={"width": 1280, "height": 800}))
 
-    problems: list[str] = []  # console errors, page errors, failed responses
-    external: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.on("request", lambda r: None if r.url.startswith(server) else external.append(r.url))
-            page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.goto(f"{server}/map")
+        assert page.url.startswith(f"{server}/login"), "anonymous visitors are sent to sign in"
+        sign_in(page, "mapper")
+        page.wait_for_url(f"{server}/map")
 
-            page.goto(f"{server}/map")
-            assert page.url.startswith(f"{server}/login"), "anonymous visitors are sent to sign in"
-            page.fill("#username", "mapper")
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{server}/map")
+        # Selectors, not wait_for_function: the CSP (rightly) forbids the eval that would need.
+        page.wait_for_selector("#map:not([data-markers-drawn=''])", state="attached", timeout=15000)
+        map_element = page.locator("#map")
+        assert map_element.get_attribute("data-markers-drawn") == str(len(POINTS))
+        assert map_element.get_attribute("data-boundary-features") == "88"
+        # Boundaries are SVG paths in their own pane; markers are drawn on a canvas above them.
+        assert page.locator(".leaflet-boundaries-pane path").count() >= 88
+        assert page.locator(".leaflet-overlay-pane canvas").count() >= 1
+        status = page.locator("#map-status").inner_text()
+        assert "5 of 5 located incidents shown" in status
+        assert "1 without a location" in status
+        assert page.locator("#map-truncated").is_hidden()
+        page.screenshot(path=str(SCREENSHOT), full_page=False)
 
-            # Selectors, not wait_for_function: the CSP (rightly) forbids the eval that would need.
-            page.wait_for_selector("#map:not([data-markers-drawn=''])", state="attached", timeout=15000)
-            map_element = page.locator("#map")
-            assert map_element.get_attribute("data-markers-drawn") == str(len(POINTS))
-            assert map_element.get_attribute("data-boundary-features") == "88"
-            # Boundaries are SVG paths in their own pane; markers are drawn on a canvas above them.
-            assert page.locator(".leaflet-boundaries-pane path").count() >= 88
-            assert page.locator(".leaflet-overlay-pane canvas").count() >= 1
-            status = page.locator("#map-status").inner_text()
-            assert "5 of 5 located incidents shown" in status
-            assert "1 without a location" in status
-            assert page.locator("#map-truncated").is_hidden()
-            page.screenshot(path=str(SCREENSHOT), full_page=False)
+        # Clicking a marker opens its popup; record text is shown as text, never as HTML.
+        category, lon, lat = POINTS[0]
+        x, y = page.evaluate(
+            """([lat, lon]) => {
+                const element = document.getElementById('map');
+                const point = element.openilpMap.latLngToContainerPoint([lat, lon]);
+                const box = element.getBoundingClientRect();
+                return [point.x + box.left, point.y + box.top];
+            }""",
+            [lat, lon],
+        )
+        page.mouse.click(x, y)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(timeout=5000)
+        assert "Robbery" in popup.inner_text()
+        assert "000 BLOCK <b>X</b> ST" in popup.inner_text()
+        assert popup.locator("b").count() == 0
 
-            # Clicking a marker opens its popup; record text is shown as text, never as HTML.
-            category, lon, lat = POINTS[0]
-            x, y = page.evaluate(
-                """([lat, lon]) => {
-                    const element = document.getElementById('map');
-                    const point = element.openilpMap.latLngToContainerPoint([lat, lon]);
-                    const box = element.getBoundingClientRect();
-                    return [point.x + box.left, point.y + box.top];
-                }""",
-                [lat, lon],
-            )
-            page.mouse.click(x, y)
-            popup = page.locator(".leaflet-popup-content")
-            popup.wait_for(timeout=5000)
-            assert "Robbery" in popup.inner_text()
-            assert "000 BLOCK <b>X</b> ST" in popup.inner_text()
-            assert popup.locator("b").count() == 0
+        # Over the limit: the truncation notice appears (the map passes its query to the API).
+        page.goto(f"{server}/map?limit=2")
+        page.wait_for_selector("#map[data-markers-drawn='2']", state="attached", timeout=15000)
+        assert page.locator("#map-truncated").is_visible()
+        assert "2 of 5 located incidents shown" in page.locator("#map-status").inner_text()
 
-            # Over the limit: the truncation notice appears (the map passes its query to the API).
-            page.goto(f"{server}/map?limit=2")
-            page.wait_for_selector("#map[data-markers-drawn='2']", state="attached", timeout=15000)
-            assert page.locator("#map-truncated").is_visible()
-            assert "2 of 5 located incidents shown" in page.locator("#map-status").inner_text()
-
-            # Filters: one category narrows the markers.
-            page.goto(f"{server}/map")
-            page.select_option("#category", ["robbery"])
-            page.click("#map-filters button[type=submit]")
-            page.wait_for_url("**/map?category=robbery**")
-            page.wait_for_selector("#map[data-markers-drawn='1']", state="attached", timeout=15000)
-        finally:
-            browser.close()
-    assert not external, f"the page fetched from outside the app: {external}"
-    assert not problems, f"browser console errors: {problems}"
+        # Filters: one category narrows the markers.
+        page.goto(f"{server}/map")
+        page.select_option("#category", ["robbery"])
+        page.click("#map-filters button[type=submit]")
+        page.wait_for_url("**/map?category=robbery**")
+        page.wait_for_selector("#map[data-markers-drawn='1']", state="attached", timeout=15000)
+    log.assert_clean()
