@@ -30,6 +30,7 @@ PATH_PARAMS = {
     "attachment_id": "1",
     "evaluation_id": "1",
     "role": "control",
+    "agreement_id": "1",
 }
 #: A real file under each mount.
 MOUNT_SAMPLES = {"/static": "/static/css/openilp.css"}
@@ -49,6 +50,7 @@ _REVIEW = ["supervisor", "reviewer"]
 _TRIAGE = ["analyst", "supervisor", "reviewer"]
 _REWARDS = ["supervisor", "administrator"]
 _PROBLEM_WRITERS = ["analyst", "supervisor", "administrator"]
+_SETTINGS = ["supervisor", "administrator"]
 
 
 #: (method, path) -> {"anonymous": status, role: status, ...}.
@@ -110,6 +112,21 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/intel/tips/{tip_id}/reward"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/tips/{tip_id}/payout"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/intel/rewards"): {"anonymous": 303, **_only(_REWARDS)},
+    ("POST", "/intel/tips/{tip_id}/unlock"): {"anonymous": 303, **_everyone(403)},
+    # Intelligence administration, corrections and emergency releases (tests/test_intel_admin.py).
+    ("GET", "/api/v1/intel/agreements"): {"anonymous": 401, **_only(_SETTINGS)},
+    ("POST", "/api/v1/intel/agreements"): {"anonymous": 401, **_only(_SETTINGS, 422)},
+    ("POST", "/api/v1/intel/agreements/{agreement_id}/revoke"): {"anonymous": 401, **_only(_SETTINGS, 422)},
+    ("GET", "/api/v1/intel/grading-scheme"): {"anonymous": 401, **_only(_SETTINGS)},
+    ("POST", "/api/v1/intel/grading-scheme"): {"anonymous": 401, **_only(_SETTINGS, 422)},
+    ("POST", "/api/v1/intel/records/{record_id}/emergency-release"): {"anonymous": 401, **_only(_REVIEW, 422)},
+    ("GET", "/intel/settings"): {"anonymous": 303, **_only(_SETTINGS)},
+    ("POST", "/intel/settings/agreements"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/intel/settings/agreements/{agreement_id}/revoke"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/intel/settings/grading-scheme"): {"anonymous": 303, **_everyone(403)},
+    ("GET", "/intel/records/{record_id}/correct"): {"anonymous": 303, **_only(_LE, 404)},
+    ("POST", "/intel/records/{record_id}/correct"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/intel/records/{record_id}/emergency-release"): {"anonymous": 303, **_everyone(403)},
     # Intelligence pages (tests/test_intel_pages.py).
     ("GET", "/intel/records/new"): {"anonymous": 303, **_only(_LE)},
     ("POST", "/intel/records"): {"anonymous": 303, **_everyone(403)},

@@ -1,20 +1,54 @@
-"""``openilp intel``: scheduler jobs for the 28 CFR Part 23 review-or-purge cycle."""
+"""``openilp intel``: scheduler jobs for the 28 CFR Part 23 review-or-purge cycle, and administration.
+
+``review-due`` and ``purge-expired`` run daily. ``agreements add|list|revoke`` keeps the partner
+sharing agreements (23.20(f)(1)) and ``grading-scheme show|set`` the agency's grading scheme; they
+act as an existing account (``--user``, an administrator or supervisor) and are audited under its
+name, through the same services as the web pages (:mod:`openilp.services.intel_agreements`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from openilp.cli.common import console, emit_json, engine, fail
 from openilp.cli.main import app
 from openilp.db import session_scope
-from openilp.db.models import IntelRecord
+from openilp.db.models import IntelRecord, utcnow
+from openilp.intel.errors import IntelForbidden, IntelNotFound
+from openilp.intel.rules import SubmissionError
+from openilp.services.intel_agreements import (
+    AGREEMENT_SCOPES,
+    add_agreement,
+    agreement_dict,
+    choose_grading_scheme,
+    grading_scheme_settings,
+    list_agreements,
+    parse_moment,
+    revoke_agreement,
+)
 from openilp.services.intel_retention import open_due_reviews, purge_expired
+from openilp.services.users import UserInfo, get_user_by_username, get_user_info
 
-intel_app = typer.Typer(help="Criminal intelligence: review tasks and purges (run daily).", no_args_is_help=True)
+T = TypeVar("T")
+
+intel_app = typer.Typer(
+    help="Criminal intelligence: review tasks and purges (run daily), sharing agreements, grading scheme.",
+    no_args_is_help=True,
+)
 app.add_typer(intel_app, name="intel")
+agreements_app = typer.Typer(help="Partner sharing agreements (28 CFR 23.20(f)(1)): add, list, revoke.")
+intel_app.add_typer(agreements_app, name="agreements")
+grading_app = typer.Typer(help="The agency's grading scheme (Admiralty or UK 3x5x2): show, set.")
+intel_app.add_typer(grading_app, name="grading-scheme")
+
+_USER = typer.Option(..., "--user", help="Account to act as (an administrator or supervisor; audited).")
+_JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
 def _moment(value: str | None) -> dt.datetime:
@@ -68,3 +102,116 @@ def purge(
         emit_json({"purged": purged})
     else:
         console.print(f"purged {len(purged)} record(s)" + (f": {', '.join(map(str, purged))}" if purged else ""))
+
+
+def _admin(username: str) -> UserInfo:
+    with session_scope(engine()) as session:
+        user = get_user_by_username(session, username)
+        info = get_user_info(session, user.id) if user is not None else None
+    if info is None or not info.is_active:
+        fail(f"no active user {username!r}")
+    if not info.can("intel:settings"):
+        fail(f"{username} ({info.role}) may not manage intelligence settings (administrators and supervisors may)")
+    return info
+
+
+def _settings_call(action: Callable[[Session], T]) -> T:
+    """Run a settings service in one transaction; print its error (naming the field) and exit 1."""
+    try:
+        with session_scope(engine()) as session:
+            return action(session)
+    except (SubmissionError, IntelForbidden, IntelNotFound) as exc:
+        fail(str(exc))
+
+
+@agreements_app.command("list")
+def agreements_list(user: str = _USER, as_json: bool = _JSON) -> None:
+    """Your agency's agreements with their status (current, not yet valid, expired, revoked)."""
+    actor = _admin(user)
+    rows = _settings_call(lambda session: list_agreements(session, actor))
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("id", "partner", "scope", "reference", "version", "valid from", "valid to", "status")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["partner_agency"],
+            row["scope"],
+            row["reference"],
+            row["version"],
+            row["valid_from"][:10],
+            (row["valid_to"] or "")[:10] or "open-ended",
+            row["status"],
+        )
+    console.print(table)
+
+
+@agreements_app.command("add")
+def agreements_add(
+    partner: str = typer.Option(..., "--partner", help="Code of the partner agency."),
+    reference: str = typer.Option(..., "--reference", help="The signed MOU or user agreement, e.g. 'MOU 2024/7'."),
+    valid_from: str = typer.Option(..., "--valid-from", help="First day it holds (YYYY-MM-DD or ISO time)."),
+    valid_to: str | None = typer.Option(None, "--valid-to", help="Last day it holds (inclusive); omit if open-ended."),
+    scope: str = typer.Option("releases_and_search", "--scope", help=f"What it covers: {', '.join(AGREEMENT_SCOPES)}."),
+    version: str = typer.Option("1", "--version", help="Version of the agreement document."),
+    user: str = _USER,
+    as_json: bool = _JSON,
+) -> None:
+    """Put a partner agency's signed sharing agreement on file (audited)."""
+    actor = _admin(user)
+
+    def add(session: Session) -> dict[str, Any]:
+        row = add_agreement(
+            session,
+            actor,
+            partner_agency_code=partner,
+            reference=reference,
+            valid_from=parse_moment(valid_from, "valid_from"),
+            valid_to=parse_moment(valid_to, "valid_to", end_of_day=True) if valid_to else None,
+            scope=scope,
+            version=version,
+        )
+        return agreement_dict(session, row, utcnow())
+
+    row = _settings_call(add)
+    if as_json:
+        emit_json(row)
+    else:
+        console.print(f"agreement #{row['id']} with {row['partner_agency']} on file ({row['status']})")
+
+
+@agreements_app.command("revoke")
+def agreements_revoke(
+    agreement_id: int = typer.Argument(..., help="Id of the agreement (see `openilp intel agreements list`)."),
+    reason: str = typer.Option(..., "--reason", help="Why it is revoked (at least 10 characters)."),
+    user: str = _USER,
+) -> None:
+    """Revoke an agreement at once: no further releases or full search hits (audited)."""
+    actor = _admin(user)
+    _settings_call(lambda session: revoke_agreement(session, actor, agreement_id, reason=reason))
+    console.print(f"agreement #{agreement_id} revoked")
+
+
+@grading_app.command("show")
+def grading_show(user: str = _USER, as_json: bool = _JSON) -> None:
+    """The agency's grading scheme and the schemes it may choose."""
+    actor = _admin(user)
+    settings = _settings_call(lambda session: grading_scheme_settings(session, actor))
+    if as_json:
+        emit_json(settings)
+        return
+    for code, label in settings["schemes"].items():
+        marker = "*" if code == settings["grading_scheme"] else " "
+        console.print(f"{marker} {code}: {label}")
+
+
+@grading_app.command("set")
+def grading_set(
+    scheme: str = typer.Argument(..., help="admiralty or uk_3x5x2."),
+    user: str = _USER,
+) -> None:
+    """Choose the grading scheme for new submissions (audited); existing records keep theirs."""
+    actor = _admin(user)
+    chosen = _settings_call(lambda session: choose_grading_scheme(session, actor, scheme))
+    console.print(f"grading scheme of {actor.agency_code}: {chosen}")

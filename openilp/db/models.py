@@ -308,6 +308,12 @@ class IntelPartnerAgreement(Base):
     signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    #: What the agreement covers: "releases_and_search" or "releases" (:mod:`openilp.services.intel_agreements`).
+    scope: Mapped[str] = mapped_column(String(24), default="releases_and_search", server_default="releases_and_search")
+    #: When an administrator revoked it (no release or full search hit after that moment), by whom and why.
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    revocation_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
 
 class IntelRecord(Base):
@@ -431,10 +437,12 @@ class IntelDissemination(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("intel_records.id"), index=True)
-    #: "release" (sent by the owner) or "search_hit" (an open record shown to another agency).
+    #: "release" (sent by the owner), "search_hit" (an open record shown to another agency) or
+    #: "emergency" (an assessment released to avoid imminent danger, 23.20(f)(2)).
     kind: Mapped[str] = mapped_column(String(12))
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    recipient_agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    #: None for an emergency release to someone outside every agency in the store.
+    recipient_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), nullable=True)
     recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     recipient_name: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(String(500))
@@ -443,6 +451,10 @@ class IntelDissemination(Base):
     items: Mapped[str] = mapped_column(Text)
     handling_conditions: Mapped[str] = mapped_column(Text, default="")
     released_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: True for an imminent-danger release under 28 CFR 23.20(f)(2) (``kind`` "emergency").
+    imminent_danger: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The assessment released in an emergency (never the raw file); empty for other releases.
+    assessment: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class Notification(Base):
@@ -523,7 +535,7 @@ class TipReward(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id"), unique=True)
-    #: "approved", "code_issued", "paid" or "declined".
+    #: "approved", "code_issued", "paid", "declined" or "locked" (too many wrong payout codes).
     status: Mapped[str] = mapped_column(String(12))
     amount_cents: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(500))
@@ -534,6 +546,10 @@ class TipReward(Base):
     code_issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    #: Wrong payout codes presented so far; at :data:`openilp.services.intel_tips.MAX_PAYOUT_ATTEMPTS`
+    #: the reward is locked (status "locked") until an administrator unlocks it.
+    failed_payout_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 # --- Problem-oriented policing (SARA): problems, worksheet, products, responses, assessment -------

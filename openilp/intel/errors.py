@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["IntelForbidden", "IntelNotFound", "PurposeRequired"]
+__all__ = ["IntelForbidden", "IntelNotFound", "PurposeRequired", "RecordedRefusal"]
 
 
 class IntelForbidden(PermissionError):
@@ -15,3 +15,7 @@ class IntelNotFound(LookupError):
 
 class PurposeRequired(ValueError):
     """A read, search or release without a stated purpose; the refusal has been audited."""
+
+
+class RecordedRefusal(IntelForbidden):
+    """A refusal that changed the store (a counter, a lock, an audit entry): commit before answering."""

@@ -58,11 +58,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "intel:read": _LAW_ENFORCEMENT | {Role.PARTNER.value},
     "intel:review": frozenset({Role.SUPERVISOR.value, Role.REVIEWER.value}),
     "intel:disseminate": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value, Role.REVIEWER.value}),
+    # Imminent-danger release of an assessment to anyone (28 CFR 23.20(f)(2)): supervisors and reviewers.
+    "intel:emergency_release": frozenset({Role.SUPERVISOR.value, Role.REVIEWER.value}),
     "intel:received": _LAW_ENFORCEMENT | {Role.PARTNER.value},
     "intel:compliance": frozenset({Role.AUDITOR.value, Role.ADMINISTRATOR.value, Role.SUPERVISOR.value}),
     "intel:settings": frozenset({Role.ADMINISTRATOR.value, Role.SUPERVISOR.value}),
     "tips:triage": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value, Role.REVIEWER.value}),
     "tips:rewards": frozenset({Role.SUPERVISOR.value, Role.ADMINISTRATOR.value}),
+    # Unlock a reward locked after too many wrong payout codes: administrators only (not the payer).
+    "tips:unlock": frozenset({Role.ADMINISTRATOR.value}),
     "notifications:read": frozenset(ROLES),
     # Problem-oriented policing (SARA): every internal role reads problems; analysts and supervisors work them.
     "problems:read": INTERNAL_ROLES,

@@ -76,12 +76,17 @@ def set_agency_grading_scheme(session: Session, actor: UserInfo, scheme: str) ->
     require_permission(actor, "intel:settings")
     if scheme not in SCHEMES:
         raise ValueError(f"unknown grading scheme {scheme!r} (choose {', '.join(SCHEMES)})")
+    previous = agency_grading_scheme(session, actor.agency_id)
     row = session.get(IntelAgencySettings, actor.agency_id) or IntelAgencySettings(agency_id=actor.agency_id)
     row.grading_scheme = scheme
     row.updated_at = utcnow()
     session.add(row)
     record_event(
-        session, action="update", object_type="intel_settings", actor=actor, details={"grading_scheme": scheme}
+        session,
+        action="update",
+        object_type="intel_settings",
+        actor=actor,
+        details={"grading_scheme": scheme, "previous": previous},
     )
 
 
@@ -118,15 +123,38 @@ def notify(
 def notify_past_recipients(
     session: Session, record: IntelRecord, *, kind: str, message: str, now: dt.datetime | None = None
 ) -> int:
-    """Notify every past recipient of ``record`` (each distinct agency/user once); return how many."""
+    """Notify every past recipient of ``record`` (each distinct agency/user once); return how many.
+
+    Recipients outside every agency in the store (emergency releases, 23.20(f)(2)) cannot get an
+    in-app notice: the record's control official is told to advise each of them by hand, and
+    they count among the recipients notified.
+    """
     recipients = session.execute(
         select(IntelDissemination.recipient_agency_id, IntelDissemination.recipient_user_id)
-        .where(IntelDissemination.record_id == record.id)
+        .where(IntelDissemination.record_id == record.id, IntelDissemination.recipient_agency_id.is_not(None))
         .distinct()
     ).all()
     for agency_id, user_id in recipients:
+        if agency_id is None:  # excluded by the query; narrows the type
+            continue
         notify(session, agency_id=agency_id, user_id=user_id, kind=kind, message=message, record_id=record.id, now=now)
-    return len(recipients)
+    outside = session.scalars(
+        select(IntelDissemination.recipient_name)
+        .where(IntelDissemination.record_id == record.id, IntelDissemination.recipient_agency_id.is_(None))
+        .distinct()
+    ).all()
+    if outside:
+        notify(
+            session,
+            agency_id=record.agency_id,
+            user_id=record.control_official_id,
+            kind=f"{kind}_advise"[:40],
+            message=f"{message} Record #{record.id} was also released in an emergency to people outside the "
+            f"system: advise each of them by hand: {'; '.join(sorted(outside))}.",
+            record_id=record.id,
+            now=now,
+        )
+    return len(recipients) + len(outside)
 
 
 def load_record(session: Session, record_id: object) -> IntelRecord:
@@ -149,5 +177,8 @@ def user_label(session: Session, user_id: int | None) -> str:
     return f"{row[0]} ({row[1]})" if row[0] else str(row[1])
 
 
-def agency_name(session: Session, agency_id: int) -> str:
+def agency_name(session: Session, agency_id: int | None) -> str:
+    """The agency's name, or ``""`` (also for None: a recipient outside every agency)."""
+    if agency_id is None:
+        return ""
     return str(session.scalar(select(Agency.name).where(Agency.id == agency_id)) or "")

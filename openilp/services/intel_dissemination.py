@@ -22,6 +22,7 @@ from openilp.db.models import Agency, IntelDissemination, IntelPartnerAgreement,
 from openilp.intel.errors import IntelForbidden, IntelNotFound
 from openilp.intel.rules import MAX_TEXT_CHARS, SubmissionError, clean_text
 from openilp.security.audit import record_event
+from openilp.services.intel_agreements import add_agreement, has_current_agreement
 from openilp.services.intel_common import (
     LAW_ENFORCEMENT_ROLES,
     agency_name,
@@ -31,7 +32,6 @@ from openilp.services.intel_common import (
     require_permission,
     user_label,
 )
-from openilp.services.intel_records import has_current_agreement
 from openilp.services.users import UserInfo
 
 __all__ = [
@@ -63,32 +63,19 @@ def record_agreement(
     version: str,
     signed_at: dt.datetime,
     expires_at: dt.datetime | None = None,
+    scope: str = "releases_and_search",
 ) -> IntelPartnerAgreement:
-    """Put a partner agency's signed sharing agreement on file for the actor's agency."""
-    require_permission(actor, "intel:settings")
-    partner = session.scalars(select(Agency).where(Agency.code == partner_agency_code)).one_or_none()
-    if partner is None or partner.id == actor.agency_id:
-        raise SubmissionError(f"unknown partner agency {partner_agency_code!r}")
-    agreement = IntelPartnerAgreement(
-        agency_id=actor.agency_id,
-        partner_agency_id=partner.id,
-        document_reference=clean_text(document_reference, "document_reference", 200, required=True),
-        version=clean_text(version, "version", 40, required=True),
-        signed_at=signed_at,
-        expires_at=expires_at,
-        recorded_by_id=actor.id,
-    )
-    session.add(agreement)
-    session.flush()
-    record_event(
+    """Put a partner agency's signed agreement on file (:func:`openilp.services.intel_agreements.add_agreement`)."""
+    return add_agreement(
         session,
-        action="create",
-        object_type="intel_agreement",
-        object_id=str(agreement.id),
-        actor=actor,
-        details={"partner": partner.code, "version": agreement.version},
+        actor,
+        partner_agency_code=partner_agency_code,
+        reference=document_reference,
+        version=version,
+        valid_from=signed_at,
+        valid_to=expires_at,
+        scope=scope,
     )
-    return agreement
 
 
 def disseminate(
@@ -200,6 +187,8 @@ def _dissemination_dict(session: Session, row: IntelDissemination) -> dict[str, 
         "items": json.loads(row.items),
         "handling_conditions": row.handling_conditions,
         "released_at": row.released_at.isoformat(),
+        "imminent_danger": row.imminent_danger,
+        "assessment": row.assessment,
     }
 
 

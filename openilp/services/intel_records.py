@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 from openilp.db.models import (
     Agency,
     IntelDissemination,
-    IntelPartnerAgreement,
     IntelRecord,
     IntelReviewDecision,
     IntelReviewTask,
@@ -49,6 +48,7 @@ from openilp.intel.rules import (
     validate_submission,
 )
 from openilp.security.audit import record_event
+from openilp.services.intel_agreements import has_current_agreement
 from openilp.services.intel_common import (
     agency_grading_scheme,
     agency_name,
@@ -437,22 +437,6 @@ def view_record(
     return view
 
 
-def has_current_agreement(session: Session, owner_agency_id: int, partner_agency_id: int, now: dt.datetime) -> bool:
-    """Whether the owner has a signed, unexpired sharing agreement with the partner on file."""
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    IntelPartnerAgreement.agency_id == owner_agency_id,
-                    IntelPartnerAgreement.partner_agency_id == partner_agency_id,
-                    IntelPartnerAgreement.signed_at <= now,
-                    or_(IntelPartnerAgreement.expires_at.is_(None), IntelPartnerAgreement.expires_at > now),
-                )
-            )
-        )
-    )
-
-
 @dataclass(frozen=True)
 class SearchHit:
     """One search result: ``kind`` "full" (record content) or "pointer" (owning agency and contact)."""
@@ -547,7 +531,9 @@ def search_records(
                     agency_id=record.agency_id,
                 )
             continue
-        if record.sensitivity == "open" and has_current_agreement(session, record.agency_id, user.agency_id, now):
+        if record.sensitivity == "open" and has_current_agreement(
+            session, record.agency_id, user.agency_id, now, for_search=True
+        ):
             session.add(
                 IntelDissemination(
                     record_id=record.id,
@@ -660,8 +646,14 @@ def update_identifiers(
     *,
     purpose: str | None,
     now: dt.datetime | None = None,
-) -> None:
-    """Update a subject's identifying details. This is **not** validation: retention is unchanged."""
+) -> int:
+    """Update a subject's identifying details; return how many past recipients were notified.
+
+    A criminal subject's change is notified to every past recipient (they received the subjects);
+    non-criminal identifying information is never released, so its changes notify nobody.
+
+    This is **not** validation: retention is unchanged.
+    """
     require_permission(actor, "intel:submit")
     record = load_record(session, record_id)
     if record.agency_id != actor.agency_id or record.status not in ("pending", "approved"):
@@ -673,8 +665,22 @@ def update_identifiers(
     if subject is None:
         raise IntelNotFound("no such subject on this record")
     subject.identifiers = clean_text(identifiers, "identifiers", 200)
-    record.updated_at = now or utcnow()
+    now = now or utcnow()
+    record.updated_at = now
     session.flush()
+    # Recipients only ever saw criminal subjects; identifying information is never released.
+    notified = (
+        notify_past_recipients(
+            session,
+            record,
+            kind="correction",
+            message=f"Intelligence record #{record.id} that was disseminated to you has been corrected "
+            "(a subject's identifiers). Re-read it and update your copies.",
+            now=now,
+        )
+        if subject.role == "criminal_subject"
+        else 0
+    )
     record_event(
         session,
         action="update",
@@ -682,8 +688,9 @@ def update_identifiers(
         object_id=str(record.id),
         actor=actor,
         purpose=text,
-        details={"subject_id": subject_id, "field": "identifiers"},
+        details={"subject_id": subject_id, "field": "identifiers", "recipients_notified": notified},
     )
+    return notified
 
 
 def agency_by_code(session: Session, code: str) -> Agency | None:

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openilp.db.models import Agency, Incident, Tip, TipAttachment, TipMessage, TipReward, utcnow
-from openilp.intel.errors import IntelForbidden, IntelNotFound
+from openilp.intel.errors import IntelForbidden, IntelNotFound, RecordedRefusal
 from openilp.intel.images import CleanImage, strip_image
 from openilp.intel.rules import MAX_TEXT_CHARS, Submission, SubmissionError, clean_text
 from openilp.intel.tipcodes import (
@@ -63,9 +63,13 @@ __all__ = [
     "list_rewards",
     "collect_payout_code",
     "record_payout",
+    "unlock_reward",
+    "MAX_PAYOUT_ATTEMPTS",
 ]
 
 MIN_NARRATIVE_CHARS = 10
+#: Wrong payout codes allowed before a reward is locked (guessing a code must not pay out).
+MAX_PAYOUT_ATTEMPTS = 5
 MAX_ATTACHMENTS = 3
 #: The one answer for an unknown tip ID or a wrong secret.
 TIP_NOT_FOUND = "No tip matches this tip ID and secret."
@@ -419,6 +423,8 @@ def _reward_dict(session: Session, reward: TipReward) -> dict[str, Any]:
         "code_issued_at": reward.code_issued_at.isoformat() if reward.code_issued_at else None,
         "paid_at": reward.paid_at.isoformat() if reward.paid_at else None,
         "paid_by": user_label(session, reward.paid_by_id),
+        "failed_payout_attempts": reward.failed_payout_attempts,
+        "locked_at": reward.locked_at.isoformat() if reward.locked_at else None,
     }
 
 
@@ -476,16 +482,71 @@ def collect_payout_code(session: Session, tip_id: str, secret: str, *, now: dt.d
 def record_payout(
     session: Session, user: UserInfo, tip_id: str, payout_code: str, *, now: dt.datetime | None = None
 ) -> None:
-    """Pay a reward to whoever presents the tip ID and payout code (identity never asked)."""
+    """Pay a reward to whoever presents the tip ID and payout code (identity never asked).
+
+    Each wrong code is counted and audited (``payout_refused``); the :data:`MAX_PAYOUT_ATTEMPTS`-th
+    locks the reward (``payout_locked``) until an administrator unlocks it (:func:`unlock_reward`).
+    A wrong code raises :class:`~openilp.intel.errors.RecordedRefusal`: commit before answering.
+    """
     tip = _staff_tip(session, user, tip_id, "tips:rewards")
     reward = session.scalars(select(TipReward).where(TipReward.tip_id == tip.id)).one_or_none()
+    if reward is not None and reward.status == "locked":
+        raise IntelForbidden(
+            f"this reward is locked after {MAX_PAYOUT_ATTEMPTS} wrong payout codes: an administrator must unlock it"
+        )
     if reward is None or reward.status != "code_issued" or reward.payout_code_hash is None:
         raise IntelForbidden("no payout code has been issued for this tip")
+    now = now or utcnow()
     if not verify_password(reward.payout_code_hash, str(payout_code).strip().upper()[:40]):
-        raise IntelForbidden("the payout code does not match")
+        reward.failed_payout_attempts += 1
+        left = MAX_PAYOUT_ATTEMPTS - reward.failed_payout_attempts
+        locked = left <= 0
+        if locked:
+            reward.status = "locked"
+            reward.locked_at = now
+        record_event(
+            session,
+            action="payout_locked" if locked else "payout_refused",
+            object_type="tip_reward",
+            object_id=tip.public_id,
+            actor=user,
+            purpose="reward payout",
+            details={"failed_attempts": reward.failed_payout_attempts},
+        )
+        session.flush()
+        if locked:
+            raise RecordedRefusal(
+                f"the payout code does not match; after {MAX_PAYOUT_ATTEMPTS} wrong codes the reward is locked "
+                "and an administrator must unlock it"
+            )
+        raise RecordedRefusal(f"the payout code does not match ({left} attempt{'s' if left != 1 else ''} left)")
     reward.status = "paid"
-    reward.paid_at = now or utcnow()
+    reward.paid_at = now
     reward.paid_by_id = user.id
     record_event(
         session, action="update", object_type="tip_reward", object_id=tip.public_id, actor=user, purpose="reward payout"
+    )
+
+
+def unlock_reward(session: Session, user: UserInfo, tip_id: str, *, reason: str) -> None:
+    """Unlock a reward locked by wrong payout codes (administrators, ``tips:unlock``; audited)."""
+    tip = _staff_tip(session, user, tip_id, "tips:unlock")
+    reward = session.scalars(select(TipReward).where(TipReward.tip_id == tip.id)).one_or_none()
+    if reward is None or reward.status != "locked":
+        raise SubmissionError("this reward is not locked")
+    text = clean_text(reason, "reason", 500)
+    if len(text) < 10:
+        raise SubmissionError("reason: explain why the reward is unlocked (at least 10 characters)")
+    was_locked_at = reward.locked_at
+    reward.status = "code_issued"
+    reward.failed_payout_attempts = 0
+    reward.locked_at = None
+    record_event(
+        session,
+        action="payout_unlocked",
+        object_type="tip_reward",
+        object_id=tip.public_id,
+        actor=user,
+        purpose="reward payout",
+        details={"reason": text, "locked_at": was_locked_at.isoformat() if was_locked_at else None},
     )

@@ -30,8 +30,8 @@ from openilp.web.errors import install_error_handlers
 from openilp.web.headers import SecurityHeadersMiddleware
 from openilp.web.privacy import AnonymousPathsMiddleware, install_access_log_filter
 from openilp.web.routes import analysis as analysis_routes
+from openilp.web.routes import api, audit, auth, health, intel_admin, intel_corrections, intel_pages, pages, tip_pages
 from openilp.web.routes import forecast as forecast_routes
-from openilp.web.routes import api, audit, auth, health, intel_pages, pages, tip_pages
 from openilp.web.routes import intel as intel_routes
 from openilp.web.routes import problems as problem_routes
 from openilp.web.routes import tips_public as public_tips
@@ -91,6 +91,9 @@ def create_app(
     app.include_router(audit.router)
     app.include_router(intel_routes.router)
     app.include_router(intel_pages.router)
+    app.include_router(intel_corrections.router)
+    app.include_router(intel_admin.api)
+    app.include_router(intel_admin.pages)
     app.include_router(tip_pages.router)
     app.include_router(public_tips.router)
     app.include_router(public_tips.api_router)

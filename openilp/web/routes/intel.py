@@ -13,11 +13,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from openilp.intel.errors import IntelForbidden, IntelNotFound, PurposeRequired
+from openilp.intel.errors import IntelForbidden, IntelNotFound, PurposeRequired, RecordedRefusal
 from openilp.intel.rules import SubjectInput, Submission, SubmissionError
 from openilp.services import intel_tips
 from openilp.services.intel_compliance import compliance_report
 from openilp.services.intel_dissemination import disseminate, notifications_for
+from openilp.services.intel_emergency import emergency_release
 from openilp.services.intel_records import (
     approve_record,
     correct_record,
@@ -44,6 +45,9 @@ def run(session: Session, action: Callable[[], T]) -> T:
     except PurposeRequired as exc:
         session.commit()
         raise HTTPException(status_code=400, detail=str(exc)) from exc
+    except RecordedRefusal as exc:
+        session.commit()
+        raise HTTPException(status_code=403, detail=str(exc)) from exc
     except IntelForbidden as exc:
         raise HTTPException(status_code=403, detail=str(exc)) from exc
     except IntelNotFound as exc:
@@ -109,6 +113,13 @@ class DisseminationIn(BaseModel):
     recipient_username: str = Field(max_length=80)
     need_to_know: str = Field(max_length=10_000)
     items: list[str] = Field(max_length=5)
+
+
+class EmergencyReleaseIn(BaseModel):
+    justification: str = Field(default="", max_length=10_000)
+    recipient_name: str = Field(max_length=200)
+    recipient_organisation: str = Field(max_length=200)
+    assessment: str = Field(max_length=10_000)
 
 
 class ReplyIn(BaseModel):
@@ -237,6 +248,34 @@ def api_disseminate(
         ),
     )
     return {"dissemination_id": release.id, "released_at": release.released_at.isoformat()}
+
+
+@router.post("/intel/records/{record_id}/emergency-release", status_code=201)
+def api_emergency_release(
+    record_id: int,
+    payload: EmergencyReleaseIn,
+    user: UserInfo = Depends(require("intel:emergency_release")),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Release an assessment to anyone to avoid imminent danger (23.20(f)(2)); flagged, audited, owner told."""
+    release = run(
+        session,
+        lambda: emergency_release(
+            session,
+            user,
+            record_id,
+            justification=payload.justification,
+            recipient_name=payload.recipient_name,
+            recipient_organisation=payload.recipient_organisation,
+            assessment=payload.assessment,
+        ),
+    )
+    return {
+        "dissemination_id": release.id,
+        "kind": release.kind,
+        "imminent_danger": release.imminent_danger,
+        "released_at": release.released_at.isoformat(),
+    }
 
 
 @router.get("/intel/review-queue")

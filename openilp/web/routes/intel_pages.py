@@ -45,7 +45,7 @@ from openilp.web.intel_forms import SubmissionForm, empty_submission_values, sub
 from openilp.web.rendering import render
 from openilp.web.routes.intel import run
 
-__all__ = ["router", "REVIEW_PURPOSE", "record_url"]
+__all__ = ["router", "REVIEW_PURPOSE", "record_url", "after_action"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -233,7 +233,7 @@ def record_page(
         )
 
 
-def _after(
+def after_action(
     request: Request,
     session: Session,
     user: UserInfo,
@@ -271,7 +271,7 @@ def approve_page(
 ) -> Response:
     """Approve a pending record (trained second person; explicit nexus approval when needed)."""
     check_csrf(request, csrf_token)
-    return _after(
+    return after_action(
         request,
         session,
         user,
@@ -302,7 +302,7 @@ def reject_page(
 ) -> Response:
     """Reject a pending record; its content is erased."""
     check_csrf(request, csrf_token)
-    return _after(
+    return after_action(
         request,
         session,
         user,
@@ -329,7 +329,7 @@ def validate_page(
 ) -> Response:
     """Validate before expiry: reason, fresh predicate check, new period ≤ 5 years."""
     check_csrf(request, csrf_token)
-    return _after(
+    return after_action(
         request,
         session,
         user,
@@ -365,7 +365,7 @@ def disseminate_page(
 ) -> Response:
     """Release to a named user of another agency; the release joins the dissemination log."""
     check_csrf(request, csrf_token)
-    return _after(
+    return after_action(
         request,
         session,
         user,

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from openilp.intel.errors import IntelForbidden, IntelNotFound
+from openilp.intel.errors import IntelForbidden, IntelNotFound, RecordedRefusal
 from openilp.intel.rules import SubmissionError
 from openilp.intel.tipcodes import normalise_tip_id
 from openilp.services import intel_tips
@@ -241,6 +241,9 @@ def _reward_action(
         action()
     except IntelNotFound as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
+    except RecordedRefusal as exc:
+        session.commit()  # the wrong payout code is counted and audited
+        return _reward_page(request, session, user, tip_id, error=str(exc), form=form)
     except _SHOWN as exc:
         session.rollback()
         return _reward_page(request, session, user, tip_id, error=str(exc), form=form)
@@ -314,4 +317,26 @@ def reward_payout(
         lambda: intel_tips.record_payout(session, user, tip_id, payout_code),
         {},
         "paid",
+    )
+
+
+@router.post("/intel/tips/{tip_id}/unlock", response_class=HTMLResponse)
+def reward_unlock(
+    request: Request,
+    tip_id: str,
+    csrf_token: str = Form(""),
+    reason: str = Form("", max_length=1000),
+    user: UserInfo = Depends(require("tips:unlock")),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Unlock a reward locked after too many wrong payout codes (administrators; audited)."""
+    check_csrf(request, csrf_token)
+    return _reward_action(
+        request,
+        session,
+        user,
+        tip_id,
+        lambda: intel_tips.unlock_reward(session, user, tip_id, reason=reason),
+        {"unlock_reason": reason},
+        "unlocked",
     )
