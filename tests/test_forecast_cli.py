@@ -109,6 +109,16 @@ def test_cli_forecast_backtest_and_errors(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["periods"] == 4 and plot.read_text().startswith("<?xml")
+    result = runner.invoke(
+        app,
+        ["deploy", "--agency", "CPD", "--as-of", "2018-03-05", "--officer-minutes", "500", "--method", "naive",
+         "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)["plan"]
+    assert len(plan["places"]) == 5 and plan["minutes_used"] == 500
+    result = runner.invoke(app, ["deploy", "--agency", "CPD", "--as-of", "2018-03-05", "--officer-minutes", "30"])
+    assert result.exit_code == 1 and "cannot cover one place" in " ".join(result.output.split())
     bad = {
         "outside the data": ["forecast", "--agency", "CPD", "--as-of", "2010-01-01"],
         "outside the data, which run from 2017-01-01": ["forecast", "--agency", "CPD", "--as-of", "2030-01-01"],
