@@ -45,6 +45,8 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
+from openilp.analysis import _knox_kernel
+
 __all__ = ["KnoxTest", "event_days", "knox_counts_bruteforce"]
 
 Closed = Literal["left", "right"]
@@ -344,7 +346,14 @@ class KnoxTest:
         jobs = self.n_jobs or 1
         if jobs < 0:
             jobs = os.cpu_count() or 1
-        if jobs == 1:
+        if counter.compiled:
+            # The same seeded permutations, counted by the compiled loop in blocks (bounded memory).
+            block = max(1, min(n_perm, 2**24 // max(t.size, 1)))
+            for start in range(0, n_perm, block):
+                stop = min(start + block, n_perm)
+                perms = np.stack([np.random.default_rng(seeds[k]).permutation(t.size) for k in range(start, stop)])
+                simulated[start:stop] = counter.count_many(perms, jobs)
+        elif jobs == 1:
             for k in range(n_perm):
                 run(k)
         else:
@@ -489,8 +498,25 @@ class _PairCounter:
             self.cap = int(np.ceil(t_edges[-1])) + 1
             self.wide = 2 * self.span + 1 > 4 * self.cap and 2 * self.span + 1 > _CHUNK // 4
             self.band_of_capped = _band_index(np.arange(self.cap + 1, dtype=np.float64), t_edges, closed)
+            #: Whether the compiled loop counts the permutations (whole days, a moderate span).
+            self.compiled = _knox_kernel.AVAILABLE and not self.wide and self.span < 2**20
         else:
             self.t = t
+            self.compiled = False
+
+    def count_many(self, permutations: NDArray[np.intp], threads: int = 1) -> NDArray[np.int64]:
+        """Counts for a block of permutations (rows), with the compiled loop on ``threads`` threads."""
+        return _knox_kernel.count_permutations(
+            self.first,
+            self.second,
+            self.bounds,
+            self.t_int,
+            permutations,
+            self.span,
+            self.band_of_diff,
+            self.n_time + 1,
+            threads,
+        )
 
     def count(self, permutation: NDArray[np.intp]) -> NDArray[np.int64]:
         out = np.zeros((self.n_space, self.n_time + 1), dtype=np.int64)
