@@ -29,25 +29,29 @@ if AVAILABLE:
         first: NDArray[np.int32],
         second: NDArray[np.int32],
         bounds: NDArray[np.int64],
-        t_int: NDArray[np.int32],
+        t_int: NDArray[np.int64],
         permutations: NDArray[np.int32],
-        span: int,
-        band_of_diff: NDArray[np.int64],
+        cap: int,
+        band_of_capped: NDArray[np.int64],
         n_bands: int,
     ) -> NDArray[np.int64]:  # pragma: no cover - compiled
         n_perm = permutations.shape[0]
         n_space = bounds.size - 1
-        n_bins = 2 * span + 1
         out = np.zeros((n_perm, n_space, n_bands), dtype=np.int64)
         for k in prange(n_perm):
-            tp = t_int[permutations[k]] + span
-            hist = np.zeros(n_bins, dtype=np.int64)
+            tp = t_int[permutations[k]]
+            hist = np.zeros(cap + 1, dtype=np.int64)
             for s in range(n_space):
                 hist[:] = 0
                 for p in range(bounds[s], bounds[s + 1]):
-                    hist[tp[first[p]] - tp[second[p]] + span] += 1
-                for d in range(n_bins):
-                    out[k, s, band_of_diff[d]] += hist[d]
+                    d = tp[first[p]] - tp[second[p]]
+                    if d < 0:
+                        d = -d
+                    if d > cap:
+                        d = cap
+                    hist[d] += 1
+                for d in range(cap + 1):
+                    out[k, s, band_of_capped[d]] += hist[d]
         return out
 
 
@@ -57,22 +61,23 @@ def count_permutations(
     bounds: NDArray[np.intp],
     t_int: NDArray[np.int64],
     permutations: NDArray[np.intp],
-    span: int,
-    band_of_diff: NDArray[np.intp],
+    cap: int,
+    band_of_capped: NDArray[np.intp],
     n_bands: int,
     threads: int = 1,
 ) -> NDArray[np.int64]:
     """Pair counts per (permutation, space band, time band incl. beyond) for whole-day times.
 
-    ``t_int`` are days from 0; ``band_of_diff[d + span]`` is the time band of a signed difference
-    ``d``; ``threads`` permutations are counted at once. Requires :data:`AVAILABLE`.
+    ``band_of_capped[min(|d|, cap)]`` is the time band of a day difference ``d`` (``cap`` lies
+    beyond the last band edge); ``threads`` permutations are counted at once. Requires
+    :data:`AVAILABLE`.
     """
     if not AVAILABLE:  # pragma: no cover
         raise RuntimeError("numba is not available")
     previous = numba.get_num_threads()
     numba.set_num_threads(max(1, min(int(threads), int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)))))
     try:
-        return _run(first, second, bounds, t_int, permutations, span, band_of_diff, n_bands)
+        return _run(first, second, bounds, t_int, permutations, cap, band_of_capped, n_bands)
     finally:
         numba.set_num_threads(previous)
 
@@ -83,17 +88,17 @@ def _run(
     bounds: NDArray[np.intp],
     t_int: NDArray[np.int64],
     permutations: NDArray[np.intp],
-    span: int,
-    band_of_diff: NDArray[np.intp],
+    cap: int,
+    band_of_capped: NDArray[np.intp],
     n_bands: int,
 ) -> NDArray[np.int64]:
     return _count_parallel(
         first.astype(np.int32, copy=False),
         second.astype(np.int32, copy=False),
         bounds.astype(np.int64, copy=False),
-        t_int.astype(np.int32, copy=False),
+        t_int.astype(np.int64, copy=False),
         permutations.astype(np.int32, copy=False),
-        int(span),
-        band_of_diff.astype(np.int64, copy=False),
+        int(cap),
+        band_of_capped.astype(np.int64, copy=False),
         int(n_bands),
     )

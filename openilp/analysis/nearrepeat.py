@@ -498,8 +498,8 @@ class _PairCounter:
             self.cap = int(np.ceil(t_edges[-1])) + 1
             self.wide = 2 * self.span + 1 > 4 * self.cap and 2 * self.span + 1 > _CHUNK // 4
             self.band_of_capped = _band_index(np.arange(self.cap + 1, dtype=np.float64), t_edges, closed)
-            #: Whether the compiled loop counts the permutations (whole days, a moderate span).
-            self.compiled = _knox_kernel.AVAILABLE and not self.wide and self.span < 2**20
+            #: Whether the compiled loop counts the permutations (whole days).
+            self.compiled = _knox_kernel.AVAILABLE
         else:
             self.t = t
             self.compiled = False
@@ -512,8 +512,8 @@ class _PairCounter:
             self.bounds,
             self.t_int,
             permutations,
-            self.span,
-            self.band_of_diff,
+            self.cap,
+            self.band_of_capped,
             self.n_time + 1,
             threads,
         )
