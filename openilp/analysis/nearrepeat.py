@@ -29,8 +29,10 @@ time per event, and NRC and ``NearRepeat`` also take a single date.
 
 Speed. Pairs within the largest distance are found once with a KD-tree (``O(n log n + pairs)``
 memory: 16 bytes per pair); each permutation then only recomputes the time differences of those
-pairs from the permuted time vector and counts them with ``numpy.bincount``. Pairs are never
-dropped by time, because the times are permuted.
+pairs from the permuted time vector and counts them. For whole-day times a compiled loop
+(:mod:`openilp.analysis._knox_kernel`, numba) does this in one pass per permutation, with
+permutations spread over ``n_jobs`` threads; otherwise ``numpy.bincount`` does it. Both give the
+same counts. Pairs are never dropped by time, because the times are permuted.
 """
 
 from __future__ import annotations

@@ -240,6 +240,7 @@ def _fit(
         same_location_m=request.same_location_m,
         permutations=request.permutations,
         seed=request.seed,
+        n_jobs=-1,  # every CPU; the result does not depend on it
     ).fit(events["x_m"].to_numpy(), events["y_m"].to_numpy(), events["day"].to_numpy())
     noun = event_noun(request.categories)
     table = knox.table(alpha=request.alpha, min_ratio=request.min_ratio)

@@ -87,7 +87,7 @@ def _knox(engine: Engine, problem: Problem, agency: Agency, options: Mapping[str
     permutations = int(options.get("permutations", 199))
     if not 19 <= permutations <= 9999:
         raise ValueError(f"permutations must be between 19 and 9,999, got {permutations}")
-    knox = KnoxTest(space_bands_m=space, time_bands_days=time, permutations=permutations, seed=0)
+    knox = KnoxTest(space_bands_m=space, time_bands_days=time, permutations=permutations, seed=0, n_jobs=-1)
     knox.fit(events["x_m"].to_numpy(), events["y_m"].to_numpy(), event_days(local))
     table = json.loads(knox.table().to_json(orient="records"))
     content = {
