@@ -258,6 +258,12 @@ def test_a_failure_mid_file_leaves_the_store_exactly_as_before(
                 raise RuntimeError("disk full (simulated)")
             self.inner.insert(table, frame)
 
+        def insert_columns(self, table: str, names: Any, columns: Any) -> None:
+            self.inserts += 1
+            if self.inserts > 1:
+                raise RuntimeError("disk full (simulated)")
+            self.inner.insert_columns(table, names, columns)
+
         def __getattr__(self, name: str) -> Any:
             return getattr(self.inner, name)
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import io
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
-__all__ = ["BulkWriter", "bulk_writer", "format_timestamps", "object_values"]
+__all__ = ["BulkWriter", "bulk_writer", "db_values", "format_timestamps", "object_values"]
 
 #: Chunk size for ``IN (...)`` lists and executemany batches.
 CHUNK = 50_000
@@ -38,7 +38,7 @@ def object_values(series: pd.Series) -> np.ndarray:
     return values
 
 
-def _db_values(frame: pd.DataFrame) -> list[list[Any]]:
+def db_values(frame: pd.DataFrame) -> list[list[Any]]:
     """Columns as lists of plain Python values (None for missing), ready for a DBAPI driver."""
     columns: list[list[Any]] = []
     for name in frame.columns:
@@ -61,6 +61,8 @@ def _db_values(frame: pd.DataFrame) -> list[list[Any]]:
 
 class BulkWriter(Protocol):
     def insert(self, table: str, frame: pd.DataFrame) -> None: ...
+
+    def insert_columns(self, table: str, names: Sequence[str], columns: Sequence[Iterable[Any]]) -> None: ...
 
     def update(self, table: str, frame: pd.DataFrame, keys: Sequence[str]) -> None: ...
 
@@ -85,7 +87,7 @@ class _ExecutemanyWriter:
         try:
             for start in range(0, len(frame), CHUNK):
                 chunk = frame.iloc[start : start + CHUNK]
-                cursor.executemany(sql, zip(*_db_values(chunk), strict=True))
+                cursor.executemany(sql, zip(*db_values(chunk), strict=True))
         finally:
             cursor.close()
 
@@ -96,6 +98,16 @@ class _ExecutemanyWriter:
         cols = ", ".join(frame.columns)
         marks = ", ".join([self.placeholder] * len(frame.columns))
         self._executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", frame)
+
+    def insert_columns(self, table: str, names: Sequence[str], columns: Sequence[Iterable[Any]]) -> None:
+        """Insert rows given as database-ready value columns (see :func:`db_values`); a column may be
+        an iterator such as ``itertools.repeat(value, n)``. The fast path: no data frame at all."""
+        marks = ", ".join([self.placeholder] * len(names))
+        cursor = self.dbapi.cursor()
+        try:
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", zip(*columns, strict=True))
+        finally:
+            cursor.close()
 
     def update(self, table: str, frame: pd.DataFrame, keys: Sequence[str]) -> None:
         """Set the non-key columns of ``frame`` on the rows matching its ``keys`` columns."""
@@ -121,7 +133,7 @@ class _PostgresCopyWriter(_ExecutemanyWriter):
 
     def _copy(self, table: str, frame: pd.DataFrame) -> None:
         buffer = io.StringIO()
-        prepared = pd.DataFrame(dict(zip(frame.columns, _db_values(frame), strict=True)), columns=frame.columns)
+        prepared = pd.DataFrame(dict(zip(frame.columns, db_values(frame), strict=True)), columns=frame.columns)
         prepared.to_csv(buffer, header=False, index=False, na_rep="")
         buffer.seek(0)
         cursor = self.dbapi.cursor()
@@ -157,6 +169,9 @@ class _PostgresCopyWriter(_ExecutemanyWriter):
     def insert(self, table: str, frame: pd.DataFrame) -> None:
         if not frame.empty:
             self._copy(table, frame)
+
+    def insert_columns(self, table: str, names: Sequence[str], columns: Sequence[Iterable[Any]]) -> None:
+        self.insert(table, pd.DataFrame({name: list(values) for name, values in zip(names, columns, strict=True)}))
 
     def update(self, table: str, frame: pd.DataFrame, keys: Sequence[str]) -> None:
         if frame.empty:

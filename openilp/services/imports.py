@@ -34,7 +34,7 @@ import pandas as pd
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 
-from openilp.db.bulk import BulkWriter, bulk_writer, format_timestamps, object_values
+from openilp.db.bulk import BulkWriter, bulk_writer, db_values, object_values
 from openilp.db.ledger import encode_entries, ledger_entries
 from openilp.db.models import Agency, ImportFile
 from openilp.ingest.normalize import INCIDENT_COLUMNS, NormalizedBatch, RowProblem, normalize
@@ -164,11 +164,91 @@ class _Stored(NamedTuple):
     import_file_id: int
 
 
+class _RecordTable:
+    """What the store holds per record of one (agency, source): a key -> slot dictionary over
+    parallel numpy arrays, so that a file's hundred thousand records are looked up and recorded
+    with vectorised operations instead of one Python object each.
+
+    Slots are only appended; a record written again gets a new slot and its old one is garbage.
+    """
+
+    def __init__(self) -> None:
+        self.slot: dict[str, int] = {}
+        self._size = 0
+        self._hash = np.empty(0, dtype=np.int64)
+        self._ns = np.empty(0, dtype=np.int64)
+        self._net = np.empty(0, dtype=np.int64)
+        self._file = np.empty(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.slot)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.slot
+
+    def _append(
+        self, keys: list[str], content_hash: np.ndarray, updated_ns: np.ndarray, net: np.ndarray, file_id: np.ndarray
+    ) -> None:
+        n, start = len(keys), self._size
+        if start + n > len(self._hash):
+            capacity = max(1024, 2 * (start + n))
+            for name in ("_hash", "_ns", "_net", "_file"):
+                grown = np.empty(capacity, dtype=np.int64)
+                grown[:start] = getattr(self, name)[:start]
+                setattr(self, name, grown)
+        stop = start + n
+        self._hash[start:stop], self._ns[start:stop] = content_hash, updated_ns
+        self._net[start:stop], self._file[start:stop] = net, file_id
+        self._size = stop
+        self.slot.update(zip(keys, range(start, stop), strict=True))
+
+    def put_many(
+        self,
+        keys: list[str],
+        content_hash: np.ndarray,
+        updated_ns: np.ndarray,
+        net: np.ndarray,
+        file_id: int | np.ndarray,
+    ) -> None:
+        """Record (or overwrite) many records at once."""
+        if keys:
+            self._append(keys, content_hash, updated_ns, net, np.broadcast_to(np.asarray(file_id), (len(keys),)))
+
+    def lookup(self, keys: list[str]) -> np.ndarray:
+        """The slot of each key, -1 where the store has no such record."""
+        return np.fromiter(map(self.slot.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
+
+    def columns(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Content hash, update time (ns) and net count at ``slots`` (all must be >= 0)."""
+        return self._hash[slots], self._ns[slots], self._net[slots]
+
+    def set_net(self, slots: np.ndarray, net: np.ndarray) -> None:
+        self._net[slots] = net
+
+    def get(self, key: str) -> _Stored | None:
+        at = self.slot.get(key)
+        if at is None:
+            return None
+        return _Stored(int(self._hash[at]), int(self._ns[at]), int(self._net[at]), int(self._file[at]))
+
+    def set(self, key: str, stored: _Stored) -> None:
+        self._append([key], *(np.array([v], dtype=np.int64) for v in stored))
+
+    def pop(self, key: str) -> None:
+        self.slot.pop(key, None)
+
+    def items(self) -> Iterator[tuple[str, _Stored]]:
+        for key in list(self.slot):
+            stored = self.get(key)
+            assert stored is not None
+            yield key, stored
+
+
 @dataclass
 class _State:
     """What the store holds for one (agency, source), kept in memory during a run."""
 
-    records: dict[str, _Stored]
+    records: _RecordTable
     net: dict[str, int]  # ledger sums (sources with reversals)
     imported_sha: set[str]
     files_by_name: dict[str, list[int]]
@@ -191,8 +271,16 @@ def _load_state(session: Session, agency_id: int, spec: SourceSpec) -> _State:
         ),
         {"a": agency_id, "s": spec.name},
     ).all()
-    updated = _ns(pd.Series([r[2] for r in rows], dtype=object)) if rows else np.array([], dtype=np.int64)
-    records = {r[0]: _Stored(int(r[1]), int(u), int(r[3]), int(r[4])) for r, u in zip(rows, updated, strict=True)}
+    records = _RecordTable()
+    if rows:
+        keys, hashes, updated, nets, file_ids = zip(*rows, strict=True)
+        records.put_many(
+            list(keys),
+            np.array(hashes, dtype=np.int64),
+            _ns(pd.Series(updated, dtype=object)),
+            np.array(nets, dtype=np.int64),
+            np.array(file_ids, dtype=np.int64),
+        )
     net: dict[str, int] = {}
     if spec.record.count_column:
         entries = ledger_entries(conn, agency_id=agency_id, source=spec.name)
@@ -214,8 +302,9 @@ def _load_state(session: Session, agency_id: int, spec: SourceSpec) -> _State:
 class _Folded:
     """One file's rows folded to one row per record, ready to write (computed in the worker)."""
 
-    #: The latest positive row of each record, datetimes already formatted for the database.
-    latest: pd.DataFrame
+    #: The latest positive row of each record as database-ready values, one list per column of
+    #: :data:`INCIDENT_COLUMNS` (datetimes formatted, None for missing values).
+    columns: list[list[Any]]
     latest_keys: list[str]
     incoming_hash: np.ndarray
     incoming_ns: np.ndarray
@@ -223,9 +312,11 @@ class _Folded:
     keys: list[str]
     delta: np.ndarray
     folded: int
+    #: The file's reversal-ledger entries, encoded ("" for sources without a count column).
+    ledger: str
 
 
-def _fold(batch: NormalizedBatch) -> _Folded:
+def _fold(batch: NormalizedBatch, counted: bool) -> _Folded:
     """One row per record: the latest positive row (by update time, then line), the per-record
     sum of count deltas, and how many rows were folded into another row of the same record."""
     frame = batch.frame
@@ -234,34 +325,61 @@ def _fold(batch: NormalizedBatch) -> _Folded:
     positive = frame[batch.count_delta > 0]
     order = positive.sort_values(["source_updated_at", "source_line"], na_position="first", kind="stable")
     latest = order.drop_duplicates("source_key", keep="last").reset_index(drop=True)
-    latest["source_key"] = pd.Series(latest["source_key"].to_numpy(dtype=object), dtype=object)
-    incoming_ns = _ns(latest["source_updated_at"])
-    for column in ("occurred_from", "occurred_to", "reported_at", "source_updated_at"):
-        latest[column] = pd.Series(format_timestamps(latest[column]), dtype=object)
+    columns = db_values(latest[INCIDENT_COLUMNS])
+    ledger = encode_entries(frame["source_line"].tolist(), keys.tolist(), batch.count_delta.tolist()) if counted else ""
     return _Folded(
-        latest=latest,
-        latest_keys=latest["source_key"].tolist(),
-        incoming_hash=latest["content_hash"].to_numpy(),
-        incoming_ns=incoming_ns,
+        columns=columns,
+        latest_keys=columns[0],
+        incoming_hash=latest["content_hash"].to_numpy(dtype=np.int64),
+        incoming_ns=_ns(latest["source_updated_at"]),
         keys=sums.index.tolist(),
         delta=sums.to_numpy(dtype=np.int64),
         folded=len(frame) - len(sums),
+        ledger=ledger,
     )
 
 
-def batch_folded(batch: NormalizedBatch) -> _Folded:
+def batch_folded(batch: NormalizedBatch, counted: bool) -> _Folded:
     """The batch's rows folded per record (computed once, usually in the worker process)."""
     if batch.folded is None:
-        batch.folded = _fold(batch)
+        batch.folded = _fold(batch, counted)
     folded: _Folded = batch.folded
     return folded
 
 
-def _write_ledger(writer: BulkWriter, batch: NormalizedBatch, import_file_id: int) -> None:
-    entries = encode_entries(
-        batch.frame["source_line"].tolist(), batch.frame["source_key"].tolist(), batch.count_delta.tolist()
-    )
-    writer.insert("incident_ledger", pd.DataFrame({"import_file_id": [import_file_id], "entries": [entries]}))
+#: Columns the importer writes besides :data:`INCIDENT_COLUMNS`, in this order.
+_WRITTEN_EXTRA = ["agency_id", "source", "import_file_id", "net_count"]
+
+
+def _select(columns: list[list[Any]], rows: np.ndarray) -> list[list[Any]]:
+    """The values at ``rows`` (ascending positions) of each column; the columns themselves if all."""
+    if len(columns) and len(rows) == len(columns[0]):
+        return columns
+    positions = rows.tolist()
+    return [list(map(column.__getitem__, positions)) for column in columns]
+
+
+def _incident_values(
+    folded: _Folded, rows: np.ndarray, net: np.ndarray, agency_id: int, source: str, import_file_id: int
+) -> list[Any]:
+    """Columns (:data:`INCIDENT_COLUMNS` + :data:`_WRITTEN_EXTRA`) of the latest rows at ``rows``."""
+    n = len(rows)
+    return [
+        *_select(folded.columns, rows),
+        repeat(agency_id, n),
+        repeat(source, n),
+        repeat(import_file_id, n),
+        net[rows].tolist(),
+    ]
+
+
+def _columns_frame(names: list[str], columns: list[Any], n: int) -> pd.DataFrame:
+    """Value columns as a data frame (for the writers' update and delete, which take frames)."""
+    return pd.DataFrame({name: list(values) for name, values in zip(names, columns, strict=True)}, index=range(n))
+
+
+def _write_ledger(writer: BulkWriter, folded: _Folded, import_file_id: int) -> None:
+    writer.insert("incident_ledger", pd.DataFrame({"import_file_id": [import_file_id], "entries": [folded.ledger]}))
 
 
 def _apply_vectorised(
@@ -282,8 +400,8 @@ def _apply_vectorised(
     keys = folded.keys
     n = len(keys)
     records = state.records
-    stored = list(map(records.get, keys))
-    exists = np.fromiter(map(records.__contains__, keys), dtype=bool, count=n)
+    slots = records.lookup(keys)
+    exists = slots >= 0
     if counted:
         new_net = np.fromiter(map(state.net.get, keys, repeat(0)), dtype=np.int64, count=n) + folded.delta
     else:
@@ -294,10 +412,7 @@ def _apply_vectorised(
     stored_hash = np.zeros(n, dtype=np.int64)
     stored_ns = np.full(n, _NAT_NS, dtype=np.int64)
     stored_net = np.zeros(n, dtype=np.int64)
-    for index in np.flatnonzero(exists).tolist():
-        item = stored[index]
-        assert item is not None
-        stored_hash[index], stored_ns[index], stored_net[index] = item.content_hash, item.updated_ns, item.net_count
+    stored_hash[exists], stored_ns[exists], stored_net[exists] = records.columns(slots[exists])
 
     remove = ~alive & exists
     create = alive & ~exists & has_row
@@ -313,43 +428,49 @@ def _apply_vectorised(
     report.unchanged, report.removed = int(unchanged.sum()), int(remove.sum())
     report.netted_out = n - report.created - report.updated - report.unchanged - report.removed
 
-    extra: dict[str, Any] = {"agency_id": agency_id, "source": spec.name, "import_file_id": import_file.id}
-    columns = [*INCIDENT_COLUMNS, *extra, "net_count"]
+    # The same decisions per latest row (rows are written in the order the worker folded them).
+    n_latest = len(folded.latest_keys)
+    latest_net = np.zeros(n_latest, dtype=np.int64)
+    latest_net[positions[has_row]] = new_net[has_row]
+    create_rows = np.zeros(n_latest, dtype=bool)
+    create_rows[positions[create]] = True
+    update_rows = np.zeros(n_latest, dtype=bool)
+    update_rows[positions[update]] = True
+
+    names = [*INCIDENT_COLUMNS, *_WRITTEN_EXTRA]
+    file_id = import_file.id
     if report.created:
-        rows = folded.latest.iloc[positions[create]].assign(**extra, net_count=new_net[create])
-        writer.insert("incidents", rows[columns])
+        rows = np.flatnonzero(create_rows)
+        writer.insert_columns(
+            "incidents", names, _incident_values(folded, rows, latest_net, agency_id, spec.name, file_id)
+        )
     if report.updated:
-        rows = folded.latest.iloc[positions[update]].assign(**extra, net_count=new_net[update])
-        writer.update("incidents", rows[columns], RECORD_KEY)
+        rows = np.flatnonzero(update_rows)
+        values = _incident_values(folded, rows, latest_net, agency_id, spec.name, file_id)
+        writer.update("incidents", _columns_frame(names, values, len(rows)), RECORD_KEY)
     if net_only.any():
-        rows = pd.DataFrame(
+        frame = pd.DataFrame(
             {"source_key": np.asarray(keys, dtype=object)[net_only], "net_count": new_net[net_only]}
         ).assign(agency_id=agency_id, source=spec.name)
-        writer.update("incidents", rows, RECORD_KEY)
+        writer.update("incidents", frame, RECORD_KEY)
     if report.removed:
-        rows = pd.DataFrame({"source_key": np.asarray(keys, dtype=object)[remove]}).assign(
+        frame = pd.DataFrame({"source_key": np.asarray(keys, dtype=object)[remove]}).assign(
             agency_id=agency_id, source=spec.name
         )
-        writer.delete("incidents", rows[["agency_id", "source", "source_key"]])
+        writer.delete("incidents", frame[["agency_id", "source", "source_key"]])
     _record_counts(import_file, report)
     session.commit()
 
     # Committed: bring the in-memory state up to date.
-    file_id = import_file.id
+    if net_only.any():
+        records.set_net(slots[net_only], new_net[net_only])
     for index in np.flatnonzero(remove).tolist():
-        del records[keys[index]]
-    written = create | update
-    written_keys = np.asarray(keys, dtype=object)[written].tolist()
-    values = zip(
-        folded.incoming_hash[positions[written]].tolist(),
-        folded.incoming_ns[positions[written]].tolist(),
-        new_net[written].tolist(),
-        repeat(file_id),
-        strict=False,
+        records.pop(keys[index])
+    written = np.flatnonzero(create_rows | update_rows)
+    written_keys = folded.latest_keys if len(written) == n_latest else [folded.latest_keys[i] for i in written]
+    records.put_many(
+        written_keys, folded.incoming_hash[written], folded.incoming_ns[written], latest_net[written], file_id
     )
-    records.update(zip(written_keys, map(_Stored._make, values), strict=True))
-    for index in np.flatnonzero(net_only).tolist():
-        records[keys[index]] = records[keys[index]]._replace(net_count=int(new_net[index]))
     if counted:
         state.net.update(zip(keys, new_net.tolist(), strict=True))
 
@@ -390,15 +511,15 @@ def _apply_file(
     session.add(import_file)
     session.flush()
 
-    folded = batch_folded(batch)
+    counted = bool(spec.record.count_column)
+    folded = batch_folded(batch, counted)
     report.folded = folded.folded
-    latest, latest_keys = folded.latest, folded.latest_keys
+    latest_keys = folded.latest_keys
     incoming_hash, incoming_ns = folded.incoming_hash, folded.incoming_ns
     previous_versions = state.files_by_name.get(path.name, [])
-    counted = bool(spec.record.count_column)
     records = state.records
     if counted:
-        _write_ledger(writer, batch, import_file.id)
+        _write_ledger(writer, folded, import_file.id)
     if not previous_versions:
         # The common case: no earlier version of this file to replace.
         _apply_vectorised(writer, session, agency_id, spec, import_file, folded, counted, state, report)
@@ -470,20 +591,24 @@ def _apply_file(
     report.withdrawn = len(withdrawn_keys)
     removed_keys += withdrawn_keys
 
-    extra: dict[str, Any] = {"agency_id": agency_id, "source": spec.name, "import_file_id": import_file.id}
     net_array = np.array([new_net[k] for k in latest_keys], dtype=np.int64)
+    names = [*INCIDENT_COLUMNS, *_WRITTEN_EXTRA]
     if creates:
-        rows = latest.iloc[creates].assign(**extra, net_count=net_array[creates])
-        writer.insert("incidents", rows[[*INCIDENT_COLUMNS, *extra, "net_count"]])
+        rows = np.sort(np.array(creates, dtype=np.int64))
+        values = _incident_values(folded, rows, net_array, agency_id, spec.name, import_file.id)
+        writer.insert_columns("incidents", names, values)
     if updates:
-        rows = latest.iloc[updates].assign(**extra, net_count=net_array[updates])
-        writer.update("incidents", rows[[*INCIDENT_COLUMNS, *extra, "net_count"]], RECORD_KEY)
+        rows = np.sort(np.array(updates, dtype=np.int64))
+        values = _incident_values(folded, rows, net_array, agency_id, spec.name, import_file.id)
+        writer.update("incidents", _columns_frame(names, values, len(rows)), RECORD_KEY)
     if net_only:
-        rows = pd.DataFrame(net_only, columns=["source_key", "net_count"]).assign(agency_id=agency_id, source=spec.name)
-        writer.update("incidents", rows, RECORD_KEY)
+        frame = pd.DataFrame(net_only, columns=["source_key", "net_count"]).assign(
+            agency_id=agency_id, source=spec.name
+        )
+        writer.update("incidents", frame, RECORD_KEY)
     if removed_keys:
-        rows = pd.DataFrame({"agency_id": agency_id, "source": spec.name, "source_key": removed_keys})
-        writer.delete("incidents", rows)
+        frame = pd.DataFrame({"agency_id": agency_id, "source": spec.name, "source_key": removed_keys})
+        writer.delete("incidents", frame)
     if previous_versions:
         session.execute(update(ImportFile).where(ImportFile.id.in_(previous_versions)).values(superseded=True))
 
@@ -492,15 +617,16 @@ def _apply_file(
 
     # Committed: bring the in-memory state up to date.
     for key in removed_keys:
-        records.pop(key, None)
+        records.pop(key)
     file_id = import_file.id
     for pos in creates + updates:
-        records[latest_keys[pos]] = _Stored(
-            int(incoming_hash[pos]), int(incoming_ns[pos]), int(net_array[pos]), file_id
+        records.set(
+            latest_keys[pos], _Stored(int(incoming_hash[pos]), int(incoming_ns[pos]), int(net_array[pos]), file_id)
         )
     for key, net in [*new_net.items(), *dropped.items()]:
-        if key in records and records[key].net_count != net:
-            records[key] = records[key]._replace(net_count=net)
+        stored = records.get(key)
+        if stored is not None and stored.net_count != net:
+            records.set(key, stored._replace(net_count=net))
     if counted:
         state.net.update(new_net)
         state.net.update(dropped)
@@ -513,7 +639,7 @@ def _read_and_normalize(path: Path, spec: SourceSpec) -> tuple[NormalizedBatch, 
     raw = read_source_file(path, spec)
     batch = normalize(raw, spec)
     _to_object_strings(batch.frame)
-    batch_folded(batch)
+    batch_folded(batch, bool(spec.record.count_column))
     return batch, raw.sha256, raw.header, raw.encoding
 
 
@@ -620,7 +746,7 @@ def _normalized_together(
             unknown_codes=unknown,
             outside_extent=int((rows["location_status"] == "outside").sum()),
         )
-        batch_folded(file_batch)
+        batch_folded(file_batch, bool(spec.record.count_column))
         yield path, (file_batch, raw.sha256, raw.header, raw.encoding)
 
 
