@@ -151,7 +151,7 @@ def test_deploy_plan_and_disparity(burglary_store: Engine, tmp_path: Path) -> No
     areas.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     residents = tmp_path / "residents.csv"
     residents.write_text("NHD_NUM,group_a,group_b\n1,900,100\n2,100,900\n")
-    plan, report, collection = deployment(
+    result = deployment(
         burglary_store,
         agency_code="CPD",
         categories=("burglary",),
@@ -161,6 +161,7 @@ def test_deploy_plan_and_disparity(burglary_store: Engine, tmp_path: Path) -> No
         demographics_path=residents,
         group_columns=("group_a", "group_b"),
     )
+    plan, report, collection = result.plan, result.disparity, result.cells
     assert len(plan.places) == 960 // (4 * 25)  # 4 visits of 15 + 10 min each
     assert all(p.visits == 4 and p.minutes_on_scene == 60 for p in plan.places)
     assert len(collection["features"]) == len(plan.places)

@@ -131,8 +131,14 @@ def deploy_command(
     officer_minutes: float = typer.Option(..., "--officer-minutes", help="Patrol minutes available in the shift."),
     method: str = typer.Option("learned", "--method", help=f"Forecasting method: {METHODS_HELP}"),
     shift_hours: float = typer.Option(8.0, "--shift-hours", help="Shift length in hours."),
+    shift_start: str = typer.Option("", "--shift-start", help="Clock time the shift starts (HH:MM), for the rounds."),
     visit_minutes: int = typer.Option(15, "--visit-minutes", help="Minutes per visit (Koper: 10-15)."),
     travel_minutes: int = typer.Option(10, "--travel-minutes", help="Travel and overhead per visit."),
+    near_repeat: bool = typer.Option(
+        True,
+        "--near-repeat/--no-near-repeat",
+        help="Move cells under a near-repeat alert in force on the shift's day ahead (at most 1/4 of the places).",
+    ),
     cell_size: float = typer.Option(150.0, "--cell-size", help="Cell side in metres."),
     study_area: Path | None = typer.Option(None, "--study-area", help="GeoJSON polygons of the study area."),
     neighbourhoods: Path | None = typer.Option(None, "--neighbourhoods", help="Neighbourhood polygons (GeoJSON)."),
@@ -147,8 +153,14 @@ def deploy_command(
     """A shift's hot-spot patrol list (Koper-curve visits in random order) with its disparity check."""
     from openilp.services.tasking import deployment
 
+    start = None
+    if shift_start:
+        try:
+            start = dt.time.fromisoformat(shift_start.strip())
+        except ValueError:
+            fail(f"--shift-start expects a time such as 07:00, got {shift_start!r}")
     try:
-        plan, report, collection = deployment(
+        result = deployment(
             engine(),
             agency_code=agency,
             categories=_categories(category),
@@ -159,6 +171,7 @@ def deploy_command(
             shift_hours=shift_hours,
             visit_minutes=visit_minutes,
             travel_minutes=travel_minutes,
+            near_repeat=near_repeat,
             study_area_path=study_area,
             neighbourhoods_path=neighbourhoods,
             neighbourhood_id=neighbourhood_id,
@@ -169,19 +182,40 @@ def deploy_command(
         )
     except (ValueError, FileNotFoundError) as exc:
         fail(str(exc))
+    plan, report = result.plan, result.disparity
     if out:
-        out.write_text(json.dumps(collection))
+        out.write_text(json.dumps(result.cells))
     if as_json:
-        emit_json({"plan": plan.to_dict(), "disparity": report.to_dict() if report else None})
+        emit_json({**result.to_dict(), "schedule": result.schedule_rows(start)})
         return
     table = Table(
         title=f"Patrol plan {as_of}: {len(plan.places)} places, {plan.minutes_used} of {officer_minutes:g} min"
     )
-    for column in ("cell", "rank", "visits", "minutes", "reason"):
+    for column in ("place", "neighbourhood", "lat, lon", "cell", "rank", "visits", "minutes", "reason"):
         table.add_column(column)
-    for p in plan.places:
-        table.add_row(str(p.cell_id), str(p.rank), str(p.visits), str(p.minutes_on_scene), p.reason)
+    for p in result.places:
+        table.add_row(
+            str(p["number"]),
+            p["neighbourhood"],
+            f"{p['lat']:.5f}, {p['lon']:.5f}",
+            str(p["cell_id"]),
+            str(p["rank"]),
+            str(p["visits"]),
+            str(p["minutes_on_scene"]),
+            p["reason"],
+        )
     console.print(table)
+    rounds: dict[int, list[str]] = {}
+    window: dict[int, str] = {}
+    for row in result.schedule_rows(start):
+        rounds.setdefault(row["round"], []).append(str(row["place"]))
+        window[row["round"]] = row.get("window", f"minute {row['window_start_minute']}-{row['window_end_minute']}")
+    for round_, order in rounds.items():
+        console.print(f"Round {round_} ({window[round_]}): places {', '.join(order)}")
+    if result.alerts is not None:
+        console.print(f"Near-repeat alert zones in force on {as_of}: {result.alert_zone_count}")
+    for note in result.notes:
+        console.print(f"[yellow]Note:[/] {note}")
     if report is not None:
         console.print("[bold]Disparity check[/] (exposure share / population share, / reported-crime share):")
         for g in report.groups:

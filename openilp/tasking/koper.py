@@ -5,8 +5,10 @@ to about 10–15 minutes and levels off beyond; the Sacramento experiment (Telep
 2014) applied it as 12–16-minute visits to each hot spot, in random order, at least once every two
 hours, and reduced Part 1 crime. The plan here:
 
-1. ranks places by forecast risk (ties by cell id); cells under an active near-repeat alert may be
-   given priority (up to ``max_alert_share`` of the places);
+1. ranks places by forecast risk (ties by cell id); cells under an active near-repeat alert that the
+   forecast would not have chosen are moved ahead, the riskiest first, taking up to
+   ``max_alert_share`` of the places (rounded down) from the bottom of the forecast's list; alert
+   cells the forecast chose anyway keep their rank; every place under an alert is marked ``alert``;
 2. gives each chosen place ``visits = max(1, floor(shift_minutes / revisit_every_minutes))`` visits of
    ``visit_minutes`` (default 15), each costing ``visit_minutes + travel_minutes`` officer-minutes;
 3. takes as many places as the budget of officer-minutes allows;
@@ -41,6 +43,8 @@ class PlannedPlace:
     visits: int
     minutes_on_scene: int
     reason: str
+    #: Whether the cell is under an active near-repeat alert (moved ahead or not).
+    alert: bool = False
 
 
 @dataclass
@@ -148,10 +152,16 @@ def plan_deployment(
     order = np.lexsort((np.arange(len(s)), -s))
     rank = np.empty(len(s), dtype=np.int64)
     rank[order] = np.arange(1, len(s) + 1)
+    if not 0 <= max_alert_share <= 1:
+        raise ValueError("max_alert_share must be between 0 and 1")
     chosen: list[int] = []
     reasons: dict[int, str] = {}
+    under_alert: set[int] = set()
     if alert_cells is not None and len(np.asarray(alert_cells)):
         alerted = np.flatnonzero(np.isin(ids, np.asarray(alert_cells)))
+        under_alert = {int(i) for i in alerted}
+        # Alert cells the forecast already chose keep their place; the others compete for the alert share.
+        alerted = alerted[~np.isin(alerted, order[:n_places])]
         alerted = alerted[np.lexsort((alerted, -s[alerted]))][: int(math.floor(max_alert_share * n_places))]
         for i in alerted:
             chosen.append(int(i))
@@ -161,7 +171,8 @@ def plan_deployment(
             break
         if int(i) not in reasons:
             chosen.append(int(i))
-            reasons[int(i)] = f"forecast rank {rank[i]}"
+            alert_text = "; under a near-repeat alert" if int(i) in under_alert else ""
+            reasons[int(i)] = f"forecast rank {rank[i]}{alert_text}"
     places = [
         PlannedPlace(
             cell_id=int(ids[i]),
@@ -170,6 +181,7 @@ def plan_deployment(
             visits=visits,
             minutes_on_scene=visits * visit_minutes,
             reason=reasons[i],
+            alert=i in under_alert,
         )
         for i in chosen
     ]
