@@ -22,14 +22,29 @@ __all__ = ["BulkWriter", "bulk_writer", "db_values", "format_timestamps", "objec
 CHUNK = 50_000
 
 
+#: Dates numpy formats with exactly four year digits (others take the slower strftime path).
+_FOUR_DIGIT_YEARS = (np.datetime64("1000-01-01", "us"), np.datetime64("10000-01-01", "us"))
+
+
 def format_timestamps(values: pd.Series) -> np.ndarray:
     """Naive-UTC datetimes -> ``'YYYY-MM-DD HH:MM:SS.ffffff'`` strings (None for NaT).
 
     This is the text form SQLAlchemy itself stores in SQLite, so ORM reads and SQL comparisons
     with bound datetimes agree; PostgreSQL parses it as a ``timestamp``.
     """
-    text = pd.to_datetime(values).dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-    return object_values(text)
+    array = pd.to_datetime(values).to_numpy(dtype="datetime64[us]")
+    missing = np.isnat(array)
+    valid = array[~missing]
+    if len(valid) and (valid.min() < _FOUR_DIGIT_YEARS[0] or valid.max() >= _FOUR_DIGIT_YEARS[1]):
+        return object_values(pd.Series(array).dt.strftime("%Y-%m-%d %H:%M:%S.%f"))
+    # numpy writes 'YYYY-MM-DDTHH:MM:SS.ffffff' in C; the 'T' becomes a space in place (five times
+    # faster than strftime, which formats each value in Python).
+    text = np.datetime_as_string(array, unit="us")
+    if len(text):
+        text.view(np.uint32).reshape(len(text), -1)[:, 10] = ord(" ")
+    formatted: np.ndarray = text.astype(object)
+    formatted[missing] = None
+    return formatted
 
 
 def object_values(series: pd.Series) -> np.ndarray:

@@ -170,20 +170,33 @@ def _parse(
     return _parse_with_csv_module(text, delimiter, path)
 
 
+#: A quoted field within one line (quotes are removed before delimiters are counted).
+_QUOTED_FIELD = re.compile(r'"[^"\n]*"')
+
+
 def _all_rows_complete(rows: list[str], delimiter: str, width: int) -> bool:
     """True when every line has exactly ``width`` fields (pandas silently pads short rows).
 
-    Delimiters inside quoted fields are not counted. Vectorised: one string count per line.
+    Delimiters inside quoted fields are not counted. Vectorised: the lines are joined, quoted
+    fields removed with one regular-expression pass, and the delimiters of each line counted with
+    numpy (a Python loop over 250,000 lines took most of the parse time).
 
     >>> _all_rows_complete(['1,"a,b",3', "4,5,6"], ",", 3), _all_rows_complete(["1,2,3", "4,5"], ",", 3)
     (True, False)
     """
-    lines = pd.Series(rows, dtype=object)
-    quoted = lines.str.contains('"', regex=False)
-    if quoted.any():
-        lines = lines.where(~quoted, lines.str.replace(r'"[^"]*"', "", regex=True))
-    counts = lines.str.count(re.escape(delimiter))
-    return bool((counts == width - 1).all())
+    if not rows:
+        return True
+    body = "\n".join(rows)
+    if '"' in body:
+        body = _QUOTED_FIELD.sub("", body)
+    if len(delimiter) != 1 or ord(delimiter) > 127:
+        counts = np.array([line.count(delimiter) for line in body.split("\n")], dtype=np.int64)
+        return bool((counts == width - 1).all())
+    data = np.frombuffer(body.encode("utf-8"), dtype=np.uint8)
+    newlines = np.flatnonzero(data == 10)
+    line_of_delimiter = np.searchsorted(newlines, np.flatnonzero(data == ord(delimiter)))
+    counts = np.bincount(line_of_delimiter, minlength=len(rows))
+    return len(counts) == len(rows) and bool((counts == width - 1).all())
 
 
 def _parse_with_csv_module(
