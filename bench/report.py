@@ -24,6 +24,14 @@ def _rows(result: dict) -> list[str]:
                 f"| import St. Louis ({result['rows']:,} rows) → {backend} | {r['import_s']} s "
                 f"({r['rows_per_s']:,} rows/s) | pandas parse {base} s | {r['ratio_to_parse']}× |"
             )
+        sqlite = result.get("sqlite", {})
+        if "store_floor_s" in sqlite:
+            rows.append(
+                f"| store floor: SQLite copying the {sqlite['incidents_created']:,} finished incidents "
+                f"(INSERT … SELECT) | {sqlite['store_floor_s']} s | pandas parse {base} s "
+                f"(with type inference {result.get('pandas_inferred_parse_s', '–')} s) "
+                f"| {sqlite['store_floor_ratio_to_parse']}× |"
+            )
         return rows
     if result["benchmark"] == "knox":
         return _knox_rows(result)

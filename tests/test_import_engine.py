@@ -563,3 +563,62 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     path.write_text("[source\nname = 'x'\n")
     with pytest.raises(SpecError, match=r"broken\.toml: not valid TOML"):
         load_source_spec(path)
+
+
+# --- first bulk load: secondary indexes built once at the end ------------------------------------
+
+
+def incident_indexes(engine: Engine) -> set[str]:
+    from sqlalchemy import inspect
+
+    return {str(index["name"]) for index in inspect(engine).get_indexes("incidents")}
+
+
+def test_a_first_bulk_load_rebuilds_the_secondary_indexes(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports_module, "PARALLEL_MIN_BYTES", 0)  # treat the small files as a bulk load
+    dropped: list[set[str]] = []
+    real_apply = imports_module._apply_file
+
+    def apply_and_look(*args: Any, **kwargs: Any) -> None:
+        dropped.append(set(imports_module.DEFERRABLE_INDEXES) - incident_indexes(engine))
+        real_apply(*args, **kwargs)
+
+    monkeypatch.setattr(imports_module, "_apply_file", apply_and_look)
+    jan = write(tmp_path / "january2015.csv", [STL_HEADER, stl_row("15-1", "2015-01"), stl_row("15-2", "2015-01")])
+    feb = write(tmp_path / "february2015.csv", [STL_HEADER, stl_row("15-1", "2015-02", count=-1)])
+    report = import_source(engine, load_source_spec("stlouis"), [jan, feb])
+    assert (report.total("created"), report.total("removed")) == (2, 1)
+    # Written without the secondary indexes, which exist again afterwards.
+    assert dropped == [set(imports_module.DEFERRABLE_INDEXES)] * 2
+    assert set(imports_module.DEFERRABLE_INDEXES) <= incident_indexes(engine)
+
+    # A store that already holds incidents keeps its indexes while importing.
+    dropped.clear()
+    mar = write(tmp_path / "march2015.csv", [STL_HEADER, stl_row("15-3", "2015-03")])
+    import_source(engine, load_source_spec("stlouis"), [mar])
+    assert dropped == [set()]
+
+
+def test_indexes_are_rebuilt_after_a_failed_or_interrupted_bulk_load(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports_module, "PARALLEL_MIN_BYTES", 0)
+    jan = write(tmp_path / "january2015.csv", [STL_HEADER, stl_row("15-1", "2015-01")])
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk full (simulated)")
+
+    monkeypatch.setattr(imports_module, "_apply_file", fail)
+    with pytest.raises(ImportFailed, match="disk full"):
+        import_source(engine, load_source_spec("stlouis"), [jan])
+    assert set(imports_module.DEFERRABLE_INDEXES) <= incident_indexes(engine)
+
+    # A run killed before it could rebuild them: the next import does.
+    with engine.begin() as conn:
+        for name in imports_module.DEFERRABLE_INDEXES:
+            conn.execute(text(f"DROP INDEX {name}"))
+    monkeypatch.undo()
+    assert import_stl(engine, jan).created == 1
+    assert set(imports_module.DEFERRABLE_INDEXES) <= incident_indexes(engine)
