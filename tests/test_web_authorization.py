@@ -51,6 +51,7 @@ _TRIAGE = ["analyst", "supervisor", "reviewer"]
 _REWARDS = ["supervisor", "administrator"]
 _PROBLEM_WRITERS = ["analyst", "supervisor", "administrator"]
 _SETTINGS = ["supervisor", "administrator"]
+_PLANNERS = ["analyst", "supervisor"]
 
 
 #: (method, path) -> {"anonymous": status, role: status, ...}.
@@ -158,6 +159,10 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     # Forecast (tests/test_forecast_web.py): the same seeded store is too small to forecast from.
     ("GET", "/api/v1/forecast/weekly.geojson"): {"anonymous": 401, **_only(INTERNAL, 400)},
     ("GET", "/forecast"): {"anonymous": 303, **_only(INTERNAL)},
+    # Deployment lists (tests/test_tasking_web.py): analysts and supervisors plan (the form, no plan without a
+    # budget); officers too may open a printable list, but only from a signed link (none given here: 400).
+    ("GET", "/deploy"): {"anonymous": 303, **_only(_PLANNERS)},
+    ("GET", "/deploy/print"): {"anonymous": 303, **_only([*_PLANNERS, "officer"], 400)},
     # Problems (SARA): tests/test_problems_web.py. No problem 1 exists: reads answer 404 to those permitted.
     ("GET", "/api/v1/problems"): {"anonymous": 401, **_only(INTERNAL)},
     ("POST", "/api/v1/problems"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 422)},

@@ -300,7 +300,7 @@ def deployment(
     group_columns: tuple[str, ...] = (),
     population_path: str | Path | None = None,
     population_column: str | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     cache: ResultCache | None = None,
 ) -> Deployment:
     """Forecast, find the alert cells, plan the shift, label it and audit it (module docstring).
@@ -310,7 +310,8 @@ def deployment(
     computed; when the Knox test cannot run (too few incidents) the plan is made from the forecast
     alone and a note says why. ``place_names_path`` (default: ``neighbourhoods_path``, then
     ``study_area_path``) names each place's neighbourhood. The disparity check runs when both
-    ``neighbourhoods_path`` and ``demographics_path`` are given.
+    ``neighbourhoods_path`` and ``demographics_path`` are given. The visiting order is drawn with
+    ``seed``, by default the shift's date (a new order every day, the same list when it is remade).
     """
     forecaster, scores = run_forecast(
         engine,
@@ -350,7 +351,7 @@ def deployment(
         revisit_every_minutes=revisit_every_minutes,
         alert_cells=np.asarray(sorted(alert_cells), dtype=np.int64),
         max_alert_share=max_alert_share,
-        seed=seed,
+        seed=as_of.toordinal() if seed is None else seed,
     )
     notes.extend(plan.notes)
     # The plan is final: from here on nothing may change it.

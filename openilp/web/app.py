@@ -34,6 +34,7 @@ from openilp.web.routes import api, audit, auth, health, intel_admin, intel_corr
 from openilp.web.routes import forecast as forecast_routes
 from openilp.web.routes import intel as intel_routes
 from openilp.web.routes import problems as problem_routes
+from openilp.web.routes import tasking as tasking_routes
 from openilp.web.routes import tips_public as public_tips
 
 __all__ = ["create_app", "app_from_environment", "route_table", "SESSION_COOKIE"]
@@ -101,6 +102,7 @@ def create_app(
     app.include_router(analysis_routes.pages)
     app.include_router(forecast_routes.api)
     app.include_router(forecast_routes.pages)
+    app.include_router(tasking_routes.pages)
     app.include_router(problem_routes.api)
     app.include_router(problem_routes.pages)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

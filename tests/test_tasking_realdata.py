@@ -1,0 +1,68 @@
+"""The worked example of docs/tasking.md on the real St. Louis files: the numbers the guide prints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from conftest import REPO_ROOT, shared_file
+from sqlalchemy import Engine
+
+from openilp.ingest.spec import load_source_spec
+from openilp.services.imports import import_source
+from openilp.services.tasking import deployment
+
+pytestmark = pytest.mark.realdata
+
+GUIDE = REPO_ROOT / "docs" / "tasking.md"
+
+
+@pytest.fixture(scope="module")
+def stlouis(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    from openilp.db import make_engine, migrate
+
+    folder: Path = tmp_path_factory.mktemp("stlouis-tasking")
+    engine = make_engine(f"sqlite:///{folder / 'openilp.sqlite3'}")
+    migrate(engine)
+    months = [shared_file("stlouis", "monthly", "2018"), shared_file("stlouis", "monthly", "2019")]
+    import_source(engine, load_source_spec("stlouis"), months)
+    return engine
+
+
+def test_the_guides_st_louis_deployment_list(stlouis: Engine) -> None:
+    neighbourhoods = shared_file("stlouis", "stl_neighborhoods_wgs84.geojson")
+    result = deployment(
+        stlouis,
+        agency_code="SLMPD",
+        categories=("burglary",),
+        as_of=dt.date(2019, 12, 2),
+        officer_minutes=960,
+        method="naive",
+        study_area_path=neighbourhoods,
+        neighbourhoods_path=neighbourhoods,
+        demographics_path=shared_file("stlouis", "stl_race_by_neighborhood_1940_2017.csv"),
+        group_columns=("white17", "black17"),
+        population_path=shared_file("stlouis", "stl_population_by_neighborhood_1940_2017.csv"),
+        population_column="pop17",
+    )
+    guide = GUIDE.read_text(encoding="utf-8")
+    assert len(result.places) == 9 and result.plan.minutes_used == 900
+    assert result.alert_zone_count == 304 and len(result.alert_cells) == 704
+    assert result.cells["forecast"]["events_used"] == 5795 and result.cells["forecast"]["cells"] == 7148
+    assert [p["rank"] for p in result.places] == [10, 11, 1, 2, 3, 4, 5, 6, 7]
+    assert [p["alert"] for p in result.places] == [True, True, False, True, True, False, False, True, True]
+    for place in result.places:
+        row = f"│ {place['number']}     │ {place['neighbourhood']:<25} │ {place['lat']:.5f}, {place['lon']:.5f} │"
+        assert row in guide, row
+    rounds = result.schedule_rows(dt.time(7, 0))
+    first_round = ", ".join(str(r["place"]) for r in rounds if r["round"] == 1)
+    assert f"Round 1 (07:00–09:00): places {first_round}" in guide
+    assert result.disparity is not None
+    for group in result.disparity.groups:
+        line = (
+            f"{group.group}: exposure {group.exposure_share:.1%}, population {group.population_share:.1%} "
+            f"(ratio {group.exposure_to_population:.2f}), crime {group.crime_share:.1%} "
+            f"(ratio {group.exposure_to_crime:.2f})"
+        )
+        assert line in guide, line
