@@ -7,6 +7,7 @@ inside the caller's transaction (so a failure rolls everything back).
 
 from __future__ import annotations
 
+import csv
 import io
 import zlib
 from collections.abc import Iterable, Sequence
@@ -186,7 +187,16 @@ class _PostgresCopyWriter(_ExecutemanyWriter):
             self._copy(table, frame)
 
     def insert_columns(self, table: str, names: Sequence[str], columns: Sequence[Iterable[Any]]) -> None:
-        self.insert(table, pd.DataFrame({name: list(values) for name, values in zip(names, columns, strict=True)}))
+        # Database-ready values straight to CSV: None is an empty unquoted field, which COPY reads as
+        # NULL (as for ``insert``, an empty string is NULL too: the importer stores "" as None).
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(zip(*columns, strict=True))
+        buffer.seek(0)
+        cursor = self.dbapi.cursor()
+        try:
+            cursor.execute(f"COPY {table} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)", stream=buffer)
+        finally:
+            cursor.close()
 
     def update(self, table: str, frame: pd.DataFrame, keys: Sequence[str]) -> None:
         if frame.empty:

@@ -146,6 +146,11 @@ def _to_utc(local: pd.Series, timezone: str) -> pd.Series:
     return localized.dt.tz_convert("UTC").dt.tz_localize(None)
 
 
+#: Runs of two or more blanks (a character class that pyarrow's regex engine runs in C; pandas
+#: falls back to Python's ``re`` one value at a time for ``\s``).
+_WHITESPACE_RUN = "[ \t\n\r\f\v\xa0]{2,}"
+
+
 def _text_field(frame: pd.DataFrame, columns: tuple[str, ...], empty_values: tuple[str, ...] = ()) -> pd.Series:
     """The columns' values joined by single spaces; ``empty_values`` count as empty; "" -> None."""
     present = [c for c in columns if c in frame.columns]
@@ -160,7 +165,7 @@ def _text_field(frame: pd.DataFrame, columns: tuple[str, ...], empty_values: tup
     for col in present[1:]:
         joined = joined + " " + cleaned(col)
     if len(present) > 1:
-        joined = joined.str.strip().str.replace(r"\s{2,}", " ", regex=True)
+        joined = joined.str.strip().str.replace(_WHITESPACE_RUN, " ", regex=True)
     return joined.where(joined != "", None).astype(object)
 
 
