@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from openilp.analysis.evaluation import coverage_curve, hit_rate, pai, pei, reca
 from openilp.analysis.forecast import (
     FORECAST_INPUT_COLUMNS,
     FORECASTERS,
+    GradientBoostingForecaster,
     SelfExcitingPointProcess,
     known_mask,
     make_forecaster,
@@ -40,6 +42,7 @@ DOCTEST_MODULES = [
     "openilp.analysis.forecast.kde",
     "openilp.analysis.forecast.prospective",
     "openilp.analysis.forecast.sepp",
+    "openilp.analysis.forecast.learned",
 ]
 
 
@@ -172,6 +175,13 @@ def test_no_event_at_or_after_as_of_reaches_a_forecast(method: str) -> None:
     leaked = pd.concat([history, future], ignore_index=True).sample(frac=1.0, random_state=1)
     with_future = make_forecaster(method, **FAST[method]).fit(leaked, grid=GRID, as_of=AS_OF).predict(7)
     np.testing.assert_array_equal(without, with_future)
+    # The same holds for the context events (incidents of every category) a method may read.
+    context = _background(seed=7, n=900)
+    context = context[context["occurred_from"] < AS_OF - pd.Timedelta(days=1)]
+    leaked_context = pd.concat([context, future], ignore_index=True).sample(frac=1.0, random_state=2)
+    plain = make_forecaster(method, **FAST[method]).fit(history, grid=GRID, as_of=AS_OF, context_events=context)
+    both = make_forecaster(method, **FAST[method]).fit(leaked, grid=GRID, as_of=AS_OF, context_events=leaked_context)
+    np.testing.assert_array_equal(plain.predict(7), both.predict(7))
 
 
 @pytest.mark.parametrize("method", ["naive", "kde", "prospective", "sepp"])
@@ -200,6 +210,26 @@ def test_protected_attributes_never_enter(method: str) -> None:
     for frame in (decorated, decorated.assign(race=decorated["race"].sample(frac=1.0, random_state=3).to_numpy())):
         scores = make_forecaster(method, **FAST[method]).fit(frame, grid=GRID, as_of=AS_OF).predict(7)
         np.testing.assert_array_equal(scores, reference)
+    # Nor through the context events (incidents of every category): the same filter applies to them.
+    context = _background(seed=8, n=900)
+    decorated_context = context.assign(
+        race=rng.choice(["A", "B", "C"], len(context)),
+        neighbourhood_black_share=rng.uniform(0, 1, len(context)),
+        category="larceny",
+    )
+    shuffled_context = decorated_context.assign(
+        race=decorated_context["race"].sample(frac=1.0, random_state=4).to_numpy()
+    )
+    plain_context = context.loc[:, list(FORECAST_INPUT_COLUMNS)]
+    reference = (
+        make_forecaster(method, **FAST[method])
+        .fit(only_inputs, grid=GRID, as_of=AS_OF, context_events=plain_context)
+        .predict(7)
+    )
+    for frame_context in (decorated_context, shuffled_context):
+        model = make_forecaster(method, **FAST[method])
+        scores = model.fit(decorated, grid=GRID, as_of=AS_OF, context_events=frame_context).predict(7)
+        np.testing.assert_array_equal(scores, reference)
 
 
 def test_forecast_package_never_imports_demographic_code() -> None:
@@ -212,6 +242,118 @@ def test_forecast_package_never_imports_demographic_code() -> None:
     for path in list(folder.glob("*.py")) + [folder.parent / "backtest.py", folder.parent / "evaluation.py"]:
         imports = [line for line in path.read_text().splitlines() if re.match(r"\s*(import|from) ", line)]
         assert not [line for line in imports if re.search(r"tasking|demograph|population|services", line)], path
+
+
+# --- the learned model: context inputs and the ensemble over retrainings ------------------------------
+
+
+def test_box_sum_matches_brute_force() -> None:
+    from openilp.analysis.forecast.learned import box_sum
+
+    raster = np.random.default_rng(3).poisson(0.7, (9, 13)).astype(float)
+    for size in (3, 7):
+        half = size // 2
+        padded = np.pad(raster, half)
+        expected = np.array(
+            [[padded[r : r + size, c : c + size].sum() for c in range(raster.shape[1])] for r in range(raster.shape[0])]
+        )
+        np.testing.assert_allclose(box_sum(raster, size), expected, atol=1e-9)
+
+
+def test_context_features_count_the_context_events_known_at_each_origin() -> None:
+    from openilp.analysis.forecast.learned import FEATURE_NAMES
+
+    history = _background(seed=2)
+    history = history[history["occurred_from"] < AS_OF - pd.Timedelta(days=1)]
+    # Context events in the cell at (1250, 1250) at 10, 100 and 500 days before the forecast, one in a
+    # neighbouring cell 200 days before, one at the as-of moment (unknown) and a window not yet ended.
+    ages = [10, 100, 500]
+    context = _events([str(AS_OF - pd.Timedelta(days=d)) for d in ages], 1250.0, 1250.0)
+    context = pd.concat(
+        [
+            context,
+            _events([str(AS_OF - pd.Timedelta(days=200))], 1350.0, 1250.0),
+            _events([str(AS_OF)], 1250.0, 1250.0),
+            pd.DataFrame(
+                {
+                    "x_m": [1250.0],
+                    "y_m": [1250.0],
+                    "occurred_from": [AS_OF - pd.Timedelta(days=2)],
+                    "occurred_to": [AS_OF + pd.Timedelta(hours=1)],
+                }
+            ),
+        ]
+    )
+    fast: dict[str, Any] = {"training_origins": 4, "max_iter": 20, "min_samples_leaf": 20}
+    model = GradientBoostingForecaster(**fast).fit(history, grid=GRID, as_of=AS_OF, context_events=context)
+    cell = GRID.assign([1250.0], [1250.0])[0]
+    features = dict(zip(FEATURE_NAMES, model.features_[cell], strict=True))
+    assert len(FEATURE_NAMES) == model.features_.shape[1]
+    assert (features["context_cell_28d"], features["context_cell_365d"], features["context_cell_730d"]) == (1, 2, 3)
+    assert features["context_near3_365d"] == 3 and features["context_near7_365d"] == 3
+    # A training origin 50 days back knows only the events older than 50 days.
+    at_origin = dict(zip(FEATURE_NAMES, model._features(model.context_history_, 50.0)[cell], strict=True))  # type: ignore[arg-type]
+    assert (at_origin["cell_28d"], at_origin["cell_365d"], at_origin["cell_730d"]) == (0, 1, 2)
+    # Without context events, the category's own events stand in for them.
+    alone = GradientBoostingForecaster(**fast).fit(history, grid=GRID, as_of=AS_OF)
+    names = list(FEATURE_NAMES)
+    for own, stand_in in (("cell_28d", "context_cell_28d"), ("near3_365d", "context_near3_365d")):
+        np.testing.assert_array_equal(alone.features_[:, names.index(own)], alone.features_[:, names.index(stand_in)])
+    assert alone.context_history_ is None and model.context_history_ is not None
+
+
+@pytest.mark.parametrize("method", ["naive", "kde", "prospective", "sepp"])
+def test_methods_without_context_ignore_it(method: str) -> None:
+    history = _background(seed=2)
+    alone = make_forecaster(method, **FAST[method]).fit(history, grid=GRID, as_of=AS_OF).predict(7)
+    context = _background(seed=9, n=2000)
+    with_context = make_forecaster(method, **FAST[method]).fit(history, grid=GRID, as_of=AS_OF, context_events=context)
+    np.testing.assert_array_equal(alone, with_context.predict(7))
+
+
+def test_learned_ensemble_averages_only_models_trained_before_the_forecast() -> None:
+    events = _background(seed=4, n=2500)
+    params = {**FAST["learned"], "warm_start": True, "retrain_every_days": 14.0, "ensemble_size": 3}
+    model = make_forecaster("learned", **params)
+    start = pd.Timestamp("2019-02-04")
+    for week in range(8):
+        as_of = start + pd.Timedelta(days=7 * week)
+        scores = model.fit(events, grid=GRID, as_of=as_of, context_events=events).predict(7)
+        trained = [member[2] for member in model.ensemble_]  # type: ignore[attr-defined]
+        assert len(trained) == min(3, week // 2 + 1) and all(t <= as_of for t in trained)
+    # The forecast is the mean of the members' forecasts.
+    from openilp.analysis.forecast.learned import _binned
+
+    members = [m.predict(_binned(model.features_, edges)) for m, edges, _ in model.ensemble_]  # type: ignore[attr-defined]
+    np.testing.assert_allclose(scores, np.mean(members, axis=0) * 1.0, rtol=1e-12)
+    # Run backwards: the models trained after the new as-of moment are dropped.
+    earlier = start + pd.Timedelta(days=21)
+    model.fit(events, grid=GRID, as_of=earlier, context_events=events)
+    assert all(member[2] <= earlier for member in model.ensemble_)  # type: ignore[attr-defined]
+    # Without context events the trees (trained with them) are not reused.
+    model.fit(events, grid=GRID, as_of=earlier + pd.Timedelta(days=7))
+    assert len(model.ensemble_) == 1 and model.trained_with_context_ is False  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="ensemble_size"):
+        make_forecaster("learned", ensemble_size=0).fit(events, grid=GRID, as_of=AS_OF)
+
+
+def test_backtest_hands_the_context_to_each_fit() -> None:
+    events = _background(seed=4, n=1500)
+    context = pd.concat([events, _background(seed=11, n=3000)], ignore_index=True)
+    origins = [pd.Timestamp("2019-03-04") + pd.Timedelta(days=7 * k) for k in range(2)]
+    result = rolling_origin_backtest(
+        events, GRID, {"learned": make_forecaster("learned", **FAST["learned"])}, origins, context_events=context
+    )
+    cells = GRID.assign(events["x_m"].to_numpy(), events["y_m"].to_numpy())
+    for origin in origins:
+        scores = make_forecaster("learned", **FAST["learned"]).fit(
+            events, grid=GRID, as_of=origin, context_events=context
+        )
+        test = (events["occurred_from"] >= origin) & (events["occurred_from"] < origin + pd.Timedelta(days=7))
+        counts = np.bincount(cells[test.to_numpy() & (cells >= 0)], minlength=GRID.n_units)
+        expected = score_forecast(scores.predict(7), counts)
+        got = result.scores.iloc[origins.index(origin)]
+        assert got["pai@0.05"] == pytest.approx(expected["pai@0.05"])
 
 
 # --- bad input ---------------------------------------------------------------------------------------

@@ -71,6 +71,28 @@ def test_forecast_service_writes_the_contract_and_ignores_the_forecast_day(burgl
     assert collection["forecast"]["method"] == "naive"
 
 
+def test_learned_forecast_reads_the_context_of_every_category(burglary_store: Engine) -> None:
+    from openilp.analysis.forecast import GradientBoostingForecaster
+
+    params = {"training_origins": 4, "max_iter": 20, "min_samples_leaf": 20}
+    learned, scores = run_forecast(
+        burglary_store,
+        agency_code="CPD",
+        categories=("burglary",),
+        as_of=dt.date(2018, 3, 5),
+        method="learned",
+        params=params,
+    )
+    assert isinstance(learned, GradientBoostingForecaster)
+    # The store holds burglaries only: the context is the same events, known at the same moment.
+    assert learned.context_history_ is not None and len(learned.context_history_) == learned.n_events_
+    assert scores.shape == (learned.grid_.n_units,) and np.all(scores >= 0)
+    naive, _ = run_forecast(
+        burglary_store, agency_code="CPD", categories=("burglary",), as_of=dt.date(2018, 3, 5), method="naive"
+    )
+    assert naive.context_history_ is None
+
+
 def test_backtest_service_on_date_only_data(burglary_store: Engine) -> None:
     result = run_backtest(
         burglary_store,
@@ -206,6 +228,6 @@ def test_disparity_flags_and_uses_demographics_only_in_the_audit(tmp_path: Path)
         csv, id_column="NHD_NUM", group_columns=["white17", "black17"], population_path=population,
         population_column="pop17",
     )  # fmt: skip
-    assert groups.loc[1].tolist() == [10.0, 30.0, 10.0]
+    assert list(groups.loc[1]) == [10.0, 30.0, 10.0]
     with pytest.raises(ValueError, match="no column"):
         read_demographics(csv, id_column="NHD_NUM", group_columns=["asian17"])

@@ -206,6 +206,7 @@ def rolling_origin_backtest(
     horizon_days: float = 7.0,
     coverages: Sequence[float] = DEFAULT_COVERAGES,
     reference_days: float = 365.0,
+    context_events: pd.DataFrame | None = None,
 ) -> BacktestResult:
     """Fit, forecast and score every forecaster at every origin.
 
@@ -226,6 +227,9 @@ def rolling_origin_backtest(
         Fractions of the study area for hit rate, PAI, PEI and RRI.
     reference_days : float
         Reference period before each origin for the recapture rate index, days.
+    context_events : DataFrame, optional
+        Incidents of every category, given to each forecaster's ``fit`` (read only by methods with
+        ``uses_context``, under the same cut-off as the events).
     """
     import time
 
@@ -248,7 +252,8 @@ def rolling_origin_backtest(
         reference_counts = np.bincount(cells[in_reference], minlength=grid.n_units)
         for name, forecaster in forecasters.items():
             start = time.perf_counter()
-            scores = forecaster.fit(events, grid=grid, as_of=origin).predict(horizon_days)
+            fitted = forecaster.fit(events, grid=grid, as_of=origin, context_events=context_events)
+            scores = fitted.predict(horizon_days)
             seconds = time.perf_counter() - start
             row: dict[str, Any] = {"method": name, "origin": origin, "fit_s": seconds}
             row.update(score_forecast(scores, test_counts, reference_counts=reference_counts, coverages=coverages))

@@ -2,7 +2,9 @@
 
 The CLI (``openilp forecast``, ``openilp backtest``) and the web page are thin shells over these
 functions. Events come from :func:`openilp.services.events.load_events`, so only where and when
-incidents occurred reach a forecaster (no protected attribute is even loaded).
+incidents occurred reach a forecaster (no protected attribute is even loaded). Methods that read
+context (the learned model) also get the agency's located incidents of every category over the same
+dates, under the same cut-off.
 
 The **study area** is either given (GeoJSON polygons, e.g. the city's neighbourhoods) or, by
 default, the cells within ``near_events_m`` metres of an event known at the first forecast moment
@@ -125,6 +127,16 @@ def _load(
     return events, agency
 
 
+def _context(
+    engine: Engine, agency_code: str, methods: Sequence[str], date_from: dt.date, date_to: dt.date
+) -> pd.DataFrame | None:
+    """Incidents of every category over the dates, when one of ``methods`` reads context events."""
+    if not any(FORECASTERS[m].uses_context for m in methods if m in FORECASTERS):
+        return None
+    context, _ = load_events(engine, EventQuery(agency_code, (), date_from, date_to))
+    return context.loc[:, ["x_m", "y_m", "occurred_from", "occurred_to"]] if len(context) else None
+
+
 def run_forecast(
     engine: Engine,
     *,
@@ -141,11 +153,13 @@ def run_forecast(
     """Fit ``method`` on the events known at local midnight starting ``as_of`` and predict the next
     ``horizon_days``; returns the fitted forecaster (its ``grid_`` holds the cells) and the scores."""
     forecaster = make_forecaster(method, **(params or {}))
-    events, agency = _load(engine, agency_code, categories, as_of - dt.timedelta(days=history_days), as_of)
+    date_from = as_of - dt.timedelta(days=history_days)
+    events, agency = _load(engine, agency_code, categories, date_from, as_of)
+    context = _context(engine, agency_code, [method], date_from, as_of)
     moment = weekly_origins(as_of, as_of, timezone=agency.timezone, horizon_days=1)[0]
     study = load_study_area(study_area_path, agency.crs) if study_area_path else None
     grid = study_area_grid(events, cell_size_m=cell_size_m, crs=agency.crs, as_of=moment, study_area=study)
-    scores = forecaster.fit(events, grid=grid, as_of=moment).predict(horizon_days)
+    scores = forecaster.fit(events, grid=grid, as_of=moment, context_events=context).predict(horizon_days)
     return forecaster, scores
 
 
@@ -195,11 +209,18 @@ def run_backtest(
 ) -> BacktestResult:
     """Weekly rolling-origin backtest of ``methods`` for one category set over ``date_from … date_to``."""
     events, agency = _load(engine, agency_code, categories, date_from - dt.timedelta(days=history_days), date_to)
+    context = _context(engine, agency_code, methods, date_from - dt.timedelta(days=history_days), date_to)
     origins = weekly_origins(date_from, date_to, timezone=agency.timezone, horizon_days=horizon_days)
     study = load_study_area(study_area_path, agency.crs) if study_area_path else None
     grid = study_area_grid(events, cell_size_m=cell_size_m, crs=agency.crs, as_of=origins[0], study_area=study)
     result = rolling_origin_backtest(
-        events, grid, backtest_forecasters(methods), origins, horizon_days=horizon_days, coverages=coverages
+        events,
+        grid,
+        backtest_forecasters(methods),
+        origins,
+        horizon_days=horizon_days,
+        coverages=coverages,
+        context_events=context,
     )
     result.meta.update(
         {

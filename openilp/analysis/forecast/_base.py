@@ -23,6 +23,12 @@ discovered later) is not known yet either.
 
 Times are naive UTC (as :func:`openilp.services.events.load_events` returns them). Each known event
 is then represented by the middle of its window, as an age in days before ``T`` (> 0).
+
+**Context events.** A method with ``uses_context = True`` (the learned model) may also read
+``context_events``: the located incidents of *every* category, as extra inputs (crime of all kinds
+near a cell tells about the place as well as the category's own history). They pass through the
+same filter: only :data:`FORECAST_INPUT_COLUMNS` are read and only events known at ``T`` are kept,
+so the context can neither carry a protected attribute nor leak the future. Other methods ignore it.
 """
 
 from __future__ import annotations
@@ -143,6 +149,10 @@ class Forecaster(ABC):
     #: Longest gap (days) between the last known event and the as-of moment before the data are
     #: considered not to cover the as-of date.
     max_gap_days: float = 62.0
+    #: Whether :meth:`fit` reads ``context_events`` (incidents of every category) as extra inputs.
+    uses_context: bool = False
+    #: The known context events (see :meth:`fit`), or None when none were given or not used.
+    context_history_: EventHistory | None
 
     def get_params(self) -> dict[str, Any]:
         """The parameters given to ``__init__`` (scikit-learn convention)."""
@@ -155,7 +165,14 @@ class Forecaster(ABC):
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
 
-    def fit(self, events: pd.DataFrame, *, grid: SquareGrid, as_of: dt.datetime | pd.Timestamp | str) -> Self:
+    def fit(
+        self,
+        events: pd.DataFrame,
+        *,
+        grid: SquareGrid,
+        as_of: dt.datetime | pd.Timestamp | str,
+        context_events: pd.DataFrame | None = None,
+    ) -> Self:
         """Fit on the events known at ``as_of`` (see :func:`known_mask`); return ``self``.
 
         Parameters
@@ -167,6 +184,9 @@ class Forecaster(ABC):
             The cells to forecast (a study-area mask restricts events and scores).
         as_of : datetime
             The moment the forecast is issued (naive UTC, or aware).
+        context_events : DataFrame, optional
+            Incidents of every category (same columns and CRS), read only by methods with
+            ``uses_context``; the same columns and the same cut-off apply to them.
 
         Raises
         ------
@@ -186,6 +206,9 @@ class Forecaster(ABC):
         self.as_of_ = stamp
         self.grid_ = grid
         self.n_events_ = len(history)
+        self.context_history_ = None
+        if self.uses_context and context_events is not None:
+            self.context_history_ = _history(context_events, grid, stamp)
         self._fit(history)
         return self
 
