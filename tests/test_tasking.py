@@ -164,3 +164,12 @@ def test_disparity_source_from_toml(tmp_path: Path) -> None:
     assert "does not exist" in disparity_source_for(tmp_path, "NRT")[1]
     (folder / "NRT.toml").write_text('demographics = "../residents.csv"\ngroups = ["a"]\ncolour = 1\n')
     assert "unknown key(s) colour" in disparity_source_for(tmp_path, "NRT")[1]
+
+
+def test_unusable_demographic_data_fail_unless_the_list_may_stand_alone(store: Engine, tmp_path: Path) -> None:
+    areas, residents = write_halves(tmp_path)
+    audit = dict(neighbourhoods_path=areas, demographics_path=residents, group_columns=("group_c",), near_repeat=False)
+    with pytest.raises(ValueError, match="disparity check: .*no column"):
+        _plan(store, **audit)
+    kept = _plan(store, **audit, keep_list_without_disparity=True)
+    assert kept.disparity is None and "no column(s) group_c" in kept.disparity_error and len(kept.places) == 8

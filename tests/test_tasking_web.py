@@ -154,3 +154,12 @@ def test_an_even_list_is_not_flagged(store: Engine, tmp_path: Path) -> None:
     page = _client(store, tmp_path, "nrt-analyst").get(PLAN)
     assert 'id="disparity-table"' in page.text
     assert 'class="flagged"' not in page.text and 'id="disparity-flag"' not in page.text
+
+
+def test_unusable_demographic_data_leave_the_list_and_say_why(store: Engine, tmp_path: Path) -> None:
+    _configure(tmp_path)
+    (tmp_path / "disparity" / f"{AGENCY}.toml").write_text('demographics = "../residents.csv"\ngroups = ["group_c"]\n')
+    page = _client(store, tmp_path, "nrt-analyst").get(PLAN)
+    assert page.status_code == 200 and 'id="places-table"' in page.text
+    assert 'id="disparity-absent"' in page.text and "the demographic data are unusable" in page.text
+    assert "group_c" in page.text

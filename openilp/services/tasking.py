@@ -147,6 +147,8 @@ class Deployment:
     #: Grid cells under an alert in force on ``as_of`` (in the plan or not).
     alert_cells: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Why the disparity check could not run on the data given ('' when it ran or was not asked for).
+    disparity_error: str = ""
 
     def schedule_rows(self, shift_start: dt.time | None = None) -> list[dict[str, Any]]:
         """The visits in order: round, position, place number and the round's window (minutes from the
@@ -301,6 +303,7 @@ def deployment(
     population_path: str | Path | None = None,
     population_column: str | None = None,
     seed: int | None = None,
+    keep_list_without_disparity: bool = False,
     cache: ResultCache | None = None,
 ) -> Deployment:
     """Forecast, find the alert cells, plan the shift, label it and audit it (module docstring).
@@ -310,7 +313,10 @@ def deployment(
     computed; when the Knox test cannot run (too few incidents) the plan is made from the forecast
     alone and a note says why. ``place_names_path`` (default: ``neighbourhoods_path``, then
     ``study_area_path``) names each place's neighbourhood. The disparity check runs when both
-    ``neighbourhoods_path`` and ``demographics_path`` are given. The visiting order is drawn with
+    ``neighbourhoods_path`` and ``demographics_path`` are given; unusable demographic data (a missing
+    column, an id that matches no polygon property) raise ValueError, or with
+    ``keep_list_without_disparity`` leave the list without its check and say why in
+    ``disparity_error``. The visiting order is drawn with
     ``seed``, by default the shift's date (a new order every day, the same list when it is remade).
     """
     forecaster, scores = run_forecast(
@@ -391,21 +397,27 @@ def deployment(
         key=lambda f: f["properties"]["number"],
     )
     report = None
+    disparity_error = ""
     if neighbourhoods_path is not None and demographics_path is not None:
-        report = _disparity(
-            engine,
-            plan,
-            grid,
-            agency_code=agency_code,
-            categories=categories,
-            as_of=as_of,
-            neighbourhoods_path=neighbourhoods_path,
-            neighbourhood_id=neighbourhood_id,
-            demographics_path=demographics_path,
-            group_columns=group_columns,
-            population_path=population_path,
-            population_column=population_column,
-        )
+        try:
+            report = _disparity(
+                engine,
+                plan,
+                grid,
+                agency_code=agency_code,
+                categories=categories,
+                as_of=as_of,
+                neighbourhoods_path=neighbourhoods_path,
+                neighbourhood_id=neighbourhood_id,
+                demographics_path=demographics_path,
+                group_columns=group_columns,
+                population_path=population_path,
+                population_column=population_column,
+            )
+        except (ValueError, KeyError) as exc:  # unusable demographic data: the list stands, the audit cannot run
+            if not keep_list_without_disparity:
+                raise ValueError(f"disparity check: {exc}") from exc
+            disparity_error = f"the demographic data are unusable ({exc})"
     return Deployment(
         plan=plan,
         places=places,
@@ -416,6 +428,7 @@ def deployment(
         revisit_every_minutes=revisit_every_minutes,
         alert_cells=sorted(alert_cells),
         notes=notes,
+        disparity_error=disparity_error,
     )
 
 

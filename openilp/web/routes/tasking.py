@@ -164,6 +164,7 @@ def _run(
         group_columns=source.group_columns if source else (),
         population_path=source.population_path if source else None,
         population_column=source.population_column if source else None,
+        keep_list_without_disparity=True,
         cache=RESULT_CACHE,
     )
 
@@ -205,7 +206,7 @@ def _view(result: Deployment, params: DeployParameters, why_not: str, agency_cod
         "places": result.places,
         "rounds": rounds,
         "report": result.disparity,
-        "why_no_disparity": why_not,
+        "why_no_disparity": why_not or result.disparity_error,
         "alerts_facts": (result.alerts or {}).get("analysis"),
         "map_data": {
             "cells": {"type": "FeatureCollection", "features": result.cells["features"]},
