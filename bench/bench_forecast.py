@@ -146,6 +146,7 @@ def backtest_city(city: str) -> dict[str, Any]:
             date_to=date_to,
             methods=list(FORECASTERS),
             study_area_path=config["study_area"],
+            oracle=True,
         )
         results[category] = result
         table = result.summary()
@@ -161,6 +162,16 @@ def backtest_city(city: str) -> dict[str, Any]:
             ],
             "table": result.table(["pai@0.01", "pai@0.05", "pai@0.1", "pai@0.2", "pei@0.05", "rri@0.05"]),
             **_verdict(result),
+        }
+        # In-sample oracles of stable risk (hindsight of the whole span): a ceiling, not a method.
+        oracle = result.meta["stable_risk_oracle"]
+        baseline_mean = summary[category]["comparison"]["baseline_mean"]
+        summary[category]["stable_risk_oracle"] = {
+            kind: {
+                "pai@0.05": round(oracle[f"{kind}_pai@0.05"]["mean"], 3),
+                "ratio_to_best_baseline": round(oracle[f"{kind}_pai@0.05"]["mean"] / baseline_mean, 3),
+            }
+            for kind in ("in_sample", "leave_out")
         }
     seconds = time.perf_counter() - start
     IMAGES.mkdir(parents=True, exist_ok=True)

@@ -446,5 +446,20 @@ def test_backtest_scores_every_method_and_period(tmp_path: pytest.TempPathFactor
     assert result.scores[result.scores["method"] == "naive"]["events"].tolist() == expected
 
 
+def test_stable_risk_oracle_by_hand() -> None:
+    grid = SquareGrid.from_bounds((0.0, 0.0, 400.0, 100.0), 100.0)
+    weeks = [pd.Timestamp("2019-01-07") + pd.Timedelta(days=7 * k) for k in range(3)]
+    # Week 1: three events in cell 0; weeks 2 and 3: one event each in cell 1.
+    times = [weeks[0] + pd.Timedelta(hours=h) for h in (1, 2, 3)] + [weeks[1] + pd.Timedelta(days=2), weeks[2]]
+    events = pd.DataFrame({"x_m": [50.0, 50.0, 50.0, 150.0, 150.0], "y_m": 50.0, "occurred_from": times})
+    events["occurred_to"] = events["occurred_from"]
+    table = backtest.stable_risk_oracle(events, grid, weeks, coverages=[0.25])
+    assert table["events"].tolist() == [3, 1, 1]
+    # In sample, cell 0 (3 events of 5) is flagged: week 1 is all caught (PAI 4), weeks 2 and 3 none.
+    assert table["in_sample_pai@0.25"].tolist() == [4.0, 0.0, 0.0]
+    # Leaving each week out flips the flagged cell to the one that stays empty that week.
+    assert table["leave_out_pai@0.25"].tolist() == [0.0, 0.0, 0.0]
+
+
 def test_evaluation_module_exports() -> None:
     assert set(evaluation.__all__) >= {"hit_rate", "pai", "pei", "recapture_rate_index", "coverage_curve"}

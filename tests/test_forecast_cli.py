@@ -101,9 +101,12 @@ def test_backtest_service_on_date_only_data(burglary_store: Engine) -> None:
         date_from=dt.date(2018, 1, 1),
         date_to=dt.date(2018, 2, 25),
         methods=["naive", "prospective"],
+        oracle=True,
     )
     assert result.scores["origin"].nunique() == 8
     assert result.summary().query("metric == 'pai@0.05'")["mean"].min() > 1.0  # the hot spots are found
+    ceiling = result.meta["stable_risk_oracle"]
+    assert ceiling["in_sample_pai@0.05"]["mean"] >= ceiling["leave_out_pai@0.05"]["mean"] > 1.0
 
 
 def test_cli_forecast_backtest_and_errors(

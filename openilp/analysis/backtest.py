@@ -31,7 +31,14 @@ from openilp.analysis.evaluation import DEFAULT_COVERAGES, coverage_curve, score
 from openilp.analysis.forecast import Forecaster, to_utc_naive
 from openilp.analysis.grids import SquareGrid
 
-__all__ = ["BacktestResult", "block_bootstrap_ci", "weekly_origins", "rolling_origin_backtest", "plot_coverage_curves"]
+__all__ = [
+    "BacktestResult",
+    "block_bootstrap_ci",
+    "weekly_origins",
+    "rolling_origin_backtest",
+    "plot_coverage_curves",
+    "stable_risk_oracle",
+]
 
 #: Coverage points (fractions of the area) at which mean coverage curves are kept.
 CURVE_POINTS = np.linspace(0.0, 1.0, 201)
@@ -270,6 +277,60 @@ def rolling_origin_backtest(
         n_cells=grid.n_units,
         cell_size_m=grid.cell_size_m,
     )
+
+
+def stable_risk_oracle(
+    events: pd.DataFrame,
+    grid: SquareGrid,
+    origins: Sequence[dt.datetime | pd.Timestamp],
+    *,
+    horizon_days: float = 7.0,
+    coverages: Sequence[float] = DEFAULT_COVERAGES,
+) -> pd.DataFrame:
+    """PAI of two **in-sample oracles** of stable risk, per test period: a ceiling, not a method.
+
+    Both rank the cells by their mean count per period over *all* the test periods, i.e. with
+    hindsight of the whole evaluation span (no forecaster can know it):
+
+    * ``in_sample_pai@c``: the mean includes the period being scored, so it partly knows the answer;
+    * ``leave_out_pai@c``: the mean of the *other* periods, the best a forecast of each cell's
+      stable rate could do if it knew that rate from the whole span.
+
+    When the bar asked of a forecaster lies above these, it can only be reached by foreseeing the
+    week-to-week changes around a place's stable rate. Test periods are counted as in
+    :func:`rolling_origin_backtest`; rows: ``origin``, ``events`` and the two PAIs per coverage.
+
+    >>> grid = SquareGrid.from_bounds((0, 0, 400, 100), 100.0)
+    >>> weeks = [pd.Timestamp("2019-01-07") + pd.Timedelta(days=7 * k) for k in range(3)]
+    >>> times = [w + pd.Timedelta(days=1) for w in weeks for _ in range(3)]
+    >>> events = pd.DataFrame({"x_m": [50.0, 50.0, 150.0] * 3, "y_m": 50.0, "occurred_from": times})
+    >>> events["occurred_to"] = events["occurred_from"]
+    >>> table = stable_risk_oracle(events, grid, weeks, coverages=[0.25])
+    >>> table[["in_sample_pai@0.25", "leave_out_pai@0.25"]].iloc[0].tolist()
+    [2.6666666666666665, 2.6666666666666665]
+    """
+    from openilp.analysis.evaluation import pai
+
+    middles = _event_middles(events)
+    cells = grid.assign(events["x_m"].to_numpy(dtype=float), events["y_m"].to_numpy(dtype=float))
+    inside = cells >= 0
+    horizon = np.timedelta64(int(horizon_days * 86400), "s")
+    stamps = sorted(to_utc_naive(o) for o in origins)
+    counts = []
+    for origin in stamps:
+        t0 = np.datetime64(origin.to_datetime64())
+        in_test = inside & (middles >= t0) & (middles < t0 + horizon)
+        counts.append(np.bincount(cells[in_test], minlength=grid.n_units).astype(np.float64))
+    table = np.array(counts)
+    total = table.sum(axis=0)
+    rows: list[dict[str, Any]] = []
+    for origin, week in zip(stamps, table, strict=True):
+        row: dict[str, Any] = {"origin": origin, "events": int(week.sum())}
+        for c in coverages:
+            row[f"in_sample_pai@{c:g}"] = pai(total, week, c) if week.sum() > 0 else math.nan
+            row[f"leave_out_pai@{c:g}"] = pai(total - week, week, c) if week.sum() > 0 and len(table) > 1 else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def plot_coverage_curves(

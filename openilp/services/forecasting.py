@@ -24,7 +24,13 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from openilp.analysis.areas import PolygonAreas
-from openilp.analysis.backtest import BacktestResult, rolling_origin_backtest, weekly_origins
+from openilp.analysis.backtest import (
+    BacktestResult,
+    block_bootstrap_ci,
+    rolling_origin_backtest,
+    stable_risk_oracle,
+    weekly_origins,
+)
 from openilp.analysis.evaluation import DEFAULT_COVERAGES
 from openilp.analysis.forecast import BASELINES, FORECASTERS, Forecaster, known_mask, make_forecaster, to_utc_naive
 from openilp.analysis.grids import SquareGrid
@@ -206,8 +212,13 @@ def run_backtest(
     history_days: int = 730,
     coverages: Sequence[float] = DEFAULT_COVERAGES,
     study_area_path: str | Path | None = None,
+    oracle: bool = False,
 ) -> BacktestResult:
-    """Weekly rolling-origin backtest of ``methods`` for one category set over ``date_from … date_to``."""
+    """Weekly rolling-origin backtest of ``methods`` for one category set over ``date_from … date_to``.
+
+    With ``oracle``, ``result.meta["stable_risk_oracle"]`` also holds the mean PAI (with its 95 % CI)
+    of the two in-sample oracles of :func:`~openilp.analysis.backtest.stable_risk_oracle`: a ceiling
+    for context, not a forecast."""
     events, agency = _load(engine, agency_code, categories, date_from - dt.timedelta(days=history_days), date_to)
     context = _context(engine, agency_code, methods, date_from - dt.timedelta(days=history_days), date_to)
     origins = weekly_origins(date_from, date_to, timezone=agency.timezone, horizon_days=horizon_days)
@@ -231,6 +242,13 @@ def run_backtest(
             "baselines": [m for m in BASELINES if m in methods],
         }
     )
+    if oracle:
+        table = stable_risk_oracle(events, grid, origins, horizon_days=horizon_days, coverages=coverages)
+        summary = {}
+        for column in table.columns[2:]:
+            mean, low, high = block_bootstrap_ci(table[column].to_numpy(dtype=float))
+            summary[column] = {"mean": mean, "ci_low": low, "ci_high": high}
+        result.meta["stable_risk_oracle"] = summary
     return result
 
 
