@@ -622,3 +622,13 @@ def test_indexes_are_rebuilt_after_a_failed_or_interrupted_bulk_load(
     monkeypatch.undo()
     assert import_stl(engine, jan).created == 1
     assert set(imports_module.DEFERRABLE_INDEXES) <= incident_indexes(engine)
+
+
+def test_files_are_normalised_in_groups_small_at_both_ends() -> None:
+    from openilp.services.imports import group_sizes
+
+    assert group_sizes(60) == [3, 7, 12, 12, 12, 8, 4, 2]
+    assert group_sizes(0) == [] and group_sizes(1) == [1] and group_sizes(5) == [3, 2]
+    for n in range(1, 130):
+        sizes = group_sizes(n)
+        assert sum(sizes) == n and min(sizes) >= 1 and max(sizes) <= 12

@@ -21,9 +21,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import multiprocessing as mp
+import operator
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import repeat
@@ -354,12 +355,14 @@ def batch_folded(batch: NormalizedBatch, counted: bool) -> _Folded:
 _WRITTEN_EXTRA = ["agency_id", "source", "import_file_id", "net_count"]
 
 
-def _select(columns: list[list[Any]], rows: np.ndarray) -> list[list[Any]]:
+def _select(columns: Sequence[Sequence[Any]], rows: np.ndarray) -> list[Sequence[Any]]:
     """The values at ``rows`` (ascending positions) of each column; the columns themselves if all."""
     if len(columns) and len(rows) == len(columns[0]):
-        return columns
-    positions = rows.tolist()
-    return [list(map(column.__getitem__, positions)) for column in columns]
+        return list(columns)
+    if len(rows) == 1:
+        return [[column[int(rows[0])]] for column in columns]
+    pick = operator.itemgetter(*rows.tolist())  # picks in C
+    return [pick(column) for column in columns]
 
 
 def _incident_values(
@@ -653,6 +656,30 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def group_sizes(n_files: int, largest: int = FILES_PER_GROUP) -> list[int]:
+    """How many files each vectorised normalising pass takes, in order.
+
+    Small groups first and last, large ones between: writing starts as soon as the first small
+    group is ready, large groups amortise pandas' per-call overhead, and the last groups, which
+    the writer handles after the workers are done, are short (the writer never waits long at
+    either end).
+
+    >>> group_sizes(60)
+    [3, 7, 12, 12, 12, 8, 4, 2]
+    >>> group_sizes(5), group_sizes(1), group_sizes(0)
+    ([3, 2], [1], [])
+    """
+    if n_files <= 0:
+        return []
+    head = min(n_files, max(1, largest // 4))
+    left = n_files - head
+    tail = [size for size in (largest * 2 // 3, largest // 3, largest // 6) if size >= 1]
+    while tail and sum(tail) > left:
+        tail.pop(0)
+    full, rest = divmod(left - sum(tail), largest)
+    return [head] + ([rest] if rest else []) + [largest] * full + tail
+
+
 def _parsed_files(
     files: list[Path], spec: SourceSpec, workers: int
 ) -> Iterator[tuple[Path, tuple[NormalizedBatch, str, str, str]]]:
@@ -663,9 +690,11 @@ def _parsed_files(
     earlier ones.
     """
     if spec.record.id_columns and len(files) > 1:
-        # A small first group lets writing start early; later groups amortise pandas' overhead.
-        first = min(len(files), max(1, FILES_PER_GROUP // 4))
-        units = [files[:first]] + [files[i : i + FILES_PER_GROUP] for i in range(first, len(files), FILES_PER_GROUP)]
+        units = []
+        start = 0
+        for size in group_sizes(len(files)):
+            units.append(files[start : start + size])
+            start += size
         task: Callable[[list[Path], SourceSpec], list[tuple[Path, tuple[NormalizedBatch, str, str, str]]]]
         task = _normalize_group
     else:
@@ -864,6 +893,8 @@ def _restore_secondary_indexes(session: Session, indexes: list[Index]) -> None:
         return
     session.rollback()  # nothing is pending here: a failed file was rolled back already
     connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA threads = 2")  # SQLite sorts the index entries on two threads
     for index in indexes:
         index.create(connection, checkfirst=True)
     session.commit()
