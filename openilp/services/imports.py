@@ -21,22 +21,23 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import multiprocessing as mp
-import operator
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from itertools import repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Engine, Index, Table, select, text, update
 from sqlalchemy.orm import Session
 
-from openilp.db.bulk import BulkWriter, bulk_writer, db_values
+from openilp.db.bulk import BulkWriter, arrow_values, bulk_writer
 from openilp.db.ledger import encode_entries, ledger_entries
 from openilp.db.models import Agency, ImportFile, Incident
 from openilp.ingest.normalize import INCIDENT_COLUMNS, NormalizedBatch, RowProblem, normalize
@@ -304,20 +305,40 @@ def _load_state(session: Session, agency_id: int, spec: SourceSpec) -> _State:
 
 @dataclass
 class _Folded:
-    """One file's rows folded to one row per record, ready to write (computed in the worker)."""
+    """One file's rows folded to one row per record, ready to write (computed in the worker).
 
-    #: The latest positive row of each record as database-ready values, one list per column of
-    #: :data:`INCIDENT_COLUMNS` (datetimes formatted, None for missing values).
-    columns: list[list[Any]]
-    latest_keys: list[str]
+    Values travel between processes as Arrow arrays (buffers, not one Python object per value);
+    the writing process turns them into Python values only for the rows it writes.
+    """
+
+    #: The latest positive row of each record, database-ready (:func:`arrow_values` of
+    #: :data:`INCIDENT_COLUMNS`).
+    table: pa.Table
     incoming_hash: np.ndarray
     incoming_ns: np.ndarray
     #: Every record of the file (first-seen order) and the sum of its count deltas.
-    keys: list[str]
+    record_keys: pa.Array
     delta: np.ndarray
     folded: int
     #: The file's reversal-ledger entries, encoded ("" for sources without a count column).
     ledger: str
+
+    @cached_property
+    def latest_keys(self) -> list[str]:
+        """Record key of each row of ``table``."""
+        keys: list[str] = self.table.column("source_key").to_pylist()
+        return keys
+
+    @cached_property
+    def keys(self) -> list[str]:
+        """Every record of the file, first-seen order."""
+        keys: list[str] = self.record_keys.to_pylist()
+        return keys
+
+    def values(self, rows: np.ndarray) -> list[list[Any]]:
+        """Python values of the rows at ``rows`` (ascending positions in ``table``), by column."""
+        table = self.table if len(rows) == self.table.num_rows else self.table.take(pa.array(rows, type=pa.int64()))
+        return [column.to_pylist() for column in table.columns]
 
 
 def _fold(batch: NormalizedBatch, counted: bool) -> _Folded:
@@ -329,14 +350,12 @@ def _fold(batch: NormalizedBatch, counted: bool) -> _Folded:
     positive = frame[batch.count_delta > 0]
     order = positive.sort_values(["source_updated_at", "source_line"], na_position="first", kind="stable")
     latest = order.drop_duplicates("source_key", keep="last").reset_index(drop=True)
-    columns = db_values(latest[INCIDENT_COLUMNS])
     ledger = encode_entries(frame["source_line"].tolist(), keys.tolist(), batch.count_delta.tolist()) if counted else ""
     return _Folded(
-        columns=columns,
-        latest_keys=columns[0],
+        table=arrow_values(latest[INCIDENT_COLUMNS]),
         incoming_hash=latest["content_hash"].to_numpy(dtype=np.int64),
         incoming_ns=_ns(latest["source_updated_at"]),
-        keys=sums.index.tolist(),
+        record_keys=pa.array(sums.index.to_numpy(dtype=object), type=pa.string()),
         delta=sums.to_numpy(dtype=np.int64),
         folded=len(frame) - len(sums),
         ledger=ledger,
@@ -355,23 +374,13 @@ def batch_folded(batch: NormalizedBatch, counted: bool) -> _Folded:
 _WRITTEN_EXTRA = ["agency_id", "source", "import_file_id", "net_count"]
 
 
-def _select(columns: Sequence[Sequence[Any]], rows: np.ndarray) -> list[Sequence[Any]]:
-    """The values at ``rows`` (ascending positions) of each column; the columns themselves if all."""
-    if len(columns) and len(rows) == len(columns[0]):
-        return list(columns)
-    if len(rows) == 1:
-        return [[column[int(rows[0])]] for column in columns]
-    pick = operator.itemgetter(*rows.tolist())  # picks in C
-    return [pick(column) for column in columns]
-
-
 def _incident_values(
     folded: _Folded, rows: np.ndarray, net: np.ndarray, agency_id: int, source: str, import_file_id: int
 ) -> list[Any]:
     """Columns (:data:`INCIDENT_COLUMNS` + :data:`_WRITTEN_EXTRA`) of the latest rows at ``rows``."""
     n = len(rows)
     return [
-        *_select(folded.columns, rows),
+        *folded.values(rows),
         repeat(agency_id, n),
         repeat(source, n),
         repeat(import_file_id, n),
