@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from openilp.ingest.spec import SourceSpec
 
@@ -150,24 +152,53 @@ def read_source_file(path: Path, spec: SourceSpec) -> RawTable:
 def _parse(
     text: str, lines: list[str], delimiter: str, path: Path
 ) -> tuple[pd.DataFrame, np.ndarray, list[str], list[tuple[int, str, str]]]:
-    """Fast path: pandas' C parser when every record is one physical line; else the csv module."""
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            sep=delimiter,
-            skip_blank_lines=False,
-            engine="c",
-        )
-    except pd.errors.ParserError:
-        frame = None
-    except pd.errors.EmptyDataError as exc:
-        raise FileFormatError(f"{path}: the file has no header row") from exc
+    """Fast path: Arrow's CSV reader (or pandas' C parser) when every record is one physical line;
+    else the csv module, which reports each malformed row."""
+    frame = _parse_with_arrow(text, lines[0], delimiter)
+    if frame is None:
+        try:
+            frame = pd.read_csv(
+                io.StringIO(text),
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                sep=delimiter,
+                skip_blank_lines=False,
+                engine="c",
+            )
+        except pd.errors.ParserError:
+            frame = None
+        except pd.errors.EmptyDataError as exc:
+            raise FileFormatError(f"{path}: the file has no header row") from exc
     if frame is not None and len(frame) == len(lines) - 1 and _all_rows_complete(lines[1:], delimiter, frame.shape[1]):
         return frame, np.arange(2, len(lines) + 1), lines[1:], []
     return _parse_with_csv_module(text, delimiter, path)
+
+
+def _parse_with_arrow(text: str, header: str, delimiter: str) -> pd.DataFrame | None:
+    """Every field as text with pyarrow's CSV reader (about twice as fast as pandas' C parser); None
+    when it cannot read the file as one record per line or the header has repeated or empty names
+    (then the caller falls back)."""
+    names = next(csv.reader([header], delimiter=delimiter), [])
+    if not names or len(set(names)) != len(names) or any(not name.strip() for name in names):
+        return None
+    try:
+        table = pa_csv.read_csv(
+            pa.BufferReader(text.encode("utf-8")),
+            read_options=pa_csv.ReadOptions(use_threads=False),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    if table.column_names != names:
+        return None
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
 
 
 #: A quoted field within one line (quotes are removed before delimiters are counted).
