@@ -627,8 +627,8 @@ def test_indexes_are_rebuilt_after_a_failed_or_interrupted_bulk_load(
 def test_files_are_normalised_in_groups_small_at_both_ends() -> None:
     from openilp.services.imports import group_sizes
 
-    assert group_sizes(60) == [3, 7, 12, 12, 12, 8, 4, 2]
-    assert group_sizes(0) == [] and group_sizes(1) == [1] and group_sizes(5) == [3, 2]
+    assert group_sizes(60) == [1, 2, 4, 8, 12, 12, 11, 6, 3, 1]
+    assert group_sizes(0) == [] and group_sizes(1) == [1] and group_sizes(5) == [1, 2, 2]
     for n in range(1, 130):
         sizes = group_sizes(n)
         assert sum(sizes) == n and min(sizes) >= 1 and max(sizes) <= 12

@@ -20,7 +20,7 @@ import pyproj
 from openilp.ingest.reading import RawTable
 from openilp.ingest.spec import DateField, SourceSpec
 
-__all__ = ["RowProblem", "NormalizedBatch", "normalize", "INCIDENT_COLUMNS", "HASHED_COLUMNS"]
+__all__ = ["RowProblem", "NormalizedBatch", "normalize", "prepare", "INCIDENT_COLUMNS", "HASHED_COLUMNS"]
 
 #: Columns of the normalised frame, in the order the writers use.
 INCIDENT_COLUMNS = [
@@ -189,6 +189,15 @@ def _categories(codes: pd.Series, spec: SourceSpec) -> pd.Series:
 @lru_cache(maxsize=64)
 def _transformer(source_crs: str, target_crs: str) -> pyproj.Transformer:
     return pyproj.Transformer.from_crs(source_crs, target_crs, always_xy=True)
+
+
+def prepare(spec: SourceSpec) -> None:
+    """Build what normalising ``spec``'s rows needs once (coordinate transformers take ~0.1 s
+    each), so that worker processes forked afterwards inherit it instead of each building it."""
+    if spec.location is not None and not pyproj.CRS.from_user_input(spec.location.crs).is_geographic:
+        _transformer(spec.location.crs, "EPSG:4326")
+    if spec.location is not None:
+        _transformer("EPSG:4326", spec.agency.crs)
 
 
 def _locations(frame: pd.DataFrame, spec: SourceSpec, rej: _Rejections) -> tuple[pd.DataFrame, int]:

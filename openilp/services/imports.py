@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from openilp.db.bulk import BulkWriter, arrow_values, bulk_writer
 from openilp.db.ledger import encode_entries, ledger_entries
 from openilp.db.models import Agency, ImportFile, Incident
-from openilp.ingest.normalize import INCIDENT_COLUMNS, NormalizedBatch, RowProblem, normalize
+from openilp.ingest.normalize import INCIDENT_COLUMNS, NormalizedBatch, RowProblem, normalize, prepare
 from openilp.ingest.reading import FileFormatError, RawTable, find_source_files, read_source_file
 from openilp.ingest.spec import SourceSpec
 
@@ -668,25 +668,30 @@ def _file_sha256(path: Path) -> str:
 def group_sizes(n_files: int, largest: int = FILES_PER_GROUP) -> list[int]:
     """How many files each vectorised normalising pass takes, in order.
 
-    Small groups first and last, large ones between: writing starts as soon as the first small
-    group is ready, large groups amortise pandas' per-call overhead, and the last groups, which
-    the writer handles after the workers are done, are short (the writer never waits long at
-    either end).
+    Groups double in size from one file up to ``largest`` and halve again towards the end: writing
+    starts as soon as the first file is ready, the two workers keep ahead of the writer while it
+    catches up, large groups amortise pandas' per-call overhead, and the last groups, which the
+    writer handles after the workers are done, are short.
 
     >>> group_sizes(60)
-    [3, 7, 12, 12, 12, 8, 4, 2]
+    [1, 2, 4, 8, 12, 12, 11, 6, 3, 1]
     >>> group_sizes(5), group_sizes(1), group_sizes(0)
-    ([3, 2], [1], [])
+    ([1, 2, 2], [1], [])
     """
-    if n_files <= 0:
-        return []
-    head = min(n_files, max(1, largest // 4))
-    left = n_files - head
-    tail = [size for size in (largest * 2 // 3, largest // 3, largest // 6) if size >= 1]
-    while tail and sum(tail) > left:
-        tail.pop(0)
-    full, rest = divmod(left - sum(tail), largest)
-    return [head] + ([rest] if rest else []) + [largest] * full + tail
+    head: list[int] = []
+    size = 1
+    while sum(head) + size <= n_files and size < largest:
+        head.append(size)
+        size *= 2
+    left = n_files - sum(head)
+    tail: list[int] = []
+    size = max(1, largest // 2)
+    while size >= 1 and sum(tail) + size <= left // 2:
+        tail.append(size)
+        size //= 2
+    middle = left - sum(tail)
+    full, rest = divmod(middle, largest)
+    return head + [largest] * full + ([rest] if rest else []) + tail
 
 
 def _parsed_files(
@@ -711,6 +716,7 @@ def _parsed_files(
         task = _normalize_single
     big = sum(p.stat().st_size for p in files) > PARALLEL_MIN_BYTES
     if workers > 1 and len(units) > 1 and big and "fork" in mp.get_all_start_methods():
+        prepare(spec)  # the forked workers inherit it
         with ProcessPoolExecutor(max_workers=min(workers, 2), mp_context=mp.get_context("fork")) as pool:
             futures = [pool.submit(task, unit, spec) for unit in units]
             for future in futures:
