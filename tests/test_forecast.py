@@ -337,6 +337,21 @@ def test_learned_ensemble_averages_only_models_trained_before_the_forecast() -> 
         make_forecaster("learned", ensemble_size=0).fit(events, grid=GRID, as_of=AS_OF)
 
 
+def test_learned_reuses_origin_features_without_changing_the_forecast() -> None:
+    events = _background(seed=5, n=2500)
+    params = {**FAST["learned"], "warm_start": True, "retrain_every_days": 7.0}
+    reusing, fresh = make_forecaster("learned", **params), make_forecaster("learned", **params)
+    for week in range(4):
+        as_of = pd.Timestamp("2019-02-04") + pd.Timedelta(days=7 * week)
+        with_cache = reusing.fit(events, grid=GRID, as_of=as_of, context_events=events).predict(7)
+        vars(fresh).pop("origin_features_", None)  # forget the features of earlier origins
+        without = fresh.fit(events, grid=GRID, as_of=as_of, context_events=events).predict(7)
+        np.testing.assert_array_equal(with_cache, without)
+    # Only the training origins of the last fit are kept.
+    kept = reusing.origin_features_[2]  # type: ignore[attr-defined]
+    assert len(kept) == FAST["learned"]["training_origins"] and max(kept) < as_of
+
+
 def test_backtest_hands_the_context_to_each_fit() -> None:
     events = _background(seed=4, n=1500)
     context = pd.concat([events, _background(seed=11, n=3000)], ignore_index=True)

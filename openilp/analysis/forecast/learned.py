@@ -109,7 +109,8 @@ class GradientBoostingForecaster(Forecaster):
     horizon_days : float
         Horizon the model is trained for (default 7); ``predict`` rescales other horizons.
     max_iter, learning_rate, max_leaf_nodes, min_samples_leaf
-        Passed to ``HistGradientBoostingRegressor``.
+        Passed to ``HistGradientBoostingRegressor`` (75 trees at a rate of 0.1: as accurate as 150 at
+        0.05 on St. Louis 2017, in half the time).
     zero_share : float
         Share of the cell-periods without any event kept for training (weighted by its inverse;
         default 0.1).
@@ -145,6 +146,7 @@ class GradientBoostingForecaster(Forecaster):
     trained_as_of_: pd.Timestamp
     trained_with_context_: bool
     ensemble_: list[_Member]
+    origin_features_: tuple[object, bool, dict[pd.Timestamp, NDArray[np.float64]]]
 
     def __init__(
         self,
@@ -152,8 +154,8 @@ class GradientBoostingForecaster(Forecaster):
         training_origins: int = 52,
         origin_step_days: float = 7.0,
         horizon_days: float = 7.0,
-        max_iter: int = 150,
-        learning_rate: float = 0.05,
+        max_iter: int = 75,
+        learning_rate: float = 0.1,
         max_leaf_nodes: int = 15,
         min_samples_leaf: int = 100,
         zero_share: float = 0.1,
@@ -193,7 +195,8 @@ class GradientBoostingForecaster(Forecaster):
 
         def known_at_origin(events: EventHistory) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
             known = events.end_age_days >= lag_days
-            return events.age_days[known] - lag_days, events.cell[known]
+            # Ages from the origin, rounded to a tenth of a second, so they do not depend on the as-of moment.
+            return np.round(events.age_days[known] - lag_days, 6), events.cell[known]
 
         age, cell = known_at_origin(history)
 
@@ -243,12 +246,19 @@ class GradientBoostingForecaster(Forecaster):
                 return
         self.n_trainings_ = getattr(self, "n_trainings_", 0) + 1 if self.warm_start else 1
         h = self.horizon_days
+        cache = self._origin_cache(with_context)
         xs, ys = [], []
         for k in range(self.training_origins):
             lag = h + k * self.origin_step_days
             target = (history.age_days < lag) & (history.age_days >= lag - h)
             ys.append(np.bincount(history.cell[target], minlength=self.grid_.n_units).astype(np.float64))
-            xs.append(self._features(history, lag))
+            origin = self.as_of_ - pd.Timedelta(days=lag)
+            if origin not in cache:
+                cache[origin] = self._features(history, lag)
+            xs.append(cache[origin])
+        oldest = self.as_of_ - pd.Timedelta(days=h + (self.training_origins - 1) * self.origin_step_days)
+        for origin in [o for o in cache if o < oldest]:
+            del cache[origin]
         x, y = np.vstack(xs), np.concatenate(ys)
         if y.sum() == 0:
             raise ValueError("no events in the training targets: too little history for the learned model")
@@ -278,6 +288,20 @@ class GradientBoostingForecaster(Forecaster):
         keep_last = self.ensemble_size - 1 if self.warm_start else 0
         self.ensemble_ = previous[-keep_last:] if keep_last else []
         self.ensemble_.append((self.model_, bin_edges, self.as_of_))
+
+    def _origin_cache(self, with_context: bool) -> dict[pd.Timestamp, NDArray[np.float64]]:
+        """Features of past training origins, kept between warm-started fits.
+
+        The features of an origin use only the events known at that origin, so a later fit on the
+        same, grown, event history (a backtest) finds them unchanged: like the reused trees, they
+        assume successive fits see one history. Cleared without ``warm_start`` and when the grid
+        or the presence of context changes.
+        """
+        state = getattr(self, "origin_features_", None)
+        if not self.warm_start or state is None or state[0] is not self.grid_ or state[1] != with_context:
+            state = (self.grid_, with_context, {})
+            self.origin_features_ = state
+        return state[2]
 
     def _predict(self, horizon_days: float) -> NDArray[np.float64]:
         with threadpool_limits(limits=self.n_threads):
