@@ -254,7 +254,9 @@ class _State:
     """What the store holds for one (agency, source), kept in memory during a run."""
 
     records: _RecordTable
-    net: dict[str, int]  # ledger sums (sources with reversals)
+    #: Ledger sums (sources with reversals) of records the store does not hold (netted out,
+    #: removed, or reversed before their row arrived); a stored record's sum is its net count.
+    net: dict[str, int]
     imported_sha: set[str]
     files_by_name: dict[str, list[int]]
 
@@ -291,7 +293,11 @@ def _load_state(session: Session, agency_id: int, spec: SourceSpec) -> _State:
         entries = ledger_entries(conn, agency_id=agency_id, source=spec.name)
         if len(entries):
             sums = entries.groupby("source_key", sort=False)["count_delta"].sum()
-            net = dict(zip(sums.index.tolist(), sums.to_numpy().tolist(), strict=True))
+            sum_keys, sum_values = sums.index.tolist(), sums.to_numpy(dtype=np.int64)
+            slots = records.lookup(sum_keys)
+            stored = slots >= 0
+            records.set_net(slots[stored], sum_values[stored])  # the ledger is authoritative
+            net = {sum_keys[i]: int(sum_values[i]) for i in np.flatnonzero(~stored)}
     files = session.execute(
         select(ImportFile.id, ImportFile.file_name, ImportFile.sha256).where(
             ImportFile.agency_id == agency_id, ImportFile.source == spec.name, ImportFile.superseded.is_(False)
@@ -417,17 +423,22 @@ def _apply_vectorised(
     records = state.records
     slots = records.lookup(keys)
     exists = slots >= 0
+    stored_hash = np.zeros(n, dtype=np.int64)
+    stored_ns = np.full(n, _NAT_NS, dtype=np.int64)
+    stored_net = np.zeros(n, dtype=np.int64)
+    stored_hash[exists], stored_ns[exists], stored_net[exists] = records.columns(slots[exists])
+    absent = np.flatnonzero(~exists)
     if counted:
-        new_net = np.fromiter(map(state.net.get, keys, repeat(0)), dtype=np.int64, count=n) + folded.delta
+        prior = stored_net.copy()
+        if state.net and len(absent):
+            absent_keys = map(keys.__getitem__, absent.tolist())
+            prior[absent] = np.fromiter(map(state.net.get, absent_keys, repeat(0)), dtype=np.int64, count=len(absent))
+        new_net = prior + folded.delta
     else:
         new_net = np.ones(n, dtype=np.int64)
     alive = new_net > 0
     positions = pd.Index(folded.latest_keys, dtype=object).get_indexer(pd.Index(keys, dtype=object))
     has_row = positions >= 0
-    stored_hash = np.zeros(n, dtype=np.int64)
-    stored_ns = np.full(n, _NAT_NS, dtype=np.int64)
-    stored_net = np.zeros(n, dtype=np.int64)
-    stored_hash[exists], stored_ns[exists], stored_net[exists] = records.columns(slots[exists])
 
     remove = ~alive & exists
     create = alive & ~exists & has_row
@@ -487,7 +498,18 @@ def _apply_vectorised(
         written_keys, folded.incoming_hash[written], folded.incoming_ns[written], latest_net[written], file_id
     )
     if counted:
-        state.net.update(zip(keys, new_net.tolist(), strict=True))
+        held = create | (alive & exists)  # records the store holds now
+        if state.net:
+            for index in np.flatnonzero(held & ~exists).tolist():
+                state.net.pop(keys[index], None)
+        for index in np.flatnonzero(~held).tolist():
+            state.net[keys[index]] = int(new_net[index])
+
+
+def _net_of(state: _State, key: str) -> int:
+    """The ledger sum of a record (sources with reversals)."""
+    stored = state.records.get(key)
+    return stored.net_count if stored is not None else state.net.get(key, 0)
 
 
 def _record_counts(import_file: ImportFile, report: FileReport) -> None:
@@ -555,8 +577,8 @@ def _apply_file(
             old_sums = old_entries.groupby("source_key", sort=False)["count_delta"].sum()
             old_contrib = dict(zip(old_sums.index.tolist(), old_sums.to_numpy().tolist(), strict=True))
             conn.execute(text(f"DELETE FROM incident_ledger WHERE import_file_id IN ({ids})"))
-        new_net = {k: state.net.get(k, 0) - old_contrib.get(k, 0) + d for k, d in delta_sum.items()}
-        dropped = {k: state.net.get(k, 0) - c for k, c in old_contrib.items() if k not in delta_sum}
+        new_net = {k: _net_of(state, k) - old_contrib.get(k, 0) + d for k, d in delta_sum.items()}
+        dropped = {k: _net_of(state, k) - c for k, c in old_contrib.items() if k not in delta_sum}
     else:
         new_net = dict.fromkeys(delta_sum, 1)
 
@@ -643,8 +665,11 @@ def _apply_file(
         if stored is not None and stored.net_count != net:
             records.set(key, stored._replace(net_count=net))
     if counted:
-        state.net.update(new_net)
-        state.net.update(dropped)
+        for key, net in [*new_net.items(), *dropped.items()]:
+            if key in records:
+                state.net.pop(key, None)
+            else:
+                state.net[key] = net
     state.imported_sha.add(sha256)
     state.files_by_name[path.name] = [import_file.id]
 
