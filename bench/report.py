@@ -54,7 +54,8 @@ def _rows(result: dict) -> list[str]:
         periods = max(c["periods"] for c in result["categories"].values())
         return [
             f"| weekly backtest {result['city']} {result['span'][0]} … {result['span'][1]}, every method, "
-            f"{len(result['categories'])} categories × {periods} weeks | {result['backtest_s']} s "
+            f"{len(result['categories'])} categories × {periods} weeks | {result['backtest_s']} s"
+            f"{f' (CPU {cpu} s)' if (cpu := result.get('cpu_s')) else ''} "
             f"| {'target < 300 s' if 'target_s' in result else '–'} | – |"
         ]
     return []
