@@ -632,3 +632,47 @@ def test_files_are_normalised_in_groups_small_at_both_ends() -> None:
     for n in range(1, 130):
         sizes = group_sizes(n)
         assert sum(sizes) == n and min(sizes) >= 1 and max(sizes) <= 12
+
+
+# --- reading CSV text: the fast reader and the exact fallback agree ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter", "rows", "lines", "malformed"),
+    [
+        ('a,b,c\n1,"x,y",3\n4,"he said ""hi""",6\n', ",", [["1", "x,y", "3"], ["4", 'he said "hi"', "6"]], [2, 3], []),
+        ("a,b,c\r\n1,2,3\r\n4,5,6\r\n", ",", [["1", "2", "3"], ["4", "5", "6"]], [2, 3], []),
+        ('a,b,c\n1,"x\ny",3\n4,5,6\n', ",", [["1", "x\ny", "3"], ["4", "5", "6"]], [2, 4], []),
+        ("a,b,c\n1,2\n4,5,6\n", ",", [["4", "5", "6"]], [3], [2]),
+        ("a,b,c\n1,2,3,4\n4,5,6\n", ",", [["4", "5", "6"]], [3], [2]),
+        ("a,b,c\n1,2,3\n\n4,5,6\n", ",", [["1", "2", "3"], ["4", "5", "6"]], [2, 4], []),
+        ("a,b,c\n", ",", [], [], []),
+        ("a;b;c\n1;2,5;3\n", ";", [["1", "2,5", "3"]], [2], []),
+        ("a,b\n 1 ,École\n", ",", [[" 1 ", "École"]], [2], []),
+        ("a,a,c\n1,2,3\n", ",", [["1", "2", "3"]], [2], []),
+    ],
+    ids=[
+        "quoted",
+        "crlf",
+        "multi-line",
+        "short-row",
+        "long-row",
+        "blank-line",
+        "header-only",
+        "semicolon",
+        "text",
+        "repeated-name",
+    ],
+)
+def test_csv_text_is_read_exactly(
+    text: str, delimiter: str, rows: list[list[str]], lines: list[int], malformed: list[int]
+) -> None:
+    from openilp.ingest.reading import _parse
+
+    frame, numbers, raw_lines, bad = _parse(text, text.splitlines(), delimiter, Path("x.csv"))
+    assert frame.astype(object).values.tolist() == rows
+    assert numbers.tolist() == lines
+    assert [line for line, _, _ in bad] == malformed
+    physical = text.splitlines()
+    if '\n1,"x\ny"' not in text:  # a record on one line keeps that line as published
+        assert raw_lines == [physical[n - 1] for n in lines]
