@@ -577,7 +577,7 @@ def incident_indexes(engine: Engine) -> set[str]:
 def test_a_first_bulk_load_rebuilds_the_secondary_indexes(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(imports_module, "PARALLEL_MIN_BYTES", 0)  # treat the small files as a bulk load
+    monkeypatch.setattr(imports_module, "BULK_LOAD_MIN_BYTES", 0)  # treat the small files as a bulk load
     dropped: list[set[str]] = []
     real_apply = imports_module._apply_file
 
@@ -604,7 +604,7 @@ def test_a_first_bulk_load_rebuilds_the_secondary_indexes(
 def test_indexes_are_rebuilt_after_a_failed_or_interrupted_bulk_load(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(imports_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(imports_module, "BULK_LOAD_MIN_BYTES", 0)
     jan = write(tmp_path / "january2015.csv", [STL_HEADER, stl_row("15-1", "2015-01")])
 
     def fail(*args: Any, **kwargs: Any) -> None:
@@ -625,7 +625,7 @@ def test_indexes_are_rebuilt_after_a_failed_or_interrupted_bulk_load(
 
 
 def test_files_are_normalised_in_groups_small_at_both_ends() -> None:
-    from openilp.services.imports import group_sizes
+    from openilp.services.import_parsing import group_sizes
 
     assert group_sizes(60) == [1, 2, 4, 8, 12, 12, 11, 6, 3, 1]
     assert group_sizes(0) == [] and group_sizes(1) == [1] and group_sizes(5) == [1, 2, 2]

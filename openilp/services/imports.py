@@ -19,30 +19,27 @@ of the new version, so they are outside the reconciliation).
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import multiprocessing as mp
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
 from itertools import repeat
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from sqlalchemy import Engine, Index, Table, select, text, update
 from sqlalchemy.orm import Session
 
-from openilp.db.bulk import BulkWriter, arrow_values, bulk_writer
-from openilp.db.ledger import encode_entries, ledger_entries
+from openilp.db.bulk import BulkWriter, bulk_writer
+from openilp.db.ledger import ledger_entries
 from openilp.db.models import Agency, ImportFile, Incident
-from openilp.ingest.normalize import INCIDENT_COLUMNS, NormalizedBatch, RowProblem, normalize, prepare
-from openilp.ingest.reading import FileFormatError, RawTable, find_source_files, read_source_file
+from openilp.ingest.normalize import INCIDENT_COLUMNS, NormalizedBatch, RowProblem
+from openilp.ingest.reading import FileFormatError, find_source_files
 from openilp.ingest.spec import SourceSpec
+from openilp.services.import_parsing import Folded, ParsedFile, batch_folded, file_sha256, parsed_files
+from openilp.services.import_state import NAT_NS, ImportState, StoredRecord, load_state, net_of
 
 __all__ = ["FileReport", "ImportReport", "ImportFailed", "import_source", "ensure_agency"]
 
@@ -50,12 +47,11 @@ __all__ = ["FileReport", "ImportReport", "ImportFailed", "import_source", "ensur
 RECORD_KEY = ("agency_id", "source", "source_key")
 #: Problems kept in the report per file (all are counted).
 MAX_PROBLEMS_KEPT = 200
-#: Below this many bytes in total, files are parsed in this process (workers cost more than they save).
-PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+#: From this many bytes of new files into an empty store, a run is a bulk load (see
+#: :func:`_defer_secondary_indexes`).
+BULK_LOAD_MIN_BYTES = 8 * 1024 * 1024
 #: Secondary indexes of ``incidents`` a first bulk load builds at the end instead of row by row.
 DEFERRABLE_INDEXES = ("ix_incidents_agency_occurred", "ix_incidents_category_occurred")
-#: Files of a record-id source normalised together in one vectorised pass (~50,000 rows for St. Louis).
-FILES_PER_GROUP = 12
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -160,228 +156,12 @@ def ensure_agency(session: Session, spec: SourceSpec) -> Agency:
     return agency
 
 
-class _Stored(NamedTuple):
-    """What the store holds for one record (enough to decide create/update/remove)."""
-
-    content_hash: int
-    updated_ns: int  # source_updated_at as ns since the epoch; NaT as the minimum
-    net_count: int
-    import_file_id: int
-
-
-class _RecordTable:
-    """What the store holds per record of one (agency, source): a key -> slot dictionary over
-    parallel numpy arrays, so that a file's hundred thousand records are looked up and recorded
-    with vectorised operations instead of one Python object each.
-
-    Slots are only appended; a record written again gets a new slot and its old one is garbage.
-    """
-
-    def __init__(self) -> None:
-        self.slot: dict[str, int] = {}
-        self._size = 0
-        self._hash = np.empty(0, dtype=np.int64)
-        self._ns = np.empty(0, dtype=np.int64)
-        self._net = np.empty(0, dtype=np.int64)
-        self._file = np.empty(0, dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.slot)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.slot
-
-    def _append(
-        self, keys: list[str], content_hash: np.ndarray, updated_ns: np.ndarray, net: np.ndarray, file_id: np.ndarray
-    ) -> None:
-        n, start = len(keys), self._size
-        if start + n > len(self._hash):
-            capacity = max(1024, 2 * (start + n))
-            for name in ("_hash", "_ns", "_net", "_file"):
-                grown = np.empty(capacity, dtype=np.int64)
-                grown[:start] = getattr(self, name)[:start]
-                setattr(self, name, grown)
-        stop = start + n
-        self._hash[start:stop], self._ns[start:stop] = content_hash, updated_ns
-        self._net[start:stop], self._file[start:stop] = net, file_id
-        self._size = stop
-        self.slot.update(zip(keys, range(start, stop), strict=True))
-
-    def put_many(
-        self,
-        keys: list[str],
-        content_hash: np.ndarray,
-        updated_ns: np.ndarray,
-        net: np.ndarray,
-        file_id: int | np.ndarray,
-    ) -> None:
-        """Record (or overwrite) many records at once."""
-        if keys:
-            self._append(keys, content_hash, updated_ns, net, np.broadcast_to(np.asarray(file_id), (len(keys),)))
-
-    def lookup(self, keys: list[str]) -> np.ndarray:
-        """The slot of each key, -1 where the store has no such record."""
-        return np.fromiter(map(self.slot.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
-
-    def columns(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Content hash, update time (ns) and net count at ``slots`` (all must be >= 0)."""
-        return self._hash[slots], self._ns[slots], self._net[slots]
-
-    def set_net(self, slots: np.ndarray, net: np.ndarray) -> None:
-        self._net[slots] = net
-
-    def get(self, key: str) -> _Stored | None:
-        at = self.slot.get(key)
-        if at is None:
-            return None
-        return _Stored(int(self._hash[at]), int(self._ns[at]), int(self._net[at]), int(self._file[at]))
-
-    def set(self, key: str, stored: _Stored) -> None:
-        self._append([key], *(np.array([v], dtype=np.int64) for v in stored))
-
-    def pop(self, key: str) -> None:
-        self.slot.pop(key, None)
-
-    def items(self) -> Iterator[tuple[str, _Stored]]:
-        for key in list(self.slot):
-            stored = self.get(key)
-            assert stored is not None
-            yield key, stored
-
-
-@dataclass
-class _State:
-    """What the store holds for one (agency, source), kept in memory during a run."""
-
-    records: _RecordTable
-    #: Ledger sums (sources with reversals) of records the store does not hold (netted out,
-    #: removed, or reversed before their row arrived); a stored record's sum is its net count.
-    net: dict[str, int]
-    imported_sha: set[str]
-    files_by_name: dict[str, list[int]]
-
-
-_NAT_NS = np.iinfo(np.int64).min
-
-
-def _ns(values: pd.Series) -> np.ndarray:
-    """Datetimes as int64 nanoseconds, NaT as the smallest int64 (older than anything)."""
-    return pd.to_datetime(values, errors="coerce").to_numpy(dtype="datetime64[ns]").view(np.int64)
-
-
-def _load_state(session: Session, agency_id: int, spec: SourceSpec) -> _State:
-    conn = session.connection()
-    rows = conn.execute(
-        text(
-            "SELECT source_key, content_hash, source_updated_at, net_count, import_file_id FROM incidents "
-            "WHERE agency_id = :a AND source = :s"
-        ),
-        {"a": agency_id, "s": spec.name},
-    ).all()
-    records = _RecordTable()
-    if rows:
-        keys, hashes, updated, nets, file_ids = zip(*rows, strict=True)
-        records.put_many(
-            list(keys),
-            np.array(hashes, dtype=np.int64),
-            _ns(pd.Series(updated, dtype=object)),
-            np.array(nets, dtype=np.int64),
-            np.array(file_ids, dtype=np.int64),
-        )
-    net: dict[str, int] = {}
-    if spec.record.count_column:
-        entries = ledger_entries(conn, agency_id=agency_id, source=spec.name)
-        if len(entries):
-            sums = entries.groupby("source_key", sort=False)["count_delta"].sum()
-            sum_keys, sum_values = sums.index.tolist(), sums.to_numpy(dtype=np.int64)
-            slots = records.lookup(sum_keys)
-            stored = slots >= 0
-            records.set_net(slots[stored], sum_values[stored])  # the ledger is authoritative
-            net = {sum_keys[i]: int(sum_values[i]) for i in np.flatnonzero(~stored)}
-    files = session.execute(
-        select(ImportFile.id, ImportFile.file_name, ImportFile.sha256).where(
-            ImportFile.agency_id == agency_id, ImportFile.source == spec.name, ImportFile.superseded.is_(False)
-        )
-    ).all()
-    by_name: dict[str, list[int]] = {}
-    for file_id, name, _sha in files:
-        by_name.setdefault(name, []).append(file_id)
-    return _State(records=records, net=net, imported_sha={sha for _, _, sha in files}, files_by_name=by_name)
-
-
-@dataclass
-class _Folded:
-    """One file's rows folded to one row per record, ready to write (computed in the worker).
-
-    Values travel between processes as Arrow arrays (buffers, not one Python object per value);
-    the writing process turns them into Python values only for the rows it writes.
-    """
-
-    #: The latest positive row of each record, database-ready (:func:`arrow_values` of
-    #: :data:`INCIDENT_COLUMNS`).
-    table: pa.Table
-    incoming_hash: np.ndarray
-    incoming_ns: np.ndarray
-    #: Every record of the file (first-seen order) and the sum of its count deltas.
-    record_keys: pa.Array
-    delta: np.ndarray
-    folded: int
-    #: The file's reversal-ledger entries, encoded ("" for sources without a count column).
-    ledger: str
-
-    @cached_property
-    def latest_keys(self) -> list[str]:
-        """Record key of each row of ``table``."""
-        keys: list[str] = self.table.column("source_key").to_pylist()
-        return keys
-
-    @cached_property
-    def keys(self) -> list[str]:
-        """Every record of the file, first-seen order."""
-        keys: list[str] = self.record_keys.to_pylist()
-        return keys
-
-    def values(self, rows: np.ndarray) -> list[list[Any]]:
-        """Python values of the rows at ``rows`` (ascending positions in ``table``), by column."""
-        table = self.table if len(rows) == self.table.num_rows else self.table.take(pa.array(rows, type=pa.int64()))
-        return [column.to_pylist() for column in table.columns]
-
-
-def _fold(batch: NormalizedBatch, counted: bool) -> _Folded:
-    """One row per record: the latest positive row (by update time, then line), the per-record
-    sum of count deltas, and how many rows were folded into another row of the same record."""
-    frame = batch.frame
-    keys = frame["source_key"].astype(object)
-    sums = pd.Series(batch.count_delta, index=keys.to_numpy()).groupby(level=0, sort=False).sum()
-    positive = frame[batch.count_delta > 0]
-    order = positive.sort_values(["source_updated_at", "source_line"], na_position="first", kind="stable")
-    latest = order.drop_duplicates("source_key", keep="last").reset_index(drop=True)
-    ledger = encode_entries(frame["source_line"].tolist(), keys.tolist(), batch.count_delta.tolist()) if counted else ""
-    return _Folded(
-        table=arrow_values(latest[INCIDENT_COLUMNS]),
-        incoming_hash=latest["content_hash"].to_numpy(dtype=np.int64),
-        incoming_ns=_ns(latest["source_updated_at"]),
-        record_keys=pa.array(sums.index.to_numpy(dtype=object), type=pa.string()),
-        delta=sums.to_numpy(dtype=np.int64),
-        folded=len(frame) - len(sums),
-        ledger=ledger,
-    )
-
-
-def batch_folded(batch: NormalizedBatch, counted: bool) -> _Folded:
-    """The batch's rows folded per record (computed once, usually in the worker process)."""
-    if batch.folded is None:
-        batch.folded = _fold(batch, counted)
-    folded: _Folded = batch.folded
-    return folded
-
-
 #: Columns the importer writes besides :data:`INCIDENT_COLUMNS`, in this order.
 _WRITTEN_EXTRA = ["agency_id", "source", "import_file_id", "net_count"]
 
 
 def _incident_values(
-    folded: _Folded, rows: np.ndarray, net: np.ndarray, agency_id: int, source: str, import_file_id: int
+    folded: Folded, rows: np.ndarray, net: np.ndarray, agency_id: int, source: str, import_file_id: int
 ) -> list[Any]:
     """Columns (:data:`INCIDENT_COLUMNS` + :data:`_WRITTEN_EXTRA`) of the latest rows at ``rows``."""
     n = len(rows)
@@ -399,7 +179,7 @@ def _columns_frame(names: list[str], columns: list[Any], n: int) -> pd.DataFrame
     return pd.DataFrame({name: list(values) for name, values in zip(names, columns, strict=True)}, index=range(n))
 
 
-def _write_ledger(writer: BulkWriter, folded: _Folded, import_file_id: int) -> None:
+def _write_ledger(writer: BulkWriter, folded: Folded, import_file_id: int) -> None:
     writer.insert("incident_ledger", pd.DataFrame({"import_file_id": [import_file_id], "entries": [folded.ledger]}))
 
 
@@ -409,9 +189,9 @@ def _apply_vectorised(
     agency_id: int,
     spec: SourceSpec,
     import_file: ImportFile,
-    folded: _Folded,
+    folded: Folded,
     counted: bool,
-    state: _State,
+    state: ImportState,
     report: FileReport,
 ) -> None:
     """Decide create / update / unchanged / remove for every record of the file at once, write, commit.
@@ -424,7 +204,7 @@ def _apply_vectorised(
     slots = records.lookup(keys)
     exists = slots >= 0
     stored_hash = np.zeros(n, dtype=np.int64)
-    stored_ns = np.full(n, _NAT_NS, dtype=np.int64)
+    stored_ns = np.full(n, NAT_NS, dtype=np.int64)
     stored_net = np.zeros(n, dtype=np.int64)
     stored_hash[exists], stored_ns[exists], stored_net[exists] = records.columns(slots[exists])
     absent = np.flatnonzero(~exists)
@@ -506,12 +286,6 @@ def _apply_vectorised(
             state.net[keys[index]] = int(new_net[index])
 
 
-def _net_of(state: _State, key: str) -> int:
-    """The ledger sum of a record (sources with reversals)."""
-    stored = state.records.get(key)
-    return stored.net_count if stored is not None else state.net.get(key, 0)
-
-
 def _record_counts(import_file: ImportFile, report: FileReport) -> None:
     import_file.rows_read = report.rows_read
     import_file.rows_rejected = report.rejected
@@ -536,7 +310,7 @@ def _apply_file(
     sha256: str,
     header: str,
     encoding: str,
-    state: _State,
+    state: ImportState,
     report: FileReport,
 ) -> None:
     """Write one file's records in the session's transaction; update ``state`` after the commit."""
@@ -577,8 +351,8 @@ def _apply_file(
             old_sums = old_entries.groupby("source_key", sort=False)["count_delta"].sum()
             old_contrib = dict(zip(old_sums.index.tolist(), old_sums.to_numpy().tolist(), strict=True))
             conn.execute(text(f"DELETE FROM incident_ledger WHERE import_file_id IN ({ids})"))
-        new_net = {k: _net_of(state, k) - old_contrib.get(k, 0) + d for k, d in delta_sum.items()}
-        dropped = {k: _net_of(state, k) - c for k, c in old_contrib.items() if k not in delta_sum}
+        new_net = {k: net_of(state, k) - old_contrib.get(k, 0) + d for k, d in delta_sum.items()}
+        dropped = {k: net_of(state, k) - c for k, c in old_contrib.items() if k not in delta_sum}
     else:
         new_net = dict.fromkeys(delta_sum, 1)
 
@@ -658,7 +432,7 @@ def _apply_file(
     file_id = import_file.id
     for pos in creates + updates:
         records.set(
-            latest_keys[pos], _Stored(int(incoming_hash[pos]), int(incoming_ns[pos]), int(net_array[pos]), file_id)
+            latest_keys[pos], StoredRecord(int(incoming_hash[pos]), int(incoming_ns[pos]), int(net_array[pos]), file_id)
         )
     for key, net in [*new_net.items(), *dropped.items()]:
         stored = records.get(key)
@@ -672,161 +446,6 @@ def _apply_file(
                 state.net[key] = net
     state.imported_sha.add(sha256)
     state.files_by_name[path.name] = [import_file.id]
-
-
-def _read_and_normalize(path: Path, spec: SourceSpec) -> tuple[NormalizedBatch, str, str, str]:
-    """Worker: read one file and normalise it (runs in a worker process for large imports)."""
-    raw = read_source_file(path, spec)
-    batch = normalize(raw, spec)
-    _ready_to_send(batch, spec)
-    return batch, raw.sha256, raw.header, raw.encoding
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def group_sizes(n_files: int, largest: int = FILES_PER_GROUP) -> list[int]:
-    """How many files each vectorised normalising pass takes, in order.
-
-    Groups double in size from one file up to ``largest`` and halve again towards the end: writing
-    starts as soon as the first file is ready, the two workers keep ahead of the writer while it
-    catches up, large groups amortise pandas' per-call overhead, and the last groups, which the
-    writer handles after the workers are done, are short.
-
-    >>> group_sizes(60)
-    [1, 2, 4, 8, 12, 12, 11, 6, 3, 1]
-    >>> group_sizes(5), group_sizes(1), group_sizes(0)
-    ([1, 2, 2], [1], [])
-    """
-    head: list[int] = []
-    size = 1
-    while sum(head) + size <= n_files and size < largest:
-        head.append(size)
-        size *= 2
-    left = n_files - sum(head)
-    tail: list[int] = []
-    size = max(1, largest // 2)
-    while size >= 1 and sum(tail) + size <= left // 2:
-        tail.append(size)
-        size //= 2
-    middle = left - sum(tail)
-    full, rest = divmod(middle, largest)
-    return head + [largest] * full + ([rest] if rest else []) + tail
-
-
-def _parsed_files(
-    files: list[Path], spec: SourceSpec, workers: int
-) -> Iterator[tuple[Path, tuple[NormalizedBatch, str, str, str]]]:
-    """Read and normalise ``files`` in order, in worker processes when that pays off.
-
-    Files of sources with record ids are normalised in groups (one vectorised pass per group);
-    others one by one. With workers, later files are normalised while this process writes the
-    earlier ones.
-    """
-    if spec.record.id_columns and len(files) > 1:
-        units = []
-        start = 0
-        for size in group_sizes(len(files)):
-            units.append(files[start : start + size])
-            start += size
-        task: Callable[[list[Path], SourceSpec], list[tuple[Path, tuple[NormalizedBatch, str, str, str]]]]
-        task = _normalize_group
-    else:
-        units = [[path] for path in files]
-        task = _normalize_single
-    big = sum(p.stat().st_size for p in files) > PARALLEL_MIN_BYTES
-    if workers > 1 and len(units) > 1 and big and "fork" in mp.get_all_start_methods():
-        prepare(spec)  # the forked workers inherit it
-        with ProcessPoolExecutor(
-            max_workers=min(workers, 2), mp_context=mp.get_context("fork"), initializer=_lower_priority
-        ) as pool:
-            futures = [pool.submit(task, unit, spec) for unit in units]
-            for future in futures:
-                yield from future.result()
-    else:
-        for unit in units:
-            yield from task(unit, spec)
-
-
-def _lower_priority() -> None:
-    """Worker processes yield to the writing process, whose pace sets the import's: on a machine
-    with as many cores as processes this changes nothing; with fewer, the writer is not slowed by
-    workers that are ahead of it."""
-    with contextlib.suppress(OSError):
-        os.nice(5)
-
-
-def _normalize_group(files: list[Path], spec: SourceSpec) -> list[tuple[Path, tuple[NormalizedBatch, str, str, str]]]:
-    return list(_normalized_together(files, spec))
-
-
-def _normalize_single(files: list[Path], spec: SourceSpec) -> list[tuple[Path, tuple[NormalizedBatch, str, str, str]]]:
-    return [(path, _read_and_normalize(path, spec)) for path in files]
-
-
-def _ready_to_send(batch: NormalizedBatch, spec: SourceSpec) -> None:
-    """Fold the batch (see :func:`batch_folded`) and drop the per-row frame, which the writer no
-    longer needs: the process that writes receives only what it writes (half the bytes to pass)."""
-    batch_folded(batch, bool(spec.record.count_column))
-    batch.frame = batch.frame.iloc[0:0]
-    batch.count_delta = batch.count_delta[:0]
-
-
-def _normalized_together(
-    files: list[Path], spec: SourceSpec
-) -> Iterator[tuple[Path, tuple[NormalizedBatch, str, str, str]]]:
-    """Read every file, normalise the rows of all of them at once, and split the result per file.
-
-    Rows are numbered globally while normalising, so each accepted row and each problem can be
-    traced back to its file and physical line.
-    """
-    raws: list[RawTable] = [read_source_file(path, spec) for path in files]
-    offsets = np.cumsum([0] + [len(raw.frame) for raw in raws])
-    frame = pd.concat([raw.frame for raw in raws], ignore_index=True)
-    frame = frame.fillna("")  # columns only some files have (e.g. St. Louis 'Beat' in May 2017)
-    combined = RawTable(
-        file_name="",
-        sha256="",
-        encoding="",
-        header="",
-        frame=frame,
-        line_numbers=np.arange(int(offsets[-1]), dtype=np.int64),
-        raw_lines=[line for raw in raws for line in raw.raw_lines],
-        malformed=[],
-    )
-    batch = normalize(combined, spec)
-    position = batch.frame["source_line"].to_numpy()
-    file_of_row = np.searchsorted(offsets, position, side="right") - 1
-    problem_positions = np.array([p.line for p in batch.problems], dtype=np.int64)
-    problem_files = np.searchsorted(offsets, problem_positions, side="right") - 1
-    for index, (path, raw) in enumerate(zip(files, raws, strict=True)):
-        mask = file_of_row == index
-        rows = batch.frame.loc[mask].reset_index(drop=True)
-        rows["source_line"] = raw.line_numbers[position[mask] - offsets[index]]
-        problems = [
-            RowProblem(raw.file_name, line, "(row)", text_[:200], problem) for line, text_, problem in raw.malformed
-        ]
-        for problem, where in zip(batch.problems, problem_files, strict=True):
-            if where == index:
-                line = int(raw.line_numbers[problem.line - offsets[index]])
-                problems.append(RowProblem(raw.file_name, line, problem.field, problem.value, problem.expected))
-        problems.sort(key=lambda p: p.line)
-        unknown = Counter(rows.loc[rows["category_code"].isna(), "offence_code"].astype(str))
-        file_batch = NormalizedBatch(
-            frame=rows,
-            count_delta=batch.count_delta[mask],
-            rows_read=len(raw.frame) + len(raw.malformed),
-            problems=problems,
-            unknown_codes=unknown,
-            outside_extent=int((rows["location_status"] == "outside").sum()),
-        )
-        _ready_to_send(file_batch, spec)
-        yield path, (file_batch, raw.sha256, raw.header, raw.encoding)
 
 
 def import_source(
@@ -859,14 +478,14 @@ def import_source(
         session.commit()
         agency_id = agency.id
         _restore_secondary_indexes(session, _deferrable_indexes())  # after an interrupted bulk load
-        state = _load_state(session, agency_id, spec)
+        state = load_state(session, agency_id, spec)
         todo: list[Path] = []
         for path in files:
-            if _file_sha256(path) in state.imported_sha:
+            if file_sha256(path) in state.imported_sha:
                 report.files.append(FileReport(file_name=str(path), status="already imported"))
             else:
                 todo.append(path)
-        parsed = _parsed_files(todo, spec, workers)
+        parsed = parsed_files(todo, spec, workers)
         if strict:
             parsed_list = list(_checked(parsed))
             problems = [p for _, (batch, *_) in parsed_list for p in batch.problems]
@@ -877,7 +496,7 @@ def import_source(
                     f"--strict: {len(problems)} row(s) would be rejected; nothing was imported:\n{shown}{more}"
                 )
             parsed = iter(parsed_list)
-        big = sum(path.stat().st_size for path in todo) > PARALLEL_MIN_BYTES
+        big = sum(path.stat().st_size for path in todo) > BULK_LOAD_MIN_BYTES
         deferred = _defer_secondary_indexes(session) if big else []
         try:
             for index, (path, (batch, sha256, header, encoding)) in enumerate(_checked(parsed, report)):
@@ -955,9 +574,7 @@ def _kept(report: ImportReport) -> str:
     return f"{done} earlier file(s) of this run were imported and kept" if done else "nothing was imported"
 
 
-def _checked(
-    parsed: Iterator[tuple[Path, tuple[NormalizedBatch, str, str, str]]], report: ImportReport | None = None
-) -> Iterator[tuple[Path, tuple[NormalizedBatch, str, str, str]]]:
+def _checked(parsed: Iterator[ParsedFile], report: ImportReport | None = None) -> Iterator[ParsedFile]:
     """Turn a file that cannot be read into :class:`ImportFailed`, saying what was kept."""
     while True:
         try:
