@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyproj
 
 from openilp.ingest.reading import RawTable
@@ -107,6 +109,25 @@ class _Rejections:
         self.rejected |= mask
 
 
+def _to_float(text: pd.Series) -> np.ndarray:
+    """``pd.to_numeric(text, errors="coerce")`` as float64, NaN where not a number.
+
+    Arrow casts the column in C (about twenty times faster) when every non-empty value is a number;
+    otherwise pandas decides, so that the result is the same either way.
+    """
+    try:
+        values = pa.array(text.array) if _arrow_backed(text) else pa.array(text, type=pa.string(), from_pandas=True)
+        values = pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+        numbers: np.ndarray = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+        return numbers
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+
+
+def _arrow_backed(series: pd.Series) -> bool:
+    return isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow"
+
+
 def _clean(series: pd.Series) -> pd.Series:
     return series.astype(str).str.strip()
 
@@ -175,7 +196,7 @@ def _categories(codes: pd.Series, spec: SourceSpec) -> pd.Series:
         lows = np.array([r[0] for r in spec.offence.ranges], dtype=np.int64)
         highs = np.array([r[1] for r in spec.offence.ranges], dtype=np.int64)
         names = np.array([r[2] for r in spec.offence.ranges], dtype=object)
-        numeric = pd.to_numeric(codes, errors="coerce").to_numpy(dtype=float)
+        numeric = _to_float(codes)
         finite = np.isfinite(numeric)
         slot = np.searchsorted(lows, np.where(finite, numeric, -1), side="right") - 1
         inside = finite & (slot >= 0) & (numeric <= highs[np.clip(slot, 0, None)])
@@ -216,8 +237,7 @@ def _locations(frame: pd.DataFrame, spec: SourceSpec, rej: _Rejections) -> tuple
     if loc is None:
         return out, 0
     x_text, y_text = _clean(frame[loc.x]), _clean(frame[loc.y])
-    x = pd.to_numeric(x_text, errors="coerce").to_numpy(dtype=float)
-    y = pd.to_numeric(y_text, errors="coerce").to_numpy(dtype=float)
+    x, y = _to_float(x_text), _to_float(y_text)
     rej.add(np.isnan(x) & (x_text != "").to_numpy(), loc.x, x_text, "a number (coordinate) or empty")
     rej.add(np.isnan(y) & (y_text != "").to_numpy(), loc.y, y_text, "a number (coordinate) or empty")
     has = np.isfinite(x) & np.isfinite(y)
@@ -345,10 +365,10 @@ def normalize(raw: RawTable, spec: SourceSpec) -> NormalizedBatch:
 
     if spec.record.count_column:
         count_text = _clean(frame[spec.record.count_column])
-        counts = pd.to_numeric(count_text, errors="coerce")
-        bad = counts.isna() | (counts != counts.round())
-        rej.add(bad.to_numpy(), spec.record.count_column, count_text, "a whole number such as 1 or -1")
-        count_delta = counts.fillna(0).to_numpy(dtype=np.int64)
+        counts = _to_float(count_text)
+        bad = ~np.isfinite(counts) | (counts != np.round(counts))
+        rej.add(bad, spec.record.count_column, count_text, "a whole number such as 1 or -1")
+        count_delta = np.where(bad, 0, counts).astype(np.int64)
     else:
         count_delta = np.ones(len(frame), dtype=np.int64)
 
