@@ -1,6 +1,7 @@
 """Import speed: all 60 St. Louis monthly files into SQLite and PostgreSQL.
 
-Baseline (same run, same files): merely parsing them with pandas (decode + ``read_csv``, all
+Each import is timed three times, into a new empty store each time, and the best counts (as for the
+baseline). Baseline (same run, same files): merely parsing them with pandas (decode + ``read_csv``, all
 columns as text). Targets (issue: foundation): the whole import within 3x the bare parse time, and
 SQLite at least 50,000 rows/s on a 2-core machine.
 
@@ -18,6 +19,7 @@ import os
 import sqlite3
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,8 @@ from openilp.ingest.spec import load_source_spec
 from openilp.services.imports import import_source
 
 STLOUIS = SHARED_DATA / "stlouis" / "monthly"
+#: Imports timed per backend (the best counts, like the baseline's best of three parses).
+IMPORT_RUNS = 3
 POSTGRES_ADMIN_URL = os.environ.get("OPENILP_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -104,19 +108,28 @@ def run() -> dict[str, Any]:
         "targets": {"ratio_max": 3.0, "sqlite_rows_per_s_min": 50000},
     }
     with tempfile.TemporaryDirectory() as folder:
-        engine = make_engine(f"sqlite:///{folder}/bench.sqlite3")
-        migrate(engine)
-        seconds, report = timed(lambda: import_source(engine, spec, [STLOUIS]))
+        # Best of three imports, each into a new empty store (as the baseline is the best of three).
+        runs = []
+        for attempt in range(IMPORT_RUNS):
+            engine = make_engine(f"sqlite:///{folder}/bench{attempt}.sqlite3")
+            migrate(engine)
+            seconds, report = timed(partial(import_source, engine, spec, [STLOUIS]))
+            runs.append(seconds)
+            if attempt < IMPORT_RUNS - 1:
+                engine.dispose()
         again_s, _ = timed(lambda: import_source(engine, spec, [STLOUIS]))
+        seconds = min(runs)
         result["sqlite"] = {
             "import_s": round(seconds, 3),
+            "import_runs_s": [round(r, 3) for r in runs],
             "rows_per_s": round(rows / seconds),
             "ratio_to_parse": round(seconds / parse_s, 2),
             "incidents_created": report.total("created"),
             "reimport_s": round(again_s, 3),
         }
         engine.dispose()
-        floor_s = min(store_floor(Path(folder) / "bench.sqlite3", Path(folder) / f"floor{i}") for i in range(3))
+        last = Path(folder) / f"bench{IMPORT_RUNS - 1}.sqlite3"
+        floor_s = min(store_floor(last, Path(folder) / f"floor{i}") for i in range(3))
         result["sqlite"]["store_floor_s"] = round(floor_s, 3)
         result["sqlite"]["store_floor_ratio_to_parse"] = round(floor_s / parse_s, 2)
     try:
@@ -124,8 +137,16 @@ def run() -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - reported, not hidden
         result["postgresql"] = {"error": f"PostgreSQL not reachable: {exc}"}
     else:
-        seconds, report = timed(lambda: import_source(engine, spec, [STLOUIS]))
+        runs = []
+        for attempt in range(IMPORT_RUNS):
+            if attempt:
+                engine.dispose()
+                engine = _postgres_engine()
+            seconds, report = timed(partial(import_source, engine, spec, [STLOUIS]))
+            runs.append(seconds)
+        seconds = min(runs)
         result["postgresql"] = {
+            "import_runs_s": [round(r, 3) for r in runs],
             "import_s": round(seconds, 3),
             "rows_per_s": round(rows / seconds),
             "ratio_to_parse": round(seconds / parse_s, 2),
