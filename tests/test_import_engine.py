@@ -258,11 +258,11 @@ def test_a_failure_mid_file_leaves_the_store_exactly_as_before(
                 raise RuntimeError("disk full (simulated)")
             self.inner.insert(table, frame)
 
-        def insert_columns(self, table: str, names: Any, columns: Any) -> None:
+        def insert_columns(self, table: str, names: Any, columns: Any, constants: Any = None) -> None:
             self.inserts += 1
             if self.inserts > 1:
                 raise RuntimeError("disk full (simulated)")
-            self.inner.insert_columns(table, names, columns)
+            self.inner.insert_columns(table, names, columns, constants)
 
         def __getattr__(self, name: str) -> Any:
             return getattr(self.inner, name)
@@ -676,3 +676,18 @@ def test_csv_text_is_read_exactly(
     physical = text.splitlines()
     if '\n1,"x\ny"' not in text:  # a record on one line keeps that line as published
         assert raw_lines == [physical[n - 1] for n in lines]
+
+
+def test_constant_columns_are_written_as_literals(engine: Engine) -> None:
+    from openilp.db.bulk import _sql_literal, bulk_writer
+
+    assert _sql_literal(7) == "7" and _sql_literal("o'hare") == "'o''hare'"
+    with pytest.raises(TypeError):
+        _sql_literal(1.5)  # type: ignore[arg-type]
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TEMPORARY TABLE constant_check (n INTEGER, label TEXT, value TEXT)"))
+        bulk_writer(conn).insert_columns(
+            "constant_check", ["value"], [["a", None]], constants={"n": 5, "label": "it's"}
+        )
+        rows = conn.execute(text("SELECT n, label, value FROM constant_check ORDER BY value")).all()
+    assert sorted((tuple(r) for r in rows), key=str) == sorted([(5, "it's", "a"), (5, "it's", None)], key=str)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -54,10 +54,12 @@ def _timestamp_strings(values: pd.Series) -> pa.Array:
     bytes (no Python object per value)."""
     array = pd.to_datetime(values).to_numpy(dtype="datetime64[us]")
     missing = np.isnat(array)
-    valid = array[~missing]
-    if len(valid) and (valid.min() < _FOUR_DIGIT_YEARS[0] or valid.max() >= _FOUR_DIGIT_YEARS[1]):
-        return pa.array(format_timestamps(values), type=pa.string())
     n = len(array)
+    if missing.all():
+        return pa.nulls(n, type=pa.string())
+    valid = array[~missing]
+    if valid.min() < _FOUR_DIGIT_YEARS[0] or valid.max() >= _FOUR_DIGIT_YEARS[1]:
+        return pa.array(format_timestamps(values), type=pa.string())
     chars = np.ascontiguousarray(np.datetime_as_string(array, unit="us").astype("S26"))
     data = chars.view(np.uint8).reshape(n, 26).copy() if n else np.zeros((0, 26), dtype=np.uint8)
     data[:, 10] = ord(" ")
@@ -116,10 +118,25 @@ def db_values(frame: pd.DataFrame) -> list[list[Any]]:
     return columns
 
 
+def _sql_literal(value: int | str) -> str:
+    """An integer or text constant as an SQL literal (text quoted, inner quotes doubled)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"constant columns take integers or text, not {type(value).__name__}")
+    if isinstance(value, int):
+        return str(int(value))
+    return "'" + value.replace("'", "''") + "'"
+
+
 class BulkWriter(Protocol):
     def insert(self, table: str, frame: pd.DataFrame) -> None: ...
 
-    def insert_columns(self, table: str, names: Sequence[str], columns: Sequence[Iterable[Any]]) -> None: ...
+    def insert_columns(
+        self,
+        table: str,
+        names: Sequence[str],
+        columns: Sequence[Iterable[Any]],
+        constants: Mapping[str, int | str] | None = None,
+    ) -> None: ...
 
     def update(self, table: str, frame: pd.DataFrame, keys: Sequence[str]) -> None: ...
 
@@ -156,13 +173,22 @@ class _ExecutemanyWriter:
         marks = ", ".join([self.placeholder] * len(frame.columns))
         self._executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", frame)
 
-    def insert_columns(self, table: str, names: Sequence[str], columns: Sequence[Iterable[Any]]) -> None:
-        """Insert rows given as database-ready value columns (see :func:`db_values`); a column may be
-        an iterator such as ``itertools.repeat(value, n)``. The fast path: no data frame at all."""
-        marks = ", ".join([self.placeholder] * len(names))
+    def insert_columns(
+        self,
+        table: str,
+        names: Sequence[str],
+        columns: Sequence[Iterable[Any]],
+        constants: Mapping[str, int | str] | None = None,
+    ) -> None:
+        """Insert rows given as database-ready value columns (see :func:`db_values`), plus
+        ``constants``: columns with one value for every row, written as SQL literals (nothing to
+        bind per row). The fast path: no data frame at all."""
+        constants = constants or {}
+        columns_sql = ", ".join([*names, *constants])
+        values_sql = ", ".join([self.placeholder] * len(names) + [_sql_literal(v) for v in constants.values()])
         cursor = self.dbapi.cursor()
         try:
-            cursor.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", zip(*columns, strict=True))
+            cursor.executemany(f"INSERT INTO {table} ({columns_sql}) VALUES ({values_sql})", zip(*columns, strict=True))
         finally:
             cursor.close()
 
@@ -227,15 +253,27 @@ class _PostgresCopyWriter(_ExecutemanyWriter):
         if not frame.empty:
             self._copy(table, frame)
 
-    def insert_columns(self, table: str, names: Sequence[str], columns: Sequence[Iterable[Any]]) -> None:
+    def insert_columns(
+        self,
+        table: str,
+        names: Sequence[str],
+        columns: Sequence[Iterable[Any]],
+        constants: Mapping[str, int | str] | None = None,
+    ) -> None:
         # Database-ready values straight to CSV: None is an empty unquoted field, which COPY reads as
         # NULL (as for ``insert``, an empty string is NULL too: the importer stores "" as None).
+        constants = constants or {}
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(zip(*columns, strict=True))
+        rows: Iterable[tuple[Any, ...]] = zip(*columns, strict=True)
+        if constants:
+            fixed = tuple(constants.values())
+            rows = (row + fixed for row in rows)
+        csv.writer(buffer, lineterminator="\n").writerows(rows)
         buffer.seek(0)
         cursor = self.dbapi.cursor()
         try:
-            cursor.execute(f"COPY {table} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)", stream=buffer)
+            columns_sql = ", ".join([*names, *constants])
+            cursor.execute(f"COPY {table} ({columns_sql}) FROM STDIN WITH (FORMAT csv)", stream=buffer)
         finally:
             cursor.close()
 

@@ -156,22 +156,30 @@ def ensure_agency(session: Session, spec: SourceSpec) -> Agency:
     return agency
 
 
-#: Columns the importer writes besides :data:`INCIDENT_COLUMNS`, in this order.
-_WRITTEN_EXTRA = ["agency_id", "source", "import_file_id", "net_count"]
+#: Columns of the incident rows the importer writes: :data:`INCIDENT_COLUMNS` and the net count;
+#: the agency, source and import file are the same for every row of a file (see :func:`_file_constants`).
+_WRITTEN = [*INCIDENT_COLUMNS, "net_count"]
 
 
-def _incident_values(
-    folded: Folded, rows: np.ndarray, net: np.ndarray, agency_id: int, source: str, import_file_id: int
-) -> list[Any]:
-    """Columns (:data:`INCIDENT_COLUMNS` + :data:`_WRITTEN_EXTRA`) of the latest rows at ``rows``."""
-    n = len(rows)
-    return [
-        *folded.values(rows),
-        repeat(agency_id, n),
-        repeat(source, n),
-        repeat(import_file_id, n),
-        net[rows].tolist(),
-    ]
+def _file_constants(agency_id: int, source: str, import_file_id: int) -> dict[str, Any]:
+    return {"agency_id": agency_id, "source": source, "import_file_id": import_file_id}
+
+
+def _incident_values(folded: Folded, rows: np.ndarray, net: np.ndarray) -> list[Any]:
+    """Columns (:data:`_WRITTEN`) of the latest rows at ``rows``."""
+    return [*folded.values(rows), net[rows].tolist()]
+
+
+def _write_incidents(
+    writer: BulkWriter, folded: Folded, rows: np.ndarray, net: np.ndarray, constants: dict[str, Any], *, new: bool
+) -> None:
+    """Insert (``new``) or update the incidents of the latest rows at ``rows``."""
+    values = _incident_values(folded, rows, net)
+    if new:
+        writer.insert_columns("incidents", _WRITTEN, values, constants=constants)
+    else:
+        frame = _columns_frame(_WRITTEN, values, len(rows)).assign(**constants)
+        writer.update("incidents", frame, RECORD_KEY)
 
 
 def _columns_frame(names: list[str], columns: list[Any], n: int) -> pd.DataFrame:
@@ -243,17 +251,12 @@ def _apply_vectorised(
     update_rows = np.zeros(n_latest, dtype=bool)
     update_rows[positions[update]] = True
 
-    names = [*INCIDENT_COLUMNS, *_WRITTEN_EXTRA]
     file_id = import_file.id
+    constants = _file_constants(agency_id, spec.name, file_id)
     if report.created:
-        rows = np.flatnonzero(create_rows)
-        writer.insert_columns(
-            "incidents", names, _incident_values(folded, rows, latest_net, agency_id, spec.name, file_id)
-        )
+        _write_incidents(writer, folded, np.flatnonzero(create_rows), latest_net, constants, new=True)
     if report.updated:
-        rows = np.flatnonzero(update_rows)
-        values = _incident_values(folded, rows, latest_net, agency_id, spec.name, file_id)
-        writer.update("incidents", _columns_frame(names, values, len(rows)), RECORD_KEY)
+        _write_incidents(writer, folded, np.flatnonzero(update_rows), latest_net, constants, new=False)
     if net_only.any():
         frame = pd.DataFrame(
             {"source_key": np.asarray(keys, dtype=object)[net_only], "net_count": new_net[net_only]}
@@ -403,15 +406,13 @@ def _apply_file(
     removed_keys += withdrawn_keys
 
     net_array = np.array([new_net[k] for k in latest_keys], dtype=np.int64)
-    names = [*INCIDENT_COLUMNS, *_WRITTEN_EXTRA]
+    constants = _file_constants(agency_id, spec.name, import_file.id)
     if creates:
         rows = np.sort(np.array(creates, dtype=np.int64))
-        values = _incident_values(folded, rows, net_array, agency_id, spec.name, import_file.id)
-        writer.insert_columns("incidents", names, values)
+        _write_incidents(writer, folded, rows, net_array, constants, new=True)
     if updates:
         rows = np.sort(np.array(updates, dtype=np.int64))
-        values = _incident_values(folded, rows, net_array, agency_id, spec.name, import_file.id)
-        writer.update("incidents", _columns_frame(names, values, len(rows)), RECORD_KEY)
+        _write_incidents(writer, folded, rows, net_array, constants, new=False)
     if net_only:
         frame = pd.DataFrame(net_only, columns=["source_key", "net_count"]).assign(
             agency_id=agency_id, source=spec.name
