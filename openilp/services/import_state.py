@@ -21,7 +21,7 @@ from openilp.db.ledger import ledger_entries
 from openilp.db.models import ImportFile
 from openilp.ingest.spec import SourceSpec
 
-__all__ = ["NAT_NS", "ImportState", "RecordTable", "StoredRecord", "load_state", "net_of", "to_ns"]
+__all__ = ["NAT_NS", "ImportState", "RecordTable", "StoredRecord", "imported_files", "load_state", "net_of", "to_ns"]
 
 
 class StoredRecord(NamedTuple):
@@ -124,16 +124,22 @@ class ImportState:
     imported_sha: set[str]
     files_by_name: dict[str, list[int]]
 
+    @classmethod
+    def empty(cls) -> ImportState:
+        """The state of a run with nothing new to import (nothing is looked up)."""
+        return cls(records=RecordTable(), net={}, imported_sha=set(), files_by_name={})
+
 
 NAT_NS = np.iinfo(np.int64).min
 
 
 def to_ns(values: pd.Series) -> np.ndarray:
     """Datetimes as int64 nanoseconds, NaT as the smallest int64 (older than anything)."""
-    return pd.to_datetime(values, errors="coerce").to_numpy(dtype="datetime64[ns]").view(np.int64)
+    return pd.to_datetime(values, errors="coerce", format="ISO8601").to_numpy(dtype="datetime64[ns]").view(np.int64)
 
 
 def load_state(session: Session, agency_id: int, spec: SourceSpec) -> ImportState:
+    """Everything the importer needs to know of the source's records in the store."""
     conn = session.connection()
     rows = conn.execute(
         text(
@@ -162,6 +168,13 @@ def load_state(session: Session, agency_id: int, spec: SourceSpec) -> ImportStat
             stored = slots >= 0
             records.set_net(slots[stored], sum_values[stored])  # the ledger is authoritative
             net = {sum_keys[i]: int(sum_values[i]) for i in np.flatnonzero(~stored)}
+    imported_sha, by_name = imported_files(session, agency_id, spec)
+    return ImportState(records=records, net=net, imported_sha=imported_sha, files_by_name=by_name)
+
+
+def imported_files(session: Session, agency_id: int, spec: SourceSpec) -> tuple[set[str], dict[str, list[int]]]:
+    """The SHA-256 of every file of the source in the store, and the ids of the files by name
+    (superseded versions left out). Enough to tell which files of a run are new."""
     files = session.execute(
         select(ImportFile.id, ImportFile.file_name, ImportFile.sha256).where(
             ImportFile.agency_id == agency_id, ImportFile.source == spec.name, ImportFile.superseded.is_(False)
@@ -170,7 +183,7 @@ def load_state(session: Session, agency_id: int, spec: SourceSpec) -> ImportStat
     by_name: dict[str, list[int]] = {}
     for file_id, name, _sha in files:
         by_name.setdefault(name, []).append(file_id)
-    return ImportState(records=records, net=net, imported_sha={sha for _, _, sha in files}, files_by_name=by_name)
+    return {sha for _, _, sha in files}, by_name
 
 
 def net_of(state: ImportState, key: str) -> int:

@@ -39,7 +39,7 @@ from openilp.ingest.normalize import INCIDENT_COLUMNS, NormalizedBatch, RowProbl
 from openilp.ingest.reading import FileFormatError, find_source_files
 from openilp.ingest.spec import SourceSpec
 from openilp.services.import_parsing import Folded, ParsedFile, batch_folded, file_sha256, parsed_files
-from openilp.services.import_state import NAT_NS, ImportState, StoredRecord, load_state, net_of
+from openilp.services.import_state import NAT_NS, ImportState, StoredRecord, imported_files, load_state, net_of
 
 __all__ = ["FileReport", "ImportReport", "ImportFailed", "import_source", "ensure_agency"]
 
@@ -479,13 +479,15 @@ def import_source(
         session.commit()
         agency_id = agency.id
         _restore_secondary_indexes(session, _deferrable_indexes())  # after an interrupted bulk load
-        state = load_state(session, agency_id, spec)
+        imported_sha, _ = imported_files(session, agency_id, spec)
         todo: list[Path] = []
         for path in files:
-            if file_sha256(path) in state.imported_sha:
+            if file_sha256(path) in imported_sha:
                 report.files.append(FileReport(file_name=str(path), status="already imported"))
             else:
                 todo.append(path)
+        # What the store holds of the source's records is loaded only when there is something new.
+        state = load_state(session, agency_id, spec) if todo else ImportState.empty()
         parsed = parsed_files(todo, spec, workers)
         if strict:
             parsed_list = list(_checked(parsed))
