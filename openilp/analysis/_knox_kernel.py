@@ -26,10 +26,10 @@ if AVAILABLE:
 
     @njit(cache=True, parallel=True, nogil=True)
     def _count_parallel(
-        first: NDArray[np.int32],
-        second: NDArray[np.int32],
+        first: NDArray[np.integer],
+        second: NDArray[np.integer],
         bounds: NDArray[np.int64],
-        t_int: NDArray[np.int64],
+        t_int: NDArray[np.integer],
         permutations: NDArray[np.int32],
         cap: int,
         band_of_capped: NDArray[np.int64],
@@ -92,11 +92,19 @@ def _run(
     band_of_capped: NDArray[np.intp],
     n_bands: int,
 ) -> NDArray[np.int64]:
+    # The loop streams every pair once per permutation: the narrowest index and day types that hold
+    # the data halve the memory it reads (the pair arrays are tens of megabytes; memory bandwidth,
+    # not arithmetic, bounds the loop). numba compiles one version per combination of types.
+    n_events = int(t_int.size)
+    index_type = np.uint16 if n_events <= np.iinfo(np.uint16).max + 1 else np.int32
+    span = int(t_int.max() - t_int.min()) if n_events else 0
+    day_type = np.int32 if span < np.iinfo(np.int32).max // 2 else np.int64
+    base = int(t_int.min()) if n_events else 0
     return _count_parallel(
-        first.astype(np.int32, copy=False),
-        second.astype(np.int32, copy=False),
+        first.astype(index_type, copy=False),
+        second.astype(index_type, copy=False),
         bounds.astype(np.int64, copy=False),
-        t_int.astype(np.int64, copy=False),
+        (t_int - base).astype(day_type, copy=False),
         permutations.astype(np.int32, copy=False),
         int(cap),
         band_of_capped.astype(np.int64, copy=False),
