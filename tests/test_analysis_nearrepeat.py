@@ -304,3 +304,33 @@ def test_compiled_permutation_loop_equals_the_numpy_path(monkeypatch: pytest.Mon
     fallback = KnoxTest(**params).fit(x, y, t)
     assert np.array_equal(compiled.simulated_, fallback.simulated_)
     assert np.array_equal(compiled.p_value_, fallback.p_value_)
+
+
+@pytest.mark.parametrize(
+    ("n_events", "day_span"),
+    [(500, 3_000), (70_000, 3_000), (500, 3_000_000_000)],
+    ids=["16-bit indices", "32-bit indices", "64-bit days"],
+)
+def test_compiled_knox_counts_equal_a_plain_count_for_every_index_and_day_width(n_events: int, day_span: int) -> None:
+    from openilp.analysis import _knox_kernel
+
+    rng = np.random.default_rng(4)
+    t_int = rng.integers(0, day_span, n_events).astype(np.int64)
+    n_pairs = 3_000
+    first = rng.integers(0, n_events, n_pairs)
+    second = rng.integers(0, n_events, n_pairs)
+    bounds = np.array([0, 1_000, 2_500, n_pairs])
+    permutations = np.vstack([rng.permutation(n_events) for _ in range(4)])
+    cap, n_bands = 40, 4
+    band_of_capped = np.minimum(np.arange(cap + 1) // 10, n_bands - 1)
+    counts = _knox_kernel.count_permutations(
+        first, second, bounds, t_int, permutations, cap, band_of_capped, n_bands, threads=2
+    )
+    expected = np.zeros_like(counts)
+    for k, order in enumerate(permutations):
+        days = t_int[order]
+        capped = np.minimum(np.abs(days[first] - days[second]), cap)
+        for s in range(len(bounds) - 1):
+            band = band_of_capped[capped[bounds[s] : bounds[s + 1]]]
+            expected[k, s] = np.bincount(band, minlength=n_bands)
+    assert (counts == expected).all()
