@@ -22,6 +22,9 @@ __all__ = ["BulkWriter", "arrow_values", "bulk_writer", "db_values", "format_tim
 
 #: Chunk size for ``IN (...)`` lists and executemany batches.
 CHUNK = 50_000
+#: PostgreSQL: inserts, updates and deletes of up to this many rows go as plain statements (a
+#: staging table costs about 40 ms of DDL and round trips, more than a few hundred keyed statements).
+STAGE_MIN_ROWS = 200
 
 
 #: Dates numpy formats with exactly four year digits (others take the slower strftime path).
@@ -250,7 +253,9 @@ class _PostgresCopyWriter(_ExecutemanyWriter):
             cursor.close()
 
     def insert(self, table: str, frame: pd.DataFrame) -> None:
-        if not frame.empty:
+        if len(frame) <= STAGE_MIN_ROWS:
+            super().insert(table, frame)  # a few rows: plain statements beat a COPY round trip
+        else:
             self._copy(table, frame)
 
     def insert_columns(
@@ -280,6 +285,9 @@ class _PostgresCopyWriter(_ExecutemanyWriter):
     def update(self, table: str, frame: pd.DataFrame, keys: Sequence[str]) -> None:
         if frame.empty:
             return
+        if len(frame) <= STAGE_MIN_ROWS:
+            super().update(table, frame, keys)
+            return
         staging = self._stage(table, frame)
         sets = ", ".join(f"{c} = s.{c}" for c in frame.columns if c not in keys)
         match = " AND ".join(f"t.{k} = s.{k}" for k in keys)
@@ -288,6 +296,9 @@ class _PostgresCopyWriter(_ExecutemanyWriter):
 
     def delete(self, table: str, frame: pd.DataFrame) -> None:
         if frame.empty:
+            return
+        if len(frame) <= STAGE_MIN_ROWS:
+            super().delete(table, frame)
             return
         staging = self._stage(table, frame)
         match = " AND ".join(f"t.{k} = s.{k}" for k in frame.columns)
