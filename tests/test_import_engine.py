@@ -685,9 +685,31 @@ def test_constant_columns_are_written_as_literals(engine: Engine) -> None:
     with pytest.raises(TypeError):
         _sql_literal(1.5)  # type: ignore[arg-type]
     with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS constant_check"))  # a pooled connection may still hold it
         conn.execute(text("CREATE TEMPORARY TABLE constant_check (n INTEGER, label TEXT, value TEXT)"))
         bulk_writer(conn).insert_columns(
             "constant_check", ["value"], [["a", None]], constants={"n": 5, "label": "it's"}
         )
         rows = conn.execute(text("SELECT n, label, value FROM constant_check ORDER BY value")).all()
     assert sorted((tuple(r) for r in rows), key=str) == sorted([(5, "it's", "a"), (5, "it's", None)], key=str)
+
+
+@pytest.mark.parametrize("n", [3, 300], ids=["few rows", "many rows"])
+def test_bulk_writer_updates_and_deletes_by_key(engine: Engine, n: int) -> None:
+    """Few rows go as plain statements; many go through COPY and a staging table on PostgreSQL."""
+    import pandas as pd
+
+    from openilp.db.bulk import bulk_writer
+
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bulk_check"))  # a pooled connection may still hold it
+        conn.execute(text("CREATE TEMPORARY TABLE bulk_check (k TEXT, grp INTEGER, v INTEGER)"))
+        writer = bulk_writer(conn)
+        keys = [f"k{i}" for i in range(n)]
+        writer.insert("bulk_check", pd.DataFrame({"k": keys, "grp": 1, "v": 0}))
+        writer.update("bulk_check", pd.DataFrame({"k": keys[: n - 1], "grp": 1, "v": range(1, n)}), ["k", "grp"])
+        writer.delete("bulk_check", pd.DataFrame({"k": keys[:1], "grp": [1]}))
+        rows = conn.execute(text("SELECT k, v FROM bulk_check")).all()
+    values = {k: v for k, v in rows}
+    assert len(values) == n - 1 and "k0" not in values
+    assert values["k1"] == 2 and values[f"k{n - 1}"] == 0
