@@ -9,6 +9,9 @@ from bench.common import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+#: The results the table shows, one per benchmark (committed, so that running one benchmark keeps
+#: the others' published rows).
+PUBLISHED = REPO_ROOT / "bench" / "published.json"
 
 
 def _rows(result: dict) -> list[str]:
@@ -80,10 +83,17 @@ def _knox_rows(result: dict) -> list[str]:
 
 
 def write_summary(results_dir: Path) -> None:
-    lines = ["| benchmark | OpenILP | baseline (same run) | ratio |", "|---|---|---|---|"]
-    measured = []
+    """Rewrite the results table from this machine's results, and, for benchmarks not run here,
+    from the published record (``bench/published.json``, committed), which is then updated."""
+    published: dict[str, dict] = json.loads(PUBLISHED.read_text()) if PUBLISHED.exists() else {}
     for path in sorted(results_dir.glob("*.json")):
         result = json.loads(path.read_text())
+        published[result["benchmark"]] = result
+    PUBLISHED.write_text(json.dumps(published, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    lines = ["| benchmark | OpenILP | baseline (same run) | ratio |", "|---|---|---|---|"]
+    measured = []
+    for name in sorted(published):
+        result = published[name]
         lines += _rows(result)
         measured.append(f"{result['benchmark']}: {result['measured_at']}, {result['machine']['cpus']} CPUs")
     table = "\n".join(lines) + "\n\nMeasured: " + "; ".join(measured) + "\n"
