@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
-from web_support import PASSWORD, csrf_from, login, make_client, seed_agency, seed_user
+from web_support import PASSWORD, FrozenClock, csrf_from, login, make_client, seed_agency, seed_user
 
 from openilp.db import User, session_scope
 from openilp.services.users import MAX_FAILED_LOGINS
@@ -113,10 +112,11 @@ def test_https_only_marks_the_cookie_secure_and_sends_hsts(engine: Engine, tmp_p
 def test_session_expires_after_max_age(engine: Engine, tmp_path: Path) -> None:
     seed_agency(engine)
     seed_user(engine, "alice")
-    client = make_client(engine, tmp_path, session_max_age_s=1)
+    clock = FrozenClock()  # the app's clock, not the wall clock: a slow sign-in cannot expire it early
+    client = make_client(engine, tmp_path, session_max_age_s=1, clock=clock)
     login(client, "alice")
     assert client.get("/api/v1/me").status_code == 200
-    time.sleep(2.1)
+    clock.advance(2.1)
     assert client.get("/api/v1/me").status_code == 401
 
 
