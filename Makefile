@@ -43,6 +43,7 @@ lint: install
 	$(BIN)/ruff check openilp tests bench scripts
 	$(BIN)/ruff format --check openilp tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff format openilp tests bench scripts

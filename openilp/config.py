@@ -20,7 +20,8 @@ SETTING_DOCS: dict[str, str] = {
     "data_dir": "Folder for the embedded SQLite database and other local state.",
     "database_url": "SQLAlchemy URL of the store; empty means SQLite in the data folder. "
     "PostgreSQL: postgresql+pg8000://user@host:5432/dbname.",
-    "secret_key": "Key that signs session cookies; set a long random value in production.",
+    "secret_key": "Key that signs session cookies and printable links; empty means a random key generated "
+    "on first run into <data_dir>/secret_key.",
     "session_max_age_s": "Seconds of inactivity after which a signed-in session expires.",
     "session_absolute_max_s": "Seconds after sign-in after which a session expires however active it is.",
     "totp_key": "Key that encrypts TOTP secrets in the database; empty means derived from secret_key "
@@ -43,7 +44,7 @@ class Settings:
 
     data_dir: str = field(default_factory=_default_data_dir)
     database_url: str = ""
-    secret_key: str = "change-me-openilp-development-key"
+    secret_key: str = ""
     session_max_age_s: int = 1800
     session_absolute_max_s: int = 43200
     totp_key: str = ""

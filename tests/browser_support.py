@@ -42,6 +42,7 @@ from sqlalchemy import Engine
 from web_support import PASSWORD
 
 from openilp.config import Settings
+from openilp.core import OpenILP
 from openilp.web import create_app
 from openilp.web.context import LEAFLET_DIR
 
@@ -86,7 +87,7 @@ def serve(engine: Engine, data_dir: Path, secret_key: str = "browser-test-secret
 
     On exit the server stops and ``engine`` is disposed.
     """
-    app = create_app(Settings(data_dir=str(data_dir), secret_key=secret_key), engine)
+    app = create_app(OpenILP(Settings(data_dir=str(data_dir), secret_key=secret_key), engine))
     port = _free_port()
     uv_server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=uv_server.run, daemon=True)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from openilp.db.ledger import ledger_entries
 from openilp.db.models import ImportFile, Incident
-from openilp.db.reference_data import load_category_definitions
+from openilp.ingest.categories import load_category_definitions
 from openilp.ingest.spec import builtin_source_names, load_source_spec
 from openilp.services.imports import ImportReport, import_source
 

@@ -27,6 +27,7 @@ from openilp.cli.main import app
 from openilp.db import session_scope
 from openilp.db.models import AuditEntry, IntelDissemination, IntelPartnerAgreement, IntelRecord, TipReward
 from openilp.intel.errors import IntelForbidden, PurposeRequired, RecordedRefusal
+from openilp.security.actors import UserInfo
 from openilp.services import intel_tips
 from openilp.services.intel_agreements import (
     FieldError,
@@ -41,7 +42,6 @@ from openilp.services.intel_common import agency_grading_scheme
 from openilp.services.intel_dissemination import disseminate, notifications_for
 from openilp.services.intel_emergency import emergency_release
 from openilp.services.intel_records import approve_record, correct_record, search_records, submit_record
-from openilp.services.users import UserInfo
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 

@@ -14,6 +14,7 @@ from httpx import Response
 from sqlalchemy import Engine, select, update
 
 from openilp.config import Settings
+from openilp.core import OpenILP
 from openilp.db import Agency, ImportFile, Incident, User, session_scope
 from openilp.services.agencies import ensure_agency
 from openilp.services.users import create_user
@@ -93,7 +94,7 @@ def make_client(engine: Engine, tmp_path: Path, **settings: object) -> TestClien
     values.update(settings)
     https_only = bool(values.pop("https_only", False))
     clock = values.pop("clock", None)
-    app = create_app(Settings(**values), engine, https_only=https_only, clock=clock)  # type: ignore[arg-type]
+    app = create_app(OpenILP(Settings(**values), engine, clock=clock), https_only=https_only)  # type: ignore[arg-type]
     return TestClient(app)
 
 

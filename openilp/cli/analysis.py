@@ -67,7 +67,7 @@ def _boundary(agency_code: str, study_area: str) -> str | None:
     if study_area == "hull":
         return None
     if study_area == "auto":
-        from openilp.web.boundaries import BoundaryRegistry
+        from openilp.core.boundaries import BoundaryRegistry
 
         layer = BoundaryRegistry.default(settings().data_dir).layer_for(agency_code)
         return str(layer.path) if layer else None

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,7 +17,10 @@ from sqlalchemy import Engine
 from openilp.config import Settings, get_settings
 from openilp.db import DatabaseError, make_engine, migrate
 
-__all__ = ["console", "err_console", "settings", "engine", "emit_json", "fail", "progress_bar"]
+if TYPE_CHECKING:
+    from openilp.core import OpenILP
+
+__all__ = ["console", "err_console", "settings", "engine", "core", "emit_json", "fail", "progress_bar"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -41,6 +44,17 @@ def engine(*, migrate_schema: bool = True) -> Engine:
         except DatabaseError as exc:
             fail(str(exc))
     return eng
+
+
+@cache
+def core() -> OpenILP:
+    """The deployment's core object over the migrated store (built once per command)."""
+    from openilp.core import OpenILP
+
+    try:
+        return OpenILP(settings(), engine())
+    except ValueError as exc:  # an unreadable generated key file
+        fail(str(exc))
 
 
 def emit_json(payload: Any) -> None:

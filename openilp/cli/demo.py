@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from openilp.cli.common import console, engine, fail, progress_bar, settings
+from openilp.cli.common import console, core, engine, fail, progress_bar
 from openilp.cli.main import app
 from openilp.services.imports import ImportFailed
 
@@ -36,11 +36,12 @@ def demo(
 
     from openilp.web import create_app
 
-    config = settings()
+    deployment = core()
+    config = deployment.settings
     bind_port = port or config.port
     console.rule("[bold green]OpenILP demo")
     console.print(f"  Open      http://{config.host}:{bind_port}/")
     console.print(f"  Sign in   user [bold]{result.username}[/]   password [bold]{result.password}[/]")
     console.print("  Stop      Ctrl+C")
     console.rule()
-    uvicorn.run(create_app(config, store), host=config.host, port=bind_port, log_level="warning")
+    uvicorn.run(create_app(deployment), host=config.host, port=bind_port, log_level="warning")

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from openilp.cli.common import console, emit_json, engine, fail, settings
 from openilp.cli.main import app
-from openilp.services.users import UserInfo
+from openilp.security.actors import UserInfo
 
 problems_app = typer.Typer(help="SARA problems: list with goal progress, show one, scan for candidates.")
 app.add_typer(problems_app, name="problems")
@@ -135,8 +135,8 @@ def scan_command(
     as_json: bool = _JSON,
 ) -> None:
     """Candidate problems: persistent or emerging Gi* hot spots and rising trends over the boundary polygons."""
+    from openilp.core.boundaries import BoundaryRegistry
     from openilp.services.problem_scanning import ScanRequest, scan_candidates
-    from openilp.web.boundaries import BoundaryRegistry
 
     actor = _actor(user)
     layer = BoundaryRegistry.default(settings().data_dir).layer_for(actor.agency_code)

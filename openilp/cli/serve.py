@@ -6,12 +6,8 @@ from pathlib import Path
 
 import typer
 
-from openilp.cli.common import console, engine, settings
+from openilp.cli.common import console, core, fail
 from openilp.cli.main import app
-from openilp.config import Settings
-
-#: The built-in development key; serving with it prints a warning.
-DEFAULT_SECRET_KEY = Settings.__dataclass_fields__["secret_key"].default
 
 
 @app.command("serve")
@@ -28,17 +24,18 @@ def serve(
     """Serve the web app (map, API) on HOST:PORT, migrating the database first."""
     import uvicorn
 
+    from openilp.core.secret_key import check_key_for_host
     from openilp.web import create_app
 
-    config = settings()
+    deployment = core()  # migrates the schema; generates the secret key on first run
+    config = deployment.settings
     bind_host = host or config.host
     bind_port = port or config.port
-    store = engine()  # migrates the schema
-    if config.secret_key == DEFAULT_SECRET_KEY:
-        console.print(
-            "[yellow]warning:[/] the session secret is the development default; "
-            "set OPENILP_SECRET_KEY to a long random value before real use"
-        )
+    try:
+        check_key_for_host(config.secret_key, bind_host)
+    except ValueError as exc:
+        fail(f"refusing to serve on {bind_host}: {exc}")
+    store = deployment.engine
     database = store.url.render_as_string(hide_password=True)
     console.print(f"OpenILP on http://{bind_host}:{bind_port}/  (database: {database})")
     if reload:
@@ -53,4 +50,4 @@ def serve(
             reload_dirs=[str(Path(__file__).resolve().parent.parent)],
         )
         return
-    uvicorn.run(create_app(config, store, https_only=https_only), host=bind_host, port=bind_port)
+    uvicorn.run(create_app(deployment, https_only=https_only), host=bind_host, port=bind_port)

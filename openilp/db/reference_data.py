@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
-from functools import cache
-from pathlib import Path
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openilp.db.models import OffenceCategory
+from openilp.ingest.categories import CATEGORIES_FILE, load_category_definitions
 
 __all__ = ["CATEGORIES_FILE", "load_category_definitions", "sync_offence_categories"]
-
-CATEGORIES_FILE = Path(__file__).resolve().parent.parent / "ingest" / "categories.toml"
-
-
-@cache
-def load_category_definitions() -> dict[str, dict[str, object]]:
-    """The category taxonomy from ``ingest/categories.toml``: code -> label, crime_group, ucr_part."""
-    with CATEGORIES_FILE.open("rb") as handle:
-        data = tomllib.load(handle)
-    return dict(data["categories"])
 
 
 def sync_offence_categories(session: Session) -> None:

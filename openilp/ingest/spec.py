@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyproj
 
-from openilp.db.reference_data import load_category_definitions
+from openilp.ingest.categories import load_category_definitions
 
 __all__ = [
     "SpecError",

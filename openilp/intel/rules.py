@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from openilp.errors import InvalidRequest
 from openilp.intel.grading import DEFAULT_SCHEME, check_grading, check_handling
 
 __all__ = [
@@ -111,7 +112,7 @@ MAX_SHORT_CHARS = 200
 MAX_SUBJECTS = 50
 
 
-class SubmissionError(ValueError):
+class SubmissionError(InvalidRequest):
     """A submission breaks a rule; the message says which and why."""
 
 

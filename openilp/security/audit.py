@@ -30,15 +30,13 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from openilp.db.models import AuditEntry, utcnow
-
-if TYPE_CHECKING:  # imported for typing only: services.users itself records audit events
-    from openilp.services.users import UserInfo
+from openilp.security.actors import UserInfo
 
 __all__ = [
     "GENESIS_HASH",
@@ -175,6 +173,7 @@ def record_event(
     purpose: str | None = None,
     details: dict[str, object] | None = None,
     agency_id: int | None = None,
+    occurred_at: dt.datetime | None = None,
 ) -> AuditEntry:
     """Append one entry to the audit log inside the caller's transaction and return it.
 
@@ -194,6 +193,8 @@ def record_event(
         Further facts (filters, counts, outcome) as a JSON-serialisable mapping; dates become text.
     agency_id
         The agency whose data is concerned; defaults to the actor's agency.
+    occurred_at
+        When it happened (aware UTC); defaults to now. Services pass their unit of work's clock.
 
     Raises
     ------
@@ -223,7 +224,7 @@ def record_event(
     seq, prev_hash = (1, GENESIS_HASH) if head is None else (int(head[0]) + 1, str(head[1]))
     fields: dict[str, Any] = {
         "seq": seq,
-        "occurred_at": utcnow(),
+        "occurred_at": occurred_at if occurred_at is not None else utcnow(),
         "actor_user_id": actor.id if actor is not None else None,
         "actor_username": actor.username if actor is not None else None,
         "actor_role": actor.role if actor is not None else None,

@@ -9,7 +9,7 @@ here:
   Louis neighbourhoods for ``SLMPD``) when one is given, projected to the agency's CRS; otherwise the
   convex hull of the events, buffered by :data:`HULL_BUFFER_M` metres (so that events on the hull are
   not on the edge of the grid). The services take the boundary *path*, so they never import the web
-  app; the CLI and the web app find it with :class:`openilp.web.boundaries.BoundaryRegistry`.
+  app; the CLI and the web app find it with :class:`openilp.core.boundaries.BoundaryRegistry`.
 * **Limits** (:class:`AnalysisLimits`): requests that would need too many cells or permutations fail
   with a ValueError that says what to change (the web app answers 400).
 * **Cache** (:class:`ResultCache`): a small in-memory LRU of results keyed by the request and a
@@ -22,8 +22,6 @@ import datetime as dt
 import io
 import json
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +34,8 @@ from sqlalchemy import Engine, text
 
 from openilp.analysis.areas import PolygonAreas
 from openilp.analysis.grids import SquareGrid
+from openilp.core.cache import ResultCache
+from openilp.errors import InvalidRequest
 from openilp.services.events import EVENT_COLUMNS
 
 __all__ = [
@@ -69,7 +69,7 @@ ProgressCallback = Callable[[str, int, int], None]
 HULL_BUFFER_M = 500.0
 
 
-class NoEventsError(ValueError):
+class NoEventsError(InvalidRequest):
     """No located incident matches the request (pages show a notice; the API answers 400)."""
 
 
@@ -287,46 +287,6 @@ def frame_to_csv(frame: pd.DataFrame) -> str:
 # --------------------------------------------------------------------------------------- cache
 
 T = TypeVar("T")
-
-
-class ResultCache:
-    """A small thread-safe LRU of analysis results.
-
-    Keys are ``(kind, engine identity, data fingerprint, request)``: a new import changes the
-    fingerprint, so stale results are never served. ``maxsize`` results are kept (they hold grids
-    and tables of a few megabytes at most).
-    """
-
-    def __init__(self, maxsize: int = 16) -> None:
-        self.maxsize = maxsize
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                self.hits += 1
-                found: T = self._items[key]
-                return found
-        value = compute()
-        with self._lock:
-            self.misses += 1
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self.hits = self.misses = 0
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 #: The cache the web app uses (the CLI computes once per run and passes ``cache=None``).

@@ -14,8 +14,8 @@ import re
 from sqlalchemy.orm import Session
 
 from openilp.db.models import AuditEntry
+from openilp.security.actors import UserInfo
 from openilp.security.audit import AuditFilter, VerificationResult, list_entries, record_event, verify_chain
-from openilp.services.users import UserInfo
 
 __all__ = ["MAX_PAGE_SIZE", "parse_audit_filter", "view_audit_log", "verify_audit_log"]
 

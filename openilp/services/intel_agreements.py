@@ -31,6 +31,7 @@ from openilp.db.models import Agency, IntelPartnerAgreement, utcnow
 from openilp.intel.errors import IntelNotFound
 from openilp.intel.grading import SCHEMES
 from openilp.intel.rules import SubmissionError, clean_text
+from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
 from openilp.services.intel_common import (
     agency_grading_scheme,
@@ -39,7 +40,6 @@ from openilp.services.intel_common import (
     set_agency_grading_scheme,
     user_label,
 )
-from openilp.services.users import UserInfo
 
 __all__ = [
     "AGREEMENT_SCOPES",

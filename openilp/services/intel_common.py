@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from openilp.db.models import Agency, IntelAgencySettings, IntelDissemination, IntelRecord, Notification, User, utcnow
 from openilp.intel.errors import IntelForbidden, IntelNotFound, PurposeRequired
 from openilp.intel.grading import DEFAULT_SCHEME, SCHEMES
+from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event, require_purpose
-from openilp.services.users import UserInfo
 
 __all__ = [
     "LAW_ENFORCEMENT_ROLES",

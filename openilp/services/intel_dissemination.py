@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from openilp.db.models import Agency, IntelDissemination, IntelPartnerAgreement, IntelRecord, Notification, User, utcnow
 from openilp.intel.errors import IntelForbidden, IntelNotFound
 from openilp.intel.rules import MAX_TEXT_CHARS, SubmissionError, clean_text
+from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
 from openilp.services.intel_agreements import add_agreement, has_current_agreement
 from openilp.services.intel_common import (
@@ -32,7 +33,6 @@ from openilp.services.intel_common import (
     require_permission,
     user_label,
 )
-from openilp.services.users import UserInfo
 
 __all__ = [
     "RELEASABLE_ITEMS",

@@ -28,10 +28,10 @@ from sqlalchemy.orm import Session
 from openilp.db.models import IntelDissemination, utcnow
 from openilp.intel.errors import IntelForbidden, IntelNotFound
 from openilp.intel.rules import MAX_TEXT_CHARS, SubmissionError, clean_text
+from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
 from openilp.services.intel_agreements import FieldError
 from openilp.services.intel_common import checked_purpose, load_record, notify, require_permission
-from openilp.services.users import UserInfo
 
 __all__ = ["MIN_JUSTIFICATION_CHARS", "MIN_ASSESSMENT_CHARS", "emergency_release"]
 

@@ -22,10 +22,10 @@ from openilp.intel.rules import (
     SUBJECT_KINDS,
     SUBJECT_ROLES,
 )
+from openilp.security.actors import UserInfo
 from openilp.security.roles import INTERNAL_ROLES
 from openilp.services.incidents import category_options
 from openilp.services.intel_common import agency_grading_scheme
-from openilp.services.users import UserInfo
 
 __all__ = ["SubmissionOptions", "submission_options", "partner_agencies"]
 

@@ -47,6 +47,7 @@ from openilp.intel.rules import (
     clean_text,
     validate_submission,
 )
+from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
 from openilp.services.intel_agreements import has_current_agreement
 from openilp.services.intel_common import (
@@ -60,7 +61,6 @@ from openilp.services.intel_common import (
     reviewer_training_current,
     user_label,
 )
-from openilp.services.users import UserInfo
 
 __all__ = [
     "MIN_REASON_CHARS",

@@ -38,11 +38,11 @@ from openilp.intel.tipcodes import (
     new_tip_id,
     normalise_tip_id,
 )
+from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
 from openilp.security.passwords import dummy_verify, hash_password, verify_password
 from openilp.services.intel_common import notify, require_permission, user_label
 from openilp.services.intel_records import submit_record
-from openilp.services.users import UserInfo
 
 __all__ = [
     "MIN_NARRATIVE_CHARS",

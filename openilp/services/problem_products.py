@@ -38,11 +38,11 @@ from openilp.analysis.assessment.series import AssessmentWindows, weekly_counts
 from openilp.analysis.nearrepeat import KnoxTest, event_days
 from openilp.db import session_scope
 from openilp.db.models import Agency, Problem, ProblemAttachment, utcnow
+from openilp.security.actors import UserInfo
 from openilp.services.analysis_common import latest_incident_date, local_times
 from openilp.services.events import EventQuery, load_events
 from openilp.services.hotspot_service import HotspotRequest, run_hotspots
 from openilp.services.problems import area_geometry, load_problem, record_change, require_write
-from openilp.services.users import UserInfo
 
 __all__ = ["PRODUCT_KINDS", "MAX_INCIDENTS", "attach_product", "attachment_content"]
 

@@ -54,6 +54,7 @@ from openilp.db.models import (
     ProblemIntervention,
     utcnow,
 )
+from openilp.security.actors import UserInfo
 from openilp.services.analysis_common import boundary_areas, latest_incident_date, local_times
 from openilp.services.assessment import AssessmentRequest, assess_from_store, geometry_from_geojson
 from openilp.services.events import EventQuery, load_events
@@ -64,7 +65,6 @@ from openilp.services.problems import (
     record_change,
     require_write,
 )
-from openilp.services.users import UserInfo
 
 __all__ = [
     "COMPARISON_ROLES",

@@ -31,10 +31,10 @@ from sqlalchemy import Engine
 from openilp.analysis.hotspots import gi_star, hotspot_stability
 from openilp.analysis.trends import trend_alerts
 from openilp.db import session_scope
+from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
 from openilp.services.analysis_common import boundary_areas, latest_incident_date, local_times
 from openilp.services.events import EventQuery, load_events
-from openilp.services.users import UserInfo
 
 __all__ = ["ScanRequest", "scan_candidates"]
 

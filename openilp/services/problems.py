@@ -47,10 +47,11 @@ from openilp.db.models import (
     User,
     utcnow,
 )
+from openilp.errors import NotFound
+from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
 from openilp.services.assessment import geometry_from_geojson
 from openilp.services.events import expand_categories
-from openilp.services.users import UserInfo
 
 __all__ = [
     "OPEN_STAGES",
@@ -82,7 +83,7 @@ WORKSHEET_FIELDS = ("offender", "target_victim", "place", "handlers", "guardians
 MAX_TEXT = 20_000
 
 
-class ProblemNotFound(LookupError):
+class ProblemNotFound(NotFound):
     """No problem with that id in the user's agency."""
 
 

@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openilp.db.models import Agency, User, utcnow
+from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
 from openilp.security.passwords import dummy_verify, hash_password, needs_rehash, verify_password
-from openilp.security.roles import PERMISSIONS, ROLES, Role, permissions_for
+from openilp.security.roles import PERMISSIONS, ROLES, Role
 from openilp.services.agencies import get_agency_by_code
 
 __all__ = [
@@ -53,58 +54,6 @@ MAX_FAILED_LOGINS = 5
 LOCKOUT_MINUTES = 15
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,79}$")
-
-
-@dataclass(frozen=True)
-class UserInfo:
-    """What the application may show about a user: everything except the password hash."""
-
-    id: int
-    username: str
-    full_name: str
-    role: str
-    agency_id: int
-    agency_code: str
-    agency_name: str
-    is_active: bool
-    locked_until: dt.datetime | None
-    last_login_at: dt.datetime | None
-    created_at: dt.datetime
-    #: Whether a TOTP authenticator is enrolled and confirmed (the secret itself is never exposed).
-    totp_enabled: bool = False
-    #: Reviewers: last day (inclusive) their 28 CFR Part 23 training is valid.
-    training_valid_until: dt.date | None = None
-    password_changed_at: dt.datetime | None = None
-
-    @property
-    def permissions(self) -> frozenset[str]:
-        """Permissions the user's role grants (see :mod:`openilp.security.roles`)."""
-        return permissions_for(self.role)
-
-    def can(self, permission: str) -> bool:
-        """Whether the user's role holds ``permission``."""
-        return permission in self.permissions
-
-    def as_dict(self) -> dict[str, object]:
-        """JSON-ready view (ISO 8601 times, sorted permissions)."""
-
-        def iso(value: dt.datetime | None) -> str | None:
-            return value.isoformat() if value is not None else None
-
-        return {
-            "id": self.id,
-            "username": self.username,
-            "full_name": self.full_name,
-            "role": self.role,
-            "agency": {"id": self.agency_id, "code": self.agency_code, "name": self.agency_name},
-            "is_active": self.is_active,
-            "locked_until": iso(self.locked_until),
-            "last_login_at": iso(self.last_login_at),
-            "created_at": iso(self.created_at),
-            "permissions": sorted(self.permissions),
-            "totp_enabled": self.totp_enabled,
-            "training_valid_until": self.training_valid_until.isoformat() if self.training_valid_until else None,
-        }
 
 
 def _info(user: User, agency: Agency) -> UserInfo:

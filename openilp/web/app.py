@@ -1,29 +1,23 @@
-"""The application factory: one :class:`~openilp.web.context.WebContext`, routers, middleware.
+"""The application factory: the web shell around one core object (:class:`openilp.core.OpenILP`).
 
 >>> from openilp.config import Settings
->>> from openilp.db import make_engine
->>> app = create_app(Settings(database_url="sqlite://"), make_engine("sqlite://"))
+>>> from openilp.core import OpenILP
+>>> app = create_app(OpenILP(Settings(database_url="sqlite://", secret_key="k" * 32)))
 >>> route_table(app)[:3]
-[('GET', '/'), ('GET', '/api/v1/boundaries/{agency_code}.geojson'), ('GET', '/api/v1/categories')]
+[('GET', '/'), ('GET', '/analysis/hotspots'), ('GET', '/analysis/near-repeat')]
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-
 from fastapi import FastAPI, routing
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount
 
 from openilp import __version__
-from openilp.config import Settings, get_settings
-from openilp.db import make_engine, migrate
+from openilp.core import OpenILP
 from openilp.web.auth import SignInGateMiddleware
-from openilp.web.boundaries import BoundaryRegistry
 from openilp.web.compression import GeoJSONGzipMiddleware
 from openilp.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from openilp.web.errors import install_error_handlers
@@ -42,41 +36,22 @@ __all__ = ["create_app", "app_from_environment", "route_table", "SESSION_COOKIE"
 SESSION_COOKIE = "openilp_session"
 
 
-def create_app(
-    settings: Settings,
-    engine: Engine | None = None,
-    *,
-    https_only: bool = False,
-    boundaries: BoundaryRegistry | None = None,
-    clock: Callable[[], dt.datetime] | None = None,
-) -> FastAPI:
-    """Build the web application.
+def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
+    """Build the web application over ``core``.
 
     Parameters
     ----------
-    settings
-        Runtime settings (secret key, session lifetime in seconds, tiles, map limits).
-    engine
-        The store; defaults to ``make_engine(settings.resolved_database_url)`` (not migrated:
-        run ``openilp db upgrade`` or pass a migrated engine).
+    core
+        The deployment's core object: settings (secret key, session lifetimes, tiles, map limits),
+        the store (not migrated here: run ``openilp db upgrade`` or call ``core.migrate()``), the
+        clock (session timeouts, TOTP codes and every service read it), boundary layers and the
+        result cache. The command line builds the same object, so both shells answer alike.
     https_only
         Mark the session cookie Secure and send HSTS; turn on behind HTTPS.
-    boundaries
-        Agency boundary layers; defaults to the bundled ones plus ``<data_dir>/boundaries``.
-    clock
-        Returns the current moment (aware UTC); session timeouts and TOTP codes use it. Tests
-        pass a controllable one; defaults to the system clock.
     """
-    engine = engine if engine is not None else make_engine(settings.resolved_database_url)
+    settings = core.settings
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-    context = WebContext(
-        settings=settings,
-        engine=engine,
-        templates=templates,
-        boundaries=boundaries or BoundaryRegistry.default(settings.data_dir),
-        https_only=https_only,
-        **({"clock": clock} if clock is not None else {}),
-    )
+    context = WebContext(core=core, templates=templates, https_only=https_only)
     app = FastAPI(
         title="OpenILP",
         version=__version__,
@@ -149,7 +124,4 @@ def route_table(app: FastAPI) -> list[tuple[str, str]]:
 
 def app_from_environment() -> FastAPI:
     """The app configured from ``OPENILP_*`` variables, with a migrated store (uvicorn factory)."""
-    settings = get_settings()
-    engine = make_engine(settings.resolved_database_url)
-    migrate(engine)
-    return create_app(settings, engine)
+    return create_app(OpenILP.from_environment())

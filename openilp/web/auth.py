@@ -194,7 +194,7 @@ class SignInGateMiddleware:
         await send({"type": "http.response.body", "body": b""})
 
 
-def current_user(request: Request, session: Session = Depends(db_session)) -> UserInfo:
+def current_user(request: Request, session: Session = db_session) -> UserInfo:
     """The signed-in, active user (a dependency); raises :class:`NotSignedIn` otherwise."""
     user_id = request.session.get(SESSION_USER_KEY)
     if not isinstance(user_id, int):

@@ -1,22 +1,21 @@
-"""The one core object of the web app: settings, database, templates and boundary layers."""
+"""What a request handler needs: the core object (:class:`openilp.core.OpenILP`) plus templates."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from openilp.config import Settings
+from openilp.core import BoundaryRegistry, OpenILP
 from openilp.db import session_scope
-from openilp.db.models import utcnow
-from openilp.security.secretbox import SecretBox, secret_box_for
-from openilp.web.boundaries import BoundaryRegistry
+from openilp.security.secretbox import SecretBox
 
 __all__ = [
     "STATIC_DIR",
@@ -25,6 +24,7 @@ __all__ = [
     "WebContext",
     "get_context",
     "db_session",
+    "get_core",
 ]
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -36,20 +36,33 @@ LEAFLET_DIR = STATIC_DIR / "vendor" / "leaflet"
 
 @dataclass(frozen=True)
 class WebContext:
-    """Everything a request handler needs; stored on ``app.state.openilp``."""
+    """The app's core object and its web-only parts; stored on ``app.state.openilp``."""
 
-    settings: Settings
-    engine: Engine
+    core: OpenILP
     templates: Jinja2Templates
-    boundaries: BoundaryRegistry
     https_only: bool
-    #: The current moment (aware UTC); tests inject a controllable clock for session timeouts.
-    clock: Callable[[], dt.datetime] = field(default=utcnow)
+
+    @property
+    def settings(self) -> Settings:
+        return self.core.settings
+
+    @property
+    def engine(self) -> Engine:
+        return self.core.engine
+
+    @property
+    def boundaries(self) -> BoundaryRegistry:
+        return self.core.boundaries
+
+    @property
+    def clock(self) -> Callable[[], dt.datetime]:
+        """The core's clock (aware UTC): session timeouts, TOTP steps and every service use it."""
+        return self.core.clock
 
     @property
     def secret_box(self) -> SecretBox:
         """Encrypts TOTP secrets: keyed by ``totp_key``, or by ``secret_key`` when that is empty."""
-        return secret_box_for(self.settings)
+        return self.core.secret_box
 
     @property
     def leaflet_available(self) -> bool:
@@ -63,7 +76,18 @@ def get_context(request: Request) -> WebContext:
     return context
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """A database session for one request; commits when the handler succeeds (a dependency)."""
+def get_core(request: Request) -> OpenILP:
+    """The app's core object (a FastAPI dependency): routes hand it to the services."""
+    return get_context(request).core
+
+
+def _session(request: Request) -> Iterator[Session]:
     with session_scope(get_context(request).engine) as session:
         yield session
+
+
+#: A database session for one request that commits when the handler returns, before the
+#: response is sent (``scope="function"``): an acknowledged write is durable and visible to
+#: every other connection, and a failed commit becomes an error response. Routes moving to the
+#: service contract drop it: their service call commits its own unit of work.
+db_session = Depends(_session, scope="function")

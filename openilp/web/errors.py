@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from openilp.web.actions import install_service_error_handler
 from openilp.web.auth import NotSignedIn, is_api_path, login_redirect_target
 from openilp.web.rendering import render
 
@@ -31,7 +32,8 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers on ``app``."""
+    """Register the handlers on ``app`` (service refusals: :mod:`openilp.web.actions`)."""
+    install_service_error_handler(app)
 
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from openilp.services.users import UserInfo
+from openilp.security.actors import UserInfo
 from openilp.web.context import get_context
 from openilp.web.csrf import csrf_token
 

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
+from openilp.security.actors import UserInfo
 from openilp.services.analysis_common import RESULT_CACHE, NoEventsError, latest_incident_date
 from openilp.services.hotspot_service import HotspotRequest, HotspotResult, run_hotspots
 from openilp.services.incidents import CRIME_GROUPS, category_options, parse_iso_date
@@ -38,7 +39,6 @@ from openilp.services.nearrepeat_service import (
     run_near_repeat_alerts,
 )
 from openilp.services.trend_service import AREA_LEVELS, TrendRequest, TrendResult, run_trends
-from openilp.services.users import UserInfo
 from openilp.web.auth import require
 from openilp.web.context import db_session, get_context
 from openilp.web.rendering import render
@@ -303,7 +303,7 @@ def hotspots_page(
     cell_size_m: float = 150.0,
     bandwidth_m: str = "",
     user: UserInfo = _READER,
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Hot-spot map: KDE surface and Gi* hot/cold cells over the boundary layer."""
     web = get_context(request)
@@ -368,7 +368,7 @@ def near_repeat_page(
     as_of: str = "",
     history_days: int = 365,
     user: UserInfo = _READER,
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """The Knox table as a heat table, its summary, and the near-repeat alert map."""
     web = get_context(request)
@@ -426,7 +426,7 @@ def trends_page(
     baseline: list[str] = Query(default=[]),
     row: str = "",
     user: UserInfo = _READER,
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Trend alerts sorted by severity; ``row`` drills down to the incidents of one row (list and map)."""
     web = get_context(request)

@@ -28,9 +28,7 @@ def me(user: UserInfo = Depends(current_user)) -> dict[str, Any]:
 
 
 @router.get("/categories")
-def categories(
-    user: UserInfo = Depends(require("categories:read")), session: Session = Depends(db_session)
-) -> dict[str, Any]:
+def categories(user: UserInfo = Depends(require("categories:read")), session: Session = db_session) -> dict[str, Any]:
     """Every offence category: code, label, crime group and UCR part."""
     return {"categories": [option.as_dict() for option in category_options(session)]}
 
@@ -48,7 +46,7 @@ def incidents_geojson(
         description="Optional purpose or case number, recorded in the audit log.",
     ),
     user: UserInfo = Depends(require("incidents:read")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> JSONResponse:
     """Located incidents of your agency as GeoJSON, newest first, with counts and a truncated flag.
 
@@ -91,7 +89,7 @@ def boundaries(
 
 
 @router.get("/users")
-def users(user: UserInfo = Depends(require("users:manage")), session: Session = Depends(db_session)) -> dict[str, Any]:
+def users(user: UserInfo = Depends(require("users:manage")), session: Session = db_session) -> dict[str, Any]:
     """Accounts of your agency (administrators only); audited as a ``search`` of ``users``."""
     found = list_users(session, agency_code=user.agency_code)
     record_event(session, action="search", object_type="users", actor=user, details={"returned": len(found)})

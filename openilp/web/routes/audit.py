@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from openilp.security.actors import UserInfo
 from openilp.security.audit import entry_as_dict
 from openilp.services.audit_view import MAX_PAGE_SIZE, parse_audit_filter, verify_audit_log, view_audit_log
-from openilp.services.users import UserInfo
 from openilp.web.auth import require
 from openilp.web.context import db_session
 from openilp.web.rendering import render
@@ -37,7 +37,7 @@ def audit_page(
     offset: int = Query(0, ge=0),
     verify: bool = Query(False, description="Also verify the hash chain."),
     user: UserInfo = Depends(require("audit:read")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Filterable, newest-first view of the audit log; optional chain verification."""
     raw = {"date_from": date_from[:10], "date_to": date_to[:10]}
@@ -96,7 +96,7 @@ def audit_api(
     limit: int = Query(100, ge=1, le=MAX_PAGE_SIZE),
     offset: int = Query(0, ge=0),
     user: UserInfo = Depends(require("audit:read")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> dict[str, Any]:
     """Audit entries of your agency (and those tied to no agency), newest first; the view is audited."""
     try:
@@ -122,7 +122,7 @@ def audit_api(
 
 @router.get("/api/v1/audit/verify", tags=["audit"])
 def audit_verify_api(
-    user: UserInfo = Depends(require("audit:read")), session: Session = Depends(db_session)
+    user: UserInfo = Depends(require("audit:read")), session: Session = db_session
 ) -> dict[str, object]:
     """Verify the whole hash chain: ``ok``, and the first bad entry and why when it is not."""
     return verify_audit_log(session, user, channel="api").as_dict()

@@ -15,10 +15,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from openilp.analysis.forecast import FORECASTERS
+from openilp.security.actors import UserInfo
 from openilp.services.analysis_common import RESULT_CACHE, cached, latest_incident_date
 from openilp.services.forecasting import CATEGORY_SETS, weekly_forecast
 from openilp.services.incidents import parse_iso_date
-from openilp.services.users import UserInfo
 from openilp.web.auth import require
 from openilp.web.context import get_context
 from openilp.web.rendering import render

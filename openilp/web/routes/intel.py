@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from openilp.intel.errors import IntelForbidden, IntelNotFound, PurposeRequired, RecordedRefusal
 from openilp.intel.rules import SubjectInput, Submission, SubmissionError
+from openilp.security.actors import UserInfo
 from openilp.services import intel_tips
 from openilp.services.intel_compliance import compliance_report
 from openilp.services.intel_dissemination import disseminate, notifications_for
@@ -28,7 +29,6 @@ from openilp.services.intel_records import (
     view_record,
 )
 from openilp.services.intel_retention import review_queue, validate_record
-from openilp.services.users import UserInfo
 from openilp.web.auth import current_user, require
 from openilp.web.context import db_session
 
@@ -128,7 +128,7 @@ class ReplyIn(BaseModel):
 
 @router.post("/intel/records", status_code=201)
 def api_submit(
-    payload: RecordIn, user: UserInfo = Depends(require("intel:submit")), session: Session = Depends(db_session)
+    payload: RecordIn, user: UserInfo = Depends(require("intel:submit")), session: Session = db_session
 ) -> dict[str, Any]:
     """Submit a record (predicate gate); it stays pending until a trained reviewer approves it."""
     record = run(session, lambda: submit_record(session, user, payload.submission()))
@@ -140,7 +140,7 @@ def api_search(
     q: str = Query(default="", max_length=200),
     purpose: str = Query(default="", max_length=1000),
     user: UserInfo = Depends(require("intel:search")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> dict[str, Any]:
     """Access-aware search of approved records; needs ``purpose``."""
     return run(session, lambda: search_records(session, user, q, purpose=purpose)).as_dict()
@@ -151,7 +151,7 @@ def api_record(
     record_id: int,
     purpose: str = Query(default="", max_length=1000),
     user: UserInfo = Depends(require("intel:read")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> dict[str, Any]:
     """One record (audited read with ``purpose``)."""
     return run(session, lambda: view_record(session, user, record_id, purpose=purpose))
@@ -162,7 +162,7 @@ def api_approve(
     record_id: int,
     payload: DecisionIn,
     user: UserInfo = Depends(require("intel:review")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> dict[str, Any]:
     """Approve a pending record (trained reviewer, not the submitter)."""
     record = run(
@@ -184,7 +184,7 @@ def api_reject(
     record_id: int,
     payload: DecisionIn,
     user: UserInfo = Depends(require("intel:review")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> dict[str, Any]:
     """Reject a pending record; its content is erased."""
     record = run(session, lambda: reject_record(session, user, record_id, reason=payload.reason))
@@ -196,7 +196,7 @@ def api_validate(
     record_id: int,
     payload: ValidationIn,
     user: UserInfo = Depends(require("intel:review")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> dict[str, Any]:
     """Validate before expiry with a fresh predicate check (new period ≤ 5 years)."""
     record = run(
@@ -219,7 +219,7 @@ def api_correct(
     record_id: int,
     payload: CorrectionIn,
     user: UserInfo = Depends(require("intel:submit")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> dict[str, Any]:
     """Correct a record; every past recipient is notified."""
     notified = run(session, lambda: correct_record(session, user, record_id, payload.changes, purpose=payload.purpose))
@@ -231,7 +231,7 @@ def api_disseminate(
     record_id: int,
     payload: DisseminationIn,
     user: UserInfo = Depends(require("intel:disseminate")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> dict[str, Any]:
     """Release outside the agency after need/right-to-know and agreement checks; logged."""
     release = run(
@@ -255,7 +255,7 @@ def api_emergency_release(
     record_id: int,
     payload: EmergencyReleaseIn,
     user: UserInfo = Depends(require("intel:emergency_release")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> dict[str, Any]:
     """Release an assessment to anyone to avoid imminent danger (23.20(f)(2)); flagged, audited, owner told."""
     release = run(
@@ -280,7 +280,7 @@ def api_emergency_release(
 
 @router.get("/intel/review-queue")
 def api_review_queue(
-    user: UserInfo = Depends(require("intel:review")), session: Session = Depends(db_session)
+    user: UserInfo = Depends(require("intel:review")), session: Session = db_session
 ) -> dict[str, Any]:
     """Pending submissions and reviews coming due in your agency."""
     return run(session, lambda: review_queue(session, user))
@@ -288,23 +288,21 @@ def api_review_queue(
 
 @router.get("/intel/compliance")
 def api_compliance(
-    user: UserInfo = Depends(require("intel:compliance")), session: Session = Depends(db_session)
+    user: UserInfo = Depends(require("intel:compliance")), session: Session = db_session
 ) -> dict[str, Any]:
     """The compliance report (protected activity, retention, releases, refusals)."""
     return run(session, lambda: compliance_report(session, user))
 
 
 @router.get("/intel/tips")
-def api_tips(
-    user: UserInfo = Depends(require("tips:triage")), session: Session = Depends(db_session)
-) -> dict[str, Any]:
+def api_tips(user: UserInfo = Depends(require("tips:triage")), session: Session = db_session) -> dict[str, Any]:
     """The tip inbox."""
     return {"tips": intel_tips.list_tips(session, user)}
 
 
 @router.get("/intel/tips/{tip_id}")
 def api_tip(
-    tip_id: str, user: UserInfo = Depends(require("tips:triage")), session: Session = Depends(db_session)
+    tip_id: str, user: UserInfo = Depends(require("tips:triage")), session: Session = db_session
 ) -> dict[str, Any]:
     """One tip with its dialogue."""
     return run(session, lambda: intel_tips.staff_view(session, user, tip_id))
@@ -315,7 +313,7 @@ def api_tip_reply(
     tip_id: str,
     payload: ReplyIn,
     user: UserInfo = Depends(require("tips:triage")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> dict[str, str]:
     """Reply to the tipster."""
     run(session, lambda: intel_tips.staff_reply(session, user, tip_id, payload.body))
@@ -323,6 +321,6 @@ def api_tip_reply(
 
 
 @router.get("/notifications")
-def api_notifications(user: UserInfo = Depends(current_user), session: Session = Depends(db_session)) -> dict[str, Any]:
+def api_notifications(user: UserInfo = Depends(current_user), session: Session = db_session) -> dict[str, Any]:
     """Your notices: corrections, purges, restricted hits, releases received, tips."""
     return {"notifications": notifications_for(session, user)}

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from openilp.db.models import utcnow
 from openilp.intel.errors import IntelForbidden, IntelNotFound
 from openilp.intel.rules import SubmissionError
+from openilp.security.actors import UserInfo
 from openilp.services.intel_agreements import (
     AGREEMENT_SCOPES,
     FieldError,
@@ -30,7 +31,6 @@ from openilp.services.intel_agreements import (
     revoke_agreement,
 )
 from openilp.services.intel_options import partner_agencies
-from openilp.services.users import UserInfo
 from openilp.web.auth import require
 from openilp.web.context import db_session
 from openilp.web.csrf import check_csrf
@@ -80,14 +80,14 @@ def _add(session: Session, user: UserInfo, values: dict[str, str]) -> Any:
 
 
 @api.get("/intel/agreements")
-def api_agreements(user: UserInfo = Depends(_ADMIN), session: Session = Depends(db_session)) -> dict[str, Any]:
+def api_agreements(user: UserInfo = Depends(_ADMIN), session: Session = db_session) -> dict[str, Any]:
     """Your agency's sharing agreements with their status (current, not yet valid, expired, revoked)."""
     return {"agreements": run(session, lambda: list_agreements(session, user)), "scopes": AGREEMENT_SCOPES}
 
 
 @api.post("/intel/agreements", status_code=201)
 def api_add_agreement(
-    payload: AgreementIn, user: UserInfo = Depends(_ADMIN), session: Session = Depends(db_session)
+    payload: AgreementIn, user: UserInfo = Depends(_ADMIN), session: Session = db_session
 ) -> dict[str, Any]:
     """Put a partner agency's signed agreement on file (audited); 400 names the field at fault."""
     row = run(session, lambda: _add(session, user, payload.model_dump()))
@@ -96,7 +96,7 @@ def api_add_agreement(
 
 @api.post("/intel/agreements/{agreement_id}/revoke")
 def api_revoke_agreement(
-    agreement_id: int, payload: RevocationIn, user: UserInfo = Depends(_ADMIN), session: Session = Depends(db_session)
+    agreement_id: int, payload: RevocationIn, user: UserInfo = Depends(_ADMIN), session: Session = db_session
 ) -> dict[str, Any]:
     """Revoke an agreement at once, with a reason (audited)."""
     row = run(session, lambda: revoke_agreement(session, user, agreement_id, reason=payload.reason))
@@ -104,14 +104,14 @@ def api_revoke_agreement(
 
 
 @api.get("/intel/grading-scheme")
-def api_grading_scheme(user: UserInfo = Depends(_ADMIN), session: Session = Depends(db_session)) -> dict[str, Any]:
+def api_grading_scheme(user: UserInfo = Depends(_ADMIN), session: Session = db_session) -> dict[str, Any]:
     """Your agency's grading scheme and the schemes it may choose."""
     return run(session, lambda: grading_scheme_settings(session, user))
 
 
 @api.post("/intel/grading-scheme")
 def api_set_grading_scheme(
-    payload: GradingSchemeIn, user: UserInfo = Depends(_ADMIN), session: Session = Depends(db_session)
+    payload: GradingSchemeIn, user: UserInfo = Depends(_ADMIN), session: Session = db_session
 ) -> dict[str, Any]:
     """Choose the grading scheme for new submissions (audited); existing records keep theirs."""
     run(session, lambda: choose_grading_scheme(session, user, payload.grading_scheme))
@@ -163,7 +163,7 @@ def _settings_action(
 
 @pages.get("/intel/settings", response_class=HTMLResponse)
 def settings_page(
-    request: Request, done: str = "", user: UserInfo = Depends(_ADMIN), session: Session = Depends(db_session)
+    request: Request, done: str = "", user: UserInfo = Depends(_ADMIN), session: Session = db_session
 ) -> Response:
     """Sharing agreements (list, add, revoke) and the agency's grading scheme."""
     return _settings_page(request, session, user, done=done)
@@ -180,7 +180,7 @@ def add_agreement_page(
     valid_from: str = Form("", max_length=40),
     valid_to: str = Form("", max_length=40),
     user: UserInfo = Depends(_ADMIN),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Put an agreement on file from the settings page."""
     check_csrf(request, csrf_token)
@@ -202,7 +202,7 @@ def revoke_agreement_page(
     csrf_token: str = Form(""),
     reason: str = Form("", max_length=1000),
     user: UserInfo = Depends(_ADMIN),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Revoke an agreement from the settings page."""
     check_csrf(request, csrf_token)
@@ -222,7 +222,7 @@ def grading_scheme_page(
     csrf_token: str = Form(""),
     grading_scheme: str = Form("", max_length=16),
     user: UserInfo = Depends(_ADMIN),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Choose the grading scheme for new submissions."""
     check_csrf(request, csrf_token)

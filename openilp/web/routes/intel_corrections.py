@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from openilp.intel.errors import IntelForbidden, IntelNotFound, PurposeRequired
 from openilp.intel.grading import HANDLING_CODES, SCHEMES
 from openilp.intel.rules import SENSITIVITIES, SubmissionError
+from openilp.security.actors import UserInfo
 from openilp.services.intel_emergency import emergency_release
 from openilp.services.intel_records import CORRECTABLE_FIELDS, correct_record, update_identifiers, view_record
-from openilp.services.users import UserInfo
 from openilp.web.auth import require
 from openilp.web.context import db_session
 from openilp.web.csrf import check_csrf
@@ -87,7 +87,7 @@ def correct_form(
     record_id: int,
     purpose: str = Query(default="", max_length=1000),
     user: UserInfo = Depends(require("intel:submit")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """The correction form: content, grades, labels and subjects' identifiers, pre-filled."""
     return _correct_page(request, session, user, record_id, purpose)
@@ -98,7 +98,7 @@ async def correct_page(
     request: Request,
     record_id: int,
     user: UserInfo = Depends(require("intel:submit")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Apply what changed; every past recipient is notified. Nothing is stored when a rule fails."""
     posted = await request.form()
@@ -154,7 +154,7 @@ def emergency_release_page(
     recipient_organisation: str = Form("", max_length=200),
     assessment: str = Form("", max_length=10_000),
     user: UserInfo = Depends(require("intel:emergency_release")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Release an assessment to avoid imminent danger to life or property (23.20(f)(2))."""
     check_csrf(request, csrf_token)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from openilp.intel.errors import IntelForbidden, IntelNotFound, PurposeRequired
 from openilp.intel.rules import SubmissionError
+from openilp.security.actors import UserInfo
 from openilp.services.intel_common import agency_grading_scheme
 from openilp.services.intel_compliance import compliance_report
 from openilp.services.intel_dissemination import (
@@ -37,7 +38,6 @@ from openilp.services.intel_records import (
     view_record,
 )
 from openilp.services.intel_retention import review_queue, validate_record
-from openilp.services.users import UserInfo
 from openilp.web.auth import require
 from openilp.web.context import db_session
 from openilp.web.csrf import check_csrf
@@ -101,7 +101,7 @@ def submission_page(
 
 @router.get("/intel/records/new", response_class=HTMLResponse)
 def new_record_form(
-    request: Request, user: UserInfo = Depends(require("intel:submit")), session: Session = Depends(db_session)
+    request: Request, user: UserInfo = Depends(require("intel:submit")), session: Session = db_session
 ) -> Response:
     """The submission form: predicate, attestation, labels, subjects, protected activity."""
     return submission_page(request, session, user, action="/intel/records", values={})
@@ -112,7 +112,7 @@ def submit_record_page(
     request: Request,
     form: SubmissionForm = Depends(submission_form),
     user: UserInfo = Depends(require("intel:submit")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Submit through the predicate gate; a refused form is shown again with the reason."""
     check_csrf(request, form.csrf_token)
@@ -161,7 +161,7 @@ def search_page(
     q: str = Form("", max_length=1000),
     purpose: str = Form("", max_length=1000),
     user: UserInfo = Depends(require("intel:search")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Access-aware search; other agencies' records come back as the service returns them."""
     check_csrf(request, csrf_token)
@@ -217,7 +217,7 @@ def record_page(
     purpose: str | None = Query(default=None, max_length=1000),
     done: str = Query(default="", max_length=20),
     user: UserInfo = Depends(require("intel:read")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """A record (audited read with a purpose); without one, the page asks for it first."""
     if purpose is None:
@@ -267,7 +267,7 @@ def approve_page(
     approve_nexus: str = Form(""),
     retention_days: str = Form("", max_length=10),
     user: UserInfo = Depends(require("intel:review")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Approve a pending record (trained second person; explicit nexus approval when needed)."""
     check_csrf(request, csrf_token)
@@ -298,7 +298,7 @@ def reject_page(
     view_purpose: str = Form("", max_length=1000),
     reason: str = Form(""),
     user: UserInfo = Depends(require("intel:review")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Reject a pending record; its content is erased."""
     check_csrf(request, csrf_token)
@@ -325,7 +325,7 @@ def validate_page(
     factual_basis: str = Form(""),
     retention_days: str = Form("", max_length=10),
     user: UserInfo = Depends(require("intel:review")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Validate before expiry: reason, fresh predicate check, new period ≤ 5 years."""
     check_csrf(request, csrf_token)
@@ -361,7 +361,7 @@ def disseminate_page(
     need_to_know: str = Form(""),
     items: list[str] = Form([]),
     user: UserInfo = Depends(require("intel:disseminate")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Release to a named user of another agency; the release joins the dissemination log."""
     check_csrf(request, csrf_token)
@@ -397,7 +397,7 @@ def disseminate_page(
 
 @router.get("/intel/review", response_class=HTMLResponse)
 def review_page(
-    request: Request, user: UserInfo = Depends(require("intel:review")), session: Session = Depends(db_session)
+    request: Request, user: UserInfo = Depends(require("intel:review")), session: Session = db_session
 ) -> Response:
     """Pending submissions to approve or reject, and records whose review is due."""
     queue = run(session, lambda: review_queue(session, user))
@@ -406,7 +406,7 @@ def review_page(
 
 @router.get("/intel/compliance", response_class=HTMLResponse)
 def compliance_page(
-    request: Request, user: UserInfo = Depends(require("intel:compliance")), session: Session = Depends(db_session)
+    request: Request, user: UserInfo = Depends(require("intel:compliance")), session: Session = db_session
 ) -> Response:
     """The compliance report of the agency (28 CFR 23.20(b), (h), (l))."""
     report = run(session, lambda: compliance_report(session, user))
@@ -415,7 +415,7 @@ def compliance_page(
 
 @router.get("/intel/received", response_class=HTMLResponse)
 def received_page(
-    request: Request, user: UserInfo = Depends(require("intel:received")), session: Session = Depends(db_session)
+    request: Request, user: UserInfo = Depends(require("intel:received")), session: Session = db_session
 ) -> Response:
     """Intelligence other agencies released to yours."""
     rows = run(session, lambda: received_disseminations(session, user))
@@ -424,7 +424,7 @@ def received_page(
 
 @router.get("/notifications", response_class=HTMLResponse)
 def notifications_page(
-    request: Request, user: UserInfo = Depends(require("notifications:read")), session: Session = Depends(db_session)
+    request: Request, user: UserInfo = Depends(require("notifications:read")), session: Session = db_session
 ) -> Response:
     """Your notices: corrections, purges, restricted hits, releases received, tips."""
     return render(request, "intel/notifications.html", user=user, notes=notifications_for(session, user))
@@ -435,7 +435,7 @@ def notifications_read(
     request: Request,
     csrf_token: str = Form(""),
     user: UserInfo = Depends(require("notifications:read")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Mark your personal notices read."""
     check_csrf(request, csrf_token)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from openilp.security.actors import UserInfo
 from openilp.services.incidents import (
     CRIME_GROUPS,
     category_options,
@@ -13,7 +14,6 @@ from openilp.services.incidents import (
     parse_iso_date,
     validate_filters,
 )
-from openilp.services.users import UserInfo
 from openilp.web.auth import current_user, require
 from openilp.web.context import db_session, get_context
 from openilp.web.rendering import render
@@ -27,7 +27,7 @@ router = APIRouter(include_in_schema=False)
 def home(
     request: Request,
     user: UserInfo = Depends(current_user),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Signed-in home: who you are and what your agency holds."""
     summary = incident_summary(session, [user.agency_id]) if user.can("incidents:read") else None
@@ -41,7 +41,7 @@ def incident_map(
     date_from: str = "",
     date_to: str = "",
     user: UserInfo = Depends(require("incidents:read")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """The incident map; the browser fetches points from ``/api/v1/incidents.geojson``."""
     web = get_context(request)

@@ -18,8 +18,8 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from openilp.security.actors import UserInfo
 from openilp.services import problem_products, problem_response, problem_scanning, problems
-from openilp.services.users import UserInfo
 from openilp.web.auth import require
 from openilp.web.context import get_context
 from openilp.web.csrf import check_csrf

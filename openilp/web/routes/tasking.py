@@ -27,12 +27,12 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
 from openilp.analysis.forecast import FORECASTERS
+from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
 from openilp.services.analysis_common import RESULT_CACHE, cached, latest_incident_date
 from openilp.services.forecasting import CATEGORY_SETS
 from openilp.services.incidents import parse_iso_date
 from openilp.services.tasking import Deployment, DisparitySource, deployment, disparity_source_for
-from openilp.services.users import UserInfo
 from openilp.web.auth import require
 from openilp.web.context import WebContext, db_session, get_context
 from openilp.web.rendering import render
@@ -229,7 +229,7 @@ def deploy_page(
     visit_minutes: str = "15",
     travel_minutes: str = "10",
     user: UserInfo = Depends(require("tasking:plan")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """The form; with a budget, the shift's plan: map, list in visiting order, disparity check."""
     web = get_context(request)
@@ -311,7 +311,7 @@ def deploy_print(
     request: Request,
     plan: str = "",
     user: UserInfo = Depends(require("tasking:read")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """The printable list of a plan issued on ``/deploy`` (its signed link)."""
     web = get_context(request)

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from openilp.intel.errors import IntelForbidden, IntelNotFound, RecordedRefusal
 from openilp.intel.rules import SubmissionError
 from openilp.intel.tipcodes import normalise_tip_id
+from openilp.security.actors import UserInfo
 from openilp.services import intel_tips
 from openilp.services.intel_common import agency_grading_scheme
-from openilp.services.users import UserInfo
 from openilp.web.auth import require
 from openilp.web.context import db_session
 from openilp.web.csrf import check_csrf
@@ -87,7 +87,7 @@ def _tip_action(
 
 @router.get("/intel/tips", response_class=HTMLResponse)
 def tip_inbox(
-    request: Request, user: UserInfo = Depends(require("tips:triage")), session: Session = Depends(db_session)
+    request: Request, user: UserInfo = Depends(require("tips:triage")), session: Session = db_session
 ) -> Response:
     """The tip inbox page."""
     return render(request, "intel/tips.html", user=user, tips=intel_tips.list_tips(session, user))
@@ -98,7 +98,7 @@ def tip_page(
     request: Request,
     tip_id: str,
     user: UserInfo = Depends(require("tips:triage")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """One tip: narrative, dialogue, reply, link, convert and close forms."""
     return _tip_page(request, session, user, tip_id)
@@ -111,7 +111,7 @@ def tip_page_reply(
     csrf_token: str = Form(""),
     body: str = Form(""),
     user: UserInfo = Depends(require("tips:triage")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Send a reply to the tipster from the tip page."""
     check_csrf(request, csrf_token)
@@ -127,7 +127,7 @@ def tip_page_close(
     csrf_token: str = Form(""),
     reason: str = Form(""),
     user: UserInfo = Depends(require("tips:triage")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Close the tip with a reason."""
     check_csrf(request, csrf_token)
@@ -143,7 +143,7 @@ def tip_page_link(
     csrf_token: str = Form(""),
     incident_id: str = Form("", max_length=20),
     user: UserInfo = Depends(require("tips:triage")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Link the tip to one of the agency's incidents (by record number)."""
     check_csrf(request, csrf_token)
@@ -162,7 +162,7 @@ def tip_convert_form(
     request: Request,
     tip_id: str,
     user: UserInfo = Depends(require("tips:triage")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """The submission form, pre-filled from the tip (collection method *tip*, tip ID as reference)."""
     tip = run(session, lambda: intel_tips.staff_view(session, user, tip_id))
@@ -184,7 +184,7 @@ def tip_convert(
     tip_id: str,
     form: SubmissionForm = Depends(submission_form),
     user: UserInfo = Depends(require("tips:triage")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Convert through the predicate gate: the record is pending until a trained reviewer approves it."""
     check_csrf(request, form.csrf_token)
@@ -255,7 +255,7 @@ def rewards_page(
     request: Request,
     tip_id: str = Query(default="", max_length=40),
     user: UserInfo = Depends(require("tips:rewards")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Reward decisions of the agency, and a box to open a tip by the ID a tipster presents."""
     if tip_id.strip():
@@ -269,7 +269,7 @@ def reward_page(
     tip_id: str,
     done: str = Query(default="", max_length=20),
     user: UserInfo = Depends(require("tips:rewards")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """A tip's reward: approve an amount, or record the payout against the tipster's code."""
     return _reward_page(request, session, user, tip_id, done=done)
@@ -283,7 +283,7 @@ def reward_approve(
     amount: str = Form("", max_length=20),
     reason: str = Form(""),
     user: UserInfo = Depends(require("tips:rewards")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Approve a reward amount (board or supervisor decision); the tipster is told on the follow-up page."""
     check_csrf(request, csrf_token)
@@ -305,7 +305,7 @@ def reward_payout(
     csrf_token: str = Form(""),
     payout_code: str = Form("", max_length=40),
     user: UserInfo = Depends(require("tips:rewards")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Pay whoever presents the tip ID and the matching payout code (identity never asked)."""
     check_csrf(request, csrf_token)
@@ -327,7 +327,7 @@ def reward_unlock(
     csrf_token: str = Form(""),
     reason: str = Form("", max_length=1000),
     user: UserInfo = Depends(require("tips:unlock")),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Unlock a reward locked after too many wrong payout codes (administrators; audited)."""
     check_csrf(request, csrf_token)

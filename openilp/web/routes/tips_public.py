@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -62,7 +62,7 @@ def _form(request: Request, session: Session, status_code: int = 200, **context:
 
 
 @router.get("/tips", response_class=HTMLResponse)
-def tip_form(request: Request, session: Session = Depends(db_session)) -> Response:
+def tip_form(request: Request, session: Session = db_session) -> Response:
     """The public tip form."""
     return _form(request, session)
 
@@ -76,7 +76,7 @@ async def tip_submit(
     narrative: str = Form(""),
     behaviour_category: str = Form(""),
     attachments: list[UploadFile] = File(default=[]),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Store the tip; show the tip ID and secret once."""
     check_csrf(request, csrf_token)
@@ -135,7 +135,7 @@ def follow_up(
     csrf_token: str = Form(""),
     tip_id: str = Form("", max_length=40),
     secret: str = Form("", max_length=200),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Show the tip's status and dialogue to whoever holds its ID and secret."""
     check_csrf(request, csrf_token)
@@ -150,7 +150,7 @@ async def follow_up_message(
     secret: str = Form("", max_length=200),
     body: str = Form(""),
     attachments: list[UploadFile] = File(default=[]),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Add information to the tip."""
     check_csrf(request, csrf_token)
@@ -170,7 +170,7 @@ def follow_up_payout_code(
     csrf_token: str = Form(""),
     tip_id: str = Form("", max_length=40),
     secret: str = Form("", max_length=200),
-    session: Session = Depends(db_session),
+    session: Session = db_session,
 ) -> Response:
     """Collect the payout code of an approved reward (shown once)."""
     check_csrf(request, csrf_token)
@@ -203,7 +203,7 @@ class TipMessageIn(TipKey):
 
 
 @api_router.post("", status_code=201)
-def api_submit(payload: TipIn, session: Session = Depends(db_session)) -> dict[str, str]:
+def api_submit(payload: TipIn, session: Session = db_session) -> dict[str, str]:
     """Submit a tip; returns ``tip_id`` and ``secret`` (keep both: the secret is not stored)."""
     try:
         new = submit_tip(
@@ -219,7 +219,7 @@ def api_submit(payload: TipIn, session: Session = Depends(db_session)) -> dict[s
 
 
 @api_router.post("/read")
-def api_read(payload: TipKey, session: Session = Depends(db_session)) -> dict[str, Any]:
+def api_read(payload: TipKey, session: Session = db_session) -> dict[str, Any]:
     """The tip's status, dialogue and reward (tip ID and secret in the body)."""
     try:
         return tipster_view(session, payload.tip_id, payload.secret)
@@ -228,7 +228,7 @@ def api_read(payload: TipKey, session: Session = Depends(db_session)) -> dict[st
 
 
 @api_router.post("/messages", status_code=201)
-def api_message(payload: TipMessageIn, session: Session = Depends(db_session)) -> dict[str, str]:
+def api_message(payload: TipMessageIn, session: Session = db_session) -> dict[str, str]:
     """Add information to a tip."""
     try:
         tipster_add_message(session, payload.tip_id, payload.secret, payload.body)

@@ -1,0 +1,107 @@
+"""The one core object: everything a workflow needs, built once by the command line or the web app.
+
+Datasette's pattern: ``openilp serve`` and every ``openilp`` command build one :class:`OpenILP`
+from the settings and hand it to the services; the web app keeps the same object for its whole
+life. A service call therefore gets the same store, the same clock, the same boundary layers and
+the same defaults whichever shell asked, so the same request gives the same answer on both.
+
+>>> from openilp.config import Settings
+>>> core = OpenILP(Settings(database_url="sqlite://", secret_key="x" * 32))
+>>> core.migrate()
+>>> with core.unit_of_work(None) as uow:
+...     uow.audit(action="read", object_type="demo").seq
+1
+>>> core.boundaries.layer_for("SLMPD").name
+'Neighbourhoods'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import replace
+
+from sqlalchemy import Engine
+
+from openilp.config import Settings, get_settings
+from openilp.core.boundaries import BoundaryRegistry
+from openilp.core.cache import ResultCache
+from openilp.core.secret_key import resolve_secret_key
+from openilp.core.unit_of_work import UnitOfWork, open_unit_of_work
+from openilp.db import make_engine, migrate
+from openilp.db.models import utcnow
+from openilp.security.actors import UserInfo
+from openilp.security.secretbox import SecretBox, secret_box_for
+
+__all__ = ["OpenILP"]
+
+
+class OpenILP:
+    """Settings, store, clock, boundary layers, result cache and secret box of one deployment.
+
+    Parameters
+    ----------
+    settings
+        Runtime settings. An empty ``secret_key`` is replaced by the deployment's generated key
+        (``<data_dir>/secret_key``, created on first use; see :mod:`openilp.core.secret_key`).
+    engine
+        The store; defaults to ``make_engine(settings.resolved_database_url)``. Not migrated here:
+        call :meth:`migrate` (the CLI and :meth:`from_environment` do).
+    clock
+        Returns the current moment (aware UTC). Every service reads time through it (via
+        ``uow.now``), as do session timeouts and TOTP codes; tests pass a controllable one.
+    boundaries
+        Agency boundary layers; defaults to the bundled ones plus ``<data_dir>/boundaries``.
+    cache
+        Cache of analysis results; defaults to a new one (16 results).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine | None = None,
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+        boundaries: BoundaryRegistry | None = None,
+        cache: ResultCache | None = None,
+    ) -> None:
+        if not settings.secret_key:
+            settings = replace(settings, secret_key=resolve_secret_key(settings.data_dir))
+        self.settings: Settings = settings
+        self.engine: Engine = engine if engine is not None else make_engine(settings.resolved_database_url)
+        self.clock: Callable[[], dt.datetime] = clock if clock is not None else utcnow
+        self.boundaries: BoundaryRegistry = boundaries or BoundaryRegistry.default(settings.data_dir)
+        self.cache: ResultCache = cache if cache is not None else ResultCache()
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> OpenILP:
+        """The core configured from ``OPENILP_*`` variables (and ``OPENILP_CONFIG``), store migrated."""
+        core = cls(get_settings(environ))
+        core.migrate()
+        return core
+
+    def migrate(self) -> None:
+        """Bring the store to the latest schema (Alembic) and load the reference data."""
+        migrate(self.engine)
+
+    @property
+    def secret_box(self) -> SecretBox:
+        """Encrypts TOTP secrets: keyed by ``totp_key``, or by ``secret_key`` when that is empty."""
+        return secret_box_for(self.settings)
+
+    def now(self) -> dt.datetime:
+        """The current moment by the core's clock (aware UTC)."""
+        return self.clock()
+
+    def unit_of_work(self, actor: UserInfo | None) -> AbstractContextManager[UnitOfWork]:
+        """One transaction for one service call by ``actor`` (None: the system or an anonymous visitor).
+
+        Commits when the block ends, before the service returns; rolls back on any error and then
+        writes the refusals recorded with :meth:`UnitOfWork.refuse` in their own transaction. A
+        call inside another unit of work of this core joins it. See :mod:`openilp.core.unit_of_work`.
+        """
+        return open_unit_of_work(self, self.engine, self.clock, actor)
+
+    def __repr__(self) -> str:
+        return f"OpenILP({self.engine.url.render_as_string(hide_password=True)!r})"
