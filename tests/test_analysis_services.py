@@ -16,6 +16,7 @@ import pytest
 from conftest import BACKENDS, _postgres_engine, _truncate_postgres, shared_file
 from sqlalchemy import Engine, text
 
+from openilp.boundaries import DEFAULT_LAYERS
 from openilp.db import make_engine, migrate
 from openilp.ingest.spec import load_source_spec
 from openilp.services import hotspot_service, nearrepeat_service, trend_service
@@ -33,7 +34,6 @@ from openilp.services.nearrepeat_service import (
     run_near_repeat_alerts,
 )
 from openilp.services.trend_service import TREND_COLUMNS, TrendRequest, run_trends
-from openilp.web.boundaries import DEFAULT_LAYERS
 
 pytestmark = pytest.mark.realdata
 

@@ -12,13 +12,13 @@ from conftest import shared_file
 from sqlalchemy import Engine
 from web_support import audit_actions, seed_agency, seed_user
 
+from openilp.boundaries import DEFAULT_LAYERS
 from openilp.db import session_scope
 from openilp.db.models import Problem
 from openilp.ingest.spec import load_source_spec
 from openilp.services import problem_products, problem_response, problem_scanning, problems
 from openilp.services.imports import import_source
 from openilp.services.users import UserInfo, get_user_info
-from openilp.web.boundaries import DEFAULT_LAYERS
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 

@@ -256,7 +256,7 @@ def test_home_page_summary(client: TestClient) -> None:
 
 
 def test_boundary_registry_reads_the_data_folder(tmp_path: Path) -> None:
-    from openilp.web.boundaries import BoundaryRegistry
+    from openilp.boundaries import BoundaryRegistry
 
     folder = tmp_path / "boundaries"
     folder.mkdir()

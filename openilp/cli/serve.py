@@ -7,8 +7,10 @@ from pathlib import Path
 import typer
 
 from openilp.cli.common import console, engine, settings
-from openilp.cli.main import app
 from openilp.config import Settings
+
+#: The ``openilp serve`` command; :mod:`openilp.cli.main` adds it at the top level.
+app = typer.Typer()
 
 #: The built-in development key; serving with it prints a warning.
 DEFAULT_SECRET_KEY = Settings.__dataclass_fields__["secret_key"].default

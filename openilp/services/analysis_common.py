@@ -9,7 +9,7 @@ here:
   Louis neighbourhoods for ``SLMPD``) when one is given, projected to the agency's CRS; otherwise the
   convex hull of the events, buffered by :data:`HULL_BUFFER_M` metres (so that events on the hull are
   not on the edge of the grid). The services take the boundary *path*, so they never import the web
-  app; the CLI and the web app find it with :class:`openilp.web.boundaries.BoundaryRegistry`.
+  app; the CLI and the web app find it with :class:`openilp.boundaries.BoundaryRegistry`.
 * **Limits** (:class:`AnalysisLimits`): requests that would need too many cells or permutations fail
   with a ValueError that says what to change (the web app answers 400).
 * **Cache** (:class:`ResultCache`): a small in-memory LRU of results keyed by the request and a

@@ -20,10 +20,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount
 
 from openilp import __version__
+from openilp.boundaries import BoundaryRegistry
 from openilp.config import Settings, get_settings
 from openilp.db import make_engine, migrate
 from openilp.web.auth import SignInGateMiddleware
-from openilp.web.boundaries import BoundaryRegistry
 from openilp.web.compression import GeoJSONGzipMiddleware
 from openilp.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from openilp.web.errors import install_error_handlers

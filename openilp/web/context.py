@@ -12,11 +12,11 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from openilp.boundaries import BoundaryRegistry
 from openilp.config import Settings
 from openilp.db import session_scope
 from openilp.db.models import utcnow
 from openilp.security.secretbox import SecretBox, secret_box_for
-from openilp.web.boundaries import BoundaryRegistry
 
 __all__ = [
     "STATIC_DIR",
