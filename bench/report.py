@@ -53,6 +53,15 @@ def _rows(result: dict) -> list[str]:
             f"| point-process EM, {s['events']:,} burglaries (Chicago 2016), {s['pairs']:,} pairs "
             f"| {s['fit_s']} s ({s['iterations']} iterations) | target < 10 s | – |",
         ]
+    if result["benchmark"] == "cli_startup":
+        return [
+            f"| `openilp {flag}`, fresh process, best of {result['repeat']} "
+            f"| {r['lazy']['best_s']} s, {r['lazy']['peak_rss_mb']:.0f} MB peak (target < {result['target_s']:g} s) "
+            f"| eager imports (the CLI before) {r['eager_baseline']['best_s']} s, "
+            f"{r['eager_baseline']['peak_rss_mb']:.0f} MB | {r['ratio']}× |"
+            for flag, key in (("--help", "help"), ("--version", "version"), ("knox --help", "knox_help"))
+            if (r := result.get(key))
+        ]
     if result["benchmark"].startswith("backtest_"):
         periods = max(c["periods"] for c in result["categories"].values())
         return [

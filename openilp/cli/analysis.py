@@ -2,7 +2,8 @@
 
 Thin shells over :mod:`openilp.services.hotspot_service`, :mod:`openilp.services.nearrepeat_service`
 and :mod:`openilp.services.trend_service`: the same functions the web app's analysis pages and
-``/api/v1/analysis/...`` endpoints call.
+``/api/v1/analysis/...`` endpoints call. The services (numpy, pandas, SQLAlchemy) are imported
+inside the commands, so that ``openilp --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -14,23 +15,14 @@ from typing import Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import text
 
 from openilp.cli.common import console, emit_json, engine, err_console, fail, progress_bar, settings
-from openilp.cli.main import app
-from openilp.services.hotspot_service import HotspotRequest, run_hotspots
-from openilp.services.nearrepeat_service import (
-    DEFAULT_SPACE_BANDS_M,
-    DEFAULT_TIME_BANDS_DAYS,
-    KnoxRequest,
-    NearRepeatAlertRequest,
-    parse_bands,
-    run_knox,
-    run_near_repeat_alerts,
-)
-from openilp.services.trend_service import AREA_LEVELS, TrendRequest, run_trends
+from openilp.constants import AREA_LEVELS, DEFAULT_SPACE_BANDS_M, DEFAULT_TIME_BANDS_DAYS
 
-__all__ = ["hotspots", "knox", "near_repeat_alerts", "trends"]
+__all__ = ["app", "hotspots", "knox", "near_repeat_alerts", "trends"]
+
+#: The analysis commands; :mod:`openilp.cli.main` adds them at the top level.
+app = typer.Typer()
 
 _SPACE_DEFAULT = ",".join(f"{b:g}" for b in DEFAULT_SPACE_BANDS_M)
 _TIME_DEFAULT = ",".join(f"{b:g}" for b in DEFAULT_TIME_BANDS_DAYS)
@@ -55,6 +47,8 @@ def _date(value: str | None, option: str) -> dt.date | None:
 def _agency(code: str | None) -> str:
     if code:
         return code
+    from sqlalchemy import text
+
     with engine().connect() as conn:
         codes = [row[0] for row in conn.execute(text("SELECT code FROM agencies ORDER BY code"))]
     if len(codes) == 1:
@@ -77,6 +71,8 @@ def _boundary(agency_code: str, study_area: str) -> str | None:
 
 
 def _bands(value: str, option: str) -> tuple[float, ...]:
+    from openilp.services.nearrepeat_service import parse_bands
+
     try:
         return parse_bands(value, option)
     except ValueError as exc:
@@ -129,6 +125,8 @@ def hotspots(
     as_json: bool = typer.Option(False, "--json", help="Print the run's summary as JSON."),
 ) -> None:
     """Hot spots: kernel density and Getis-Ord Gi* hot/cold cells on a grid over the study area."""
+    from openilp.services.hotspot_service import HotspotRequest, run_hotspots
+
     _check_format(fmt, ("table", "geojson", "csv"))
     code = _agency(agency)
     request = HotspotRequest(
@@ -223,6 +221,8 @@ def knox(
     as_json: bool = typer.Option(False, "--json", help="Print the table and summary as JSON."),
 ) -> None:
     """Knox near-repeat test: a space band × time band table with plain-language findings."""
+    from openilp.services.nearrepeat_service import KnoxRequest, run_knox
+
     request = KnoxRequest(
         _agency(agency),
         tuple(category),
@@ -265,6 +265,8 @@ def near_repeat_alerts(
     as_json: bool = typer.Option(False, "--json", help="Print zones, summary and Knox table as JSON."),
 ) -> None:
     """Near-repeat alerts: zones of elevated risk around recent incidents, from a Knox fit on history."""
+    from openilp.services.nearrepeat_service import KnoxRequest, NearRepeatAlertRequest, run_near_repeat_alerts
+
     _check_format(fmt, ("table", "geojson", "csv"))
     code = _agency(agency)
     knox_request = KnoxRequest(
@@ -334,6 +336,8 @@ def trends(
     as_json: bool = typer.Option(False, "--json", help="Print the rows (with incident ids) as JSON."),
 ) -> None:
     """CompStat trend alerts per area × category × period against baselines (Poisson z, E-test)."""
+    from openilp.services.trend_service import TrendRequest, run_trends
+
     _check_format(fmt, ("table", "csv"))
     request = TrendRequest(
         _agency(agency),

@@ -14,12 +14,11 @@ import typer
 from rich.table import Table
 
 from openilp.cli.common import console, emit_json, engine, fail
-from openilp.cli.main import app
 
-assess_app = typer.Typer(
+#: The ``openilp assess`` group (added by :mod:`openilp.cli.main`).
+app = typer.Typer(
     help="Assess responses: power before launch, and every assessment method after.", no_args_is_help=True
 )
-app.add_typer(assess_app, name="assess")
 
 
 def _pair(value: str | None, name: str) -> tuple[float, float] | None:
@@ -116,7 +115,7 @@ def _print_report(report: dict[str, Any]) -> None:
         console.print(f"[yellow]note:[/] {note}")
 
 
-@assess_app.command("counts")
+@app.command("counts")
 def counts(
     treated: str | None = typer.Option(None, "--treated", help="Response area counts 'pre,post'."),
     control: str | None = typer.Option(None, "--control", help="Control area counts 'pre,post'."),
@@ -163,7 +162,7 @@ def counts(
         _print_report(report)
 
 
-@assess_app.command("power")
+@app.command("power")
 def power(
     treated_pre: float = typer.Option(..., "--treated-pre", help="Crimes in the response area in the baseline."),
     control_pre: float = typer.Option(..., "--control-pre", help="Crimes in the control area in the baseline."),
@@ -209,7 +208,7 @@ def power(
         console.print(f"[yellow]warning:[/] {note}")
 
 
-@assess_app.command("store")
+@app.command("store")
 def store(
     agency: str = typer.Option(..., "--agency", help="Agency code, e.g. SLMPD."),
     target: Path = typer.Option(..., "--target", help="GeoJSON polygon of the response area (lon/lat)."),

@@ -13,16 +13,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from openilp.cli.common import console, emit_json, engine, fail
-from openilp.cli.main import app
-from openilp.db import session_scope
-from openilp.security.audit import entry_as_dict
-from openilp.services.audit_view import MAX_PAGE_SIZE, parse_audit_filter, verify_audit_log, view_audit_log
+from openilp.constants import AUDIT_MAX_PAGE_SIZE as MAX_PAGE_SIZE
 
-audit_app = typer.Typer(help="Verify and read the tamper-evident audit log.", no_args_is_help=True)
-app.add_typer(audit_app, name="audit")
+#: The ``openilp audit`` group (added by :mod:`openilp.cli.main`).
+app = typer.Typer(help="Verify and read the tamper-evident audit log.", no_args_is_help=True)
 
 
-@audit_app.command("verify")
+@app.command("verify")
 def verify(
     expect_head: str | None = typer.Option(
         None,
@@ -32,6 +29,9 @@ def verify(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Recompute the hash chain. Exits 1 and names the first bad entry when it was tampered with."""
+    from openilp.db import session_scope
+    from openilp.services.audit_view import verify_audit_log
+
     with session_scope(engine()) as session:
         result = verify_audit_log(session, None, channel="cli")
     problem = None
@@ -58,7 +58,7 @@ def verify(
         raise typer.Exit(1)
 
 
-@audit_app.command("list")
+@app.command("list")
 def list_(
     actor: str = typer.Option("", "--actor", help="Only entries by this username."),
     action: str = typer.Option("", "--action", help="Only this action (login, login_failed, search, read, …)."),
@@ -70,6 +70,10 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List audit entries, newest first (this view is itself audited)."""
+    from openilp.db import session_scope
+    from openilp.security.audit import entry_as_dict
+    from openilp.services.audit_view import parse_audit_filter, view_audit_log
+
     try:
         filters = parse_audit_filter(
             actor=actor,

@@ -1,4 +1,8 @@
-"""Helpers shared by the CLI modules: settings, the engine, JSON output and errors."""
+"""Helpers shared by the CLI modules: settings, the engine, JSON output and errors.
+
+Imported by every command module at start-up, so it imports nothing heavy: SQLAlchemy and the
+database layer are loaded when a command first asks for the engine.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import Engine
 
 from openilp.config import Settings, get_settings
-from openilp.db import DatabaseError, make_engine, migrate
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 if TYPE_CHECKING:
     from openilp.core import OpenILP
@@ -37,6 +41,8 @@ def settings() -> Settings:
 @cache
 def engine(*, migrate_schema: bool = True) -> Engine:
     """The configured store, migrated to the latest schema."""
+    from openilp.db import DatabaseError, make_engine, migrate
+
     eng = make_engine(settings().resolved_database_url)
     if migrate_schema:
         try:
@@ -70,6 +76,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
 @contextmanager
 def progress_bar(label: str, *, disable: bool = False) -> Iterator[Callable[[str, int, int], None]]:
     """A progress bar on stderr; yields the ``progress(name, done, total)`` callback services take."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

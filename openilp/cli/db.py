@@ -5,13 +5,12 @@ from __future__ import annotations
 import typer
 
 from openilp.cli.common import console, engine, settings
-from openilp.cli.main import app
 
-db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
+#: The ``openilp db`` group (added by :mod:`openilp.cli.main`).
+app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 
 
-@db_app.command("upgrade")
+@app.command("upgrade")
 def upgrade() -> None:
     """Create or migrate the schema to the latest version (safe to repeat)."""
     engine()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import typer
 
 from openilp.cli.common import console, core, engine, fail, progress_bar
-from openilp.cli.main import app
-from openilp.services.imports import ImportFailed
+
+#: The ``openilp demo`` command; :mod:`openilp.cli.main` adds it at the top level.
+app = typer.Typer()
 
 
 @app.command("demo")
@@ -16,6 +17,7 @@ def demo(
 ) -> None:
     """Load the bundled St. Louis sample (2018–2019, public data) and a demo sign-in, then serve."""
     from openilp.services.demo import load_demo
+    from openilp.services.imports import ImportFailed
 
     store = engine()
     console.print("Loading the bundled St. Louis sample (SLMPD 2018–2019) …")

@@ -10,8 +10,10 @@ import typer
 from rich.table import Table
 
 from openilp.cli.common import console, emit_json, engine, fail
-from openilp.cli.main import app
-from openilp.services.forecasting import CATEGORY_SETS
+from openilp.constants import CATEGORY_SETS
+
+#: The forecasting commands; :mod:`openilp.cli.main` adds them at the top level.
+app = typer.Typer()
 
 METHODS_HELP = "naive, kde, prospective, sepp or learned."
 

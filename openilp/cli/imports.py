@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from openilp.cli.common import console, emit_json, engine, fail, progress_bar
-from openilp.cli.main import app
-from openilp.ingest.spec import SpecError, builtin_source_names, load_source_spec
-from openilp.services.imports import ImportFailed, ImportReport, import_source
-from openilp.services.stats import store_stats
+
+if TYPE_CHECKING:
+    from openilp.services.imports import ImportReport
+
+#: The import commands; :mod:`openilp.cli.main` adds them at the top level.
+app = typer.Typer()
 
 COUNT_COLUMNS = [
     "rows_read",
@@ -42,6 +45,9 @@ def import_command(
     Each file is imported in one transaction. The summary reconciles every row read:
     read = rejected + folded + created + updated + unchanged + removed + netted out.
     """
+    from openilp.ingest.spec import SpecError, load_source_spec
+    from openilp.services.imports import ImportFailed, import_source
+
     try:
         spec = load_source_spec(source)
     except SpecError as exc:
@@ -91,6 +97,8 @@ def _print_report(report: ImportReport, show_problems: int) -> None:
 @app.command("sources")
 def sources_command(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """List the built-in source descriptions (export formats OpenILP reads without configuration)."""
+    from openilp.ingest.spec import builtin_source_names, load_source_spec
+
     rows = []
     for name in builtin_source_names():
         spec = load_source_spec(name)
@@ -120,6 +128,8 @@ def stats_command(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Counts by offence category, by year (local time) and location coverage, per agency."""
+    from openilp.services.stats import store_stats
+
     try:
         results = store_stats(engine(), agency)
     except ValueError as exc:

@@ -10,42 +10,30 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from openilp.cli.common import console, emit_json, engine, fail
-from openilp.cli.main import app
-from openilp.db import session_scope
-from openilp.db.models import IntelRecord, utcnow
-from openilp.intel.errors import IntelForbidden, IntelNotFound
-from openilp.intel.rules import SubmissionError
-from openilp.services.intel_agreements import (
-    AGREEMENT_SCOPES,
-    add_agreement,
-    agreement_dict,
-    choose_grading_scheme,
-    grading_scheme_settings,
-    list_agreements,
-    parse_moment,
-    revoke_agreement,
-)
-from openilp.services.intel_retention import open_due_reviews, purge_expired
-from openilp.services.users import UserInfo, get_user_by_username, get_user_info
+from openilp.constants import AGREEMENT_SCOPES
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from openilp.services.users import UserInfo
 
 T = TypeVar("T")
 
-intel_app = typer.Typer(
+#: The ``openilp intel`` group (added by :mod:`openilp.cli.main`).
+app = typer.Typer(
     help="Criminal intelligence: review tasks and purges (run daily), sharing agreements, grading scheme.",
     no_args_is_help=True,
 )
-app.add_typer(intel_app, name="intel")
 agreements_app = typer.Typer(help="Partner sharing agreements (28 CFR 23.20(f)(1)): add, list, revoke.")
-intel_app.add_typer(agreements_app, name="agreements")
+app.add_typer(agreements_app, name="agreements")
 grading_app = typer.Typer(help="The agency's grading scheme (Admiralty or UK 3x5x2): show, set.")
-intel_app.add_typer(grading_app, name="grading-scheme")
+app.add_typer(grading_app, name="grading-scheme")
 
 _USER = typer.Option(..., "--user", help="Account to act as (an administrator or supervisor; audited).")
 _JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -61,12 +49,16 @@ def _moment(value: str | None) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-@intel_app.command("review-due")
+@app.command("review-due")
 def review_due(
     now: str | None = typer.Option(None, "--now", help="Pretend it is this ISO time (UTC if no offset)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Create review tasks for approved records and list those due (90 days before retention ends)."""
+    from openilp.db import session_scope
+    from openilp.db.models import IntelRecord
+    from openilp.services.intel_retention import open_due_reviews
+
     moment = _moment(now)
     with session_scope(engine()) as session:
         tasks = open_due_reviews(session, now=moment)
@@ -89,12 +81,15 @@ def review_due(
     console.print(f"{len(rows)} review(s) due")
 
 
-@intel_app.command("purge-expired")
+@app.command("purge-expired")
 def purge(
     now: str | None = typer.Option(None, "--now", help="Pretend it is this ISO time (UTC if no offset)."),
     as_json: bool = typer.Option(False, "--json", help="Print the purged record ids as JSON."),
 ) -> None:
     """Purge the content of every record whose retention ended without validation (audited)."""
+    from openilp.db import session_scope
+    from openilp.services.intel_retention import purge_expired
+
     moment = _moment(now)
     with session_scope(engine()) as session:
         purged = purge_expired(session, now=moment)
@@ -105,6 +100,9 @@ def purge(
 
 
 def _admin(username: str) -> UserInfo:
+    from openilp.db import session_scope
+    from openilp.services.users import get_user_by_username, get_user_info
+
     with session_scope(engine()) as session:
         user = get_user_by_username(session, username)
         info = get_user_info(session, user.id) if user is not None else None
@@ -117,6 +115,10 @@ def _admin(username: str) -> UserInfo:
 
 def _settings_call(action: Callable[[Session], T]) -> T:
     """Run a settings service in one transaction; print its error (naming the field) and exit 1."""
+    from openilp.db import session_scope
+    from openilp.intel.errors import IntelForbidden, IntelNotFound
+    from openilp.intel.rules import SubmissionError
+
     try:
         with session_scope(engine()) as session:
             return action(session)
@@ -127,6 +129,8 @@ def _settings_call(action: Callable[[Session], T]) -> T:
 @agreements_app.command("list")
 def agreements_list(user: str = _USER, as_json: bool = _JSON) -> None:
     """Your agency's agreements with their status (current, not yet valid, expired, revoked)."""
+    from openilp.services.intel_agreements import list_agreements
+
     actor = _admin(user)
     rows = _settings_call(lambda session: list_agreements(session, actor))
     if as_json:
@@ -159,6 +163,9 @@ def agreements_add(
     as_json: bool = _JSON,
 ) -> None:
     """Put a partner agency's signed sharing agreement on file (audited)."""
+    from openilp.db.models import utcnow
+    from openilp.services.intel_agreements import add_agreement, agreement_dict, parse_moment
+
     actor = _admin(user)
 
     def add(session: Session) -> dict[str, Any]:
@@ -188,6 +195,8 @@ def agreements_revoke(
     user: str = _USER,
 ) -> None:
     """Revoke an agreement at once: no further releases or full search hits (audited)."""
+    from openilp.services.intel_agreements import revoke_agreement
+
     actor = _admin(user)
     _settings_call(lambda session: revoke_agreement(session, actor, agreement_id, reason=reason))
     console.print(f"agreement #{agreement_id} revoked")
@@ -196,6 +205,8 @@ def agreements_revoke(
 @grading_app.command("show")
 def grading_show(user: str = _USER, as_json: bool = _JSON) -> None:
     """The agency's grading scheme and the schemes it may choose."""
+    from openilp.services.intel_agreements import grading_scheme_settings
+
     actor = _admin(user)
     settings = _settings_call(lambda session: grading_scheme_settings(session, actor))
     if as_json:
@@ -212,6 +223,8 @@ def grading_set(
     user: str = _USER,
 ) -> None:
     """Choose the grading scheme for new submissions (audited); existing records keep theirs."""
+    from openilp.services.intel_agreements import choose_grading_scheme
+
     actor = _admin(user)
     chosen = _settings_call(lambda session: choose_grading_scheme(session, actor, scheme))
     console.print(f"grading scheme of {actor.agency_code}: {chosen}")

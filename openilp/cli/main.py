@@ -1,10 +1,16 @@
-"""Assembles the Typer application from the command modules."""
+"""Assembles the Typer application from the command modules.
+
+Each command module builds its own :class:`typer.Typer` and imports only light things at module
+level (typer, rich, the standard library, :mod:`openilp.constants`); the heavy libraries and the
+services are imported inside the commands. So ``openilp --help`` and ``--version`` start fast.
+"""
 
 from __future__ import annotations
 
 import typer
 
 from openilp import __version__
+from openilp.cli import analysis, assess, audit, db, demo, forecast, imports, intel, problems, serve, users
 
 app = typer.Typer(
     name="openilp",
@@ -29,16 +35,16 @@ def main(
     """OpenILP command line. Settings come from OPENILP_* environment variables (see docs)."""
 
 
-def _register() -> None:
-    # Imported for their side effect of adding commands to ``app``.
-    from openilp.cli import assess, audit, db, demo, imports, serve, users  # noqa: F401
-    from openilp.cli import intel as _intel  # noqa: F401
-
-    # isort: split
-    # Analysis commands after the core ones (their order is the order of `openilp --help`).
-    from openilp.cli import analysis as _analysis  # noqa: F401
-    from openilp.cli import forecast as _forecast  # noqa: F401
-    from openilp.cli import problems as _problems  # noqa: F401
-
-
-_register()
+# Top-level commands, in the order `openilp --help` lists them: a Typer added without a name
+# contributes its commands directly (Typer merges them), groups follow under their names.
+for _commands in (demo.app, imports.app, serve.app, analysis.app, forecast.app):
+    app.add_typer(_commands)
+for _name, _group in (
+    ("assess", assess.app),
+    ("audit", audit.app),
+    ("db", db.app),
+    ("users", users.app),
+    ("intel", intel.app),
+    ("problems", problems.app),
+):
+    app.add_typer(_group, name=_name)

@@ -8,17 +8,18 @@ they read is limited to that account's agency and recorded in the audit log unde
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from openilp.cli.common import console, emit_json, engine, fail, settings
-from openilp.cli.main import app
-from openilp.security.actors import UserInfo
 
-problems_app = typer.Typer(help="SARA problems: list with goal progress, show one, scan for candidates.")
-app.add_typer(problems_app, name="problems")
+if TYPE_CHECKING:
+    from openilp.security.actors import UserInfo
+
+#: The ``openilp problems`` group (added by :mod:`openilp.cli.main`).
+app = typer.Typer(help="SARA problems: list with goal progress, show one, scan for candidates.")
 
 _USER = typer.Option(..., "--user", help="Account to act as (its agency; recorded in the audit log).")
 _JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -42,7 +43,7 @@ def _pct(value: Any) -> str:
     return "—" if value is None else f"{value:+.1f}%"
 
 
-@problems_app.command("list")
+@app.command("list")
 def list_command(
     user: str = _USER,
     include_closed: bool = typer.Option(False, "--all", help="Include closed problems (no progress shown)."),
@@ -81,7 +82,7 @@ def list_command(
     console.print(table)
 
 
-@problems_app.command("show")
+@app.command("show")
 def show_command(
     problem_id: int = typer.Argument(..., help="Problem id."), user: str = _USER, as_json: bool = _JSON
 ) -> None:
@@ -124,7 +125,7 @@ def show_command(
         console.print(f"  {entry['at'][:19]} {entry['user']} {entry['action']}")
 
 
-@problems_app.command("scan")
+@app.command("scan")
 def scan_command(
     user: str = _USER,
     category: list[str] = typer.Option(["burglary"], "--category", help="Category or crime group (repeatable)."),

@@ -7,7 +7,9 @@ from pathlib import Path
 import typer
 
 from openilp.cli.common import console, core, fail
-from openilp.cli.main import app
+
+#: The ``openilp serve`` command; :mod:`openilp.cli.main` adds it at the top level.
+app = typer.Typer()
 
 
 @app.command("serve")

@@ -9,18 +9,13 @@ import typer
 from rich.table import Table
 
 from openilp.cli.common import console, emit_json, engine, fail, settings
-from openilp.cli.main import app
-from openilp.db import session_scope
 from openilp.security.roles import ROLES
-from openilp.security.secretbox import secret_box_for
-from openilp.services.totp import admin_enrol, reset_totp
-from openilp.services.users import create_user, list_users, set_training_valid_until
 
-users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
-app.add_typer(users_app, name="users")
+#: The ``openilp users`` group (added by :mod:`openilp.cli.main`).
+app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 
 
-@users_app.command("create")
+@app.command("create")
 def create(
     username: str = typer.Argument(..., help="Sign-in name (3–80 characters, case-insensitive)."),
     role: str = typer.Option(..., "--role", help=f"One of: {', '.join(ROLES)}."),
@@ -37,6 +32,9 @@ def create(
     as_json: bool = typer.Option(False, "--json", help="Print the new account as JSON."),
 ) -> None:
     """Create a user. Without --password or --password-stdin, prompts for it (hidden, twice)."""
+    from openilp.db import session_scope
+    from openilp.services.users import create_user
+
     if password_stdin and password is not None:
         fail("use either --password or --password-stdin, not both")
     if password_stdin:
@@ -56,12 +54,15 @@ def create(
         console.print(f"created user {user.username} ({user.role}, {user.agency_code})")
 
 
-@users_app.command("list")
+@app.command("list")
 def list_(
     agency: str | None = typer.Option(None, "--agency", help="Only users of this agency code."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List accounts (never shows password hashes)."""
+    from openilp.db import session_scope
+    from openilp.services.users import list_users
+
     with session_scope(engine()) as session:
         users = list_users(session, agency_code=agency)
     if as_json:
@@ -85,12 +86,16 @@ def list_(
     console.print(table)
 
 
-@users_app.command("totp-enroll")
+@app.command("totp-enroll")
 def totp_enroll(
     username: str = typer.Argument(..., help="The account to give a new authenticator secret."),
     as_json: bool = typer.Option(False, "--json", help="Print the secret and URI as JSON."),
 ) -> None:
     """Give USERNAME a new TOTP secret (replacing any earlier one) and print it to hand over in person."""
+    from openilp.db import session_scope
+    from openilp.security.secretbox import secret_box_for
+    from openilp.services.totp import admin_enrol
+
     try:
         with session_scope(engine()) as session:
             enrolment = admin_enrol(session, username, secret_box_for(settings()))
@@ -104,9 +109,12 @@ def totp_enroll(
     console.print(f"  URI:    {enrolment.uri}", soft_wrap=True)
 
 
-@users_app.command("totp-reset")
+@app.command("totp-reset")
 def totp_reset(username: str = typer.Argument(..., help="The account whose authenticator was lost.")) -> None:
     """Remove USERNAME's authenticator; roles that need TOTP enrol again at their next sign-in."""
+    from openilp.db import session_scope
+    from openilp.services.totp import reset_totp
+
     try:
         with session_scope(engine()) as session:
             reset_totp(session, username)
@@ -115,7 +123,7 @@ def totp_reset(username: str = typer.Argument(..., help="The account whose authe
     console.print(f"TOTP reset for {username.strip().lower()}")
 
 
-@users_app.command("set-training")
+@app.command("set-training")
 def set_training(
     username: str = typer.Argument(..., help="The reviewer (or supervisor) whose training is recorded."),
     valid_until: str = typer.Option(
@@ -123,6 +131,9 @@ def set_training(
     ),
 ) -> None:
     """Record until when USERNAME's intelligence-review training is valid (approvals need it current)."""
+    from openilp.db import session_scope
+    from openilp.services.users import set_training_valid_until
+
     if valid_until.strip().lower() == "none":
         day = None
     else:

@@ -13,6 +13,7 @@ import re
 
 from sqlalchemy.orm import Session
 
+from openilp.constants import AUDIT_MAX_PAGE_SIZE
 from openilp.db.models import AuditEntry
 from openilp.security.actors import UserInfo
 from openilp.security.audit import AuditFilter, VerificationResult, list_entries, record_event, verify_chain
@@ -20,7 +21,7 @@ from openilp.security.audit import AuditFilter, VerificationResult, list_entries
 __all__ = ["MAX_PAGE_SIZE", "parse_audit_filter", "view_audit_log", "verify_audit_log"]
 
 #: Largest number of entries one page or API call returns.
-MAX_PAGE_SIZE = 500
+MAX_PAGE_SIZE = AUDIT_MAX_PAGE_SIZE
 
 _WORD = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,79}$")

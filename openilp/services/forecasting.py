@@ -34,6 +34,7 @@ from openilp.analysis.backtest import (
 from openilp.analysis.evaluation import DEFAULT_COVERAGES
 from openilp.analysis.forecast import BASELINES, FORECASTERS, Forecaster, known_mask, make_forecaster, to_utc_naive
 from openilp.analysis.grids import SquareGrid
+from openilp.constants import CATEGORY_SETS
 from openilp.services.events import EventQuery, load_events
 
 __all__ = [
@@ -48,14 +49,6 @@ __all__ = [
     "weekly_forecast",
 ]
 
-#: The categories the backtest reports, as category codes or crime groups of the store.
-CATEGORY_SETS: dict[str, tuple[str, ...]] = {
-    "burglary": ("burglary",),
-    "robbery": ("robbery",),
-    "motor_vehicle_theft": ("motor_vehicle_theft",),
-    "violent": ("violent",),
-    "property": ("property",),
-}
 
 #: Parameters used in rolling backtests (warm starts reuse earlier work, never later data).
 DEFAULT_BACKTEST_PARAMS: dict[str, dict[str, Any]] = {

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
+from openilp.constants import AGREEMENT_SCOPES
 from openilp.db.models import Agency, IntelPartnerAgreement, utcnow
 from openilp.intel.errors import IntelNotFound
 from openilp.intel.grading import SCHEMES
@@ -55,11 +56,6 @@ __all__ = [
     "choose_grading_scheme",
 ]
 
-#: What an agreement covers, in the order forms offer it.
-AGREEMENT_SCOPES: dict[str, str] = {
-    "releases_and_search": "Releases, and full search hits on open records",
-    "releases": "Releases only (search shows the partner a pointer)",
-}
 #: Shortest reason for revoking an agreement, in characters.
 MIN_REVOCATION_REASON_CHARS = 10
 

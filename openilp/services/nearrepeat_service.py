@@ -32,6 +32,7 @@ from sqlalchemy import Engine
 
 from openilp.analysis.nearrepeat import KnoxTest, event_days
 from openilp.analysis.nearrepeat_alerts import alert_zones, alerts_geojson, near_repeat_alerts
+from openilp.constants import DEFAULT_SPACE_BANDS_M, DEFAULT_TIME_BANDS_DAYS
 from openilp.services.analysis_common import (
     LIMITS,
     AnalysisLimits,
@@ -64,8 +65,6 @@ __all__ = [
     "run_near_repeat_alerts",
 ]
 
-DEFAULT_SPACE_BANDS_M: tuple[float, ...] = (100.0, 200.0, 300.0, 400.0, 500.0)
-DEFAULT_TIME_BANDS_DAYS: tuple[float, ...] = (7.0, 14.0, 21.0, 28.0, 35.0, 42.0)
 #: Columns of the Knox CSV (one row per space band × time band).
 KNOX_COLUMNS = (
     "space_band",

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from openilp.analysis.trends import ALL_AREAS, BASELINES, PERIODS, trend_alerts
+from openilp.constants import AREA_LEVELS
 from openilp.services.analysis_common import (
     LIMITS,
     AnalysisLimits,
@@ -41,7 +42,6 @@ from openilp.services.events import EventQuery, expand_categories, load_events
 
 __all__ = ["AREA_LEVELS", "TREND_COLUMNS", "TrendRequest", "TrendResult", "run_trends"]
 
-AREA_LEVELS = ("neighbourhood", "district", "beat")
 UNKNOWN_AREA = "(unknown)"
 #: Columns of the CSV and of each JSON row (JSON rows add ``incident_ids``).
 TREND_COLUMNS = (

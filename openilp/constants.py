@@ -1,0 +1,43 @@
+"""Constants shared by the services and the shells, in a module that imports nothing heavy.
+
+The command line builds its options (defaults, help texts) from these at start-up, before any
+command runs, so they must not pull in numpy, pandas, SQLAlchemy or the services. The services
+re-export them under their historical names (e.g. ``nearrepeat_service.DEFAULT_SPACE_BANDS_M``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AGREEMENT_SCOPES",
+    "AREA_LEVELS",
+    "AUDIT_MAX_PAGE_SIZE",
+    "CATEGORY_SETS",
+    "DEFAULT_SPACE_BANDS_M",
+    "DEFAULT_TIME_BANDS_DAYS",
+]
+
+#: Upper edges of the Knox distance bands, metres (near-repeat analysis default).
+DEFAULT_SPACE_BANDS_M: tuple[float, ...] = (100.0, 200.0, 300.0, 400.0, 500.0)
+#: Upper edges of the Knox time bands, days (near-repeat analysis default).
+DEFAULT_TIME_BANDS_DAYS: tuple[float, ...] = (7.0, 14.0, 21.0, 28.0, 35.0, 42.0)
+
+#: Area levels trend alerts are computed for (columns of the incidents table).
+AREA_LEVELS: tuple[str, ...] = ("neighbourhood", "district", "beat")
+
+#: Largest number of audit entries one page or API call returns.
+AUDIT_MAX_PAGE_SIZE = 500
+
+#: What an intelligence sharing agreement covers, in the order forms offer it.
+AGREEMENT_SCOPES: dict[str, str] = {
+    "releases_and_search": "Releases, and full search hits on open records",
+    "releases": "Releases only (search shows the partner a pointer)",
+}
+
+#: The categories the backtest reports, as category codes or crime groups of the store.
+CATEGORY_SETS: dict[str, tuple[str, ...]] = {
+    "burglary": ("burglary",),
+    "robbery": ("robbery",),
+    "motor_vehicle_theft": ("motor_vehicle_theft",),
+    "violent": ("violent",),
+    "property": ("property",),
+}
