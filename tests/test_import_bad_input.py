@@ -92,3 +92,39 @@ def test_bad_input_outcome(engine: Engine, tmp_path: Path, case: BadInput) -> No
     assert after["incidents"] == before["incidents"] + case.counts[3]
     assert after["import_files"] == before["import_files"] + 1
     assert set(case.stored) <= stored_texts(engine)
+
+
+def test_strict_refusal_stays_short_with_many_long_values(engine: Engine, tmp_path: Path) -> None:
+    spec = load_source_spec(write_mapping(tmp_path))
+    path = tmp_path / "long_ids.csv"
+    rows = [good_row(f"{i:03d}" + "Z" * 300, i % 60) for i in range(50)]
+    path.write_text("\n".join([HEADER, good_row("A1", 1), *rows]) + "\n", encoding="utf-8")
+    before = table_counts(engine)
+    with pytest.raises(ImportFailed) as info:
+        import_source(engine, spec, [path], strict=True, workers=1)
+    message = str(info.value)
+    assert len(message) < MESSAGE_LIMIT
+    assert message.startswith("--strict: 50 row(s) would be rejected; nothing was imported:")
+    assert "long_ids.csv, line 3: field case = '000ZZZ" in message
+    assert "… and " in message and "more" in message
+    assert table_counts(engine) == before
+
+
+def test_a_declared_utf16_encoding_is_read(engine: Engine, tmp_path: Path) -> None:
+    mapping = write_mapping(tmp_path)
+    mapping.write_text(mapping.read_text().replace('files = "*.csv"', 'files = "*.csv"\nencoding = "utf-16"'))
+    path = tmp_path / "utf16.csv"
+    path.write_bytes(("\n".join([HEADER, good_row("U1", 1, "vol à l'étalage")]) + "\n").encode("utf-16"))
+    report = import_source(engine, load_source_spec(mapping), [path], workers=1)
+    assert (report.total("rows_read"), report.total("created")) == (1, 1)
+    assert stored_texts(engine) == {"vol à l'étalage", "100 MAIN ST"}
+
+
+def test_a_refused_first_import_does_not_leave_its_agency_behind(engine: Engine, tmp_path: Path) -> None:
+    (utf16,) = [case for case in CORPUS if case.name == "utf16_bom"]
+    path = tmp_path / utf16.file_name
+    path.write_bytes(utf16.content)
+    before = table_counts(engine)
+    with pytest.raises(ImportFailed, match="UTF-16 encoded"):
+        import_source(engine, load_source_spec(write_mapping(tmp_path)), [path], workers=1)
+    assert table_counts(engine) == before

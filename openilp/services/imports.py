@@ -468,6 +468,40 @@ def import_source(
     stay imported; the message says so), or in ``strict`` mode when any row would be rejected
     (then nothing is written). A database error while writing a file rolls that file back.
     """
+    with Session(engine) as session:
+        agency_existed = session.scalar(select(Agency.id).where(Agency.code == spec.agency.code)) is not None
+    try:
+        return _import_source(engine, spec, paths, strict=strict, progress=progress, workers=workers)
+    except ImportFailed:
+        if not agency_existed:
+            _forget_new_agency(engine, spec)
+        raise
+
+
+def _forget_new_agency(engine: Engine, spec: SourceSpec) -> None:
+    """Remove the agency a refused run created, so that a refused first import leaves the store as
+    it was. It stays when a file of the run was imported, or when something else refers to it by
+    now (the delete fails; an agency without incidents is harmless)."""
+    with Session(engine) as session, contextlib.suppress(Exception):
+        agency = session.scalar(select(Agency).where(Agency.code == spec.agency.code))
+        if (
+            agency is not None
+            and session.scalar(select(ImportFile.id).where(ImportFile.agency_id == agency.id).limit(1)) is None
+        ):
+            session.delete(agency)
+            session.commit()
+
+
+def _import_source(
+    engine: Engine,
+    spec: SourceSpec,
+    paths: list[Path],
+    *,
+    strict: bool,
+    progress: ProgressCallback | None,
+    workers: int | None,
+) -> ImportReport:
+    """:func:`import_source` once the agency's prior existence is known."""
     try:
         files = find_source_files(paths, spec)
     except FileFormatError as exc:
