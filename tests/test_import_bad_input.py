@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 from openilp.db.models import Base
 from openilp.ingest.messages import MESSAGE_LIMIT
 from openilp.ingest.spec import load_source_spec
+from openilp.services.import_parsing import incident_text_limits
 from openilp.services.imports import ImportFailed, import_source
 
 CORPUS = bad_inputs()
@@ -128,3 +129,19 @@ def test_a_refused_first_import_does_not_leave_its_agency_behind(engine: Engine,
     with pytest.raises(ImportFailed, match="UTF-16 encoded"):
         import_source(engine, load_source_spec(write_mapping(tmp_path)), [path], workers=1)
     assert table_counts(engine) == before
+
+
+def test_the_guide_states_the_stores_text_limits() -> None:
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "import.md").read_text(encoding="utf-8")
+    limits = incident_text_limits()
+    rows = {
+        "record key (`[record] id`, joined with `:`)": ["source_key"],
+        "record id (`[record] record_id`), offence code": ["source_record_id", "offence_code"],
+        "offence description": ["offence_description"],
+        "block address": ["block_address"],
+        "district, beat": ["district", "beat"],
+        "neighbourhood": ["neighbourhood"],
+    }
+    for label, columns in rows.items():
+        (limit,) = {limits[column] for column in columns}
+        assert f"| {label} | {limit} |" in guide, label
