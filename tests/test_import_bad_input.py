@@ -145,3 +145,20 @@ def test_the_guide_states_the_stores_text_limits() -> None:
     for label, columns in rows.items():
         (limit,) = {limits[column] for column in columns}
         assert f"| {label} | {limit} |" in guide, label
+
+
+def test_files_normalised_together_name_their_own_over_long_rows(engine: Engine, tmp_path: Path) -> None:
+    spec = load_source_spec(write_mapping(tmp_path))
+    first, second = tmp_path / "a_month.csv", tmp_path / "b_month.csv"
+    first.write_text("\n".join([HEADER, good_row("A1", 1), good_row("A2", 2)]) + "\n", encoding="utf-8")
+    long_block = "9" * 201
+    second.write_text(
+        "\n".join([HEADER, good_row("B1", 1), good_row("B2", 2, block=long_block), good_row("B3", 3)]) + "\n",
+        encoding="utf-8",
+    )
+    report = import_source(engine, spec, [first, second], workers=1)
+    assert [(f.rows_read, f.rejected, f.created) for f in report.files] == [(2, 0, 2), (3, 1, 2)]
+    (problem,) = report.files[1].problems
+    assert (problem.file_name, problem.line, problem.field) == ("b_month.csv", 3, "block")
+    assert problem.value == long_block[:200] + "…"
+    assert "at most 200 characters, the store's limit for block_address (this value has 201)" in str(problem)
