@@ -130,3 +130,39 @@ def test_demo_loads_bundled_sample_and_user(cli_env: dict[str, str]) -> None:
     assert stats["by_year"].get("2019", 0) > 40000
     code, output = invoke("demo", "--no-serve")
     assert code == 0 and "already loaded" in output
+
+
+def test_mapping_errors_keep_their_table_names(cli_env: dict[str, str], tmp_path: Path) -> None:
+    from bad_input_corpus import HEADER, MAPPING, good_row
+
+    mapping = tmp_path / "typo.toml"
+    mapping.write_text(MAPPING.replace('precision = "minute"', 'precison = "minute"'), encoding="utf-8")
+    export = tmp_path / "export.csv"
+    export.write_text(f"{HEADER}\n{good_row('A1', 1)}\n", encoding="utf-8")
+    code, output = invoke("import", str(mapping), str(export))
+    assert code == 1
+    assert "typo.toml: unknown key(s) precison in [occurred]" in output
+
+
+def test_piped_report_keeps_long_and_bracketed_file_names_whole(
+    cli_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bad_input_corpus import HEADER, MAPPING, good_row
+
+    from openilp.cli import common
+
+    # Test runners may export COLUMNS, which Rich reads once when the console is built; a plain pipe has none.
+    monkeypatch.delenv("COLUMNS", raising=False)
+    for console in (common.console, common.err_console):
+        monkeypatch.setattr(console, "_width", None)
+
+    mapping = tmp_path / "corpus.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    name = "[bold]month[red]_" + "x" * 160 + ".csv"
+    export = tmp_path / name
+    export.write_text(f"{HEADER}\n{good_row('A1', 1)}\n{good_row('A2', 2, block='[red]1 MAIN ST')}\n", encoding="utf-8")
+    code, output = invoke("import", str(mapping), str(export))
+    assert code == 0, output
+    row = next(line for line in output.splitlines() if "month" in line)
+    assert name in row  # on one line, brackets and all: not cut to 80 columns, not read as markup
+    assert row.split(name)[1].split()[:4] == ["│", "imported", "│", "2"]

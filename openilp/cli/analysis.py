@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from openilp.cli.common import console, emit_json, engine, err_console, fail, progress_bar, settings
@@ -84,7 +85,7 @@ def _write(content: str, output: Path | None, what: str) -> None:
         typer.echo(content, nl=not content.endswith("\n"))
         return
     output.write_text(content, encoding="utf-8")
-    err_console.print(f"wrote {what} to {output}")
+    err_console.print(escape(f"wrote {what} to {output}"))
 
 
 def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
@@ -200,7 +201,7 @@ def _print_knox(result: Any) -> None:
     console.print(table)
     console.print("* p < alpha and ratio ≥ min ratio (Ratcliffe's flag)")
     for sentence in result.summary:
-        console.print(f"- {sentence}")
+        console.print(f"- {escape(sentence)}")
 
 
 @app.command("knox")
@@ -299,14 +300,14 @@ def near_repeat_alerts(
         f"{s['history_to']} ({s['elevated_cells']} elevated cells)."
     )
     for sentence in result.knox.summary:
-        console.print(f"- {sentence}")
+        console.print(f"- {escape(sentence)}")
     table = Table(title="Strongest zones")
     for column in ("incident", "category", "date", "radius m", "multiplier", "expires", "days left"):
         table.add_column(column, justify="right")
     for zone in result.to_json()["zones"][:15]:
         table.add_row(
             str(zone["incident_id"]),
-            zone["category"],
+            escape(zone["category"]),
             zone["incident_date"],
             f"{zone['radius_m']:g}",
             f"{zone['max_multiplier']:.2f}",
@@ -367,8 +368,8 @@ def trends(
     for row in rows.itertuples():
         change = "—" if row.change_pct != row.change_pct else f"{row.change_pct:+.0f}"
         table.add_row(
-            str(row.area),
-            str(row.category),
+            escape(str(row.area)),
+            escape(str(row.category)),
             str(row.period),
             str(row.baseline),
             str(row.current),

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from openilp.cli.common import console, emit_json, engine, fail
@@ -46,7 +47,7 @@ def _print_report(report: dict[str, Any]) -> None:
     counts.add_column("pre", justify="right")
     counts.add_column("post", justify="right")
     for name, value in report["counts"].items():
-        counts.add_row(name, f"{value['pre']:g}", f"{value['post']:g}")
+        counts.add_row(escape(name), f"{value['pre']:g}", f"{value['post']:g}")
     console.print(counts)
     results = Table(title=f"Assessment (alpha {report['alpha']})")
     results.add_column("method")
@@ -112,7 +113,7 @@ def _print_report(report: dict[str, Any]) -> None:
         f"({p['wdd_mde_fraction']:.0%} of the expected treated count)"
     )
     for note in report["notes"]:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {escape(note)}")
 
 
 @app.command("counts")
@@ -205,7 +206,7 @@ def power(
     if check.detectable:
         console.print("[green]The planned evaluation can detect the goal.[/]")
     for note in check.warnings:
-        console.print(f"[yellow]warning:[/] {note}")
+        console.print(f"[yellow]warning:[/] {escape(note)}")
 
 
 @app.command("store")
@@ -277,5 +278,5 @@ def store(
         emit_json(result.report)
     else:
         if result.report.get("control_id") is not None:
-            console.print(f"Control area proposed: candidate {result.report['control_id']}")
+            console.print(escape(f"Control area proposed: candidate {result.report['control_id']}"))
         _print_report(result.report)

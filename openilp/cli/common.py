@@ -7,6 +7,7 @@ database layer are loaded when a command first asks for the engine.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,7 +15,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
+from rich.markup import escape
 
 from openilp.config import Settings, get_settings
 
@@ -26,8 +28,30 @@ if TYPE_CHECKING:
 
 __all__ = ["console", "err_console", "settings", "engine", "core", "emit_json", "fail", "progress_bar"]
 
-console = Console()
-err_console = Console(stderr=True)
+#: Width of output that is not a terminal (a pipe, a file): tables are then never cut or folded.
+#: Nothing is padded to it: lines are as long as their content.
+PIPED_WIDTH = 10_000
+
+
+class _Console(Console):
+    """A console whose width, when its output is not a terminal and no width is set (``COLUMNS``), is
+    :data:`PIPED_WIDTH` instead of 80 columns, so that ``openilp stats | less`` or a report
+    redirected to a file keeps every value whole."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self.is_terminal or "COLUMNS" in os.environ or self._width is not None:
+            return size  # a terminal, or a width that was asked for
+        return ConsoleDimensions(PIPED_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+console = _Console()
+err_console = _Console(stderr=True)
 
 
 @cache
@@ -69,7 +93,8 @@ def emit_json(payload: Any) -> None:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}")
+    """Print ``message`` as an error (as text: brackets such as a TOML ``[table]`` name are kept) and exit."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 

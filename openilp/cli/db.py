@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from openilp.cli.common import console, engine, settings
 
@@ -14,4 +15,4 @@ app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 def upgrade() -> None:
     """Create or migrate the schema to the latest version (safe to repeat)."""
     engine()
-    console.print(f"database ready: {settings().resolved_database_url}")
+    console.print(escape(f"database ready: {settings().resolved_database_url}"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from openilp.cli.common import console, core, engine, fail, progress_bar
 
@@ -32,7 +33,7 @@ def demo(
         + (" (already loaded)" if not created else "")
     )
     if not serve:
-        console.print(f"Demo ready. Sign in as [bold]{result.username}[/] / [bold]{result.password}[/]")
+        console.print(f"Demo ready. Sign in as [bold]{escape(result.username)}[/] / [bold]{escape(result.password)}[/]")
         return
     import uvicorn
 
@@ -43,7 +44,7 @@ def demo(
     bind_port = port or config.port
     console.rule("[bold green]OpenILP demo")
     console.print(f"  Open      http://{config.host}:{bind_port}/")
-    console.print(f"  Sign in   user [bold]{result.username}[/]   password [bold]{result.password}[/]")
+    console.print(f"  Sign in   user [bold]{escape(result.username)}[/]   password [bold]{escape(result.password)}[/]")
     console.print("  Stop      Ctrl+C")
     console.rule()
     uvicorn.run(create_app(deployment), host=config.host, port=bind_port, log_level="warning")

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from openilp.cli.common import console, emit_json, engine, fail
@@ -198,13 +199,13 @@ def deploy_command(
     for p in result.places:
         table.add_row(
             str(p["number"]),
-            p["neighbourhood"],
+            escape(p["neighbourhood"]),
             f"{p['lat']:.5f}, {p['lon']:.5f}",
             str(p["cell_id"]),
             str(p["rank"]),
             str(p["visits"]),
             str(p["minutes_on_scene"]),
-            p["reason"],
+            escape(p["reason"]),
         )
     console.print(table)
     rounds: dict[int, list[str]] = {}
@@ -213,11 +214,11 @@ def deploy_command(
         rounds.setdefault(row["round"], []).append(str(row["place"]))
         window[row["round"]] = row.get("window", f"minute {row['window_start_minute']}-{row['window_end_minute']}")
     for round_, order in rounds.items():
-        console.print(f"Round {round_} ({window[round_]}): places {', '.join(order)}")
+        console.print(escape(f"Round {round_} ({window[round_]}): places {', '.join(order)}"))
     if result.alerts is not None:
         console.print(f"Near-repeat alert zones in force on {as_of}: {result.alert_zone_count}")
     for note in result.notes:
-        console.print(f"[yellow]Note:[/] {note}")
+        console.print(f"[yellow]Note:[/] {escape(note)}")
     if report is not None:
         console.print("[bold]Disparity check[/] (exposure share / population share, / reported-crime share):")
         for g in report.groups:

@@ -67,13 +67,13 @@ def import_command(
 
 
 def _print_report(report: ImportReport, show_problems: int) -> None:
-    table = Table(title=f"Import of {report.source} ({report.agency})", show_footer=True)
+    table = Table(title=escape(f"Import of {report.source} ({report.agency})"), show_footer=True)
     table.add_column("file", footer="total")
     table.add_column("status")
     for name in COUNT_COLUMNS:
         table.add_column(name.replace("_", " "), justify="right", footer=f"{report.total(name):,}")
     for file in report.files:
-        table.add_row(Path(file.file_name).name, file.status, *(f"{getattr(file, n):,}" for n in COUNT_COLUMNS))
+        table.add_row(escape(Path(file.file_name).name), file.status, *(f"{getattr(file, n):,}" for n in COUNT_COLUMNS))
     console.print(table)
     outside = report.total("outside_extent")
     if outside:
@@ -118,7 +118,7 @@ def sources_command(as_json: bool = typer.Option(False, "--json", help="Print as
     for column in ("name", "title", "agency", "timezone", "crs"):
         table.add_column(column)
     for row in rows:
-        table.add_row(*(row[c] for c in ("name", "title", "agency", "timezone", "crs")))
+        table.add_row(*(escape(row[c]) for c in ("name", "title", "agency", "timezone", "crs")))
     console.print(table)
 
 
@@ -142,7 +142,8 @@ def stats_command(
         return
     for stats in results:
         console.print(
-            f"[bold]{stats.agency}[/] {stats.name}: {stats.incidents:,} incidents, {stats.located_share:.1%} located"
+            f"[bold]{escape(stats.agency)}[/] {escape(stats.name)}: {stats.incidents:,} incidents, "
+            f"{stats.located_share:.1%} located"
         )
         years = Table(title="by year", show_header=True)
         years.add_column("year")
@@ -153,7 +154,7 @@ def stats_command(
         categories.add_column("category")
         categories.add_column("incidents", justify="right")
         for category, count in stats.by_category.items():
-            categories.add_row(category, f"{count:,}")
+            categories.add_row(escape(category), f"{count:,}")
         locations = Table(title="location")
         locations.add_column("status")
         locations.add_column("incidents", justify="right")

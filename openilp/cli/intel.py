@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from openilp.cli.common import console, emit_json, engine, fail
@@ -140,10 +141,10 @@ def agreements_list(user: str = _USER, as_json: bool = _JSON) -> None:
     for row in rows:
         table.add_row(
             str(row["id"]),
-            row["partner_agency"],
-            row["scope"],
-            row["reference"],
-            row["version"],
+            escape(row["partner_agency"]),
+            escape(row["scope"]),
+            escape(row["reference"]),
+            escape(row["version"]),
             row["valid_from"][:10],
             (row["valid_to"] or "")[:10] or "open-ended",
             row["status"],
@@ -185,7 +186,7 @@ def agreements_add(
     if as_json:
         emit_json(row)
     else:
-        console.print(f"agreement #{row['id']} with {row['partner_agency']} on file ({row['status']})")
+        console.print(escape(f"agreement #{row['id']} with {row['partner_agency']} on file ({row['status']})"))
 
 
 @agreements_app.command("revoke")
@@ -214,7 +215,7 @@ def grading_show(user: str = _USER, as_json: bool = _JSON) -> None:
         return
     for code, label in settings["schemes"].items():
         marker = "*" if code == settings["grading_scheme"] else " "
-        console.print(f"{marker} {code}: {label}")
+        console.print(escape(f"{marker} {code}: {label}"))
 
 
 @grading_app.command("set")
@@ -227,4 +228,4 @@ def grading_set(
 
     actor = _admin(user)
     chosen = _settings_call(lambda session: choose_grading_scheme(session, actor, scheme))
-    console.print(f"grading scheme of {actor.agency_code}: {chosen}")
+    console.print(escape(f"grading scheme of {actor.agency_code}: {chosen}"))

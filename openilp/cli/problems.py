@@ -11,6 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from openilp.cli.common import console, emit_json, engine, fail, settings
@@ -72,9 +73,9 @@ def list_command(
         progress = row.get("progress") or {}
         table.add_row(
             str(row["id"]),
-            row["title"],
-            row["stage"],
-            row["owner"],
+            escape(row["title"]),
+            escape(row["stage"]),
+            escape(row["owner"]),
             f"-{row['target_reduction_pct']:g}%",
             _pct(progress.get("change_pct")),
             str(progress.get("status", "")),
@@ -97,8 +98,10 @@ def show_command(
     if as_json:
         emit_json(view)
         return
-    console.print(f"[bold]#{view['id']} {view['title']}[/] · {view['stage']} · owner {view['owner']}")
-    console.print(f"Goal: {view['goal']}")
+    console.print(
+        f"[bold]#{view['id']} {escape(view['title'])}[/] · {escape(view['stage'])} · owner {escape(view['owner'])}"
+    )
+    console.print(escape(f"Goal: {view['goal']}"))
     console.print(
         f"Baseline {view['baseline']['start']} – {view['baseline']['end']}; "
         f"evaluation {view['evaluation']['start']} – {view['evaluation']['end']}; "
@@ -106,23 +109,23 @@ def show_command(
     )
     for name, text in view["worksheet"].items():
         if text:
-            console.print(f"  {name.replace('_', '/')}: {text}")
+            console.print(escape(f"  {name.replace('_', '/')}: {text}"))
     for item in view["interventions"]:
         dosage = f", {item['dosage_value']:g} {item['dosage_unit']}" if item["dosage_value"] is not None else ""
-        console.print(f"Intervention: {item['kind']} {item['start']} – {item['end']}{dosage}")
+        console.print(escape(f"Intervention: {item['kind']} {item['start']} – {item['end']}{dosage}"))
     for role, area in view["comparison_areas"].items():
-        console.print(f"Comparison area {role}: {area['origin']}")
+        console.print(escape(f"Comparison area {role}: {area['origin']}"))
     for evaluation in view["evaluations"]:
         report = evaluation["report"]
         if evaluation["kind"] == "power":
             console.print(f"Power check: smallest detectable change {report['wdd_mde_fraction']:.0%}")
             if report.get("warning"):
-                console.print(f"[yellow]warning:[/] {report['warning']}")
+                console.print(f"[yellow]warning:[/] {escape(report['warning'])}")
         else:
             wdd = report["wdd"]
             console.print(f"Assessment: WDD {wdd['estimate']:+.1f} (p = {wdd['p_value']:.3g})")
     for entry in view["history"]:
-        console.print(f"  {entry['at'][:19]} {entry['user']} {entry['action']}")
+        console.print(escape(f"  {entry['at'][:19]} {entry['user']} {entry['action']}"))
 
 
 @app.command("scan")
@@ -154,12 +157,16 @@ def scan_command(
     if as_json:
         emit_json(result)
         return
-    console.print(f"Scanned {', '.join(result['categories'])} up to {result['as_of']}: {result['classes']}")
+    console.print(escape(f"Scanned {', '.join(result['categories'])} up to {result['as_of']}: {result['classes']}"))
     table = Table(title="Candidate problems")
     for column in ("unit", "area", "counts per period", "why", "proposed goal"):
         table.add_column(column)
     for c in result["candidates"]:
         table.add_row(
-            str(c["unit"]), c["name"], ", ".join(map(str, c["period_counts"])), "; ".join(c["reasons"]), c["goal"]
+            str(c["unit"]),
+            escape(c["name"]),
+            ", ".join(map(str, c["period_counts"])),
+            escape("; ".join(c["reasons"])),
+            escape(c["goal"]),
         )
     console.print(table)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from openilp.cli.common import console, core, fail
 
@@ -39,7 +40,7 @@ def serve(
         fail(f"refusing to serve on {bind_host}: {exc}")
     store = deployment.engine
     database = store.url.render_as_string(hide_password=True)
-    console.print(f"OpenILP on http://{bind_host}:{bind_port}/  (database: {database})")
+    console.print(escape(f"OpenILP on http://{bind_host}:{bind_port}/  (database: {database})"))
     if reload:
         if https_only:
             console.print("[yellow]note:[/] --https-only is ignored with --reload")

@@ -6,6 +6,7 @@ import datetime as dt
 import sys
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from openilp.cli.common import console, emit_json, engine, fail, settings
@@ -51,7 +52,7 @@ def create(
     if as_json:
         emit_json(user.as_dict())
     else:
-        console.print(f"created user {user.username} ({user.role}, {user.agency_code})")
+        console.print(escape(f"created user {user.username} ({user.role}, {user.agency_code})"))
 
 
 @app.command("list")
@@ -73,10 +74,10 @@ def list_(
     )
     for user in users:
         table.add_row(
-            user.username,
-            user.full_name,
+            escape(user.username),
+            escape(user.full_name),
             user.role,
-            user.agency_code,
+            escape(user.agency_code),
             "yes" if user.is_active else "no",
             "yes" if user.totp_enabled else "no",
             user.training_valid_until.isoformat() if user.training_valid_until else "",
@@ -104,9 +105,9 @@ def totp_enroll(
     if as_json:
         emit_json({"username": enrolment.username, "secret": enrolment.secret, "uri": enrolment.uri})
         return
-    console.print(f"TOTP enrolled for {enrolment.username}; add it to an authenticator app:")
+    console.print(escape(f"TOTP enrolled for {enrolment.username}; add it to an authenticator app:"))
     console.print(f"  secret: {enrolment.secret}")
-    console.print(f"  URI:    {enrolment.uri}", soft_wrap=True)
+    console.print(escape(f"  URI:    {enrolment.uri}"), soft_wrap=True)
 
 
 @app.command("totp-reset")
@@ -120,7 +121,7 @@ def totp_reset(username: str = typer.Argument(..., help="The account whose authe
             reset_totp(session, username)
     except ValueError as exc:
         fail(str(exc))
-    console.print(f"TOTP reset for {username.strip().lower()}")
+    console.print(escape(f"TOTP reset for {username.strip().lower()}"))
 
 
 @app.command("set-training")
@@ -147,4 +148,4 @@ def set_training(
     except ValueError as exc:
         fail(str(exc))
     shown = user.training_valid_until.isoformat() if user.training_valid_until else "not recorded"
-    console.print(f"training of {user.username} ({user.role}) valid until: {shown}")
+    console.print(escape(f"training of {user.username} ({user.role}) valid until: {shown}"))

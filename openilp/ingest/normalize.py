@@ -9,6 +9,7 @@ reported, so that the mapping can be completed.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -19,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyproj
 
+from openilp.ingest.messages import ECHO_LIMIT, excerpt
 from openilp.ingest.reading import RawTable
 from openilp.ingest.spec import DateField, SourceSpec
 
@@ -67,6 +69,10 @@ class RowProblem:
     value: str
     expected: str
 
+    def __post_init__(self) -> None:
+        if len(self.value) > ECHO_LIMIT:  # a 5 MB field is quoted as an excerpt
+            object.__setattr__(self, "value", excerpt(self.value))
+
     def __str__(self) -> str:
         return f"{self.file_name}, line {self.line}: field {self.field} = {self.value!r}: {self.expected}"
 
@@ -96,15 +102,22 @@ class _Rejections:
         self.rejected = np.zeros(len(raw.frame), dtype=bool)
         self.problems: list[RowProblem] = []
 
-    def add(self, mask: np.ndarray | pd.Series, field_name: str, values: pd.Series, expected: str) -> None:
+    def add(
+        self,
+        mask: np.ndarray | pd.Series,
+        field_name: str,
+        values: pd.Series,
+        expected: str | Callable[[int], str],
+    ) -> None:
+        """Reject the rows of ``mask`` not rejected yet; ``expected`` may depend on the row's position."""
         mask = np.asarray(mask, dtype=bool) & ~self.rejected
         if not mask.any():
             return
-        for index in np.flatnonzero(mask):
+        for index in np.flatnonzero(mask).tolist():
+            value = excerpt(str(values.iloc[index]))
+            said = expected if isinstance(expected, str) else expected(index)
             self.problems.append(
-                RowProblem(
-                    self.raw.file_name, int(self.raw.line_numbers[index]), field_name, str(values.iloc[index]), expected
-                )
+                RowProblem(self.raw.file_name, int(self.raw.line_numbers[index]), field_name, value, said)
             )
         self.rejected |= mask
 
@@ -295,8 +308,73 @@ def _keys(frame: pd.DataFrame, raw: RawTable, spec: SourceSpec) -> pd.Series:
     return key.where(~no_id, content_keys()) if no_id.any() else key
 
 
-def normalize(raw: RawTable, spec: SourceSpec) -> NormalizedBatch:
-    """Normalise one file's rows; rejected rows are left out and reported."""
+def _text_lengths(values: pd.Series) -> np.ndarray:
+    """Length in characters of each value (0 for None), computed by Arrow in C."""
+    array = pa.array(values, type=pa.string(), from_pandas=True)
+    lengths: np.ndarray = pc.fill_null(pc.utf8_length(array), 0).to_numpy(zero_copy_only=False)
+    return lengths
+
+
+def _source_fields(spec: SourceSpec) -> dict[str, str]:
+    """The source column(s) each normalised text column is read from, as a user would name them."""
+    fields = {"source_key": "+".join(spec.record.id_columns) or "source_key"}
+    if spec.record.record_id_column:
+        fields["source_record_id"] = spec.record.record_id_column
+    fields["offence_code"] = spec.offence.code_column or "[offence] constant"
+    if spec.offence.description_column:
+        fields["offence_description"] = spec.offence.description_column
+    for name, columns in spec.text_fields.items():
+        fields[name] = "+".join(columns)
+    return fields
+
+
+def _check_lengths(
+    out: pd.DataFrame, raw_lines: list[str], spec: SourceSpec, max_lengths: Mapping[str, int], rej: _Rejections
+) -> None:
+    """Reject rows with a text value longer than the store keeps for its column.
+
+    One rule for every backend: PostgreSQL refuses a value longer than its ``VARCHAR(n)`` (and
+    with it the whole file), SQLite would store it whole. Truncating would store a value the
+    source never published, so the row is rejected and named instead.
+    """
+    fields = _source_fields(spec)
+    # A value read from a line is never longer than the line: most files need no per-column pass.
+    longest_line = int(_text_lengths(pd.Series(raw_lines, dtype=object)).max()) if raw_lines else 0
+    for column, limit in max_lengths.items():
+        if column not in fields or column not in out.columns:
+            continue  # values the importer or the mapping makes (category, precision, status)
+        from_line = column != "offence_code" or spec.offence.code_column is not None
+        if from_line and longest_line <= limit:
+            continue
+        lengths = _text_lengths(out[column])
+        too_long = lengths > limit
+        if too_long.any():
+            rej.add(
+                too_long,
+                fields.get(column, column),
+                out[column],
+                _too_long(column, limit, lengths),
+            )
+
+
+def _too_long(column: str, limit: int, lengths: np.ndarray) -> Callable[[int], str]:
+    """What a row whose ``column`` value is too long is told (its own length included)."""
+
+    def expected(index: int) -> str:
+        return (
+            f"at most {limit:,} characters, the store's limit for {column} (this value has "
+            f"{int(lengths[index]):,}): shorten it in the export, or map another column"
+        )
+
+    return expected
+
+
+def normalize(raw: RawTable, spec: SourceSpec, max_lengths: Mapping[str, int] | None = None) -> NormalizedBatch:
+    """Normalise one file's rows; rejected rows are left out and reported.
+
+    ``max_lengths`` (normalised column -> characters, from the store's schema) rejects rows whose
+    text is longer than the store keeps; without it lengths are not checked.
+    """
     frame = raw.frame
     rej = _Rejections(raw)
     tz = spec.agency.timezone
@@ -372,6 +450,9 @@ def normalize(raw: RawTable, spec: SourceSpec) -> NormalizedBatch:
     else:
         count_delta = np.ones(len(frame), dtype=np.int64)
 
+    if max_lengths:
+        _check_lengths(out, raw.raw_lines, spec, max_lengths, rej)
+
     out["source_line"] = raw.line_numbers
     out["raw"] = raw.raw_lines
     out["content_hash"] = pd.util.hash_pandas_object(out[HASHED_COLUMNS], index=False).to_numpy().view(np.int64)
@@ -380,7 +461,7 @@ def normalize(raw: RawTable, spec: SourceSpec) -> NormalizedBatch:
     accepted = out.loc[keep, INCIDENT_COLUMNS].reset_index(drop=True)
     unknown = Counter(accepted.loc[accepted["category_code"].isna(), "offence_code"].astype(str))
     problems = [
-        RowProblem(raw.file_name, line, "(row)", text[:200], problem) for line, text, problem in raw.malformed
+        RowProblem(raw.file_name, line, "(row)", excerpt(text), problem) for line, text, problem in raw.malformed
     ] + rej.problems
     problems.sort(key=lambda p: p.line)
     return NormalizedBatch(

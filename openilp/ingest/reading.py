@@ -19,11 +19,24 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from openilp.ingest.messages import excerpt
 from openilp.ingest.spec import SourceSpec
 
-__all__ = ["FileFormatError", "RawTable", "decode_bytes", "read_source_file", "find_source_files"]
+__all__ = ["FileFormatError", "RawTable", "decode_bytes", "read_source_file", "find_source_files", "sniff_bytes"]
 
 BOM = b"\xef\xbb\xbf"
+#: Bytes looked at to tell a text export from a binary or UTF-16 file.
+SNIFF_BYTES = 64 * 1024
+#: Files that are not CSV text, by their first bytes (what users save under a ``.csv`` name).
+_SIGNATURES = (
+    (b"PK\x03\x04", "a zip archive (an .xlsx workbook is one)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office file (.xls)"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "gzip-compressed data (name it .csv.gz)"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+)
+#: Control bytes that never occur in UTF-8 or cp1252 text (NUL, tab, line breaks and escape aside).
+_BINARY_CONTROL = bytes(sorted(set(range(1, 32)) - {9, 10, 11, 12, 13, 27}))
 
 
 class FileFormatError(ValueError):
@@ -109,10 +122,7 @@ def read_source_file(path: Path, spec: SourceSpec) -> RawTable:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
             raise FileFormatError(f"{path}: not a valid gzip file ({exc})") from exc
-    if b"\x00" in data[:4096]:
-        raise FileFormatError(
-            f"{path}: this is a binary file, not a CSV export (zip/xlsx? unpack or save it as CSV first)"
-        )
+    sniff_bytes(data, path, spec.encoding)
     try:
         text, encoding = decode_bytes(data, spec.encoding)
     except UnicodeDecodeError as exc:
@@ -124,7 +134,11 @@ def read_source_file(path: Path, spec: SourceSpec) -> RawTable:
 
     lines = text.splitlines()
     header = lines[0]
+    if "\x00" in header:
+        raise FileFormatError(f"{path}: {_nul_problem(header, 1)} (in the header)")
     frame, line_numbers, raw_lines, malformed = _parse(text, lines, spec.delimiter, path)
+    if "\x00" in text:
+        frame, line_numbers, raw_lines, malformed = _reject_nul_rows(frame, line_numbers, raw_lines, malformed)
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.rename(columns=_rename_aliases(list(frame.columns), spec))
     missing = [c for c in spec.required_columns() if c not in frame.columns]
@@ -133,9 +147,10 @@ def read_source_file(path: Path, spec: SourceSpec) -> RawTable:
         for col in missing:
             alts = spec.aliases.get(col, ())
             hints.append(f"{col!r}" + (f" (also accepted: {', '.join(map(repr, alts))})" if alts else ""))
+        found = excerpt(", ".join(excerpt(str(c), 40) for c in frame.columns[:30]))
         raise FileFormatError(
-            f"{path}: missing column(s) {', '.join(hints)} required by source {spec.name!r}; "
-            f"the header has: {', '.join(frame.columns[:30])}. Is this the right source or mapping?"
+            f"{path}: missing column(s) {excerpt(', '.join(hints), 400)} required by source {spec.name!r}; "
+            f"the header has: {found}. Is this the right source or mapping?"
         )
     return RawTable(
         file_name=path.name,
@@ -260,6 +275,89 @@ def _parse_with_csv_module(
                 raws.append(raw)
             start = end + 1
     except csv.Error as exc:
-        raise FileFormatError(f"{path}, line {reader.line_num}: cannot parse CSV: {exc}") from exc
+        raise FileFormatError(f"{path}, line {reader.line_num}: cannot parse CSV: {excerpt(str(exc))}") from exc
     frame = pd.DataFrame(rows, columns=header, dtype=str) if rows else pd.DataFrame(columns=header, dtype=str)
     return frame, np.asarray(numbers, dtype=np.int64), raws, malformed
+
+
+def sniff_bytes(data: bytes, path: Path, encoding: str = "auto") -> None:
+    """Refuse a file that is not CSV text, saying what it is and what to do.
+
+    Looks at the first :data:`SNIFF_BYTES`: a known binary signature (zip/xlsx, xls, PDF, gzip,
+    SQLite), UTF-16/UTF-32 text (by its byte-order mark, or by every other byte being NUL), or
+    control bytes that text never has. A few stray NUL bytes in text are not a binary file: the
+    rows holding them are rejected one by one (see :func:`read_source_file`). A declared UTF-16 or
+    UTF-32 ``encoding`` skips the checks that such text would fail.
+    """
+    sample = data[:SNIFF_BYTES]
+    wide_declared = encoding.lower().replace("_", "-").startswith(("utf-16", "utf-32"))
+    for signature, what in _SIGNATURES:
+        if sample.startswith(signature):
+            raise FileFormatError(
+                f"{path}: this is a binary file, not a CSV export: {what}; unpack it or save it as CSV first"
+            )
+    if wide_declared:
+        return
+    wide = _wide_encoding(sample)
+    if wide:
+        raise FileFormatError(
+            f"{path}: {wide} encoded: save as UTF-8 (or declare the encoding): "
+            f'encoding = "{wide.lower()}" in the mapping\'s [source] table'
+        )
+    control = len(sample) - len(sample.translate(None, _BINARY_CONTROL))
+    nul = sample.count(0)
+    if control > max(4, len(sample) // 100) or nul > max(16, len(sample) // 10):
+        raise FileFormatError(
+            f"{path}: this is a binary file, not a CSV export ({control + nul:,} control bytes in its first "
+            f"{len(sample):,}); export the data as CSV text"
+        )
+
+
+def _wide_encoding(sample: bytes) -> str | None:
+    """The name of the encoding ("UTF-16" or "UTF-32") when ``sample`` looks like such text, else None.
+
+    >>> _wide_encoding("a,b\\n".encode("utf-16")), _wide_encoding("a,b\\n".encode("utf-16-le"))
+    ('UTF-16', 'UTF-16')
+    >>> _wide_encoding(b"a,b\\n1,2\\n") is None
+    True
+    """
+    if sample.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    share_even, share_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    if max(share_even, share_odd) > 0.4 and min(share_even, share_odd) < 0.1:
+        return "UTF-16"
+    return None
+
+
+def _nul_problem(record: str, first_line: int) -> str:
+    """Where the first NUL byte of ``record`` (starting at physical line ``first_line``) is."""
+    at = record.index("\x00")
+    line_start = record.rfind("\n", 0, at) + 1
+    line = first_line + record.count("\n", 0, at)
+    return (
+        f"NUL byte at line {line}, character {at - line_start + 1}: the export is corrupt there; "
+        "remove the byte or export the file again"
+    )
+
+
+def _reject_nul_rows(
+    frame: pd.DataFrame, line_numbers: np.ndarray, raw_lines: list[str], malformed: list[tuple[int, str, str]]
+) -> tuple[pd.DataFrame, np.ndarray, list[str], list[tuple[int, str, str]]]:
+    """Move the rows holding a NUL byte to the malformed rows (no database stores NUL in text:
+    PostgreSQL refuses it, SQLite would keep it, so both reject the row here)."""
+    has_nul = pd.Series(raw_lines, dtype=object).str.contains("\x00", regex=False).to_numpy(dtype=bool)
+    malformed = [(line, raw, _nul_problem(raw, line) if "\x00" in raw else problem) for line, raw, problem in malformed]
+    if not has_nul.any():
+        return frame, line_numbers, raw_lines, malformed
+    for index in np.flatnonzero(has_nul).tolist():
+        line = int(line_numbers[index])
+        malformed.append((line, raw_lines[index], _nul_problem(raw_lines[index], line)))
+    malformed.sort(key=lambda item: item[0])
+    keep = ~has_nul
+    kept_lines = [raw for raw, nul in zip(raw_lines, has_nul.tolist(), strict=True) if not nul]
+    return frame.loc[keep].reset_index(drop=True), line_numbers[keep], kept_lines, malformed

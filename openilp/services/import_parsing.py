@@ -15,16 +15,19 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from sqlalchemy import String, Table
 
 from openilp.db.bulk import arrow_values
 from openilp.db.ledger import encode_entries
+from openilp.db.models import Incident
+from openilp.ingest.messages import excerpt
 from openilp.ingest.normalize import INCIDENT_COLUMNS, NormalizedBatch, RowProblem, normalize, prepare
 from openilp.ingest.reading import RawTable, read_source_file
 from openilp.ingest.spec import SourceSpec
@@ -39,6 +42,7 @@ __all__ = [
     "file_sha256",
     "fold",
     "group_sizes",
+    "incident_text_limits",
     "parsed_files",
 ]
 
@@ -117,10 +121,27 @@ def batch_folded(batch: NormalizedBatch, counted: bool) -> Folded:
     return folded
 
 
+@cache
+def incident_text_limits() -> dict[str, int]:
+    """Characters the store keeps per text column of ``incidents`` (its ``VARCHAR(n)`` lengths),
+    read from the model so that the schema stays the one place they are written down.
+
+    >>> incident_text_limits()["offence_description"]
+    300
+    """
+    table = Incident.__table__
+    assert isinstance(table, Table)
+    return {
+        column: int(table.c[column].type.length)
+        for column in INCIDENT_COLUMNS
+        if isinstance(table.c[column].type, String) and table.c[column].type.length
+    }
+
+
 def read_and_normalize(path: Path, spec: SourceSpec) -> tuple[NormalizedBatch, str, str, str]:
     """Worker: read one file and normalise it (runs in a worker process for large imports)."""
     raw = read_source_file(path, spec)
-    batch = normalize(raw, spec)
+    batch = normalize(raw, spec, incident_text_limits())
     ready_to_send(batch, spec)
     return batch, raw.sha256, raw.header, raw.encoding
 
@@ -238,7 +259,7 @@ def normalized_together(files: list[Path], spec: SourceSpec) -> Iterator[ParsedF
         raw_lines=[line for raw in raws for line in raw.raw_lines],
         malformed=[],
     )
-    batch = normalize(combined, spec)
+    batch = normalize(combined, spec, incident_text_limits())
     position = batch.frame["source_line"].to_numpy()
     file_of_row = np.searchsorted(offsets, position, side="right") - 1
     problem_positions = np.array([p.line for p in batch.problems], dtype=np.int64)
@@ -248,7 +269,7 @@ def normalized_together(files: list[Path], spec: SourceSpec) -> Iterator[ParsedF
         rows = batch.frame.loc[mask].reset_index(drop=True)
         rows["source_line"] = raw.line_numbers[position[mask] - offsets[index]]
         problems = [
-            RowProblem(raw.file_name, line, "(row)", text_[:200], problem) for line, text_, problem in raw.malformed
+            RowProblem(raw.file_name, line, "(row)", excerpt(text_), problem) for line, text_, problem in raw.malformed
         ]
         for problem, where in zip(batch.problems, problem_files, strict=True):
             if where == index:

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from openilp.db.bulk import BulkWriter, bulk_writer
 from openilp.db.ledger import ledger_entries
 from openilp.db.models import Agency, ImportFile, Incident
+from openilp.ingest.messages import MESSAGE_LIMIT, excerpt
 from openilp.ingest.normalize import INCIDENT_COLUMNS, NormalizedBatch, RowProblem
 from openilp.ingest.reading import FileFormatError, find_source_files
 from openilp.ingest.spec import SourceSpec
@@ -467,6 +468,40 @@ def import_source(
     stay imported; the message says so), or in ``strict`` mode when any row would be rejected
     (then nothing is written). A database error while writing a file rolls that file back.
     """
+    with Session(engine) as session:
+        agency_existed = session.scalar(select(Agency.id).where(Agency.code == spec.agency.code)) is not None
+    try:
+        return _import_source(engine, spec, paths, strict=strict, progress=progress, workers=workers)
+    except ImportFailed:
+        if not agency_existed:
+            _forget_new_agency(engine, spec)
+        raise
+
+
+def _forget_new_agency(engine: Engine, spec: SourceSpec) -> None:
+    """Remove the agency a refused run created, so that a refused first import leaves the store as
+    it was. It stays when a file of the run was imported, or when something else refers to it by
+    now (the delete fails; an agency without incidents is harmless)."""
+    with Session(engine) as session, contextlib.suppress(Exception):
+        agency = session.scalar(select(Agency).where(Agency.code == spec.agency.code))
+        if (
+            agency is not None
+            and session.scalar(select(ImportFile.id).where(ImportFile.agency_id == agency.id).limit(1)) is None
+        ):
+            session.delete(agency)
+            session.commit()
+
+
+def _import_source(
+    engine: Engine,
+    spec: SourceSpec,
+    paths: list[Path],
+    *,
+    strict: bool,
+    progress: ProgressCallback | None,
+    workers: int | None,
+) -> ImportReport:
+    """:func:`import_source` once the agency's prior existence is known."""
     try:
         files = find_source_files(paths, spec)
     except FileFormatError as exc:
@@ -493,11 +528,7 @@ def import_source(
             parsed_list = list(_checked(parsed))
             problems = [p for _, (batch, *_) in parsed_list for p in batch.problems]
             if problems:
-                shown = "\n".join(f"  {p}" for p in problems[:20])
-                more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
-                raise ImportFailed(
-                    f"--strict: {len(problems)} row(s) would be rejected; nothing was imported:\n{shown}{more}"
-                )
+                raise ImportFailed(_strict_message(problems))
             parsed = iter(parsed_list)
         big = sum(path.stat().st_size for path in todo) > BULK_LOAD_MIN_BYTES
         deferred = _defer_secondary_indexes(session) if big else []
@@ -522,7 +553,7 @@ def import_source(
                 except Exception as exc:
                     session.rollback()
                     file_report.status = "failed"
-                    file_report.error = f"{type(exc).__name__}: {exc}"
+                    file_report.error = f"{type(exc).__name__}: {excerpt(str(exc), 400)}"
                     raise ImportFailed(
                         f"{path}: writing failed and was rolled back ({file_report.error}); {_kept(report)}"
                     ) from exc
@@ -534,6 +565,21 @@ def import_source(
     if progress:
         progress("done", len(todo), len(todo))
     return report
+
+
+def _strict_message(problems: list[RowProblem], most: int = 20) -> str:
+    """The ``--strict`` refusal: the first problems, as many as fit in one short message."""
+    text = f"--strict: {len(problems):,} row(s) would be rejected; nothing was imported:"
+    shown = 0
+    for problem in problems[:most]:
+        line = f"\n  {problem}"
+        if len(text) + len(line) > MESSAGE_LIMIT - 150:
+            break
+        text += line
+        shown += 1
+    if shown < len(problems):
+        text += f"\n  … and {len(problems) - shown:,} more (import without --strict, with --json, to list them)"
+    return text
 
 
 def _deferrable_indexes() -> list[Index]:
