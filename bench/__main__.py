@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import bench_forecast, bench_gistar, bench_import, bench_knox
+from bench import bench_forecast, bench_gistar, bench_import, bench_knox, trends_stlouis
 from bench.common import RESULTS_DIR
 from bench.report import write_summary
 
@@ -17,6 +17,7 @@ BENCHMARKS = {
     "backtest_stlouis": bench_forecast.run_stlouis,
     "backtest_vancouver": bench_forecast.run_vancouver,
     "backtest_chicago": bench_forecast.run_chicago,
+    "trends_stlouis": trends_stlouis.run,
 }
 
 

@@ -53,6 +53,16 @@ def _rows(result: dict) -> list[str]:
             f"| point-process EM, {s['events']:,} burglaries (Chicago 2016), {s['pairs']:,} pairs "
             f"| {s['fit_s']} s ({s['iterations']} iterations) | target < 10 s | – |",
         ]
+    if result["benchmark"] == "trends_stlouis":
+        ours, theirs = result["openilp"], result["statsmodels"]
+        return [
+            f"| trend alerts St. Louis from a cold start ({ours['incidents']:,} incidents, {ours['rows']:,} rows, "
+            f"counts up to {max(ours['largest_counts']):,}) "
+            f"| {ours['seconds']} s, peak RSS {ours['peak_rss_mb']:,.0f} MB "
+            f"(target < 5 s, < 500 MB) | statsmodels E-test {theirs['seconds']} s, {theirs['peak_rss_mb']:,.0f} MB "
+            f"(p-values equal within {result['max_p_value_difference']:.0e}) "
+            f"| {result['speedup']}× faster, {result['memory_ratio']}× less memory |"
+        ]
     if result["benchmark"].startswith("backtest_"):
         periods = max(c["periods"] for c in result["categories"].values())
         return [
