@@ -65,9 +65,15 @@ def test_trend_wrapper_uses_the_same_test() -> None:
     assert etest_pvalue(0, 0) == 1.0
 
 
-def test_bad_compare() -> None:
+def test_bad_input() -> None:
     with pytest.raises(ValueError, match="compare"):
         etest_exact(3, 4, compare="odds")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="both counts are zero"):
+        etest_exact(0, 0)
+    with pytest.raises(ValueError, match="whole non-negative"):
+        etest_exact(-1, 4)
+    with pytest.raises(ValueError, match="exposures"):
+        etest_exact(3, 4, 1.0, 0.0)
 
 
 @given(

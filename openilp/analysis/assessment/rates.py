@@ -211,6 +211,12 @@ def etest_exact(
     """
     if compare not in ("ratio", "diff"):
         raise ValueError(f"compare must be 'ratio' or 'diff', got {compare!r}")
+    if int(count1) != count1 or int(count2) != count2 or count1 < 0 or count2 < 0:
+        raise ValueError(f"the E-test needs whole non-negative counts, got {count1} and {count2}")
+    if count1 == 0 and count2 == 0:
+        raise ValueError("the E-test is undefined when both counts are zero")
+    if not (0 < exposure1 < math.inf and 0 < exposure2 < math.inf):
+        raise ValueError(f"exposures must be positive and finite, got {exposure1} and {exposure2}")
     n1, n2 = float(exposure1), float(exposure2)
     y1, y2 = float(count1), float(count2)
     sample = float(_etest_statistic(np.array(y1), np.array(y2), n1, n2, compare))
