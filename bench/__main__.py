@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import bench_cli_startup, bench_forecast, bench_gistar, bench_import, bench_knox
+from bench import bench_cli_startup, bench_forecast, bench_gistar, bench_import, bench_knox, bench_trends_stlouis
 from bench.common import RESULTS_DIR
 from bench.report import write_summary
 
@@ -18,6 +18,7 @@ BENCHMARKS = {
     "backtest_vancouver": bench_forecast.run_vancouver,
     "backtest_chicago": bench_forecast.run_chicago,
     "cli_startup": bench_cli_startup.run,
+    "trends_stlouis": bench_trends_stlouis.run,
 }
 
 

@@ -62,6 +62,16 @@ def _rows(result: dict) -> list[str]:
             for flag, key in (("--help", "help"), ("--version", "version"), ("knox --help", "knox_help"))
             if (r := result.get(key))
         ]
+    if result["benchmark"] == "trends_stlouis":
+        ours, theirs = result["openilp"], result["statsmodels"]
+        return [
+            f"| trend alerts St. Louis from a cold start ({ours['incidents']:,} incidents, {ours['rows']:,} rows, "
+            f"counts up to {max(ours['largest_counts']):,}) "
+            f"| {ours['seconds']} s, peak RSS {ours['peak_rss_mb']:,.0f} MB "
+            f"(target < 5 s, < 500 MB) | statsmodels E-test {theirs['seconds']} s, {theirs['peak_rss_mb']:,.0f} MB "
+            f"(p-values equal within {result['max_p_value_difference']:.0e}) "
+            f"| {result['speedup']}× faster, {result['memory_ratio']}× less memory |"
+        ]
     if result["benchmark"].startswith("backtest_"):
         periods = max(c["periods"] for c in result["categories"].values())
         return [

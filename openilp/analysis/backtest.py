@@ -9,6 +9,13 @@ four periods keep the week-to-week dependence; Künsch 1989), and two methods ar
 *paired* per-period differences (same weeks, same events), as the analytics reference (§7)
 prescribes.
 
+**Periods are local calendar days** in the agency's time zone (IANA name, :mod:`zoneinfo`): a
+period runs from its origin to the same wall-clock time ``horizon_days`` later
+(:func:`period_end`), so a week that spans the spring change lasts 167 hours and one that spans the
+autumn change 169, and with weekly origins at local midnight every event falls in exactly one
+week. (A fixed 168 hours in UTC counted the hour after the spring change in two consecutive weeks.)
+The forecast of each period is asked for the period's true length (``predict(hours / 24)``).
+
 The same code runs on any city: coordinates in metres in the agency's CRS, times naive UTC.
 """
 
@@ -17,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +40,10 @@ from openilp.analysis.grids import SquareGrid
 
 __all__ = [
     "BacktestResult",
+    "ScoredForecast",
     "block_bootstrap_ci",
+    "local_midnight",
+    "period_end",
     "weekly_origins",
     "rolling_origin_backtest",
     "plot_coverage_curves",
@@ -42,6 +52,46 @@ __all__ = [
 
 #: Coverage points (fractions of the area) at which mean coverage curves are kept.
 CURVE_POINTS = np.linspace(0.0, 1.0, 201)
+
+
+def local_midnight(day: dt.date, timezone: str) -> pd.Timestamp:
+    """The start of local calendar day ``day`` in ``timezone``, as naive UTC.
+
+    Where midnight does not exist (a zone that springs forward at 00:00), the first moment after the
+    gap.
+
+    >>> str(local_midnight(dt.date(2019, 3, 11), "America/Chicago"))  # CDT, after the change
+    '2019-03-11 05:00:00'
+    """
+    stamp = pd.Timestamp(day).tz_localize(ZoneInfo(timezone), nonexistent="shift_forward", ambiguous=True)
+    return to_utc_naive(stamp)
+
+
+def period_end(origin: dt.datetime | pd.Timestamp, horizon_days: float, timezone: str = "UTC") -> pd.Timestamp:
+    """End (exclusive, naive UTC) of the test period that starts at ``origin`` (naive UTC): the same
+    local wall-clock time ``horizon_days`` later in ``timezone``.
+
+    A week from local midnight ends at local midnight seven days later, whatever the clocks did in
+    between: 167 hours across the spring change, 169 across the autumn one. A wall-clock time that
+    falls in the autumn's repeated hour is read as the first of the two; one in the spring gap as
+    the first moment after it.
+
+    >>> start = local_midnight(dt.date(2019, 3, 4), "America/Chicago")
+    >>> end = period_end(start, 7, "America/Chicago")
+    >>> str(end), (end - start) / pd.Timedelta(hours=1)
+    ('2019-03-11 05:00:00', 167.0)
+    """
+    if not (horizon_days > 0 and math.isfinite(horizon_days)):
+        raise ValueError(f"horizon_days must be a positive number of days, got {horizon_days!r}")
+    return _shift_local(origin, horizon_days, timezone)
+
+
+def _shift_local(moment: dt.datetime | pd.Timestamp, days: float, timezone: str) -> pd.Timestamp:
+    """``moment`` (naive UTC) moved by ``days`` on the local wall clock of ``timezone``; naive UTC."""
+    zone = ZoneInfo(timezone)
+    wall = to_utc_naive(moment).tz_localize("UTC").tz_convert(zone).tz_localize(None)
+    shifted = (wall + pd.Timedelta(days=days)).tz_localize(zone, nonexistent="shift_forward", ambiguous=True)
+    return to_utc_naive(shifted)
 
 
 def weekly_origins(
@@ -55,12 +105,11 @@ def weekly_origins(
     """
     if date_to < date_from:
         raise ValueError(f"date_to {date_to} is before date_from {date_from}")
-    zone = ZoneInfo(timezone)
+    ZoneInfo(timezone)  # an unknown zone fails here, with its name
     origins = []
     day = date_from
     while day + dt.timedelta(days=horizon_days - 1) <= date_to:
-        local = dt.datetime.combine(day, dt.time.min, tzinfo=zone)
-        origins.append(to_utc_naive(local))
+        origins.append(local_midnight(day, timezone))
         day += dt.timedelta(days=step_days)
     if not origins:
         raise ValueError(f"no complete {horizon_days}-day test period between {date_from} and {date_to}")
@@ -97,11 +146,29 @@ def block_bootstrap_ci(
     return float(v.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
 
 
+@dataclass(frozen=True)
+class ScoredForecast:
+    """One forecast of a backtest as it was scored: what :func:`rolling_origin_backtest` hands to
+    its ``on_forecast`` callback (the forecaster may be refitted afterwards: use it at once)."""
+
+    method: str
+    forecaster: Forecaster
+    #: Risk score per active cell (the forecaster's ``predict`` for the period's length).
+    scores: NDArray[np.float64]
+    #: Events of the test period per active cell.
+    test_counts: NDArray[np.int64]
+    #: Start and end (exclusive) of the test period, naive UTC.
+    origin: pd.Timestamp
+    period_end: pd.Timestamp
+    timezone: str
+
+
 @dataclass
 class BacktestResult:
     """Per-period scores of every method, and their mean coverage curves."""
 
-    #: One row per (method, origin): ``method``, ``origin``, ``events``, ``fit_s`` and the metrics.
+    #: One row per (method, origin): ``method``, ``origin``, ``period_end`` (exclusive; both naive
+    #: UTC), ``events``, ``fit_s`` and the metrics.
     scores: pd.DataFrame
     #: Mean hit rate at :data:`CURVE_POINTS` coverage, per method.
     curves: dict[str, NDArray[np.float64]]
@@ -158,6 +225,8 @@ class BacktestResult:
         """Everything as JSON-ready data: per-period scores, summary and mean curves."""
         scores = self.scores.copy()
         scores["origin"] = scores["origin"].astype(str)
+        if "period_end" in scores:
+            scores["period_end"] = scores["period_end"].astype(str)
         return {
             "horizon_days": self.horizon_days,
             "coverages": list(self.coverages),
@@ -214,6 +283,8 @@ def rolling_origin_backtest(
     coverages: Sequence[float] = DEFAULT_COVERAGES,
     reference_days: float = 365.0,
     context_events: pd.DataFrame | None = None,
+    timezone: str = "UTC",
+    on_forecast: Callable[[ScoredForecast], None] | None = None,
 ) -> BacktestResult:
     """Fit, forecast and score every forecaster at every origin.
 
@@ -229,14 +300,19 @@ def rolling_origin_backtest(
     origins : sequence of datetimes
         Forecast moments (naive UTC), e.g. :func:`weekly_origins`.
     horizon_days : float
-        Length of each test period, days.
+        Length of each test period, local calendar days (:func:`period_end`).
     coverages : sequence of float
         Fractions of the study area for hit rate, PAI, PEI and RRI.
     reference_days : float
-        Reference period before each origin for the recapture rate index, days.
+        Reference period before each origin for the recapture rate index, local calendar days.
     context_events : DataFrame, optional
         Incidents of every category, given to each forecaster's ``fit`` (read only by methods with
         ``uses_context``, under the same cut-off as the events).
+    timezone : str
+        The agency's IANA time zone, in which periods are counted in calendar days.
+    on_forecast : callable, optional
+        Called with each :class:`ScoredForecast` (fitted forecaster, scores, test counts, period)
+        right after it is scored, e.g. to write it out for others to re-score.
     """
     import time
 
@@ -247,24 +323,27 @@ def rolling_origin_backtest(
     middles = _event_middles(events)
     cells = grid.assign(events["x_m"].to_numpy(dtype=float), events["y_m"].to_numpy(dtype=float))
     inside = cells >= 0
-    horizon = np.timedelta64(int(horizon_days * 86400), "s")
-    reference = np.timedelta64(int(reference_days * 86400), "s")
     rows: list[dict[str, Any]] = []
     curves: dict[str, list[NDArray[np.float64]]] = {name: [] for name in forecasters}
     for origin in sorted(to_utc_naive(o) for o in origins):
-        t0 = np.datetime64(origin.to_datetime64())
-        in_test = inside & (middles >= t0) & (middles < t0 + horizon)
-        in_reference = inside & (middles >= t0 - reference) & (middles < t0)
+        end = period_end(origin, horizon_days, timezone)
+        reference_start = _shift_local(origin, -reference_days, timezone)
+        t0, t1 = np.datetime64(origin.to_datetime64()), np.datetime64(end.to_datetime64())
+        in_test = inside & (middles >= t0) & (middles < t1)
+        in_reference = inside & (middles >= np.datetime64(reference_start.to_datetime64())) & (middles < t0)
         test_counts = np.bincount(cells[in_test], minlength=grid.n_units)
         reference_counts = np.bincount(cells[in_reference], minlength=grid.n_units)
+        length_days = (end - origin) / pd.Timedelta(days=1)
         for name, forecaster in forecasters.items():
             start = time.perf_counter()
             fitted = forecaster.fit(events, grid=grid, as_of=origin, context_events=context_events)
-            scores = fitted.predict(horizon_days)
+            scores = fitted.predict(length_days)
             seconds = time.perf_counter() - start
-            row: dict[str, Any] = {"method": name, "origin": origin, "fit_s": seconds}
+            row: dict[str, Any] = {"method": name, "origin": origin, "period_end": end, "fit_s": seconds}
             row.update(score_forecast(scores, test_counts, reference_counts=reference_counts, coverages=coverages))
             rows.append(row)
+            if on_forecast is not None:
+                on_forecast(ScoredForecast(name, fitted, scores, test_counts, origin, end, timezone))
             if test_counts.sum() > 0:
                 area, hits = coverage_curve(scores, test_counts)
                 curves[name].append(np.interp(CURVE_POINTS, area, hits))
@@ -286,6 +365,7 @@ def stable_risk_oracle(
     *,
     horizon_days: float = 7.0,
     coverages: Sequence[float] = DEFAULT_COVERAGES,
+    timezone: str = "UTC",
 ) -> pd.DataFrame:
     """PAI of two **in-sample oracles** of stable risk, per test period: a ceiling, not a method.
 
@@ -298,7 +378,8 @@ def stable_risk_oracle(
 
     When the bar asked of a forecaster lies above these, it can only be reached by foreseeing the
     week-to-week changes around a place's stable rate. Test periods are counted as in
-    :func:`rolling_origin_backtest`; rows: ``origin``, ``events`` and the two PAIs per coverage.
+    :func:`rolling_origin_backtest` (local calendar days in ``timezone``); rows: ``origin``,
+    ``events`` and the two PAIs per coverage.
 
     >>> grid = SquareGrid.from_bounds((0, 0, 400, 100), 100.0)
     >>> weeks = [pd.Timestamp("2019-01-07") + pd.Timedelta(days=7 * k) for k in range(3)]
@@ -314,12 +395,12 @@ def stable_risk_oracle(
     middles = _event_middles(events)
     cells = grid.assign(events["x_m"].to_numpy(dtype=float), events["y_m"].to_numpy(dtype=float))
     inside = cells >= 0
-    horizon = np.timedelta64(int(horizon_days * 86400), "s")
     stamps = sorted(to_utc_naive(o) for o in origins)
     counts = []
     for origin in stamps:
         t0 = np.datetime64(origin.to_datetime64())
-        in_test = inside & (middles >= t0) & (middles < t0 + horizon)
+        t1 = np.datetime64(period_end(origin, horizon_days, timezone).to_datetime64())
+        in_test = inside & (middles >= t0) & (middles < t1)
         counts.append(np.bincount(cells[in_test], minlength=grid.n_units).astype(np.float64))
     table = np.array(counts)
     total = table.sum(axis=0)

@@ -19,11 +19,21 @@ area.
 Coverage is counted in cells: ``k = max(1, round(c × n_cells))`` cells are flagged and the actual
 coverage ``k / n_cells`` is used in the PAI (all cells of a grid have the same area).
 
-**Ties** are common (many cells have a score of 0, naive counts are integers). Ranking ties by cell
-number would favour one part of the city arbitrarily, and ``open_cp`` rounds coverage up over ties.
-Here, when the cut-off falls inside a group of equal scores, the flagged cells of the group are
-credited with the group's *mean* count: the expected hit count when the tie is broken uniformly at
-random. The result is deterministic and independent of cell numbering.
+**Ties at the cut-off: fractional credit** (the NIJ Real-Time Crime Forecasting Challenge rule,
+2017). Ties are common: many cells score 0, and the naive method's scores are whole counts. When
+the cut-off of ``k`` cells falls inside a group of ``g`` cells with equal scores, of which ``j``
+are still to be flagged (the cells above the group fill the first ``k − j``), each cell of the
+group is flagged for the fraction ``j / g`` of its area and credited with ``j / g`` of its events:
+
+``n = Σ(counts of the cells scoring above the group) + (j / g) · Σ(counts of the group)``.
+
+That is also the expected catch when the tie is broken uniformly at random, so the result never
+depends on the order of the cells (ranking ties by cell number, as a plain sort does, favours one
+part of the city; ``open_cp`` instead rounds the coverage up over ties, flagging more area than
+asked). The flagged area stays exactly ``k`` cells, so the PAI's ``a / A`` is ``k / n_cells``. PEI's
+oracle ``n*`` (the ``k`` largest counts) has no ties to break. :func:`cell_credit` gives each cell's
+fraction, which is all an outside scorer needs besides the scores: an exported forecast carries
+each cell's exact score and area (see ``openilp.services.forecasting.forecast_geojson``).
 
 >>> scores = np.array([5.0, 4.0, 3.0, 2.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
 >>> counts = np.array([2, 1, 0, 0, 0, 1, 0, 0, 0, 0])
@@ -45,6 +55,7 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "DEFAULT_COVERAGES",
+    "cell_credit",
     "flagged_cells",
     "hit_counts",
     "hit_rate",
@@ -84,8 +95,31 @@ def flagged_cells(n_cells: int, coverage: float) -> int:
     return max(1, min(n_cells, int(round(coverage * n_cells))))
 
 
+def cell_credit(scores: ArrayLike, coverage: float) -> NDArray[np.float64]:
+    """Fraction of each cell flagged at ``coverage``: 1 above the cut-off, ``j / g`` for the ``g``
+    cells tied at it when ``j`` of them are still to be flagged, 0 below (NIJ fractional credit).
+
+    The fractions sum to the flagged cell count :func:`flagged_cells`, and the hit count is
+    ``Σ credit × count``.
+
+    >>> cell_credit([3.0, 1.0, 1.0, 1.0, 0.0], 0.4).tolist()  # 2 cells: the 3, then 1 of the three 1s
+    [1.0, 0.3333333333333333, 0.3333333333333333, 0.3333333333333333, 0.0]
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim != 1 or s.size == 0 or not np.all(np.isfinite(s)):
+        raise ValueError("scores must be a non-empty 1-D array of finite numbers")
+    k = flagged_cells(len(s), coverage)
+    cut = np.sort(s)[::-1][k - 1]  # score of the last flagged cell
+    above = s > cut
+    tied = s == cut
+    credit = above.astype(np.float64)
+    credit[tied] = (k - int(above.sum())) / int(tied.sum())
+    return credit
+
+
 def _ranked_cumulative(scores: NDArray[np.float64], counts: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Expected events caught by the top k cells, for k = 0 … n (ties broken uniformly at random)."""
+    """Events caught by the top k cells, for k = 0 … n, with fractional credit for ties (the mean
+    count of a tie group per flagged cell of it: ``(j / g) · Σ group``)."""
     order = np.lexsort((np.arange(len(scores)), -scores))
     s, c = scores[order], counts[order]
     # Replace each count by the mean of its tie group: the expectation under random tie-breaking.

@@ -26,7 +26,9 @@ Two tests, both reported:
   Wheeler 2016). ``|z| ≥ 2`` is about a 1-in-20 event for a single comparison; Wheeler
   recommends ``|z| ≥ 3`` before acting, which is the default ``z_alert``;
 * the **exact Poisson E-test** of equal rates (Krishnamoorthy & Thomson 2004) from
-  ``statsmodels.stats.rates.test_poisson_2indep(method="etest")``, with the baseline's
+  :func:`openilp.analysis.assessment.rates.etest_exact` (equal to statsmodels'
+  ``test_poisson_2indep(method="etest")`` to about 1e-12, in O(√n) instead of O(n²) time and
+  memory: a citywide count of 9,000 crimes takes a millisecond, not 11 s and 2.6 GB), with the baseline's
   exposure (``rolling_periods`` periods for the rolling mean; ``1 / trend ratio`` for the
   seasonal baseline, whose ratio is treated as known). Its p-values are adjusted across the
   whole alert table with Benjamini–Hochberg (``q_value``), because a CompStat table makes
@@ -53,8 +55,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from statsmodels.stats import rates as _rates
-from statsmodels.stats.multitest import multipletests
+
+from openilp.analysis.assessment.rates import etest_exact
+from openilp.analysis.hotspots import benjamini_hochberg
 
 __all__ = ["BASELINES", "PERIODS", "etest_pvalue", "poisson_z", "trend_alerts"]
 
@@ -91,17 +94,15 @@ def poisson_z(current: ArrayLike, baseline: ArrayLike) -> NDArray[np.float64]:
 def _etest(count1: int, count2: int, exposure2: float) -> float:
     if count1 == 0 and count2 == 0:
         return 1.0  # undefined: nothing happened in either period
-    with np.errstate(divide="ignore", invalid="ignore"):  # statsmodels divides by a zero rate
-        result = _rates.test_poisson_2indep(count1, 1.0, count2, exposure2, method="etest")
-    return float(min(1.0, result.pvalue))
+    return etest_exact(count1, count2, 1.0, exposure2).p_value
 
 
 def etest_pvalue(current: int, baseline_count: int, baseline_exposure: float = 1.0) -> float:
     """Two-sided exact Poisson E-test p-value of equal rates (Krishnamoorthy & Thomson 2004).
 
     ``current`` events in one period against ``baseline_count`` events in
-    ``baseline_exposure`` periods, via ``statsmodels`` (``test_poisson_2indep``,
-    ``method="etest"``). Both counts zero gives 1.
+    ``baseline_exposure`` periods (:func:`~openilp.analysis.assessment.rates.etest_exact`, equal
+    to statsmodels' ``test_poisson_2indep(method="etest")``). Both counts zero gives 1.
 
     Examples
     --------
@@ -320,7 +321,7 @@ def trend_alerts(
         _etest(int(c), int(b), float(e))
         for c, b, e in zip(table["current"], table["baseline_count"], table["baseline_exposure"], strict=True)
     ]
-    table["q_value"] = multipletests(table["p_value"], method="fdr_bh")[1] if len(table) else []
+    table["q_value"] = benjamini_hochberg(table["p_value"].to_numpy(dtype=float)) if len(table) else []
     table["direction"] = np.where(table["z"] > 0, "up", np.where(table["z"] < 0, "down", ""))
     enough = (table["current"] >= min_count) | (table["expected"] >= min_count)
     strong = enough & (table["z"].abs() >= z_alert) & (table["q_value"] <= fdr)

@@ -87,6 +87,9 @@ def backtest_command(
     study_area: Path | None = typer.Option(None, "--study-area", help="GeoJSON polygons of the study area."),
     out_json: Path | None = typer.Option(None, "--out-json", help="Write the full results as JSON."),
     plot: Path | None = typer.Option(None, "--plot", help="Write the coverage curves (.png or .svg)."),
+    out_dir: Path | None = typer.Option(
+        None, "--out-dir", help="Write each scored forecast as GeoJSON (as openilp forecast) with a manifest.json."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Rolling-origin backtest: fit before each period, forecast it, score it (hit rate, PAI, PEI, RRI)."""
@@ -104,6 +107,7 @@ def backtest_command(
             cell_size_m=cell_size,
             horizon_days=horizon,
             study_area_path=study_area,
+            forecast_dir=out_dir,
         )
     except ValueError as exc:
         fail(str(exc))

@@ -26,7 +26,9 @@ from sqlalchemy import Engine
 from openilp.analysis.areas import PolygonAreas
 from openilp.analysis.backtest import (
     BacktestResult,
+    ScoredForecast,
     block_bootstrap_ci,
+    period_end,
     rolling_origin_backtest,
     stable_risk_oracle,
     weekly_origins,
@@ -40,6 +42,7 @@ from openilp.services.events import EventQuery, load_events
 __all__ = [
     "CATEGORY_SETS",
     "DEFAULT_BACKTEST_PARAMS",
+    "SCORING_RULE",
     "backtest_forecasters",
     "forecast_geojson",
     "load_study_area",
@@ -150,7 +153,8 @@ def run_forecast(
     params: dict[str, Any] | None = None,
 ) -> tuple[Forecaster, np.ndarray[Any, Any]]:
     """Fit ``method`` on the events known at local midnight starting ``as_of`` and predict the next
-    ``horizon_days``; returns the fitted forecaster (its ``grid_`` holds the cells) and the scores."""
+    ``horizon_days`` local calendar days (:func:`~openilp.analysis.backtest.period_end`); returns the
+    fitted forecaster (its ``grid_`` holds the cells) and the scores."""
     forecaster = make_forecaster(method, **(params or {}))
     date_from = as_of - dt.timedelta(days=history_days)
     events, agency = _load(engine, agency_code, categories, date_from, as_of)
@@ -158,20 +162,50 @@ def run_forecast(
     moment = weekly_origins(as_of, as_of, timezone=agency.timezone, horizon_days=1)[0]
     study = load_study_area(study_area_path, agency.crs) if study_area_path else None
     grid = study_area_grid(events, cell_size_m=cell_size_m, crs=agency.crs, as_of=moment, study_area=study)
-    scores = forecaster.fit(events, grid=grid, as_of=moment, context_events=context).predict(horizon_days)
+    # The forecast covers local calendar days: 167 hours for a week across the spring change.
+    length_days = (period_end(moment, horizon_days, agency.timezone) - moment) / pd.Timedelta(days=1)
+    scores = forecaster.fit(events, grid=grid, as_of=moment, context_events=context).predict(length_days)
     return forecaster, scores
 
 
-def forecast_geojson(forecaster: Forecaster, scores: np.ndarray[Any, Any], **metadata: Any) -> dict[str, Any]:
-    """The forecast as GeoJSON: EPSG:4326 cell polygons, one feature per study-area cell, properties
-    ``cell_id`` (the grid's unit index) and ``score`` (higher = more risk), plus ``rank`` (1 = highest;
-    ties by cell id). Forecast facts (method, parameters, as-of moment) go in a ``forecast`` member."""
+#: How an exported forecast is scored (``forecast.scoring`` of :func:`forecast_geojson`).
+SCORING_RULE = {
+    "rank_by": "score, highest first",
+    "flagged_cells": "k = max(1, round(coverage x cells))",
+    "ties": (
+        "fractional credit (NIJ 2017): when the cut-off falls inside a group of g cells with equal "
+        "scores of which j are still to be flagged, each cell of the group counts for j/g of its "
+        "area and of its events"
+    ),
+    "pai": "(n / N) / (k / cells), n the events credited to the flagged cells, N all test events",
+    "pei": "n / n*, n* the events in the k cells with the most events",
+}
+
+
+def forecast_geojson(
+    forecaster: Forecaster,
+    scores: np.ndarray[Any, Any],
+    *,
+    period_end: pd.Timestamp | None = None,
+    timezone: str | None = None,
+    **metadata: Any,
+) -> dict[str, Any]:
+    """The forecast as GeoJSON: EPSG:4326 cell polygons, one feature per study-area cell.
+
+    Properties: ``cell_id`` (the grid's unit index), ``score`` (higher = more risk; exact, so
+    ties in the file are exactly the ties the scorer saw), ``area_m2`` and ``rank`` (1 = highest;
+    ties by cell id, for display only: scoring gives tied cells fractional credit, see
+    :mod:`openilp.analysis.evaluation`). Forecast facts (method, parameters, as-of moment, and
+    the period when ``period_end`` is given) and the scoring rule (:data:`SCORING_RULE`) go in a
+    ``forecast`` member. An outside scorer needs nothing else to reproduce hit rate, PAI and PEI.
+    """
     grid = forecaster.grid_
-    order = np.lexsort((np.arange(len(scores)), -scores))
-    rank = np.empty(len(scores), dtype=np.int64)
-    rank[order] = np.arange(1, len(scores) + 1)
-    collection = grid.to_geojson({"score": np.round(scores, 8), "rank": rank}, id_property="cell_id")
-    collection["forecast"] = {
+    values = np.asarray(scores, dtype=np.float64)
+    order = np.lexsort((np.arange(len(values)), -values))
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.arange(1, len(values) + 1)
+    collection = grid.to_geojson({"score": values, "area_m2": grid.areas_m2, "rank": rank}, id_property="cell_id")
+    facts: dict[str, Any] = {
         "method": forecaster.name,
         "parameters": {k: v for k, v in forecaster.get_params().items()},
         "as_of_utc": str(forecaster.as_of_),
@@ -179,8 +213,14 @@ def forecast_geojson(forecaster: Forecaster, scores: np.ndarray[Any, Any], **met
         "cells": grid.n_units,
         "crs_of_analysis": grid.crs,
         "events_used": forecaster.n_events_,
-        **metadata,
     }
+    if period_end is not None:
+        facts["period_start_utc"] = str(forecaster.as_of_)
+        facts["period_end_utc"] = str(period_end)
+        facts["period_hours"] = (period_end - forecaster.as_of_) / pd.Timedelta(hours=1)
+    if timezone is not None:
+        facts["timezone"] = timezone
+    collection["forecast"] = {**facts, **metadata, "scoring": SCORING_RULE}
     return collection
 
 
@@ -190,6 +230,62 @@ def backtest_forecasters(methods: Sequence[str]) -> dict[str, Forecaster]:
     if unknown:
         raise ValueError(f"unknown forecasting method(s) {', '.join(unknown)}; choose from {', '.join(FORECASTERS)}")
     return {m: make_forecaster(m, **DEFAULT_BACKTEST_PARAMS.get(m, {})) for m in methods}
+
+
+class _ForecastWriter:
+    """Writes each scored forecast of a backtest as GeoJSON (the ``openilp forecast`` contract) and
+    keeps a manifest row for it: period, method, cut-off per coverage, file and the backtest's scores."""
+
+    def __init__(self, folder: str | Path, coverages: Sequence[float], metadata: dict[str, Any]) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.coverages = tuple(coverages)
+        self.metadata = metadata
+        self.rows: list[dict[str, Any]] = []
+
+    def __call__(self, forecast: ScoredForecast) -> None:
+        import json
+
+        from openilp.analysis.evaluation import flagged_cells, score_forecast
+
+        local_day = forecast.origin.tz_localize("UTC").tz_convert(forecast.timezone).date()
+        name = f"{local_day.isoformat()}_{forecast.method}.geojson"
+        horizon = (forecast.period_end - forecast.origin) / pd.Timedelta(days=1)
+        collection = forecast_geojson(
+            forecast.forecaster,
+            forecast.scores,
+            period_end=forecast.period_end,
+            timezone=forecast.timezone,
+            horizon_days=horizon,
+            **self.metadata,
+        )
+        (self.folder / name).write_text(json.dumps(collection))
+        ranked = np.sort(forecast.scores)[::-1]
+        cut_offs = []
+        for coverage in self.coverages:
+            k = flagged_cells(len(ranked), coverage)
+            cut_offs.append({"coverage": coverage, "flagged_cells": k, "cut_off_score": float(ranked[k - 1])})
+        metrics = score_forecast(forecast.scores, forecast.test_counts, coverages=self.coverages)
+        self.rows.append(
+            {
+                "method": forecast.method,
+                "period_start_utc": str(forecast.origin),
+                "period_end_utc": str(forecast.period_end),
+                "period_start_local": str(local_day),
+                "timezone": forecast.timezone,
+                "file": name,
+                "cut_offs": cut_offs,
+                "scores": {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in metrics.items()},
+            }
+        )
+
+    def write_manifest(self) -> Path:
+        import json
+
+        path = self.folder / "manifest.json"
+        manifest = {"scoring": SCORING_RULE, **self.metadata, "forecasts": self.rows}
+        path.write_text(json.dumps(manifest, indent=1) + "\n")
+        return path
 
 
 def run_backtest(
@@ -206,17 +302,26 @@ def run_backtest(
     coverages: Sequence[float] = DEFAULT_COVERAGES,
     study_area_path: str | Path | None = None,
     oracle: bool = False,
+    forecast_dir: str | Path | None = None,
 ) -> BacktestResult:
     """Weekly rolling-origin backtest of ``methods`` for one category set over ``date_from … date_to``.
 
     With ``oracle``, ``result.meta["stable_risk_oracle"]`` also holds the mean PAI (with its 95 % CI)
     of the two in-sample oracles of :func:`~openilp.analysis.backtest.stable_risk_oracle`: a ceiling
-    for context, not a forecast."""
+    for context, not a forecast.
+
+    With ``forecast_dir``, every scored forecast is written there as GeoJSON (the contract of
+    :func:`forecast_geojson`, with its period), one file per period and method, with a
+    ``manifest.json`` listing period, method, cut-off per coverage, file and the backtest's scores,
+    so that anyone can re-score them."""
     events, agency = _load(engine, agency_code, categories, date_from - dt.timedelta(days=history_days), date_to)
     context = _context(engine, agency_code, methods, date_from - dt.timedelta(days=history_days), date_to)
     origins = weekly_origins(date_from, date_to, timezone=agency.timezone, horizon_days=horizon_days)
     study = load_study_area(study_area_path, agency.crs) if study_area_path else None
     grid = study_area_grid(events, cell_size_m=cell_size_m, crs=agency.crs, as_of=origins[0], study_area=study)
+    writer = None
+    if forecast_dir is not None:
+        writer = _ForecastWriter(forecast_dir, coverages, {"agency": agency_code, "categories": list(categories)})
     result = rolling_origin_backtest(
         events,
         grid,
@@ -225,7 +330,11 @@ def run_backtest(
         horizon_days=horizon_days,
         coverages=coverages,
         context_events=context,
+        timezone=agency.timezone,
+        on_forecast=writer,
     )
+    if writer is not None:
+        result.meta["forecast_manifest"] = str(writer.write_manifest())
     result.meta.update(
         {
             "agency": agency_code,
@@ -236,7 +345,9 @@ def run_backtest(
         }
     )
     if oracle:
-        table = stable_risk_oracle(events, grid, origins, horizon_days=horizon_days, coverages=coverages)
+        table = stable_risk_oracle(
+            events, grid, origins, horizon_days=horizon_days, coverages=coverages, timezone=agency.timezone
+        )
         summary = {}
         for column in table.columns[2:]:
             mean, low, high = block_bootstrap_ci(table[column].to_numpy(dtype=float))
