@@ -24,6 +24,9 @@ SETTING_DOCS: dict[str, str] = {
     "on first run into <data_dir>/secret_key.",
     "session_max_age_s": "Seconds of inactivity after which a signed-in session expires.",
     "session_absolute_max_s": "Seconds after sign-in after which a session expires however active it is.",
+    "audit_key": "Key of the audit log's hash chain (HMAC-SHA-256); empty means a random key generated on "
+    "first run into <data_dir>/audit_key. Keep it off the database server: with it, a forged entry "
+    "could be hashed correctly.",
     "totp_key": "Key that encrypts TOTP secrets in the database; empty means derived from secret_key "
     "(then changing secret_key forces everyone to enrol their authenticator again).",
     "tile_url": "Optional map tile URL template ({z}/{x}/{y}); empty means boundaries only (offline).",
@@ -48,6 +51,7 @@ class Settings:
     session_max_age_s: int = 1800
     session_absolute_max_s: int = 43200
     totp_key: str = ""
+    audit_key: str = ""
     tile_url: str = ""
     tile_attribution: str = ""
     max_map_points: int = 20000

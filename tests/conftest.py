@@ -78,6 +78,8 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     else:
         eng = _postgres_engine()
         _truncate_postgres(eng)
+        # The engine is shared by the worker's tests: forget an audit key an earlier test's core attached.
+        eng.update_execution_options(openilp_audit_key=None)
         yield eng
 
 

@@ -6,7 +6,7 @@ life. A service call therefore gets the same store, the same clock, the same bou
 the same defaults whichever shell asked, so the same request gives the same answer on both.
 
 >>> from openilp.config import Settings
->>> core = OpenILP(Settings(database_url="sqlite://", secret_key="x" * 32))
+>>> core = OpenILP(Settings(database_url="sqlite://", secret_key="x" * 32, audit_key="y" * 32))
 >>> core.migrate()
 >>> with core.unit_of_work(None) as uow:
 ...     uow.audit(action="read", object_type="demo").seq
@@ -27,11 +27,12 @@ from sqlalchemy import Engine
 from openilp.config import Settings, get_settings
 from openilp.core.boundaries import BoundaryRegistry
 from openilp.core.cache import ResultCache
-from openilp.core.secret_key import resolve_secret_key
+from openilp.core.secret_key import AUDIT_KEY_FILE_NAME, resolve_secret_key
 from openilp.core.unit_of_work import UnitOfWork, open_unit_of_work
 from openilp.db import make_engine, migrate
 from openilp.db.models import utcnow
 from openilp.security.actors import UserInfo
+from openilp.security.audit import attach_audit_key
 from openilp.security.secretbox import SecretBox, secret_box_for
 
 __all__ = ["OpenILP"]
@@ -43,8 +44,10 @@ class OpenILP:
     Parameters
     ----------
     settings
-        Runtime settings. An empty ``secret_key`` is replaced by the deployment's generated key
-        (``<data_dir>/secret_key``, created on first use; see :mod:`openilp.core.secret_key`).
+        Runtime settings. An empty ``secret_key`` (or ``audit_key``) is replaced by the
+        deployment's generated key (``<data_dir>/secret_key``, ``<data_dir>/audit_key``, created on
+        first use; see :mod:`openilp.core.secret_key`). The audit key is attached to the engine,
+        so every audit entry written through this store is keyed.
     engine
         The store; defaults to ``make_engine(settings.resolved_database_url)``. Not migrated here:
         call :meth:`migrate` (the CLI and :meth:`from_environment` do).
@@ -73,6 +76,9 @@ class OpenILP:
         self.clock: Callable[[], dt.datetime] = clock if clock is not None else utcnow
         self.boundaries: BoundaryRegistry = boundaries or BoundaryRegistry.default(settings.data_dir)
         self.cache: ResultCache = cache if cache is not None else ResultCache()
+        audit_key = settings.audit_key or resolve_secret_key(settings.data_dir, AUDIT_KEY_FILE_NAME)
+        # Every audit entry written through this store is keyed (HMAC) from now on.
+        attach_audit_key(self.engine, audit_key.encode("utf-8"))
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> OpenILP:

@@ -26,10 +26,19 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["KEY_FILE_NAME", "MIN_KEY_LENGTH", "PUBLISHED_KEYS", "resolve_secret_key", "check_key_for_host"]
+__all__ = [
+    "AUDIT_KEY_FILE_NAME",
+    "KEY_FILE_NAME",
+    "MIN_KEY_LENGTH",
+    "PUBLISHED_KEYS",
+    "resolve_secret_key",
+    "check_key_for_host",
+]
 
 #: File in the data folder holding the generated key.
 KEY_FILE_NAME = "secret_key"
+#: File in the data folder holding the generated audit-chain key.
+AUDIT_KEY_FILE_NAME = "audit_key"
 #: Shortest key accepted for a server reachable from other machines, in characters.
 MIN_KEY_LENGTH = 32
 #: Keys that appeared in OpenILP's source or documentation: never safe outside the loopback.
@@ -41,13 +50,15 @@ _FIX = (
 )
 
 
-def resolve_secret_key(data_dir: str | Path) -> str:
-    """The generated key in ``<data_dir>/secret_key``, created (mode 0600) when missing.
+def resolve_secret_key(data_dir: str | Path, file_name: str = KEY_FILE_NAME) -> str:
+    """The generated key in ``<data_dir>/<file_name>``, created (mode 0600) when missing.
+
+    Used for the session key (``secret_key``) and the audit-chain key (``audit_key``).
 
     Creation is atomic (``O_EXCL``): two processes starting at once end up with the same key.
     """
     folder = Path(data_dir)
-    path = folder / KEY_FILE_NAME
+    path = folder / file_name
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)

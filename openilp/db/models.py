@@ -245,8 +245,9 @@ class User(Base):
 class AuditEntry(Base):
     """One entry of the tamper-evident, append-only audit log.
 
-    Entries form a hash chain: ``entry_hash`` is SHA-256 over a canonical JSON of the entry's
-    fields and ``prev_hash`` (the previous entry's ``entry_hash``). ``seq`` numbers entries
+    Entries form a hash chain: ``entry_hash`` is HMAC-SHA-256, under a key kept outside the
+    database, over a canonical JSON of the entry's fields and ``prev_hash`` (the previous entry's
+    ``entry_hash``); entries older than migration 0006 carry a plain SHA-256 (``hash_scheme``). ``seq`` numbers entries
     1, 2, 3, … without gaps. Database triggers refuse UPDATE and DELETE. Written only through
     :func:`openilp.security.audit.record_event`.
     """
@@ -275,6 +276,8 @@ class AuditEntry(Base):
     purpose: Mapped[str | None] = mapped_column(String(500), nullable=True)
     #: JSON object with further facts (query filters, counts, outcome); canonical form.
     details: Mapped[str] = mapped_column(Text, default="{}")
+    #: ``hmac-sha256`` (keyed, since migration 0006) or ``sha256`` (the plain chain of older entries).
+    hash_scheme: Mapped[str] = mapped_column(String(16), server_default="sha256", default="sha256")
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
 

@@ -6,10 +6,19 @@ here with who, when, what and the stated purpose. Three layers protect it:
 1. **No code path changes or deletes an entry**: this module only appends (:func:`record_event`).
 2. **Database triggers** refuse ``UPDATE`` and ``DELETE`` on ``audit_log`` (SQLite and PostgreSQL;
    PostgreSQL also refuses ``TRUNCATE``); see migration ``0002``.
-3. **A hash chain**: each entry stores ``prev_hash`` (the previous entry's hash) and
-   ``entry_hash = SHA-256(canonical JSON of its fields and prev_hash)``; ``seq`` numbers entries
-   1, 2, 3, … without gaps. :func:`verify_chain` recomputes everything and names the first entry
-   that was edited, deleted or reordered, so someone who bypasses the triggers is still caught.
+3. **A keyed hash chain**: each entry stores ``prev_hash`` (the previous entry's hash) and
+   ``entry_hash = HMAC-SHA-256(audit key, canonical JSON of its fields and prev_hash)``; ``seq``
+   numbers entries 1, 2, 3, … without gaps. :func:`verify_chain` recomputes everything and names
+   the first entry that was edited, deleted or reordered, so someone who bypasses the triggers is
+   still caught. The key lives outside the database (the ``audit_key`` setting, or a file in the
+   data folder generated on first run; :mod:`openilp.core.secret_key`), so someone with write
+   access to the database alone cannot append a correctly hashed entry in another user's name.
+   The core object hands the key to the store's engine (:func:`attach_audit_key`). Entries written
+   before keying carry a plain SHA-256 (``hash_scheme = "sha256"``); a plain entry after a keyed
+   one is refused as a downgrade.
+4. **Anchors outside the database** (:mod:`openilp.security.audit_anchor`): signed copies of the
+   chain head, appended to a file (and syslog) on a schedule, catch the removal of the newest
+   entries, which leaves a shorter but valid chain.
 
 Writers are serialised so the chain stays linear: on PostgreSQL with a transaction-scoped
 advisory lock (``pg_advisory_xact_lock``), on SQLite by taking the database write lock before the
@@ -26,13 +35,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy import Engine, Select, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from openilp.db.models import AuditEntry, utcnow
@@ -48,6 +58,10 @@ __all__ = [
     "VerificationResult",
     "canonical_json",
     "entry_hash",
+    "HASH_SCHEMES",
+    "KEYED_SCHEME",
+    "attach_audit_key",
+    "audit_key_of",
     "record_event",
     "require_purpose",
     "verify_chain",
@@ -55,6 +69,13 @@ __all__ = [
     "chain_head",
     "entry_as_dict",
 ]
+
+#: Hash of entries written with a key (HMAC-SHA-256) and of the plain entries written before keying.
+KEYED_SCHEME = "hmac-sha256"
+PLAIN_SCHEME = "sha256"
+HASH_SCHEMES = (KEYED_SCHEME, PLAIN_SCHEME)
+#: Execution option of the store's engine that carries the audit key (set by the core object).
+AUDIT_KEY_OPTION = "openilp_audit_key"
 
 #: ``prev_hash`` of the first entry.
 GENESIS_HASH = "0" * 64
@@ -103,14 +124,23 @@ def _iso(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def entry_hash(fields: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of the canonical JSON of an entry's hashed fields (``prev_hash`` included).
+def entry_hash(fields: Mapping[str, Any], key: bytes | None = None) -> str:
+    """The hash (hex) of an entry: over the canonical JSON of its hashed fields (``prev_hash`` included).
 
     ``fields`` needs ``seq``, ``occurred_at`` (datetime), ``actor_user_id``, ``actor_username``,
     ``actor_role``, ``agency_id``, ``action``, ``object_type``, ``object_id``, ``purpose``,
-    ``details`` (the stored JSON text) and ``prev_hash``.
+    ``details`` (the stored JSON text), ``prev_hash`` and ``hash_scheme``. A keyed entry
+    (``hmac-sha256``) is an HMAC-SHA-256 under ``key`` and hashes its scheme too, so it cannot be
+    relabelled as plain; a plain entry (``sha256``, written before keying) is a SHA-256.
+
+    >>> fields = dict(seq=1, occurred_at=dt.datetime(2019, 6, 3, tzinfo=dt.UTC), actor_user_id=None,
+    ...     actor_username=None, actor_role=None, agency_id=None, action="login", object_type="session",
+    ...     object_id=None, purpose=None, details="{}", prev_hash=GENESIS_HASH, hash_scheme="hmac-sha256")
+    >>> entry_hash(fields, b"k1") == entry_hash(fields, b"k2")
+    False
     """
-    payload = {
+    scheme = fields.get("hash_scheme") or PLAIN_SCHEME
+    payload: dict[str, Any] = {
         "v": 1,
         "seq": int(fields["seq"]),
         "occurred_at": _iso(fields["occurred_at"]),
@@ -125,7 +155,32 @@ def entry_hash(fields: Mapping[str, Any]) -> str:
         "details": fields["details"],
         "prev_hash": fields["prev_hash"],
     }
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    if scheme == PLAIN_SCHEME:
+        return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    if scheme != KEYED_SCHEME:
+        raise ValueError(f"unknown audit hash scheme {scheme!r}")
+    if not key:
+        raise MissingAuditKey("this entry is keyed: the audit key is needed to compute its hash")
+    payload.update(v=2, hash_scheme=scheme)
+    return hmac.new(key, canonical_json(payload).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+class MissingAuditKey(RuntimeError):
+    """A keyed entry was to be hashed without the audit key (configuration error)."""
+
+
+def attach_audit_key(engine: Engine, key: bytes) -> None:
+    """Make every session on ``engine`` write keyed entries with ``key`` (the core object calls this)."""
+    if not key:
+        raise ValueError("the audit key must not be empty")
+    engine.update_execution_options(**{AUDIT_KEY_OPTION: bytes(key)})
+
+
+def audit_key_of(session: Session) -> bytes | None:
+    """The audit key attached to the engine ``session`` writes to, or None (plain entries)."""
+    bind = session.get_bind()
+    key = bind.get_execution_options().get(AUDIT_KEY_OPTION)
+    return bytes(key) if key else None
 
 
 def require_purpose(purpose: str | None) -> str:
@@ -217,6 +272,7 @@ def record_event(
     if len(details_json) > MAX_DETAILS_LENGTH:
         raise ValueError(f"audit details must be at most {MAX_DETAILS_LENGTH} characters of JSON")
 
+    key = audit_key_of(session)
     _take_write_lock(session)
     head = session.execute(
         select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
@@ -235,8 +291,9 @@ def record_event(
         "purpose": purpose,
         "details": details_json,
         "prev_hash": prev_hash,
+        "hash_scheme": KEYED_SCHEME if key else PLAIN_SCHEME,
     }
-    entry = AuditEntry(**fields, entry_hash=entry_hash(fields))
+    entry = AuditEntry(**fields, entry_hash=entry_hash(fields, key))
     session.add(entry)
     session.flush()
     return entry
@@ -257,6 +314,7 @@ _HASHED_COLUMNS = (
     AuditEntry.purpose,
     AuditEntry.details,
     AuditEntry.prev_hash,
+    AuditEntry.hash_scheme,
     AuditEntry.entry_hash,
 )
 
@@ -269,8 +327,10 @@ class VerificationResult:
     its hash), ``"deleted"`` (a gap in ``seq``: ``bad_seq`` is the first missing number),
     ``"reordered"`` (an intact entry sits at another position than the one it was written at) or
     ``"broken_link"`` (an intact entry does not point to the entry before it: that one was
-    replaced). ``entries`` counts the entries read; ``head_seq``/``head_hash`` identify the last
-    one, for anchoring outside the database.
+    replaced), ``"downgraded"`` (a plain SHA-256 entry after a keyed one: written by someone without
+    the key) or ``"no_key"`` (keyed entries, but no audit key to check them with). ``entries``
+    counts the entries read; ``head_seq``/``head_hash`` identify the last one, for anchoring
+    outside the database.
     """
 
     ok: bool
@@ -303,7 +363,7 @@ def _rows(session: Session) -> Iterator[dict[str, Any]]:
         yield dict(row._mapping)
 
 
-def _is_displaced(session: Session, row: dict[str, Any]) -> bool:
+def _is_displaced(session: Session, row: dict[str, Any], key: bytes | None) -> bool:
     """Whether ``row`` is intact but was written at another ``seq`` (nearby, or after its predecessor)."""
     seq = int(row["seq"])
     candidates = set(range(max(1, seq - _DISPLACEMENT_WINDOW), seq + _DISPLACEMENT_WINDOW + 1))
@@ -311,18 +371,22 @@ def _is_displaced(session: Session, row: dict[str, Any]) -> bool:
     if predecessor_seq is not None:
         candidates.add(int(predecessor_seq) + 1)
     candidates.discard(seq)
-    return any(entry_hash({**row, "seq": s}) == row["entry_hash"] for s in sorted(candidates))
+    return any(entry_hash({**row, "seq": s}, key) == row["entry_hash"] for s in sorted(candidates))
 
 
-def verify_chain(session: Session) -> VerificationResult:
+def verify_chain(session: Session, key: bytes | None = None) -> VerificationResult:
     """Recompute the whole chain and report the first entry that does not check out.
 
     Checks, in ``seq`` order: numbering starts at 1 without gaps (else *deleted*), each entry's
     hash matches its contents (else *reordered* when the intact entry belongs at another position,
     otherwise *edited*), and each ``prev_hash`` is the previous entry's hash (else *broken_link*).
-    Removing entries from the *end* of the log leaves a valid shorter chain: compare ``head_seq``
-    and ``head_hash`` with a copy kept elsewhere (``openilp audit verify --expect-head``).
+    Keyed entries are checked with ``key`` (default: the key attached to the session's engine);
+    once a keyed entry has been seen, a plain one is a *downgrade*. Removing entries from the
+    *end* of the log leaves a valid shorter chain: compare ``head_seq`` and ``head_hash`` with an
+    anchor kept elsewhere (:mod:`openilp.security.audit_anchor`, ``openilp audit verify``).
     """
+    key = key if key is not None else audit_key_of(session)
+    keyed_seen = False
     expected_seq = 1
     expected_prev = GENESIS_HASH
     count = 0
@@ -339,8 +403,23 @@ def verify_chain(session: Session) -> VerificationResult:
                 f"entry {expected_seq} is missing: the log jumps from {expected_seq - 1} to {seq}"
                 + (f" ({seq - expected_seq} entries deleted)" if seq - expected_seq > 1 else " (entry deleted)"),
             )
-        if entry_hash(row) != row["entry_hash"]:
-            if _is_displaced(session, row):
+        scheme = row.get("hash_scheme") or PLAIN_SCHEME
+        if scheme == KEYED_SCHEME:
+            keyed_seen = True
+            if not key:
+                return VerificationResult(
+                    False, count, seq, "no_key", f"entry {seq} is keyed: give the audit key to verify the log"
+                )
+        elif keyed_seen:
+            return VerificationResult(
+                False,
+                count,
+                seq,
+                "downgraded",
+                f"entry {seq} carries a plain hash after keyed entries: it was written without the audit key",
+            )
+        if entry_hash(row, key) != row["entry_hash"]:
+            if _is_displaced(session, row, key):
                 return VerificationResult(
                     False,
                     count,

@@ -2,7 +2,7 @@
 
 >>> from openilp.config import Settings
 >>> from openilp.core import OpenILP
->>> app = create_app(OpenILP(Settings(database_url="sqlite://", secret_key="k" * 32)))
+>>> app = create_app(OpenILP(Settings(database_url="sqlite://", secret_key="k" * 32, audit_key="a" * 32)))
 >>> route_table(app)[:3]
 [('GET', '/'), ('GET', '/analysis/hotspots'), ('GET', '/analysis/near-repeat')]
 """
