@@ -32,6 +32,9 @@ SETTING_DOCS: dict[str, str] = {
     "tile_url": "Optional map tile URL template ({z}/{x}/{y}); empty means boundaries only (offline).",
     "tile_attribution": "Attribution shown with the tile layer when tile_url is set.",
     "max_map_points": "Largest number of incidents one map request returns.",
+    "public_rate_per_s": "Anonymous writes (tip submissions and follow-ups, sign-in attempts) allowed per second, "
+    "all visitors together; more are answered 429.",
+    "public_burst": "How many anonymous writes may arrive at once before the rate limit applies.",
     "host": "Address the web server listens on.",
     "port": "Port the web server listens on.",
 }
@@ -55,6 +58,8 @@ class Settings:
     tile_url: str = ""
     tile_attribution: str = ""
     max_map_points: int = 20000
+    public_rate_per_s: int = 100
+    public_burst: int = 200
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -23,6 +23,7 @@ from openilp.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from openilp.web.errors import install_error_handlers
 from openilp.web.headers import SecurityHeadersMiddleware
 from openilp.web.privacy import AnonymousPathsMiddleware, install_access_log_filter
+from openilp.web.ratelimit import AnonymousRateLimitMiddleware
 from openilp.web.routes import analysis as analysis_routes
 from openilp.web.routes import api, audit, auth, health, intel_admin, intel_corrections, intel_pages, pages, tip_pages
 from openilp.web.routes import forecast as forecast_routes
@@ -95,6 +96,8 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
         https_only=https_only,
     )
     app.add_middleware(SecurityHeadersMiddleware, tile_url=settings.tile_url, https_only=https_only)
+    # Anonymous writes share one token bucket (no client address is ever looked at).
+    app.add_middleware(AnonymousRateLimitMiddleware, rate_per_s=settings.public_rate_per_s, burst=settings.public_burst)
     # Outermost: public tip paths lose client address and identifying headers before anything sees them.
     app.add_middleware(AnonymousPathsMiddleware)
     install_access_log_filter()
