@@ -1,5 +1,4 @@
-"""Response and assessment of a problem: interventions, comparison areas, power before launch,
-the assessment with every method, and progress toward the goal for the dashboard.
+"""Responses to a problem: interventions and the comparison areas an assessment needs.
 
 * **Interventions** are recorded with a type, a period (required; the end on or after the start),
   an area (GeoJSON; the problem's area when none is given) and a dosage (e.g. 45 "patrol minutes
@@ -8,24 +7,22 @@ the assessment with every method, and progress toward the goal for the dashboard
   around the area), a control of similar baseline level and trend that is not adjacent, and the
   control's own ring, proposed by
   :func:`openilp.analysis.assessment.comparison.propose_comparison_areas` from the agency's boundary
-  polygons and stored as ``proposed``; an analyst may replace any of them (``edited``), and areas
-  that overlap the target or its ring are refused (:func:`~openilp.analysis.assessment.comparison.validate_areas`).
-* **Power before launch** (:func:`~openilp.analysis.assessment.power.check_goal`): the minimum
-  detectable WDD from the baseline counts of the four areas, with a warning when it is larger than
-  the goal.
-* **Assessment** (:func:`openilp.services.assessment.assess_from_store`): WDD, WDQ/TNE, rate ratio,
-  E-tests, dispersion, DiD, stored with the weekly chart (response period shaded, comparison areas
-  in the panel beside it).
-* **Goal progress**: the change in the area so far against the baseline rate, next to the goal.
+  polygons (the core's registry) and stored as ``proposed``; an analyst may replace any of them
+  (``edited``), and areas that overlap the target or its ring are refused
+  (:func:`~openilp.analysis.assessment.comparison.validate_areas`).
+
+The power check, the assessment and goal progress are in :mod:`openilp.services.problems.evaluation`
+and :mod:`openilp.services.problems.progress`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,7 +32,6 @@ import shapely
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from openilp.analysis.assessment.charts import save_figure, weekly_series_chart
 from openilp.analysis.assessment.comparison import (
     DEFAULT_BUFFER_M,
     baseline_trend,
@@ -43,125 +39,149 @@ from openilp.analysis.assessment.comparison import (
     propose_comparison_areas,
     validate_areas,
 )
-from openilp.analysis.assessment.power import check_goal
-from openilp.analysis.assessment.series import AssessmentWindows
-from openilp.db import session_scope
-from openilp.db.models import (
-    Agency,
-    Problem,
-    ProblemComparisonArea,
-    ProblemEvaluation,
-    ProblemIntervention,
-    utcnow,
-)
+from openilp.core import OpenILP, Request, Result
+from openilp.db.models import Agency, Problem, ProblemComparisonArea, ProblemIntervention
+from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
-from openilp.services.analysis_common import boundary_areas, latest_incident_date, local_times
-from openilp.services.assessment import AssessmentRequest, assess_from_store, geometry_from_geojson
+from openilp.services.analysis_common import boundary_areas, local_times
 from openilp.services.events import EventQuery, load_events
-from openilp.services.problems import (
+from openilp.services.problems.areas import geojson_area, geometry_from_geojson, normalise_area
+from openilp.services.problems.common import (
+    agency_of,
     area_geometry,
     load_problem,
-    normalise_area,
+    parse_day,
     record_change,
+    refusals,
     require_write,
 )
 
 __all__ = [
     "COMPARISON_ROLES",
-    "InterventionInput",
+    "AreaProposal",
+    "ComparisonAreaRequest",
+    "ComparisonAreaSet",
+    "InterventionAdded",
+    "InterventionRequest",
+    "ProposeAreasRequest",
     "add_intervention",
-    "dashboard",
-    "evaluation_chart",
-    "goal_progress",
-    "power_check",
+    "problem_events",
     "propose_areas",
-    "run_assessment",
     "set_comparison_area",
+    "stored_areas",
 ]
 
 #: Roles of the comparison areas (the target is the problem's own area).
 COMPARISON_ROLES = ("buffer", "control", "control_buffer")
-_ROLE_NAMES = {"buffer": "displacement buffer", "control": "control area", "control_buffer": "control buffer"}
+ROLE_NAMES = {"buffer": "displacement buffer", "control": "control area", "control_buffer": "control buffer"}
 
 
 @dataclass(frozen=True)
-class InterventionInput:
-    """A response: type, period (local days, inclusive), optional area and dosage."""
+class InterventionRequest(Request):
+    """A response to problem ``problem_id``: type, period (local days, inclusive, or ``YYYY-MM-DD``),
+    optional area (GeoJSON in longitude/latitude, never a file name; None or blank = the problem's
+    area) and dosage (a non-negative number with its unit)."""
 
+    problem_id: int
     kind: str
-    start: dt.date | None
-    end: dt.date | None
+    start: dt.date | str | None
+    end: dt.date | str | None
     description: str = ""
-    #: GeoJSON (longitude/latitude); None = the problem's area.
-    area: str | Path | Mapping[str, Any] | None = None
-    dosage_value: float | None = None
+    area: str | Mapping[str, Any] | None = None
+    dosage_value: float | str | None = None
     dosage_unit: str = ""
 
+    def validate(self) -> InterventionRequest:
+        kind = (self.kind or "").strip()
+        if not kind:
+            raise InvalidRequest("give the type of the intervention (e.g. directed patrol, target hardening)")
+        if len(kind) > 60:
+            raise InvalidRequest("the intervention type is longer than 60 characters")
+        start, end = parse_day(self.start, "the start"), parse_day(self.end, "the end")
+        if start is None or end is None:
+            raise InvalidRequest("a response needs a period: give its start and end dates")
+        if end < start:
+            raise InvalidRequest(f"the intervention ends ({end}) before it starts ({start})")
+        dosage = self.dosage_value
+        if isinstance(dosage, str):
+            try:
+                dosage = float(dosage) if dosage.strip() else None
+            except ValueError as exc:
+                raise InvalidRequest(f"the dosage must be a number, got {self.dosage_value!r}") from exc
+        unit = (self.dosage_unit or "").strip()
+        if dosage is not None:
+            if not math.isfinite(dosage) or dosage < 0:
+                raise InvalidRequest(f"the dosage must be a non-negative number, got {dosage}")
+            if not unit:
+                raise InvalidRequest("give the unit of the dosage, e.g. 'patrol minutes per day'")
+        area = self.area
+        if area is not None and not (isinstance(area, str) and not area.strip()):
+            area = geojson_area(area, "the intervention area")
+        else:
+            area = None
+        return dataclasses.replace(
+            self,
+            kind=kind,
+            start=start,
+            end=end,
+            description=(self.description or "").strip()[:5000],
+            area=area,
+            dosage_value=dosage,
+            dosage_unit=unit[:60],
+        )
 
-def _agency(session: Session, problem: Problem) -> Agency:
-    agency = session.get(Agency, problem.agency_id)
-    assert agency is not None
-    return agency
+
+@dataclass(frozen=True)
+class InterventionAdded(Result):
+    """The id of the new intervention and its problem."""
+
+    id: int
+    problem_id: int
 
 
-def _windows(problem: Problem) -> AssessmentWindows:
-    return AssessmentWindows(problem.baseline_start, problem.evaluation_start, problem.evaluation_end)
+@refusals
+def add_intervention(core: OpenILP, actor: UserInfo | None, request: InterventionRequest) -> InterventionAdded:
+    """Record an intervention.
 
-
-def add_intervention(engine: Engine, actor: UserInfo, problem_id: int, data: InterventionInput) -> int:
-    """Record an intervention; returns its id.
-
-    Raises ValueError for a missing type or period, an end before the start, a negative dosage, a
-    dosage without a unit or a bad area.
+    Raises InvalidRequest for a missing type or period, an end before the start, a negative
+    dosage, a dosage without a unit or a bad area.
     """
-    require_write(actor)
-    kind = (data.kind or "").strip()
-    if not kind:
-        raise ValueError("give the type of the intervention (e.g. directed patrol, target hardening)")
-    if len(kind) > 60:
-        raise ValueError("the intervention type is longer than 60 characters")
-    if data.start is None or data.end is None:
-        raise ValueError("a response needs a period: give its start and end dates")
-    if data.end < data.start:
-        raise ValueError(f"the intervention ends ({data.end}) before it starts ({data.start})")
-    if data.dosage_value is not None:
-        if not np.isfinite(data.dosage_value) or data.dosage_value < 0:
-            raise ValueError(f"the dosage must be a non-negative number, got {data.dosage_value}")
-        if not data.dosage_unit.strip():
-            raise ValueError("give the unit of the dosage, e.g. 'patrol minutes per day'")
-    with session_scope(engine) as session:
-        problem = load_problem(session, actor, problem_id)
+    actor = require_write(actor)
+    request = request.validate()
+    with core.unit_of_work(actor) as uow:
+        problem = load_problem(uow.session, actor, request.problem_id)
         area_text = None
-        if data.area is not None and not (isinstance(data.area, str) and not data.area.strip()):
-            area_text, _ = normalise_area(data.area, _agency(session, problem).crs)
+        if request.area is not None:
+            area_text, _ = normalise_area(request.area, agency_of(uow.session, problem).crs)
         intervention = ProblemIntervention(
             problem_id=problem.id,
-            kind=kind,
-            description=(data.description or "").strip()[:5000],
+            kind=request.kind,
+            description=request.description,
             area_geojson=area_text,
-            start_date=data.start,
-            end_date=data.end,
-            dosage_value=data.dosage_value,
-            dosage_unit=data.dosage_unit.strip()[:60],
+            start_date=request.start,
+            end_date=request.end,
+            dosage_value=request.dosage_value,
+            dosage_unit=request.dosage_unit,
             created_by_id=actor.id,
-            created_at=utcnow(),
+            created_at=uow.now,
         )
-        session.add(intervention)
-        session.flush()
+        uow.session.add(intervention)
+        uow.session.flush()
+        dosage = request.dosage_value
         record_change(
-            session,
+            uow,
             problem,
             actor,
             "intervention",
             {
                 "intervention_id": intervention.id,
-                "kind": kind,
-                "start": data.start,
-                "end": data.end,
-                "dosage": f"{data.dosage_value:g} {data.dosage_unit}".strip() if data.dosage_value is not None else "",
+                "kind": request.kind,
+                "start": request.start,
+                "end": request.end,
+                "dosage": f"{dosage:g} {request.dosage_unit}".strip() if isinstance(dosage, float | int) else "",
             },
         )
-        return intervention.id
+        return InterventionAdded(id=intervention.id, problem_id=problem.id)
 
 
 def _lonlat(geometry: shapely.Geometry, crs: str) -> str:
@@ -174,13 +194,21 @@ def _lonlat(geometry: shapely.Geometry, crs: str) -> str:
     return shapely.to_geojson(shapely.set_precision(shapely.transform(geometry, project), 1e-7))
 
 
-def _stored_areas(session: Session, problem: Problem, crs: str) -> dict[str, shapely.Geometry]:
+def stored_areas(session: Session, problem: Problem, crs: str) -> dict[str, shapely.Geometry]:
+    """The problem's comparison areas by role, projected to ``crs`` (metres)."""
     rows = session.scalars(select(ProblemComparisonArea).where(ProblemComparisonArea.problem_id == problem.id)).all()
     return {row.role: geometry_from_geojson(json.loads(row.geojson), crs) for row in rows}
 
 
 def _save_area(
-    session: Session, problem: Problem, role: str, geojson: str, origin: str, details: dict[str, Any], actor: UserInfo
+    session: Session,
+    problem: Problem,
+    role: str,
+    geojson: str,
+    origin: str,
+    details: dict[str, Any],
+    actor: UserInfo,
+    now: dt.datetime,
 ) -> None:
     row = session.scalars(
         select(ProblemComparisonArea).where(
@@ -193,106 +221,124 @@ def _save_area(
     row.geojson = geojson
     row.origin = origin
     row.details = json.dumps(details, default=str)
-    row.updated_at = utcnow()
+    row.updated_at = now
     row.updated_by_id = actor.id
 
 
-def _events(
-    engine: Engine, problem: Problem, date_from: dt.date, date_to: dt.date
-) -> tuple[pd.DataFrame, pd.Series, Agency]:
-    events, agency = load_events(
+def problem_events(
+    engine: Engine, problem: Problem, agency: Agency, date_from: dt.date, date_to: dt.date
+) -> tuple[pd.DataFrame, pd.Series]:
+    """The located incidents of the problem's categories between two local days, and their local times."""
+    events, _ = load_events(
         engine,
         EventQuery(
-            agency_code=_agency_code(engine, problem),
+            agency_code=agency.code,
             categories=tuple(json.loads(problem.categories)),
             date_from=date_from,
             date_to=date_to,
         ),
     )
-    return events, local_times(events, agency.timezone), agency
+    return events, local_times(events, agency.timezone)
 
 
-def _agency_code(engine: Engine, problem: Problem) -> str:
-    with session_scope(engine) as session:
-        return _agency(session, problem).code
+@dataclass(frozen=True)
+class ProposeAreasRequest(Request):
+    """Propose the comparison areas of problem ``problem_id``; rings ``buffer_m`` wide (metres)."""
+
+    problem_id: int
+    buffer_m: float = DEFAULT_BUFFER_M
+
+    def validate(self) -> ProposeAreasRequest:
+        if not math.isfinite(self.buffer_m) or not 0 < self.buffer_m <= 5000:
+            raise InvalidRequest(f"buffer_m must be more than 0 and at most 5,000 metres, got {self.buffer_m}")
+        return self
 
 
-def propose_areas(
-    engine: Engine,
-    actor: UserInfo,
-    problem_id: int,
-    *,
-    boundary_path: str | Path,
-    buffer_m: float = DEFAULT_BUFFER_M,
-) -> dict[str, Any]:
-    """Propose and store the buffer, the control and the control's buffer; returns how the control was chosen.
+@dataclass(frozen=True)
+class AreaProposal(Result):
+    """How the control was chosen: its unit, the baseline counts, the ring width and the top five."""
 
-    Candidates for the control are the polygons of ``boundary_path`` (the agency's boundary layer,
-    e.g. neighbourhoods), ranked by the closeness of their baseline level and trend to the target's
+    control_unit: str
+    target_baseline: int
+    control_baseline: int
+    buffer_m: float
+    ranking: tuple[Mapping[str, Any], ...]
+
+
+@refusals
+def propose_areas(core: OpenILP, actor: UserInfo | None, request: ProposeAreasRequest) -> AreaProposal:
+    """Propose and store the buffer, the control and the control's buffer.
+
+    Candidates for the control are the polygons of the agency's boundary layer (e.g.
+    neighbourhoods), ranked by the closeness of their baseline level and trend to the target's
     (:func:`~openilp.analysis.assessment.comparison.rank_control_candidates`). Replaces earlier
     proposals and edits.
     """
-    require_write(actor)
-    with session_scope(engine) as session:
-        problem = load_problem(session, actor, problem_id)
-        crs = _agency(session, problem).crs
+    actor = require_write(actor)
+    request = request.validate()
+    buffer_m = request.buffer_m
+    with core.unit_of_work(actor) as uow:
+        problem = load_problem(uow.session, actor, request.problem_id)
+        agency = agency_of(uow.session, problem)
+        layer = core.boundaries.layer_for(agency.code)
+        if layer is None:
+            raise InvalidRequest(f"agency {agency.code} has no boundary layer to work with")
+        crs = agency.crs
         target = area_geometry(problem, crs)
-    events, local, agency = _events(engine, problem, problem.baseline_start, problem.baseline_end)
-    candidates = boundary_areas(boundary_path, crs)
-    day = local.dt.date
-    middle = problem.baseline_start + (problem.baseline_end - problem.baseline_start) / 2
-    early = (day <= middle).to_numpy()
-    x, y = events["x_m"].to_numpy(), events["y_m"].to_numpy()
-    unit = candidates.assign(x, y)
-    located = unit >= 0
-    early_counts = np.bincount(unit[early & located], minlength=candidates.n_units)
-    late_counts = np.bincount(unit[~early & located], minlength=candidates.n_units)
-    in_target = points_in_areas(x, y, {"t": target})["t"]
-    target_early, target_late = int(np.sum(in_target & early)), int(np.sum(in_target & ~early))
-    if target_early + target_late == 0:
-        raise ValueError(
-            f"no incidents of {', '.join(json.loads(problem.categories))} in the problem's area between "
-            f"{problem.baseline_start} and {problem.baseline_end}: the baseline is empty, no control can be matched"
+        events, local = problem_events(core.engine, problem, agency, problem.baseline_start, problem.baseline_end)
+        candidates = boundary_areas(layer.path, crs)
+        day = local.dt.date
+        middle = problem.baseline_start + (problem.baseline_end - problem.baseline_start) / 2
+        early = (day <= middle).to_numpy()
+        x, y = events["x_m"].to_numpy(), events["y_m"].to_numpy()
+        unit = candidates.assign(x, y)
+        located = unit >= 0
+        early_counts = np.bincount(unit[early & located], minlength=candidates.n_units)
+        late_counts = np.bincount(unit[~early & located], minlength=candidates.n_units)
+        in_target = points_in_areas(x, y, {"t": target})["t"]
+        target_early, target_late = int(np.sum(in_target & early)), int(np.sum(in_target & ~early))
+        if target_early + target_late == 0:
+            raise InvalidRequest(
+                f"no incidents of {', '.join(json.loads(problem.categories))} in the problem's area between "
+                f"{problem.baseline_start} and {problem.baseline_end}: the baseline is empty, no control can be matched"
+            )
+        ids = [int(i) for i in candidates.ids]
+        trends = baseline_trend(early_counts, late_counts)
+        proposal = propose_comparison_areas(
+            target,
+            dict(zip(ids, candidates.polygons(), strict=True)),
+            dict(zip(ids, (early_counts + late_counts).astype(float), strict=True)),
+            float(target_early + target_late),
+            buffer_m=buffer_m,
+            candidate_trends=dict(zip(ids, trends.tolist(), strict=True)),
+            target_trend=float(baseline_trend([target_early], [target_late])[0]),
+            study_area=candidates.union(),
         )
-    ids = [int(i) for i in candidates.ids]
-    trends = baseline_trend(early_counts, late_counts)
-    proposal = propose_comparison_areas(
-        target,
-        dict(zip(ids, candidates.polygons(), strict=True)),
-        dict(zip(ids, (early_counts + late_counts).astype(float), strict=True)),
-        float(target_early + target_late),
-        buffer_m=buffer_m,
-        candidate_trends=dict(zip(ids, trends.tolist(), strict=True)),
-        target_trend=float(baseline_trend([target_early], [target_late])[0]),
-        study_area=candidates.union(),
-    )
-    names = [_unit_name(p) for p in candidates.properties]
-    ranking = proposal.candidates.head(5) if proposal.candidates is not None else pd.DataFrame()
-    chosen = {
-        "control_unit": names[int(proposal.control_id)],
-        "target_baseline": target_early + target_late,
-        "control_baseline": int(early_counts[proposal.control_id] + late_counts[proposal.control_id]),
-        "buffer_m": buffer_m,
-        "ranking": [
-            {"unit": names[int(r["id"])], "baseline": r["baseline"], "score": r["score"], "eligible": r["eligible"]}
-            for r in json.loads(ranking.to_json(orient="records"))
-        ],
-    }
-    with session_scope(engine) as session:
-        problem = load_problem(session, actor, problem_id)
+        names = [_unit_name(p) for p in candidates.properties]
+        ranking = proposal.candidates.head(5) if proposal.candidates is not None else pd.DataFrame()
+        chosen = AreaProposal(
+            control_unit=names[int(proposal.control_id)],
+            target_baseline=target_early + target_late,
+            control_baseline=int(early_counts[proposal.control_id] + late_counts[proposal.control_id]),
+            buffer_m=buffer_m,
+            ranking=tuple(
+                {"unit": names[int(r["id"])], "baseline": r["baseline"], "score": r["score"], "eligible": r["eligible"]}
+                for r in json.loads(ranking.to_json(orient="records"))
+            ),
+        )
         for role, geometry in (
             ("buffer", proposal.buffer),
             ("control", proposal.control),
             ("control_buffer", proposal.control_buffer),
         ):
-            details = chosen if role == "control" else {"buffer_m": buffer_m}
-            _save_area(session, problem, role, _lonlat(geometry, agency.crs), "proposed", details, actor)
+            details = chosen.as_dict() if role == "control" else {"buffer_m": buffer_m}
+            _save_area(uow.session, problem, role, _lonlat(geometry, crs), "proposed", details, actor, uow.now)
         record_change(
-            session,
+            uow,
             problem,
             actor,
             "areas",
-            {"proposed": list(COMPARISON_ROLES), "control_unit": chosen["control_unit"], "buffer_m": buffer_m},
+            {"proposed": list(COMPARISON_ROLES), "control_unit": chosen.control_unit, "buffer_m": buffer_m},
         )
     return chosen
 
@@ -304,242 +350,48 @@ def _unit_name(properties: Mapping[str, Any]) -> str:
     return str(properties.get("_openilp_index", "?"))
 
 
-def set_comparison_area(
-    engine: Engine, actor: UserInfo, problem_id: int, role: str, area: str | Path | Mapping[str, Any] | None
-) -> None:
+@dataclass(frozen=True)
+class ComparisonAreaRequest(Request):
+    """Replace comparison area ``role`` (:data:`COMPARISON_ROLES`) of problem ``problem_id`` with an
+    analyst's polygon: GeoJSON in longitude/latitude (a mapping or its text, never a file name)."""
+
+    problem_id: int
+    role: str
+    area: str | Mapping[str, Any] | None
+
+    def validate(self) -> ComparisonAreaRequest:
+        if self.role not in COMPARISON_ROLES:
+            raise InvalidRequest(f"unknown comparison area {self.role!r}; use {', '.join(COMPARISON_ROLES)}")
+        return dataclasses.replace(self, area=geojson_area(self.area, f"the {ROLE_NAMES[self.role]}"))
+
+
+@dataclass(frozen=True)
+class ComparisonAreaSet(Result):
+    """Which comparison area of which problem was replaced."""
+
+    id: int
+    role: str
+
+
+@refusals
+def set_comparison_area(core: OpenILP, actor: UserInfo | None, request: ComparisonAreaRequest) -> ComparisonAreaSet:
     """Replace one comparison area with an analyst's polygon (origin ``edited``).
 
-    Raises ValueError for an unknown role, a bad polygon, or one that overlaps the target or its
-    buffer (for the control and its buffer).
+    Raises InvalidRequest for an unknown role, a bad polygon, or one that overlaps the target or
+    its buffer (for the control and its buffer).
     """
-    require_write(actor)
-    if role not in COMPARISON_ROLES:
-        raise ValueError(f"unknown comparison area {role!r}; use {', '.join(COMPARISON_ROLES)}")
-    with session_scope(engine) as session:
-        problem = load_problem(session, actor, problem_id)
-        crs = _agency(session, problem).crs
-        text, geometry = normalise_area(area, crs)
-        areas = _stored_areas(session, problem, crs)
-        areas[role] = geometry
+    actor = require_write(actor)
+    request = request.validate()
+    with core.unit_of_work(actor) as uow:
+        problem = load_problem(uow.session, actor, request.problem_id)
+        crs = agency_of(uow.session, problem).crs
+        area_text, geometry = normalise_area(request.area, crs)
+        areas = stored_areas(uow.session, problem, crs)
+        areas[request.role] = geometry
         validate_areas(
             area_geometry(problem, crs), areas.get("buffer"), areas.get("control"), areas.get("control_buffer")
         )
-        _save_area(session, problem, role, text, "edited", {"edited_by": actor.username}, actor)
-        record_change(session, problem, actor, "areas", {"edited": role})
-
-
-def _need_areas(areas: Mapping[str, shapely.Geometry]) -> None:
-    missing = [_ROLE_NAMES[r] for r in COMPARISON_ROLES if r not in areas]
-    if missing:
-        raise ValueError(f"no {', '.join(missing)} yet: propose the comparison areas (or draw them) first")
-
-
-def power_check(engine: Engine, actor: UserInfo, problem_id: int, *, dispersion: float = 1.0) -> dict[str, Any]:
-    """Before launch: can the planned evaluation detect the goal? Stores and returns the check.
-
-    Counts the baseline incidents of the four areas and compares the goal (the target reduction of
-    the expected count) with the minimum detectable WDD at α = 0.05 and 80 % power. ``warning`` is
-    set when the goal is smaller than that minimum.
-    """
-    require_write(actor)
-    with session_scope(engine) as session:
-        problem = load_problem(session, actor, problem_id)
-        crs = _agency(session, problem).crs
-        areas = _stored_areas(session, problem, crs)
-        _need_areas(areas)
-        areas = {"target": area_geometry(problem, crs), **areas}
-    events, local, _ = _events(engine, problem, problem.baseline_start, problem.baseline_end)
-    masks = points_in_areas(events["x_m"].to_numpy(), events["y_m"].to_numpy(), areas)
-    counts = {name: int(mask.sum()) for name, mask in masks.items()}
-    windows = _windows(problem)
-    if counts["target"] == 0:
-        raise ValueError(
-            f"no incidents in the problem's area between {problem.baseline_start} and {problem.baseline_end}: "
-            "the baseline is empty, no effect could be measured"
-        )
-    check = check_goal(
-        goal_reduction=problem.target_reduction_pct / 100,
-        treated_pre=counts["target"],
-        control_pre=counts["control"],
-        displacement_pre=counts["buffer"],
-        displacement_control_pre=counts["control_buffer"],
-        pre_length=windows.pre_days,
-        post_length=windows.post_days,
-        dispersion=dispersion,
-    )
-    report = check.as_dict() | {
-        "baseline_counts": counts,
-        "windows": windows.as_dict(),
-        "dispersion": dispersion,
-        "warning": None
-        if check.detectable
-        else (
-            f"the planned evaluation cannot detect the goal: the smallest detectable change is "
-            f"{check.wdd_mde_crimes:.1f} incidents ({check.wdd_mde_fraction:.0%}), the goal is "
-            f"{check.goal_crimes:.1f} ({problem.target_reduction_pct:g}%)"
-        ),
-    }
-    with session_scope(engine) as session:
-        problem = load_problem(session, actor, problem_id)
-        row = ProblemEvaluation(
-            problem_id=problem.id, kind="power", report=json.dumps(report), created_by_id=actor.id, created_at=utcnow()
-        )
-        session.add(row)
-        session.flush()
-        report["id"] = row.id
-        record_change(
-            session,
-            problem,
-            actor,
-            "power",
-            {"evaluation_id": row.id, "detectable": check.detectable, "mde_fraction": round(check.wdd_mde_fraction, 4)},
-        )
-    return report
-
-
-def run_assessment(engine: Engine, actor: UserInfo, problem_id: int, *, alpha: float = 0.05) -> dict[str, Any]:
-    """Run every assessment method over the problem's windows and stored areas; store the report and chart.
-
-    Raises ValueError when comparison areas are missing, overlap, or the baseline is empty.
-    """
-    require_write(actor)
-    with session_scope(engine) as session:
-        problem = load_problem(session, actor, problem_id)
-        agency = _agency(session, problem)
-        rows = {
-            row.role: json.loads(row.geojson)
-            for row in session.scalars(
-                select(ProblemComparisonArea).where(ProblemComparisonArea.problem_id == problem.id)
-            ).all()
-        }
-        _need_areas(rows)
-        request = AssessmentRequest(
-            agency_code=agency.code,
-            windows=_windows(problem),
-            target=json.loads(problem.area_geojson),
-            categories=tuple(json.loads(problem.categories)),
-            buffer=rows["buffer"],
-            control=rows["control"],
-            control_buffer=rows["control_buffer"],
-            goal_reduction=problem.target_reduction_pct / 100,
-            alpha=alpha,
-        )
-        title, area_name = problem.title, problem.area_name
-    result = assess_from_store(engine, request)
-    report = result.report
-    latest = latest_incident_date(engine, request.agency_code)
-    if latest is not None and latest < request.windows.response_end:
-        report["notes"].append(
-            f"the data end on {latest}, before the evaluation period ends ({request.windows.response_end}): "
-            "the response window is incomplete and its counts are too low"
-        )
-    figure = weekly_series_chart(
-        result.weekly,
-        request.windows.response_start,
-        request.windows.response_end,
-        labels={"target": f"Problem area: {area_name or title} (T)"[:80]},
-        title="Incidents per week; the evaluation period is shaded",
-    )
-    chart = save_figure(figure, format="svg").decode("utf-8")
-    with session_scope(engine) as session:
-        problem = load_problem(session, actor, problem_id)
-        row = ProblemEvaluation(
-            problem_id=problem.id,
-            kind="assessment",
-            report=json.dumps(report, default=str),
-            chart_svg=chart,
-            created_by_id=actor.id,
-            created_at=utcnow(),
-        )
-        session.add(row)
-        session.flush()
-        wdd = report["wdd"]
-        record_change(
-            session,
-            problem,
-            actor,
-            "assessment",
-            {"evaluation_id": row.id, "wdd": round(wdd["estimate"], 2), "p_value": round(wdd["p_value"], 5)},
-        )
-        report = json.loads(row.report) | {"id": row.id}
-    return report
-
-
-def evaluation_chart(engine: Engine, actor: UserInfo, problem_id: int, evaluation_id: int) -> str:
-    """The SVG chart of a stored assessment (LookupError when there is none)."""
-    with session_scope(engine) as session:
-        problem = load_problem(session, actor, problem_id)
-        row = session.get(ProblemEvaluation, evaluation_id)
-        if row is None or row.problem_id != problem.id or row.chart_svg is None:
-            raise LookupError(f"no chart for evaluation {evaluation_id} of problem {problem_id}")
-        return row.chart_svg
-
-
-def goal_progress(engine: Engine, problem: Problem, *, today: dt.date | None = None) -> dict[str, Any]:
-    """How the problem's area is doing against its goal so far (raw change, not an effect estimate).
-
-    The expected count is the baseline rate (incidents per day) times the days of the evaluation
-    period elapsed up to ``as_of`` — the earliest of the evaluation end, the last day with data and
-    ``today``. ``progress`` is the reduction achieved as a share of the goal (1 = goal met).
-    """
-    code = _agency_code(engine, problem)
-    latest = latest_incident_date(engine, code)
-    as_of = min(d for d in (problem.evaluation_end, latest, today or dt.date.today()) if d is not None)
-    events, local, agency = _events(engine, problem, problem.baseline_start, max(as_of, problem.baseline_end))
-    target = area_geometry(problem, agency.crs)
-    inside = points_in_areas(events["x_m"].to_numpy(), events["y_m"].to_numpy(), {"t": target})["t"]
-    day = local.dt.date.to_numpy()
-    baseline_days = (problem.baseline_end - problem.baseline_start).days + 1
-    baseline = int(np.sum(inside & (day >= problem.baseline_start) & (day <= problem.baseline_end)))
-    goal = problem.target_reduction_pct
-    result: dict[str, Any] = {
-        "as_of": str(as_of),
-        "baseline_count": baseline,
-        "baseline_per_week": round(baseline / baseline_days * 7, 2),
-        "target_change_pct": -goal,
-        "status": "not started",
-        "current_count": None,
-        "expected_count": None,
-        "change_pct": None,
-        "progress": None,
-    }
-    if as_of < problem.evaluation_start:
-        return result
-    elapsed = (as_of - problem.evaluation_start).days + 1
-    current = int(np.sum(inside & (day >= problem.evaluation_start) & (day <= as_of)))
-    expected = baseline / baseline_days * elapsed
-    result.update(current_count=current, expected_count=round(expected, 1), elapsed_days=elapsed)
-    if expected <= 0:
-        result["status"] = "no baseline"
-        return result
-    change = (current - expected) / expected * 100
-    progress = -change / goal
-    result.update(
-        change_pct=round(change, 1),
-        progress=round(progress, 3),
-        status="goal met" if progress >= 1 else ("improving" if progress > 0 else "not improving"),
-    )
-    return result
-
-
-def dashboard(engine: Engine, actor: UserInfo, *, today: dt.date | None = None) -> list[dict[str, Any]]:
-    """Every open problem of the actor's agency with its goal progress (:func:`goal_progress`), for commanders."""
-    from openilp.services.problems import list_problems
-
-    rows = []
-    for view in list_problems(engine, actor, include_closed=False):
-        with session_scope(engine) as session:
-            problem = load_problem(session, actor, view["id"])
-            session.expunge(problem)
-        try:
-            progress = goal_progress(engine, problem, today=today)
-        except ValueError as exc:
-            progress = {"status": "unavailable", "error": str(exc)}
-        rows.append(
-            {k: view[k] for k in ("id", "title", "goal", "owner", "stage", "target_reduction_pct")}
-            | {
-                "evaluation": view["evaluation"],
-                "progress": progress,
-            }
-        )
-    return rows
+        details = {"edited_by": actor.username}
+        _save_area(uow.session, problem, request.role, area_text, "edited", details, actor, uow.now)
+        record_change(uow, problem, actor, "areas", {"edited": request.role})
+        return ComparisonAreaSet(id=problem.id, role=request.role)
