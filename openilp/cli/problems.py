@@ -132,15 +132,15 @@ def show_command(
 def scan_command(
     user: str = _USER,
     category: list[str] | None = typer.Option(
-        None, "--category", help="Category or crime group (repeatable) [default: burglary]."
+        None, "--category", help="Category or crime group (repeatable) (default: burglary)."
     ),
     as_of: str | None = typer.Option(None, "--as-of", help="Last day scanned, YYYY-MM-DD (default: latest data)."),
     periods: int | None = typer.Option(
-        None, "--periods", help="Consecutive periods for hot-spot stability, 2 to 12 [default: 3]."
+        None, "--periods", help="Consecutive periods for hot-spot stability, 2 to 12 (default: 3)."
     ),
-    period_days: int | None = typer.Option(None, "--period-days", help="Length of each period in days [default: 182]."),
+    period_days: int | None = typer.Option(None, "--period-days", help="Length of each period in days (default: 182)."),
     permutations: int | None = typer.Option(
-        None, "--permutations", help="Gi* permutations per period [default: 9999]."
+        None, "--permutations", help="Gi* permutations per period (default: 9999)."
     ),
     as_json: bool = _JSON,
 ) -> None:
