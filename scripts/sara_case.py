@@ -30,9 +30,9 @@ from openilp.analysis.assessment.series import AssessmentWindows, weekly_counts,
 from openilp.analysis.assessment.wdd import wdd
 from openilp.analysis.hotspots import gi_star, hotspot_stability
 from openilp.config import get_settings
-from openilp.db import make_engine
-from openilp.services.assessment import AssessmentRequest, assess_from_store
+from openilp.core import OpenILP
 from openilp.services.events import EventQuery, load_events
+from openilp.services.problems.assessment import AssessmentRequest, assess_from_store
 
 ROOT = Path(__file__).resolve().parent.parent
 NEIGHBOURHOODS = ROOT / "openilp" / "demo_data" / "stlouis" / "stl_neighborhoods_wgs84.geojson"
@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=Path, default=IMAGES, help="folder for the charts (default docs/images)")
     args = parser.parse_args(argv)
     images: Path = args.images
-    engine = make_engine(get_settings().resolved_database_url)
+    core = OpenILP(get_settings())
+    engine = core.engine
     scanned = scan(engine)
     target = scanned["target"]
     request = AssessmentRequest(
@@ -146,12 +147,12 @@ def main(argv: list[str] | None = None) -> int:
         windows=WINDOWS,
         target=target_feature(scanned["areas"], target["nhd_num"]),
         categories=(CATEGORY,),
-        candidates=NEIGHBOURHOODS,
+        candidates=json.loads(NEIGHBOURHOODS.read_text(encoding="utf-8")),
         candidate_id_property="NHD_NUM",
         goal_reduction=GOAL,
         harm_weights=HARM,
     )
-    result = assess_from_store(engine, request)
+    result = assess_from_store(core, None, request)
     images.mkdir(parents=True, exist_ok=True)
     control_name = next(
         p.get("NHD_NAME", "")

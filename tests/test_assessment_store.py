@@ -13,9 +13,12 @@ from test_cli import cli_env, invoke  # noqa: F401  (fixture re-used)
 from test_events import HEADER
 
 from openilp.analysis.assessment.series import AssessmentWindows
+from openilp.config import Settings
+from openilp.core import OpenILP
+from openilp.errors import InvalidRequest
 from openilp.ingest.spec import load_source_spec
-from openilp.services.assessment import AssessmentRequest, assess_from_store
 from openilp.services.imports import import_source
+from openilp.services.problems.assessment import AssessmentRequest, assess_from_store
 
 # Two places about 5 km apart, in the source's coordinates (Missouri East state plane, US feet).
 TARGET_XY = (900000.0, 1020000.0)
@@ -66,19 +69,28 @@ def store_file(tmp_path: Path) -> Path:
 WINDOWS = AssessmentWindows(dt.date(2019, 1, 1), dt.date(2019, 4, 1), dt.date(2019, 6, 29))
 
 
+def _core(engine: Engine, folder: Path) -> OpenILP:
+    return OpenILP(Settings(data_dir=str(folder), secret_key="k" * 40), engine)
+
+
+def _geojson(path: Path) -> dict:
+    """The command line reads area files; the service takes the GeoJSON."""
+    return json.loads(path.read_text())
+
+
 def test_service_counts_and_methods(engine: Engine, store_file: Path) -> None:
     import_source(engine, load_source_spec("stlouis"), [store_file])
     folder = store_file.parent
     request = AssessmentRequest(
         agency_code="SLMPD",
         windows=WINDOWS,
-        target=folder / "target.geojson",
-        control=folder / "control.geojson",
+        target=_geojson(folder / "target.geojson"),
+        control=_geojson(folder / "control.geojson"),
         categories=("burglary",),
         goal_reduction=0.3,
         harm_weights={"burglary": 5.0},
     )
-    result = assess_from_store(engine, request)
+    result = assess_from_store(_core(engine, folder), None, request)
     counts = result.report["counts"]
     assert (counts["target"]["pre"], counts["target"]["post"]) == (30, 12)
     assert (counts["control"]["pre"], counts["control"]["post"]) == (28, 27)
@@ -94,19 +106,27 @@ def test_service_counts_and_methods(engine: Engine, store_file: Path) -> None:
 def test_service_bad_input(engine: Engine, store_file: Path) -> None:
     import_source(engine, load_source_spec("stlouis"), [store_file])
     folder = store_file.parent
-    base = {"agency_code": "SLMPD", "windows": WINDOWS, "target": folder / "target.geojson"}
+    core = _core(engine, folder)
+    base = {"agency_code": "SLMPD", "windows": WINDOWS, "target": _geojson(folder / "target.geojson")}
     with pytest.raises(ValueError, match="overlaps the target"):
-        assess_from_store(engine, AssessmentRequest(**base, control=folder / "overlap.geojson"))  # type: ignore[arg-type]
+        assess_from_store(core, None, AssessmentRequest(**base, control=_geojson(folder / "overlap.geojson")))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="candidate polygons"):
-        assess_from_store(engine, AssessmentRequest(**base))  # type: ignore[arg-type]
+        assess_from_store(core, None, AssessmentRequest(**base))  # type: ignore[arg-type]
     empty = AssessmentWindows(dt.date(2018, 1, 1), dt.date(2018, 3, 1), dt.date(2018, 5, 1))
     with pytest.raises(ValueError, match="baseline is empty"):
         assess_from_store(
-            engine,
+            core,
+            None,
             AssessmentRequest(
-                agency_code="SLMPD", windows=empty, target=folder / "target.geojson", control=folder / "control.geojson"
+                agency_code="SLMPD",
+                windows=empty,
+                target=_geojson(folder / "target.geojson"),
+                control=_geojson(folder / "control.geojson"),
             ),
         )
+    # A file name is not an area: the service never opens it (the command line reads files).
+    with pytest.raises(InvalidRequest, match="not a file name"):
+        assess_from_store(core, None, AssessmentRequest(**{**base, "target": str(folder / "target.geojson")}))  # type: ignore[arg-type]
 
 
 def test_cli_counts_json_reproduces_paper(cli_env: dict[str, str]) -> None:  # noqa: F811

@@ -21,9 +21,11 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.delenv("OPENILP_DATABASE_URL", raising=False)
     common.settings.cache_clear()
     common.engine.cache_clear()
+    common.core.cache_clear()
     yield {"OPENILP_DATA_DIR": str(tmp_path / "data")}
     common.settings.cache_clear()
     common.engine.cache_clear()
+    common.core.cache_clear()
 
 
 def invoke(*args: str) -> tuple[int, str]:

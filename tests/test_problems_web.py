@@ -124,3 +124,86 @@ def test_officers_read_but_do_not_change(client: TestClient, engine: Engine, tmp
     page = officer.get(f"/problems/{pid}")
     assert page.status_code == 200 and "Record intervention" not in page.text
     assert officer.post(f"/api/v1/problems/{pid}/notes", json={"body": "x"}).status_code == 403
+
+
+# Request data never names a server file: areas are GeoJSON objects only (size- and vertex-bounded).
+
+
+def _square_ring(n: int) -> list[list[float]]:
+    """A closed ring of ``n`` + 1 positions around the downtown square's centre."""
+    import math
+
+    ring = [
+        [-90.2 + 0.01 * math.cos(2 * math.pi * k / n), 38.63 + 0.01 * math.sin(2 * math.pi * k / n)] for k in range(n)
+    ]
+    return [*ring, ring[0]]
+
+
+@pytest.mark.parametrize("where", ["store", "hostname", "fifo", "missing"])
+def test_patch_with_a_file_path_as_area_is_refused_without_reading(
+    client: TestClient, engine: Engine, tmp_path: Path, where: str
+) -> None:
+    import os
+    import threading
+
+    pid = client.post("/api/v1/problems", json=BODY).json()["id"]
+    before = client.get(f"/api/v1/problems/{pid}").json()["area"]
+    if where == "fifo":
+        path = tmp_path / "pipe"
+        os.mkfifo(path)  # reading it would block until a writer opens it
+    else:
+        path = {
+            "store": Path(engine.url.database or "/var/lib/openilp/openilp.sqlite3"),
+            "hostname": Path("/etc/hostname"),
+            "missing": tmp_path / "no-such.geojson",
+        }[where]
+    answer: list[object] = []
+    worker = threading.Thread(
+        target=lambda: answer.append(client.patch(f"/api/v1/problems/{pid}", json={"area": str(path)})), daemon=True
+    )
+    worker.start()
+    worker.join(timeout=30)
+    if worker.is_alive():  # unblock the reader so the test process can end, then fail
+        with open(path, "w"):
+            pass
+        worker.join(timeout=5)
+        pytest.fail("the request blocked: the server tried to read the named pipe")
+    response = answer[0]
+    assert response.status_code == 400, response.text
+    assert "not a file name" in response.json()["detail"]
+    # The same answer whether the file exists or not: no file-existence oracle.
+    assert str(path) not in response.json()["detail"]
+    assert client.get(f"/api/v1/problems/{pid}").json()["area"] == before
+
+
+def test_area_text_in_forms_is_geojson_only(client: TestClient) -> None:
+    pid = client.post("/api/v1/problems", json=BODY).json()["id"]
+    detail = client.get(f"/problems/{pid}")
+    token = csrf_from(detail.text)
+    control = client.post(
+        f"/problems/{pid}/comparison-areas/control", data={"csrf_token": token, "area": "/etc/hostname"}
+    )
+    assert control.status_code == 400 and "not a file name" in control.text
+    intervention = client.post(
+        f"/problems/{pid}/interventions",
+        data={"csrf_token": token, "kind": "patrol", "start": "2019-07-01", "end": "2019-08-01", "area": "/etc/passwd"},
+    )
+    assert intervention.status_code == 400 and "not a file name" in intervention.text
+    page = client.get("/problems/new")
+    form = {**BODY, "categories": "burglary", "area": "/etc/hostname", "csrf_token": csrf_from(page.text)}
+    created = client.post("/problems", data=form)
+    assert created.status_code == 400 and "not a file name" in created.text
+    view = client.get(f"/api/v1/problems/{pid}").json()
+    assert view["interventions"] == [] and view["comparison_areas"] == {}
+
+
+def test_oversized_areas_are_refused_with_the_limit(client: TestClient) -> None:
+    pid = client.post("/api/v1/problems", json=BODY).json()["id"]
+    many = {"type": "Polygon", "coordinates": [_square_ring(50_001)]}
+    refused = client.patch(f"/api/v1/problems/{pid}", json={"area": many})
+    assert refused.status_code == 400 and "more than 50,000 vertices" in refused.json()["detail"]
+    fine = {"type": "Polygon", "coordinates": [_square_ring(2_000)]}
+    assert client.patch(f"/api/v1/problems/{pid}", json={"area": fine}).status_code == 200
+    padded = {**SQUARE, "padding": "x" * 1_000_001}
+    big = client.put(f"/api/v1/problems/{pid}/comparison-areas/control", json={"area": padded})
+    assert big.status_code == 400 and "larger than 1,000,000 bytes" in big.json()["detail"]

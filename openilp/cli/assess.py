@@ -1,7 +1,8 @@
 """``openilp assess``: assess a place-based response (WDD, WDQ, rate ratio, E-test, DiD, power).
 
 A thin shell over :mod:`openilp.analysis.assessment` (counts given on the command line or as JSON)
-and :mod:`openilp.services.assessment` (counts taken from the store for areas given as GeoJSON).
+and :mod:`openilp.services.problems.assessment` (counts taken from the store for areas given as
+GeoJSON files: the command reads the files and hands the service their GeoJSON).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, emit_json, engine, fail
+from openilp.cli.common import console, core, emit_json, fail
 
 #: The ``openilp assess`` group (added by :mod:`openilp.cli.main`).
 app = typer.Typer(
@@ -31,6 +32,21 @@ def _pair(value: str | None, name: str) -> tuple[float, float] | None:
     except ValueError:
         fail(f"{name} must be two counts 'pre,post', e.g. 207,110; got {value!r}")
     return pre, post
+
+
+def _read_geojson(path: Path | None, option: str) -> dict[str, Any] | None:
+    """The GeoJSON object in the file ``path`` given with ``option`` (None when not given)."""
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        fail(f"{option}: cannot read {path}: {exc.strerror or exc}")
+    except json.JSONDecodeError as exc:
+        fail(f"{option}: {path} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
+    if not isinstance(data, dict):
+        fail(f"{option}: {path} must hold a GeoJSON object (Polygon, Feature or FeatureCollection)")
+    return data
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -234,7 +250,8 @@ def store(
 ) -> None:
     """Assess from the store: count incidents in the areas and windows, then run every method."""
     from openilp.analysis.assessment.series import AssessmentWindows
-    from openilp.services.assessment import AssessmentRequest, assess_from_store, parse_date
+    from openilp.errors import ServiceError
+    from openilp.services.problems.assessment import AssessmentRequest, assess_from_store, parse_date
 
     harm_weights: dict[str, float] = {}
     for item in harm:
@@ -252,20 +269,20 @@ def store(
         request = AssessmentRequest(
             agency_code=agency,
             windows=windows,
-            target=target,
+            target=_read_geojson(target, "--target") or {},
             categories=tuple(category),
-            buffer=buffer,
-            control=control,
-            control_buffer=control_buffer,
+            buffer=_read_geojson(buffer, "--buffer"),
+            control=_read_geojson(control, "--control"),
+            control_buffer=_read_geojson(control_buffer, "--control-buffer"),
             buffer_m=buffer_m,
-            candidates=candidates,
+            candidates=_read_geojson(candidates, "--candidates"),
             candidate_id_property=candidate_id,
             goal_reduction=goal,
             harm_weights=harm_weights,
             alpha=alpha,
         )
-        result = assess_from_store(engine(), request)
-    except (ValueError, OSError) as exc:
+        result = assess_from_store(core(), None, request)
+    except (ServiceError, ValueError) as exc:  # ValueError: windows out of order
         fail(str(exc))
     if chart is not None:
         from openilp.analysis.assessment.charts import save_figure, weekly_series_chart
@@ -275,7 +292,7 @@ def store(
     if areas_out is not None:
         areas_out.write_text(json.dumps(result.areas_geojson()))
     if as_json:
-        emit_json(result.report)
+        emit_json(result.as_dict())
     else:
         if result.report.get("control_id") is not None:
             console.print(escape(f"Control area proposed: candidate {result.report['control_id']}"))

@@ -1,20 +1,20 @@
 """``openilp problems``: SARA problems from the command line (list with goal progress, show, scan).
 
-A thin shell over :mod:`openilp.services.problems`, :mod:`openilp.services.problem_response` and
-:mod:`openilp.services.problem_scanning`. Commands act as an existing account (``--user``): what
-they read is limited to that account's agency and recorded in the audit log under its name.
+A thin shell over :mod:`openilp.services.problems`: the same requests and results as the web
+app. Commands act as an existing account (``--user``): what they read is limited to that
+account's agency, checked against its permissions and recorded in the audit log under its name
+by the services.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, emit_json, engine, fail, settings
+from openilp.cli.common import console, core, emit_json, fail
 
 if TYPE_CHECKING:
     from openilp.security.actors import UserInfo
@@ -27,16 +27,14 @@ _JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
 def _actor(username: str) -> UserInfo:
-    from openilp.db import session_scope
+    """The active account ``username`` (the services check what it may do)."""
     from openilp.services.users import get_user_by_username, get_user_info
 
-    with session_scope(engine()) as session:
-        user = get_user_by_username(session, username)
-        info = get_user_info(session, user.id) if user is not None else None
+    with core().unit_of_work(None) as uow:
+        user = get_user_by_username(uow.session, username)
+        info = get_user_info(uow.session, user.id) if user is not None else None
     if info is None or not info.is_active:
         fail(f"no active user {username!r}")
-    if not info.can("problems:read"):
-        fail(f"{username} ({info.role}) may not read problems")
     return info
 
 
@@ -51,18 +49,22 @@ def list_command(
     as_json: bool = _JSON,
 ) -> None:
     """Problems of your agency; open ones with their progress toward the goal."""
-    from openilp.services.problem_response import dashboard
-    from openilp.services.problems import list_problems
+    from openilp.errors import ServiceError
+    from openilp.services.problems import dashboard, list_problems
 
     actor = _actor(user)
-    rows = dashboard(engine(), actor)
-    if include_closed:
-        known = {row["id"] for row in rows}
-        rows += [
-            {k: p[k] for k in ("id", "title", "goal", "owner", "stage", "target_reduction_pct")} | {"progress": None}
-            for p in list_problems(engine(), actor)
-            if p["id"] not in known
-        ]
+    try:
+        rows = dashboard(core(), actor).as_dict()["dashboard"]
+        if include_closed:
+            known = {row["id"] for row in rows}
+            rows += [
+                {k: p[k] for k in ("id", "title", "goal", "owner", "stage", "target_reduction_pct")}
+                | {"progress": None}
+                for p in list_problems(core(), actor).as_dict()["problems"]
+                if p["id"] not in known
+            ]
+    except ServiceError as exc:
+        fail(str(exc))
     if as_json:
         emit_json(rows)
         return
@@ -88,12 +90,13 @@ def show_command(
     problem_id: int = typer.Argument(..., help="Problem id."), user: str = _USER, as_json: bool = _JSON
 ) -> None:
     """One problem: goal, worksheet, interventions, comparison areas, evaluations and history."""
-    from openilp.services.problems import ProblemNotFound, get_problem
+    from openilp.errors import ServiceError
+    from openilp.services.problems import get_problem
 
     actor = _actor(user)
     try:
-        view = get_problem(engine(), actor, problem_id)
-    except ProblemNotFound as exc:
+        view = get_problem(core(), actor, problem_id).as_dict()
+    except ServiceError as exc:
         fail(str(exc))
     if as_json:
         emit_json(view)
@@ -131,28 +134,30 @@ def show_command(
 @app.command("scan")
 def scan_command(
     user: str = _USER,
-    category: list[str] = typer.Option(["burglary"], "--category", help="Category or crime group (repeatable)."),
+    category: list[str] | None = typer.Option(
+        None, "--category", help="Category or crime group (repeatable) (default: burglary)."
+    ),
     as_of: str | None = typer.Option(None, "--as-of", help="Last day scanned, YYYY-MM-DD (default: latest data)."),
-    periods: int = typer.Option(3, "--periods", help="Consecutive periods for hot-spot stability (at least 2)."),
-    period_days: int = typer.Option(182, "--period-days", help="Length of each period in days."),
-    permutations: int = typer.Option(9999, "--permutations", help="Gi* permutations per period."),
+    periods: int | None = typer.Option(
+        None, "--periods", help="Consecutive periods for hot-spot stability, 2 to 12 (default: 3)."
+    ),
+    period_days: int | None = typer.Option(None, "--period-days", help="Length of each period in days (default: 182)."),
+    permutations: int | None = typer.Option(
+        None, "--permutations", help="Gi* permutations per period (default: 9999)."
+    ),
     as_json: bool = _JSON,
 ) -> None:
     """Candidate problems: persistent or emerging Gi* hot spots and rising trends over the boundary polygons."""
-    from openilp.core.boundaries import BoundaryRegistry
-    from openilp.services.problem_scanning import ScanRequest, scan_candidates
+    from openilp.errors import ServiceError
+    from openilp.services.problems import ScanRequest, scan_candidates
 
     actor = _actor(user)
-    layer = BoundaryRegistry.default(settings().data_dir).layer_for(actor.agency_code)
-    if layer is None:
-        fail(f"agency {actor.agency_code} has no boundary layer: add <data_dir>/boundaries/{actor.agency_code}.geojson")
+    given: dict[str, Any] = {"categories": tuple(category) if category else None, "periods": periods}
+    given |= {"period_days": period_days, "permutations": permutations, "as_of": as_of}
+    request = ScanRequest(**{name: value for name, value in given.items() if value is not None})
     try:
-        day = dt.date.fromisoformat(as_of) if as_of else None
-        request = ScanRequest(
-            categories=tuple(category), as_of=day, periods=periods, period_days=period_days, permutations=permutations
-        )
-        result = scan_candidates(engine(), actor, request, boundary_path=layer.path)
-    except ValueError as exc:
+        result = scan_candidates(core(), actor, request).as_dict()
+    except ServiceError as exc:
         fail(str(exc))
     if as_json:
         emit_json(result)

@@ -20,9 +20,11 @@ even after the data change:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +38,32 @@ from openilp.analysis.assessment.charts import save_figure, weekly_series_chart
 from openilp.analysis.assessment.comparison import points_in_areas
 from openilp.analysis.assessment.series import AssessmentWindows, weekly_counts
 from openilp.analysis.nearrepeat import KnoxTest, event_days
-from openilp.db import session_scope
-from openilp.db.models import Agency, Problem, ProblemAttachment, utcnow
+from openilp.core import OpenILP, Request, Result
+from openilp.db.models import Agency, Problem, ProblemAttachment
+from openilp.errors import InvalidRequest, NotFound
 from openilp.security.actors import UserInfo
 from openilp.services.analysis_common import latest_incident_date, local_times
 from openilp.services.events import EventQuery, load_events
 from openilp.services.hotspot_service import HotspotRequest, run_hotspots
-from openilp.services.problems import area_geometry, load_problem, record_change, require_write
+from openilp.services.problems.common import (
+    agency_of,
+    area_geometry,
+    load_problem,
+    record_change,
+    refusals,
+    require_read,
+    require_write,
+)
 
-__all__ = ["PRODUCT_KINDS", "MAX_INCIDENTS", "attach_product", "attachment_content"]
+__all__ = [
+    "MAX_INCIDENTS",
+    "PRODUCT_KINDS",
+    "AttachmentContent",
+    "ProductAttached",
+    "ProductRequest",
+    "attach_product",
+    "attachment_content",
+]
 
 #: Product kind -> what it is.
 PRODUCT_KINDS = {
@@ -58,14 +77,41 @@ MAX_INCIDENTS = 2000
 MAP_MARGIN_M = 1000.0
 
 
-def _problem_facts(engine: Engine, actor: UserInfo, problem_id: int) -> tuple[Problem, Agency]:
-    with session_scope(engine) as session:
-        problem = load_problem(session, actor, problem_id)
-        agency = session.get(Agency, problem.agency_id)
-        assert agency is not None
-        session.expunge(problem)
-        session.expunge(agency)
-        return problem, agency
+@dataclass(frozen=True)
+class ProductRequest(Request):
+    """Generate a product of ``kind`` (:data:`PRODUCT_KINDS`) for problem ``problem_id``.
+
+    ``options``: ``space_bands_m``, ``time_bands_days`` and ``permutations`` (19 to 9,999) for the
+    Knox table; ``cell_size_m`` and ``permutations`` for the hot-spot map.
+    """
+
+    problem_id: int
+    kind: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> ProductRequest:
+        if self.kind not in PRODUCT_KINDS:
+            raise InvalidRequest(f"unknown product {self.kind!r}; products: {', '.join(PRODUCT_KINDS)}")
+        if not isinstance(self.options, Mapping):
+            raise InvalidRequest("options must be an object of option name -> value")
+        return dataclasses.replace(self, options=dict(self.options))
+
+
+@dataclass(frozen=True)
+class ProductAttached(Result):
+    """The id of the new attachment, its problem and kind."""
+
+    id: int
+    problem_id: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class AttachmentContent(Result):
+    """An attached product itself: JSON, GeoJSON or SVG text and its media type."""
+
+    content_type: str
+    content: str
 
 
 def _area_events(
@@ -81,12 +127,12 @@ def _area_events(
 def _knox(engine: Engine, problem: Problem, agency: Agency, options: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     events, local = _area_events(engine, problem, agency, problem.baseline_start, problem.baseline_end)
     if len(events) < 10:
-        raise ValueError(f"only {len(events)} incidents in the area in the baseline: too few for a Knox table")
+        raise InvalidRequest(f"only {len(events)} incidents in the area in the baseline: too few for a Knox table")
     space = tuple(float(v) for v in options.get("space_bands_m", (100, 200, 300, 400, 500)))
     time = tuple(float(v) for v in options.get("time_bands_days", (7, 14, 21, 28)))
     permutations = int(options.get("permutations", 199))
     if not 19 <= permutations <= 9999:
-        raise ValueError(f"permutations must be between 19 and 9,999, got {permutations}")
+        raise InvalidRequest(f"permutations must be between 19 and 9,999, got {permutations}")
     knox = KnoxTest(space_bands_m=space, time_bands_days=time, permutations=permutations, seed=0, n_jobs=-1)
     knox.fit(events["x_m"].to_numpy(), events["y_m"].to_numpy(), event_days(local))
     table = json.loads(knox.table().to_json(orient="records"))
@@ -118,7 +164,7 @@ def _trend(engine: Engine, problem: Problem, agency: Agency) -> tuple[str, dict[
 
 
 def _hotspots(
-    engine: Engine, problem: Problem, agency: Agency, options: Mapping[str, Any], boundary_path: str | Path | None
+    engine: Engine, problem: Problem, agency: Agency, options: Mapping[str, Any], boundary_path: Path | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     cell = float(options.get("cell_size_m", 150.0))
     request = HotspotRequest(
@@ -169,39 +215,33 @@ def _incidents(engine: Engine, problem: Problem, agency: Agency) -> tuple[dict[s
     return {"total": len(events), "shown": len(rows), "incidents": rows}, {"total": len(events)}
 
 
-def attach_product(
-    engine: Engine,
-    actor: UserInfo,
-    problem_id: int,
-    kind: str,
-    *,
-    options: Mapping[str, Any] | None = None,
-    boundary_path: str | Path | None = None,
-) -> int:
-    """Generate a product of ``kind`` (:data:`PRODUCT_KINDS`) and attach it; returns the attachment id.
+@refusals
+def attach_product(core: OpenILP, actor: UserInfo | None, request: ProductRequest) -> ProductAttached:
+    """Generate a product and attach it to the problem, with the parameters it was made with.
 
-    Raises ValueError for an unknown kind, bad options or too little data.
+    The hot-spot map is clipped to the agency's boundary layer from the core's registry.
+    Raises InvalidRequest for an unknown kind, bad options or too little data.
     """
-    require_write(actor)
-    if kind not in PRODUCT_KINDS:
-        raise ValueError(f"unknown product {kind!r}; products: {', '.join(PRODUCT_KINDS)}")
-    options = dict(options or {})
-    problem, agency = _problem_facts(engine, actor, problem_id)
-    base = {"categories": json.loads(problem.categories), "from": str(problem.baseline_start)}
-    if kind == "knox_table":
-        content, parameters = _knox(engine, problem, agency, options)
-        text, content_type, params = json.dumps(content), "application/json", json.loads(parameters)
-    elif kind == "trend_chart":
-        text, params = _trend(engine, problem, agency)
-        content_type = "image/svg+xml"
-    elif kind == "hotspot_map":
-        collection, params = _hotspots(engine, problem, agency, options, boundary_path)
-        text, content_type = json.dumps(collection), "application/geo+json"
-    else:
-        listing, params = _incidents(engine, problem, agency)
-        text, content_type = json.dumps(listing), "application/json"
-    with session_scope(engine) as session:
-        problem = load_problem(session, actor, problem_id)
+    actor = require_write(actor)
+    request = request.validate()
+    kind, options, engine = request.kind, request.options, core.engine
+    with core.unit_of_work(actor) as uow:
+        problem = load_problem(uow.session, actor, request.problem_id)
+        agency = agency_of(uow.session, problem)
+        base = {"categories": json.loads(problem.categories), "from": str(problem.baseline_start)}
+        if kind == "knox_table":
+            content, parameters = _knox(engine, problem, agency, options)
+            text, content_type, params = json.dumps(content), "application/json", json.loads(parameters)
+        elif kind == "trend_chart":
+            text, params = _trend(engine, problem, agency)
+            content_type = "image/svg+xml"
+        elif kind == "hotspot_map":
+            layer = core.boundaries.layer_for(agency.code)
+            collection, params = _hotspots(engine, problem, agency, options, layer.path if layer else None)
+            text, content_type = json.dumps(collection), "application/geo+json"
+        else:
+            listing, params = _incidents(engine, problem, agency)
+            text, content_type = json.dumps(listing), "application/json"
         attachment = ProblemAttachment(
             problem_id=problem.id,
             kind=kind,
@@ -210,19 +250,20 @@ def attach_product(
             content_type=content_type,
             content=text,
             created_by_id=actor.id,
-            created_at=utcnow(),
+            created_at=uow.now,
         )
-        session.add(attachment)
-        session.flush()
-        record_change(session, problem, actor, "attachment", {"attachment_id": attachment.id, "kind": kind})
-        return attachment.id
+        uow.session.add(attachment)
+        uow.session.flush()
+        record_change(uow, problem, actor, "attachment", {"attachment_id": attachment.id, "kind": kind})
+        return ProductAttached(id=attachment.id, problem_id=problem.id, kind=kind)
 
 
-def attachment_content(engine: Engine, actor: UserInfo, problem_id: int, attachment_id: int) -> tuple[str, str]:
-    """``(content_type, content)`` of an attachment; LookupError when it is not the problem's."""
-    with session_scope(engine) as session:
-        problem = load_problem(session, actor, problem_id)
-        attachment = session.get(ProblemAttachment, attachment_id)
+def attachment_content(core: OpenILP, actor: UserInfo | None, problem_id: int, attachment_id: int) -> AttachmentContent:
+    """An attachment's content; NotFound when it is not the problem's."""
+    actor = require_read(actor)
+    with core.unit_of_work(actor) as uow:
+        problem = load_problem(uow.session, actor, problem_id)
+        attachment = uow.session.get(ProblemAttachment, attachment_id)
         if attachment is None or attachment.problem_id != problem.id or attachment.content is None:
-            raise LookupError(f"no attachment {attachment_id} on problem {problem_id}")
-        return attachment.content_type, attachment.content
+            raise NotFound(f"no attachment {attachment_id} on problem {problem_id}")
+        return AttachmentContent(content_type=attachment.content_type, content=attachment.content)

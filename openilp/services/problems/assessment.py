@@ -4,23 +4,25 @@ The bridge between incidents in the store and :mod:`openilp.analysis.assessment`
 areas to the agency's CRS, proposes the comparison areas that were not given (a buffer ring around
 the target; a control among candidate polygons such as neighbourhoods, similar in baseline crime
 and not adjacent), counts the incidents in each area and window (local calendar), builds the weekly
-series and runs every method. The CLI and the web app call :func:`assess_from_store`.
+series and runs every method. The command line calls :func:`assess_from_store`; a problem's
+assessment (:mod:`openilp.services.problems.evaluation`) runs the same counting in its own unit of
+work. Areas are GeoJSON mappings: the command line reads the files it is given, the service never
+opens a file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from openilp.analysis.areas import PolygonAreas
@@ -35,55 +37,39 @@ from openilp.analysis.assessment.comparison import (
 )
 from openilp.analysis.assessment.report import assess_counts
 from openilp.analysis.assessment.series import AssessmentWindows, weekly_counts, window_counts
+from openilp.core import OpenILP, Request, Result
+from openilp.errors import InvalidRequest, NotPermitted
+from openilp.security.actors import UserInfo
 from openilp.services.events import EventQuery, expand_categories, load_events
+from openilp.services.problems.areas import geojson_area, geometry_from_geojson
+from openilp.services.problems.common import refusals
 
-__all__ = ["AssessmentRequest", "StoreAssessment", "assess_from_store", "geometry_from_geojson", "parse_date"]
-
-
-def geometry_from_geojson(source: str | Path | Mapping[str, Any], target_crs: str) -> shapely.Geometry:
-    """One projected (metres) polygon from a GeoJSON file or mapping in longitude/latitude.
-
-    Accepts a Polygon/MultiPolygon geometry, a Feature or a FeatureCollection (its features are merged).
-    """
-    data = json.loads(Path(source).read_text()) if isinstance(source, str | Path) else dict(source)
-    kind = data.get("type")
-    if kind == "FeatureCollection":
-        geometries = [f.get("geometry") for f in data.get("features") or []]
-    elif kind == "Feature":
-        geometries = [data.get("geometry")]
-    else:
-        geometries = [data]
-    if not geometries or any(g is None or g.get("type") not in ("Polygon", "MultiPolygon") for g in geometries):
-        raise ValueError("an area must be GeoJSON Polygon or MultiPolygon geometry (or features of them)")
-    shapes = shapely.from_geojson([json.dumps(g) for g in geometries])
-    merged = shapely.make_valid(shapely.union_all(shapes))
-    transformer = pyproj.Transformer.from_crs("EPSG:4326", target_crs, always_xy=True)
-
-    def project(coords: np.ndarray) -> np.ndarray:
-        x, y = transformer.transform(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
-
-    projected = shapely.transform(merged, project)
-    if shapely.is_empty(projected) or shapely.area(projected) <= 0:
-        raise ValueError("an area polygon is empty")
-    return projected
+__all__ = [
+    "AssessmentRequest",
+    "StoreAssessment",
+    "assess_from_store",
+    "assess_in_unit",
+    "geometry_from_geojson",
+    "parse_date",
+]
 
 
 @dataclass(frozen=True)
-class AssessmentRequest:
-    """What to assess. Areas are GeoJSON (longitude/latitude); dates are local calendar days."""
+class AssessmentRequest(Request):
+    """What to assess. Areas are GeoJSON mappings or text (longitude/latitude; never file names:
+    the command line reads its files); dates are local calendar days."""
 
     agency_code: str
     windows: AssessmentWindows
-    target: str | Path | Mapping[str, Any]
+    target: Mapping[str, Any] | str
     categories: Sequence[str] = ()
-    buffer: str | Path | Mapping[str, Any] | None = None
-    control: str | Path | Mapping[str, Any] | None = None
-    control_buffer: str | Path | Mapping[str, Any] | None = None
+    buffer: Mapping[str, Any] | str | None = None
+    control: Mapping[str, Any] | str | None = None
+    control_buffer: Mapping[str, Any] | str | None = None
     #: Width of the proposed buffer rings (metres).
     buffer_m: float = DEFAULT_BUFFER_M
-    #: Candidate control polygons (GeoJSON FeatureCollection) and their identifying property.
-    candidates: str | Path | Mapping[str, Any] | None = None
+    #: Candidate control polygons (a GeoJSON FeatureCollection) and their identifying property.
+    candidates: Mapping[str, Any] | None = None
     candidate_id_property: str = "NHD_NUM"
     #: Goal of the problem as a fraction (0.2 = reduce by 20%).
     goal_reduction: float | None = None
@@ -91,15 +77,46 @@ class AssessmentRequest:
     harm_weights: Mapping[str, float] = field(default_factory=dict)
     alpha: float = 0.05
 
+    def validate(self) -> AssessmentRequest:
+        if not isinstance(self.windows, AssessmentWindows):
+            raise InvalidRequest("windows must be AssessmentWindows(baseline start, response start, response end)")
+        if not 0 < self.buffer_m <= 5000:
+            raise InvalidRequest(f"buffer_m must be more than 0 and at most 5,000 metres, got {self.buffer_m}")
+        if not 0 < self.alpha < 0.5:
+            raise InvalidRequest(f"alpha must be between 0 and 0.5, got {self.alpha}")
+        if self.goal_reduction is not None and not 0 < self.goal_reduction < 1:
+            raise InvalidRequest(f"the goal must be a fraction between 0 and 1 (0.2 = 20%), got {self.goal_reduction}")
+        if self.candidates is not None and not isinstance(self.candidates, Mapping):
+            raise InvalidRequest("candidates must be a GeoJSON FeatureCollection (read the file on the command line)")
+
+        def optional(value: Mapping[str, Any] | str | None, name: str) -> Mapping[str, Any] | None:
+            return None if value is None else geojson_area(value, f"the {name} area")
+
+        return dataclasses.replace(
+            self,
+            target=geojson_area(self.target, "the target area"),
+            categories=tuple(self.categories),
+            buffer=optional(self.buffer, "buffer"),
+            control=optional(self.control, "control"),
+            control_buffer=optional(self.control_buffer, "control buffer"),
+        )
+
 
 @dataclass(frozen=True)
-class StoreAssessment:
-    """The report of every method, the areas used (metres) and the weekly series."""
+class StoreAssessment(Result):
+    """The report of every method, the areas used (metres) and the weekly series.
+
+    ``as_dict()`` is the report (the shells print or send it); the areas and the weekly series
+    are for charts and ``areas_geojson()``.
+    """
 
     report: dict[str, Any]
     areas: ComparisonAreas
     weekly: pd.DataFrame
     crs: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.report)
 
     def areas_geojson(self) -> dict[str, Any]:
         """The four areas as a GeoJSON FeatureCollection in longitude/latitude."""
@@ -128,16 +145,17 @@ def _local_times(frame: pd.DataFrame, timezone: str) -> pd.Series:
 
 
 def _areas(request: AssessmentRequest, crs: str, events: pd.DataFrame, local: pd.Series) -> ComparisonAreas:
+    assert isinstance(request.target, Mapping)  # validate() parsed it
     target = geometry_from_geojson(request.target, crs)
-    buffer = geometry_from_geojson(request.buffer, crs) if request.buffer is not None else None
+    buffer = geometry_from_geojson(request.buffer, crs) if isinstance(request.buffer, Mapping) else None
     if buffer is None:
         buffer = buffer_catchment(target, request.buffer_m)
-    control = geometry_from_geojson(request.control, crs) if request.control is not None else None
+    control = geometry_from_geojson(request.control, crs) if isinstance(request.control, Mapping) else None
     control_id = None
     candidates_table = None
     if control is None:
         if request.candidates is None:
-            raise ValueError("give a control area, or candidate polygons (e.g. neighbourhoods) to propose one from")
+            raise InvalidRequest("give a control area, or candidate polygons (e.g. neighbourhoods) to propose one from")
         candidates = PolygonAreas.from_geojson(
             request.candidates, id_property=request.candidate_id_property, target_crs=crs
         )
@@ -167,7 +185,7 @@ def _areas(request: AssessmentRequest, crs: str, events: pd.DataFrame, local: pd
         )
         buffer = proposal.buffer if request.buffer is None else buffer
         control, control_id, candidates_table = proposal.control, proposal.control_id, proposal.candidates
-    if request.control_buffer is not None:
+    if isinstance(request.control_buffer, Mapping):
         control_buffer = geometry_from_geojson(request.control_buffer, crs)
     elif control_id is not None:
         control_buffer = proposal.control_buffer
@@ -177,15 +195,43 @@ def _areas(request: AssessmentRequest, crs: str, events: pd.DataFrame, local: pd
     return ComparisonAreas(target, buffer, control, control_buffer, control_id=control_id, candidates=candidates_table)
 
 
-def assess_from_store(engine: Engine, request: AssessmentRequest) -> StoreAssessment:
+@refusals
+def assess_from_store(core: OpenILP, actor: UserInfo | None, request: AssessmentRequest) -> StoreAssessment:
     """Count the incidents of the request's categories in each area and window, and run every method.
+
+    ``actor`` None is the command-line operator; an account may assess its own agency only. The
+    assessment is audited as a search of the agency's incidents.
 
     Raises
     ------
-    ValueError
+    InvalidRequest
         For an unknown agency or category, overlapping areas, an empty baseline in the target
         area, or windows without a response period.
     """
+    request = request.validate()
+    if actor is not None and actor.agency_code != request.agency_code:
+        raise NotPermitted(f"you may assess incidents of your agency ({actor.agency_code}) only")
+    with core.unit_of_work(actor) as uow:
+        result = assess_in_unit(core, uow.session, request)
+        uow.audit(
+            action="search",
+            object_type="assessment",
+            details={
+                "agency": request.agency_code,
+                "categories": list(request.categories),
+                "windows": request.windows.as_dict(),
+                "control_proposed": result.report.get("control_id") is not None,
+            },
+        )
+    return result
+
+
+def assess_in_unit(core: OpenILP, session: Session, request: AssessmentRequest) -> StoreAssessment:
+    """:func:`assess_from_store` inside the caller's unit of work (``session``), not audited.
+
+    ``request`` must be validated.
+    """
+    engine = core.engine
     windows = request.windows
     wanted = tuple(request.categories)
     everything = wanted + tuple(name for name in request.harm_weights if name not in wanted) if wanted else ()
@@ -201,8 +247,7 @@ def assess_from_store(engine: Engine, request: AssessmentRequest) -> StoreAssess
     all_local = _local_times(loaded, agency.timezone)
     all_masks_needed = bool(request.harm_weights)
     if wanted and all_masks_needed:
-        with Session(engine) as session:
-            chosen = loaded["category"].isin(expand_categories(session, list(wanted))).to_numpy()
+        chosen = loaded["category"].isin(expand_categories(session, list(wanted))).to_numpy()
         events, local = loaded[chosen].reset_index(drop=True), all_local[chosen].reset_index(drop=True)
     else:
         events, local = loaded, all_local
@@ -210,7 +255,7 @@ def assess_from_store(engine: Engine, request: AssessmentRequest) -> StoreAssess
     masks = points_in_areas(events["x_m"].to_numpy(), events["y_m"].to_numpy(), areas.geometries())
     counts = window_counts(local, masks, windows)
     if counts["target"][0] == 0:
-        raise ValueError(
+        raise InvalidRequest(
             f"no incidents of the chosen categories in the target area between {windows.pre_start} and "
             f"{windows.response_start}: the baseline is empty, nothing can be assessed"
         )
@@ -218,12 +263,11 @@ def assess_from_store(engine: Engine, request: AssessmentRequest) -> StoreAssess
     harm: dict[str, tuple[float, dict[str, tuple[int, int]]]] = {}
     if request.harm_weights:
         all_masks = points_in_areas(loaded["x_m"].to_numpy(), loaded["y_m"].to_numpy(), areas.geometries())
-        with Session(engine) as session:
-            for name, weight in request.harm_weights.items():
-                codes = expand_categories(session, [name])
-                of_type = loaded["category"].isin(codes).to_numpy()
-                type_masks = {area: mask & of_type for area, mask in all_masks.items()}
-                harm[name] = (float(weight), window_counts(all_local, type_masks, windows))
+        for name, weight in request.harm_weights.items():
+            codes = expand_categories(session, [name])
+            of_type = loaded["category"].isin(codes).to_numpy()
+            type_masks = {area: mask & of_type for area, mask in all_masks.items()}
+            harm[name] = (float(weight), window_counts(all_local, type_masks, windows))
     report = assess_counts(
         counts,
         pre_length=windows.pre_days,
@@ -250,4 +294,4 @@ def parse_date(value: str, name: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise ValueError(f"{name} must be a date like 2019-07-01, got {value!r}") from exc
+        raise InvalidRequest(f"{name} must be a date like 2019-07-01, got {value!r}") from exc

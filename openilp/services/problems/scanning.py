@@ -13,41 +13,46 @@ categories and the ``periods`` × ``period_days`` days up to ``as_of``:
 
 Each candidate carries the unit's outline (GeoJSON), its counts, why it was proposed and a goal
 an analyst can adopt as it is or edit (e.g. "reduce burglary in Dutchtown by 20% over 6 months").
-Nothing is stored: an analyst opens a problem from a candidate.
+Nothing is stored: an analyst opens a problem from a candidate. The boundary polygons are the
+agency's layer in the core's registry (:attr:`openilp.core.OpenILP.boundaries`); no request field
+names a file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
 
 from openilp.analysis.hotspots import gi_star, hotspot_stability
 from openilp.analysis.trends import trend_alerts
-from openilp.db import session_scope
+from openilp.core import OpenILP, Request, Result
+from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
-from openilp.security.audit import record_event
 from openilp.services.analysis_common import boundary_areas, latest_incident_date, local_times
 from openilp.services.events import EventQuery, load_events
+from openilp.services.problems.common import parse_day, refusals, require_read
 
-__all__ = ["ScanRequest", "scan_candidates"]
+__all__ = ["ScanRequest", "ScanResult", "scan_candidates"]
 
 
 @dataclass(frozen=True)
-class ScanRequest:
-    """What to scan. ``as_of`` (a local day) defaults to the day of the latest located incident."""
+class ScanRequest(Request):
+    """What to scan. ``as_of`` (a local day or ``YYYY-MM-DD``) defaults to the day of the latest
+    located incident."""
 
     categories: tuple[str, ...] = ("burglary",)
-    as_of: dt.date | None = None
-    #: Consecutive periods for the stability of hot spots (at least 2) and their length in days.
+    as_of: dt.date | str | None = None
+    #: Consecutive periods for the stability of hot spots (2 to 12) and their length in days.
     periods: int = 3
-    period_days: int = 91
+    period_days: int = 182
     permutations: int = 9999
     alpha: float = 0.05
     #: 28-day periods in the rolling baseline of the trend alerts.
@@ -57,19 +62,49 @@ class ScanRequest:
     goal_pct: float = 20.0
     evaluation_days: int = 182
 
-    def validate(self) -> None:
-        if not self.categories:
-            raise ValueError("choose at least one category or crime group to scan")
+    def validate(self) -> ScanRequest:
+        categories = tuple(dict.fromkeys(c.strip() for c in self.categories if c and c.strip()))
+        if not categories:
+            raise InvalidRequest("choose at least one category or crime group to scan")
+        if len(categories) > 50:
+            raise InvalidRequest(f"choose at most 50 categories or crime groups, got {len(categories)}")
         if self.periods < 2:
-            raise ValueError("scanning needs at least 2 periods to tell persistent hot spots from passing ones")
+            raise InvalidRequest("scanning needs at least 2 periods to tell persistent hot spots from passing ones")
+        if self.periods > 12:
+            raise InvalidRequest(f"periods must be at most 12, got {self.periods}")
         if not 7 <= self.period_days <= 366:
-            raise ValueError(f"period_days must be between 7 and 366, got {self.period_days}")
+            raise InvalidRequest(f"period_days must be between 7 and 366, got {self.period_days}")
         if not 99 <= self.permutations <= 9999:
-            raise ValueError(f"permutations must be between 99 and 9,999, got {self.permutations}")
+            raise InvalidRequest(f"permutations must be between 99 and 9,999, got {self.permutations}")
         if not 0 < self.alpha < 1:
-            raise ValueError(f"alpha must be between 0 and 1, got {self.alpha}")
+            raise InvalidRequest(f"alpha must be between 0 and 1, got {self.alpha}")
         if not 1 <= self.rolling_periods <= 13:
-            raise ValueError(f"rolling_periods must be between 1 and 13, got {self.rolling_periods}")
+            raise InvalidRequest(f"rolling_periods must be between 1 and 13, got {self.rolling_periods}")
+        if not 0 < self.goal_pct < 100:
+            raise InvalidRequest(f"goal_pct must be a percentage between 0 and 100, got {self.goal_pct}")
+        if not 7 <= self.evaluation_days <= 1096:
+            raise InvalidRequest(f"evaluation_days must be between 7 and 1,096, got {self.evaluation_days}")
+        return dataclasses.replace(self, categories=categories, as_of=parse_day(self.as_of, "as_of"))
+
+
+@dataclass(frozen=True)
+class ScanResult(Result):
+    """Candidate problems of one scan, strongest first.
+
+    Each candidate has ``unit`` (index in the boundary layer), ``name``, ``reasons``,
+    ``stability``, ``period_counts``, ``gi_z_last``, ``trend`` (the 28-day alert row or None), a
+    proposed ``title`` / ``goal`` / time frame and the unit's ``area`` (GeoJSON geometry,
+    longitude/latitude), ready to open a problem from.
+    """
+
+    as_of: str
+    categories: tuple[str, ...]
+    #: ``(first day, last day)`` of each period, oldest first.
+    periods: tuple[tuple[str, str], ...]
+    #: Units per stability class (``persistent``, ``emerging``, …).
+    classes: Mapping[str, int]
+    trend_alerts: int
+    candidates: tuple[Mapping[str, Any], ...]
 
 
 def _name(properties: dict[str, Any], index: int) -> str:
@@ -79,29 +114,30 @@ def _name(properties: dict[str, Any], index: int) -> str:
     return f"area {index}"
 
 
-def scan_candidates(
-    engine: Engine, actor: UserInfo, request: ScanRequest, *, boundary_path: str | Path
-) -> dict[str, Any]:
-    """Candidate problems for the actor's agency (audited as a search).
+@refusals
+def scan_candidates(core: OpenILP, actor: UserInfo | None, request: ScanRequest) -> ScanResult:
+    """Candidate problems for the actor's agency over its boundary layer (audited as a search).
 
-    Returns ``{"as_of", "periods", "classes", "candidates": [...]}``; each candidate has ``unit``
-    (index in the boundary layer), ``name``, ``reasons``, ``stability``, ``period_counts``,
-    ``trend`` (the 28-day alert row or None), a proposed ``title`` / ``goal`` / time frame and the
-    unit's ``area`` (GeoJSON geometry, longitude/latitude).
-
-    Raises ValueError for bad parameters, unknown categories or no data.
+    Raises InvalidRequest for bad parameters, unknown categories, no data or an agency without a
+    boundary layer.
     """
-    request.validate()
+    actor = require_read(actor)
+    request = request.validate()
     code = actor.agency_code
-    as_of = request.as_of or latest_incident_date(engine, code)
+    layer = core.boundaries.layer_for(code)
+    if layer is None:
+        raise InvalidRequest(f"agency {code} has no boundary layer to scan: add <data_dir>/boundaries/{code}.geojson")
+    boundary_path: Path = layer.path
+    engine = core.engine
+    as_of = parse_day(request.as_of, "as_of") or latest_incident_date(engine, code)
     if as_of is None:
-        raise ValueError(f"agency {code} has no located incidents to scan")
+        raise InvalidRequest(f"agency {code} has no located incidents to scan")
     trend_days = 28 * (request.rolling_periods + 1)
     scan_days = request.periods * request.period_days
     first = as_of - dt.timedelta(days=max(scan_days, trend_days) - 1)
     events, agency = load_events(engine, EventQuery(code, request.categories, first, as_of))
     if events.empty:
-        raise ValueError(f"no located incidents of {', '.join(request.categories)} between {first} and {as_of}")
+        raise InvalidRequest(f"no located incidents of {', '.join(request.categories)} between {first} and {as_of}")
     units = boundary_areas(boundary_path, agency.crs)
     unit = units.assign(events["x_m"].to_numpy(), events["y_m"].to_numpy())
     day = local_times(events, agency.timezone).dt.date.to_numpy()
@@ -133,7 +169,7 @@ def scan_candidates(
     )
     rising = alerts[(alerts["severity"] == "alert") & (alerts["direction"] == "up")]
     trend_by_unit = {int(row["area"]): row for row in json.loads(rising.to_json(orient="records", date_format="iso"))}
-    collection = json.loads(Path(boundary_path).read_text(encoding="utf-8"))
+    collection = json.loads(boundary_path.read_text(encoding="utf-8"))
     features = collection.get("features") or []
     evaluation_start = as_of + dt.timedelta(days=1)
     evaluation_end = as_of + dt.timedelta(days=request.evaluation_days)
@@ -175,19 +211,17 @@ def scan_candidates(
     rank = {"persistent": 0, "emerging": 1}
     candidates.sort(key=lambda c: (rank.get(c["stability"], 2), -sum(c["period_counts"])))
     classes = {str(c): int(np.sum(stability == c)) for c in np.unique(stability)}
-    with session_scope(engine) as session:
-        record_event(
-            session,
+    with core.unit_of_work(actor) as uow:
+        uow.audit(
             action="search",
             object_type="problem_scan",
-            actor=actor,
             details={"categories": list(request.categories), "as_of": str(as_of), "candidates": len(candidates)},
         )
-    return {
-        "as_of": str(as_of),
-        "categories": list(request.categories),
-        "periods": bounds,
-        "classes": classes,
-        "trend_alerts": len(trend_by_unit),
-        "candidates": candidates,
-    }
+    return ScanResult(
+        as_of=str(as_of),
+        categories=tuple(request.categories),
+        periods=tuple(bounds),
+        classes=classes,
+        trend_alerts=len(trend_by_unit),
+        candidates=tuple(candidates),
+    )

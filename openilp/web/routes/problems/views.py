@@ -1,0 +1,171 @@
+"""Problem pages: the list with the commanders' dashboard, the new-problem form (with scanning
+first when asked) and the detail page through the SARA stages."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from openilp.core import OpenILP
+from openilp.security.actors import UserInfo
+from openilp.services import problems
+from openilp.web.actions import attempt
+from openilp.web.context import get_context, get_core
+from openilp.web.csrf import check_csrf
+from openilp.web.rendering import render
+from openilp.web.routes.problems.common import READ, WRITE, to_problem
+
+__all__ = ["detail", "router"]
+
+router = APIRouter(prefix="/problems", include_in_schema=False)
+
+
+@router.get("", response_class=HTMLResponse)
+def list_page(request: Request, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)) -> Response:
+    """Problems of the agency, and the commanders' dashboard of open problems' progress."""
+    return render(
+        request,
+        "problems/list.html",
+        user=user,
+        dashboard=problems.dashboard(core, user).as_dict()["dashboard"],
+        problems=problems.list_problems(core, user).as_dict()["problems"],
+    )
+
+
+def _new_page(
+    request: Request,
+    core: OpenILP,
+    user: UserInfo,
+    *,
+    error: str | None = None,
+    form: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    scan: dict[str, Any] | None = None
+    scan_error = None
+    params = request.query_params
+    if params.get("scan"):
+        defaults = problems.ScanRequest()
+
+        def run() -> problems.ScanResult:
+            request_ = problems.ScanRequest(
+                categories=tuple(params.getlist("category") or defaults.categories),
+                as_of=params.get("as_of"),
+                periods=int(params.get("periods") or defaults.periods),
+                period_days=int(params.get("period_days") or defaults.period_days),
+            )
+            return problems.scan_candidates(core, user, request_)
+
+        outcome = attempt(run)
+        scan, scan_error = (outcome.value.as_dict() if outcome.value else None), outcome.error
+    return render(
+        request,
+        "problems/new.html",
+        user=user,
+        status_code=status,
+        error=error,
+        form=form or {},
+        scan=scan,
+        scan_error=scan_error,
+        scan_json={c["unit"]: json.dumps(c["area"]) for c in (scan or {}).get("candidates", [])},
+    )
+
+
+@router.get("/new", response_class=HTMLResponse)
+def new_page(request: Request, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)) -> Response:
+    """The form to open a problem; with ``?scan=1`` the candidate problems from scanning first."""
+    return _new_page(request, core, user)
+
+
+@router.post("", response_class=HTMLResponse)
+def create_page(
+    request: Request,
+    csrf_token: str = Form(""),
+    title: str = Form("", max_length=200),
+    categories: str = Form("", max_length=1000),
+    target_reduction_pct: str = Form("", max_length=20),
+    baseline_start: str = Form("", max_length=10),
+    evaluation_start: str = Form("", max_length=10),
+    evaluation_end: str = Form("", max_length=10),
+    area: str = Form("", max_length=2 * problems.MAX_AREA_BYTES),
+    area_name: str = Form("", max_length=200),
+    goal: str = Form("", max_length=20_000),
+    origin: str = Form("analyst", max_length=20),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(WRITE),
+) -> Response:
+    """Open a problem from the form (or from a scanning candidate)."""
+    check_csrf(request, csrf_token)
+    form = {
+        "title": title,
+        "categories": categories,
+        "target_reduction_pct": target_reduction_pct,
+        "baseline_start": baseline_start,
+        "evaluation_start": evaluation_start,
+        "evaluation_end": evaluation_end,
+        "area": area,
+        "area_name": area_name,
+        "goal": goal,
+    }
+    data = problems.OpenProblemRequest(
+        title=title,
+        categories=categories,
+        target_reduction_pct=target_reduction_pct,
+        baseline_start=baseline_start,
+        evaluation_start=evaluation_start,
+        evaluation_end=evaluation_end,
+        area=area,
+        area_name=area_name,
+        goal=goal,
+        origin=origin,
+    )
+    outcome = attempt(lambda: problems.open_problem(core, user, data))
+    if outcome.value is None:
+        return _new_page(request, core, user, error=outcome.error, form=form, status=outcome.status_code)
+    return to_problem(outcome.value.id)
+
+
+def detail(
+    request: Request, core: OpenILP, user: UserInfo, problem_id: int, *, error: str | None = None, status: int = 200
+) -> Response:
+    """The detail page of a problem, with ``error`` above the forms when a form was refused."""
+    view = problems.get_problem(core, user, problem_id)
+    progress = None
+    if view.stage != "closed":
+        outcome = attempt(lambda: problems.goal_progress(core, user, problems.ProgressRequest(problem_id)))
+        progress = outcome.value.as_dict() if outcome.value is not None else None
+    page = view.as_dict()
+    power = [e for e in page["evaluations"] if e["kind"] == "power"]
+    assessments = [e for e in page["evaluations"] if e["kind"] == "assessment"]
+    context = get_context(request)
+    boundary = core.boundaries.layer_for(user.agency_code)
+    return render(
+        request,
+        "problems/detail.html",
+        user=user,
+        status_code=status,
+        error=error,
+        problem=page,
+        progress=progress,
+        power=power[-1] if power else None,
+        assessment=assessments[-1] if assessments else None,
+        stages=problems.STAGES,
+        worksheet_fields=problems.WORKSHEET_FIELDS,
+        products=problems.PRODUCT_KINDS,
+        roles=problems.COMPARISON_ROLES,
+        boundary=boundary,
+        boundary_url=f"/api/v1/boundaries/{user.agency_code}.geojson" if boundary else "",
+        leaflet_available=context.leaflet_available,
+        can_write=user.can("problems:write"),
+    )
+
+
+@router.get("/{problem_id}", response_class=HTMLResponse)
+def detail_page(
+    problem_id: int, request: Request, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)
+) -> Response:
+    """One problem through its SARA stages: goal and progress, worksheet, products, responses, evaluation."""
+    return detail(request, core, user, problem_id)
