@@ -28,8 +28,8 @@ from openilp.db import session_scope
 from openilp.db.models import AuditEntry, IntelDissemination, IntelPartnerAgreement, IntelRecord, TipReward
 from openilp.intel.errors import IntelForbidden, PurposeRequired, RecordedRefusal
 from openilp.security.actors import UserInfo
-from openilp.services import intel_tips
-from openilp.services.intel_agreements import (
+from openilp.services.intel import tips as intel_tips
+from openilp.services.intel.agreements import (
     FieldError,
     add_agreement,
     choose_grading_scheme,
@@ -38,10 +38,10 @@ from openilp.services.intel_agreements import (
     list_agreements,
     revoke_agreement,
 )
-from openilp.services.intel_common import agency_grading_scheme
-from openilp.services.intel_dissemination import disseminate, notifications_for
-from openilp.services.intel_emergency import emergency_release
-from openilp.services.intel_records import approve_record, correct_record, search_records, submit_record
+from openilp.services.intel.common import agency_grading_scheme
+from openilp.services.intel.dissemination import disseminate, notifications_for
+from openilp.services.intel.emergency import emergency_release
+from openilp.services.intel.records import approve_record, correct_record, search_records, submit_record
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 

@@ -19,8 +19,8 @@ from web_support import IncidentSpec, csrf_from, login, make_client, seed_incide
 
 from openilp.db import session_scope
 from openilp.db.models import AuditEntry, IntelDissemination, IntelRecord, Tip, TipReward
-from openilp.services.intel_dissemination import record_agreement
-from openilp.services.intel_tips import submit_tip
+from openilp.services.intel.dissemination import record_agreement
+from openilp.services.intel.tips import submit_tip
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 

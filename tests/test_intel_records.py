@@ -23,8 +23,8 @@ from openilp.db.models import (
 from openilp.intel.errors import IntelForbidden, IntelNotFound, PurposeRequired
 from openilp.intel.rules import SubmissionError
 from openilp.security.audit import verify_chain
-from openilp.services.intel_dissemination import disseminate, notifications_for, record_agreement
-from openilp.services.intel_records import (
+from openilp.services.intel.dissemination import disseminate, notifications_for, record_agreement
+from openilp.services.intel.records import (
     approve_record,
     correct_record,
     reject_record,
@@ -33,7 +33,7 @@ from openilp.services.intel_records import (
     update_identifiers,
     view_record,
 )
-from openilp.services.intel_retention import open_due_reviews, purge_expired, review_queue, validate_record
+from openilp.services.intel.retention import open_due_reviews, purge_expired, review_queue, validate_record
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -228,7 +228,7 @@ def test_protected_activity_without_nexus_is_rejected(engine: Engine, people: Ca
 
 
 def test_protected_activity_needs_second_person_approval_and_is_reported(engine: Engine, people: Cast) -> None:
-    from openilp.services.intel_compliance import compliance_report
+    from openilp.services.intel.compliance import compliance_report
 
     with session_scope(engine) as session:
         record_id = submit_record(

@@ -15,8 +15,8 @@ from openilp.intel.errors import IntelForbidden, IntelNotFound
 from openilp.intel.images import strip_image
 from openilp.intel.rules import SubmissionError
 from openilp.intel.tipcodes import is_tip_id
-from openilp.services.intel_records import search_records
-from openilp.services.intel_tips import (
+from openilp.services.intel.records import search_records
+from openilp.services.intel.tips import (
     TIP_NOT_FOUND,
     approve_reward,
     close_tip,

@@ -3,7 +3,7 @@
 ``review-due`` and ``purge-expired`` run daily. ``agreements add|list|revoke`` keeps the partner
 sharing agreements (23.20(f)(1)) and ``grading-scheme show|set`` the agency's grading scheme; they
 act as an existing account (``--user``, an administrator or supervisor) and are audited under its
-name, through the same services as the web pages (:mod:`openilp.services.intel_agreements`).
+name, through the same services as the web pages (:mod:`openilp.services.intel.agreements`).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def review_due(
     """Create review tasks for approved records and list those due (90 days before retention ends)."""
     from openilp.db import session_scope
     from openilp.db.models import IntelRecord
-    from openilp.services.intel_retention import open_due_reviews
+    from openilp.services.intel.retention import open_due_reviews
 
     moment = _moment(now)
     with session_scope(engine()) as session:
@@ -88,7 +88,7 @@ def purge(
 ) -> None:
     """Purge the content of every record whose retention ended without validation (audited)."""
     from openilp.db import session_scope
-    from openilp.services.intel_retention import purge_expired
+    from openilp.services.intel.retention import purge_expired
 
     moment = _moment(now)
     with session_scope(engine()) as session:
@@ -129,7 +129,7 @@ def _settings_call(action: Callable[[Session], T]) -> T:
 @agreements_app.command("list")
 def agreements_list(user: str = _USER, as_json: bool = _JSON) -> None:
     """Your agency's agreements with their status (current, not yet valid, expired, revoked)."""
-    from openilp.services.intel_agreements import list_agreements
+    from openilp.services.intel.agreements import list_agreements
 
     actor = _admin(user)
     rows = _settings_call(lambda session: list_agreements(session, actor))
@@ -164,7 +164,7 @@ def agreements_add(
 ) -> None:
     """Put a partner agency's signed sharing agreement on file (audited)."""
     from openilp.db.models import utcnow
-    from openilp.services.intel_agreements import add_agreement, agreement_dict, parse_moment
+    from openilp.services.intel.agreements import add_agreement, agreement_dict, parse_moment
 
     actor = _admin(user)
 
@@ -195,7 +195,7 @@ def agreements_revoke(
     user: str = _USER,
 ) -> None:
     """Revoke an agreement at once: no further releases or full search hits (audited)."""
-    from openilp.services.intel_agreements import revoke_agreement
+    from openilp.services.intel.agreements import revoke_agreement
 
     actor = _admin(user)
     _settings_call(lambda session: revoke_agreement(session, actor, agreement_id, reason=reason))
@@ -205,7 +205,7 @@ def agreements_revoke(
 @grading_app.command("show")
 def grading_show(user: str = _USER, as_json: bool = _JSON) -> None:
     """The agency's grading scheme and the schemes it may choose."""
-    from openilp.services.intel_agreements import grading_scheme_settings
+    from openilp.services.intel.agreements import grading_scheme_settings
 
     actor = _admin(user)
     settings = _settings_call(lambda session: grading_scheme_settings(session, actor))
@@ -223,7 +223,7 @@ def grading_set(
     user: str = _USER,
 ) -> None:
     """Choose the grading scheme for new submissions (audited); existing records keep theirs."""
-    from openilp.services.intel_agreements import choose_grading_scheme
+    from openilp.services.intel.agreements import choose_grading_scheme
 
     actor = _admin(user)
     chosen = _settings_call(lambda session: choose_grading_scheme(session, actor, scheme))

@@ -34,7 +34,7 @@ from openilp.intel.grading import SCHEMES
 from openilp.intel.rules import SubmissionError, clean_text
 from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
-from openilp.services.intel_common import (
+from openilp.services.intel.common import (
     agency_grading_scheme,
     agency_name,
     require_permission,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from openilp.db.models import AuditEntry, IntelDissemination, IntelRecord, IntelReviewTask, utcnow
 from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
-from openilp.services.intel_common import require_permission, user_label
+from openilp.services.intel.common import require_permission, user_label
 
 __all__ = ["compliance_report"]
 

@@ -6,7 +6,7 @@ agency) and a current sharing agreement on file with that agency (23.20(f)(1)). 
 unexpired criminal intelligence goes out: pending records and temporary working files never do.
 Each release writes a dissemination record (recipient, agency, reason, date, items), an audit
 entry, and a notice to the recipient. Corrections and purges later notify every past recipient
-(:func:`openilp.services.intel_common.notify_past_recipients`).
+(:func:`openilp.services.intel.common.notify_past_recipients`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from openilp.intel.errors import IntelForbidden, IntelNotFound
 from openilp.intel.rules import MAX_TEXT_CHARS, SubmissionError, clean_text
 from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
-from openilp.services.intel_agreements import add_agreement, has_current_agreement
-from openilp.services.intel_common import (
+from openilp.services.intel.agreements import add_agreement, has_current_agreement
+from openilp.services.intel.common import (
     LAW_ENFORCEMENT_ROLES,
     agency_name,
     checked_purpose,
@@ -65,7 +65,7 @@ def record_agreement(
     expires_at: dt.datetime | None = None,
     scope: str = "releases_and_search",
 ) -> IntelPartnerAgreement:
-    """Put a partner agency's signed agreement on file (:func:`openilp.services.intel_agreements.add_agreement`)."""
+    """Put a partner agency's signed agreement on file (:func:`openilp.services.intel.agreements.add_agreement`)."""
     return add_agreement(
         session,
         actor,

@@ -3,7 +3,7 @@
 The regulation lets a project disseminate "an assessment of criminal intelligence information to
 a government official or to any other individual, when necessary, to avoid imminent danger to
 life or property". This is an explicit, separate mode, not a way round the ordinary checks of
-:func:`openilp.services.intel_dissemination.disseminate`:
+:func:`openilp.services.intel.dissemination.disseminate`:
 
 * only supervisors and reviewers (``intel:emergency_release``) of the owning agency may use it;
 * a written **justification** of the imminent danger is required (a missing one is refused and
@@ -15,7 +15,7 @@ life or property". This is an explicit, separate mode, not a way round the ordin
 * the dissemination log row is flagged (``kind`` "emergency", ``imminent_danger`` True), the audit
   action is ``emergency_release``, and the record's control official and submitter are notified
   so the release is reviewed after the fact. Corrections and purges later tell the control
-  official to advise the recipient by hand (:func:`openilp.services.intel_common.notify_past_recipients`).
+  official to advise the recipient by hand (:func:`openilp.services.intel.common.notify_past_recipients`).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from openilp.intel.errors import IntelForbidden, IntelNotFound
 from openilp.intel.rules import MAX_TEXT_CHARS, SubmissionError, clean_text
 from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
-from openilp.services.intel_agreements import FieldError
-from openilp.services.intel_common import checked_purpose, load_record, notify, require_permission
+from openilp.services.intel.agreements import FieldError
+from openilp.services.intel.common import checked_purpose, load_record, notify, require_permission
 
 __all__ = ["MIN_JUSTIFICATION_CHARS", "MIN_ASSESSMENT_CHARS", "emergency_release"]
 

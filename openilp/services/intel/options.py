@@ -1,7 +1,7 @@
 """Choices offered on intelligence forms: grading vocabulary, offence categories, control officials.
 
 Forms show only what the services will accept: the grades of the agency's own scheme
-(:func:`openilp.services.intel_common.agency_grading_scheme`), the offence categories in the
+(:func:`openilp.services.intel.common.agency_grading_scheme`), the offence categories in the
 store and the active staff of the agency who can be named control official (23.20(g)).
 """
 
@@ -25,7 +25,7 @@ from openilp.intel.rules import (
 from openilp.security.actors import UserInfo
 from openilp.security.roles import INTERNAL_ROLES
 from openilp.services.incidents import category_options
-from openilp.services.intel_common import agency_grading_scheme
+from openilp.services.intel.common import agency_grading_scheme
 
 __all__ = ["SubmissionOptions", "submission_options", "partner_agencies"]
 

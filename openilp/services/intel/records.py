@@ -49,8 +49,8 @@ from openilp.intel.rules import (
 )
 from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
-from openilp.services.intel_agreements import has_current_agreement
-from openilp.services.intel_common import (
+from openilp.services.intel.agreements import has_current_agreement
+from openilp.services.intel.common import (
     agency_grading_scheme,
     agency_name,
     checked_purpose,

@@ -25,8 +25,8 @@ from openilp.intel.retention import TEMPORARY_RETENTION_YEARS, add_years, retent
 from openilp.intel.rules import MAX_TEXT_CHARS, MIN_FACTUAL_BASIS_CHARS, SubmissionError, clean_text
 from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
-from openilp.services.intel_common import load_record, notify, notify_past_recipients, user_label
-from openilp.services.intel_records import MIN_REASON_CHARS, _review_checks, purge_content
+from openilp.services.intel.common import load_record, notify, notify_past_recipients, user_label
+from openilp.services.intel.records import MIN_REASON_CHARS, _review_checks, purge_content
 
 __all__ = ["open_due_reviews", "review_queue", "validate_record", "purge_expired"]
 

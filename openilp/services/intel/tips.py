@@ -41,8 +41,8 @@ from openilp.intel.tipcodes import (
 from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
 from openilp.security.passwords import dummy_verify, hash_password, verify_password
-from openilp.services.intel_common import notify, require_permission, user_label
-from openilp.services.intel_records import submit_record
+from openilp.services.intel.common import notify, require_permission, user_label
+from openilp.services.intel.records import submit_record
 
 __all__ = [
     "MIN_NARRATIVE_CHARS",

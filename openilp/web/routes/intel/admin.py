@@ -2,7 +2,7 @@
 
 Partner sharing agreements (28 CFR 23.20(f)(1)) and the agency's grading scheme: the JSON API
 under ``/api/v1/intel/agreements`` and ``/api/v1/intel/grading-scheme``, and the page
-``/intel/settings`` with its forms. Thin adapters over :mod:`openilp.services.intel_agreements`;
+``/intel/settings`` with its forms. Thin adapters over :mod:`openilp.services.intel.agreements`;
 a refused form is shown again with the field at fault named (status 400) and nothing is stored.
 """
 
@@ -19,7 +19,7 @@ from openilp.db.models import utcnow
 from openilp.intel.errors import IntelForbidden, IntelNotFound
 from openilp.intel.rules import SubmissionError
 from openilp.security.actors import UserInfo
-from openilp.services.intel_agreements import (
+from openilp.services.intel.agreements import (
     AGREEMENT_SCOPES,
     FieldError,
     add_agreement,
@@ -30,12 +30,12 @@ from openilp.services.intel_agreements import (
     parse_moment,
     revoke_agreement,
 )
-from openilp.services.intel_options import partner_agencies
+from openilp.services.intel.options import partner_agencies
 from openilp.web.auth import require
 from openilp.web.context import db_session
 from openilp.web.csrf import check_csrf
 from openilp.web.rendering import render
-from openilp.web.routes.intel import run
+from openilp.web.routes.intel.api import run
 
 __all__ = ["api", "pages"]
 

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from openilp.intel.errors import IntelForbidden, IntelNotFound, PurposeRequired, RecordedRefusal
 from openilp.intel.rules import SubjectInput, Submission, SubmissionError
 from openilp.security.actors import UserInfo
-from openilp.services import intel_tips
-from openilp.services.intel_compliance import compliance_report
-from openilp.services.intel_dissemination import disseminate, notifications_for
-from openilp.services.intel_emergency import emergency_release
-from openilp.services.intel_records import (
+from openilp.services.intel import tips as intel_tips
+from openilp.services.intel.compliance import compliance_report
+from openilp.services.intel.dissemination import disseminate, notifications_for
+from openilp.services.intel.emergency import emergency_release
+from openilp.services.intel.records import (
     approve_record,
     correct_record,
     reject_record,
@@ -28,7 +28,7 @@ from openilp.services.intel_records import (
     submit_record,
     view_record,
 )
-from openilp.services.intel_retention import review_queue, validate_record
+from openilp.services.intel.retention import review_queue, validate_record
 from openilp.web.auth import current_user, require
 from openilp.web.context import db_session
 

@@ -2,10 +2,10 @@
 
 ``/intel/records/{id}/correct`` shows the correctable fields and each subject's identifiers
 pre-filled; posting calls the same services as the JSON API
-(:func:`openilp.services.intel_records.correct_record` and
-:func:`openilp.services.intel_records.update_identifiers`), in one transaction, so every past
+(:func:`openilp.services.intel.records.correct_record` and
+:func:`openilp.services.intel.records.update_identifiers`), in one transaction, so every past
 recipient is notified (23.20(h)). ``/intel/records/{id}/emergency-release`` posts the
-imminent-danger form of the record page to :func:`openilp.services.intel_emergency.emergency_release`
+imminent-danger form of the record page to :func:`openilp.services.intel.emergency.emergency_release`
 (23.20(f)(2)).
 """
 
@@ -21,14 +21,14 @@ from openilp.intel.errors import IntelForbidden, IntelNotFound, PurposeRequired
 from openilp.intel.grading import HANDLING_CODES, SCHEMES
 from openilp.intel.rules import SENSITIVITIES, SubmissionError
 from openilp.security.actors import UserInfo
-from openilp.services.intel_emergency import emergency_release
-from openilp.services.intel_records import CORRECTABLE_FIELDS, correct_record, update_identifiers, view_record
+from openilp.services.intel.emergency import emergency_release
+from openilp.services.intel.records import CORRECTABLE_FIELDS, correct_record, update_identifiers, view_record
 from openilp.web.auth import require
 from openilp.web.context import db_session
 from openilp.web.csrf import check_csrf
 from openilp.web.rendering import render
-from openilp.web.routes.intel import run
-from openilp.web.routes.intel_pages import after_action, record_url
+from openilp.web.routes.intel.api import run
+from openilp.web.routes.intel.pages import after_action, record_url
 
 __all__ = ["router"]
 

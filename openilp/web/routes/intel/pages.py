@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from openilp.intel.errors import IntelForbidden, IntelNotFound, PurposeRequired
 from openilp.intel.rules import SubmissionError
 from openilp.security.actors import UserInfo
-from openilp.services.intel_common import agency_grading_scheme
-from openilp.services.intel_compliance import compliance_report
-from openilp.services.intel_dissemination import (
+from openilp.services.intel.common import agency_grading_scheme
+from openilp.services.intel.compliance import compliance_report
+from openilp.services.intel.dissemination import (
     RELEASABLE_ITEMS,
     disseminate,
     disseminations_of,
@@ -29,21 +29,21 @@ from openilp.services.intel_dissemination import (
     notifications_for,
     received_disseminations,
 )
-from openilp.services.intel_options import partner_agencies, submission_options
-from openilp.services.intel_records import (
+from openilp.services.intel.options import partner_agencies, submission_options
+from openilp.services.intel.records import (
     approve_record,
     reject_record,
     search_records,
     submit_record,
     view_record,
 )
-from openilp.services.intel_retention import review_queue, validate_record
+from openilp.services.intel.retention import review_queue, validate_record
 from openilp.web.auth import require
 from openilp.web.context import db_session
 from openilp.web.csrf import check_csrf
-from openilp.web.intel_forms import SubmissionForm, empty_submission_values, submission_form
 from openilp.web.rendering import render
-from openilp.web.routes.intel import run
+from openilp.web.routes.intel.api import run
+from openilp.web.routes.intel.forms import SubmissionForm, empty_submission_values, submission_form
 
 __all__ = ["router", "REVIEW_PURPOSE", "record_url", "after_action"]
 

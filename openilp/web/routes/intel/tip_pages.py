@@ -22,15 +22,15 @@ from openilp.intel.errors import IntelForbidden, IntelNotFound, RecordedRefusal
 from openilp.intel.rules import SubmissionError
 from openilp.intel.tipcodes import normalise_tip_id
 from openilp.security.actors import UserInfo
-from openilp.services import intel_tips
-from openilp.services.intel_common import agency_grading_scheme
+from openilp.services.intel import tips as intel_tips
+from openilp.services.intel.common import agency_grading_scheme
 from openilp.web.auth import require
 from openilp.web.context import db_session
 from openilp.web.csrf import check_csrf
-from openilp.web.intel_forms import SubmissionForm, submission_form
 from openilp.web.rendering import render
-from openilp.web.routes.intel import run
-from openilp.web.routes.intel_pages import record_url, submission_page
+from openilp.web.routes.intel.api import run
+from openilp.web.routes.intel.forms import SubmissionForm, submission_form
+from openilp.web.routes.intel.pages import record_url, submission_page
 
 __all__ = ["router", "parse_amount"]
 

@@ -20,7 +20,7 @@ from openilp.intel.errors import IntelForbidden, IntelNotFound
 from openilp.intel.images import MAX_ATTACHMENT_BYTES
 from openilp.intel.rules import SubmissionError
 from openilp.intel.tipcodes import SAR_CATEGORIES, TIP_KINDS
-from openilp.services.intel_tips import (
+from openilp.services.intel.tips import (
     MAX_ATTACHMENTS,
     collect_payout_code,
     submit_tip,
