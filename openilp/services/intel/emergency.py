@@ -20,20 +20,19 @@ life or property". This is an explicit, separate mode, not a way round the ordin
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
-from openilp.db.models import IntelDissemination, utcnow
+from openilp.core import OpenILP, Request
+from openilp.db.models import IntelDissemination
 from openilp.intel.errors import IntelForbidden, IntelNotFound
 from openilp.intel.rules import MAX_TEXT_CHARS, SubmissionError, clean_text
 from openilp.security.actors import UserInfo
-from openilp.security.audit import record_event
 from openilp.services.intel.agreements import FieldError
 from openilp.services.intel.common import checked_purpose, load_record, notify, require_permission
+from openilp.services.intel.dissemination import Release
 
-__all__ = ["MIN_JUSTIFICATION_CHARS", "MIN_ASSESSMENT_CHARS", "emergency_release"]
+__all__ = ["MIN_JUSTIFICATION_CHARS", "MIN_ASSESSMENT_CHARS", "EmergencyReleaseRequest", "emergency_release"]
 
 #: Shortest justification of the imminent danger, in characters.
 MIN_JUSTIFICATION_CHARS = 20
@@ -51,23 +50,24 @@ def _field(value: object, field: str, max_chars: int, min_chars: int) -> str:
     return text
 
 
-def emergency_release(
-    session: Session,
-    actor: UserInfo,
-    record_id: int,
-    *,
-    justification: str | None,
-    recipient_name: str,
-    recipient_organisation: str,
-    assessment: str,
-    now: dt.datetime | None = None,
-) -> IntelDissemination:
-    """Release an assessment of a record to avoid imminent danger to life or property; return the log row.
+@dataclass(frozen=True)
+class EmergencyReleaseRequest(Request):
+    """An imminent-danger release: the justification, who receives it and the assessment written."""
+
+    record_id: int
+    justification: str | None = None
+    recipient_name: str = ""
+    recipient_organisation: str = ""
+    assessment: str = ""
+
+
+def emergency_release(core: OpenILP, actor: UserInfo, request: EmergencyReleaseRequest) -> Release:
+    """Release an assessment of a record to avoid imminent danger to life or property.
 
     Raises
     ------
     PurposeRequired
-        No justification (the refusal is audited as ``emergency_release_refused``: commit first).
+        No justification (the refusal is audited as ``emergency_release_refused`` and kept).
     FieldError
         Justification, recipient or assessment missing or too short (``field`` names which).
     IntelForbidden
@@ -75,64 +75,67 @@ def emergency_release(
     IntelNotFound
         No such record in the actor's agency.
     """
+    request = request.validate()
     require_permission(actor, "intel:emergency_release")
-    record = load_record(session, record_id)
-    if record.agency_id != actor.agency_id:
-        raise IntelNotFound("no such record")
-    stated = justification.strip()[:500] if isinstance(justification, str) else justification
-    reason = checked_purpose(
-        session, actor, stated, action="emergency_release", object_type="intel_record", object_id=str(record.id)
-    )
-    why = _field(justification, "justification", MAX_TEXT_CHARS, MIN_JUSTIFICATION_CHARS)
-    now = now or utcnow()
-    if record.status != "approved" or record.retention_expires_at is None or record.retention_expires_at <= now:
-        raise IntelForbidden("only approved, unexpired intelligence can be assessed for release (this record is not)")
-    name = _field(recipient_name, "recipient_name", 120, 2)
-    organisation = _field(recipient_organisation, "recipient_organisation", 78, 2)
-    text = _field(assessment, "assessment", MAX_TEXT_CHARS, MIN_ASSESSMENT_CHARS)
-    release = IntelDissemination(
-        record_id=record.id,
-        kind="emergency",
-        imminent_danger=True,
-        released_by_id=actor.id,
-        recipient_agency_id=None,
-        recipient_user_id=None,
-        recipient_name=f"{name} ({organisation})",
-        reason=reason,
-        need_to_know=why,
-        items=json.dumps(["assessment"]),
-        assessment=text,
-        handling_conditions=record.handling_conditions,
-        released_at=now,
-    )
-    session.add(release)
-    session.flush()
-    owners = dict.fromkeys(i for i in (record.control_official_id, record.submitter_id) if i is not None)
-    for owner_id in owners:
-        notify(
-            session,
-            agency_id=record.agency_id,
-            user_id=owner_id,
-            kind="emergency_release",
-            message=f"{actor.full_name or actor.username} released an assessment of intelligence record "
-            f"#{record.id} to {release.recipient_name} to avoid imminent danger (28 CFR 23.20(f)(2)). "
-            f"Justification: {why} Review the release.",
-            record_id=record.id,
-            now=now,
+    with core.unit_of_work(actor) as uow:
+        session, now = uow.session, uow.now
+        record = load_record(session, request.record_id)
+        if record.agency_id != actor.agency_id:
+            raise IntelNotFound("no such record")
+        justification = request.justification
+        stated = justification.strip()[:500] if isinstance(justification, str) else justification
+        reason = checked_purpose(
+            uow, stated, action="emergency_release", object_type="intel_record", object_id=record.id
         )
-    record_event(
-        session,
-        action="emergency_release",
-        object_type="intel_record",
-        object_id=str(record.id),
-        actor=actor,
-        purpose=reason,
-        details={
-            "dissemination_id": release.id,
-            "recipient": release.recipient_name,
-            "imminent_danger": True,
-            "items": ["assessment"],
-            "owners_notified": len(owners),
-        },
-    )
-    return release
+        why = _field(justification, "justification", MAX_TEXT_CHARS, MIN_JUSTIFICATION_CHARS)
+        if record.status != "approved" or record.retention_expires_at is None or record.retention_expires_at <= now:
+            raise IntelForbidden(
+                "only approved, unexpired intelligence can be assessed for release (this record is not)"
+            )
+        name = _field(request.recipient_name, "recipient_name", 120, 2)
+        organisation = _field(request.recipient_organisation, "recipient_organisation", 78, 2)
+        text = _field(request.assessment, "assessment", MAX_TEXT_CHARS, MIN_ASSESSMENT_CHARS)
+        release = IntelDissemination(
+            record_id=record.id,
+            kind="emergency",
+            imminent_danger=True,
+            released_by_id=actor.id,
+            recipient_agency_id=None,
+            recipient_user_id=None,
+            recipient_name=f"{name} ({organisation})",
+            reason=reason,
+            need_to_know=why,
+            items=json.dumps(["assessment"]),
+            assessment=text,
+            handling_conditions=record.handling_conditions,
+            released_at=now,
+        )
+        session.add(release)
+        session.flush()
+        owners = dict.fromkeys(i for i in (record.control_official_id, record.submitter_id) if i is not None)
+        for owner_id in owners:
+            notify(
+                session,
+                agency_id=record.agency_id,
+                user_id=owner_id,
+                kind="emergency_release",
+                message=f"{actor.full_name or actor.username} released an assessment of intelligence record "
+                f"#{record.id} to {release.recipient_name} to avoid imminent danger (28 CFR 23.20(f)(2)). "
+                f"Justification: {why} Review the release.",
+                record_id=record.id,
+                now=now,
+            )
+        uow.audit(
+            action="emergency_release",
+            object_type="intel_record",
+            object_id=record.id,
+            purpose=reason,
+            details={
+                "dissemination_id": release.id,
+                "recipient": release.recipient_name,
+                "imminent_danger": True,
+                "items": ["assessment"],
+                "owners_notified": len(owners),
+            },
+        )
+        return Release(release.id, record.id, release.kind, True, release.recipient_name, release.released_at)

@@ -5,103 +5,94 @@ convert into an intelligence submission (through the same predicate gate and rev
 other) and close. Rewards (``tips:rewards``): approve an amount and record a payout against the
 payout code the tipster presents. The payout code is shown only to the tipster, on the public
 follow-up page; staff pages never hold it (only its hash exists). A refused form is shown again
-with the reason (status 400) and nothing of it is stored.
+with the reason (status 400) and nothing of it is stored (a wrong payout code is still counted:
+the service keeps the count).
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from collections.abc import Callable
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
-from openilp.intel.errors import IntelForbidden, IntelNotFound, RecordedRefusal
-from openilp.intel.rules import SubmissionError
+from openilp.core import OpenILP
 from openilp.intel.tipcodes import normalise_tip_id
 from openilp.security.actors import UserInfo
-from openilp.services.intel import tips as intel_tips
-from openilp.services.intel.common import agency_grading_scheme
+from openilp.services.intel.rewards import (
+    PayoutRequest,
+    RewardRequest,
+    UnlockRequest,
+    approve_reward,
+    list_rewards,
+    record_payout,
+    reward_view,
+    unlock_reward,
+)
+from openilp.services.intel.tip_triage import (
+    CloseRequest,
+    ConvertRequest,
+    LinkRequest,
+    ReplyRequest,
+    close_tip,
+    convert_to_submission,
+    link_incident,
+    list_tips,
+    staff_reply,
+    staff_view,
+)
+from openilp.web.actions import attempt
 from openilp.web.auth import require
-from openilp.web.context import db_session
+from openilp.web.context import get_core
 from openilp.web.csrf import check_csrf
 from openilp.web.rendering import render
-from openilp.web.routes.intel.api import run
 from openilp.web.routes.intel.forms import SubmissionForm, submission_form
 from openilp.web.routes.intel.pages import record_url, submission_page
 
-__all__ = ["router", "parse_amount"]
+__all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-_AMOUNT = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
-_SHOWN = (SubmissionError, ValueError, IntelForbidden)
-
-
-def parse_amount(text: str) -> int:
-    """A money amount such as ``"250"``, ``"250.5"`` or ``"1,250.00"`` in cents.
-
-    >>> parse_amount("1,250.5")
-    125050
-    >>> parse_amount("12.345")
-    Traceback (most recent call last):
-    ...
-    openilp.intel.rules.SubmissionError: enter the amount as a number such as 250 or 250.00
-    """
-    cleaned = text.strip().replace(",", "")
-    if not _AMOUNT.match(cleaned):
-        raise SubmissionError("enter the amount as a number such as 250 or 250.00")
-    whole, _, cents = cleaned.partition(".")
-    return int(whole) * 100 + int((cents + "00")[:2])
+_CORE = Depends(get_core)
+_TRIAGE = require("tips:triage")
+_REWARDS = require("tips:rewards")
 
 
 def _tip_page(
     request: Request,
-    session: Session,
+    core: OpenILP,
     user: UserInfo,
     tip_id: str,
     *,
     error: str | None = None,
     form: dict[str, str] | None = None,
 ) -> Response:
-    tip = run(session, lambda: intel_tips.staff_view(session, user, tip_id))
+    tip = staff_view(core, user, tip_id).as_dict()
     return render(
         request, "intel/tip.html", user=user, tip=tip, error=error, form=form or {}, status_code=400 if error else 200
     )
 
 
 def _tip_action(
-    request: Request, session: Session, user: UserInfo, tip_id: str, action: Any, form: dict[str, str]
+    request: Request, core: OpenILP, user: UserInfo, tip_id: str, action: Callable[[], object], form: dict[str, str]
 ) -> Response:
     """Run a triage action; back to the tip page, or the page again with the reason."""
-    try:
-        action()
-    except IntelNotFound as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    except _SHOWN as exc:
-        session.rollback()
-        return _tip_page(request, session, user, tip_id, error=str(exc), form=form)
-    return RedirectResponse(f"/intel/tips/{tip_id}", status_code=303)
+    outcome = attempt(action)
+    if outcome.ok:
+        return RedirectResponse(f"/intel/tips/{tip_id}", status_code=303)
+    return _tip_page(request, core, user, tip_id, error=outcome.error, form=form)
 
 
 @router.get("/intel/tips", response_class=HTMLResponse)
-def tip_inbox(
-    request: Request, user: UserInfo = Depends(require("tips:triage")), session: Session = db_session
-) -> Response:
+def tip_inbox(request: Request, user: UserInfo = Depends(_TRIAGE), core: OpenILP = _CORE) -> Response:
     """The tip inbox page."""
-    return render(request, "intel/tips.html", user=user, tips=intel_tips.list_tips(session, user))
+    return render(request, "intel/tips.html", user=user, tips=list_tips(core, user).as_dict()["tips"])
 
 
 @router.get("/intel/tips/{tip_id}", response_class=HTMLResponse)
-def tip_page(
-    request: Request,
-    tip_id: str,
-    user: UserInfo = Depends(require("tips:triage")),
-    session: Session = db_session,
-) -> Response:
+def tip_page(request: Request, tip_id: str, user: UserInfo = Depends(_TRIAGE), core: OpenILP = _CORE) -> Response:
     """One tip: narrative, dialogue, reply, link, convert and close forms."""
-    return _tip_page(request, session, user, tip_id)
+    return _tip_page(request, core, user, tip_id)
 
 
 @router.post("/intel/tips/{tip_id}/reply", response_class=HTMLResponse)
@@ -110,14 +101,13 @@ def tip_page_reply(
     tip_id: str,
     csrf_token: str = Form(""),
     body: str = Form(""),
-    user: UserInfo = Depends(require("tips:triage")),
-    session: Session = db_session,
+    user: UserInfo = Depends(_TRIAGE),
+    core: OpenILP = _CORE,
 ) -> Response:
     """Send a reply to the tipster from the tip page."""
     check_csrf(request, csrf_token)
-    return _tip_action(
-        request, session, user, tip_id, lambda: intel_tips.staff_reply(session, user, tip_id, body), {"body": body}
-    )
+    reply = ReplyRequest(tip_id, body)
+    return _tip_action(request, core, user, tip_id, lambda: staff_reply(core, user, reply), {"body": body})
 
 
 @router.post("/intel/tips/{tip_id}/close", response_class=HTMLResponse)
@@ -126,14 +116,13 @@ def tip_page_close(
     tip_id: str,
     csrf_token: str = Form(""),
     reason: str = Form(""),
-    user: UserInfo = Depends(require("tips:triage")),
-    session: Session = db_session,
+    user: UserInfo = Depends(_TRIAGE),
+    core: OpenILP = _CORE,
 ) -> Response:
     """Close the tip with a reason."""
     check_csrf(request, csrf_token)
-    return _tip_action(
-        request, session, user, tip_id, lambda: intel_tips.close_tip(session, user, tip_id, reason), {"reason": reason}
-    )
+    closing = CloseRequest(tip_id, reason)
+    return _tip_action(request, core, user, tip_id, lambda: close_tip(core, user, closing), {"reason": reason})
 
 
 @router.post("/intel/tips/{tip_id}/link", response_class=HTMLResponse)
@@ -142,39 +131,36 @@ def tip_page_link(
     tip_id: str,
     csrf_token: str = Form(""),
     incident_id: str = Form("", max_length=20),
-    user: UserInfo = Depends(require("tips:triage")),
-    session: Session = db_session,
+    user: UserInfo = Depends(_TRIAGE),
+    core: OpenILP = _CORE,
 ) -> Response:
     """Link the tip to one of the agency's incidents (by record number)."""
     check_csrf(request, csrf_token)
+    link = LinkRequest(tip_id, incident_id)
+    return _tip_action(
+        request, core, user, tip_id, lambda: link_incident(core, user, link), {"incident_id": incident_id}
+    )
 
-    def link() -> None:
-        text = incident_id.strip().lstrip("#")
-        if not text.isdigit() or len(text) > 12:
-            raise SubmissionError("enter the incident's record number")
-        intel_tips.link_incident(session, user, tip_id, int(text))
 
-    return _tip_action(request, session, user, tip_id, link, {"incident_id": incident_id})
+def _convert_heading(tip_id: str) -> str:
+    return f"Convert tip {tip_id} into an intelligence submission"
 
 
 @router.get("/intel/tips/{tip_id}/convert", response_class=HTMLResponse)
 def tip_convert_form(
-    request: Request,
-    tip_id: str,
-    user: UserInfo = Depends(require("tips:triage")),
-    session: Session = db_session,
+    request: Request, tip_id: str, user: UserInfo = Depends(_TRIAGE), core: OpenILP = _CORE
 ) -> Response:
     """The submission form, pre-filled from the tip (collection method *tip*, tip ID as reference)."""
-    tip = run(session, lambda: intel_tips.staff_view(session, user, tip_id))
-    values = {"summary": tip["narrative"], "source_reference": tip["tip_id"], "collection_method": "tip"}
+    tip = staff_view(core, user, tip_id)
+    values = {"summary": tip.narrative, "source_reference": tip.tip_id, "collection_method": "tip"}
     return submission_page(
         request,
-        session,
+        core,
         user,
-        action=f"/intel/tips/{tip['tip_id']}/convert",
+        action=f"/intel/tips/{tip.tip_id}/convert",
         values=values,
-        heading=f"Convert tip {tip['tip_id']} into an intelligence submission",
-        tip_id=tip["tip_id"],
+        heading=_convert_heading(tip.tip_id),
+        tip_id=tip.tip_id,
     )
 
 
@@ -183,29 +169,25 @@ def tip_convert(
     request: Request,
     tip_id: str,
     form: SubmissionForm = Depends(submission_form),
-    user: UserInfo = Depends(require("tips:triage")),
-    session: Session = db_session,
+    user: UserInfo = Depends(_TRIAGE),
+    core: OpenILP = _CORE,
 ) -> Response:
     """Convert through the predicate gate: the record is pending until a trained reviewer approves it."""
     check_csrf(request, form.csrf_token)
-    submission = form.submission(agency_grading_scheme(session, user.agency_id))
-    try:
-        record_id = intel_tips.convert_to_submission(session, user, tip_id, submission)
-    except IntelNotFound as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    except _SHOWN as exc:
-        session.rollback()
+    conversion = ConvertRequest(tip_id, form.submission(), use_agency_scheme=True)
+    outcome = attempt(lambda: convert_to_submission(core, user, conversion))
+    if outcome.value is None:
         return submission_page(
             request,
-            session,
+            core,
             user,
             action=f"/intel/tips/{tip_id}/convert",
             values=form.values,
-            error=str(exc),
-            heading=f"Convert tip {tip_id} into an intelligence submission",
+            error=outcome.error,
+            heading=_convert_heading(tip_id),
             tip_id=tip_id,
         )
-    return RedirectResponse(record_url(record_id, f"conversion of tip {tip_id}", "submitted"), status_code=303)
+    return RedirectResponse(record_url(outcome.value.id, f"conversion of tip {tip_id}", "submitted"), status_code=303)
 
 
 # --- rewards -------------------------------------------------------------------------------------
@@ -213,7 +195,7 @@ def tip_convert(
 
 def _reward_page(
     request: Request,
-    session: Session,
+    core: OpenILP,
     user: UserInfo,
     tip_id: str,
     *,
@@ -221,7 +203,7 @@ def _reward_page(
     form: dict[str, str] | None = None,
     done: str = "",
 ) -> Response:
-    tip = run(session, lambda: intel_tips.reward_view(session, user, tip_id))
+    tip = reward_view(core, user, tip_id).as_dict()
     return render(
         request,
         "intel/reward.html",
@@ -235,32 +217,31 @@ def _reward_page(
 
 
 def _reward_action(
-    request: Request, session: Session, user: UserInfo, tip_id: str, action: Any, form: dict[str, str], done: str
+    request: Request,
+    core: OpenILP,
+    user: UserInfo,
+    tip_id: str,
+    action: Callable[[], object],
+    form: dict[str, str],
+    done: str,
 ) -> Response:
-    try:
-        action()
-    except IntelNotFound as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    except RecordedRefusal as exc:
-        session.commit()  # the wrong payout code is counted and audited
-        return _reward_page(request, session, user, tip_id, error=str(exc), form=form)
-    except _SHOWN as exc:
-        session.rollback()
-        return _reward_page(request, session, user, tip_id, error=str(exc), form=form)
-    return RedirectResponse(f"/intel/tips/{tip_id}/reward?done={done}", status_code=303)
+    outcome = attempt(action)
+    if outcome.ok:
+        return RedirectResponse(f"/intel/tips/{tip_id}/reward?done={done}", status_code=303)
+    return _reward_page(request, core, user, tip_id, error=outcome.error, form=form)
 
 
 @router.get("/intel/rewards", response_class=HTMLResponse)
 def rewards_page(
     request: Request,
     tip_id: str = Query(default="", max_length=40),
-    user: UserInfo = Depends(require("tips:rewards")),
-    session: Session = db_session,
+    user: UserInfo = Depends(_REWARDS),
+    core: OpenILP = _CORE,
 ) -> Response:
     """Reward decisions of the agency, and a box to open a tip by the ID a tipster presents."""
     if tip_id.strip():
         return RedirectResponse(f"/intel/tips/{quote(normalise_tip_id(tip_id), safe='')}/reward", status_code=303)
-    return render(request, "intel/rewards.html", user=user, rewards=intel_tips.list_rewards(session, user))
+    return render(request, "intel/rewards.html", user=user, rewards=list_rewards(core, user).as_dict()["rewards"])
 
 
 @router.get("/intel/tips/{tip_id}/reward", response_class=HTMLResponse)
@@ -268,11 +249,11 @@ def reward_page(
     request: Request,
     tip_id: str,
     done: str = Query(default="", max_length=20),
-    user: UserInfo = Depends(require("tips:rewards")),
-    session: Session = db_session,
+    user: UserInfo = Depends(_REWARDS),
+    core: OpenILP = _CORE,
 ) -> Response:
     """A tip's reward: approve an amount, or record the payout against the tipster's code."""
-    return _reward_page(request, session, user, tip_id, done=done)
+    return _reward_page(request, core, user, tip_id, done=done)
 
 
 @router.post("/intel/tips/{tip_id}/reward", response_class=HTMLResponse)
@@ -282,17 +263,18 @@ def reward_approve(
     csrf_token: str = Form(""),
     amount: str = Form("", max_length=20),
     reason: str = Form(""),
-    user: UserInfo = Depends(require("tips:rewards")),
-    session: Session = db_session,
+    user: UserInfo = Depends(_REWARDS),
+    core: OpenILP = _CORE,
 ) -> Response:
     """Approve a reward amount (board or supervisor decision); the tipster is told on the follow-up page."""
     check_csrf(request, csrf_token)
+    decision = RewardRequest(tip_id, amount, reason)
     return _reward_action(
         request,
-        session,
+        core,
         user,
         tip_id,
-        lambda: intel_tips.approve_reward(session, user, tip_id, amount_cents=parse_amount(amount), reason=reason),
+        lambda: approve_reward(core, user, decision),
         {"amount": amount, "reason": reason},
         "approved",
     )
@@ -304,20 +286,13 @@ def reward_payout(
     tip_id: str,
     csrf_token: str = Form(""),
     payout_code: str = Form("", max_length=40),
-    user: UserInfo = Depends(require("tips:rewards")),
-    session: Session = db_session,
+    user: UserInfo = Depends(_REWARDS),
+    core: OpenILP = _CORE,
 ) -> Response:
     """Pay whoever presents the tip ID and the matching payout code (identity never asked)."""
     check_csrf(request, csrf_token)
-    return _reward_action(
-        request,
-        session,
-        user,
-        tip_id,
-        lambda: intel_tips.record_payout(session, user, tip_id, payout_code),
-        {},
-        "paid",
-    )
+    payout = PayoutRequest(tip_id, payout_code)
+    return _reward_action(request, core, user, tip_id, lambda: record_payout(core, user, payout), {}, "paid")
 
 
 @router.post("/intel/tips/{tip_id}/unlock", response_class=HTMLResponse)
@@ -327,16 +302,17 @@ def reward_unlock(
     csrf_token: str = Form(""),
     reason: str = Form("", max_length=1000),
     user: UserInfo = Depends(require("tips:unlock")),
-    session: Session = db_session,
+    core: OpenILP = _CORE,
 ) -> Response:
     """Unlock a reward locked after too many wrong payout codes (administrators; audited)."""
     check_csrf(request, csrf_token)
+    unlocking = UnlockRequest(tip_id, reason)
     return _reward_action(
         request,
-        session,
+        core,
         user,
         tip_id,
-        lambda: intel_tips.unlock_reward(session, user, tip_id, reason=reason),
+        lambda: unlock_reward(core, user, unlocking),
         {"unlock_reason": reason},
         "unlocked",
     )
