@@ -542,9 +542,11 @@ def cli(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     monkeypatch.setenv("OPENILP_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     common.settings.cache_clear()
     common.engine.cache_clear()
+    common.core.cache_clear()
     yield
     common.settings.cache_clear()
     common.engine.cache_clear()
+    common.core.cache_clear()
 
 
 def _invoke(*args: str) -> tuple[int, str]:
