@@ -30,6 +30,8 @@ from openilp.services.intel.compliance import compliance_report
 from openilp.services.intel.corrections import (
     CorrectionRequest,
     IdentifierUpdateRequest,
+    RecordCorrectionsRequest,
+    apply_record_corrections,
     correct_record,
     update_identifiers,
 )
@@ -520,3 +522,25 @@ def test_audit_chain_covers_every_step(engine: Engine, core: OpenILP, people: Ca
 def test_dataclass_replace_keeps_submission_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         submission(1).title = "x"  # type: ignore[misc]
+
+
+def test_correction_form_is_one_transaction_and_a_refusal_is_kept(engine: Engine, core: OpenILP, people: Cast) -> None:
+    record_id = _approved(core, people)
+    with session_scope(engine) as session:
+        subject_id = session.scalars(select(IntelSubject.id).where(IntelSubject.role == "criminal_subject")).one()
+    changed = RecordCorrectionsRequest(
+        record_id,
+        view_purpose="case 24-1",
+        purpose="",  # no purpose for the correction: refused after the summary was already changed
+        fields={"summary": "Corrected: the garage is on 2nd St."},
+        identifiers={subject_id: "DOB 1980-01-01; alias JJ"},
+    )
+    with pytest.raises(PurposeRequired):
+        apply_record_corrections(core, people.analyst, changed)
+    with session_scope(engine) as session:
+        record = session.get(IntelRecord, record_id)
+        assert record is not None and record.summary.startswith("Subject supplies")  # rolled back
+        actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+        assert actions[-1] == "update_refused" and "read" not in actions[2:]  # the form's read rolled back too
+    done = apply_record_corrections(core, people.analyst, dataclasses.replace(changed, purpose="error found"))
+    assert done.fields == ("summary", "identifiers") and done.recipients_notified == 0
