@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
+from openilp.config import Settings
+from openilp.core import OpenILP
 from openilp.db import session_scope
 from openilp.db.models import User
 from openilp.intel.rules import SubjectInput, Submission
@@ -18,6 +22,33 @@ from openilp.services.users import UserInfo, create_user, get_user_info
 PASSWORD = "a long enough test password"
 UTC = dt.UTC
 T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+R = TypeVar("R")
+
+
+class Clock:
+    """The core's clock in these tests: frozen at ``now`` (T0 unless moved)."""
+
+    def __init__(self, now: dt.datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def make_core(engine: Engine, data_dir: Path, now: dt.datetime = T0) -> OpenILP:
+    """A core object over ``engine`` whose clock stands at ``now`` (move it with :func:`at`)."""
+    return OpenILP(Settings(data_dir=str(data_dir), secret_key="k" * 40), engine, clock=Clock(now))
+
+
+def at(core: OpenILP, moment: dt.datetime, action: Callable[[], R]) -> R:
+    """Run ``action`` with the core's clock at ``moment``, then put the clock back."""
+    clock = core.clock
+    assert isinstance(clock, Clock)
+    previous, clock.now = clock.now, moment
+    try:
+        return action()
+    finally:
+        clock.now = previous
 
 
 def make_agency(session: Session, code: str) -> int:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import openilp.cli
 from openilp import constants
-from openilp.services import audit_view, forecasting, intel_agreements, nearrepeat_service, trend_service
+from openilp.services import audit_view, forecasting, nearrepeat_service, trend_service
+from openilp.services.intel import agreements as intel_agreements
 
 HEAVY = ("numpy", "pandas", "sqlalchemy", "scipy", "sklearn", "fastapi", "uvicorn", "pyproj", "openilp.services")
 CLI_DIR = Path(openilp.cli.__file__).parent

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from fastapi.testclient import TestClient
-from intel_support import T0, Cast, cast, make_user, submission
+from intel_support import T0, Cast, at, cast, make_core, make_user, submission
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -24,13 +24,17 @@ from web_support import csrf_from, login, make_client
 
 from openilp.cli import common
 from openilp.cli.main import app
+from openilp.core import OpenILP
 from openilp.db import session_scope
 from openilp.db.models import AuditEntry, IntelDissemination, IntelPartnerAgreement, IntelRecord, TipReward
-from openilp.intel.errors import IntelForbidden, PurposeRequired, RecordedRefusal
+from openilp.intel.errors import IntelForbidden, PurposeRequired
 from openilp.security.actors import UserInfo
-from openilp.services import intel_tips
-from openilp.services.intel_agreements import (
+from openilp.services.intel.agreements import (
+    Agreement,
+    AgreementRequest,
     FieldError,
+    GradingSchemeRequest,
+    RevocationRequest,
     add_agreement,
     choose_grading_scheme,
     grading_scheme_settings,
@@ -38,10 +42,23 @@ from openilp.services.intel_agreements import (
     list_agreements,
     revoke_agreement,
 )
-from openilp.services.intel_common import agency_grading_scheme
-from openilp.services.intel_dissemination import disseminate, notifications_for
-from openilp.services.intel_emergency import emergency_release
-from openilp.services.intel_records import approve_record, correct_record, search_records, submit_record
+from openilp.services.intel.common import agency_grading_scheme
+from openilp.services.intel.corrections import CorrectionRequest, correct_record
+from openilp.services.intel.dissemination import DisseminationRequest, Release, disseminate, notifications_for
+from openilp.services.intel.emergency import EmergencyReleaseRequest, emergency_release
+from openilp.services.intel.reading import SearchRequest, search_records
+from openilp.services.intel.records import ReviewRequest, SubmitRecordRequest, approve_record, submit_record
+from openilp.services.intel.rewards import (
+    MAX_PAYOUT_ATTEMPTS,
+    PayoutRequest,
+    RewardRequest,
+    UnlockRequest,
+    approve_reward,
+    collect_payout_code,
+    record_payout,
+    unlock_reward,
+)
+from openilp.services.intel.tips import TipKey, TipRequest, submit_tip
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -61,16 +78,20 @@ def admin(engine: Engine, people: Cast) -> UserInfo:
         return make_user(session, "admin", "administrator")
 
 
-def _approved(engine: Engine, people: Cast, **overrides: object) -> int:
-    with session_scope(engine) as session:
-        record = submit_record(session, people.analyst, submission(people.analyst.id, **overrides), now=T0)
-        approve_record(session, people.reviewer, record.id, reason="Predicate checked against file.", now=T0)
-        return record.id
+@pytest.fixture
+def core(engine: Engine, tmp_path: Path) -> OpenILP:
+    return make_core(engine, tmp_path)
 
 
-def _add(session: Session, admin: UserInfo, **overrides: Any) -> IntelPartnerAgreement:
+def _approved(core: OpenILP, people: Cast, **overrides: object) -> int:
+    record = submit_record(core, people.analyst, SubmitRecordRequest(submission(people.analyst.id, **overrides)))
+    approve_record(core, people.reviewer, ReviewRequest(record.id, reason="Predicate checked against file."))
+    return record.id
+
+
+def _add(core: OpenILP, admin: UserInfo, **overrides: Any) -> Agreement:
     arguments: dict[str, Any] = {
-        "partner_agency_code": "OTHER",
+        "partner_agency": "OTHER",
         "reference": "MOU 2024/7",
         "valid_from": T0 - dt.timedelta(days=30),
         "valid_to": None,
@@ -78,21 +99,19 @@ def _add(session: Session, admin: UserInfo, **overrides: Any) -> IntelPartnerAgr
         "version": "1",
     }
     arguments.update(overrides)
-    return add_agreement(session, admin, **arguments)
+    return add_agreement(core, admin, AgreementRequest(**arguments))
 
 
-def _release(session: Session, people: Cast, record_id: int, username: str = "other-ana", **kw: Any) -> Any:
-    return disseminate(
-        session,
-        people.analyst,
+def _release(core: OpenILP, people: Cast, record_id: int, username: str = "other-ana") -> Release:
+    request = DisseminationRequest(
         record_id,
-        recipient_agency_code="OTHER",
+        recipient_agency="OTHER",
         recipient_username=username,
         purpose="joint operation 24-77",
         need_to_know="OTHER runs the buy-bust at the same garage",
-        items=["summary", "subjects"],
-        **kw,
+        items=("summary", "subjects"),
     )
+    return disseminate(core, people.analyst, request)
 
 
 def _audit(session: Session, action: str, object_type: str | None = None) -> list[AuditEntry]:
@@ -108,9 +127,9 @@ def _audit(session: Session, action: str, object_type: str | None = None) -> lis
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"partner_agency_code": "NOPE"}, "partner_agency"),
-        ({"partner_agency_code": "SLMPD"}, "partner_agency"),
-        ({"partner_agency_code": ""}, "partner_agency"),
+        ({"partner_agency": "NOPE"}, "partner_agency"),
+        ({"partner_agency": "SLMPD"}, "partner_agency"),
+        ({"partner_agency": ""}, "partner_agency"),
         ({"scope": "everything"}, "scope"),
         ({"reference": "  "}, "reference"),
         ({"reference": "x" * 201}, "reference"),
@@ -119,39 +138,44 @@ def _audit(session: Session, action: str, object_type: str | None = None) -> lis
     ],
 )
 def test_bad_agreements_name_the_field_and_store_nothing(
-    engine: Engine, people: Cast, admin: UserInfo, overrides: dict[str, Any], field: str
+    engine: Engine, core: OpenILP, people: Cast, admin: UserInfo, overrides: dict[str, Any], field: str
 ) -> None:
-    with session_scope(engine) as session, pytest.raises(FieldError) as caught:
-        _add(session, admin, **overrides)
+    with pytest.raises(FieldError) as caught:
+        _add(core, admin, **overrides)
     assert caught.value.field == field and str(caught.value).startswith(f"{field}: ")
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(IntelPartnerAgreement)) == 0
 
 
-def test_agreements_are_listed_revoked_and_audited(engine: Engine, people: Cast, admin: UserInfo) -> None:
-    record_id = _approved(engine, people)
-    with session_scope(engine) as session, pytest.raises(IntelForbidden):
-        _add(session, people.analyst)  # analysts may not put agreements on file
+def test_agreements_are_listed_revoked_and_audited(
+    engine: Engine, core: OpenILP, people: Cast, admin: UserInfo
+) -> None:
+    record_id = _approved(core, people)
+    with pytest.raises(IntelForbidden):
+        _add(core, people.analyst)  # analysts may not put agreements on file
+    row = _add(core, admin, valid_to=T0 + dt.timedelta(days=365))
+    agreement_id = row.id
+    with pytest.raises(FieldError, match="version"):
+        _add(core, admin)  # the same version twice
     with session_scope(engine) as session:
-        row = _add(session, admin, valid_to=T0 + dt.timedelta(days=365))
-        agreement_id = row.id
-    with session_scope(engine) as session, pytest.raises(FieldError, match="version"):
-        _add(session, admin)  # the same version twice
-    with session_scope(engine) as session:
-        [listed] = list_agreements(session, admin, now=T0)
+        [listed] = list_agreements(core, admin).as_dict()["agreements"]
         assert (listed["partner_agency"], listed["reference"], listed["status"]) == ("OTHER", "MOU 2024/7", "current")
-        assert list_agreements(session, admin, now=T0 + dt.timedelta(days=400))[0]["status"] == "expired"
+        assert (
+            at(core, T0 + dt.timedelta(days=400), lambda: list_agreements(core, admin).as_dict()["agreements"])[0][
+                "status"
+            ]
+            == "expired"
+        )
         assert has_current_agreement(session, people.analyst.agency_id, people.other_analyst.agency_id, T0)
-        _release(session, people, record_id, now=T0)
-    with session_scope(engine) as session, pytest.raises(FieldError, match="reason"):
-        revoke_agreement(session, admin, agreement_id, reason="short", now=T0)
+        _release(core, people, record_id)
+    with pytest.raises(FieldError, match="reason"):
+        revoke_agreement(core, admin, RevocationRequest(agreement_id, reason="short"))
+    revoke_agreement(core, admin, RevocationRequest(agreement_id, reason="Partner left the task force."))
     with session_scope(engine) as session:
-        revoke_agreement(session, admin, agreement_id, reason="Partner left the task force.", now=T0)
-    with session_scope(engine) as session:
-        assert list_agreements(session, admin, now=T0)[0]["status"] == "revoked"
+        assert list_agreements(core, admin).as_dict()["agreements"][0]["status"] == "revoked"
         assert not has_current_agreement(session, people.analyst.agency_id, people.other_analyst.agency_id, T0)
         with pytest.raises(IntelForbidden, match="agreement"):
-            _release(session, people, record_id, now=T0 + dt.timedelta(hours=1))
+            at(core, T0 + dt.timedelta(hours=1), lambda: _release(core, people, record_id))
     with session_scope(engine) as session:
         [created] = _audit(session, "create", "intel_agreement")
         [revoked] = _audit(session, "revoke", "intel_agreement")
@@ -159,29 +183,26 @@ def test_agreements_are_listed_revoked_and_audited(engine: Engine, people: Cast,
         assert created.actor_username == revoked.actor_username == "admin"
 
 
-def test_release_only_scope_gives_pointers_in_search(engine: Engine, people: Cast, admin: UserInfo) -> None:
-    _approved(engine, people)
-    with session_scope(engine) as session:
-        _add(session, admin, scope="releases")
-    with session_scope(engine) as session:
-        hits = search_records(session, people.other_analyst, "Johnny", purpose="case 24-9", now=T0).hits
-        assert [h.kind for h in hits] == ["pointer"]
-        _add(session, admin, scope="releases_and_search", version="2")
-    with session_scope(engine) as session:
-        hits = search_records(session, people.other_analyst, "Johnny", purpose="case 24-9", now=T0).hits
-        assert [h.kind for h in hits] == ["full"]
+def test_release_only_scope_gives_pointers_in_search(
+    engine: Engine, core: OpenILP, people: Cast, admin: UserInfo
+) -> None:
+    _approved(core, people)
+    _add(core, admin, scope="releases")
+    hits = search_records(core, people.other_analyst, SearchRequest("Johnny", purpose="case 24-9")).hits
+    assert [h.kind for h in hits] == ["pointer"]
+    _add(core, admin, scope="releases_and_search", version="2")
+    hits = search_records(core, people.other_analyst, SearchRequest("Johnny", purpose="case 24-9")).hits
+    assert [h.kind for h in hits] == ["full"]
 
 
-def test_grading_scheme_is_shown_set_and_audited(engine: Engine, people: Cast, admin: UserInfo) -> None:
-    with session_scope(engine) as session:
-        assert grading_scheme_settings(session, admin)["grading_scheme"] == "admiralty"
-        with pytest.raises(FieldError) as caught:
-            choose_grading_scheme(session, admin, "5x5x5")
-        assert caught.value.field == "grading_scheme"
-        with pytest.raises(IntelForbidden):
-            choose_grading_scheme(session, people.analyst, "uk_3x5x2")
-    with session_scope(engine) as session:
-        choose_grading_scheme(session, admin, "uk_3x5x2")
+def test_grading_scheme_is_shown_set_and_audited(engine: Engine, core: OpenILP, people: Cast, admin: UserInfo) -> None:
+    assert grading_scheme_settings(core, admin).as_dict()["grading_scheme"] == "admiralty"
+    with pytest.raises(FieldError) as caught:
+        choose_grading_scheme(core, admin, GradingSchemeRequest("5x5x5"))
+    assert caught.value.field == "grading_scheme"
+    with pytest.raises(IntelForbidden):
+        choose_grading_scheme(core, people.analyst, GradingSchemeRequest("uk_3x5x2"))
+    assert choose_grading_scheme(core, admin, GradingSchemeRequest("uk_3x5x2")).grading_scheme == "uk_3x5x2"
     with session_scope(engine) as session:
         assert agency_grading_scheme(session, admin.agency_id) == "uk_3x5x2"
         [entry] = _audit(session, "update", "intel_settings")
@@ -191,25 +212,27 @@ def test_grading_scheme_is_shown_set_and_audited(engine: Engine, people: Cast, a
 # --- 3. emergency release (28 CFR 23.20(f)(2)) ------------------------------------------------------
 
 
-def _emergency(session: Session, actor: UserInfo, record_id: int, **overrides: Any) -> IntelDissemination:
+def _emergency(core: OpenILP, actor: UserInfo, record_id: int, **overrides: Any) -> Release:
     arguments: dict[str, Any] = {
         "justification": JUSTIFICATION,
         "recipient_name": "Chief J. Doe",
         "recipient_organisation": "St. Louis Fire Department, by phone",
         "assessment": ASSESSMENT,
-        "now": T0 + dt.timedelta(days=1),
     }
+    moment = overrides.pop("now", T0 + dt.timedelta(days=1))
     arguments.update(overrides)
-    return emergency_release(session, actor, record_id, **arguments)
+    return at(core, moment, lambda: emergency_release(core, actor, EmergencyReleaseRequest(record_id, **arguments)))
 
 
-def test_emergency_release_needs_role_and_justification_and_notifies_the_owner(engine: Engine, people: Cast) -> None:
-    record_id = _approved(engine, people)
+def test_emergency_release_needs_role_and_justification_and_notifies_the_owner(
+    engine: Engine, core: OpenILP, people: Cast
+) -> None:
+    record_id = _approved(core, people)
     for actor in (people.analyst, people.officer, people.auditor):
-        with session_scope(engine) as session, pytest.raises(IntelForbidden):
-            _emergency(session, actor, record_id)
-    with session_scope(engine) as session, pytest.raises(PurposeRequired):
-        _emergency(session, people.reviewer, record_id, justification="  ")
+        with pytest.raises(IntelForbidden):
+            _emergency(core, actor, record_id)
+    with pytest.raises(PurposeRequired):
+        _emergency(core, people.reviewer, record_id, justification="  ")
     with session_scope(engine) as session:
         [refused] = _audit(session, "emergency_release_refused")
         assert refused.object_id == str(record_id)
@@ -219,66 +242,65 @@ def test_emergency_release_needs_role_and_justification_and_notifies_the_owner(e
         ({"recipient_organisation": ""}, "recipient_organisation"),
         ({"assessment": "fire"}, "assessment"),
     ]:
-        with session_scope(engine) as session, pytest.raises(FieldError) as caught:
-            _emergency(session, people.reviewer, record_id, **overrides)
+        with pytest.raises(FieldError) as caught:
+            _emergency(core, people.reviewer, record_id, **overrides)
         assert caught.value.field == field
-    with session_scope(engine) as session, pytest.raises(IntelForbidden, match="approved"):
-        _emergency(session, people.reviewer, record_id, now=T0 + dt.timedelta(days=6 * 365))
+    with pytest.raises(IntelForbidden, match="approved"):
+        _emergency(core, people.reviewer, record_id, now=T0 + dt.timedelta(days=6 * 365))
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(IntelDissemination)) == 0
-        release = _emergency(session, people.reviewer, record_id)
-        assert (release.kind, release.imminent_danger, release.recipient_agency_id) == ("emergency", True, None)
-        assert release.items == '["assessment"]' and release.assessment == ASSESSMENT
+    release = _emergency(core, people.reviewer, record_id)
+    with session_scope(engine) as session:
+        logged = session.get(IntelDissemination, release.dissemination_id)
+        assert logged is not None
+        assert (logged.kind, logged.imminent_danger, logged.recipient_agency_id) == ("emergency", True, None)
+        assert logged.items == '["assessment"]' and logged.assessment == ASSESSMENT
     with session_scope(engine) as session:
         [entry] = _audit(session, "emergency_release")
         assert entry.actor_username == "rev" and entry.purpose == JUSTIFICATION
         assert not _audit(session, "disseminate")  # a distinct action, not an ordinary release
-        notes = notifications_for(session, people.analyst)  # control official and submitter
+        notes = notifications_for(core, people.analyst).rows()  # control official and submitter
         assert [n["kind"] for n in notes] == ["emergency_release"] and "Chief J. Doe" in notes[0]["message"]
         # A later correction reaches the emergency recipient through the control official.
         assert (
-            correct_record(session, people.analyst, record_id, {"summary": "Garage is on 2nd St."}, purpose="fix") == 1
+            correct_record(
+                core, people.analyst, CorrectionRequest(record_id, {"summary": "Garage is on 2nd St."}, purpose="fix")
+            ).recipients_notified
+            == 1
         )
-    with session_scope(engine) as session:
-        advice = [n for n in notifications_for(session, people.analyst) if n["kind"] == "correction_advise"]
-        assert len(advice) == 1 and "Chief J. Doe" in advice[0]["message"]
+    advice = [n for n in notifications_for(core, people.analyst).rows() if n["kind"] == "correction_advise"]
+    assert len(advice) == 1 and "Chief J. Doe" in advice[0]["message"]
 
 
 # --- 4. payout-code lockout -------------------------------------------------------------------------
 
 
-def _reward_with_code(engine: Engine, supervisor: UserInfo) -> tuple[str, str]:
-    with session_scope(engine) as session:
-        new = intel_tips.submit_tip(
-            session, agency_code="SLMPD", kind="tip", narrative="Guns stored in unit 12 of the Main St storage."
-        )
-    with session_scope(engine) as session:
-        intel_tips.approve_reward(session, supervisor, new.tip_id, amount_cents=50_000, reason="Board minute 2024/5")
-    with session_scope(engine) as session:
-        code = intel_tips.collect_payout_code(session, new.tip_id, new.secret)
+def _reward_with_code(core: OpenILP, supervisor: UserInfo) -> tuple[str, str]:
+    narrative = "Guns stored in unit 12 of the Main St storage."
+    new = submit_tip(core, None, TipRequest(agency="SLMPD", kind="tip", narrative=narrative))
+    approve_reward(core, supervisor, RewardRequest(new.tip_id, amount=50_000, reason="Board minute 2024/5"))
+    code = collect_payout_code(core, None, TipKey(new.tip_id, new.secret)).code
     return new.tip_id, code
 
 
-def test_payout_locks_after_five_wrong_codes(engine: Engine, people: Cast, admin: UserInfo) -> None:
+def test_payout_locks_after_five_wrong_codes(engine: Engine, core: OpenILP, people: Cast, admin: UserInfo) -> None:
     with session_scope(engine) as session:
         supervisor = make_user(session, "sup", "supervisor")
-    tip_id, code = _reward_with_code(engine, supervisor)
-    for attempt in range(1, intel_tips.MAX_PAYOUT_ATTEMPTS + 1):
-        # The refusal changed the store (counter, audit): the caller commits, as session_scope does here.
-        with session_scope(engine) as session, pytest.raises(RecordedRefusal, match="does not match"):
-            intel_tips.record_payout(session, supervisor, tip_id, f"WRONG-{attempt:04d}")
+    tip_id, code = _reward_with_code(core, supervisor)
+    for attempt in range(1, MAX_PAYOUT_ATTEMPTS + 1):
+        # The refusal rolls the payout back, but the service keeps the counter and the audit entry.
+        with pytest.raises(IntelForbidden, match="does not match"):
+            record_payout(core, supervisor, PayoutRequest(tip_id, f"WRONG-{attempt:04d}"))
     with session_scope(engine) as session:
         reward = session.scalars(select(TipReward)).one()
         assert (reward.status, reward.failed_payout_attempts) == ("locked", 5) and reward.locked_at is not None
         assert len(_audit(session, "payout_refused")) == 4 and len(_audit(session, "payout_locked")) == 1
-    with session_scope(engine) as session, pytest.raises(IntelForbidden, match="locked"):
-        intel_tips.record_payout(session, supervisor, tip_id, code)  # even the right code
-    with session_scope(engine) as session, pytest.raises(IntelForbidden):
-        intel_tips.unlock_reward(session, supervisor, tip_id, reason="Tipster mistyped the code.")
-    with session_scope(engine) as session:
-        intel_tips.unlock_reward(session, admin, tip_id, reason="Tipster mistyped the code.")
-    with session_scope(engine) as session:
-        intel_tips.record_payout(session, supervisor, tip_id, code)
+    with pytest.raises(IntelForbidden, match="locked"):
+        record_payout(core, supervisor, PayoutRequest(tip_id, code))  # even the right code
+    with pytest.raises(IntelForbidden):
+        unlock_reward(core, supervisor, UnlockRequest(tip_id, reason="Tipster mistyped the code."))
+    unlock_reward(core, admin, UnlockRequest(tip_id, reason="Tipster mistyped the code."))
+    record_payout(core, supervisor, PayoutRequest(tip_id, code))
     with session_scope(engine) as session:
         assert session.scalars(select(TipReward.status)).one() == "paid"
         assert len(_audit(session, "payout_unlocked")) == 1
@@ -369,15 +391,14 @@ def _record_page(client: TestClient, record_id: int, purpose: str = "correction 
 
 
 def test_correction_page_notifies_every_past_recipient(
-    engine: Engine, tmp_path: Path, people: Cast, admin: UserInfo
+    engine: Engine, tmp_path: Path, core: OpenILP, people: Cast, admin: UserInfo
 ) -> None:
-    record_id = _approved(engine, people)
+    record_id = _approved(core, people)
     with session_scope(engine) as session:
-        _add(session, admin)
+        _add(core, admin)
         second = make_user(session, "other-off", "officer", agency="OTHER")
-    with session_scope(engine) as session:
-        _release(session, people, record_id, now=T0)
-        _release(session, people, record_id, username="other-off", now=T0)
+    _release(core, people, record_id)
+    _release(core, people, record_id, username="other-off")
     client = _client(engine, tmp_path, "ana")
     link = re.search(r'href="([^"]+)" id="correct-link"', _record_page(client, record_id))
     assert link, "the record page links to the correction form"
@@ -409,7 +430,7 @@ def test_correction_page_notifies_every_past_recipient(
     assert no_reason.status_code == 400 and "purpose" in _error(no_reason.text)
     with session_scope(engine) as session:
         assert session.get(IntelRecord, record_id).summary.startswith("Subject supplies")  # type: ignore[union-attr]
-        assert not [n for n in notifications_for(session, people.other_analyst) if n["kind"] == "correction"]
+        assert not [n for n in notifications_for(core, people.other_analyst).rows() if n["kind"] == "correction"]
         assert _audit(session, "update_refused")
     done = client.post(
         f"/intel/records/{record_id}/correct",
@@ -426,7 +447,7 @@ def test_correction_page_notifies_every_past_recipient(
         assert record is not None and record.summary == "Corrected: the garage is on 2nd St."
         assert record.subjects[0].identifiers == "DOB 1980-01-01; alias JJ"
         for user in (people.other_analyst, second):
-            kinds = [n["kind"] for n in notifications_for(session, user)]
+            kinds = [n["kind"] for n in notifications_for(core, user).rows()]
             assert kinds.count("correction") == 2  # the summary, then the subject's identifiers
         updates = _audit(session, "update", "intel_record")
         assert [e.purpose for e in updates] == ["error found in file 24-001234"] * 2
@@ -434,8 +455,10 @@ def test_correction_page_notifies_every_past_recipient(
     assert other.get(f"/intel/records/{record_id}/correct", params={"purpose": "x"}).status_code == 404
 
 
-def test_emergency_release_through_the_page_and_api(engine: Engine, tmp_path: Path, people: Cast) -> None:
-    record_id = _approved(engine, people)
+def test_emergency_release_through_the_page_and_api(
+    engine: Engine, tmp_path: Path, core: OpenILP, people: Cast
+) -> None:
+    record_id = _approved(core, people)
     analyst = _client(engine, tmp_path, "ana")
     assert 'id="emergency-form"' not in _record_page(analyst, record_id)
     reviewer = _client(engine, tmp_path, "rev")
@@ -477,14 +500,14 @@ def test_emergency_release_through_the_page_and_api(engine: Engine, tmp_path: Pa
 
 
 def test_payout_page_counts_wrong_codes_and_locks(
-    engine: Engine, tmp_path: Path, people: Cast, admin: UserInfo
+    engine: Engine, tmp_path: Path, core: OpenILP, people: Cast, admin: UserInfo
 ) -> None:
     with session_scope(engine) as session:
         supervisor = make_user(session, "sup", "supervisor")
-    tip_id, code = _reward_with_code(engine, supervisor)
+    tip_id, code = _reward_with_code(core, supervisor)
     client = _client(engine, tmp_path, "sup")
     token = csrf_from(client.get(f"/intel/tips/{tip_id}/reward").text)
-    for _attempt in range(intel_tips.MAX_PAYOUT_ATTEMPTS):
+    for _attempt in range(MAX_PAYOUT_ATTEMPTS):
         wrong = client.post(f"/intel/tips/{tip_id}/payout", data={"csrf_token": token, "payout_code": "AAAA-BBBB"})
         assert wrong.status_code == 400 and "does not match" in _error(wrong.text)
     assert "attempt" not in _error(wrong.text) and "locked" in _error(wrong.text)
@@ -519,9 +542,11 @@ def cli(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     monkeypatch.setenv("OPENILP_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     common.settings.cache_clear()
     common.engine.cache_clear()
+    common.core.cache_clear()
     yield
     common.settings.cache_clear()
     common.engine.cache_clear()
+    common.core.cache_clear()
 
 
 def _invoke(*args: str) -> tuple[int, str]:

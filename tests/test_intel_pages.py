@@ -17,14 +17,22 @@ from intel_support import Cast, cast, make_user
 from sqlalchemy import Engine, func, select
 from web_support import IncidentSpec, csrf_from, login, make_client, seed_incidents
 
+from openilp.config import Settings
+from openilp.core import OpenILP
 from openilp.db import session_scope
 from openilp.db.models import AuditEntry, IntelDissemination, IntelRecord, Tip, TipReward
-from openilp.services.intel_dissemination import record_agreement
-from openilp.services.intel_tips import submit_tip
+from openilp.services.intel.agreements import AgreementRequest, add_agreement
+from openilp.services.intel.tips import TipRequest, submit_tip
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 NEXUS = "The subject used the 3 May protest as cover to place incendiary devices in two shops."
+
+
+@pytest.fixture
+def core(engine: Engine, tmp_path: Path) -> OpenILP:
+    """A core over the test store on the wall clock, like the app under test."""
+    return OpenILP(Settings(data_dir=str(tmp_path), secret_key="k" * 40), engine)
 
 
 @pytest.fixture
@@ -109,7 +117,9 @@ def test_bad_submissions_are_shown_again_and_store_nothing(
     assert _records(engine) == []
 
 
-def test_submit_review_search_disseminate_and_validate(engine: Engine, tmp_path: Path, people: Cast) -> None:
+def test_submit_review_search_disseminate_and_validate(
+    engine: Engine, tmp_path: Path, core: OpenILP, people: Cast
+) -> None:
     analyst = _client(engine, tmp_path, "ana")
     created = _submit(analyst, people, protected_categories=["protest"], nexus_justification=NEXUS)
     assert created.status_code == 303
@@ -173,14 +183,13 @@ def test_submit_review_search_disseminate_and_validate(engine: Engine, tmp_path:
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(IntelDissemination)) == 0
         admin = make_user(session, "admin", "administrator")
-        record_agreement(
-            session,
-            admin,
-            "OTHER",
-            document_reference="MOU 2024/7",
-            version="1.0",
-            signed_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1),
-        )
+    add_agreement(
+        core,
+        admin,
+        AgreementRequest(
+            "OTHER", reference="MOU 2024/7", version="1.0", valid_from=dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        ),
+    )
     released = analyst.post(f"/intel/records/{record.id}/disseminate", data=release, follow_redirects=False)
     assert released.status_code == 303
     log_page = analyst.get(released.headers["location"])
@@ -237,15 +246,14 @@ def test_forms_need_the_csrf_token(engine: Engine, tmp_path: Path, people: Cast)
     assert _records(engine) == []
 
 
-def _tip(engine: Engine, narrative: str = "Guns stored in unit 12 of the Main St storage.") -> tuple[str, str]:
-    with session_scope(engine) as session:
-        new = submit_tip(session, agency_code="SLMPD", kind="tip", narrative=narrative)
+def _tip(core: OpenILP, narrative: str = "Guns stored in unit 12 of the Main St storage.") -> tuple[str, str]:
+    new = submit_tip(core, None, TipRequest(agency="SLMPD", kind="tip", narrative=narrative))
     return new.tip_id, new.secret
 
 
-def test_tip_link_convert_and_close(engine: Engine, tmp_path: Path, people: Cast) -> None:
+def test_tip_link_convert_and_close(engine: Engine, tmp_path: Path, core: OpenILP, people: Cast) -> None:
     (incident_id,) = seed_incidents(engine, "SLMPD", [IncidentSpec("robbery", None)])
-    tip_id, _ = _tip(engine)
+    tip_id, _ = _tip(core)
     analyst = _client(engine, tmp_path, "ana")
     page = analyst.get(f"/intel/tips/{tip_id}")
     token = csrf_from(page.text)
@@ -278,7 +286,7 @@ def test_tip_link_convert_and_close(engine: Engine, tmp_path: Path, people: Cast
     (record,) = _records(engine)
     assert record.status == "pending" and record.source_tip_id is not None
 
-    other_tip, _ = _tip(engine, "A second tip about nothing in particular.")
+    other_tip, _ = _tip(core, "A second tip about nothing in particular.")
     page = analyst.get(f"/intel/tips/{other_tip}")
     token = csrf_from(page.text)
     empty = analyst.post(f"/intel/tips/{other_tip}/close", data={"csrf_token": token, "reason": " "})
@@ -293,10 +301,10 @@ def test_tip_link_convert_and_close(engine: Engine, tmp_path: Path, people: Cast
     assert analyst.get("/intel/tips/T-0000-0000-0000-0000/convert").status_code == 404
 
 
-def test_reward_pages_never_show_the_payout_code(engine: Engine, tmp_path: Path, people: Cast) -> None:
+def test_reward_pages_never_show_the_payout_code(engine: Engine, tmp_path: Path, core: OpenILP, people: Cast) -> None:
     with session_scope(engine) as session:
         make_user(session, "sup", "supervisor")
-    tip_id, secret = _tip(engine)
+    tip_id, secret = _tip(core)
     supervisor = _client(engine, tmp_path, "sup")
     rewards = supervisor.get("/intel/rewards", params={"tip_id": tip_id.lower()}, follow_redirects=False)
     assert rewards.status_code == 303 and rewards.headers["location"] == f"/intel/tips/{tip_id}/reward"

@@ -3,26 +3,25 @@
 ``review-due`` and ``purge-expired`` run daily. ``agreements add|list|revoke`` keeps the partner
 sharing agreements (23.20(f)(1)) and ``grading-scheme show|set`` the agency's grading scheme; they
 act as an existing account (``--user``, an administrator or supervisor) and are audited under its
-name, through the same services as the web pages (:mod:`openilp.services.intel_agreements`).
+name, through the same services as the web pages (:mod:`openilp.services.intel.agreements`).
+A refusal prints its message (naming the field at fault) and exits with status 1.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, emit_json, engine, fail
+from openilp.cli.common import console, core, emit_json, fail
 from openilp.constants import AGREEMENT_SCOPES
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from openilp.services.users import UserInfo
+    from openilp.security.actors import UserInfo
 
 T = TypeVar("T")
 
@@ -40,14 +39,24 @@ _USER = typer.Option(..., "--user", help="Account to act as (an administrator or
 _JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
-def _moment(value: str | None) -> dt.datetime:
+def _moment(value: str | None) -> dt.datetime | None:
     if not value:
-        return dt.datetime.now(dt.UTC)
+        return None
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
         fail(f"--now must be an ISO 8601 date or time, e.g. 2029-03-01T12:00:00+00:00 (got {value!r})")
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _call(action: Callable[[], T]) -> T:
+    """Run a service; print its refusal (naming the field at fault) and exit 1."""
+    from openilp.errors import ServiceError
+
+    try:
+        return action()
+    except ServiceError as exc:
+        fail(str(exc))
 
 
 @app.command("review-due")
@@ -56,22 +65,10 @@ def review_due(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Create review tasks for approved records and list those due (90 days before retention ends)."""
-    from openilp.db import session_scope
-    from openilp.db.models import IntelRecord
-    from openilp.services.intel_retention import open_due_reviews
+    from openilp.services.intel.retention import JobRequest, open_due_reviews
 
-    moment = _moment(now)
-    with session_scope(engine()) as session:
-        tasks = open_due_reviews(session, now=moment)
-        rows = [
-            {
-                "record_id": t.record_id,
-                "agency_id": session.get(IntelRecord, t.record_id).agency_id,  # type: ignore[union-attr]
-                "due_at": t.due_at.isoformat(),
-                "expires_at": t.expires_at.isoformat(),
-            }
-            for t in tasks
-        ]
+    due = open_due_reviews(core(), None, JobRequest(as_of=_moment(now)))
+    rows = due.as_dict()["reviews"]
     if as_json:
         emit_json(rows)
         return
@@ -88,12 +85,9 @@ def purge(
     as_json: bool = typer.Option(False, "--json", help="Print the purged record ids as JSON."),
 ) -> None:
     """Purge the content of every record whose retention ended without validation (audited)."""
-    from openilp.db import session_scope
-    from openilp.services.intel_retention import purge_expired
+    from openilp.services.intel.retention import JobRequest, purge_expired
 
-    moment = _moment(now)
-    with session_scope(engine()) as session:
-        purged = purge_expired(session, now=moment)
+    purged = list(purge_expired(core(), None, JobRequest(as_of=_moment(now))).purged)
     if as_json:
         emit_json({"purged": purged})
     else:
@@ -101,39 +95,18 @@ def purge(
 
 
 def _admin(username: str) -> UserInfo:
-    from openilp.db import session_scope
-    from openilp.services.users import get_user_by_username, get_user_info
+    from openilp.services.intel.agreements import settings_actor
 
-    with session_scope(engine()) as session:
-        user = get_user_by_username(session, username)
-        info = get_user_info(session, user.id) if user is not None else None
-    if info is None or not info.is_active:
-        fail(f"no active user {username!r}")
-    if not info.can("intel:settings"):
-        fail(f"{username} ({info.role}) may not manage intelligence settings (administrators and supervisors may)")
-    return info
-
-
-def _settings_call(action: Callable[[Session], T]) -> T:
-    """Run a settings service in one transaction; print its error (naming the field) and exit 1."""
-    from openilp.db import session_scope
-    from openilp.intel.errors import IntelForbidden, IntelNotFound
-    from openilp.intel.rules import SubmissionError
-
-    try:
-        with session_scope(engine()) as session:
-            return action(session)
-    except (SubmissionError, IntelForbidden, IntelNotFound) as exc:
-        fail(str(exc))
+    return _call(lambda: settings_actor(core(), username))
 
 
 @agreements_app.command("list")
 def agreements_list(user: str = _USER, as_json: bool = _JSON) -> None:
     """Your agency's agreements with their status (current, not yet valid, expired, revoked)."""
-    from openilp.services.intel_agreements import list_agreements
+    from openilp.services.intel.agreements import list_agreements
 
     actor = _admin(user)
-    rows = _settings_call(lambda session: list_agreements(session, actor))
+    rows = _call(lambda: list_agreements(core(), actor)).as_dict()["agreements"]
     if as_json:
         emit_json(rows)
         return
@@ -164,25 +137,11 @@ def agreements_add(
     as_json: bool = _JSON,
 ) -> None:
     """Put a partner agency's signed sharing agreement on file (audited)."""
-    from openilp.db.models import utcnow
-    from openilp.services.intel_agreements import add_agreement, agreement_dict, parse_moment
+    from openilp.services.intel.agreements import AgreementRequest, add_agreement
 
     actor = _admin(user)
-
-    def add(session: Session) -> dict[str, Any]:
-        row = add_agreement(
-            session,
-            actor,
-            partner_agency_code=partner,
-            reference=reference,
-            valid_from=parse_moment(valid_from, "valid_from"),
-            valid_to=parse_moment(valid_to, "valid_to", end_of_day=True) if valid_to else None,
-            scope=scope,
-            version=version,
-        )
-        return agreement_dict(session, row, utcnow())
-
-    row = _settings_call(add)
+    request = AgreementRequest(partner, reference, valid_from, valid_to or "", scope, version)
+    row = _call(lambda: add_agreement(core(), actor, request)).as_dict()
     if as_json:
         emit_json(row)
     else:
@@ -196,25 +155,25 @@ def agreements_revoke(
     user: str = _USER,
 ) -> None:
     """Revoke an agreement at once: no further releases or full search hits (audited)."""
-    from openilp.services.intel_agreements import revoke_agreement
+    from openilp.services.intel.agreements import RevocationRequest, revoke_agreement
 
     actor = _admin(user)
-    _settings_call(lambda session: revoke_agreement(session, actor, agreement_id, reason=reason))
+    _call(lambda: revoke_agreement(core(), actor, RevocationRequest(agreement_id, reason)))
     console.print(f"agreement #{agreement_id} revoked")
 
 
 @grading_app.command("show")
 def grading_show(user: str = _USER, as_json: bool = _JSON) -> None:
     """The agency's grading scheme and the schemes it may choose."""
-    from openilp.services.intel_agreements import grading_scheme_settings
+    from openilp.services.intel.agreements import grading_scheme_settings
 
     actor = _admin(user)
-    settings = _settings_call(lambda session: grading_scheme_settings(session, actor))
+    settings = _call(lambda: grading_scheme_settings(core(), actor))
     if as_json:
-        emit_json(settings)
+        emit_json(settings.as_dict())
         return
-    for code, label in settings["schemes"].items():
-        marker = "*" if code == settings["grading_scheme"] else " "
+    for code, label in settings.schemes.items():
+        marker = "*" if code == settings.grading_scheme else " "
         console.print(escape(f"{marker} {code}: {label}"))
 
 
@@ -224,8 +183,8 @@ def grading_set(
     user: str = _USER,
 ) -> None:
     """Choose the grading scheme for new submissions (audited); existing records keep theirs."""
-    from openilp.services.intel_agreements import choose_grading_scheme
+    from openilp.services.intel.agreements import GradingSchemeRequest, choose_grading_scheme
 
     actor = _admin(user)
-    chosen = _settings_call(lambda session: choose_grading_scheme(session, actor, scheme))
-    console.print(escape(f"grading scheme of {actor.agency_code}: {chosen}"))
+    chosen = _call(lambda: choose_grading_scheme(core(), actor, GradingSchemeRequest(scheme)))
+    console.print(escape(f"grading scheme of {actor.agency_code}: {chosen.grading_scheme}"))

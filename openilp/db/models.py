@@ -311,7 +311,7 @@ class IntelPartnerAgreement(Base):
     signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    #: What the agreement covers: "releases_and_search" or "releases" (:mod:`openilp.services.intel_agreements`).
+    #: What the agreement covers: "releases_and_search" or "releases" (:mod:`openilp.services.intel.agreements`).
     scope: Mapped[str] = mapped_column(String(24), default="releases_and_search", server_default="releases_and_search")
     #: When an administrator revoked it (no release or full search hit after that moment), by whom and why.
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -549,7 +549,7 @@ class TipReward(Base):
     code_issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    #: Wrong payout codes presented so far; at :data:`openilp.services.intel_tips.MAX_PAYOUT_ATTEMPTS`
+    #: Wrong payout codes presented so far; at :data:`openilp.services.intel.tips.MAX_PAYOUT_ATTEMPTS`
     #: the reward is locked (status "locked") until an administrator unlocks it.
     failed_payout_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from openilp.errors import NotFound, NotPermitted, PurposeRequired
 
-__all__ = ["IntelForbidden", "IntelNotFound", "PurposeRequired", "RecordedRefusal"]
+__all__ = ["IntelForbidden", "IntelNotFound", "PurposeRequired"]
 
 
 class IntelForbidden(NotPermitted):
@@ -17,7 +17,3 @@ class IntelForbidden(NotPermitted):
 
 class IntelNotFound(NotFound):
     """No such item, or one the user may not know exists (the same answer on purpose)."""
-
-
-class RecordedRefusal(IntelForbidden):
-    """A refusal that changed the store (a counter, a lock, an audit entry): commit before answering."""

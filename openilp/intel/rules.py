@@ -10,7 +10,7 @@ and control official.
 Political, religious or social views, associations or activities (23.20(b)) may be recorded only
 when they relate directly to criminal conduct: such a submission needs a written **nexus
 justification**, and a second person must approve it (enforced at approval, see
-:mod:`openilp.services.intel_records`).
+:mod:`openilp.services.intel.records`).
 
 Subjects have a **role**: ``criminal_subject`` (reasonably suspected) or ``non_criminal_identifier``
 (a vehicle owner, a business the subject uses: entered only to identify, never shown or returned

@@ -25,12 +25,11 @@ from openilp.web.headers import SecurityHeadersMiddleware
 from openilp.web.privacy import AnonymousPathsMiddleware, install_access_log_filter
 from openilp.web.ratelimit import AnonymousRateLimitMiddleware
 from openilp.web.routes import analysis as analysis_routes
-from openilp.web.routes import api, audit, auth, health, intel_admin, intel_corrections, intel_pages, pages, tip_pages
+from openilp.web.routes import api, audit, auth, health, pages
 from openilp.web.routes import forecast as forecast_routes
-from openilp.web.routes import intel as intel_routes
 from openilp.web.routes import problems as problem_routes
 from openilp.web.routes import tasking as tasking_routes
-from openilp.web.routes import tips_public as public_tips
+from openilp.web.routes.intel import ROUTERS as INTEL_ROUTERS
 
 __all__ = ["create_app", "app_from_environment", "route_table", "SESSION_COOKIE"]
 
@@ -66,14 +65,8 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(audit.router)
-    app.include_router(intel_routes.router)
-    app.include_router(intel_pages.router)
-    app.include_router(intel_corrections.router)
-    app.include_router(intel_admin.api)
-    app.include_router(intel_admin.pages)
-    app.include_router(tip_pages.router)
-    app.include_router(public_tips.router)
-    app.include_router(public_tips.api_router)
+    for intel_router in INTEL_ROUTERS:
+        app.include_router(intel_router)
     app.include_router(analysis_routes.api)
     app.include_router(analysis_routes.pages)
     app.include_router(forecast_routes.api)

@@ -2,32 +2,36 @@
 
 Nothing here reads the client address or headers; :mod:`openilp.web.privacy` removes them before
 this code runs and keeps them out of the access log. Secrets travel only in POST bodies, never in
-URLs. Every failure to find a tip gives the same answer.
+URLs. Every failure to find a tip gives the same answer. The services
+(:mod:`openilp.services.intel.tips`, :mod:`openilp.services.intel.rewards`) record no tipster.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from openilp.db.models import Agency
-from openilp.intel.errors import IntelForbidden, IntelNotFound
+from openilp.core import OpenILP
+from openilp.errors import NotFound
 from openilp.intel.images import MAX_ATTACHMENT_BYTES
-from openilp.intel.rules import SubmissionError
 from openilp.intel.tipcodes import SAR_CATEGORIES, TIP_KINDS
-from openilp.services.intel_tips import (
-    MAX_ATTACHMENTS,
-    collect_payout_code,
+from openilp.services.intel.options import tip_agencies
+from openilp.services.intel.rewards import collect_payout_code
+from openilp.services.intel.tips import (
+    TIP_NOT_FOUND,
+    TipKey,
+    TipMessageRequest,
+    TipRequest,
     submit_tip,
     tipster_add_message,
     tipster_view,
 )
-from openilp.web.context import db_session
+from openilp.web.actions import Outcome, attempt
+from openilp.web.context import get_core
 from openilp.web.csrf import check_csrf
 from openilp.web.rendering import render
 
@@ -35,26 +39,22 @@ __all__ = ["router", "api_router"]
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1/public/tips", tags=["public tips"])
+_CORE = Depends(get_core)
+T = TypeVar("T")
 
 
-def _agencies(session: Session) -> list[tuple[str, str]]:
-    return [(a.code, a.name) for a in session.scalars(select(Agency).order_by(Agency.name))]
+async def _files(files: list[UploadFile]) -> tuple[bytes, ...]:
+    """The chosen files' bytes, each read up to one byte past the size limit (the service checks)."""
+    return tuple([await f.read(MAX_ATTACHMENT_BYTES + 1) for f in files if f.filename])
 
 
-async def _files(files: list[UploadFile]) -> list[bytes]:
-    chosen = [f for f in files if f.filename]
-    if len(chosen) > MAX_ATTACHMENTS:
-        raise SubmissionError(f"at most {MAX_ATTACHMENTS} attachments")
-    return [await f.read(MAX_ATTACHMENT_BYTES + 1) for f in chosen]
-
-
-def _form(request: Request, session: Session, status_code: int = 200, **context: Any) -> Response:
+def _form(request: Request, core: OpenILP, status_code: int = 200, **context: Any) -> Response:
     values = {"agency": "", "kind": "tip", "narrative": "", "behaviour_category": "", "error": None, **context}
     return render(
         request,
         "tips/new.html",
         status_code=status_code,
-        agencies=_agencies(session),
+        agencies=list(tip_agencies(core).agencies),
         kinds=TIP_KINDS,
         sar_categories=SAR_CATEGORIES,
         **values,
@@ -62,9 +62,9 @@ def _form(request: Request, session: Session, status_code: int = 200, **context:
 
 
 @router.get("/tips", response_class=HTMLResponse)
-def tip_form(request: Request, session: Session = db_session) -> Response:
+def tip_form(request: Request, core: OpenILP = _CORE) -> Response:
     """The public tip form."""
-    return _form(request, session)
+    return _form(request, core)
 
 
 @router.post("/tips", response_class=HTMLResponse)
@@ -76,33 +76,24 @@ async def tip_submit(
     narrative: str = Form(""),
     behaviour_category: str = Form(""),
     attachments: list[UploadFile] = File(default=[]),
-    session: Session = db_session,
+    core: OpenILP = _CORE,
 ) -> Response:
     """Store the tip; show the tip ID and secret once."""
     check_csrf(request, csrf_token)
-    try:
-        files = await _files(attachments)
-        new = submit_tip(
-            session,
-            agency_code=agency,
-            kind=kind,
-            narrative=narrative,
-            behaviour_category=behaviour_category or None,
-            attachments=files,
-        )
-    except SubmissionError as exc:
-        session.rollback()
+    tip = TipRequest(agency, kind, narrative, behaviour_category or None, await _files(attachments))
+    outcome = attempt(lambda: submit_tip(core, None, tip))
+    if outcome.value is None:
         return _form(
             request,
-            session,
+            core,
             status_code=400,
-            error=str(exc),
+            error=outcome.error,
             agency=agency[:40],
             kind=kind[:8],
             narrative=narrative[:10_000],
             behaviour_category=behaviour_category[:40],
         )
-    return render(request, "tips/created.html", tip_id=new.tip_id, secret=new.secret)
+    return render(request, "tips/created.html", tip_id=outcome.value.tip_id, secret=outcome.value.secret)
 
 
 @router.get("/tips/follow-up", response_class=HTMLResponse)
@@ -111,21 +102,21 @@ def follow_up_form(request: Request) -> Response:
     return render(request, "tips/follow_up.html", tip=None, error=None, tip_id="", secret="", payout_code=None)
 
 
-def _follow_up(request: Request, session: Session, tip_id: str, secret: str, **context: Any) -> Response:
-    try:
-        tip = tipster_view(session, tip_id, secret)
-    except IntelNotFound as exc:
+def _follow_up(request: Request, core: OpenILP, tip_id: str, secret: str, **context: Any) -> Response:
+    shown = _attempt_known(lambda: tipster_view(core, None, TipKey(tip_id, secret)))
+    if shown.value is None:
         return render(
             request,
             "tips/follow_up.html",
             status_code=404,
             tip=None,
-            error=str(exc),
+            error=TIP_NOT_FOUND,
             tip_id="",
             secret="",
             payout_code=None,
         )
     values = {"error": None, "payout_code": None, **context}
+    tip = shown.value.as_dict()
     return render(request, "tips/follow_up.html", tip=tip, tip_id=tip["tip_id"], secret=secret, **values)
 
 
@@ -135,11 +126,11 @@ def follow_up(
     csrf_token: str = Form(""),
     tip_id: str = Form("", max_length=40),
     secret: str = Form("", max_length=200),
-    session: Session = db_session,
+    core: OpenILP = _CORE,
 ) -> Response:
     """Show the tip's status and dialogue to whoever holds its ID and secret."""
     check_csrf(request, csrf_token)
-    return _follow_up(request, session, tip_id, secret)
+    return _follow_up(request, core, tip_id, secret)
 
 
 @router.post("/tips/follow-up/message", response_class=HTMLResponse)
@@ -150,18 +141,13 @@ async def follow_up_message(
     secret: str = Form("", max_length=200),
     body: str = Form(""),
     attachments: list[UploadFile] = File(default=[]),
-    session: Session = db_session,
+    core: OpenILP = _CORE,
 ) -> Response:
-    """Add information to the tip."""
+    """Add information to the tip (an unknown tip ID or secret gets the follow-up page's 404)."""
     check_csrf(request, csrf_token)
-    try:
-        tipster_add_message(session, tip_id, secret, body, attachments=await _files(attachments))
-    except IntelNotFound:
-        return _follow_up(request, session, tip_id, secret)
-    except SubmissionError as exc:
-        session.rollback()
-        return _follow_up(request, session, tip_id, secret, error=str(exc))
-    return _follow_up(request, session, tip_id, secret)
+    message = TipMessageRequest(tip_id, secret, body, await _files(attachments))
+    outcome = _attempt_known(lambda: tipster_add_message(core, None, message))
+    return _follow_up(request, core, tip_id, secret, error=outcome.error)
 
 
 @router.post("/tips/follow-up/payout-code", response_class=HTMLResponse)
@@ -170,17 +156,25 @@ def follow_up_payout_code(
     csrf_token: str = Form(""),
     tip_id: str = Form("", max_length=40),
     secret: str = Form("", max_length=200),
-    session: Session = db_session,
+    core: OpenILP = _CORE,
 ) -> Response:
     """Collect the payout code of an approved reward (shown once)."""
     check_csrf(request, csrf_token)
+    outcome = _attempt_known(lambda: collect_payout_code(core, None, TipKey(tip_id, secret)))
+    code = outcome.value.code if outcome.value is not None else None
+    return _follow_up(request, core, tip_id, secret, error=outcome.error, payout_code=code)
+
+
+def _attempt_known(action: Callable[[], T]) -> Outcome[T]:
+    """:func:`~openilp.web.actions.attempt`, where an unknown tip gives an empty outcome.
+
+    The follow-up page answers "no tip matches" itself (status 404, the same page for an unknown
+    ID and a wrong secret) instead of the generic error page.
+    """
     try:
-        code = collect_payout_code(session, tip_id, secret)
-    except IntelNotFound:
-        return _follow_up(request, session, tip_id, secret)
-    except IntelForbidden as exc:
-        return _follow_up(request, session, tip_id, secret, error=str(exc))
-    return _follow_up(request, session, tip_id, secret, payout_code=code)
+        return attempt(action)
+    except NotFound:
+        return Outcome()
 
 
 # --- JSON API ------------------------------------------------------------------------------------
@@ -193,47 +187,32 @@ class TipIn(BaseModel):
     behaviour_category: str | None = Field(default=None, max_length=40)
 
 
-class TipKey(BaseModel):
+class TipKeyIn(BaseModel):
     tip_id: str = Field(max_length=40)
     secret: str = Field(max_length=200)
 
 
-class TipMessageIn(TipKey):
+class TipMessageIn(TipKeyIn):
     body: str = Field(max_length=10_000)
 
 
 @api_router.post("", status_code=201)
-def api_submit(payload: TipIn, session: Session = db_session) -> dict[str, str]:
+def api_submit(payload: TipIn, core: OpenILP = _CORE) -> dict[str, str]:
     """Submit a tip; returns ``tip_id`` and ``secret`` (keep both: the secret is not stored)."""
-    try:
-        new = submit_tip(
-            session,
-            agency_code=payload.agency,
-            kind=payload.kind,
-            narrative=payload.narrative,
-            behaviour_category=payload.behaviour_category,
-        )
-    except SubmissionError as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    new = submit_tip(
+        core, None, TipRequest(payload.agency, payload.kind, payload.narrative, payload.behaviour_category)
+    )
     return {"tip_id": new.tip_id, "secret": new.secret}
 
 
 @api_router.post("/read")
-def api_read(payload: TipKey, session: Session = db_session) -> dict[str, Any]:
+def api_read(payload: TipKeyIn, core: OpenILP = _CORE) -> dict[str, Any]:
     """The tip's status, dialogue and reward (tip ID and secret in the body)."""
-    try:
-        return tipster_view(session, payload.tip_id, payload.secret)
-    except IntelNotFound as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    return tipster_view(core, None, TipKey(payload.tip_id, payload.secret)).as_dict()
 
 
 @api_router.post("/messages", status_code=201)
-def api_message(payload: TipMessageIn, session: Session = db_session) -> dict[str, str]:
+def api_message(payload: TipMessageIn, core: OpenILP = _CORE) -> dict[str, str]:
     """Add information to a tip."""
-    try:
-        tipster_add_message(session, payload.tip_id, payload.secret, payload.body)
-    except IntelNotFound as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    except SubmissionError as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    tipster_add_message(core, None, TipMessageRequest(payload.tip_id, payload.secret, payload.body))
     return {"status": "added"}

@@ -57,8 +57,12 @@ class SubmissionForm:
     csrf_token: str
     values: dict[str, Any] = field(default_factory=dict)
 
-    def submission(self, grading_scheme: str) -> Submission:
-        """The values as a :class:`Submission` in ``grading_scheme`` (the service validates them)."""
+    def submission(self, grading_scheme: str = "") -> Submission:
+        """The values as a :class:`Submission` (the service validates them).
+
+        The form does not ask for the grading scheme: the grades are read in the agency's own
+        scheme (``use_agency_scheme`` on the service's request) unless ``grading_scheme`` is given.
+        """
         v = self.values
         official = str(v["control_official_id"]).strip()
         return Submission(

@@ -1,8 +1,8 @@
 """Helpers shared by the intelligence services: purposes, permissions, users, notifications.
 
-A refused read, search or release is itself audited (``*_refused`` actions) before
-:class:`~openilp.intel.errors.PurposeRequired` is raised; callers must commit the session
-before turning the error into a response, so the refusal stays on record.
+A refused read, search or release is itself audited (``*_refused`` actions):
+:func:`checked_purpose` records the refusal with :meth:`openilp.core.UnitOfWork.refuse`, so the
+unit of work rolls the action back and keeps the refusal in the audit log. No shell commits.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openilp.db.models import Agency, IntelAgencySettings, IntelDissemination, IntelRecord, Notification, User, utcnow
+from openilp.core import UnitOfWork
+from openilp.db.models import Agency, IntelAgencySettings, IntelDissemination, IntelRecord, Notification, User
 from openilp.intel.errors import IntelForbidden, IntelNotFound, PurposeRequired
 from openilp.intel.grading import DEFAULT_SCHEME, SCHEMES
 from openilp.security.actors import UserInfo
-from openilp.security.audit import record_event, require_purpose
+from openilp.security.audit import require_purpose
 
 __all__ = [
     "LAW_ENFORCEMENT_ROLES",
@@ -29,6 +30,7 @@ __all__ = [
     "notify_past_recipients",
     "load_record",
     "user_label",
+    "agency_name",
 ]
 
 #: Roles whose holders are law-enforcement users (right-to-know, 23.20(e)).
@@ -36,27 +38,24 @@ LAW_ENFORCEMENT_ROLES: frozenset[str] = frozenset({"analyst", "officer", "superv
 
 
 def checked_purpose(
-    session: Session,
-    actor: UserInfo | None,
+    uow: UnitOfWork,
     purpose: str | None,
     *,
     action: str,
     object_type: str,
-    object_id: str | None = None,
+    object_id: str | int | None = None,
 ) -> str:
-    """The trimmed purpose, or an audited refusal (``<action>_refused``) and :class:`PurposeRequired`."""
+    """The trimmed purpose, or an audited refusal (``<action>_refused``) and :class:`PurposeRequired`.
+
+    The refusal is kept by the unit of work (:meth:`~openilp.core.UnitOfWork.refuse`): the action
+    rolls back, the audit entry stays.
+    """
     try:
         return require_purpose(purpose)
     except ValueError as exc:
-        record_event(
-            session,
-            action=f"{action}_refused"[:32],
-            object_type=object_type,
-            object_id=object_id,
-            actor=actor,
-            details={"reason": str(exc)},
-        )
-        raise PurposeRequired(str(exc)) from exc
+        raise uow.refuse(
+            PurposeRequired(str(exc)), action=f"{action}_refused"[:32], object_type=object_type, object_id=object_id
+        ) from exc
 
 
 def require_permission(user: UserInfo, permission: str) -> None:
@@ -71,18 +70,18 @@ def agency_grading_scheme(session: Session, agency_id: int) -> str:
     return row.grading_scheme if row is not None else DEFAULT_SCHEME
 
 
-def set_agency_grading_scheme(session: Session, actor: UserInfo, scheme: str) -> None:
-    """Choose the grading scheme of the actor's agency (administrators)."""
+def set_agency_grading_scheme(uow: UnitOfWork, actor: UserInfo, scheme: str) -> None:
+    """Choose the grading scheme of the actor's agency (administrators; audited)."""
     require_permission(actor, "intel:settings")
     if scheme not in SCHEMES:
         raise ValueError(f"unknown grading scheme {scheme!r} (choose {', '.join(SCHEMES)})")
+    session = uow.session
     previous = agency_grading_scheme(session, actor.agency_id)
     row = session.get(IntelAgencySettings, actor.agency_id) or IntelAgencySettings(agency_id=actor.agency_id)
     row.grading_scheme = scheme
-    row.updated_at = utcnow()
+    row.updated_at = uow.now
     session.add(row)
-    record_event(
-        session,
+    uow.audit(
         action="update",
         object_type="intel_settings",
         actor=actor,
@@ -104,7 +103,7 @@ def notify(
     message: str,
     user_id: int | None = None,
     record_id: int | None = None,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> Notification:
     """Leave an in-app notice for a user, or for the whole agency when ``user_id`` is None."""
     note = Notification(
@@ -113,16 +112,14 @@ def notify(
         kind=kind,
         message=message[:1000],
         record_id=record_id,
-        created_at=now or utcnow(),
+        created_at=now,
     )
     session.add(note)
     session.flush()
     return note
 
 
-def notify_past_recipients(
-    session: Session, record: IntelRecord, *, kind: str, message: str, now: dt.datetime | None = None
-) -> int:
+def notify_past_recipients(session: Session, record: IntelRecord, *, kind: str, message: str, now: dt.datetime) -> int:
     """Notify every past recipient of ``record`` (each distinct agency/user once); return how many.
 
     Recipients outside every agency in the store (emergency releases, 23.20(f)(2)) cannot get an

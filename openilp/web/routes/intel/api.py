@@ -1,59 +1,42 @@
-"""Intelligence for signed-in staff: the JSON API under ``/api/v1/intel`` (pages: ``intel_pages``, ``tip_pages``).
+"""Intelligence for signed-in staff: the JSON API under ``/api/v1/intel`` (pages: ``pages``, ``tip_pages``).
 
-Thin adapters over ``openilp.services.intel_*``. Errors map to: 400 rule broken or purpose missing
-(the refusal is committed to the audit log first), 403 not permitted, 404 not found.
+Thin adapters over :mod:`openilp.services.intel`: each route calls one service, which owns its
+transaction and audit. Refusals are :class:`openilp.errors.ServiceError` subclasses, answered by
+the app's handler: 400 rule broken or purpose missing (the refusal is already in the audit log),
+403 not permitted, 404 not found.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from openilp.intel.errors import IntelForbidden, IntelNotFound, PurposeRequired, RecordedRefusal
-from openilp.intel.rules import SubjectInput, Submission, SubmissionError
+from openilp.core import OpenILP
+from openilp.intel.rules import SubjectInput, Submission
 from openilp.security.actors import UserInfo
-from openilp.services import intel_tips
-from openilp.services.intel_compliance import compliance_report
-from openilp.services.intel_dissemination import disseminate, notifications_for
-from openilp.services.intel_emergency import emergency_release
-from openilp.services.intel_records import (
+from openilp.services.intel.compliance import compliance_report
+from openilp.services.intel.corrections import CorrectionRequest, correct_record
+from openilp.services.intel.dissemination import DisseminationRequest, disseminate, notifications_for
+from openilp.services.intel.emergency import EmergencyReleaseRequest, emergency_release
+from openilp.services.intel.reading import SearchRequest, ViewRecordRequest, search_records, view_record
+from openilp.services.intel.records import (
+    ReviewRequest,
+    SubmitRecordRequest,
     approve_record,
-    correct_record,
     reject_record,
-    search_records,
     submit_record,
-    view_record,
 )
-from openilp.services.intel_retention import review_queue, validate_record
+from openilp.services.intel.retention import ValidationRequest, review_queue, validate_record
+from openilp.services.intel.tip_triage import ReplyRequest, list_tips, staff_reply, staff_view
 from openilp.web.auth import current_user, require
-from openilp.web.context import db_session
+from openilp.web.context import get_core
 
-__all__ = ["router", "run"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["intelligence"])
-T = TypeVar("T")
-
-
-def run(session: Session, action: Callable[[], T]) -> T:
-    """Call a service; map its errors to HTTP (committing audited refusals)."""
-    try:
-        return action()
-    except PurposeRequired as exc:
-        session.commit()
-        raise HTTPException(status_code=400, detail=str(exc)) from exc
-    except RecordedRefusal as exc:
-        session.commit()
-        raise HTTPException(status_code=403, detail=str(exc)) from exc
-    except IntelForbidden as exc:
-        raise HTTPException(status_code=403, detail=str(exc)) from exc
-    except IntelNotFound as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    except (SubmissionError, ValueError) as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from exc
+_CORE = Depends(get_core)
 
 
 class SubjectIn(BaseModel):
@@ -128,10 +111,10 @@ class ReplyIn(BaseModel):
 
 @router.post("/intel/records", status_code=201)
 def api_submit(
-    payload: RecordIn, user: UserInfo = Depends(require("intel:submit")), session: Session = db_session
+    payload: RecordIn, user: UserInfo = Depends(require("intel:submit")), core: OpenILP = _CORE
 ) -> dict[str, Any]:
     """Submit a record (predicate gate); it stays pending until a trained reviewer approves it."""
-    record = run(session, lambda: submit_record(session, user, payload.submission()))
+    record = submit_record(core, user, SubmitRecordRequest(payload.submission()))
     return {"id": record.id, "status": record.status}
 
 
@@ -140,10 +123,10 @@ def api_search(
     q: str = Query(default="", max_length=200),
     purpose: str = Query(default="", max_length=1000),
     user: UserInfo = Depends(require("intel:search")),
-    session: Session = db_session,
+    core: OpenILP = _CORE,
 ) -> dict[str, Any]:
     """Access-aware search of approved records; needs ``purpose``."""
-    return run(session, lambda: search_records(session, user, q, purpose=purpose)).as_dict()
+    return search_records(core, user, SearchRequest(q, purpose)).as_dict()
 
 
 @router.get("/intel/records/{record_id}")
@@ -151,79 +134,50 @@ def api_record(
     record_id: int,
     purpose: str = Query(default="", max_length=1000),
     user: UserInfo = Depends(require("intel:read")),
-    session: Session = db_session,
+    core: OpenILP = _CORE,
 ) -> dict[str, Any]:
     """One record (audited read with ``purpose``)."""
-    return run(session, lambda: view_record(session, user, record_id, purpose=purpose))
+    return view_record(core, user, ViewRecordRequest(record_id, purpose)).as_dict()
 
 
 @router.post("/intel/records/{record_id}/approve")
 def api_approve(
-    record_id: int,
-    payload: DecisionIn,
-    user: UserInfo = Depends(require("intel:review")),
-    session: Session = db_session,
+    record_id: int, payload: DecisionIn, user: UserInfo = Depends(require("intel:review")), core: OpenILP = _CORE
 ) -> dict[str, Any]:
     """Approve a pending record (trained reviewer, not the submitter)."""
-    record = run(
-        session,
-        lambda: approve_record(
-            session,
-            user,
-            record_id,
-            reason=payload.reason,
-            approve_nexus=payload.approve_nexus,
-            retention_days=payload.retention_days,
-        ),
-    )
+    request = ReviewRequest(record_id, payload.reason, payload.approve_nexus, payload.retention_days)
+    record = approve_record(core, user, request)
     return {"id": record.id, "status": record.status, "retention_expires_at": str(record.retention_expires_at)}
 
 
 @router.post("/intel/records/{record_id}/reject")
 def api_reject(
-    record_id: int,
-    payload: DecisionIn,
-    user: UserInfo = Depends(require("intel:review")),
-    session: Session = db_session,
+    record_id: int, payload: DecisionIn, user: UserInfo = Depends(require("intel:review")), core: OpenILP = _CORE
 ) -> dict[str, Any]:
     """Reject a pending record; its content is erased."""
-    record = run(session, lambda: reject_record(session, user, record_id, reason=payload.reason))
+    record = reject_record(core, user, ReviewRequest(record_id, payload.reason))
     return {"id": record.id, "status": record.status}
 
 
 @router.post("/intel/records/{record_id}/validate")
 def api_validate(
-    record_id: int,
-    payload: ValidationIn,
-    user: UserInfo = Depends(require("intel:review")),
-    session: Session = db_session,
+    record_id: int, payload: ValidationIn, user: UserInfo = Depends(require("intel:review")), core: OpenILP = _CORE
 ) -> dict[str, Any]:
     """Validate before expiry with a fresh predicate check (new period ≤ 5 years)."""
-    record = run(
-        session,
-        lambda: validate_record(
-            session,
-            user,
-            record_id,
-            reason=payload.reason,
-            still_suspected=payload.still_suspected,
-            factual_basis=payload.factual_basis,
-            retention_days=payload.retention_days,
-        ),
+    request = ValidationRequest(
+        record_id, payload.reason, payload.still_suspected, payload.factual_basis, payload.retention_days
     )
+    record = validate_record(core, user, request)
     return {"id": record.id, "retention_expires_at": str(record.retention_expires_at)}
 
 
 @router.post("/intel/records/{record_id}/correct")
 def api_correct(
-    record_id: int,
-    payload: CorrectionIn,
-    user: UserInfo = Depends(require("intel:submit")),
-    session: Session = db_session,
+    record_id: int, payload: CorrectionIn, user: UserInfo = Depends(require("intel:submit")), core: OpenILP = _CORE
 ) -> dict[str, Any]:
     """Correct a record; every past recipient is notified."""
-    notified = run(session, lambda: correct_record(session, user, record_id, payload.changes, purpose=payload.purpose))
-    return {"id": record_id, "recipients_notified": notified}
+    done = correct_record(core, user, CorrectionRequest(record_id, payload.changes, payload.purpose))
+    return {"id": record_id, "recipients_notified": done.recipients_notified}
 
 
 @router.post("/intel/records/{record_id}/disseminate", status_code=201)
@@ -231,23 +185,19 @@ def api_disseminate(
     record_id: int,
     payload: DisseminationIn,
     user: UserInfo = Depends(require("intel:disseminate")),
-    session: Session = db_session,
+    core: OpenILP = _CORE,
 ) -> dict[str, Any]:
     """Release outside the agency after need/right-to-know and agreement checks; logged."""
-    release = run(
-        session,
-        lambda: disseminate(
-            session,
-            user,
-            record_id,
-            recipient_agency_code=payload.recipient_agency,
-            recipient_username=payload.recipient_username,
-            purpose=payload.purpose,
-            need_to_know=payload.need_to_know,
-            items=payload.items,
-        ),
+    request = DisseminationRequest(
+        record_id,
+        recipient_agency=payload.recipient_agency,
+        recipient_username=payload.recipient_username,
+        purpose=payload.purpose,
+        need_to_know=payload.need_to_know,
+        items=tuple(payload.items),
     )
-    return {"dissemination_id": release.id, "released_at": release.released_at.isoformat()}
+    release = disseminate(core, user, request)
+    return {"dissemination_id": release.dissemination_id, "released_at": release.released_at.isoformat()}
 
 
 @router.post("/intel/records/{record_id}/emergency-release", status_code=201)
@@ -255,23 +205,19 @@ def api_emergency_release(
     record_id: int,
     payload: EmergencyReleaseIn,
     user: UserInfo = Depends(require("intel:emergency_release")),
-    session: Session = db_session,
+    core: OpenILP = _CORE,
 ) -> dict[str, Any]:
     """Release an assessment to anyone to avoid imminent danger (23.20(f)(2)); flagged, audited, owner told."""
-    release = run(
-        session,
-        lambda: emergency_release(
-            session,
-            user,
-            record_id,
-            justification=payload.justification,
-            recipient_name=payload.recipient_name,
-            recipient_organisation=payload.recipient_organisation,
-            assessment=payload.assessment,
-        ),
+    request = EmergencyReleaseRequest(
+        record_id,
+        justification=payload.justification,
+        recipient_name=payload.recipient_name,
+        recipient_organisation=payload.recipient_organisation,
+        assessment=payload.assessment,
     )
+    release = emergency_release(core, user, request)
     return {
-        "dissemination_id": release.id,
+        "dissemination_id": release.dissemination_id,
         "kind": release.kind,
         "imminent_danger": release.imminent_danger,
         "released_at": release.released_at.isoformat(),
@@ -279,48 +225,39 @@ def api_emergency_release(
 
 
 @router.get("/intel/review-queue")
-def api_review_queue(
-    user: UserInfo = Depends(require("intel:review")), session: Session = db_session
-) -> dict[str, Any]:
+def api_review_queue(user: UserInfo = Depends(require("intel:review")), core: OpenILP = _CORE) -> dict[str, Any]:
     """Pending submissions and reviews coming due in your agency."""
-    return run(session, lambda: review_queue(session, user))
+    return review_queue(core, user).as_dict()
 
 
 @router.get("/intel/compliance")
-def api_compliance(
-    user: UserInfo = Depends(require("intel:compliance")), session: Session = db_session
-) -> dict[str, Any]:
+def api_compliance(user: UserInfo = Depends(require("intel:compliance")), core: OpenILP = _CORE) -> dict[str, Any]:
     """The compliance report (protected activity, retention, releases, refusals)."""
-    return run(session, lambda: compliance_report(session, user))
+    return compliance_report(core, user).as_dict()
 
 
 @router.get("/intel/tips")
-def api_tips(user: UserInfo = Depends(require("tips:triage")), session: Session = db_session) -> dict[str, Any]:
+def api_tips(user: UserInfo = Depends(require("tips:triage")), core: OpenILP = _CORE) -> dict[str, Any]:
     """The tip inbox."""
-    return {"tips": intel_tips.list_tips(session, user)}
+    return list_tips(core, user).as_dict()
 
 
 @router.get("/intel/tips/{tip_id}")
-def api_tip(
-    tip_id: str, user: UserInfo = Depends(require("tips:triage")), session: Session = db_session
-) -> dict[str, Any]:
+def api_tip(tip_id: str, user: UserInfo = Depends(require("tips:triage")), core: OpenILP = _CORE) -> dict[str, Any]:
     """One tip with its dialogue."""
-    return run(session, lambda: intel_tips.staff_view(session, user, tip_id))
+    return staff_view(core, user, tip_id).as_dict()
 
 
 @router.post("/intel/tips/{tip_id}/reply", status_code=201)
 def api_tip_reply(
-    tip_id: str,
-    payload: ReplyIn,
-    user: UserInfo = Depends(require("tips:triage")),
-    session: Session = db_session,
+    tip_id: str, payload: ReplyIn, user: UserInfo = Depends(require("tips:triage")), core: OpenILP = _CORE
 ) -> dict[str, str]:
     """Reply to the tipster."""
-    run(session, lambda: intel_tips.staff_reply(session, user, tip_id, payload.body))
+    staff_reply(core, user, ReplyRequest(tip_id, payload.body))
     return {"status": "sent"}
 
 
 @router.get("/notifications")
-def api_notifications(user: UserInfo = Depends(current_user), session: Session = db_session) -> dict[str, Any]:
+def api_notifications(user: UserInfo = Depends(current_user), core: OpenILP = _CORE) -> dict[str, Any]:
     """Your notices: corrections, purges, restricted hits, releases received, tips."""
-    return {"notifications": notifications_for(session, user)}
+    return {"notifications": notifications_for(core, user).rows()}

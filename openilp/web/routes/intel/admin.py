@@ -2,40 +2,37 @@
 
 Partner sharing agreements (28 CFR 23.20(f)(1)) and the agency's grading scheme: the JSON API
 under ``/api/v1/intel/agreements`` and ``/api/v1/intel/grading-scheme``, and the page
-``/intel/settings`` with its forms. Thin adapters over :mod:`openilp.services.intel_agreements`;
+``/intel/settings`` with its forms. Thin adapters over :mod:`openilp.services.intel.agreements`;
 a refused form is shown again with the field at fault named (status 400) and nothing is stored.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from openilp.db.models import utcnow
-from openilp.intel.errors import IntelForbidden, IntelNotFound
-from openilp.intel.rules import SubmissionError
+from openilp.core import OpenILP
 from openilp.security.actors import UserInfo
-from openilp.services.intel_agreements import (
-    AGREEMENT_SCOPES,
-    FieldError,
+from openilp.services.intel.agreements import (
+    AgreementRequest,
+    GradingSchemeRequest,
+    RevocationRequest,
     add_agreement,
-    agreement_dict,
     choose_grading_scheme,
     grading_scheme_settings,
     list_agreements,
-    parse_moment,
     revoke_agreement,
 )
-from openilp.services.intel_options import partner_agencies
+from openilp.services.intel.options import partner_agencies
+from openilp.web.actions import attempt
 from openilp.web.auth import require
-from openilp.web.context import db_session
+from openilp.web.context import get_core
 from openilp.web.csrf import check_csrf
 from openilp.web.rendering import render
-from openilp.web.routes.intel import run
 
 __all__ = ["api", "pages"]
 
@@ -43,6 +40,7 @@ api = APIRouter(prefix="/api/v1", tags=["intelligence administration"])
 pages = APIRouter(include_in_schema=False)
 
 _ADMIN = require("intel:settings")
+_CORE = Depends(get_core)
 
 
 class AgreementIn(BaseModel):
@@ -62,111 +60,108 @@ class GradingSchemeIn(BaseModel):
     grading_scheme: str = Field(max_length=16)
 
 
-def _add(session: Session, user: UserInfo, values: dict[str, str]) -> Any:
-    valid_to = values.get("valid_to", "").strip()
-    return add_agreement(
-        session,
-        user,
-        partner_agency_code=values.get("partner_agency", ""),
-        reference=values.get("reference", ""),
-        valid_from=parse_moment(values.get("valid_from"), "valid_from"),
-        valid_to=parse_moment(valid_to, "valid_to", end_of_day=True) if valid_to else None,
-        scope=values.get("scope", ""),
-        version=values.get("version", ""),
-    )
-
-
 # --- JSON API -----------------------------------------------------------------------------------
 
 
 @api.get("/intel/agreements")
-def api_agreements(user: UserInfo = Depends(_ADMIN), session: Session = db_session) -> dict[str, Any]:
+def api_agreements(user: UserInfo = Depends(_ADMIN), core: OpenILP = _CORE) -> dict[str, Any]:
     """Your agency's sharing agreements with their status (current, not yet valid, expired, revoked)."""
-    return {"agreements": run(session, lambda: list_agreements(session, user)), "scopes": AGREEMENT_SCOPES}
+    return list_agreements(core, user).as_dict()
 
 
 @api.post("/intel/agreements", status_code=201)
-def api_add_agreement(
-    payload: AgreementIn, user: UserInfo = Depends(_ADMIN), session: Session = db_session
-) -> dict[str, Any]:
+def api_add_agreement(payload: AgreementIn, user: UserInfo = Depends(_ADMIN), core: OpenILP = _CORE) -> dict[str, Any]:
     """Put a partner agency's signed agreement on file (audited); 400 names the field at fault."""
-    row = run(session, lambda: _add(session, user, payload.model_dump()))
-    return agreement_dict(session, row, utcnow())
+    return add_agreement(core, user, AgreementRequest(**payload.model_dump())).as_dict()
 
 
 @api.post("/intel/agreements/{agreement_id}/revoke")
 def api_revoke_agreement(
-    agreement_id: int, payload: RevocationIn, user: UserInfo = Depends(_ADMIN), session: Session = db_session
+    agreement_id: int, payload: RevocationIn, user: UserInfo = Depends(_ADMIN), core: OpenILP = _CORE
 ) -> dict[str, Any]:
     """Revoke an agreement at once, with a reason (audited)."""
-    row = run(session, lambda: revoke_agreement(session, user, agreement_id, reason=payload.reason))
-    return agreement_dict(session, row, utcnow())
+    return revoke_agreement(core, user, RevocationRequest(agreement_id, payload.reason)).as_dict()
 
 
 @api.get("/intel/grading-scheme")
-def api_grading_scheme(user: UserInfo = Depends(_ADMIN), session: Session = db_session) -> dict[str, Any]:
+def api_grading_scheme(user: UserInfo = Depends(_ADMIN), core: OpenILP = _CORE) -> dict[str, Any]:
     """Your agency's grading scheme and the schemes it may choose."""
-    return run(session, lambda: grading_scheme_settings(session, user))
+    return grading_scheme_settings(core, user).as_dict()
 
 
 @api.post("/intel/grading-scheme")
 def api_set_grading_scheme(
-    payload: GradingSchemeIn, user: UserInfo = Depends(_ADMIN), session: Session = db_session
+    payload: GradingSchemeIn, user: UserInfo = Depends(_ADMIN), core: OpenILP = _CORE
 ) -> dict[str, Any]:
     """Choose the grading scheme for new submissions (audited); existing records keep theirs."""
-    run(session, lambda: choose_grading_scheme(session, user, payload.grading_scheme))
-    return grading_scheme_settings(session, user)
+    return choose_grading_scheme(core, user, GradingSchemeRequest(payload.grading_scheme)).as_dict()
 
 
 # --- pages --------------------------------------------------------------------------------------
 
-_SHOWN = (SubmissionError, ValueError, IntelForbidden)
-
 
 def _settings_page(
     request: Request,
-    session: Session,
+    core: OpenILP,
     user: UserInfo,
     *,
-    error: FieldError | Exception | None = None,
+    error: str | None = None,
+    error_field: str = "",
     form: dict[str, str] | None = None,
     done: str = "",
 ) -> Response:
+    agreements = list_agreements(core, user)
     return render(
         request,
         "intel/settings.html",
         user=user,
         status_code=400 if error else 200,
-        agreements=list_agreements(session, user),
-        grading=grading_scheme_settings(session, user),
-        partners=partner_agencies(session, user),
-        scopes=AGREEMENT_SCOPES,
-        error=str(error) if error else None,
-        error_field=getattr(error, "field", ""),
+        agreements=agreements.as_dict()["agreements"],
+        grading=grading_scheme_settings(core, user).as_dict(),
+        partners=list(partner_agencies(core, user).agencies),
+        scopes=agreements.scopes,
+        error=error,
+        error_field=error_field,
         form=form or {},
         done=done[:20],
     )
 
 
 def _settings_action(
-    request: Request, session: Session, user: UserInfo, action: Any, form: dict[str, str], done: str
+    request: Request, core: OpenILP, user: UserInfo, action: Callable[[], object], form: dict[str, str], done: str
 ) -> Response:
-    try:
-        action()
-    except IntelNotFound as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    except _SHOWN as exc:
-        session.rollback()
-        return _settings_page(request, session, user, error=exc, form=form)
-    return RedirectResponse(f"/intel/settings?done={done}", status_code=303)
+    outcome = attempt(action)
+    if outcome.ok:
+        return RedirectResponse(f"/intel/settings?done={done}", status_code=303)
+    # A FieldError's message starts with the field at fault ("valid_to: must be after valid_from").
+    field = (outcome.error or "").split(":", 1)[0]
+    return _settings_page(
+        request, core, user, error=outcome.error, error_field=field if field in _FIELDS else "", form=form
+    )
+
+
+#: Form fields a refusal may name.
+_FIELDS = frozenset(
+    {
+        "partner_agency",
+        "scope",
+        "reference",
+        "version",
+        "valid_from",
+        "valid_to",
+        "reason",
+        "agreement",
+        "grading_scheme",
+    }
+)
 
 
 @pages.get("/intel/settings", response_class=HTMLResponse)
 def settings_page(
-    request: Request, done: str = "", user: UserInfo = Depends(_ADMIN), session: Session = db_session
+    request: Request, done: str = "", user: UserInfo = Depends(_ADMIN), core: OpenILP = _CORE
 ) -> Response:
     """Sharing agreements (list, add, revoke) and the agency's grading scheme."""
-    return _settings_page(request, session, user, done=done)
+    return _settings_page(request, core, user, done=done)
 
 
 @pages.post("/intel/settings/agreements", response_class=HTMLResponse)
@@ -180,7 +175,7 @@ def add_agreement_page(
     valid_from: str = Form("", max_length=40),
     valid_to: str = Form("", max_length=40),
     user: UserInfo = Depends(_ADMIN),
-    session: Session = db_session,
+    core: OpenILP = _CORE,
 ) -> Response:
     """Put an agreement on file from the settings page."""
     check_csrf(request, csrf_token)
@@ -192,7 +187,10 @@ def add_agreement_page(
         "valid_from": valid_from,
         "valid_to": valid_to,
     }
-    return _settings_action(request, session, user, lambda: _add(session, user, values), values, "agreement added")
+    agreement = AgreementRequest(**values)
+    return _settings_action(
+        request, core, user, lambda: add_agreement(core, user, agreement), values, "agreement added"
+    )
 
 
 @pages.post("/intel/settings/agreements/{agreement_id}/revoke", response_class=HTMLResponse)
@@ -202,15 +200,15 @@ def revoke_agreement_page(
     csrf_token: str = Form(""),
     reason: str = Form("", max_length=1000),
     user: UserInfo = Depends(_ADMIN),
-    session: Session = db_session,
+    core: OpenILP = _CORE,
 ) -> Response:
     """Revoke an agreement from the settings page."""
     check_csrf(request, csrf_token)
     return _settings_action(
         request,
-        session,
+        core,
         user,
-        lambda: revoke_agreement(session, user, agreement_id, reason=reason),
+        lambda: revoke_agreement(core, user, RevocationRequest(agreement_id, reason)),
         {"revoke_id": str(agreement_id), "revoke_reason": reason},
         "agreement revoked",
     )
@@ -222,15 +220,15 @@ def grading_scheme_page(
     csrf_token: str = Form(""),
     grading_scheme: str = Form("", max_length=16),
     user: UserInfo = Depends(_ADMIN),
-    session: Session = db_session,
+    core: OpenILP = _CORE,
 ) -> Response:
     """Choose the grading scheme for new submissions."""
     check_csrf(request, csrf_token)
     return _settings_action(
         request,
-        session,
+        core,
         user,
-        lambda: choose_grading_scheme(session, user, grading_scheme),
+        lambda: choose_grading_scheme(core, user, GradingSchemeRequest(grading_scheme)),
         {"grading_scheme": grading_scheme},
         "scheme saved",
     )
