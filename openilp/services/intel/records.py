@@ -13,6 +13,8 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from openilp.core import OpenILP, Request, Result, UnitOfWork
 from openilp.db.models import IntelRecord, IntelReviewDecision, IntelReviewTask, IntelSubject, OffenceCategory, User
 from openilp.intel.errors import IntelForbidden, IntelNotFound
@@ -43,6 +45,7 @@ __all__ = [
     "approve_record",
     "reject_record",
     "parse_retention_days",
+    "record_review",
 ]
 
 #: Shortest written reason for a review decision, in characters.
@@ -244,23 +247,7 @@ def approve_record(core: OpenILP, reviewer: UserInfo, request: ReviewRequest) ->
             raise SubmissionError(str(exc)) from exc
         record.retention_expires_at = expires
         record.updated_at = now
-        session.add(
-            IntelReviewDecision(
-                record_id=record.id,
-                reviewer_id=reviewer.id,
-                decision="approved",
-                decided_at=now,
-                reason=text,
-                predicate_checked=True,
-                retention_expires_at=expires,
-            )
-        )
-        session.add(
-            IntelReviewTask(
-                record_id=record.id, due_at=review_due_at(expires), expires_at=expires, status="open", created_at=now
-            )
-        )
-        session.flush()
+        record_review(session, record, reviewer, "approved", text, expires, now)
         uow.audit(
             action="approve",
             object_type="intel_record",
@@ -304,3 +291,39 @@ def reject_record(core: OpenILP, reviewer: UserInfo, request: ReviewRequest) -> 
             details={"reason_chars": len(text)},
         )
         return _outcome(record)
+
+
+def record_review(
+    session: Session,
+    record: IntelRecord,
+    reviewer: UserInfo,
+    decision: str,
+    reason: str,
+    retention_expires_at: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    """Keep a reviewer's decision that kept the record (approved, validated) and open its next review.
+
+    The next review falls due before the retention period ends (:func:`openilp.intel.retention.review_due_at`).
+    """
+    session.add(
+        IntelReviewDecision(
+            record_id=record.id,
+            reviewer_id=reviewer.id,
+            decision=decision,
+            decided_at=now,
+            reason=reason,
+            predicate_checked=True,
+            retention_expires_at=retention_expires_at,
+        )
+    )
+    session.add(
+        IntelReviewTask(
+            record_id=record.id,
+            due_at=review_due_at(retention_expires_at),
+            expires_at=retention_expires_at,
+            status="open",
+            created_at=now,
+        )
+    )
+    session.flush()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from openilp.core import OpenILP, Request, Result
-from openilp.db.models import IntelRecord, IntelReviewDecision, IntelReviewTask
+from openilp.db.models import IntelRecord, IntelReviewTask
 from openilp.intel.errors import IntelForbidden
 from openilp.intel.retention import TEMPORARY_RETENTION_YEARS, add_years, retention_end, review_due_at
 from openilp.intel.rules import MAX_TEXT_CHARS, MIN_FACTUAL_BASIS_CHARS, SubmissionError, clean_text
@@ -34,6 +34,7 @@ from openilp.services.intel.records import (
     MIN_REASON_CHARS,
     RecordOutcome,
     parse_retention_days,
+    record_review,
     review_checks,
 )
 
@@ -261,23 +262,7 @@ def validate_record(core: OpenILP, reviewer: UserInfo, request: ValidationReques
         ):
             task.status = "validated"
             task.closed_at = now
-        session.add(
-            IntelReviewDecision(
-                record_id=record.id,
-                reviewer_id=reviewer.id,
-                decision="validated",
-                decided_at=now,
-                reason=text,
-                predicate_checked=True,
-                retention_expires_at=new_end,
-            )
-        )
-        session.add(
-            IntelReviewTask(
-                record_id=record.id, due_at=review_due_at(new_end), expires_at=new_end, status="open", created_at=now
-            )
-        )
-        session.flush()
+        record_review(session, record, reviewer, "validated", text, new_end, now)
         uow.audit(
             action="validate",
             object_type="intel_record",
