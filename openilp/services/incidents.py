@@ -53,9 +53,17 @@ class CategoryOption:
         return asdict(self)
 
 
-def category_options(session: Session) -> list[CategoryOption]:
-    """Every offence category, ordered by crime group (violent, property, society, other), then label."""
-    rows = session.scalars(select(OffenceCategory)).all()
+def category_options(session: Session, agency_ids: Sequence[int] | None = None) -> list[CategoryOption]:
+    """Offence categories ordered by crime group (violent, property, society, other), then label.
+
+    With ``agency_ids``, only the categories those agencies have incidents of: a picker does not
+    offer what the agency never recorded.
+    """
+    query = select(OffenceCategory)
+    if agency_ids is not None:
+        held = select(Incident.category_code).where(Incident.agency_id.in_(list(agency_ids))).distinct()
+        query = query.where(OffenceCategory.code.in_(held))
+    rows = session.scalars(query).all()
     order = {group: index for index, group in enumerate(CRIME_GROUPS)}
     options = [CategoryOption(c.code, c.label, c.crime_group, c.ucr_part) for c in rows]
     return sorted(options, key=lambda o: (order.get(o.crime_group, len(order)), o.label.lower()))

@@ -38,6 +38,7 @@ __all__ = [
     "baseline_trend",
     "buffer_catchment",
     "points_in_areas",
+    "polygonal",
     "propose_comparison_areas",
     "rank_control_candidates",
     "validate_areas",
@@ -56,7 +57,7 @@ def buffer_catchment(target: shapely.Geometry, width_m: float = DEFAULT_BUFFER_M
         raise ValueError(f"the buffer width must be positive metres, got {width_m}")
     if target is None or shapely.is_empty(target) or shapely.area(target) <= 0:
         raise ValueError("the target area must be a non-empty polygon")
-    return shapely.difference(shapely.buffer(target, width_m), target)
+    return polygonal(shapely.difference(shapely.buffer(target, width_m), target))
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,33 @@ def propose_comparison_areas(
 
 
 def _clip(ring: shapely.Geometry, study_area: shapely.Geometry | None) -> shapely.Geometry:
-    return ring if study_area is None else shapely.intersection(ring, study_area)
+    return ring if study_area is None else polygonal(shapely.intersection(ring, study_area))
+
+
+def polygonal(geometry: shapely.Geometry) -> shapely.Geometry:
+    """The polygonal part of ``geometry``: a Polygon or MultiPolygon, lines and points dropped.
+
+    Clipping a ring to a city limit, or repairing a self-touching polygon, can leave slivers of
+    zero area (shared edges, touching corners) beside the polygons, and shapely returns a
+    GeometryCollection. An area is its polygons; the rest has no area and holds no incident.
+
+    >>> import shapely
+    >>> mixed = shapely.GeometryCollection([shapely.box(0, 0, 1, 1), shapely.LineString([(2, 2), (3, 3)])])
+    >>> polygonal(mixed).geom_type
+    'Polygon'
+    >>> polygonal(shapely.LineString([(0, 0), (1, 1)])).is_empty
+    True
+    """
+    kind = shapely.get_type_id(geometry)
+    if kind in (3, 6):  # Polygon, MultiPolygon
+        return geometry
+    parts = shapely.get_parts(geometry)
+    if kind == 7:  # GeometryCollection: its members may be multi-part themselves
+        parts = np.concatenate([shapely.get_parts(p) for p in parts]) if len(parts) else parts
+    polygons = [p for p in parts if shapely.get_type_id(p) == 3 and shapely.area(p) > 0]
+    if not polygons:
+        return shapely.MultiPolygon()
+    return polygons[0] if len(polygons) == 1 else shapely.MultiPolygon(polygons)
 
 
 def baseline_trend(early: ArrayLike, late: ArrayLike) -> np.ndarray[Any, np.dtype[np.float64]]:

@@ -18,13 +18,16 @@ openilp.errors.InvalidRequest: an area must be GeoJSON (an object starting with 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyproj
 import shapely
 
+from openilp.analysis.assessment.comparison import polygonal
+from openilp.core import OpenILP
 from openilp.errors import InvalidRequest
 
 __all__ = [
@@ -33,7 +36,12 @@ __all__ = [
     "count_positions",
     "geojson_area",
     "geometry_from_geojson",
+    "area_from_units",
     "normalise_area",
+    "unit_choice",
+    "unit_name",
+    "unit_names",
+    "units_area",
 ]
 
 #: Largest GeoJSON text accepted for one area (bytes, UTF-8): a detailed neighbourhood is ~50 kB.
@@ -122,6 +130,7 @@ def geometry_from_geojson(source: Mapping[str, Any], target_crs: str) -> shapely
         geometries = [data.get("geometry")]
     else:
         geometries = [data]
+    geometries = [part for g in geometries for part in _members(g)]
     if not geometries or any(
         not isinstance(g, Mapping) or g.get("type") not in ("Polygon", "MultiPolygon") for g in geometries
     ):
@@ -130,7 +139,7 @@ def geometry_from_geojson(source: Mapping[str, Any], target_crs: str) -> shapely
         shapes = shapely.from_geojson([json.dumps(g) for g in geometries])
     except shapely.errors.GEOSException as exc:
         raise InvalidRequest(f"an area is not valid GeoJSON geometry: {exc}") from exc
-    merged = shapely.make_valid(shapely.union_all(shapes))
+    merged = polygonal(shapely.make_valid(shapely.union_all(shapes)))
     transformer = pyproj.Transformer.from_crs("EPSG:4326", target_crs, always_xy=True)
 
     def project(coords: np.ndarray) -> np.ndarray:
@@ -143,6 +152,19 @@ def geometry_from_geojson(source: Mapping[str, Any], target_crs: str) -> shapely
     return projected
 
 
+def _members(geometry: Any) -> list[Any]:
+    """A GeometryCollection's polygonal members (its lines and points have no area); else the geometry.
+
+    A collection without any polygon is returned as it is, so that the caller refuses it.
+    """
+    if not isinstance(geometry, Mapping) or geometry.get("type") != "GeometryCollection":
+        return [geometry]
+    members = [m for m in geometry.get("geometries") or [] if isinstance(m, Mapping)]
+    nested = [part for m in members for part in _members(m)]
+    polygons = [m for m in nested if m.get("type") in ("Polygon", "MultiPolygon")]
+    return polygons or [geometry]
+
+
 def normalise_area(area: str | Mapping[str, Any] | None, crs: str) -> tuple[str, shapely.Geometry]:
     """The area as one GeoJSON geometry in longitude/latitude (text) and projected to ``crs`` (metres).
 
@@ -153,15 +175,82 @@ def normalise_area(area: str | Mapping[str, Any] | None, crs: str) -> tuple[str,
     projected = geometry_from_geojson(area, crs)
     kind = area.get("type")
     if kind == "FeatureCollection":
-        parts = [shapely.from_geojson(json.dumps(f.get("geometry"))) for f in area.get("features") or []]
-        lonlat = shapely.make_valid(shapely.union_all(parts))
+        geometries = [f.get("geometry") for f in area.get("features") or []]
     elif kind == "Feature":
-        lonlat = shapely.make_valid(shapely.from_geojson(json.dumps(area.get("geometry"))))
+        geometries = [area.get("geometry")]
     else:
-        lonlat = shapely.make_valid(shapely.from_geojson(json.dumps(dict(area))))
+        geometries = [dict(area)]
+    parts = [shapely.from_geojson(json.dumps(g)) for geometry in geometries for g in _members(geometry)]
+    lonlat = polygonal(shapely.make_valid(shapely.union_all(parts)))
     min_x, min_y, max_x, max_y = shapely.bounds(lonlat)
     if min_x < -180 or max_x > 180 or min_y < -90 or max_y > 90:
         raise InvalidRequest("the area must be in longitude/latitude (WGS84, RFC 7946), not projected metres")
     if not shapely.is_valid(projected) or shapely.area(projected) < 1.0:
         raise InvalidRequest("the area polygon is empty or invalid")
-    return shapely.to_geojson(shapely.set_precision(lonlat, 1e-7)), projected
+    return shapely.to_geojson(polygonal(shapely.set_precision(lonlat, 1e-7))), projected
+
+
+#: Properties that name a boundary polygon, first found wins (St. Louis: ``NHD_NAME``).
+NAME_PROPERTIES = ("NHD_NAME", "name", "NAME", "Name", "label")
+
+
+def unit_name(properties: Mapping[str, Any] | None, index: int) -> str:
+    """The name of boundary polygon ``index`` from its GeoJSON properties (``area <index>`` when unnamed).
+
+    >>> unit_name({"NHD_NAME": "Dutchtown"}, 3), unit_name({}, 3)
+    ('Dutchtown', 'area 3')
+    """
+    for key in NAME_PROPERTIES:
+        if properties and properties.get(key):
+            return str(properties[key])
+    return f"area {index}"
+
+
+def _features(layer_path: Path) -> list[Mapping[str, Any]]:
+    collection = json.loads(Path(layer_path).read_text(encoding="utf-8"))
+    return [f for f in collection.get("features") or [] if isinstance(f, Mapping)]
+
+
+def unit_names(layer_path: Path) -> tuple[str, ...]:
+    """The names of the polygons of a boundary layer (a GeoJSON file in longitude/latitude), in file order."""
+    return tuple(unit_name(f.get("properties"), i) for i, f in enumerate(_features(layer_path)))
+
+
+def units_area(layer_path: Path, names: Sequence[str], what: str = "the area") -> dict[str, Any]:
+    """The chosen polygons of a boundary layer as one GeoJSON FeatureCollection (longitude/latitude).
+
+    Raises InvalidRequest naming any name that is not in the layer.
+    """
+    features = _features(layer_path)
+    by_name = {unit_name(f.get("properties"), i): f for i, f in enumerate(features)}
+    chosen = [n.strip() for n in names if n and n.strip()]
+    unknown = [n for n in chosen if n not in by_name]
+    if unknown:
+        raise InvalidRequest(
+            f"{what}: {', '.join(repr(n) for n in unknown[:5])} is not a polygon of the boundary layer; "
+            "choose from the list or click it on the map"
+        )
+    if not chosen:
+        raise InvalidRequest(f"{what}: choose at least one polygon of the boundary layer")
+    picked = [
+        {"type": "Feature", "properties": {"name": name}, "geometry": by_name[name]["geometry"]}
+        for name in dict.fromkeys(chosen)
+    ]
+    return {"type": "FeatureCollection", "features": picked}
+
+
+def unit_choice(value: Sequence[str] | str | None) -> tuple[str, ...]:
+    """Chosen polygon names from a list or one text with names separated by ``;`` or new lines."""
+    items = value.replace("\n", ";").split(";") if isinstance(value, str) else list(value or [])
+    chosen = tuple(dict.fromkeys(str(n).strip() for n in items if n and str(n).strip()))
+    if len(chosen) > 200:
+        raise InvalidRequest(f"choose at most 200 polygons of the boundary layer, got {len(chosen)}")
+    return chosen
+
+
+def area_from_units(core: OpenILP, agency_code: str, names: Sequence[str], what: str) -> dict[str, Any]:
+    """The union of the chosen polygons of the agency's boundary layer (the core's registry) as GeoJSON."""
+    layer = core.boundaries.layer_for(agency_code)
+    if layer is None:
+        raise InvalidRequest(f"agency {agency_code} has no boundary layer to choose {what} from: draw it instead")
+    return units_area(layer.path, names, what)

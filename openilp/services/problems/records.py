@@ -29,7 +29,7 @@ from openilp.db.models import Agency, Problem, ProblemNote, ProblemWorksheet, Us
 from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
 from openilp.services.events import expand_categories
-from openilp.services.problems.areas import geojson_area, normalise_area
+from openilp.services.problems.areas import area_from_units, geojson_area, normalise_area, unit_choice
 from openilp.services.problems.common import (
     OPEN_STAGES,
     STAGES,
@@ -71,6 +71,7 @@ UPDATABLE = (
     "evaluation_end",
     "area",
     "area_name",
+    "area_units",
     "owner",
 )
 
@@ -109,6 +110,14 @@ def _dates(
     return baseline_start, evaluation_start - dt.timedelta(days=1), evaluation_start, evaluation_end
 
 
+def _area_or_units(area: str | Mapping[str, Any] | None, units: Sequence[str]) -> Mapping[str, Any] | None:
+    """The parsed GeoJSON area, or None when polygons of the boundary layer are chosen instead."""
+    blank = area is None or (isinstance(area, str) and not area.strip())
+    if units and not blank:
+        raise InvalidRequest("give the area either as polygons of the boundary layer or drawn, not both")
+    return None if units else geojson_area(area)
+
+
 def _known_categories(session: Session, categories: Sequence[str]) -> list[str]:
     expand_categories(session, list(categories))  # raises ValueError naming anything unknown
     return list(categories)
@@ -128,7 +137,9 @@ class OpenProblemRequest(Request):
     The baseline runs from ``baseline_start`` to the day before ``evaluation_start``; the goal is
     measured from ``evaluation_start`` to ``evaluation_end`` (inclusive). ``area`` is GeoJSON in
     longitude/latitude (a mapping or its text): Polygon/MultiPolygon geometry, Feature or
-    FeatureCollection — never a file name. ``categories`` may be one comma-separated text.
+    FeatureCollection — never a file name. Instead of ``area``, ``area_units`` names polygons of
+    the agency's boundary layer (e.g. neighbourhoods; a list or one text separated by ``;``): the
+    area is their union. ``categories`` may be one comma-separated text.
     """
 
     title: str
@@ -142,10 +153,12 @@ class OpenProblemRequest(Request):
     goal: str = ""
     stage: str = "scanning"
     origin: str = "analyst"
+    area_units: Sequence[str] | str = ()
 
     def validate(self) -> OpenProblemRequest:
         if self.stage not in OPEN_STAGES:
             raise InvalidRequest(f"a problem opens in one of {', '.join(OPEN_STAGES)}, not {self.stage!r}")
+        units = unit_choice(self.area_units)
         baseline_start, _, evaluation_start, evaluation_end = _dates(
             parse_day(self.baseline_start, "the baseline start"),
             parse_day(self.evaluation_start, "the evaluation start"),
@@ -159,10 +172,11 @@ class OpenProblemRequest(Request):
             baseline_start=baseline_start,
             evaluation_start=evaluation_start,
             evaluation_end=evaluation_end,
-            area=geojson_area(self.area),
-            area_name=text(self.area_name, "the area name", limit=200),
+            area=_area_or_units(self.area, units),
+            area_name=text(self.area_name or "; ".join(units), "the area name", limit=200),
             goal=text(self.goal, "the goal"),
             origin=self.origin if self.origin in ORIGINS else "analyst",
+            area_units=units,
         )
 
 
@@ -201,7 +215,8 @@ def open_problem(core: OpenILP, actor: UserInfo | None, request: OpenProblemRequ
             request.evaluation_start,  # type: ignore[arg-type]
             request.evaluation_end,  # type: ignore[arg-type]
         )
-        area_text, _ = normalise_area(request.area, agency.crs)
+        area = request.area or area_from_units(core, agency.code, list(request.area_units), "the problem area")
+        area_text, _ = normalise_area(area, agency.crs)
         goal = request.goal or (
             f"Reduce {', '.join(categories)} in {request.area_name or 'the area'} by {reduction:g}% "
             f"between {evaluation_start} and {evaluation_end}, relative to {baseline_start} – {baseline_end}"
@@ -272,8 +287,16 @@ class ChangeProblemRequest(Request):
         for name in ("baseline_start", "evaluation_start", "evaluation_end"):
             if name in values:
                 values[name] = parse_day(values[name], name)
+        if "area_units" in values:
+            values["area_units"] = unit_choice(values["area_units"])
+            if not values["area_units"]:
+                del values["area_units"]
         if "area" in values:
-            values["area"] = geojson_area(values["area"])
+            area = values.pop("area")
+            if "area_units" in values:
+                _area_or_units(area, values["area_units"])  # refuses both at once
+            else:
+                values["area"] = geojson_area(area)
         if "owner" in values:
             values["owner"] = text(str(values["owner"] or ""), "the owner", required=True, limit=200).lower()
         return dataclasses.replace(self, changes=values)
@@ -304,6 +327,9 @@ def update_problem(core: OpenILP, actor: UserInfo | None, request: ChangeProblem
             problem.baseline_start, problem.baseline_end, problem.evaluation_start, problem.evaluation_end = dates
         if "area" in changes:
             problem.area_geojson, _ = normalise_area(changes["area"], agency.crs)
+        if "area_units" in changes:
+            units = list(changes["area_units"])
+            problem.area_geojson, _ = normalise_area(area_from_units(core, agency.code, units, "the area"), agency.crs)
         if "owner" in changes:
             owner = session.scalars(select(User).where(User.username == changes["owner"])).one_or_none()
             if owner is None or owner.agency_id != problem.agency_id or not owner.is_active:

@@ -35,17 +35,26 @@ from sqlalchemy.orm import Session
 from openilp.analysis.assessment.comparison import (
     DEFAULT_BUFFER_M,
     baseline_trend,
+    buffer_catchment,
     points_in_areas,
+    polygonal,
     propose_comparison_areas,
     validate_areas,
 )
 from openilp.core import OpenILP, Request, Result
 from openilp.db.models import Agency, Problem, ProblemComparisonArea, ProblemIntervention
-from openilp.errors import InvalidRequest
+from openilp.errors import InvalidRequest, NotFound
 from openilp.security.actors import UserInfo
 from openilp.services.analysis_common import boundary_areas, local_times
 from openilp.services.events import EventQuery, load_events
-from openilp.services.problems.areas import geojson_area, geometry_from_geojson, normalise_area
+from openilp.services.problems.areas import (
+    area_from_units,
+    geojson_area,
+    geometry_from_geojson,
+    normalise_area,
+    unit_choice,
+    unit_name,
+)
 from openilp.services.problems.common import (
     agency_of,
     area_geometry,
@@ -62,11 +71,15 @@ __all__ = [
     "ComparisonAreaRequest",
     "ComparisonAreaSet",
     "InterventionAdded",
+    "InterventionChange",
     "InterventionRequest",
     "ProposeAreasRequest",
+    "RemoveInterventionRequest",
     "add_intervention",
+    "change_intervention",
     "problem_events",
     "propose_areas",
+    "remove_intervention",
     "set_comparison_area",
     "stored_areas",
 ]
@@ -79,8 +92,9 @@ ROLE_NAMES = {"buffer": "displacement buffer", "control": "control area", "contr
 @dataclass(frozen=True)
 class InterventionRequest(Request):
     """A response to problem ``problem_id``: type, period (local days, inclusive, or ``YYYY-MM-DD``),
-    optional area (GeoJSON in longitude/latitude, never a file name; None or blank = the problem's
-    area) and dosage (a non-negative number with its unit)."""
+    optional area (GeoJSON in longitude/latitude, never a file name, or ``area_units``: polygons of
+    the boundary layer by name; neither = the problem's area) and dosage (a non-negative number with
+    its unit). With ``intervention_id`` it replaces that intervention (:func:`change_intervention`)."""
 
     problem_id: int
     kind: str
@@ -90,6 +104,8 @@ class InterventionRequest(Request):
     area: str | Mapping[str, Any] | None = None
     dosage_value: float | str | None = None
     dosage_unit: str = ""
+    area_units: tuple[str, ...] | str = ()
+    intervention_id: int | None = None
 
     def validate(self) -> InterventionRequest:
         kind = (self.kind or "").strip()
@@ -115,7 +131,10 @@ class InterventionRequest(Request):
             if not unit:
                 raise InvalidRequest("give the unit of the dosage, e.g. 'patrol minutes per day'")
         area = self.area
+        units = unit_choice(self.area_units)
         if area is not None and not (isinstance(area, str) and not area.strip()):
+            if units:
+                raise InvalidRequest("give the intervention area either as polygons of the boundary layer or drawn")
             area = geojson_area(area, "the intervention area")
         else:
             area = None
@@ -128,6 +147,7 @@ class InterventionRequest(Request):
             area=area,
             dosage_value=dosage,
             dosage_unit=unit[:60],
+            area_units=units,
         )
 
 
@@ -150,21 +170,8 @@ def add_intervention(core: OpenILP, actor: UserInfo | None, request: Interventio
     request = request.validate()
     with core.unit_of_work(actor) as uow:
         problem = load_problem(uow.session, actor, request.problem_id)
-        area_text = None
-        if request.area is not None:
-            area_text, _ = normalise_area(request.area, agency_of(uow.session, problem).crs)
-        intervention = ProblemIntervention(
-            problem_id=problem.id,
-            kind=request.kind,
-            description=request.description,
-            area_geojson=area_text,
-            start_date=request.start,
-            end_date=request.end,
-            dosage_value=request.dosage_value,
-            dosage_unit=request.dosage_unit,
-            created_by_id=actor.id,
-            created_at=uow.now,
-        )
+        intervention = ProblemIntervention(problem_id=problem.id, created_by_id=actor.id, created_at=uow.now)
+        _fill_intervention(core, uow.session, problem, intervention, request)
         uow.session.add(intervention)
         uow.session.flush()
         dosage = request.dosage_value
@@ -184,6 +191,101 @@ def add_intervention(core: OpenILP, actor: UserInfo | None, request: Interventio
         return InterventionAdded(id=intervention.id, problem_id=problem.id)
 
 
+def _fill_intervention(
+    core: OpenILP, session: Session, problem: Problem, intervention: ProblemIntervention, request: InterventionRequest
+) -> None:
+    agency = agency_of(session, problem)
+    area = request.area
+    if request.area_units:
+        area = area_from_units(core, agency.code, list(request.area_units), "the intervention area")
+    intervention.area_geojson = normalise_area(area, agency.crs)[0] if area is not None else None
+    intervention.kind = request.kind
+    intervention.description = request.description
+    intervention.start_date = request.start  # type: ignore[assignment]
+    intervention.end_date = request.end  # type: ignore[assignment]
+    intervention.dosage_value = request.dosage_value  # type: ignore[assignment]
+    intervention.dosage_unit = request.dosage_unit
+
+
+def _load_intervention(session: Session, problem: Problem, intervention_id: int | None) -> ProblemIntervention:
+    row = session.get(ProblemIntervention, intervention_id) if intervention_id is not None else None
+    if row is None or row.problem_id != problem.id:
+        raise NotFound(f"no intervention {intervention_id} on problem {problem.id}")
+    return row
+
+
+def _intervention_fields(row: ProblemIntervention) -> dict[str, Any]:
+    return {
+        "kind": row.kind,
+        "description": row.description,
+        "start": str(row.start_date),
+        "end": str(row.end_date),
+        "dosage": f"{row.dosage_value:g} {row.dosage_unit}".strip() if row.dosage_value is not None else "",
+        "area": "own polygon" if row.area_geojson else "problem area",
+    }
+
+
+@dataclass(frozen=True)
+class InterventionChange(Result):
+    """What happened to intervention ``id`` of problem ``problem_id`` (``changed`` or ``removed``)."""
+
+    id: int
+    problem_id: int
+    action: str
+    fields: tuple[str, ...] = ()
+
+
+@refusals
+def change_intervention(core: OpenILP, actor: UserInfo | None, request: InterventionRequest) -> InterventionChange:
+    """Replace intervention ``request.intervention_id`` with the request's values (all fields, as on
+    the form); the problem's history keeps the old and new values of what changed."""
+    actor = require_write(actor)
+    request = request.validate()
+    with core.unit_of_work(actor) as uow:
+        problem = load_problem(uow.session, actor, request.problem_id)
+        row = _load_intervention(uow.session, problem, request.intervention_id)
+        before = _intervention_fields(row)
+        _fill_intervention(core, uow.session, problem, row, request)
+        after = _intervention_fields(row)
+        changed = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+        if changed:
+            details = {"intervention_id": row.id, "fields": changed}
+            record_change(uow, problem, actor, "intervention changed", details)
+        return InterventionChange(id=row.id, problem_id=problem.id, action="changed", fields=tuple(changed))
+
+
+@dataclass(frozen=True)
+class RemoveInterventionRequest(Request):
+    """Remove intervention ``intervention_id`` of problem ``problem_id`` (recorded in error, or never
+    carried out); ``reason`` is kept in the problem's history."""
+
+    problem_id: int
+    intervention_id: int
+    reason: str = ""
+
+    def validate(self) -> RemoveInterventionRequest:
+        reason = (self.reason or "").strip()
+        if len(reason) > 2000:
+            raise InvalidRequest("the reason is longer than 2,000 characters")
+        return dataclasses.replace(self, reason=reason)
+
+
+@refusals
+def remove_intervention(
+    core: OpenILP, actor: UserInfo | None, request: RemoveInterventionRequest
+) -> InterventionChange:
+    """Delete an intervention; its values stay in the problem's history and the audit log."""
+    actor = require_write(actor)
+    request = request.validate()
+    with core.unit_of_work(actor) as uow:
+        problem = load_problem(uow.session, actor, request.problem_id)
+        row = _load_intervention(uow.session, problem, request.intervention_id)
+        details = {"intervention_id": row.id, "removed": _intervention_fields(row), "reason": request.reason}
+        uow.session.delete(row)
+        record_change(uow, problem, actor, "intervention removed", details)
+        return InterventionChange(id=request.intervention_id, problem_id=problem.id, action="removed")
+
+
 def _lonlat(geometry: shapely.Geometry, crs: str) -> str:
     transformer = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
 
@@ -191,7 +293,7 @@ def _lonlat(geometry: shapely.Geometry, crs: str) -> str:
         x, y = transformer.transform(coords[:, 0], coords[:, 1])
         return np.column_stack([x, y])
 
-    return shapely.to_geojson(shapely.set_precision(shapely.transform(geometry, project), 1e-7))
+    return shapely.to_geojson(polygonal(shapely.set_precision(shapely.transform(geometry, project), 1e-7)))
 
 
 def stored_areas(session: Session, problem: Problem, crs: str) -> dict[str, shapely.Geometry]:
@@ -314,7 +416,7 @@ def propose_areas(core: OpenILP, actor: UserInfo | None, request: ProposeAreasRe
             target_trend=float(baseline_trend([target_early], [target_late])[0]),
             study_area=candidates.union(),
         )
-        names = [_unit_name(p) for p in candidates.properties]
+        names = [unit_name(p, i) for i, p in enumerate(candidates.properties)]
         ranking = proposal.candidates.head(5) if proposal.candidates is not None else pd.DataFrame()
         chosen = AreaProposal(
             control_unit=names[int(proposal.control_id)],
@@ -343,26 +445,35 @@ def propose_areas(core: OpenILP, actor: UserInfo | None, request: ProposeAreasRe
     return chosen
 
 
-def _unit_name(properties: Mapping[str, Any]) -> str:
-    for key in ("NHD_NAME", "name", "NAME", "Name", "label"):
-        if properties.get(key):
-            return str(properties[key])
-    return str(properties.get("_openilp_index", "?"))
-
-
 @dataclass(frozen=True)
 class ComparisonAreaRequest(Request):
     """Replace comparison area ``role`` (:data:`COMPARISON_ROLES`) of problem ``problem_id`` with an
-    analyst's polygon: GeoJSON in longitude/latitude (a mapping or its text, never a file name)."""
+    analyst's polygon: GeoJSON in longitude/latitude (a mapping or its text, never a file name), or
+    ``units``, polygons of the agency's boundary layer by name (e.g. a neighbourhood as the control).
+
+    With ``redraw_control_buffer`` (a new control only) the control's buffer becomes the ring of
+    ``buffer_m`` metres around the new control, clipped to the boundary layer.
+    """
 
     problem_id: int
     role: str
-    area: str | Mapping[str, Any] | None
+    area: str | Mapping[str, Any] | None = None
+    units: tuple[str, ...] | str = ()
+    redraw_control_buffer: bool = False
+    buffer_m: float = DEFAULT_BUFFER_M
 
     def validate(self) -> ComparisonAreaRequest:
         if self.role not in COMPARISON_ROLES:
             raise InvalidRequest(f"unknown comparison area {self.role!r}; use {', '.join(COMPARISON_ROLES)}")
-        return dataclasses.replace(self, area=geojson_area(self.area, f"the {ROLE_NAMES[self.role]}"))
+        if not math.isfinite(self.buffer_m) or not 0 < self.buffer_m <= 5000:
+            raise InvalidRequest(f"buffer_m must be more than 0 and at most 5,000 metres, got {self.buffer_m}")
+        what = f"the {ROLE_NAMES[self.role]}"
+        units = unit_choice(self.units)
+        blank = self.area is None or (isinstance(self.area, str) and not self.area.strip())
+        if units and not blank:
+            raise InvalidRequest(f"give {what} either as polygons of the boundary layer or drawn, not both")
+        area = None if units else geojson_area(self.area, what)
+        return dataclasses.replace(self, area=area, units=units)
 
 
 @dataclass(frozen=True)
@@ -384,14 +495,38 @@ def set_comparison_area(core: OpenILP, actor: UserInfo | None, request: Comparis
     request = request.validate()
     with core.unit_of_work(actor) as uow:
         problem = load_problem(uow.session, actor, request.problem_id)
-        crs = agency_of(uow.session, problem).crs
-        area_text, geometry = normalise_area(request.area, crs)
+        agency = agency_of(uow.session, problem)
+        crs = agency.crs
+        what = f"the {ROLE_NAMES[request.role]}"
+        area = request.area
+        if request.units:
+            area = area_from_units(core, agency.code, list(request.units), what)
+        area_text, geometry = normalise_area(area, crs)
         areas = stored_areas(uow.session, problem, crs)
         areas[request.role] = geometry
+        redraw = request.redraw_control_buffer and request.role == "control"
+        if redraw:
+            layer = core.boundaries.layer_for(agency.code)
+            ring = buffer_catchment(geometry, request.buffer_m)
+            if layer is not None:
+                ring = polygonal(shapely.intersection(ring, boundary_areas(layer.path, crs).union()))
+            areas["control_buffer"] = ring
         validate_areas(
             area_geometry(problem, crs), areas.get("buffer"), areas.get("control"), areas.get("control_buffer")
         )
-        details = {"edited_by": actor.username}
+        details: dict[str, Any] = {"edited_by": actor.username}
+        if request.units:
+            details["units"] = list(request.units)
+            if request.role == "control":
+                details["control_unit"] = "; ".join(request.units)
         _save_area(uow.session, problem, request.role, area_text, "edited", details, actor, uow.now)
-        record_change(uow, problem, actor, "areas", {"edited": request.role})
+        change: dict[str, Any] = {"edited": request.role}
+        if request.units:
+            change["units"] = list(request.units)
+        if redraw:
+            ring_details = {"buffer_m": request.buffer_m, "around": "the edited control"}
+            ring_text = _lonlat(areas["control_buffer"], crs)
+            _save_area(uow.session, problem, "control_buffer", ring_text, "proposed", ring_details, actor, uow.now)
+            change["redrawn"] = "control_buffer"
+        record_change(uow, problem, actor, "areas", change)
         return ComparisonAreaSet(id=problem.id, role=request.role)

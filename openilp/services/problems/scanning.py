@@ -13,6 +13,10 @@ categories and the ``periods`` × ``period_days`` days up to ``as_of``:
 
 Each candidate carries the unit's outline (GeoJSON), its counts, why it was proposed and a goal
 an analyst can adopt as it is or edit (e.g. "reduce burglary in Dutchtown by 20% over 6 months").
+Its time frame lies inside the data, so that it can be assessed at once: the evaluation period is
+the last ``evaluation_days`` days up to ``as_of`` and the baseline the 364 days before it (from
+the first day with data when the data start later). The analyst edits the dates on the problem's
+page when the response starts later.
 Nothing is stored: an analyst opens a problem from a candidate. The boundary polygons are the
 agency's layer in the core's registry (:attr:`openilp.core.OpenILP.boundaries`); no request field
 names a file.
@@ -38,6 +42,7 @@ from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
 from openilp.services.analysis_common import boundary_areas, latest_incident_date, local_times
 from openilp.services.events import EventQuery, load_events
+from openilp.services.problems.areas import unit_name
 from openilp.services.problems.common import parse_day, refusals, require_read
 
 __all__ = ["ScanRequest", "ScanResult", "scan_candidates"]
@@ -58,7 +63,8 @@ class ScanRequest(Request):
     #: 28-day periods in the rolling baseline of the trend alerts.
     rolling_periods: int = 3
     seed: int = 0
-    #: Proposed goal: reduction (%) over the proposed evaluation period (days).
+    #: Proposed goal: reduction (%) over the proposed evaluation period: the last ``evaluation_days``
+    #: days up to ``as_of``, measured against the year before (or from the first day with data).
     goal_pct: float = 20.0
     evaluation_days: int = 182
 
@@ -107,11 +113,22 @@ class ScanResult(Result):
     candidates: tuple[Mapping[str, Any], ...]
 
 
-def _name(properties: dict[str, Any], index: int) -> str:
-    for key in ("NHD_NAME", "name", "NAME", "Name", "label"):
-        if properties.get(key):
-            return str(properties[key])
-    return f"area {index}"
+def complete_from(days: pd.Series) -> dt.date:
+    """The first day of the first calendar month with at least half the median monthly count.
+
+    Exports by report date hold a thin tail of old incidents reported late (a file of 2019 has a
+    few burglaries of 2018): a baseline starting in that tail would be too low. A month with half
+    the usual count or more is taken as covered.
+
+    >>> import pandas as pd, datetime as dt
+    >>> days = pd.Series([dt.date(2018, 11, 3)] + [dt.date(2019, m, 1) for m in (1, 2) for _ in range(5)])
+    >>> complete_from(days)
+    datetime.date(2019, 1, 1)
+    """
+    months = pd.Series(pd.to_datetime(days).dt.to_period("M")).value_counts().sort_index()
+    covered = months[months >= 0.5 * float(months.median())]
+    first: dt.date = covered.index[0].to_timestamp().date()
+    return max(first, min(days))
 
 
 @refusals
@@ -134,13 +151,25 @@ def scan_candidates(core: OpenILP, actor: UserInfo | None, request: ScanRequest)
         raise InvalidRequest(f"agency {code} has no located incidents to scan")
     trend_days = 28 * (request.rolling_periods + 1)
     scan_days = request.periods * request.period_days
-    first = as_of - dt.timedelta(days=max(scan_days, trend_days) - 1)
-    events, agency = load_events(engine, EventQuery(code, request.categories, first, as_of))
-    if events.empty:
+    # The proposed time frame lies in the data: the evaluation is the last ``evaluation_days`` up to
+    # ``as_of`` and the baseline the year before it (or from the first day with data).
+    evaluation_start = as_of - dt.timedelta(days=request.evaluation_days - 1)
+    first = min(as_of - dt.timedelta(days=max(scan_days, trend_days) - 1), evaluation_start - dt.timedelta(days=364))
+    loaded, agency = load_events(engine, EventQuery(code, request.categories, first, as_of))
+    if loaded.empty:
         raise InvalidRequest(f"no located incidents of {', '.join(request.categories)} between {first} and {as_of}")
+    all_days = local_times(loaded, agency.timezone).dt.date
+    baseline_start = max(evaluation_start - dt.timedelta(days=364), complete_from(all_days))
+    if baseline_start >= evaluation_start:
+        raise InvalidRequest(
+            f"the data start on {baseline_start}, too late for a baseline before an evaluation of the last "
+            f"{request.evaluation_days} days up to {as_of}: choose fewer evaluation days or an earlier as_of"
+        )
+    scanned = (all_days >= as_of - dt.timedelta(days=max(scan_days, trend_days) - 1)).to_numpy()
+    events = loaded[scanned].reset_index(drop=True)
     units = boundary_areas(boundary_path, agency.crs)
     unit = units.assign(events["x_m"].to_numpy(), events["y_m"].to_numpy())
-    day = local_times(events, agency.timezone).dt.date.to_numpy()
+    day = all_days[scanned].to_numpy()
     weights = units.weights("queen")
     flags, counts, z_last, bounds = [], [], None, []
     for k in range(request.periods):
@@ -171,9 +200,7 @@ def scan_candidates(core: OpenILP, actor: UserInfo | None, request: ScanRequest)
     trend_by_unit = {int(row["area"]): row for row in json.loads(rising.to_json(orient="records", date_format="iso"))}
     collection = json.loads(boundary_path.read_text(encoding="utf-8"))
     features = collection.get("features") or []
-    evaluation_start = as_of + dt.timedelta(days=1)
-    evaluation_end = as_of + dt.timedelta(days=request.evaluation_days)
-    baseline_start = evaluation_start - dt.timedelta(days=364)
+    evaluation_end = as_of
     candidates = []
     for i in range(units.n_units):
         reasons = []
@@ -187,7 +214,7 @@ def scan_candidates(core: OpenILP, actor: UserInfo | None, request: ScanRequest)
             )
         if not reasons:
             continue
-        name = _name(units.properties[i], i)
+        name = unit_name(units.properties[i], i)
         what = label.replace("_", " ")
         candidates.append(
             {

@@ -22,9 +22,22 @@ from openilp.db.models import (
     ProblemWorksheet,
 )
 from openilp.security.actors import UserInfo
+from openilp.services.incidents import CRIME_GROUPS, CategoryOption, category_options
+from openilp.services.problems.areas import unit_names
 from openilp.services.problems.common import WORKSHEET_FIELDS, iso, load_problem, require_read, usernames
 
-__all__ = ["ProblemDetail", "ProblemList", "ProblemSummary", "get_problem", "list_problems", "problem_detail"]
+__all__ = [
+    "AreaChoices",
+    "CategoryChoices",
+    "ProblemDetail",
+    "ProblemList",
+    "ProblemSummary",
+    "agency_categories",
+    "area_choices",
+    "get_problem",
+    "list_problems",
+    "problem_detail",
+]
 
 
 @dataclass(frozen=True)
@@ -205,3 +218,42 @@ def get_problem(core: OpenILP, actor: UserInfo | None, problem_id: int) -> Probl
         detail = problem_detail(uow.session, problem)
         uow.audit(action="read", object_type="problem", object_id=problem.id)
         return detail
+
+
+@dataclass(frozen=True)
+class AreaChoices(Result):
+    """The polygons an analyst can pick areas from: the agency's boundary layer (names in file
+    order, its display name and attribution; empty when the agency has none)."""
+
+    layer: str
+    attribution: str
+    units: tuple[str, ...]
+
+
+def area_choices(core: OpenILP, actor: UserInfo | None) -> AreaChoices:
+    """The names of the agency's boundary polygons (e.g. the 88 St. Louis neighbourhoods), for pickers."""
+    actor = require_read(actor)
+    layer = core.boundaries.layer_for(actor.agency_code)
+    if layer is None:
+        return AreaChoices(layer="", attribution="", units=())
+    return AreaChoices(layer=layer.name, attribution=layer.attribution, units=unit_names(layer.path))
+
+
+@dataclass(frozen=True)
+class CategoryChoices(Result):
+    """The crime groups and offence categories the agency has incidents of, for pickers."""
+
+    groups: tuple[str, ...]
+    categories: tuple[CategoryOption, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"groups": list(self.groups), "categories": [c.as_dict() for c in self.categories]}
+
+
+def agency_categories(core: OpenILP, actor: UserInfo | None) -> CategoryChoices:
+    """Categories (and their crime groups) the actor's agency has incidents of."""
+    actor = require_read(actor)
+    with core.unit_of_work(actor) as uow:
+        options = category_options(uow.session, [actor.agency_id])
+    groups = tuple(g for g in CRIME_GROUPS if any(o.crime_group == g for o in options))
+    return CategoryChoices(groups=groups, categories=tuple(options))

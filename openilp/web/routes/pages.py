@@ -51,7 +51,7 @@ def incident_map(
     except ValueError as exc:
         error = str(exc)
     boundary = web.boundaries.layer_for(user.agency_code)
-    options = category_options(session)
+    options = category_options(session, [user.agency_id])
     groups = [(group, [o for o in options if o.crime_group == group]) for group in CRIME_GROUPS]
     return render(
         request,

@@ -98,6 +98,69 @@ def attach_page(
     return _act(request, core, user, problem_id, csrf_token, lambda: problems.attach_product(core, user, data))
 
 
+@router.post("/{problem_id}/edit", response_class=HTMLResponse)
+def edit_page(
+    problem_id: int,
+    request: Request,
+    csrf_token: str = Form(""),
+    title: str = Form("", max_length=200),
+    goal: str = Form("", max_length=20_000),
+    categories: str = Form("", max_length=1000),
+    target_reduction_pct: str = Form("", max_length=20),
+    baseline_start: str = Form("", max_length=10),
+    evaluation_start: str = Form("", max_length=10),
+    evaluation_end: str = Form("", max_length=10),
+    area_name: str = Form("", max_length=200),
+    area_units: list[str] = Form([], max_length=200),
+    area: str = Form("", max_length=2 * problems.MAX_AREA_BYTES),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(WRITE),
+) -> Response:
+    """Change the goal, its measure and time frame, and (when one is chosen or drawn) the area."""
+    changes: dict[str, object] = {
+        "title": title,
+        "goal": goal,
+        "categories": categories,
+        "target_reduction_pct": target_reduction_pct,
+        "baseline_start": baseline_start,
+        "evaluation_start": evaluation_start,
+        "evaluation_end": evaluation_end,
+        "area_name": area_name,
+    }
+    if area_units:
+        changes["area_units"] = area_units
+    if area.strip():
+        changes["area"] = area
+    data = problems.ChangeProblemRequest(problem_id, changes)
+    return _act(request, core, user, problem_id, csrf_token, lambda: problems.update_problem(core, user, data))
+
+
+def _intervention(
+    problem_id: int,
+    kind: str,
+    start: str,
+    end: str,
+    description: str,
+    area: str,
+    area_units: list[str],
+    dosage_value: str,
+    dosage_unit: str,
+    intervention_id: int | None = None,
+) -> problems.InterventionRequest:
+    return problems.InterventionRequest(
+        problem_id=problem_id,
+        kind=kind,
+        start=start,
+        end=end,
+        description=description,
+        area=area or None,
+        dosage_value=dosage_value,
+        dosage_unit=dosage_unit,
+        area_units=tuple(area_units),
+        intervention_id=intervention_id,
+    )
+
+
 @router.post("/{problem_id}/interventions", response_class=HTMLResponse)
 def intervention_page(
     problem_id: int,
@@ -108,22 +171,51 @@ def intervention_page(
     end: str = Form("", max_length=10),
     description: str = Form("", max_length=5000),
     area: str = Form("", max_length=2 * problems.MAX_AREA_BYTES),
+    area_units: list[str] = Form([], max_length=200),
     dosage_value: str = Form("", max_length=20),
     dosage_unit: str = Form("", max_length=60),
     core: OpenILP = Depends(get_core),
     user: UserInfo = Depends(WRITE),
 ) -> Response:
-    data = problems.InterventionRequest(
-        problem_id=problem_id,
-        kind=kind,
-        start=start,
-        end=end,
-        description=description,
-        area=area or None,
-        dosage_value=dosage_value,
-        dosage_unit=dosage_unit,
-    )
+    data = _intervention(problem_id, kind, start, end, description, area, area_units, dosage_value, dosage_unit)
     return _act(request, core, user, problem_id, csrf_token, lambda: problems.add_intervention(core, user, data))
+
+
+@router.post("/{problem_id}/interventions/{intervention_id}", response_class=HTMLResponse)
+def change_intervention_page(
+    problem_id: int,
+    intervention_id: int,
+    request: Request,
+    csrf_token: str = Form(""),
+    kind: str = Form("", max_length=60),
+    start: str = Form("", max_length=10),
+    end: str = Form("", max_length=10),
+    description: str = Form("", max_length=5000),
+    area: str = Form("", max_length=2 * problems.MAX_AREA_BYTES),
+    area_units: list[str] = Form([], max_length=200),
+    dosage_value: str = Form("", max_length=20),
+    dosage_unit: str = Form("", max_length=60),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(WRITE),
+) -> Response:
+    data = _intervention(
+        problem_id, kind, start, end, description, area, area_units, dosage_value, dosage_unit, intervention_id
+    )
+    return _act(request, core, user, problem_id, csrf_token, lambda: problems.change_intervention(core, user, data))
+
+
+@router.post("/{problem_id}/interventions/{intervention_id}/delete", response_class=HTMLResponse)
+def remove_intervention_page(
+    problem_id: int,
+    intervention_id: int,
+    request: Request,
+    csrf_token: str = Form(""),
+    reason: str = Form("", max_length=2000),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(WRITE),
+) -> Response:
+    data = problems.RemoveInterventionRequest(problem_id, intervention_id, reason)
+    return _act(request, core, user, problem_id, csrf_token, lambda: problems.remove_intervention(core, user, data))
 
 
 @router.post("/{problem_id}/comparison-areas", response_class=HTMLResponse)
@@ -146,10 +238,16 @@ def area_page(
     request: Request,
     csrf_token: str = Form(""),
     area: str = Form("", max_length=2 * problems.MAX_AREA_BYTES),
+    units: list[str] = Form([], max_length=200),
+    redraw_control_buffer: bool = Form(False),
     core: OpenILP = Depends(get_core),
     user: UserInfo = Depends(WRITE),
 ) -> Response:
-    data = problems.ComparisonAreaRequest(problem_id, role, area)
+    """Replace a comparison area with polygons of the boundary layer (picked in the list or on the
+    map) or a polygon drawn on the map."""
+    data = problems.ComparisonAreaRequest(
+        problem_id, role, area, units=tuple(units), redraw_control_buffer=redraw_control_buffer
+    )
     return _act(request, core, user, problem_id, csrf_token, lambda: problems.set_comparison_area(core, user, data))
 
 

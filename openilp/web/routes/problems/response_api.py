@@ -37,6 +37,9 @@ class InterventionBody(BaseModel):
     end: str | None = Field(None, max_length=10)
     description: str = Field("", max_length=5000)
     area: dict[str, Any] | None = Field(None, description="GeoJSON polygon (longitude/latitude); never a file name.")
+    area_units: list[str] = Field(
+        default_factory=list, max_length=200, description="Instead of area: polygons of the boundary layer by name."
+    )
     dosage_value: float | None = None
     dosage_unit: str = Field("", max_length=60)
 
@@ -46,7 +49,16 @@ class ProposeBody(BaseModel):
 
 
 class AreaBody(BaseModel):
-    area: dict[str, Any] = Field(description="GeoJSON polygon (longitude/latitude); never a file name.")
+    area: dict[str, Any] | None = Field(None, description="GeoJSON polygon (longitude/latitude); never a file name.")
+    units: list[str] = Field(
+        default_factory=list, max_length=200, description="Instead of area: polygons of the boundary layer by name."
+    )
+    redraw_control_buffer: bool = Field(False, description="With a new control: redraw its buffer ring around it.")
+    buffer_m: float = Field(_PROPOSE.buffer_m, gt=0, le=5000)
+
+
+class RemovalBody(BaseModel):
+    reason: str = Field("", max_length=2000)
 
 
 @scan_router.get("/scan")
@@ -89,8 +101,37 @@ def intervention_api(
     problem_id: int, body: InterventionBody, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
 ) -> dict[str, Any]:
     """Record an intervention: type, period (required), area (default: the problem's), dosage."""
-    request = problems.InterventionRequest(problem_id=problem_id, **body.model_dump())
+    values = body.model_dump() | {"area_units": tuple(body.area_units)}
+    request = problems.InterventionRequest(problem_id=problem_id, **values)
     return {"id": problems.add_intervention(core, user, request).id}
+
+
+@router.put("/{problem_id}/interventions/{intervention_id}")
+def change_intervention_api(
+    problem_id: int,
+    intervention_id: int,
+    body: InterventionBody,
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(WRITE),
+) -> dict[str, Any]:
+    """Replace an intervention's type, period, area, dosage and description (the history keeps the old values)."""
+    values = body.model_dump() | {"area_units": tuple(body.area_units)}
+    request = problems.InterventionRequest(problem_id=problem_id, intervention_id=intervention_id, **values)
+    return problems.change_intervention(core, user, request).as_dict()
+
+
+@router.delete("/{problem_id}/interventions/{intervention_id}")
+def remove_intervention_api(
+    problem_id: int,
+    intervention_id: int,
+    body: RemovalBody | None = None,
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(WRITE),
+) -> dict[str, Any]:
+    """Delete an intervention (its values stay in the problem's history and the audit log)."""
+    reason = body.reason if body is not None else ""
+    request = problems.RemoveInterventionRequest(problem_id, intervention_id, reason)
+    return problems.remove_intervention(core, user, request).as_dict()
 
 
 @router.post("/{problem_id}/comparison-areas")
@@ -105,10 +146,17 @@ def propose_api(
 def area_api(
     problem_id: int, role: str, body: AreaBody, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
 ) -> dict[str, Any]:
-    """Replace a comparison area (buffer, control, control_buffer) with your own polygon."""
-    return problems.set_comparison_area(
-        core, user, problems.ComparisonAreaRequest(problem_id, role, body.area)
-    ).as_dict()
+    """Replace a comparison area (buffer, control, control_buffer) with your own polygon or with
+    polygons of the boundary layer by name (``units``)."""
+    request = problems.ComparisonAreaRequest(
+        problem_id,
+        role,
+        body.area,
+        units=tuple(body.units),
+        redraw_control_buffer=body.redraw_control_buffer,
+        buffer_m=body.buffer_m,
+    )
+    return problems.set_comparison_area(core, user, request).as_dict()
 
 
 @router.post("/{problem_id}/power")

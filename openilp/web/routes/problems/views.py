@@ -71,7 +71,27 @@ def _new_page(
         scan=scan,
         scan_error=scan_error,
         scan_json={c["unit"]: json.dumps(c["area"]) for c in (scan or {}).get("candidates", [])},
+        categories=_category_choices(core, user),
+        **_map_context(request, core, user),
     )
+
+
+def _map_context(request: Request, core: OpenILP, user: UserInfo) -> dict[str, Any]:
+    """What the pages' map and area pickers need: the boundary layer's URL, names and attribution."""
+    choices = problems.area_choices(core, user)
+    return {
+        "unit_names": choices.units,
+        "boundary_name": choices.layer,
+        "boundary_attribution": choices.attribution,
+        "boundary_url": f"/api/v1/boundaries/{user.agency_code}.geojson" if choices.units else "",
+        "leaflet_available": get_context(request).leaflet_available,
+    }
+
+
+def _category_choices(core: OpenILP, user: UserInfo) -> list[dict[str, Any]]:
+    """Categories and crime groups the agency has incidents of (for the pickers)."""
+    choices = problems.agency_categories(core, user)
+    return [{"code": g, "label": f"all {g} crime"} for g in choices.groups] + [c.as_dict() for c in choices.categories]
 
 
 @router.get("/new", response_class=HTMLResponse)
@@ -91,6 +111,7 @@ def create_page(
     evaluation_start: str = Form("", max_length=10),
     evaluation_end: str = Form("", max_length=10),
     area: str = Form("", max_length=2 * problems.MAX_AREA_BYTES),
+    area_units: list[str] = Form([], max_length=200),
     area_name: str = Form("", max_length=200),
     goal: str = Form("", max_length=20_000),
     origin: str = Form("analyst", max_length=20),
@@ -107,6 +128,7 @@ def create_page(
         "evaluation_start": evaluation_start,
         "evaluation_end": evaluation_end,
         "area": area,
+        "area_units": area_units,
         "area_name": area_name,
         "goal": goal,
     }
@@ -118,6 +140,7 @@ def create_page(
         evaluation_start=evaluation_start,
         evaluation_end=evaluation_end,
         area=area,
+        area_units=tuple(area_units),
         area_name=area_name,
         goal=goal,
         origin=origin,
@@ -140,8 +163,6 @@ def detail(
     page = view.as_dict()
     power = [e for e in page["evaluations"] if e["kind"] == "power"]
     assessments = [e for e in page["evaluations"] if e["kind"] == "assessment"]
-    context = get_context(request)
-    boundary = core.boundaries.layer_for(user.agency_code)
     return render(
         request,
         "problems/detail.html",
@@ -156,10 +177,10 @@ def detail(
         worksheet_fields=problems.WORKSHEET_FIELDS,
         products=problems.PRODUCT_KINDS,
         roles=problems.COMPARISON_ROLES,
-        boundary=boundary,
-        boundary_url=f"/api/v1/boundaries/{user.agency_code}.geojson" if boundary else "",
-        leaflet_available=context.leaflet_available,
+        role_names=problems.ROLE_NAMES,
         can_write=user.can("problems:write"),
+        categories=_category_choices(core, user),
+        **_map_context(request, core, user),
     )
 
 
