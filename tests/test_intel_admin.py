@@ -581,7 +581,7 @@ def test_cli_agreements_and_grading_scheme(engine: Engine, people: Cast, admin: 
     assert code == 0, out
     agreement_id = int(re.search(r'"id": (\d+)', out).group(1))  # type: ignore[union-attr]
     code, out = _invoke("intel", "agreements", "list", "--user", "admin", "--json")
-    assert code == 0 and '"scope": "releases"' in out and '"valid_to": "2031-01-01T00:00:00+00:00"' in out
+    assert code == 0 and '"scope": "releases"' in out and '"valid_to": "2030-12-31T23:59:59.999999+00:00"' in out
     code, out = _invoke(
         "intel", "agreements", "revoke", str(agreement_id), "--user", "admin", "--reason", "Task force ended."
     )

@@ -300,8 +300,10 @@ def test_release_checks_need_right_to_know_and_agreement(engine: Engine, core: O
     _agreement(engine, core)
     with pytest.raises(SubmissionError, match="need to know"):
         _release(core, people, record_id, need_to_know="")
+    with session_scope(engine) as session:
+        make_user(session, "other-admin", "administrator", agency="OTHER")
     with pytest.raises(IntelForbidden, match="right to know"):
-        _release(core, people, record_id, recipient_username="partner")
+        _release(core, people, record_id, recipient_username="other-admin")
     with pytest.raises(SubmissionError, match="items"):
         _release(core, people, record_id, items=["factual_basis"])
     with pytest.raises(SubmissionError, match="own agency"):
@@ -310,6 +312,10 @@ def test_release_checks_need_right_to_know_and_agreement(engine: Engine, core: O
         assert _count(session, IntelDissemination) == 0
     release = _release(core, people, record_id)
     assert (release.kind, release.recipient, release.released_at) == ("release", "Other-Ana", T0)
+    # A partner agency's user with the partner role receives releases too (they are its accounts for that).
+    to_partner = _release(core, people, record_id, recipient_username="partner")
+    assert to_partner.kind == "release"
+    assert notifications_for(core, people.partner).notices[0].kind == "dissemination_received"
     with session_scope(engine) as session:
         logged = session.get(IntelDissemination, release.dissemination_id)
         assert logged is not None and logged.reason == "joint operation 24-77"

@@ -28,6 +28,7 @@ PATH_PARAMS = {
     "agency_code": "SLMPD",
     "problem_id": "1",
     "attachment_id": "1",
+    "intervention_id": "1",
     "evaluation_id": "1",
     "role": "control",
     "agreement_id": "1",
@@ -175,6 +176,14 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/problems/{problem_id}/attachments"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 422)},
     ("GET", "/api/v1/problems/{problem_id}/attachments/{attachment_id}"): {"anonymous": 401, **_only(INTERNAL, 404)},
     ("POST", "/api/v1/problems/{problem_id}/interventions"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 422)},
+    ("PUT", "/api/v1/problems/{problem_id}/interventions/{intervention_id}"): {
+        "anonymous": 401,
+        **_only(_PROBLEM_WRITERS, 422),
+    },
+    ("DELETE", "/api/v1/problems/{problem_id}/interventions/{intervention_id}"): {
+        "anonymous": 401,
+        **_only(_PROBLEM_WRITERS, 404),
+    },
     ("POST", "/api/v1/problems/{problem_id}/comparison-areas"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 422)},
     ("PUT", "/api/v1/problems/{problem_id}/comparison-areas/{role}"): {
         "anonymous": 401,
@@ -196,6 +205,9 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/problems/{problem_id}/notes"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/problems/{problem_id}/attachments"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/problems/{problem_id}/interventions"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/problems/{problem_id}/edit"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/problems/{problem_id}/interventions/{intervention_id}"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/problems/{problem_id}/interventions/{intervention_id}/delete"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/problems/{problem_id}/comparison-areas"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/problems/{problem_id}/comparison-areas/{role}"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/problems/{problem_id}/power"): {"anonymous": 303, **_everyone(403)},

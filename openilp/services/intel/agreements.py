@@ -16,7 +16,7 @@ Every change is audited in the service's unit of work. Bad input raises
 >>> parse_moment("2024-05-01", "valid_from").isoformat()
 '2024-05-01T00:00:00+00:00'
 >>> parse_moment("2024-05-01", "valid_to", end_of_day=True).isoformat()
-'2024-05-02T00:00:00+00:00'
+'2024-05-01T23:59:59.999999+00:00'
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ __all__ = [
     "settings_actor",
 ]
 
+#: From the start of a day to its last representable moment: an inclusive "valid to" day.
+LAST_MOMENT_OF_DAY = dt.timedelta(days=1, microseconds=-1)
+
 #: Shortest reason for revoking an agreement, in characters.
 MIN_REVOCATION_REASON_CHARS = 10
 
@@ -79,8 +82,9 @@ class FieldError(SubmissionError):
 def parse_moment(value: object, field: str, *, end_of_day: bool = False) -> dt.datetime:
     """An ISO 8601 date or date-time as an aware UTC moment (no offset means UTC).
 
-    A bare date is the start of that day, or with ``end_of_day`` the start of the next day (so an
-    agreement "valid to 2025-12-31" still holds on the 31st).
+    A bare date is the start of that day, or with ``end_of_day`` its last moment (so an agreement
+    "valid to 2025-12-31" holds through the 31st and is stored and shown as that day, not as the
+    first moment of the next).
     """
     text = str(value or "").strip()
     if not text:
@@ -89,7 +93,7 @@ def parse_moment(value: object, field: str, *, end_of_day: bool = False) -> dt.d
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
             moment = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-            return moment + dt.timedelta(days=1) if end_of_day else moment
+            return moment + (LAST_MOMENT_OF_DAY if end_of_day else dt.timedelta())
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
         raise FieldError(field, f"{text[:40]!r} is not a date (YYYY-MM-DD) or ISO date-time") from None
@@ -205,7 +209,7 @@ def _status(row: IntelPartnerAgreement, now: dt.datetime) -> str:
         return "revoked"
     if row.signed_at > now:
         return "not yet valid"
-    if row.expires_at is not None and row.expires_at <= now:
+    if row.expires_at is not None and row.expires_at < now:
         return "expired"
     return "current"
 
@@ -351,7 +355,7 @@ def has_current_agreement(
         IntelPartnerAgreement.agency_id == owner_agency_id,
         IntelPartnerAgreement.partner_agency_id == partner_agency_id,
         IntelPartnerAgreement.signed_at <= now,
-        or_(IntelPartnerAgreement.expires_at.is_(None), IntelPartnerAgreement.expires_at > now),
+        or_(IntelPartnerAgreement.expires_at.is_(None), IntelPartnerAgreement.expires_at >= now),
         or_(IntelPartnerAgreement.revoked_at.is_(None), IntelPartnerAgreement.revoked_at > now),
     ]
     if for_search:

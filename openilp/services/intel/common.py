@@ -21,6 +21,7 @@ from openilp.security.audit import require_purpose
 
 __all__ = [
     "LAW_ENFORCEMENT_ROLES",
+    "RECIPIENT_ROLES",
     "checked_purpose",
     "require_permission",
     "agency_grading_scheme",
@@ -35,6 +36,9 @@ __all__ = [
 
 #: Roles whose holders are law-enforcement users (right-to-know, 23.20(e)).
 LAW_ENFORCEMENT_ROLES: frozenset[str] = frozenset({"analyst", "officer", "supervisor", "reviewer"})
+#: Roles that may receive a release: law-enforcement staff of the partner agency, and its users with
+#: the ``partner`` role (accounts given to partner agencies' staff precisely to receive releases).
+RECIPIENT_ROLES: frozenset[str] = LAW_ENFORCEMENT_ROLES | {"partner"}
 
 
 def checked_purpose(

@@ -27,7 +27,7 @@ from openilp.intel.rules import MAX_TEXT_CHARS, SubmissionError, clean_text
 from openilp.security.actors import UserInfo
 from openilp.services.intel.agreements import has_current_agreement
 from openilp.services.intel.common import (
-    LAW_ENFORCEMENT_ROLES,
+    RECIPIENT_ROLES,
     agency_name,
     checked_purpose,
     load_record,
@@ -135,7 +135,7 @@ def disseminate(core: OpenILP, actor: UserInfo, request: DisseminationRequest) -
         ).one_or_none()
         if recipient is None or not recipient.is_active:
             raise SubmissionError(f"no active user {username!r} in {agency.code}")
-        if recipient.role not in LAW_ENFORCEMENT_ROLES:
+        if recipient.role not in RECIPIENT_ROLES:
             raise IntelForbidden(
                 f"{recipient.username} is not a law-enforcement user (role {recipient.role}): "
                 "no right to know (23.20(e))"

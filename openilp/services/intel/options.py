@@ -25,9 +25,18 @@ from openilp.intel.rules import (
 from openilp.security.actors import UserInfo
 from openilp.security.roles import INTERNAL_ROLES
 from openilp.services.incidents import category_options
-from openilp.services.intel.common import agency_grading_scheme
+from openilp.services.intel.agreements import has_current_agreement
+from openilp.services.intel.common import RECIPIENT_ROLES, agency_grading_scheme
 
-__all__ = ["SubmissionOptions", "AgencyChoices", "submission_options", "partner_agencies", "tip_agencies"]
+__all__ = [
+    "SubmissionOptions",
+    "AgencyChoices",
+    "RecipientChoices",
+    "submission_options",
+    "partner_agencies",
+    "release_recipients",
+    "tip_agencies",
+]
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,38 @@ def partner_agencies(core: OpenILP, user: UserInfo) -> AgencyChoices:
             select(Agency.code, Agency.name).where(Agency.id != user.agency_id).order_by(Agency.name)
         )
         return AgencyChoices(tuple((str(code), str(name)) for code, name in rows))
+
+
+@dataclass(frozen=True)
+class RecipientChoices(Result):
+    """Who a release can go to: ``(agency code, agency name, username, label)`` of every active user
+    with a recipient role at an agency with a current sharing agreement, by agency and name."""
+
+    recipients: tuple[tuple[str, str, str, str], ...] = ()
+
+
+def release_recipients(core: OpenILP, user: UserInfo) -> RecipientChoices:
+    """The users a release of ``user``'s agency can be sent to, for the dissemination form's picker."""
+    with core.unit_of_work(user) as uow:
+        session, now = uow.session, uow.now
+        rows = session.execute(
+            select(Agency.id, Agency.code, Agency.name, User.username, User.full_name, User.role)
+            .join(User, User.agency_id == Agency.id)
+            .where(Agency.id != user.agency_id, User.is_active.is_(True), User.role.in_(sorted(RECIPIENT_ROLES)))
+            .order_by(Agency.name, User.full_name, User.username)
+        ).all()
+        current = {
+            agency_id
+            for agency_id in {row[0] for row in rows}
+            if has_current_agreement(session, user.agency_id, agency_id, now)
+        }
+        return RecipientChoices(
+            tuple(
+                (str(code), str(name), str(username), f"{full_name or username} ({username}, {role})")
+                for agency_id, code, name, username, full_name, role in rows
+                if agency_id in current
+            )
+        )
 
 
 def tip_agencies(core: OpenILP) -> AgencyChoices:

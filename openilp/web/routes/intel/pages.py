@@ -28,7 +28,7 @@ from openilp.services.intel.dissemination import (
     notifications_for,
     received_disseminations,
 )
-from openilp.services.intel.options import partner_agencies, submission_options
+from openilp.services.intel.options import release_recipients, submission_options
 from openilp.services.intel.reading import SearchRequest, ViewRecordRequest, search_records, view_record
 from openilp.services.intel.records import (
     ReviewRequest,
@@ -186,7 +186,7 @@ def _record_page(
         purpose=purpose,
         own=view.own,
         log=log,
-        agencies=list(partner_agencies(core, user).agencies) if log is not None else [],
+        recipients=list(release_recipients(core, user).recipients) if log is not None else [],
         items=RELEASABLE_ITEMS,
         error=error,
         done=done[:20],
@@ -318,6 +318,7 @@ def disseminate_page(
     csrf_token: str = Form(""),
     view_purpose: str = Form("", max_length=1000),
     purpose: str = Form("", max_length=1000),
+    recipient: str = Form("", max_length=120),
     recipient_agency: str = Form("", max_length=32),
     recipient_username: str = Form("", max_length=80),
     need_to_know: str = Form(""),
@@ -325,8 +326,13 @@ def disseminate_page(
     user: UserInfo = Depends(require("intel:disseminate")),
     core: OpenILP = _CORE,
 ) -> Response:
-    """Release to a named user of another agency; the release joins the dissemination log."""
+    """Release to a named user of another agency; the release joins the dissemination log.
+
+    The form picks the recipient from a list (``recipient`` = ``AGENCY/username``).
+    """
     check_csrf(request, csrf_token)
+    if recipient:
+        recipient_agency, _, recipient_username = recipient.partition("/")
     release = DisseminationRequest(
         record_id,
         recipient_agency=recipient_agency,
@@ -345,6 +351,7 @@ def disseminate_page(
         "disseminated",
         {
             "release_purpose": purpose,
+            "recipient": recipient,
             "recipient_agency": recipient_agency,
             "recipient_username": recipient_username,
             "need_to_know": need_to_know,
