@@ -155,6 +155,9 @@ SMALL_SOURCES = [
                 "source_record_id": "JA354631",
                 "category_code": "weapons",
                 "block_address": "024XX W LITHUANIAN PLAZA CT",
+                # The sample writes codes as floats (832.0, 8.0): stored as the agency's codes.
+                "beat": "832",
+                "district": "8",
                 "source_updated_at": t("2018-02-10 21:50"),  # 2/10/2018 15:50 CST
             },
         ),

@@ -254,3 +254,29 @@ def test_pages_edit_the_goal_and_remove_an_intervention(engine: Engine, tmp_path
     assert client.delete(f"/api/v1/problems/{pid}/interventions/{created['id']}").status_code == 404
     detail = client.get(f"/api/v1/problems/{pid}").json()
     assert detail["interventions"] == [] and json.dumps(detail)
+
+
+def test_the_new_problem_form_reports_every_error_next_to_its_control(engine: Engine, tmp_path: Path) -> None:
+    seed_agency(engine)
+    seed_user(engine, "ana", role="analyst")
+    client = make_client(engine, tmp_path)
+    login(client, "ana")
+    page = client.get("/problems/new")
+    refused = client.post(
+        "/problems",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "title": "",
+            "categories": "burglary",
+            "target_reduction_pct": "150",
+            "baseline_start": "2019-01-01",
+            "evaluation_start": "not a day",
+            "evaluation_end": "2019-12-31",
+        },
+    )
+    assert refused.status_code == 400
+    assert "4 fields need a correction" in refused.text
+    for name in ("title", "target_reduction_pct", "evaluation_start", "area"):
+        assert f'id="err-{name}"' in refused.text, name
+    assert 'aria-describedby="err-title"' in refused.text and 'aria-invalid="true"' in refused.text
+    assert "between 0 and 100" in refused.text and "must be a date like 2019-07-01" in refused.text

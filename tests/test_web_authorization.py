@@ -105,6 +105,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/notifications"): {"anonymous": 401, **_everyone(200)},
     ("GET", "/intel/tips"): {"anonymous": 303, **_only(_TRIAGE)},
     ("GET", "/intel/tips/{tip_id}"): {"anonymous": 303, **_only(_TRIAGE, 404)},
+    ("GET", "/intel/tips/{tip_id}/attachments/{attachment_id}"): {"anonymous": 303, **_only(_TRIAGE, 404)},
     ("POST", "/intel/tips/{tip_id}/reply"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/tips/{tip_id}/close"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/tips/{tip_id}/link"): {"anonymous": 303, **_everyone(403)},

@@ -8,6 +8,7 @@ reported, so that the mapping can be completed.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -183,6 +184,20 @@ def _to_utc(local: pd.Series, timezone: str) -> pd.Series:
 #: Runs of two or more blanks (a character class that pyarrow's regex engine runs in C; pandas
 #: falls back to Python's ``re`` one value at a time for ``\s``).
 _WHITESPACE_RUN = "[ \t\n\r\f\v\xa0]{2,}"
+
+
+_FLOAT_WRITTEN_CODE = re.compile(r"^(-?\d+)\.0+$")
+
+
+def whole_number_codes(values: pd.Series) -> pd.Series:
+    """Beat and district codes written as floats by a spreadsheet or data frame export (``832.0``)
+    as the codes the agency uses (``832``); other codes (``1A``, ``0832``) are kept as they are.
+
+    >>> whole_number_codes(pd.Series(["832.0", "1A", None, "0832", "12.50"], dtype=object)).tolist()
+    ['832', '1A', None, '0832', '12.50']
+    """
+    codes = [_FLOAT_WRITTEN_CODE.sub(r"\1", v) if isinstance(v, str) else v for v in values.tolist()]
+    return pd.Series(codes, index=values.index, dtype=object)
 
 
 def _text_field(frame: pd.DataFrame, columns: tuple[str, ...], empty_values: tuple[str, ...] = ()) -> pd.Series:
@@ -427,6 +442,8 @@ def normalize(raw: RawTable, spec: SourceSpec, max_lengths: Mapping[str, int] | 
 
     for name in ("block_address", "district", "beat", "neighbourhood"):
         out[name] = _text_field(frame, spec.text_fields.get(name, ()), spec.text_empty_values)
+    for name in ("district", "beat"):
+        out[name] = whole_number_codes(out[name])
     for name in ("unfounded", "administrative"):
         flag = spec.flags.get(name)
         out[f"flag_{name}"] = (

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -160,6 +161,8 @@ class StaffTipView(Result):
     linked_incident_id: int | None
     closed_reason: str
     reward: StaffReward | None
+    #: The linked incident as the agency knows it: complaint number, block address, category, day.
+    linked_incident: Mapping[str, str | None] | None = None
 
 
 def _summary(tip: Tip) -> TipSummary:
@@ -198,9 +201,23 @@ def staff_view(core: OpenILP, user: UserInfo, tip_id: str) -> StaffTipView:
             messages=messages_of(session, tip, staff=True),
             attachments=tuple(AttachmentInfo(a.id, a.content_type, a.size_bytes) for a in attachments),
             linked_incident_id=tip.linked_incident_id,
+            linked_incident=_incident_label(session, tip.linked_incident_id),
             closed_reason=tip.closed_reason,
             reward=None if reward is None else StaffReward(reward.status, reward.amount_cents, reward.reason),
         )
+
+
+def _incident_label(session: Session, incident_id: int | None) -> dict[str, str | None] | None:
+    """How the agency names an incident: its complaint number and block address (ids stay internal)."""
+    incident = session.get(Incident, incident_id) if incident_id is not None else None
+    if incident is None:
+        return None
+    return {
+        "complaint": incident.source_record_id,
+        "block_address": incident.block_address,
+        "category": incident.category_code,
+        "occurred": incident.occurred_from.date().isoformat() if incident.occurred_from else None,
+    }
 
 
 def staff_reply(core: OpenILP, user: UserInfo, request: ReplyRequest) -> TipUpdated:

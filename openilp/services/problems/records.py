@@ -17,7 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,6 +178,42 @@ class OpenProblemRequest(Request):
             origin=self.origin if self.origin in ORIGINS else "analyst",
             area_units=units,
         )
+
+    def field_errors(self) -> dict[str, str]:
+        """Every bad field at once, by form field name (empty when :meth:`validate` would pass).
+
+        :meth:`validate` stops at the first problem; a form shows them all, each next to its
+        control. Categories are checked against the store by the service, not here.
+        """
+        errors: dict[str, str] = {}
+
+        def check(name: str, test: Callable[[], object]) -> None:
+            try:
+                test()
+            except InvalidRequest as exc:
+                errors[name] = str(exc)
+
+        check("title", lambda: text(self.title, "a title", required=True, limit=200))
+        check("categories", lambda: _category_list(self.categories))
+        check("target_reduction_pct", lambda: _reduction(self.target_reduction_pct))
+        days: dict[str, dt.date | None] = {}
+        for name, label in (
+            ("baseline_start", "the baseline start"),
+            ("evaluation_start", "the evaluation start"),
+            ("evaluation_end", "the evaluation end"),
+        ):
+            try:
+                days[name] = parse_day(getattr(self, name), label)  # type: ignore[arg-type]
+                if days[name] is None:
+                    errors[name] = f"{label} is required (YYYY-MM-DD)"
+            except InvalidRequest as exc:
+                errors[name] = str(exc)
+        if not errors.keys() & {"baseline_start", "evaluation_start", "evaluation_end"}:
+            check("evaluation_start", lambda: _dates(*days.values()))
+        check("area", lambda: _area_or_units(self.area, unit_choice(self.area_units)))
+        check("area_name", lambda: text(self.area_name, "the area name", limit=200))
+        check("goal", lambda: text(self.goal, "the goal"))
+        return errors
 
 
 @dataclass(frozen=True)

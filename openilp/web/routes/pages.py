@@ -6,16 +6,17 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from openilp.core import OpenILP
 from openilp.security.actors import UserInfo
+from openilp.services.home import home_dashboard
 from openilp.services.incidents import (
     CRIME_GROUPS,
     category_options,
-    incident_summary,
     parse_iso_date,
     validate_filters,
 )
 from openilp.web.auth import current_user, require
-from openilp.web.context import db_session, get_context
+from openilp.web.context import db_session, get_context, get_core
 from openilp.web.rendering import render
 
 __all__ = ["router"]
@@ -27,11 +28,11 @@ router = APIRouter(include_in_schema=False)
 def home(
     request: Request,
     user: UserInfo = Depends(current_user),
-    session: Session = db_session,
+    core: OpenILP = Depends(get_core),
 ) -> Response:
-    """Signed-in home: who you are and what your agency holds."""
-    summary = incident_summary(session, [user.agency_id]) if user.can("incidents:read") else None
-    return render(request, "home.html", user=user, summary=summary)
+    """Signed-in home: what your agency holds and what waits for you (problems, tips, reviews, notices)."""
+    board = home_dashboard(core, user)
+    return render(request, "home.html", user=user, board=board.as_dict())
 
 
 @router.get("/map", response_class=HTMLResponse)

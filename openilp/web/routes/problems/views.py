@@ -43,6 +43,7 @@ def _new_page(
     error: str | None = None,
     form: dict[str, Any] | None = None,
     status: int = 200,
+    field_errors: dict[str, str] | None = None,
 ) -> Response:
     scan: dict[str, Any] | None = None
     scan_error = None
@@ -68,6 +69,7 @@ def _new_page(
         status_code=status,
         error=error,
         form=form or {},
+        field_errors=field_errors or {},
         scan=scan,
         scan_error=scan_error,
         scan_json={c["unit"]: json.dumps(c["area"]) for c in (scan or {}).get("candidates", [])},
@@ -147,7 +149,13 @@ def create_page(
     )
     outcome = attempt(lambda: problems.open_problem(core, user, data))
     if outcome.value is None:
-        return _new_page(request, core, user, error=outcome.error, form=form, status=outcome.status_code)
+        # Every bad field at once, each next to its control; the service's reason on top.
+        errors = data.field_errors() if outcome.status_code == 400 else {}
+        if not errors and outcome.error and "categor" in outcome.error:
+            errors = {"categories": outcome.error}
+        return _new_page(
+            request, core, user, error=outcome.error, form=form, status=outcome.status_code, field_errors=errors
+        )
     return to_problem(outcome.value.id)
 
 

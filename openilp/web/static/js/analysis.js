@@ -17,8 +17,9 @@
   }
   var L = window.L;
 
-  // Sequential blue-to-red ramp for density; Gi* hot (vermillion) and cold (blue), Okabe-Ito.
-  var RAMP = ["#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#e6550d", "#a63603"];
+  // Density in a sequential purple ramp (ColorBrewer Purples), so it cannot be mistaken for the
+  // Gi* hot (vermillion) and cold (blue) cells (Okabe-Ito) drawn over it.
+  var RAMP = ["#f2f0f7", "#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1", "#54278f"];
   var HOT = "#D55E00";
   var COLD = "#0072B2";
 

@@ -56,7 +56,9 @@
     return box;
   }
 
-  var map = L.map(element, { preferCanvas: true, zoomControl: true, attributionControl: true });
+  // Fractional zoom, so that fitting the city to the panel fills it instead of stopping a whole
+  // zoom level short (half the panel empty on a wide screen).
+  var map = L.map(element, { preferCanvas: true, zoomControl: true, attributionControl: true, zoomSnap: 0.1 });
   map.attributionControl.setPrefix(false);
   element.openilpMap = map;   // for tests and debugging in the browser console
   map.setView([39.5, -98.35], 4);   // overview until a boundary or the data give a better view
@@ -95,7 +97,7 @@
           }
         }).addTo(map);
         boundaryBounds = layer.getBounds();
-        if (boundaryBounds.isValid()) { map.fitBounds(boundaryBounds); }
+        if (boundaryBounds.isValid()) { map.fitBounds(boundaryBounds, { padding: [4, 4] }); }
         element.setAttribute("data-boundary-features", String((geojson.features || []).length));
       })
       .catch(function (error) {
