@@ -265,7 +265,9 @@ def test_tip_link_convert_and_close(engine: Engine, tmp_path: Path, core: OpenIL
         follow_redirects=False,
     )
     assert linked.status_code == 303
-    assert f"incident record #{incident_id}" in analyst.get(f"/intel/tips/{tip_id}").text
+    # Shown as the agency knows it (complaint number, block address), not by the internal id.
+    linked = analyst.get(f"/intel/tips/{tip_id}").text.split('id="tip-link">')[1].split("</p>")[0]
+    assert "Linked to complaint" in linked and "100 MARKET ST" in linked and f"#{incident_id}" not in linked
 
     form = analyst.get(f"/intel/tips/{tip_id}/convert")
     assert form.status_code == 200 and "Guns stored in unit 12" in form.text and f'value="{tip_id}"' in form.text

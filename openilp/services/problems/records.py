@@ -203,7 +203,7 @@ class OpenProblemRequest(Request):
             ("evaluation_end", "the evaluation end"),
         ):
             try:
-                days[name] = parse_day(getattr(self, name), label)  # type: ignore[arg-type]
+                days[name] = parse_day(getattr(self, name), label)
                 if days[name] is None:
                     errors[name] = f"{label} is required (YYYY-MM-DD)"
             except InvalidRequest as exc:
