@@ -82,13 +82,13 @@ class TunedBlendForecaster(Forecaster):
 
     def _fold_cache(self) -> dict[tuple[Any, ...], list[NDArray[np.int64]]]:
         """Top cells per past origin, kept while the grid and the parameters stay the same."""
+        state: tuple[Any, dict[str, Any], dict[tuple[Any, ...], list[NDArray[np.int64]]]] | None
         state = getattr(self, "fold_tops_", None)
         params = self.get_params()
         if state is None or state[0] is not self.grid_ or state[1] != params:
             state = (self.grid_, params, {})
             self.fold_tops_ = state
-        cache: dict[tuple[Any, ...], list[NDArray[np.int64]]] = state[2]
-        return cache
+        return state[2]
 
     def _fit(self, history: EventHistory) -> None:
         n = self.grid_.n_units
