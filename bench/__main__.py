@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import bench_cli_startup, bench_forecast, bench_gistar, bench_import, bench_knox, bench_trends_stlouis
+from bench import (
+    bench_cli_startup,
+    bench_forecast,
+    bench_gistar,
+    bench_import,
+    bench_knox,
+    bench_toprank,
+    bench_trends_stlouis,
+)
 from bench.common import RESULTS_DIR
 from bench.report import write_summary
 
@@ -19,6 +27,9 @@ BENCHMARKS = {
     "backtest_chicago": bench_forecast.run_chicago,
     "cli_startup": bench_cli_startup.run,
     "trends_stlouis": bench_trends_stlouis.run,
+    "toprank_chicago": bench_toprank.run_chicago,
+    "toprank_stlouis": bench_toprank.run_stlouis,
+    "toprank_vancouver": bench_toprank.run_vancouver,
 }
 
 
