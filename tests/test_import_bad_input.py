@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from bad_input_corpus import HEADER, BadInput, bad_inputs, good_row, write_mapping
 from sqlalchemy import Engine, text
+from store_support import import_source
 
 from openilp.db.models import Base
 from openilp.ingest.messages import MESSAGE_LIMIT
 from openilp.ingest.spec import load_source_spec
-from openilp.services.import_parsing import incident_text_limits
-from openilp.services.imports import ImportFailed, import_source
+from openilp.services.imports.parsing import incident_text_limits
+from openilp.services.imports.run import ImportFailed
 
 CORPUS = bad_inputs()
 
