@@ -10,7 +10,21 @@ from __future__ import annotations
 import typer
 
 from openilp import __version__
-from openilp.cli import agencies, analysis, assess, audit, db, demo, forecast, imports, intel, problems, serve, users
+from openilp.cli import (
+    agencies,
+    analysis,
+    assess,
+    audit,
+    db,
+    demo,
+    forecast,
+    imports,
+    intel,
+    problems,
+    series,
+    serve,
+    users,
+)
 
 app = typer.Typer(
     name="openilp",
@@ -47,5 +61,6 @@ for _name, _group in (
     ("agencies", agencies.app),
     ("intel", intel.app),
     ("problems", problems.app),
+    ("series", series.app),
 ):
     app.add_typer(_group, name=_name)
