@@ -40,6 +40,7 @@ from openilp.web.routes import analysis as analysis_routes
 from openilp.web.routes import api, health, pages
 from openilp.web.routes import forecast as forecast_routes
 from openilp.web.routes import problems as problem_routes
+from openilp.web.routes import series as series_routes
 from openilp.web.routes import tasking as tasking_routes
 from openilp.web.routes.accounts import ROUTERS as ACCOUNT_ROUTERS
 from openilp.web.routes.intel import ROUTERS as INTEL_ROUTERS
@@ -117,6 +118,8 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
     app.include_router(tasking_routes.pages)
     app.include_router(problem_routes.api)
     app.include_router(problem_routes.pages)
+    app.include_router(series_routes.api)
+    app.include_router(series_routes.pages)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_error_handlers(app)
     # The last added middleware runs first: headers wrap everything, then the session, then the gate.
