@@ -34,17 +34,17 @@ EAGER_MODULES = (
     "openilp.security.secretbox",
     "openilp.intel.errors",
     "openilp.intel.rules",
-    "openilp.services.audit_view",
+    "openilp.services.accounts.audit_log",
     "openilp.services.forecasting",
     "openilp.services.hotspot_service",
-    "openilp.services.imports",
+    "openilp.services.imports.run",
     "openilp.services.intel.agreements",
     "openilp.services.intel.retention",
     "openilp.services.nearrepeat_service",
     "openilp.services.stats",
-    "openilp.services.totp",
+    "openilp.services.accounts.totp",
     "openilp.services.trend_service",
-    "openilp.services.users",
+    "openilp.services.accounts.users",
 )
 
 

@@ -22,7 +22,7 @@ import pyproj
 from sqlalchemy import Engine, select
 
 from openilp.db import Agency, ImportFile, Incident, session_scope
-from openilp.services.agencies import ensure_agency
+from openilp.services.accounts.records import ensure_agency
 
 AGENCY = "NRT"
 CRS = "EPSG:26996"

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from conftest import BACKENDS, _postgres_engine, _truncate_postgres, shared_file
 from sqlalchemy import Engine, text
+from store_support import import_source
 
 from openilp.core.boundaries import DEFAULT_LAYERS
 from openilp.db import make_engine, migrate
@@ -23,7 +24,6 @@ from openilp.services import hotspot_service, nearrepeat_service, trend_service
 from openilp.services.analysis_common import NoEventsError, ResultCache, guard_event_frame
 from openilp.services.events import EVENT_COLUMNS, load_events
 from openilp.services.hotspot_service import HOTSPOT_COLUMNS, HotspotRequest, run_hotspots
-from openilp.services.imports import import_source
 from openilp.services.nearrepeat_service import (
     KNOX_COLUMNS,
     ZONE_COLUMNS,

@@ -11,13 +11,13 @@ import pytest
 from conftest import shared_file
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from store_support import import_source
 from web_support import login, make_client, seed_user
 
 from openilp.db import make_engine, migrate
 from openilp.ingest.spec import load_source_spec
 from openilp.services.analysis_common import RESULT_CACHE
 from openilp.services.hotspot_service import HOTSPOT_COLUMNS
-from openilp.services.imports import import_source
 from openilp.services.nearrepeat_service import KNOX_COLUMNS, ZONE_COLUMNS
 from openilp.services.trend_service import TREND_COLUMNS
 

@@ -12,12 +12,12 @@ import pyproj
 import pytest
 import shapely
 from sqlalchemy import Engine
+from store_support import import_source
 from typer.testing import CliRunner
 
 from openilp.cli import app
 from openilp.ingest.spec import load_source_spec
 from openilp.services.forecasting import forecast_geojson, run_backtest, run_forecast
-from openilp.services.imports import import_source
 from openilp.services.tasking import deployment
 from openilp.tasking import disparity_check, plan_deployment, read_demographics
 

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from conftest import shared_file
 from sqlalchemy import Engine
+from store_support import import_source
 
 from openilp.analysis.forecast import make_forecaster
 from openilp.ingest.spec import load_source_spec
 from openilp.services.events import EventQuery, load_events
 from openilp.services.forecasting import run_backtest, study_area_grid
-from openilp.services.imports import import_source
 
 pytestmark = pytest.mark.realdata
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from conftest import shared_file
 from sqlalchemy import Engine, select
+from store_support import core_for, import_source
 from web_support import (
     IncidentSpec,
     audit_actions,
@@ -22,16 +23,14 @@ from web_support import (
     seed_user,
 )
 
-from openilp.config import Settings
-from openilp.core import OpenILP
 from openilp.db import make_engine, migrate, session_scope
 from openilp.db.models import Incident
 from openilp.errors import InvalidRequest, NotFound, NotPermitted
 from openilp.ingest.spec import load_source_spec
 from openilp.services import series
-from openilp.services.imports import import_source
+from openilp.services.accounts.records import user_by_username as get_user_by_username
+from openilp.services.accounts.records import user_info as get_user_info
 from openilp.services.series.common import SCORED_VARIABLES, crime_table, fitted_prior_model
-from openilp.services.users import get_user_by_username, get_user_info
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -73,7 +72,7 @@ def _burglary(engine: Engine) -> int:
 @pytest.mark.realdata
 def test_crimes_like_this_one_on_st_louis(stl: tuple[Engine, Path]) -> None:
     engine, _ = stl
-    core = OpenILP(Settings(database_url="sqlite://", secret_key="k" * 32), engine)
+    core = core_for(engine)
     actor = _actor(engine, "series-analyst")
     seed = _burglary(engine)
     result = series.similar_incidents(core, actor, series.SimilarRequest(incident_id=seed, top=20))
@@ -93,7 +92,7 @@ def test_crimes_like_this_one_on_st_louis(stl: tuple[Engine, Path]) -> None:
 @pytest.mark.realdata
 def test_possible_series_on_st_louis_burglaries(stl: tuple[Engine, Path]) -> None:
     engine, _ = stl
-    core = OpenILP(Settings(database_url="sqlite://", secret_key="k" * 32), engine)
+    core = core_for(engine)
     actor = _actor(engine, "series-analyst")
     request = series.PossibleSeriesRequest(category="burglary", days=59, as_of=dt.date(2019, 2, 28))
     result = series.possible_series(core, actor, request)
@@ -151,7 +150,7 @@ def two_agencies(engine: Engine) -> tuple[Engine, list[int], list[int]]:
 
 def test_save_review_and_need_to_know(two_agencies: tuple[Engine, list[int], list[int]]) -> None:
     engine, mine, theirs = two_agencies
-    core = OpenILP(Settings(database_url="sqlite://", secret_key="k" * 32), engine)
+    core = core_for(engine)
     ana, sup, off, aud, other = (_actor(engine, n) for n in ("ana", "sup", "off", "aud", "other"))
     saved = series.save_series(
         core, ana, series.SaveSeriesRequest(title="Market St burglaries", incident_ids=tuple(mine), notes="same door")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO_ROOT, shared_file
 from sqlalchemy import Engine
+from store_support import import_source
 
 from openilp.ingest.spec import load_source_spec
-from openilp.services.imports import import_source
 from openilp.services.tasking import deployment
 
 pytestmark = pytest.mark.realdata

@@ -32,6 +32,7 @@ PATH_PARAMS = {
     "evaluation_id": "1",
     "role": "control",
     "agreement_id": "1",
+    "username": "nobody",
     "series_id": "1",
 }
 #: A real file under each mount.
@@ -79,6 +80,9 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/incidents.geojson"): {"anonymous": 401, **_only(INTERNAL)},
     ("GET", "/api/v1/boundaries/{agency_code}.geojson"): {"anonymous": 401, **_everyone(200)},
     ("GET", "/api/v1/users"): {"anonymous": 401, **_only(["administrator"])},
+    ("GET", "/admin/users"): {"anonymous": 303, **_only(["administrator"])},
+    ("POST", "/admin/users"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/admin/users/{username}"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/api/v1/openapi.json"): {"anonymous": 401, **_everyone(200)},
     # Intelligence and tips (tests/test_intel_web.py exercises the behaviour behind each).
     ("GET", "/tips"): {"anonymous": 200, **_everyone(200)},

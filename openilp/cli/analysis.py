@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, emit_json, engine, err_console, fail, progress_bar, settings
+from openilp.cli.common import console, default_agency, emit_json, engine, err_console, fail, progress_bar, settings
 from openilp.constants import AREA_LEVELS, DEFAULT_SPACE_BANDS_M, DEFAULT_TIME_BANDS_DAYS
 
 __all__ = ["app", "hotspots", "knox", "near_repeat_alerts", "trends"]
@@ -29,7 +29,9 @@ _SPACE_DEFAULT = ",".join(f"{b:g}" for b in DEFAULT_SPACE_BANDS_M)
 _TIME_DEFAULT = ",".join(f"{b:g}" for b in DEFAULT_TIME_BANDS_DAYS)
 
 # Options shared by the commands.
-_AGENCY = typer.Option(None, "--agency", help="Agency code (default: the only agency in the store).")
+_AGENCY = typer.Option(
+    None, "--agency", help="Agency code (default: the default_agency setting, else the only agency in the store)."
+)
 _CATEGORY = typer.Option([], "--category", help="Category code or crime group (repeatable; none = all).")
 _FROM = typer.Option(None, "--from", help="First day, YYYY-MM-DD (agency local time).")
 _TO = typer.Option(None, "--to", help="Last day (inclusive), YYYY-MM-DD.")
@@ -46,15 +48,8 @@ def _date(value: str | None, option: str) -> dt.date | None:
 
 
 def _agency(code: str | None) -> str:
-    if code:
-        return code
-    from sqlalchemy import text
-
-    with engine().connect() as conn:
-        codes = [row[0] for row in conn.execute(text("SELECT code FROM agencies ORDER BY code"))]
-    if len(codes) == 1:
-        return str(codes[0])
-    fail("give --agency: " + (f"the store holds {', '.join(codes)}" if codes else "the store holds no agency yet"))
+    """``--agency``, else the ``default_agency`` setting or the only agency in the store."""
+    return default_agency(code)
 
 
 def _boundary(agency_code: str, study_area: str) -> str | None:

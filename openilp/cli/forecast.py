@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, emit_json, engine, fail
+from openilp.cli.common import console, default_agency, emit_json, engine, fail
 from openilp.constants import CATEGORY_SETS
 
 #: The forecasting commands; :mod:`openilp.cli.main` adds them at the top level.
@@ -32,7 +32,9 @@ def _categories(category: str) -> tuple[str, ...]:
 
 @app.command("forecast")
 def forecast_command(
-    agency: str = typer.Option(..., "--agency", help="Agency code, e.g. SLMPD."),
+    agency: str | None = typer.Option(
+        None, "--agency", help="Agency code (default: the default_agency setting, else the only agency)."
+    ),
     category: str = typer.Option(
         "burglary", "--category", help="Category code or crime group (burglary, robbery, violent, property…)."
     ),
@@ -53,7 +55,7 @@ def forecast_command(
     try:
         forecaster, scores = run_forecast(
             engine(),
-            agency_code=agency,
+            agency_code=default_agency(agency),
             categories=_categories(category),
             as_of=_day(as_of, "--as-of"),
             method=method,
@@ -77,7 +79,9 @@ def forecast_command(
 
 @app.command("backtest")
 def backtest_command(
-    agency: str = typer.Option(..., "--agency", help="Agency code, e.g. SLMPD."),
+    agency: str | None = typer.Option(
+        None, "--agency", help="Agency code (default: the default_agency setting, else the only agency)."
+    ),
     category: str = typer.Option("burglary", "--category", help="Category code or crime group."),
     date_from: str = typer.Option(..., "--from", help="First forecast date (local midnight)."),
     date_to: str = typer.Option(..., "--to", help="Last day of the evaluation span."),
@@ -99,7 +103,7 @@ def backtest_command(
     try:
         result = run_backtest(
             engine(),
-            agency_code=agency,
+            agency_code=default_agency(agency),
             categories=_categories(category),
             date_from=_day(date_from, "--from"),
             date_to=_day(date_to, "--to"),
@@ -132,7 +136,9 @@ def backtest_command(
 
 @app.command("deploy")
 def deploy_command(
-    agency: str = typer.Option(..., "--agency", help="Agency code, e.g. SLMPD."),
+    agency: str | None = typer.Option(
+        None, "--agency", help="Agency code (default: the default_agency setting, else the only agency)."
+    ),
     category: str = typer.Option("burglary", "--category", help="Category code or crime group."),
     as_of: str = typer.Option(..., "--as-of", help="Date of the shift (the forecast uses events before it)."),
     officer_minutes: float = typer.Option(..., "--officer-minutes", help="Patrol minutes available in the shift."),
@@ -169,7 +175,7 @@ def deploy_command(
     try:
         result = deployment(
             engine(),
-            agency_code=agency,
+            agency_code=default_agency(agency),
             categories=_categories(category),
             as_of=_day(as_of, "--as-of"),
             officer_minutes=officer_minutes,

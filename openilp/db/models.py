@@ -244,6 +244,30 @@ class User(Base):
     agency: Mapped[Agency] = relationship()
 
 
+class UserSession(Base):
+    """A signed-in session, kept on the server so that it can be ended (migration 0008).
+
+    The browser's cookie holds a random token; only its SHA-256 is stored, so a copy of the
+    database gives no usable session. A session ends at sign-out, when revoked (sign-out
+    everywhere, an administrator, a role change, a deactivation), or when it expires (idle or
+    absolute lifetime); ``ended_at`` and ``end_reason`` record which.
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_open", "user_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: True when the sign-in included a TOTP code.
+    second_factor: Mapped[bool] = mapped_column(Boolean, default=False)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: logout, logout_everywhere, revoked, account_changed, idle, absolute, inactive.
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
 class AuditEntry(Base):
     """One entry of the tamper-evident, append-only audit log.
 
