@@ -34,8 +34,9 @@ from openilp.config import Settings
 from openilp.core import OpenILP
 from openilp.db import make_engine, migrate, session_scope
 from openilp.services import problems
-from openilp.services.demo import load_demo
-from openilp.services.users import create_user, get_user_info
+from openilp.services.accounts.records import ensure_agency, user_info
+from openilp.services.accounts.users import CreateUserRequest, create_user
+from openilp.services.imports.demo import load_demo
 from openilp.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,20 +119,22 @@ def _prepare(data_dir: Path, log: Callable[[str], None]) -> tuple[OpenILP, int, 
     """The demo store with the users, one assessed problem and one tip with a photo."""
     engine = make_engine(f"sqlite:///{data_dir / 'openilp.sqlite3'}")
     migrate(engine)
+    core = OpenILP(Settings(data_dir=str(data_dir), secret_key="screenshots-secret-key-0123456789"), engine)
     log("importing the bundled St. Louis sample")
-    load_demo(engine)
-    with session_scope(engine) as session:
-        analyst_id = create_user(session, "analyst", PASSWORD, "analyst", "SLMPD", "Alex Analyst").id
-        create_user(session, "supervisor", PASSWORD, "supervisor", "SLMPD", "Sam Supervisor")
-    from openilp.services.agencies import ensure_agency
-
+    load_demo(core, None)
     with session_scope(engine) as session:
         ensure_agency(session, "PARTNER", "Partner County Police", "America/Chicago", "ESRI:102696")
+    people = (
+        ("analyst", "analyst", "SLMPD", "Alex Analyst"),
+        ("supervisor", "supervisor", "SLMPD", "Sam Supervisor"),
+        ("partner", "partner", "PARTNER", "Pat Partner"),
+    )
+    ids = {}
+    for username, role, agency, name in people:
+        ids[username] = create_user(core, None, CreateUserRequest(username, PASSWORD, role, agency, name)).user.id
     with session_scope(engine) as session:
-        create_user(session, "partner", PASSWORD, "partner", "PARTNER", "Pat Partner")
-        analyst = get_user_info(session, analyst_id)
+        analyst = user_info(session, ids["analyst"])
     assert analyst is not None
-    core = OpenILP(Settings(data_dir=str(data_dir), secret_key="screenshots-secret-key-0123456789"), engine)
     log("scanning and opening a problem")
     scan = problems.scan_candidates(core, analyst, problems.ScanRequest(periods=2, period_days=182)).as_dict()
     first = scan["candidates"][0]

@@ -20,9 +20,8 @@ from browser_support import BROWSER, PageLog, chromium, serve, sign_in
 from intel_support import make_agency, make_user, submission
 from PIL import Image
 from sqlalchemy import Engine, select
+from store_support import core_for
 
-from openilp.config import Settings
-from openilp.core import OpenILP
 from openilp.db import make_engine, migrate, session_scope
 from openilp.db.models import AuditEntry, TipAttachment
 from openilp.services.intel.agreements import AgreementRequest, add_agreement
@@ -43,7 +42,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engi
         reviewer = make_user(session, "rev", "reviewer", trained_until=dt.date.today() + dt.timedelta(days=365))
         admin = make_user(session, "admin", "administrator")
         make_user(session, "pat", "partner", agency="OTHER")
-    core = OpenILP(Settings(data_dir=str(data_dir), secret_key="k" * 40), engine)
+    core = core_for(engine, data_dir)
     record = submit_record(core, analyst, SubmitRecordRequest(submission(analyst.id)))
     approve_record(core, reviewer, ReviewRequest(record.id, reason="Predicate checked against file."))
     valid_from = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)

@@ -17,12 +17,12 @@ import pytest
 from browser_support import BROWSER, PageLog, chromium, require_leaflet, serve, sign_in
 from conftest import shared_file
 from sqlalchemy import Engine, select
+from store_support import import_source
 from web_support import seed_user
 
 from openilp.db import make_engine, migrate, session_scope
 from openilp.db.models import ProblemComparisonArea
 from openilp.ingest.spec import load_source_spec
-from openilp.services.imports import import_source
 
 pytestmark = [*BROWSER, pytest.mark.realdata]
 

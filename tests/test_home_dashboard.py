@@ -13,15 +13,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sqlalchemy import Engine, select, update
+from store_support import core_for
 from web_support import IncidentSpec, login, make_client, seed_agency, seed_incidents, seed_user
 
-from openilp.config import Settings
-from openilp.core import OpenILP
 from openilp.db import session_scope
 from openilp.db.models import AuditEntry, Incident, Tip
+from openilp.services.accounts.records import user_info as get_user_info
 from openilp.services.home import home_dashboard
 from openilp.services.intel.tips import TipRequest, submit_tip
-from openilp.services.users import get_user_info
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 UTC = dt.UTC
@@ -38,7 +37,7 @@ def test_home_shows_the_covered_span_and_what_waits(engine: Engine, tmp_path: Pa
     seed_agency(engine)
     _incidents(engine)
     supervisor_id = seed_user(engine, "sue", role="supervisor")
-    core = OpenILP(Settings(data_dir=str(tmp_path), secret_key="k" * 40), engine)
+    core = core_for(engine, tmp_path)
     submit_tip(core, None, TipRequest("SLMPD", "tip", "A van unloads boxes at night behind 100 Market St.", None))
     with session_scope(engine) as session:
         supervisor = get_user_info(session, supervisor_id)
@@ -81,7 +80,7 @@ def test_staff_view_tip_photos_stripped_and_audited(engine: Engine, tmp_path: Pa
     seed_user(engine, "ana", role="analyst")
     seed_user(engine, "olly", role="officer")
     seed_user(engine, "otto", role="analyst", agency_code="OTHER")
-    core = OpenILP(Settings(data_dir=str(tmp_path), secret_key="k" * 40), engine)
+    core = core_for(engine, tmp_path)
     photo = _jpeg_with_serial()
     tip = submit_tip(core, None, TipRequest("SLMPD", "tip", "Photo of the van behind 100 Market St.", None, (photo,)))
     with session_scope(engine) as session:

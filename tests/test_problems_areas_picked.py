@@ -16,19 +16,20 @@ import pandas as pd
 import pytest
 import shapely
 from sqlalchemy import Engine
+from store_support import core_for
 from web_support import audit_actions, csrf_from, login, make_client, seed_agency, seed_user
 
 from openilp.analysis.assessment.comparison import buffer_catchment, polygonal, propose_comparison_areas
-from openilp.config import Settings
 from openilp.core import OpenILP
 from openilp.core.boundaries import DEFAULT_LAYERS
 from openilp.db import session_scope
 from openilp.errors import InvalidRequest, NotFound
+from openilp.security.actors import UserInfo
 from openilp.services import problems
+from openilp.services.accounts.records import user_info as get_user_info
 from openilp.services.analysis_common import boundary_areas
 from openilp.services.problems.areas import geometry_from_geojson, unit_names, units_area
 from openilp.services.problems.scanning import complete_from
-from openilp.services.users import UserInfo, get_user_info
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -46,7 +47,7 @@ def _actor(engine: Engine, username: str, role: str = "analyst") -> UserInfo:
 
 @pytest.fixture
 def core(engine: Engine, tmp_path: Path) -> OpenILP:
-    return OpenILP(Settings(data_dir=str(tmp_path), secret_key="k" * 40), engine)
+    return core_for(engine, tmp_path)
 
 
 def test_every_proposal_over_the_neighbourhoods_is_polygonal() -> None:
