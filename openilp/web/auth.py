@@ -133,7 +133,9 @@ class SignInGateMiddleware:
         context: WebContext = scope["app"].state.openilp
         user: UserInfo | None = None
         token = session.get(SESSION_TOKEN_KEY)
-        if isinstance(token, str):
+        if scope["path"].startswith("/static/"):
+            pass  # stylesheets and scripts: no session lookup (no database read per asset)
+        elif isinstance(token, str):
             user = await run_in_threadpool(_live_user, context, token)
             if user is None:
                 session.clear()  # ended or expired on the server (an expiry is audited there)
