@@ -29,8 +29,8 @@ from openilp.analysis.forecast import BASELINES, FORECASTERS, make_forecaster
 from openilp.analysis.grids import SquareGrid
 from openilp.db import make_engine, migrate
 from openilp.ingest.spec import load_source_spec
-from openilp.services.events import EventQuery, load_events
-from openilp.services.forecasting import CATEGORY_SETS, run_backtest
+from openilp.services.analysis.events import EventQuery, load_events
+from openilp.services.analysis.forecasting import CATEGORY_SETS, run_backtest
 from openilp.services.imports import import_source
 
 IMAGES = REPO_ROOT / "docs" / "images"

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from openilp.analysis.evaluation import score_forecast
 from openilp.cli import app
 from openilp.ingest.spec import load_source_spec
-from openilp.services.events import EventQuery, load_events
+from openilp.services.analysis.events import EventQuery, load_events
 from openilp.services.imports import import_source
 
 
@@ -99,7 +99,7 @@ def test_backtest_out_dir_is_rescored_to_the_same_numbers(
 
 
 def test_period_of_a_forecast_file_is_local_days(burglary_store: Engine, tmp_path: Path) -> None:
-    from openilp.services.forecasting import run_backtest
+    from openilp.services.analysis.forecasting import run_backtest
 
     result = run_backtest(
         burglary_store,

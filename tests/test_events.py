@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from openilp.ingest.spec import load_source_spec
-from openilp.services.events import EVENT_COLUMNS, EventQuery, expand_categories, load_events
+from openilp.services.analysis.events import EVENT_COLUMNS, EventQuery, expand_categories, load_events
 from openilp.services.imports import import_source
 
 HEADER = (

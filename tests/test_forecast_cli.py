@@ -12,13 +12,14 @@ import pyproj
 import pytest
 import shapely
 from sqlalchemy import Engine
+from tasking_support import core_of
 from typer.testing import CliRunner
 
 from openilp.cli import app
 from openilp.ingest.spec import load_source_spec
-from openilp.services.forecasting import forecast_geojson, run_backtest, run_forecast
+from openilp.services.analysis.forecasting import forecast_geojson, run_backtest, run_forecast
+from openilp.services.analysis.tasking import deployment
 from openilp.services.imports import import_source
-from openilp.services.tasking import deployment
 from openilp.tasking import disparity_check, plan_deployment, read_demographics
 
 
@@ -177,7 +178,7 @@ def test_deploy_plan_and_disparity(burglary_store: Engine, tmp_path: Path) -> No
     residents = tmp_path / "residents.csv"
     residents.write_text("NHD_NUM,group_a,group_b\n1,900,100\n2,100,900\n")
     result = deployment(
-        burglary_store,
+        core_of(burglary_store),
         agency_code="CPD",
         categories=("burglary",),
         as_of=dt.date(2018, 3, 5),

@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 
 from openilp.analysis.forecast import make_forecaster
 from openilp.ingest.spec import load_source_spec
-from openilp.services.events import EventQuery, load_events
-from openilp.services.forecasting import run_backtest, study_area_grid
+from openilp.services.analysis.events import EventQuery, load_events
+from openilp.services.analysis.forecasting import run_backtest, study_area_grid
 from openilp.services.imports import import_source
 
 pytestmark = pytest.mark.realdata

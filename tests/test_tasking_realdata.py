@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO_ROOT, shared_file
 from sqlalchemy import Engine
+from tasking_support import core_of
 
 from openilp.ingest.spec import load_source_spec
+from openilp.services.analysis.tasking import deployment
 from openilp.services.imports import import_source
-from openilp.services.tasking import deployment
 
 pytestmark = pytest.mark.realdata
 
@@ -33,7 +34,7 @@ def stlouis(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 def test_the_guides_st_louis_deployment_list(stlouis: Engine) -> None:
     neighbourhoods = shared_file("stlouis", "stl_neighborhoods_wgs84.geojson")
     result = deployment(
-        stlouis,
+        core_of(stlouis),
         agency_code="SLMPD",
         categories=("burglary",),
         as_of=dt.date(2019, 12, 2),

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, emit_json, engine, fail
+from openilp.cli.common import console, core, emit_json, engine, fail
 from openilp.constants import CATEGORY_SETS
 
 #: The forecasting commands; :mod:`openilp.cli.main` adds them at the top level.
@@ -48,7 +48,7 @@ def forecast_command(
 ) -> None:
     """Write a forecast as GeoJSON: one EPSG:4326 polygon per study-area cell, with cell_id and score
     (higher = more risk). Only events known before the as-of moment are used."""
-    from openilp.services.forecasting import forecast_geojson, run_forecast
+    from openilp.services.analysis.forecasting import forecast_geojson, run_forecast
 
     try:
         forecaster, scores = run_forecast(
@@ -94,7 +94,7 @@ def backtest_command(
 ) -> None:
     """Rolling-origin backtest: fit before each period, forecast it, score it (hit rate, PAI, PEI, RRI)."""
     from openilp.analysis.backtest import plot_coverage_curves
-    from openilp.services.forecasting import run_backtest
+    from openilp.services.analysis.forecasting import run_backtest
 
     try:
         result = run_backtest(
@@ -158,7 +158,7 @@ def deploy_command(
     as_json: bool = typer.Option(False, "--json", help="Print the plan and the disparity check as JSON."),
 ) -> None:
     """A shift's hot-spot patrol list (Koper-curve visits in random order) with its disparity check."""
-    from openilp.services.tasking import deployment
+    from openilp.services.analysis.tasking import deployment
 
     start = None
     if shift_start:
@@ -168,7 +168,7 @@ def deploy_command(
             fail(f"--shift-start expects a time such as 07:00, got {shift_start!r}")
     try:
         result = deployment(
-            engine(),
+            core(),
             agency_code=agency,
             categories=_categories(category),
             as_of=_day(as_of, "--as-of"),

@@ -24,11 +24,9 @@ from openilp.web.errors import install_error_handlers
 from openilp.web.headers import SecurityHeadersMiddleware
 from openilp.web.privacy import AnonymousPathsMiddleware, install_access_log_filter
 from openilp.web.ratelimit import AnonymousRateLimitMiddleware
-from openilp.web.routes import analysis as analysis_routes
 from openilp.web.routes import api, audit, auth, health, pages
-from openilp.web.routes import forecast as forecast_routes
 from openilp.web.routes import problems as problem_routes
-from openilp.web.routes import tasking as tasking_routes
+from openilp.web.routes.analysis import ROUTERS as ANALYSIS_ROUTERS
 from openilp.web.routes.intel import ROUTERS as INTEL_ROUTERS
 
 __all__ = ["create_app", "app_from_environment", "route_table", "SESSION_COOKIE"]
@@ -67,11 +65,8 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
     app.include_router(audit.router)
     for intel_router in INTEL_ROUTERS:
         app.include_router(intel_router)
-    app.include_router(analysis_routes.api)
-    app.include_router(analysis_routes.pages)
-    app.include_router(forecast_routes.api)
-    app.include_router(forecast_routes.pages)
-    app.include_router(tasking_routes.pages)
+    for analysis_router in ANALYSIS_ROUTERS:
+        app.include_router(analysis_router)
     app.include_router(problem_routes.api)
     app.include_router(problem_routes.pages)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from openilp.db.models import Agency, OffenceCategory
+from openilp.errors import InvalidRequest
 
 __all__ = ["EVENT_COLUMNS", "EventQuery", "expand_categories", "load_events"]
 
@@ -60,7 +61,7 @@ class EventQuery:
 def expand_categories(session: Session, requested: Sequence[str]) -> list[str]:
     """Category codes for ``requested`` codes or crime groups, each with its refinements.
 
-    Raises ValueError naming anything unknown.
+    Raises InvalidRequest (a ValueError) naming anything unknown.
     """
     rows = session.execute(select(OffenceCategory.code, OffenceCategory.crime_group, OffenceCategory.parent_code)).all()
     codes = {code for code, _, _ in rows}
@@ -72,7 +73,7 @@ def expand_categories(session: Session, requested: Sequence[str]) -> list[str]:
         elif name in codes:
             chosen.add(name)
         else:
-            raise ValueError(
+            raise InvalidRequest(
                 f"unknown category or crime group {name!r}; groups: {', '.join(sorted(groups))}; "
                 f"categories: {', '.join(sorted(codes))}"
             )
@@ -96,9 +97,9 @@ def load_events(engine: Engine, query: EventQuery) -> tuple[pd.DataFrame, Agency
         agency = session.scalar(select(Agency).where(Agency.code == query.agency_code))
         if agency is None:
             known = ", ".join(session.scalars(select(Agency.code).order_by(Agency.code))) or "none yet"
-            raise ValueError(f"unknown agency {query.agency_code!r}; agencies in the store: {known}")
+            raise InvalidRequest(f"unknown agency {query.agency_code!r}; agencies in the store: {known}")
         if query.date_from and query.date_to and query.date_from > query.date_to:
-            raise ValueError(f"date_from {query.date_from} is after date_to {query.date_to}")
+            raise InvalidRequest(f"date_from {query.date_from} is after date_to {query.date_to}")
         where = ["agency_id = :agency"]
         params: dict[str, Any] = {"agency": agency.id}
         if query.categories:

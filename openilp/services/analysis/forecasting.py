@@ -1,7 +1,7 @@
 """Forecasting services: load an agency's events, build the study-area grid, forecast, backtest.
 
 The CLI (``openilp forecast``, ``openilp backtest``) and the web page are thin shells over these
-functions. Events come from :func:`openilp.services.events.load_events`, so only where and when
+functions. Events come from :func:`openilp.services.analysis.events.load_events`, so only where and when
 incidents occurred reach a forecaster (no protected attribute is even loaded). Methods that read
 context (the learned model) also get the agency's located incidents of every category over the same
 dates, under the same cut-off.
@@ -37,7 +37,7 @@ from openilp.analysis.evaluation import DEFAULT_COVERAGES
 from openilp.analysis.forecast import BASELINES, FORECASTERS, Forecaster, known_mask, make_forecaster, to_utc_naive
 from openilp.analysis.grids import SquareGrid
 from openilp.constants import CATEGORY_SETS
-from openilp.services.events import EventQuery, load_events
+from openilp.services.analysis.events import EventQuery, load_events
 
 __all__ = [
     "CATEGORY_SETS",

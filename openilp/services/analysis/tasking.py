@@ -2,11 +2,11 @@
 
 :func:`deployment` runs in a fixed order, so that demographic data can only audit a finished plan:
 
-1. **forecast** the shift's day with :func:`openilp.services.forecasting.run_forecast` (events known
+1. **forecast** the shift's day with :func:`openilp.services.analysis.forecasting.run_forecast` (events known
    at local midnight starting ``as_of`` only);
 2. **near-repeat alerts** in force on ``as_of`` (optional): the Knox test is fitted on the year before
    the recent window and the rings come from the incidents known at that same midnight
-   (:func:`openilp.services.nearrepeat_service.run_near_repeat_alerts` as of the day before, rings
+   (:func:`openilp.services.analysis.nearrepeat.run_near_repeat_alerts` as of the day before, rings
    re-evaluated for the shift's day); each alert zone marks the grid cells whose centre lies in it;
 3. **plan** the shift (:func:`openilp.tasking.plan_deployment`): Koper-curve visits, alert cells
    moved ahead up to ``max_alert_share`` of the places;
@@ -38,10 +38,10 @@ from openilp.analysis.forecast import known_mask
 from openilp.analysis.grids import SquareGrid
 from openilp.analysis.nearrepeat import event_days
 from openilp.analysis.nearrepeat_alerts import alert_zones, alerts_geojson
-from openilp.services.analysis_common import ResultCache
-from openilp.services.events import EventQuery, load_events
-from openilp.services.forecasting import forecast_geojson, run_forecast
-from openilp.services.nearrepeat_service import KnoxRequest, NearRepeatAlertRequest, run_near_repeat_alerts
+from openilp.core import OpenILP
+from openilp.services.analysis.events import EventQuery, load_events
+from openilp.services.analysis.forecasting import forecast_geojson, run_forecast
+from openilp.services.analysis.nearrepeat import KnoxRequest, NearRepeatAlertRequest, run_near_repeat_alerts
 from openilp.tasking import DeploymentPlan, DisparityReport, disparity_check, plan_deployment, read_demographics
 
 __all__ = ["Deployment", "DisparitySource", "deployment", "disparity_source_for"]
@@ -199,7 +199,7 @@ def _day_text(day: float) -> str:
 
 
 def _alerts(
-    engine: Engine,
+    core: OpenILP,
     *,
     agency_code: str,
     categories: tuple[str, ...],
@@ -208,7 +208,6 @@ def _alerts(
     grid: SquareGrid,
     history_days: int,
     permutations: int,
-    cache: ResultCache | None,
 ) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
     """Alert cells (cell id → incidents, multiplier, expiry) and zones in force on ``as_of`` from the
     incidents known at ``known_at`` (local midnight starting ``as_of``)."""
@@ -219,7 +218,8 @@ def _alerts(
         history_days,
         KnoxRequest(agency_code, categories, permutations=permutations),
     )
-    result = run_near_repeat_alerts(engine, request, cache=cache)
+    result = run_near_repeat_alerts(core, None, request)
+    engine = core.engine
     day = _day_number(as_of)
     rings = result.rings
     if len(rings):
@@ -278,7 +278,7 @@ def _place_names(path: str | Path, grid: SquareGrid, cells: list[int]) -> dict[i
 
 
 def deployment(
-    engine: Engine,
+    core: OpenILP,
     *,
     agency_code: str,
     categories: tuple[str, ...],
@@ -304,7 +304,6 @@ def deployment(
     population_column: str | None = None,
     seed: int | None = None,
     keep_list_without_disparity: bool = False,
-    cache: ResultCache | None = None,
 ) -> Deployment:
     """Forecast, find the alert cells, plan the shift, label it and audit it (module docstring).
 
@@ -319,6 +318,7 @@ def deployment(
     ``disparity_error``. The visiting order is drawn with
     ``seed``, by default the shift's date (a new order every day, the same list when it is remade).
     """
+    engine = core.engine
     forecaster, scores = run_forecast(
         engine,
         agency_code=agency_code,
@@ -335,7 +335,7 @@ def deployment(
     if near_repeat:
         try:
             alert_cells, alerts = _alerts(
-                engine,
+                core,
                 agency_code=agency_code,
                 categories=categories,
                 as_of=as_of,
@@ -343,7 +343,6 @@ def deployment(
                 grid=grid,
                 history_days=near_repeat_history_days,
                 permutations=knox_permutations,
-                cache=cache,
             )
         except ValueError as exc:  # too few incidents for a Knox test, or too many: plan from the forecast
             notes.append(f"no near-repeat alerts: {exc}")

@@ -28,7 +28,7 @@ from openilp.core import OpenILP, Request, Result
 from openilp.db.models import Agency, Problem, ProblemNote, ProblemWorksheet, User
 from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
-from openilp.services.events import expand_categories
+from openilp.services.analysis.events import expand_categories
 from openilp.services.problems.areas import geojson_area, normalise_area
 from openilp.services.problems.common import (
     OPEN_STAGES,

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
 from openilp.security.audit import MAX_PURPOSE_LENGTH, record_event, require_purpose
-from openilp.services.incidents import category_options, incident_features, parse_iso_date
+from openilp.services.analysis.incidents import category_options, incident_features, parse_iso_date
 from openilp.services.users import UserInfo, list_users
 from openilp.web.auth import current_user, require
 from openilp.web.context import db_session, get_context

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from openilp.security.actors import UserInfo
-from openilp.services.incidents import (
+from openilp.services.analysis.incidents import (
     CRIME_GROUPS,
     category_options,
     incident_summary,

@@ -2,7 +2,7 @@
 
 ``GET /api/v1/forecast/weekly.geojson`` returns the forecast cells (EPSG:4326, ``cell_id``,
 ``score``, ``rank``) with an ``accuracy`` member; ``GET /forecast`` is the page that draws it. Both
-call :func:`openilp.services.forecasting.weekly_forecast` through the shared result cache.
+call :func:`openilp.services.analysis.forecasting.weekly_forecast` through the shared result cache.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from openilp.analysis.forecast import FORECASTERS
 from openilp.security.actors import UserInfo
-from openilp.services.analysis_common import RESULT_CACHE, cached, latest_incident_date
-from openilp.services.forecasting import CATEGORY_SETS, weekly_forecast
-from openilp.services.incidents import parse_iso_date
+from openilp.services.analysis.common import cached, latest_incident_date
+from openilp.services.analysis.forecasting import CATEGORY_SETS, weekly_forecast
+from openilp.services.analysis.incidents import parse_iso_date
 from openilp.web.auth import require
 from openilp.web.context import get_context
 from openilp.web.rendering import render
@@ -46,9 +46,8 @@ def _compute(request: Request, user: UserInfo, category: str, method: str, as_of
     study = str(layer.path) if layer else None
     key = (category, method, str(day), study)
     return cached(
-        RESULT_CACHE,
+        web.core,
         "forecast",
-        web.engine,
         user.agency_code,
         key,
         lambda: weekly_forecast(

@@ -1,7 +1,7 @@
 """Deployment lists in the web app: plan a shift from the forecast and the near-repeat alerts, print it.
 
 * ``GET /deploy`` (``tasking:plan``: analysts and supervisors): the form; with a budget it plans the
-  shift (:func:`openilp.services.tasking.deployment`) and shows the map of the planned cells beside
+  shift (:func:`openilp.services.analysis.tasking.deployment`) and shows the map of the planned cells beside
   the list in visiting order and the disparity check. Every list made is written to the audit log.
 * ``GET /deploy/print?plan=…`` (``tasking:read``: also patrol officers): the printable list of a plan
   issued on ``/deploy``. The link carries the plan's parameters signed with the app's secret key, so
@@ -9,7 +9,7 @@
   data and seed give the same list) and a warning shows if the store has changed its places since.
 
 The disparity check runs when ``<data_dir>/disparity/<AGENCY>.toml`` names the agency's demographic
-data (:func:`openilp.services.tasking.disparity_source_for`); otherwise the page says why it is absent.
+data (:func:`openilp.services.analysis.tasking.disparity_source_for`); otherwise the page says why it is absent.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session
 from openilp.analysis.forecast import FORECASTERS
 from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
-from openilp.services.analysis_common import RESULT_CACHE, cached, latest_incident_date
-from openilp.services.forecasting import CATEGORY_SETS
-from openilp.services.incidents import parse_iso_date
-from openilp.services.tasking import Deployment, DisparitySource, deployment, disparity_source_for
+from openilp.services.analysis.common import cached, latest_incident_date
+from openilp.services.analysis.forecasting import CATEGORY_SETS
+from openilp.services.analysis.incidents import parse_iso_date
+from openilp.services.analysis.tasking import Deployment, DisparitySource, deployment, disparity_source_for
 from openilp.web.auth import require
 from openilp.web.context import WebContext, db_session, get_context
 from openilp.web.rendering import render
@@ -133,7 +133,7 @@ def _compute(web: WebContext, user: UserInfo, params: DeployParameters) -> tuple
     def compute() -> Deployment:
         return _run(web, user, params, study, source, neighbourhoods)
 
-    result = cached(RESULT_CACHE, "deployment", web.engine, user.agency_code, key, compute)
+    result = cached(web.core, "deployment", user.agency_code, key, compute)
     return result, why_not
 
 
@@ -146,7 +146,7 @@ def _run(
     neighbourhoods: Any,
 ) -> Deployment:
     return deployment(
-        web.engine,
+        web.core,
         agency_code=user.agency_code,
         categories=CATEGORY_SETS[params.category],
         as_of=params.day,
@@ -165,7 +165,6 @@ def _run(
         population_path=source.population_path if source else None,
         population_column=source.population_column if source else None,
         keep_list_without_disparity=True,
-        cache=RESULT_CACHE,
     )
 
 
