@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from openilp.db.models import Agency, OffenceCategory
 from openilp.errors import InvalidRequest
 
-__all__ = ["EVENT_COLUMNS", "EventQuery", "expand_categories", "load_events"]
+__all__ = ["EVENT_COLUMNS", "EventQuery", "expand_categories", "load_events", "local_day_bounds"]
 
 #: Everything an analysis receives about an incident.
 EVENT_COLUMNS = (
@@ -88,6 +88,17 @@ def expand_categories(session: Session, requested: Sequence[str]) -> list[str]:
 def _utc_bound(day: dt.date, timezone: str) -> dt.datetime:
     local = dt.datetime.combine(day, dt.time.min, tzinfo=ZoneInfo(timezone))
     return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def local_day_bounds(timezone: str, date_from: dt.date, date_to: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``[start, end)`` in naive UTC of the local days ``date_from … date_to`` (as :func:`load_events` selects).
+
+    >>> local_day_bounds("America/Chicago", dt.date(2019, 3, 10), dt.date(2019, 3, 10))
+    (Timestamp('2019-03-10 06:00:00'), Timestamp('2019-03-11 05:00:00'))
+    """
+    return pd.Timestamp(_utc_bound(date_from, timezone)), pd.Timestamp(
+        _utc_bound(date_to + dt.timedelta(days=1), timezone)
+    )
 
 
 def load_events(engine: Engine, query: EventQuery) -> tuple[pd.DataFrame, Agency]:

@@ -28,5 +28,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     trends.pages,
     forecast.api,
     forecast.pages,
+    tasking.api,
     tasking.pages,
 )

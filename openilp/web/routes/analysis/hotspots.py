@@ -7,6 +7,7 @@ GeoJSON, never a file (the service refuses anything else with 400).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -169,6 +170,7 @@ def hotspots_page(
         error=run.error,
         notice=run.notice,
         summary=summary,
+        summary_json=json.dumps(summary).replace("</", "<\\/") if summary else "",
         groups=category_groups(core),
         selected=set(category),
         date_from=date_from,
