@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import bench_cli_startup, bench_forecast, bench_gistar, bench_import, bench_knox, bench_trends_stlouis
+from bench import (
+    bench_cli_startup,
+    bench_forecast,
+    bench_gistar,
+    bench_import,
+    bench_knox,
+    bench_series,
+    bench_trends_stlouis,
+)
 from bench.common import RESULTS_DIR
 from bench.report import write_summary
 
@@ -19,6 +27,7 @@ BENCHMARKS = {
     "backtest_chicago": bench_forecast.run_chicago,
     "cli_startup": bench_cli_startup.run,
     "trends_stlouis": bench_trends_stlouis.run,
+    "series_linkage": bench_series.run_linkage,
 }
 
 

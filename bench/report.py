@@ -80,6 +80,8 @@ def _rows(result: dict) -> list[str]:
             f"{f' (CPU {cpu} s)' if (cpu := result.get('cpu_s')) else ''} "
             f"| {'target < 300 s' if 'target_s' in result else '–'} | – |"
         ]
+    if "table_rows" in result:  # a benchmark that writes its own rows
+        return [str(row) for row in result["table_rows"]]
     return []
 
 

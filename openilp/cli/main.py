@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from openilp import __version__
-from openilp.cli import analysis, assess, audit, db, demo, forecast, imports, intel, problems, serve, users
+from openilp.cli import analysis, assess, audit, db, demo, forecast, imports, intel, problems, series, serve, users
 
 app = typer.Typer(
     name="openilp",
@@ -46,5 +46,6 @@ for _name, _group in (
     ("users", users.app),
     ("intel", intel.app),
     ("problems", problems.app),
+    ("series", series.app),
 ):
     app.add_typer(_group, name=_name)
