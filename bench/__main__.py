@@ -12,6 +12,7 @@ from bench import (
     bench_import,
     bench_knox,
     bench_series,
+    bench_toprank,
     bench_trends_stlouis,
 )
 from bench.common import RESULTS_DIR
@@ -27,6 +28,9 @@ BENCHMARKS = {
     "backtest_chicago": bench_forecast.run_chicago,
     "cli_startup": bench_cli_startup.run,
     "trends_stlouis": bench_trends_stlouis.run,
+    "toprank_chicago": bench_toprank.run_chicago,
+    "toprank_stlouis": bench_toprank.run_stlouis,
+    "toprank_vancouver": bench_toprank.run_vancouver,
     "series_linkage": bench_series.run_linkage,
 }
 

@@ -34,17 +34,17 @@ EAGER_MODULES = (
     "openilp.security.secretbox",
     "openilp.intel.errors",
     "openilp.intel.rules",
-    "openilp.services.audit_view",
+    "openilp.services.accounts.audit_log",
     "openilp.services.analysis.forecasting",
     "openilp.services.analysis.hotspots",
-    "openilp.services.imports",
+    "openilp.services.imports.run",
     "openilp.services.intel.agreements",
     "openilp.services.intel.retention",
     "openilp.services.analysis.nearrepeat",
     "openilp.services.analysis.stats",
-    "openilp.services.totp",
+    "openilp.services.accounts.totp",
     "openilp.services.analysis.trends",
-    "openilp.services.users",
+    "openilp.services.accounts.users",
 )
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from bench.common import REPO_ROOT, SHARED_DATA, timed, write_result
+from bench.common import REPO_ROOT, SHARED_DATA, import_files, timed, write_result
 from openilp.analysis.backtest import BacktestResult, plot_coverage_curves
 from openilp.analysis.forecast import BASELINES, FORECASTERS, make_forecaster
 from openilp.analysis.grids import SquareGrid
@@ -33,7 +33,6 @@ from openilp.db import make_engine, migrate
 from openilp.ingest.spec import load_source_spec
 from openilp.services.analysis.events import EventQuery, load_events
 from openilp.services.analysis.forecasting import CATEGORY_SETS, BacktestRequest, run_backtest
-from openilp.services.imports import import_source
 
 IMAGES = REPO_ROOT / "docs" / "images"
 STORE_DIR = Path(tempfile.gettempdir()) / "openilp-bench"
@@ -82,7 +81,7 @@ def store(city: str) -> Engine:
         engine = make_engine(f"sqlite:///{path}")
         try:
             migrate(engine)
-            import_source(engine, load_source_spec(config["source"]), list(config["paths"]))
+            import_files(engine, load_source_spec(config["source"]), list(config["paths"]))
             return engine
         except Exception:
             # A store left by an older schema: start again from the files.

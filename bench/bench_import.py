@@ -26,11 +26,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import create_engine, text
 
-from bench.common import SHARED_DATA, timed, write_result
+from bench.common import SHARED_DATA, import_files, timed, write_result
 from openilp.db import make_engine, migrate
 from openilp.ingest.reading import decode_bytes
 from openilp.ingest.spec import load_source_spec
-from openilp.services.imports import import_source
 
 STLOUIS = SHARED_DATA / "stlouis" / "monthly"
 #: Imports timed per backend (the best counts, like the baseline's best of three parses).
@@ -113,11 +112,11 @@ def run() -> dict[str, Any]:
         for attempt in range(IMPORT_RUNS):
             engine = make_engine(f"sqlite:///{folder}/bench{attempt}.sqlite3")
             migrate(engine)
-            seconds, report = timed(partial(import_source, engine, spec, [STLOUIS]))
+            seconds, report = timed(partial(import_files, engine, spec, [STLOUIS]))
             runs.append(seconds)
             if attempt < IMPORT_RUNS - 1:
                 engine.dispose()
-        again_s, _ = timed(lambda: import_source(engine, spec, [STLOUIS]))
+        again_s, _ = timed(lambda: import_files(engine, spec, [STLOUIS]))
         seconds = min(runs)
         result["sqlite"] = {
             "import_s": round(seconds, 3),
@@ -142,7 +141,7 @@ def run() -> dict[str, Any]:
             if attempt:
                 engine.dispose()
                 engine = _postgres_engine()
-            seconds, report = timed(partial(import_source, engine, spec, [STLOUIS]))
+            seconds, report = timed(partial(import_files, engine, spec, [STLOUIS]))
             runs.append(seconds)
         seconds = min(runs)
         result["postgresql"] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,3 +41,13 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     payload = {"benchmark": name, "machine": machine(), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **payload}
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
+
+
+def import_files(engine: Any, spec: Any, paths: list[Path]) -> Any:
+    """Import ``paths`` into ``engine`` through the import service, as ``openilp import`` does."""
+    from openilp.config import Settings
+    from openilp.core import OpenILP
+    from openilp.services.imports.run import ImportRequest, import_source
+
+    settings = Settings(data_dir=tempfile.mkdtemp(prefix="openilp-bench-"), secret_key="b" * 40, audit_key="a" * 40)
+    return import_source(OpenILP(settings, engine), None, ImportRequest(source=spec, paths=tuple(paths)))

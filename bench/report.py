@@ -72,6 +72,8 @@ def _rows(result: dict) -> list[str]:
             f"(p-values equal within {result['max_p_value_difference']:.0e}) "
             f"| {result['speedup']}× faster, {result['memory_ratio']}× less memory |"
         ]
+    if result["benchmark"].startswith("toprank_"):
+        return _toprank_rows(result)
     if result["benchmark"].startswith("backtest_"):
         periods = max(c["periods"] for c in result["categories"].values())
         return [
@@ -83,6 +85,29 @@ def _rows(result: dict) -> list[str]:
     if "table_rows" in result:  # a benchmark that writes its own rows
         return [str(row) for row in result["table_rows"]]
     return []
+
+
+def _toprank_rows(result: dict) -> list[str]:
+    """One row per run: toprank's PAI at 1 / 2 / 5 % against the tuned blend (same run, same weeks)."""
+    rows = []
+    for run in result["runs"]:
+        methods = run["methods"]
+
+        def pai(method: str, methods: dict = methods) -> str:
+            return " / ".join(f"{methods[method][f'pai@{c}'][0]:.2f}" for c in ("0.01", "0.02", "0.05"))
+
+        versus = {(c["baseline"], c["metric"]): c for c in run["toprank_vs"]}
+        blend = versus[("blend", "pai@0.01")]
+        reference = versus[("blend_reference", "pai@0.01")]
+        rows.append(
+            f"| PAI@1 / 2 / 5 %, weekly {result['city']} {run['category']} {run['span'][0]} … {run['span'][1]} "
+            f"({run['periods']} weeks, {run['cells']:,} cells of 150 m) | toprank {pai('toprank')} "
+            f"| tuned blend {pai('blend')}; reference blend {pai('blend_reference')}; naive {pai('naive')}; "
+            f"learned {pai('learned')} | @1 %: {blend['ratio']:.3f}× the tuned blend "
+            f"(+{blend['difference']:.2f} [{blend['ci_low']:+.2f}, {blend['ci_high']:+.2f}]), "
+            f"{reference['ratio']:.3f}× the reference blend |"
+        )
+    return rows
 
 
 def _knox_rows(result: dict) -> list[str]:

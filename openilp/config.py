@@ -27,6 +27,13 @@ SETTING_DOCS: dict[str, str] = {
     "audit_key": "Key of the audit log's hash chain (HMAC-SHA-256); empty means a random key generated on "
     "first run into <data_dir>/audit_key. Keep it off the database server: with it, a forged entry "
     "could be hashed correctly.",
+    "audit_anchor_file": "File the signed anchors of the audit chain's head are appended to; empty means "
+    "<data_dir>/audit_anchors.jsonl. Point it at write-once storage or a mounted log host.",
+    "audit_anchor_syslog": "Optional syslog address for anchors too: a Unix socket such as /dev/log, "
+    "or host:port (UDP).",
+    "audit_anchor_interval_s": "Seconds between anchors written by the web app while the audit log grows; 0 turns "
+    "the schedule off (then run 'openilp audit anchor' from cron).",
+    "default_agency": "Agency code analyses use when a command names none and the store holds several agencies.",
     "totp_key": "Key that encrypts TOTP secrets in the database; empty means derived from secret_key "
     "(then changing secret_key forces everyone to enrol their authenticator again).",
     "tile_url": "Optional map tile URL template ({z}/{x}/{y}); empty means boundaries only (offline).",
@@ -55,6 +62,10 @@ class Settings:
     session_absolute_max_s: int = 43200
     totp_key: str = ""
     audit_key: str = ""
+    audit_anchor_file: str = ""
+    audit_anchor_syslog: str = ""
+    audit_anchor_interval_s: int = 900
+    default_agency: str = ""
     tile_url: str = ""
     tile_attribution: str = ""
     max_map_points: int = 20000

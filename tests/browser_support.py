@@ -39,10 +39,9 @@ from typing import TYPE_CHECKING
 import pytest
 import uvicorn
 from sqlalchemy import Engine
+from store_support import core_for
 from web_support import PASSWORD
 
-from openilp.config import Settings
-from openilp.core import OpenILP
 from openilp.web import create_app
 from openilp.web.context import LEAFLET_DIR
 
@@ -87,7 +86,7 @@ def serve(engine: Engine, data_dir: Path, secret_key: str = "browser-test-secret
 
     On exit the server stops and ``engine`` is disposed.
     """
-    app = create_app(OpenILP(Settings(data_dir=str(data_dir), secret_key=secret_key), engine))
+    app = create_app(core_for(engine, data_dir, secret_key=secret_key))
     port = _free_port()
     uv_server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=uv_server.run, daemon=True)

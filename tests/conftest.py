@@ -67,6 +67,14 @@ def _truncate_postgres(engine: Engine) -> None:
         conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate"))
 
 
+@pytest.fixture(autouse=True)
+def shared_audit_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every core object a test builds, the command line's included, keys the audit chain alike."""
+    from store_support import TEST_AUDIT_KEY
+
+    monkeypatch.setenv("OPENILP_AUDIT_KEY", TEST_AUDIT_KEY)
+
+
 @pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A migrated, empty store on each configured backend."""

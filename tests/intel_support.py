@@ -10,14 +10,15 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
+from store_support import add_user, core_for
 
-from openilp.config import Settings
 from openilp.core import OpenILP
 from openilp.db import session_scope
 from openilp.db.models import User
 from openilp.intel.rules import SubjectInput, Submission
-from openilp.services.agencies import ensure_agency
-from openilp.services.users import UserInfo, create_user, get_user_info
+from openilp.security.actors import UserInfo
+from openilp.services.accounts.records import ensure_agency
+from openilp.services.accounts.records import user_info as get_user_info
 
 PASSWORD = "a long enough test password"
 UTC = dt.UTC
@@ -37,7 +38,7 @@ class Clock:
 
 def make_core(engine: Engine, data_dir: Path, now: dt.datetime = T0) -> OpenILP:
     """A core object over ``engine`` whose clock stands at ``now`` (move it with :func:`at`)."""
-    return OpenILP(Settings(data_dir=str(data_dir), secret_key="k" * 40), engine, clock=Clock(now))
+    return core_for(engine, data_dir, clock=Clock(now))
 
 
 def at(core: OpenILP, moment: dt.datetime, action: Callable[[], R]) -> R:
@@ -58,7 +59,7 @@ def make_agency(session: Session, code: str) -> int:
 def make_user(
     session: Session, username: str, role: str, agency: str = "SLMPD", trained_until: dt.date | None = None
 ) -> UserInfo:
-    info = create_user(session, username, PASSWORD, role, agency, full_name=username.title())
+    info = add_user(session, username, PASSWORD, role, agency, full_name=username.title())
     if trained_until is not None:
         session.execute(update(User).where(User.id == info.id).values(training_valid_until=trained_until))
     found = get_user_info(session, info.id)

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, select
 
 from openilp.core import OpenILP
 from openilp.db import Agency, ImportFile, Incident, session_scope
-from openilp.services.agencies import ensure_agency
+from openilp.services.accounts.records import ensure_agency
 
 AGENCY = "NRT"
 CRS = "EPSG:26996"

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from conftest import BACKENDS, _postgres_engine, _truncate_postgres, shared_file
 from sqlalchemy import Engine, text
+from store_support import import_source
 
 from openilp.config import Settings
 from openilp.core import OpenILP, ResultCache
@@ -39,7 +40,6 @@ from openilp.services.analysis.nearrepeat import (
     run_near_repeat_alerts,
 )
 from openilp.services.analysis.trends import TREND_COLUMNS, TrendRequest, run_trends
-from openilp.services.imports import import_source
 
 pytestmark = pytest.mark.realdata
 

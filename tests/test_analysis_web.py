@@ -11,6 +11,7 @@ import pytest
 from conftest import shared_file
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from store_support import import_source
 from web_support import login, make_client, seed_user
 
 from openilp.db import make_engine, migrate
@@ -18,7 +19,6 @@ from openilp.ingest.spec import load_source_spec
 from openilp.services.analysis.hotspots import HOTSPOT_COLUMNS
 from openilp.services.analysis.nearrepeat import KNOX_COLUMNS, ZONE_COLUMNS
 from openilp.services.analysis.trends import TREND_COLUMNS
-from openilp.services.imports import import_source
 
 pytestmark = pytest.mark.realdata
 

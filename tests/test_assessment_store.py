@@ -9,15 +9,14 @@ from pathlib import Path
 import pyproj
 import pytest
 from sqlalchemy import Engine
+from store_support import core_for, import_source
 from test_cli import cli_env, invoke  # noqa: F401  (fixture re-used)
 from test_events import HEADER
 
 from openilp.analysis.assessment.series import AssessmentWindows
-from openilp.config import Settings
 from openilp.core import OpenILP
 from openilp.errors import InvalidRequest
 from openilp.ingest.spec import load_source_spec
-from openilp.services.imports import import_source
 from openilp.services.problems.assessment import AssessmentRequest, assess_from_store
 
 # Two places about 5 km apart, in the source's coordinates (Missouri East state plane, US feet).
@@ -70,7 +69,7 @@ WINDOWS = AssessmentWindows(dt.date(2019, 1, 1), dt.date(2019, 4, 1), dt.date(20
 
 
 def _core(engine: Engine, folder: Path) -> OpenILP:
-    return OpenILP(Settings(data_dir=str(folder), secret_key="k" * 40), engine)
+    return core_for(engine, folder)
 
 
 def _geojson(path: Path) -> dict:
@@ -186,13 +185,13 @@ def test_sara_case_numbers_match_the_guide(tmp_path: Path, monkeypatch: pytest.M
     import importlib.util
 
     from openilp.db import make_engine, migrate
-    from openilp.services.demo import load_demo
+    from openilp.services.imports.demo import load_demo
 
     monkeypatch.setenv("OPENILP_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("OPENILP_DATABASE_URL", raising=False)
     store = make_engine(f"sqlite:///{tmp_path / 'openilp.sqlite3'}")
     migrate(store)
-    load_demo(store)
+    load_demo(core_for(store, tmp_path), None)
     store.dispose()
     root = Path(__file__).resolve().parent.parent
     spec = importlib.util.spec_from_file_location("sara_case", root / "scripts" / "sara_case.py")

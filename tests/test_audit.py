@@ -27,7 +27,7 @@ from openilp.security.audit import (
     require_purpose,
     verify_chain,
 )
-from openilp.services.users import get_user_info
+from openilp.services.accounts.records import user_info as get_user_info
 
 
 def _migration_0002():  # type: ignore[no-untyped-def]

@@ -27,7 +27,7 @@ from openilp.security.audit import (
     entry_hash,
     verify_chain,
 )
-from openilp.services.users import get_user_info
+from openilp.services.accounts.records import user_info as get_user_info
 
 KEY = "audit-key-for-tests-0123456789abcdef"
 

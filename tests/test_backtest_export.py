@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import shapely
 from sqlalchemy import Engine
+from store_support import import_source
 from test_forecast_cli import _check_forecast_geojson, _write_burglaries
 from typer.testing import CliRunner
 
@@ -19,7 +20,6 @@ from openilp.analysis.evaluation import score_forecast
 from openilp.cli import app
 from openilp.ingest.spec import load_source_spec
 from openilp.services.analysis.events import EventQuery, load_events
-from openilp.services.imports import import_source
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from browser_support import BROWSER, PageLog, chromium, require_leaflet, serve, sign_in
 from conftest import shared_file
+from store_support import import_source
 from web_support import seed_user
 
 from openilp.db import make_engine, migrate
 from openilp.ingest.spec import load_source_spec
-from openilp.services.imports import import_source
 
 pytestmark = [*BROWSER, pytest.mark.realdata]
 

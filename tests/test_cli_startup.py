@@ -14,7 +14,7 @@ from pathlib import Path
 
 import openilp.cli
 from openilp import constants
-from openilp.services import audit_view
+from openilp.services.accounts import audit_log
 from openilp.services.analysis import forecasting
 from openilp.services.analysis import nearrepeat as nearrepeat_service
 from openilp.services.analysis import trends as trend_service
@@ -81,6 +81,6 @@ def test_services_use_the_light_constants() -> None:
     assert nearrepeat_service.DEFAULT_SPACE_BANDS_M == constants.DEFAULT_SPACE_BANDS_M == (100, 200, 300, 400, 500)
     assert nearrepeat_service.DEFAULT_TIME_BANDS_DAYS == constants.DEFAULT_TIME_BANDS_DAYS
     assert trend_service.AREA_LEVELS == constants.AREA_LEVELS
-    assert audit_view.MAX_PAGE_SIZE == constants.AUDIT_MAX_PAGE_SIZE
+    assert audit_log.MAX_PAGE_SIZE == constants.AUDIT_MAX_PAGE_SIZE
     assert intel_agreements.AGREEMENT_SCOPES == constants.AGREEMENT_SCOPES
     assert forecasting.CATEGORY_SETS == constants.CATEGORY_SETS

@@ -17,11 +17,11 @@ from types import ModuleType
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from store_support import import_source
 
 from openilp.config import SETTING_DOCS
 from openilp.db.models import Incident
 from openilp.ingest.spec import builtin_source_names, load_source_spec
-from openilp.services.imports import import_source
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCS = REPO_ROOT / "docs"

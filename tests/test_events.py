@@ -9,10 +9,10 @@ import pytest
 from conftest import shared_file
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
+from store_support import import_source
 
 from openilp.ingest.spec import load_source_spec
 from openilp.services.analysis.events import EVENT_COLUMNS, EventQuery, expand_categories, load_events
-from openilp.services.imports import import_source
 
 HEADER = (
     "Complaint,CodedMonth,DateOccur,FlagCrime,FlagUnfounded,FlagAdministrative,Count,FlagCleanup,Crime,District,"

@@ -32,6 +32,8 @@ FAST = {
     "prospective": {},
     "sepp": {"max_iter": 20},
     "learned": {"training_origins": 4, "max_iter": 20, "min_samples_leaf": 20},
+    "blend": {"tuning_weeks": 6},
+    "toprank": {"tuning_weeks": 6},
 }
 DOCTEST_MODULES = [
     "openilp.analysis.evaluation",
@@ -43,6 +45,9 @@ DOCTEST_MODULES = [
     "openilp.analysis.forecast.prospective",
     "openilp.analysis.forecast.sepp",
     "openilp.analysis.forecast.learned",
+    "openilp.analysis.forecast.tuning",
+    "openilp.analysis.forecast.blend",
+    "openilp.analysis.forecast.toprank",
 ]
 
 

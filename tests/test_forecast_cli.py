@@ -12,6 +12,7 @@ import pyproj
 import pytest
 import shapely
 from sqlalchemy import Engine
+from store_support import import_source
 from tasking_support import core_of
 from typer.testing import CliRunner
 
@@ -19,7 +20,6 @@ from openilp.cli import app
 from openilp.ingest.spec import load_source_spec
 from openilp.services.analysis.forecasting import BacktestRequest, ForecastRequest, run_backtest, run_forecast
 from openilp.services.analysis.tasking import DeployRequest, DisparitySource, make_deployment
-from openilp.services.imports import import_source
 from openilp.tasking import disparity_check, plan_deployment, read_demographics
 
 

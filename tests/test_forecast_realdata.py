@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from conftest import shared_file
 from sqlalchemy import Engine
+from store_support import import_source
 from tasking_support import core_of
 
 from openilp.analysis.forecast import make_forecaster
 from openilp.ingest.spec import load_source_spec
 from openilp.services.analysis.events import EventQuery, load_events
 from openilp.services.analysis.forecasting import BacktestRequest, run_backtest, study_area_grid
-from openilp.services.imports import import_source
 
 pytestmark = pytest.mark.realdata
 

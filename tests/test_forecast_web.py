@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from store_support import import_source
 from test_forecast_cli import _write_burglaries
 from web_support import login, make_client, seed_user
 
 from openilp.ingest.spec import load_source_spec
-from openilp.services.imports import import_source
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 

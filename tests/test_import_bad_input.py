@@ -11,23 +11,31 @@ from pathlib import Path
 import pytest
 from bad_input_corpus import HEADER, BadInput, bad_inputs, good_row, write_mapping
 from sqlalchemy import Engine, text
+from store_support import import_source
 
 from openilp.db.models import Base
 from openilp.ingest.messages import MESSAGE_LIMIT
 from openilp.ingest.spec import load_source_spec
-from openilp.services.import_parsing import incident_text_limits
-from openilp.services.imports import ImportFailed, import_source
+from openilp.services.imports.parsing import incident_text_limits
+from openilp.services.imports.run import ImportFailed
 
 CORPUS = bad_inputs()
 
 
 def table_counts(engine: Engine) -> dict[str, int]:
-    """Rows of every table of the store."""
+    """Rows of every table of the store but the audit log (a refused import is audited there)."""
     with engine.connect() as conn:
         return {
             t.name: conn.execute(text(f"SELECT COUNT(*) FROM {t.name}")).scalar_one()
             for t in Base.metadata.sorted_tables
+            if t.name != "audit_log"
         }
+
+
+def refusals(engine: Engine) -> int:
+    """Audited refusals of imports."""
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT COUNT(*) FROM audit_log WHERE action = 'import_refused'")).scalar_one())
 
 
 def stored_texts(engine: Engine) -> set[str]:
@@ -73,6 +81,7 @@ def test_bad_input_outcome(engine: Engine, tmp_path: Path, case: BadInput) -> No
         assert case.refusal in message
         assert "Nothing was imported" in message
         assert table_counts(engine) == before
+        assert refusals(engine) == 1
         return
 
     report = import_source(engine, spec, [path], workers=1)

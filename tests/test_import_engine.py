@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
+from store_support import import_source
 
-import openilp.services.imports as imports_module
+import openilp.services.imports.run as imports_module
 from openilp.db.ledger import ledger_entries
 from openilp.db.models import ImportFile, Incident
 from openilp.ingest.spec import SourceSpec, SpecError, load_source_spec, parse_source_spec
-from openilp.services.imports import ImportFailed, import_source
+from openilp.services.imports.run import ImportFailed
 
 UTC = dt.UTC
 
@@ -625,7 +626,7 @@ def test_indexes_are_rebuilt_after_a_failed_or_interrupted_bulk_load(
 
 
 def test_files_are_normalised_in_groups_small_at_both_ends() -> None:
-    from openilp.services.import_parsing import group_sizes
+    from openilp.services.imports.parsing import group_sizes
 
     assert group_sizes(60) == [1, 2, 4, 8, 12, 12, 11, 6, 3, 1]
     assert group_sizes(0) == [] and group_sizes(1) == [1] and group_sizes(5) == [1, 2, 2]

@@ -24,12 +24,13 @@ import pytest
 from conftest import shared_file
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
+from store_support import import_source
 
 from openilp.db.ledger import ledger_entries
 from openilp.db.models import ImportFile, Incident
 from openilp.ingest.categories import load_category_definitions
 from openilp.ingest.spec import builtin_source_names, load_source_spec
-from openilp.services.imports import ImportReport, import_source
+from openilp.services.imports.run import ImportReport
 
 UTC = dt.UTC
 

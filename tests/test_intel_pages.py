@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 from intel_support import Cast, cast, make_user
 from sqlalchemy import Engine, func, select
+from store_support import core_for
 from web_support import IncidentSpec, csrf_from, login, make_client, seed_incidents
 
-from openilp.config import Settings
 from openilp.core import OpenILP
 from openilp.db import session_scope
 from openilp.db.models import AuditEntry, IntelDissemination, IntelRecord, Tip, TipReward
@@ -32,7 +32,7 @@ NEXUS = "The subject used the 3 May protest as cover to place incendiary devices
 @pytest.fixture
 def core(engine: Engine, tmp_path: Path) -> OpenILP:
     """A core over the test store on the wall clock, like the app under test."""
-    return OpenILP(Settings(data_dir=str(tmp_path), secret_key="k" * 40), engine)
+    return core_for(engine, tmp_path)
 
 
 @pytest.fixture

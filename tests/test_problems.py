@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from conftest import shared_file
 from sqlalchemy import Engine
+from store_support import core_for, import_source
 from web_support import audit_actions, seed_agency, seed_user
 
-from openilp.config import Settings
 from openilp.core import OpenILP
 from openilp.db import session_scope
 from openilp.ingest.spec import load_source_spec
+from openilp.security.actors import UserInfo
 from openilp.services import problems
-from openilp.services.imports import import_source
-from openilp.services.users import UserInfo, get_user_info
+from openilp.services.accounts.records import user_info as get_user_info
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -41,7 +41,7 @@ def _actor(engine: Engine, username: str, role: str = "analyst", agency: str = "
 @pytest.fixture
 def core(engine: Engine, tmp_path: Path) -> OpenILP:
     """The core over the test store; its boundary registry has the bundled St. Louis neighbourhoods."""
-    return OpenILP(Settings(data_dir=str(tmp_path), secret_key="k" * 40), engine)
+    return core_for(engine, tmp_path)
 
 
 def _input(**overrides: Any) -> problems.OpenProblemRequest:

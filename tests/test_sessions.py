@@ -229,8 +229,10 @@ def test_cli_list_and_expected_head(cli_engine: Engine) -> None:
     first = json.loads(runner.invoke(cli_app, ["audit", "verify", "--json"]).output)
     assert first["ok"] and first["entries"] == 0
     listed = runner.invoke(cli_app, ["audit", "list", "--json", "--action", "verify"])
-    assert listed.exit_code == 0 and json.loads(listed.output)["total"] == 1
+    assert listed.exit_code == 0 and json.loads(listed.output)["total"] == 0  # verifying writes nothing …
     head = json.loads(runner.invoke(cli_app, ["audit", "verify", "--json"]).output)
+    again = json.loads(runner.invoke(cli_app, ["audit", "verify", "--json"]).output)
+    assert (again["head_seq"], again["head_hash"]) == (head["head_seq"], head["head_hash"])  # … nor moves the head
     anchor = f"{head['head_seq']}:{head['head_hash']}"
     assert runner.invoke(cli_app, ["audit", "verify", "--expect-head", anchor]).exit_code == 0
     with triggers_bypassed(cli_engine) as session:

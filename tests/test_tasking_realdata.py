@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO_ROOT, shared_file
 from sqlalchemy import Engine
+from store_support import import_source
 from tasking_support import core_of
 
 from openilp.ingest.spec import load_source_spec
 from openilp.services.analysis.tasking import DeployRequest, DisparitySource, make_deployment
-from openilp.services.imports import import_source
 
 pytestmark = pytest.mark.realdata
 

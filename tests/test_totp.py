@@ -27,9 +27,9 @@ from openilp.cli import app as cli_app
 from openilp.cli import common
 from openilp.db import User, session_scope
 from openilp.security.roles import ROLES
-from openilp.services.totp import TOTP_ROLES
-from openilp.services.users import MAX_FAILED_LOGINS
-from openilp.web.routes.auth import FAILED_CODE_MESSAGE, FAILED_SIGN_IN_MESSAGE
+from openilp.services.accounts.signin import MAX_FAILED_LOGINS
+from openilp.services.accounts.totp import TOTP_ROLES
+from openilp.web.routes.accounts.auth import FAILED_CODE_MESSAGE, FAILED_SIGN_IN_MESSAGE
 
 _SECRET = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
 

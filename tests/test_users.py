@@ -8,20 +8,28 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, text, update
+from store_support import core_for
 from typer.testing import CliRunner
 from web_support import PASSWORD, seed_agency, seed_user
 
 from openilp.db import User, session_scope
-from openilp.services.users import (
+from openilp.errors import ServiceError
+from openilp.services.accounts.signin import (
     LOCKOUT_MINUTES,
     MAX_FAILED_LOGINS,
     AuthOutcome,
+    AuthResult,
+    SignInRequest,
     authenticate,
-    create_user,
-    list_users,
 )
+from openilp.services.accounts.users import CreateUserRequest, ListUsersRequest, create_user, list_users
 
 T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def _authenticate(store: Engine, username: str, password: str, now: dt.datetime = T0) -> AuthResult:
+    """Sign-in through the service, with the core's clock at ``now``."""
+    return authenticate(core_for(store, clock=lambda: now), None, SignInRequest(username, password))
 
 
 @pytest.fixture
@@ -53,22 +61,20 @@ def test_create_user_stores_only_an_argon2_hash(store: Engine) -> None:
 def test_create_user_validation(store: Engine, kwargs: dict[str, str], message: str) -> None:
     values = {"username": "bob", "password": PASSWORD, "role": "analyst", "agency_code": "SLMPD"}
     values.update(kwargs)
-    with session_scope(store) as session, pytest.raises(ValueError, match=message):
-        create_user(session, **values)
+    with pytest.raises(ServiceError, match=message):
+        create_user(core_for(store), None, CreateUserRequest(**values))
 
 
 def test_duplicate_username_is_refused_case_insensitively(store: Engine) -> None:
     seed_user(store, "alice")
-    with session_scope(store) as session, pytest.raises(ValueError, match="already exists"):
-        create_user(session, "Alice", PASSWORD, "analyst", "SLMPD")
+    with pytest.raises(ServiceError, match="already exists"):
+        create_user(core_for(store), None, CreateUserRequest("Alice", PASSWORD, "analyst", "SLMPD"))
 
 
 def test_authenticate_success_resets_failures(store: Engine) -> None:
     seed_user(store, "alice")
-    with session_scope(store) as session:
-        assert authenticate(session, "alice", "wrong password!", now=T0).outcome is AuthOutcome.INVALID
-    with session_scope(store) as session:
-        result = authenticate(session, "alice", PASSWORD, now=T0)
+    assert _authenticate(store, "alice", "wrong password!", T0).outcome is AuthOutcome.INVALID
+    result = _authenticate(store, "alice", PASSWORD, T0)
     assert result.ok and result.user is not None
     assert result.user.username == "alice"
     assert result.user.last_login_at == T0
@@ -77,27 +83,23 @@ def test_authenticate_success_resets_failures(store: Engine) -> None:
 
 
 def test_unknown_user_is_invalid_not_an_error(store: Engine) -> None:
-    with session_scope(store) as session:
-        assert authenticate(session, "nobody", PASSWORD).outcome is AuthOutcome.INVALID
+    assert _authenticate(store, "nobody", PASSWORD).outcome is AuthOutcome.INVALID
 
 
 def test_lockout_after_max_failures_then_expiry(store: Engine) -> None:
     seed_user(store, "alice")
     outcomes = []
     for attempt in range(MAX_FAILED_LOGINS):
-        with session_scope(store) as session:
-            outcomes.append(authenticate(session, "alice", "wrong password!", now=T0 + dt.timedelta(seconds=attempt)))
+        outcomes.append(_authenticate(store, "alice", "wrong password!", T0 + dt.timedelta(seconds=attempt)))
     assert [o.outcome for o in outcomes] == [AuthOutcome.INVALID] * (MAX_FAILED_LOGINS - 1) + [AuthOutcome.LOCKED]
     locked_until = outcomes[-1].locked_until
     assert locked_until == T0 + dt.timedelta(seconds=MAX_FAILED_LOGINS - 1, minutes=LOCKOUT_MINUTES)
     # While locked, even the right password is refused.
-    with session_scope(store) as session:
-        assert authenticate(session, "alice", PASSWORD, now=locked_until - dt.timedelta(seconds=1)).outcome is (
-            AuthOutcome.LOCKED
-        )
+    assert _authenticate(store, "alice", PASSWORD, locked_until - dt.timedelta(seconds=1)).outcome is (
+        AuthOutcome.LOCKED
+    )
     # After the lock expires, the right password works and the counters reset.
-    with session_scope(store) as session:
-        assert authenticate(session, "alice", PASSWORD, now=locked_until).ok
+    assert _authenticate(store, "alice", PASSWORD, locked_until).ok
     with session_scope(store) as session:
         user = session.scalars(select(User)).one()
         assert (user.failed_logins, user.locked_until) == (0, None)
@@ -107,8 +109,7 @@ def test_inactive_user_cannot_sign_in(store: Engine) -> None:
     seed_user(store, "alice")
     with session_scope(store) as session:
         session.execute(update(User).values(is_active=False))
-    with session_scope(store) as session:
-        assert authenticate(session, "alice", PASSWORD).outcome is AuthOutcome.INACTIVE
+    assert _authenticate(store, "alice", PASSWORD).outcome is AuthOutcome.INACTIVE
 
 
 def test_outdated_hash_is_upgraded_at_sign_in(store: Engine) -> None:
@@ -118,8 +119,7 @@ def test_outdated_hash_is_upgraded_at_sign_in(store: Engine) -> None:
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
     with session_scope(store) as session:
         session.execute(update(User).values(password_hash=weak))
-    with session_scope(store) as session:
-        assert authenticate(session, "alice", PASSWORD).ok
+    assert _authenticate(store, "alice", PASSWORD).ok
     with session_scope(store) as session:
         assert session.scalars(select(User.password_hash)).one() != weak
 
@@ -127,8 +127,7 @@ def test_outdated_hash_is_upgraded_at_sign_in(store: Engine) -> None:
 def test_list_users_never_carries_hashes(store: Engine) -> None:
     seed_user(store, "bob", role="officer")
     seed_user(store, "alice")
-    with session_scope(store) as session:
-        users = list_users(session)
+    users = list_users(core_for(store), None, ListUsersRequest()).users
     assert [u.username for u in users] == ["alice", "bob"]
     assert "argon2" not in json.dumps([u.as_dict() for u in users], default=str)
 

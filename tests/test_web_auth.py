@@ -10,9 +10,9 @@ from sqlalchemy import Engine, update
 from web_support import PASSWORD, FrozenClock, csrf_from, login, make_client, seed_agency, seed_user
 
 from openilp.db import User, session_scope
-from openilp.services.users import MAX_FAILED_LOGINS
+from openilp.services.accounts.signin import MAX_FAILED_LOGINS
 from openilp.web.app import SESSION_COOKIE
-from openilp.web.routes.auth import FAILED_SIGN_IN_MESSAGE
+from openilp.web.routes.accounts.auth import FAILED_SIGN_IN_MESSAGE
 
 
 @pytest.fixture

@@ -31,6 +31,8 @@ PATH_PARAMS = {
     "evaluation_id": "1",
     "role": "control",
     "agreement_id": "1",
+    "username": "nobody",
+    "series_id": "1",
 }
 #: A real file under each mount.
 MOUNT_SAMPLES = {"/static": "/static/css/openilp.css"}
@@ -77,6 +79,9 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/incidents.geojson"): {"anonymous": 401, **_only(INTERNAL)},
     ("GET", "/api/v1/boundaries/{agency_code}.geojson"): {"anonymous": 401, **_everyone(200)},
     ("GET", "/api/v1/users"): {"anonymous": 401, **_only(["administrator"])},
+    ("GET", "/admin/users"): {"anonymous": 303, **_only(["administrator"])},
+    ("POST", "/admin/users"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/admin/users/{username}"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/api/v1/openapi.json"): {"anonymous": 401, **_everyone(200)},
     # Intelligence and tips (tests/test_intel_web.py exercises the behaviour behind each).
     ("GET", "/tips"): {"anonymous": 200, **_everyone(200)},
@@ -202,6 +207,18 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/problems/{problem_id}/comparison-areas/{role}"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/problems/{problem_id}/power"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/problems/{problem_id}/assessments"): {"anonymous": 303, **_everyone(403)},
+    # Crime series: tests/test_series_store.py. No series 1 exists; similar needs an incident_id (422).
+    ("GET", "/api/v1/series"): {"anonymous": 401, **_only(_LE)},
+    ("POST", "/api/v1/series"): {"anonymous": 401, **_only(_PLANNERS, 422)},
+    ("GET", "/api/v1/series/similar"): {"anonymous": 401, **_only(_LE, 422)},
+    ("GET", "/api/v1/series/possible"): {"anonymous": 401, **_only(_LE)},
+    ("GET", "/api/v1/series/{series_id}"): {"anonymous": 401, **_only(_LE, 404)},
+    ("POST", "/api/v1/series/{series_id}/review"): {"anonymous": 401, **_only(_REVIEW, 422)},
+    ("GET", "/series"): {"anonymous": 303, **_only(_LE)},
+    ("GET", "/series/similar"): {"anonymous": 303, **_only(_LE, 422)},
+    ("POST", "/series"): {"anonymous": 303, **_everyone(403)},
+    ("GET", "/series/{series_id}"): {"anonymous": 303, **_only(_LE, 404)},
+    ("POST", "/series/{series_id}/review"): {"anonymous": 303, **_everyone(403)},
 }
 
 

@@ -12,12 +12,10 @@ import pyotp
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import Engine, select, update
+from store_support import TEST_SECRET_KEY, add_user, core_for
 
-from openilp.config import Settings
-from openilp.core import OpenILP
 from openilp.db import Agency, ImportFile, Incident, User, session_scope
-from openilp.services.agencies import ensure_agency
-from openilp.services.users import create_user
+from openilp.services.accounts.records import ensure_agency
 from openilp.web import create_app
 
 PASSWORD = "a long enough test password"
@@ -48,7 +46,7 @@ def seed_user(
     engine: Engine, username: str, role: str = "analyst", agency_code: str = "SLMPD", password: str = PASSWORD
 ) -> int:
     with session_scope(engine) as session:
-        return create_user(session, username, password, role, agency_code, full_name=username.title()).id
+        return add_user(session, username, password, role, agency_code, full_name=username.title()).id
 
 
 def seed_incidents(engine: Engine, agency_code: str, specs: Iterable[IncidentSpec]) -> list[int]:
@@ -90,12 +88,12 @@ def seed_incidents(engine: Engine, agency_code: str, specs: Iterable[IncidentSpe
 
 
 def make_client(engine: Engine, tmp_path: Path, **settings: object) -> TestClient:
-    values: dict[str, object] = {"data_dir": str(tmp_path), "secret_key": "test-secret-key-0123456789"}
+    values: dict[str, object] = {"secret_key": TEST_SECRET_KEY}
     values.update(settings)
     https_only = bool(values.pop("https_only", False))
     clock = values.pop("clock", None)
-    app = create_app(OpenILP(Settings(**values), engine, clock=clock), https_only=https_only)  # type: ignore[arg-type]
-    return TestClient(app)
+    core = core_for(engine, tmp_path, clock=clock, **values)  # type: ignore[arg-type]
+    return TestClient(create_app(core, https_only=https_only))
 
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -66,8 +66,9 @@ __all__ = [
     "score_forecast",
 ]
 
-#: Coverages (fractions of the study area) reported by default: 1 %, 5 %, 10 % and 20 %.
-DEFAULT_COVERAGES: tuple[float, ...] = (0.01, 0.05, 0.10, 0.20)
+#: Coverages (fractions of the study area) reported by default: 1 %, 2 % (what a shift's directed
+#: patrol covers), 5 %, 10 % and 20 %.
+DEFAULT_COVERAGES: tuple[float, ...] = (0.01, 0.02, 0.05, 0.10, 0.20)
 
 
 def _arrays(scores: ArrayLike, counts: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

@@ -19,7 +19,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, core, emit_json, err_console, fail, progress_bar, read_area
+from openilp.cli.common import console, core, default_agency, emit_json, err_console, fail, progress_bar, read_area
 from openilp.constants import AREA_LEVELS, DEFAULT_SPACE_BANDS_M, DEFAULT_TIME_BANDS_DAYS
 
 __all__ = ["app", "hotspots", "knox", "near_repeat_alerts", "trends"]
@@ -31,7 +31,9 @@ _SPACE_DEFAULT = ",".join(f"{b:g}" for b in DEFAULT_SPACE_BANDS_M)
 _TIME_DEFAULT = ",".join(f"{b:g}" for b in DEFAULT_TIME_BANDS_DAYS)
 
 # Options shared by the commands.
-_AGENCY = typer.Option(None, "--agency", help="Agency code (default: the only agency in the store).")
+_AGENCY = typer.Option(
+    None, "--agency", help="Agency code (default: the default_agency setting, else the only agency in the store)."
+)
 _CATEGORY = typer.Option([], "--category", help="Category code or crime group (repeatable; none = all).")
 _FROM = typer.Option(None, "--from", help="First day, YYYY-MM-DD (agency local time).")
 _TO = typer.Option(None, "--to", help="Last day (inclusive), YYYY-MM-DD.")
@@ -118,7 +120,7 @@ def hotspots(
 
     _check_format(fmt, ("table", "geojson", "csv"))
     request = HotspotRequest(
-        agency_code=agency or "",
+        agency_code=default_agency(agency),
         categories=tuple(category),
         date_from=_date(date_from, "--from"),
         date_to=_date(date_to, "--to"),
@@ -222,7 +224,7 @@ def knox(
     from openilp.services.analysis.nearrepeat import KnoxRequest, run_knox
 
     request = KnoxRequest(
-        agency or "",
+        default_agency(agency),
         tuple(category),
         _date(date_from, "--from"),
         _date(date_to, "--to"),
@@ -266,7 +268,7 @@ def near_repeat_alerts(
     from openilp.services.analysis.nearrepeat import KnoxRequest, NearRepeatAlertRequest, run_near_repeat_alerts
 
     _check_format(fmt, ("table", "geojson", "csv"))
-    code = agency or ""
+    code = default_agency(agency)
     knox_request = KnoxRequest(
         code,
         tuple(category),
@@ -338,7 +340,7 @@ def trends(
 
     _check_format(fmt, ("table", "csv"))
     request = TrendRequest(
-        agency or "",
+        default_agency(agency),
         tuple(category),
         _date(as_of, "--as-of"),
         by,

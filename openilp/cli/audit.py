@@ -1,7 +1,8 @@
-"""``openilp audit``: verify the tamper-evident audit log and list its entries.
+"""``openilp audit``: verify the tamper-evident audit log, anchor its head, and list its entries.
 
-A thin shell over :mod:`openilp.services.audit_view`; listing and verifying are themselves
-recorded in the log (``read`` and ``verify`` of ``audit_log``, via ``cli``).
+A thin shell over :mod:`openilp.services.accounts.audit_log`. Listing is itself recorded in the
+log (``read`` of ``audit_log``, via ``cli``); verifying and anchoring write nothing, so they never
+move the head they check or sign.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, emit_json, engine, fail
+from openilp.cli.common import console, core, emit_json, service
 from openilp.constants import AUDIT_MAX_PAGE_SIZE as MAX_PAGE_SIZE
 
 #: The ``openilp audit`` group (added by :mod:`openilp.cli.main`).
-app = typer.Typer(help="Verify and read the tamper-evident audit log.", no_args_is_help=True)
+app = typer.Typer(help="Verify, anchor and read the tamper-evident audit log.", no_args_is_help=True)
 
 
 @app.command("verify")
@@ -28,34 +29,48 @@ def verify(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Recompute the hash chain. Exits 1 and names the first bad entry when it was tampered with."""
-    from openilp.db import session_scope
-    from openilp.services.audit_view import verify_audit_log
+    """Recompute the hash chain and check it against every signed anchor; writes nothing.
 
-    with session_scope(engine()) as session:
-        result = verify_audit_log(session, None, channel="cli")
-    problem = None
-    if result.ok and expect_head:
-        seq_text, _, hash_text = expect_head.partition(":")
-        if not seq_text.isdigit() or len(hash_text) != 64:
-            fail("--expect-head must be SEQ:HASH, e.g. 1234:9f86d081…(64 hex digits)")
-        # Entries written since the head was taken are fine; the recorded head must still be there.
-        with session_scope(engine()) as session:
-            from sqlalchemy import select
+    Exits 1 and names the first bad entry when the log was tampered with, or the anchor that a
+    removed tail no longer matches.
+    """
+    from openilp.services.accounts.audit_log import VerifyAuditRequest, verify_audit_log
 
-            from openilp.db.models import AuditEntry
-
-            stored = session.scalar(select(AuditEntry.entry_hash).where(AuditEntry.seq == int(seq_text)))
-        if stored != hash_text:
-            problem = f"entry {seq_text} no longer has the expected hash: the end of the log was cut or rewritten"
+    request = VerifyAuditRequest(channel="cli", expect_head=expect_head or "")
+    result = service(lambda: verify_audit_log(core(), None, request))
     if as_json:
-        emit_json({**result.as_dict(), **({"ok": False, "message": problem} if problem else {})})
-    elif result.ok and not problem:
-        console.print(f"audit log OK: {result.entries} entries, head {result.head_seq}:{result.head_hash}")
+        emit_json(result.as_dict())
+    elif result.ok:
+        chain = result.chain
+        console.print(
+            f"audit log OK: {chain.entries} entries, head {chain.head_seq}:{chain.head_hash}; "
+            f"{result.anchors.anchors} anchor(s) checked"
+        )
     else:
-        console.print(f"[bold red]audit log TAMPERED[/]: {escape(problem or result.message)}")
-    if not result.ok or problem:
+        console.print(f"[bold red]audit log TAMPERED[/]: {escape(result.message)}")
+    if not result.ok:
         raise typer.Exit(1)
+
+
+@app.command("anchor")
+def anchor(
+    if_moved: bool = typer.Option(False, "--if-moved", help="Write nothing when the head was anchored already."),
+    as_json: bool = typer.Option(False, "--json", help="Print the anchor as JSON."),
+) -> None:
+    """Sign the head of the audit log and append it to the anchor file (and syslog when configured).
+
+    Run it from cron (e.g. every 15 minutes) when the web app's schedule is off; keep the anchor
+    file on write-once storage. 'openilp audit verify' then catches a removed tail.
+    """
+    from openilp.services.accounts.audit_log import AnchorRequest, anchor_audit_log
+
+    result = service(lambda: anchor_audit_log(core(), None, AnchorRequest(only_if_moved=if_moved)))
+    if as_json:
+        emit_json(result.as_dict())
+    elif result.anchor is None:
+        console.print(escape(f"nothing to anchor (empty log, or head already anchored in {result.anchor_file})"))
+    else:
+        console.print(escape(f"anchored entry {result.anchor.seq}:{result.anchor.entry_hash} in {result.anchor_file}"))
 
 
 @app.command("list")
@@ -70,29 +85,24 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List audit entries, newest first (this view is itself audited)."""
-    from openilp.db import session_scope
-    from openilp.security.audit import entry_as_dict
-    from openilp.services.audit_view import parse_audit_filter, view_audit_log
+    from openilp.services.accounts.audit_log import AuditLogRequest, view_audit_log
 
-    try:
-        filters = parse_audit_filter(
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            date_from=date_from,
-            date_to=date_to,
-        )
-        with session_scope(engine()) as session:
-            entries, total = view_audit_log(session, None, filters, limit=limit, channel="cli")
-            views = [entry_as_dict(entry) for entry in entries]
-    except ValueError as exc:
-        fail(str(exc))
+    request = AuditLogRequest(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        date_from=date_from,
+        date_to=date_to,
+        limit=limit,
+        channel="cli",
+    )
+    page = service(lambda: view_audit_log(core(), None, request))
     if as_json:
-        emit_json({"total": total, "entries": views})
+        emit_json({"total": page.total, "entries": list(page.entries)})
         return
     table = Table("seq", "when (UTC)", "user", "action", "object", "purpose", "details")
-    for view in views:
+    for view in page.entries:
         table.add_row(
             str(view["seq"]),
             str(view["occurred_at"]),
@@ -103,4 +113,4 @@ def list_(
             escape(json.dumps(view["details"], ensure_ascii=False, sort_keys=True)),
         )
     console.print(table)
-    console.print(f"{len(views)} of {total} matching entries")
+    console.print(f"{len(page.entries)} of {page.total} matching entries")

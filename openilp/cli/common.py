@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console, ConsoleDimensions
@@ -25,8 +25,22 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from openilp.core import OpenILP
+    from openilp.security.actors import UserInfo
 
-__all__ = ["console", "err_console", "settings", "engine", "core", "emit_json", "fail", "progress_bar", "read_area"]
+__all__ = [
+    "console",
+    "err_console",
+    "settings",
+    "engine",
+    "core",
+    "acting_user",
+    "default_agency",
+    "emit_json",
+    "fail",
+    "progress_bar",
+    "service",
+    "read_area",
+]
 
 #: Width of output that is not a terminal (a pipe, a file): tables are then never cut or folded.
 #: Nothing is padded to it: lines are as long as their content.
@@ -76,15 +90,66 @@ def engine(*, migrate_schema: bool = True) -> Engine:
     return eng
 
 
-@cache
+_CORES: list[OpenILP] = []
+
+
 def core() -> OpenILP:
-    """The deployment's core object over the migrated store (built once per command)."""
+    """The deployment's core object over the migrated store (built once per command).
+
+    Rebuilt when the settings or the store changed (``settings.cache_clear()``, ``engine.cache_clear()``).
+    """
     from openilp.core import OpenILP
 
+    config, store = settings(), engine()
+    if _CORES and _CORES[0].engine is store and _CORES[0].settings.data_dir == config.data_dir:
+        return _CORES[0]
     try:
-        return OpenILP(settings(), engine())
+        built = OpenILP(config, store)
     except ValueError as exc:  # an unreadable generated key file
         fail(str(exc))
+    _CORES[:] = [built]
+    return built
+
+
+def _clear_core() -> None:
+    _CORES.clear()
+
+
+core.cache_clear = _clear_core  # type: ignore[attr-defined]
+
+
+T = TypeVar("T")
+
+
+def service(call: Callable[[], T]) -> T:
+    """Run a service call; a refusal (:class:`openilp.errors.ServiceError`, ValueError) prints its
+    message and exits 1."""
+    from openilp.errors import ServiceError
+
+    try:
+        return call()
+    except (ServiceError, ValueError, PermissionError, LookupError) as exc:
+        fail(str(exc))
+
+
+def acting_user(username: str, permission: str | None = None) -> UserInfo:
+    """The active account a command acts as (``--as``/``--user``): its agency, recorded in the audit log.
+
+    Exits with a message when there is no such active account, or its role lacks ``permission``.
+    """
+    from openilp.services.accounts.users import ActingUserRequest
+    from openilp.services.accounts.users import acting_user as find
+
+    return service(lambda: find(core(), None, ActingUserRequest(username, permission)).user)
+
+
+def default_agency(code: str | None, acting: str | None = None) -> str:
+    """The agency a command is about: ``code``, else the acting user's, the ``default_agency``
+    setting, or the only agency in the store (:func:`openilp.services.accounts.agencies.resolve_agency`)."""
+    from openilp.services.accounts.agencies import ResolveAgencyRequest, resolve_agency
+
+    actor = acting_user(acting) if acting else None
+    return service(lambda: resolve_agency(core(), actor, ResolveAgencyRequest(code or None)).code)
 
 
 def emit_json(payload: Any) -> None:

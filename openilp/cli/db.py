@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from openilp.cli.common import console, engine, settings
+from openilp.cli.common import console, core
 
 #: The ``openilp db`` group (added by :mod:`openilp.cli.main`).
 app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
@@ -14,5 +14,5 @@ app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 @app.command("upgrade")
 def upgrade() -> None:
     """Create or migrate the schema to the latest version (safe to repeat)."""
-    engine()
-    console.print(escape(f"database ready: {settings().resolved_database_url}"))
+    deployment = core()  # migrated when built
+    console.print(escape(f"database ready: {deployment.settings.resolved_database_url}"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from openilp.cli.common import console, core, engine, fail, progress_bar
+from openilp.cli.common import console, core, progress_bar, service
 
 #: The ``openilp demo`` command; :mod:`openilp.cli.main` adds it at the top level.
 app = typer.Typer()
@@ -17,16 +17,11 @@ def demo(
     port: int | None = typer.Option(None, "--port", help="Port to listen on (default: setting port)."),
 ) -> None:
     """Load the bundled St. Louis sample (2018–2019, public data) and a demo sign-in, then serve."""
-    from openilp.services.demo import load_demo
-    from openilp.services.imports import ImportFailed
+    from openilp.services.imports.demo import load_demo
 
-    store = engine()
     console.print("Loading the bundled St. Louis sample (SLMPD 2018–2019) …")
-    try:
-        with progress_bar("loading the demo sample") as report_progress:
-            result = load_demo(store, progress=report_progress)
-    except ImportFailed as exc:
-        fail(str(exc))
+    with progress_bar("loading the demo sample") as report_progress:
+        result = service(lambda: load_demo(core(), None, progress=report_progress))
     created = result.report.total("created")
     console.print(
         f"  {result.report.total('rows_read'):,} rows read; the store holds {result.incidents:,} St. Louis incidents"

@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, core, emit_json, fail, read_area
+from openilp.cli.common import console, core, default_agency, emit_json, fail, read_area
 
 #: The forecasting commands; :mod:`openilp.cli.main` adds them at the top level.
 app = typer.Typer()
@@ -50,7 +50,9 @@ def _study_area(value: Path | None) -> str:
 
 @app.command("forecast")
 def forecast_command(
-    agency: str = typer.Option("", "--agency", help="Agency code, e.g. SLMPD (default: the only agency)."),
+    agency: str = typer.Option(
+        "", "--agency", help="Agency code (default: the default_agency setting, else the only one)."
+    ),
     category: str = typer.Option(
         "burglary", "--category", help="Category codes or crime groups, comma-separated (burglary, violent…)."
     ),
@@ -71,7 +73,7 @@ def forecast_command(
     from openilp.services.analysis.forecasting import ForecastRequest, run_forecast
 
     request = ForecastRequest(
-        agency,
+        default_agency(agency),
         _categories(category),
         _day(as_of, "--as-of"),
         method,
@@ -97,7 +99,9 @@ def forecast_command(
 
 @app.command("backtest")
 def backtest_command(
-    agency: str = typer.Option("", "--agency", help="Agency code, e.g. SLMPD (default: the only agency)."),
+    agency: str = typer.Option(
+        "", "--agency", help="Agency code (default: the default_agency setting, else the only one)."
+    ),
     category: str = typer.Option("burglary", "--category", help="Category codes or crime groups, comma-separated."),
     date_from: str = typer.Option(..., "--from", help="First forecast date (local midnight)."),
     date_to: str = typer.Option(..., "--to", help="Last day of the evaluation span."),
@@ -117,7 +121,7 @@ def backtest_command(
     from openilp.services.analysis.forecasting import BacktestRequest, run_backtest
 
     request = BacktestRequest(
-        agency,
+        default_agency(agency),
         _categories(category),
         _day(date_from, "--from"),
         _day(date_to, "--to"),
@@ -152,7 +156,9 @@ def backtest_command(
 
 @app.command("deploy")
 def deploy_command(
-    agency: str = typer.Option("", "--agency", help="Agency code, e.g. SLMPD (default: the only agency)."),
+    agency: str = typer.Option(
+        "", "--agency", help="Agency code (default: the default_agency setting, else the only one)."
+    ),
     category: str = typer.Option("burglary", "--category", help="Category codes or crime groups, comma-separated."),
     as_of: str | None = typer.Option(
         None, "--as-of", help="Date of the shift (the forecast uses events before it; default: after the latest)."
@@ -186,7 +192,7 @@ def deploy_command(
     from openilp.services.analysis.tasking import DeployRequest, DisparitySource, make_deployment
 
     request = DeployRequest(
-        agency,
+        default_agency(agency),
         _categories(category),
         _day(as_of, "--as-of"),
         officer_minutes,

@@ -9,10 +9,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, emit_json, engine, fail, progress_bar
+from openilp.cli.common import console, core, emit_json, engine, fail, progress_bar, service
 
 if TYPE_CHECKING:
-    from openilp.services.imports import ImportReport
+    from openilp.services.imports.run import ImportReport
 
 #: The import commands; :mod:`openilp.cli.main` adds them at the top level.
 app = typer.Typer()
@@ -45,19 +45,12 @@ def import_command(
     Each file is imported in one transaction. The summary reconciles every row read:
     read = rejected + folded + created + updated + unchanged + removed + netted out.
     """
-    from openilp.ingest.spec import SpecError, load_source_spec
-    from openilp.services.imports import ImportFailed, import_source
+    from openilp.services.imports.run import ImportRequest, import_source
 
-    try:
-        spec = load_source_spec(source)
-    except SpecError as exc:
-        fail(str(exc))
-    store = engine()
-    with progress_bar(f"importing {spec.name}", disable=as_json) as report_progress:
-        try:
-            report = import_source(store, spec, paths, strict=strict, progress=report_progress)
-        except ImportFailed as exc:
-            fail(str(exc))
+    request = service(lambda: ImportRequest(source=source, paths=tuple(paths), strict=strict).validate())
+    label = f"importing {request.spec().name}"
+    with progress_bar(label, disable=as_json) as report_progress:
+        report = service(lambda: import_source(core(), None, request, progress=report_progress))
     if as_json:
         emit_json(report.to_dict())
     else:

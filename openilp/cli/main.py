@@ -10,7 +10,21 @@ from __future__ import annotations
 import typer
 
 from openilp import __version__
-from openilp.cli import analysis, assess, audit, db, demo, forecast, imports, intel, problems, series, serve, users
+from openilp.cli import (
+    agencies,
+    analysis,
+    assess,
+    audit,
+    db,
+    demo,
+    forecast,
+    imports,
+    intel,
+    problems,
+    series,
+    serve,
+    users,
+)
 
 app = typer.Typer(
     name="openilp",
@@ -44,6 +58,7 @@ for _name, _group in (
     ("audit", audit.app),
     ("db", db.app),
     ("users", users.app),
+    ("agencies", agencies.app),
     ("intel", intel.app),
     ("problems", problems.app),
     ("series", series.app),

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, core, emit_json, fail
+from openilp.cli.common import acting_user, console, core, emit_json, fail
 
 if TYPE_CHECKING:
     from openilp.security.actors import UserInfo
@@ -28,14 +28,7 @@ _JSON = typer.Option(False, "--json", help="Print JSON.")
 
 def _actor(username: str) -> UserInfo:
     """The active account ``username`` (the services check what it may do)."""
-    from openilp.services.users import get_user_by_username, get_user_info
-
-    with core().unit_of_work(None) as uow:
-        user = get_user_by_username(uow.session, username)
-        info = get_user_info(uow.session, user.id) if user is not None else None
-    if info is None or not info.is_active:
-        fail(f"no active user {username!r}")
-    return info
+    return acting_user(username)
 
 
 def _pct(value: Any) -> str:

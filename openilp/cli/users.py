@@ -1,4 +1,7 @@
-"""``openilp users``: create and list accounts (a thin shell over :mod:`openilp.services.users`)."""
+"""``openilp users``: create, list and administer accounts (a thin shell over :mod:`openilp.services.accounts`).
+
+The command line acts for whoever controls the server (``actor=None``): it manages every agency.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, emit_json, engine, fail, settings
+from openilp.cli.common import console, core, emit_json, fail, service
 from openilp.security.roles import ROLES
 
 #: The ``openilp users`` group (added by :mod:`openilp.cli.main`).
@@ -33,8 +36,7 @@ def create(
     as_json: bool = typer.Option(False, "--json", help="Print the new account as JSON."),
 ) -> None:
     """Create a user. Without --password or --password-stdin, prompts for it (hidden, twice)."""
-    from openilp.db import session_scope
-    from openilp.services.users import create_user
+    from openilp.services.accounts.users import CreateUserRequest, create_user
 
     if password_stdin and password is not None:
         fail("use either --password or --password-stdin, not both")
@@ -44,11 +46,8 @@ def create(
         secret = password
     else:
         secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        with session_scope(engine()) as session:
-            user = create_user(session, username, secret, role, agency, full_name)
-    except ValueError as exc:
-        fail(str(exc))
+    request = CreateUserRequest(username, secret, role, agency, full_name)
+    user = service(lambda: create_user(core(), None, request)).user
     if as_json:
         emit_json(user.as_dict())
     else:
@@ -61,11 +60,9 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List accounts (never shows password hashes)."""
-    from openilp.db import session_scope
-    from openilp.services.users import list_users
+    from openilp.services.accounts.users import ListUsersRequest, list_users
 
-    with session_scope(engine()) as session:
-        users = list_users(session, agency_code=agency)
+    users = service(lambda: list_users(core(), None, ListUsersRequest(agency_code=agency))).users
     if as_json:
         emit_json([user.as_dict() for user in users])
         return
@@ -93,17 +90,11 @@ def totp_enroll(
     as_json: bool = typer.Option(False, "--json", help="Print the secret and URI as JSON."),
 ) -> None:
     """Give USERNAME a new TOTP secret (replacing any earlier one) and print it to hand over in person."""
-    from openilp.db import session_scope
-    from openilp.security.secretbox import secret_box_for
-    from openilp.services.totp import admin_enrol
+    from openilp.services.accounts.totp import EnrolmentRequest, admin_enrol
 
-    try:
-        with session_scope(engine()) as session:
-            enrolment = admin_enrol(session, username, secret_box_for(settings()))
-    except ValueError as exc:
-        fail(str(exc))
+    enrolment = service(lambda: admin_enrol(core(), None, EnrolmentRequest(username=username)))
     if as_json:
-        emit_json({"username": enrolment.username, "secret": enrolment.secret, "uri": enrolment.uri})
+        emit_json(enrolment.as_dict())
         return
     console.print(escape(f"TOTP enrolled for {enrolment.username}; add it to an authenticator app:"))
     console.print(f"  secret: {enrolment.secret}")
@@ -113,15 +104,10 @@ def totp_enroll(
 @app.command("totp-reset")
 def totp_reset(username: str = typer.Argument(..., help="The account whose authenticator was lost.")) -> None:
     """Remove USERNAME's authenticator; roles that need TOTP enrol again at their next sign-in."""
-    from openilp.db import session_scope
-    from openilp.services.totp import reset_totp
+    from openilp.services.accounts.totp import TotpResetRequest, reset_totp
 
-    try:
-        with session_scope(engine()) as session:
-            reset_totp(session, username)
-    except ValueError as exc:
-        fail(str(exc))
-    console.print(escape(f"TOTP reset for {username.strip().lower()}"))
+    reset = service(lambda: reset_totp(core(), None, TotpResetRequest(username)))
+    console.print(escape(f"TOTP reset for {reset.username}"))
 
 
 @app.command("set-training")
@@ -132,8 +118,8 @@ def set_training(
     ),
 ) -> None:
     """Record until when USERNAME's intelligence-review training is valid (approvals need it current)."""
-    from openilp.db import session_scope
-    from openilp.services.users import set_training_valid_until
+    from openilp.services.accounts.users import SetTrainingRequest
+    from openilp.services.accounts.users import set_training as record
 
     if valid_until.strip().lower() == "none":
         day = None
@@ -142,10 +128,49 @@ def set_training(
             day = dt.date.fromisoformat(valid_until.strip())
         except ValueError:
             fail(f"--valid-until must be a date as YYYY-MM-DD (or 'none'), got {valid_until!r}")
-    try:
-        with session_scope(engine()) as session:
-            user = set_training_valid_until(session, username, day)
-    except ValueError as exc:
-        fail(str(exc))
+    user = service(lambda: record(core(), None, SetTrainingRequest(username, day))).user
     shown = user.training_valid_until.isoformat() if user.training_valid_until else "not recorded"
     console.print(escape(f"training of {user.username} ({user.role}) valid until: {shown}"))
+
+
+@app.command("set-role")
+def set_role(
+    username: str = typer.Argument(..., help="The account to change."),
+    role: str = typer.Argument(..., help=f"The new role: {', '.join(ROLES)}."),
+) -> None:
+    """Give USERNAME another role (ends the account's open sessions)."""
+    from openilp.services.accounts.users import UpdateUserRequest, update_user
+
+    user = service(lambda: update_user(core(), None, UpdateUserRequest(username, role=role))).user
+    console.print(escape(f"{user.username} is now {user.role}"))
+
+
+@app.command("deactivate")
+def deactivate(username: str = typer.Argument(..., help="The account to close.")) -> None:
+    """Deactivate USERNAME: no more sign-ins, and every open session ends at once."""
+    from openilp.services.accounts.users import UpdateUserRequest, update_user
+
+    user = service(lambda: update_user(core(), None, UpdateUserRequest(username, is_active=False))).user
+    console.print(escape(f"{user.username} deactivated"))
+
+
+@app.command("activate")
+def activate(username: str = typer.Argument(..., help="The account to reopen.")) -> None:
+    """Reactivate USERNAME (also clears a lockout)."""
+    from openilp.services.accounts.users import UpdateUserRequest, update_user
+
+    user = service(lambda: update_user(core(), None, UpdateUserRequest(username, is_active=True))).user
+    console.print(escape(f"{user.username} activated"))
+
+
+@app.command("revoke-sessions")
+def revoke_sessions(
+    username: str = typer.Argument(..., help="The account whose sessions end."),
+    reason: str = typer.Option("", "--reason", help="Why (recorded in the audit log)."),
+) -> None:
+    """End every open web session of USERNAME at once (a lost device, a copied cookie)."""
+    from openilp.services.accounts.sessions import RevokeSessionsRequest
+    from openilp.services.accounts.sessions import revoke_sessions as revoke
+
+    ended = service(lambda: revoke(core(), None, RevokeSessionsRequest(username, reason))).ended
+    console.print(escape(f"{ended} session(s) of {username.strip().lower()} ended"))

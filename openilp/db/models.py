@@ -56,6 +56,8 @@ __all__ = [
     "ProblemIntervention",
     "ProblemComparisonArea",
     "ProblemEvaluation",
+    "CrimeSeries",
+    "CrimeSeriesMember",
     "utcnow",
 ]
 
@@ -240,6 +242,30 @@ class User(Base):
     training_valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 
     agency: Mapped[Agency] = relationship()
+
+
+class UserSession(Base):
+    """A signed-in session, kept on the server so that it can be ended (migration 0008).
+
+    The browser's cookie holds a random token; only its SHA-256 is stored, so a copy of the
+    database gives no usable session. A session ends at sign-out, when revoked (sign-out
+    everywhere, an administrator, a role change, a deactivation), or when it expires (idle or
+    absolute lifetime); ``ended_at`` and ``end_reason`` record which.
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_open", "user_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: True when the sign-in included a TOTP code.
+    second_factor: Mapped[bool] = mapped_column(Boolean, default=False)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: logout, logout_everywhere, revoked, account_changed, idle, absolute, inactive.
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class AuditEntry(Base):
@@ -707,3 +733,41 @@ class ProblemEvaluation(Base):
     chart_svg: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CrimeSeries(Base):
+    """A crime series saved by an analyst: incidents believed to be one offender's, under review.
+
+    ``status`` is "possible" (saved, not yet reviewed), "confirmed" or "rejected" (by a reviewer
+    of the agency). A series may be kept as an analysis product of a problem or of an
+    intelligence record of the same agency.
+    """
+
+    __tablename__ = "crime_series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), default="possible")
+    #: JSON: how the members were found (seed incident, scoring method, parameters).
+    method: Mapped[str] = mapped_column(Text, default="{}")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    problem_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id"), nullable=True)
+    intel_record_id: Mapped[int | None] = mapped_column(ForeignKey("intel_records.id"), nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    review_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class CrimeSeriesMember(Base):
+    """An incident of a saved series, with the linkage score that brought it in (if any)."""
+
+    __tablename__ = "crime_series_members"
+    __table_args__ = (UniqueConstraint("series_id", "incident_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("crime_series.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -1,7 +1,7 @@
 """Who is acting: the signed-in user as the services see it (everything but the password hash).
 
 Lives in the security floor because the audit log, the permission checks and every service take
-it; the accounts service (:mod:`openilp.services.users`) builds it from the ``users`` table.
+it; the accounts service (:mod:`openilp.services.accounts`) builds it from the ``users`` table.
 """
 
 from __future__ import annotations

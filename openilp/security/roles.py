@@ -75,6 +75,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # them; patrol officers open the printable list of a plan issued to them (a signed link), read-only.
     "tasking:plan": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value}),
     "tasking:read": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value, Role.OFFICER.value}),
+    # Crime series (openilp.services.series): law-enforcement staff read them; analysts and supervisors
+    # save them; supervisors and reviewers confirm or reject a saved series.
+    "series:read": _LAW_ENFORCEMENT,
+    "series:write": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value}),
+    "series:review": frozenset({Role.SUPERVISOR.value, Role.REVIEWER.value}),
 }
 
 

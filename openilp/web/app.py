@@ -1,22 +1,34 @@
 """The application factory: the web shell around one core object (:class:`openilp.core.OpenILP`).
 
+The app keeps the core for its whole life; while it runs it anchors the audit chain's head every
+``audit_anchor_interval_s`` seconds (:func:`anchor_on_schedule`).
+
 >>> from openilp.config import Settings
 >>> from openilp.core import OpenILP
 >>> app = create_app(OpenILP(Settings(database_url="sqlite://", secret_key="k" * 32, audit_key="a" * 32)))
 >>> route_table(app)[:3]
-[('GET', '/'), ('GET', '/analysis/hotspots'), ('GET', '/analysis/near-repeat')]
+[('GET', '/'), ('GET', '/admin/users'), ('GET', '/analysis/hotspots')]
+>>> ("POST", "/logout") in route_table(app)
+True
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI, routing
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount
 
 from openilp import __version__
 from openilp.core import OpenILP
+from openilp.services.accounts.audit_log import AnchorRequest, anchor_audit_log
 from openilp.web.auth import SignInGateMiddleware
 from openilp.web.compression import GeoJSONGzipMiddleware
 from openilp.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
@@ -24,14 +36,32 @@ from openilp.web.errors import install_error_handlers
 from openilp.web.headers import SecurityHeadersMiddleware
 from openilp.web.privacy import AnonymousPathsMiddleware, install_access_log_filter
 from openilp.web.ratelimit import AnonymousRateLimitMiddleware
-from openilp.web.routes import api, audit, auth, health, pages
+from openilp.web.routes import api, health, pages
 from openilp.web.routes import problems as problem_routes
+from openilp.web.routes import series as series_routes
+from openilp.web.routes.accounts import ROUTERS as ACCOUNT_ROUTERS
 from openilp.web.routes.analysis import ROUTERS as ANALYSIS_ROUTERS
 from openilp.web.routes.intel import ROUTERS as INTEL_ROUTERS
 
-__all__ = ["create_app", "app_from_environment", "route_table", "SESSION_COOKIE"]
+__all__ = ["create_app", "app_from_environment", "anchor_on_schedule", "route_table", "SESSION_COOKIE"]
 
 SESSION_COOKIE = "openilp_session"
+
+log = logging.getLogger("openilp.web.app")
+
+
+async def anchor_on_schedule(core: OpenILP, interval_s: float) -> None:
+    """Every ``interval_s`` seconds, anchor the audit chain's head when it moved since the last anchor.
+
+    Runs while the app runs (its lifespan); a failure is logged and retried at the next tick, and
+    ``openilp audit anchor`` from cron does the same job when the schedule is off (``0``).
+    """
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await run_in_threadpool(anchor_audit_log, core, None, AnchorRequest(only_if_moved=True))
+        except Exception:  # the schedule must outlive a full disk or a syslog outage
+            log.exception("anchoring the audit log failed; retrying in %s s", interval_s)
 
 
 def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
@@ -50,7 +80,21 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
     settings = core.settings
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     context = WebContext(core=core, templates=templates, https_only=https_only)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        interval = settings.audit_anchor_interval_s
+        task = asyncio.create_task(anchor_on_schedule(core, interval)) if interval > 0 else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
     app = FastAPI(
+        lifespan=lifespan,
         title="OpenILP",
         version=__version__,
         docs_url=None,  # the interactive docs load scripts from a CDN; the schema is at /api/v1/openapi.json
@@ -59,16 +103,18 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
     )
     app.state.openilp = context
     app.include_router(health.router)
-    app.include_router(auth.router)
     app.include_router(pages.router)
     app.include_router(api.router)
-    app.include_router(audit.router)
+    for account_router in ACCOUNT_ROUTERS:
+        app.include_router(account_router)
     for intel_router in INTEL_ROUTERS:
         app.include_router(intel_router)
     for analysis_router in ANALYSIS_ROUTERS:
         app.include_router(analysis_router)
     app.include_router(problem_routes.api)
     app.include_router(problem_routes.pages)
+    app.include_router(series_routes.api)
+    app.include_router(series_routes.pages)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_error_handlers(app)
     # The last added middleware runs first: headers wrap everything, then the session, then the gate.

@@ -2,49 +2,50 @@
 
 Two layers, so that forgetting one on a new route does not open it:
 
-1. :class:`SignInGateMiddleware` ends sessions that were idle longer than ``session_max_age_s``
-   or began more than ``session_absolute_max_s`` ago (audited as ``session_expired``), then
-   refuses any request outside :data:`PUBLIC_PATHS` whose session has no fully signed-in user
-   (API: 401 JSON; pages: redirect to ``/login``). A user who gave the password but not yet the
-   second factor is *pending* and reaches only the TOTP pages.
-2. Route dependencies (:func:`current_user`, :func:`require`) load the user from the database on
-   every request (a deactivated account is signed out at once), refuse a session without the
-   second factor its user now needs, and check the role's permissions.
+1. :class:`SignInGateMiddleware` looks up the server-side session named by the cookie's token
+   (:func:`openilp.services.accounts.sessions.check_session`): a session that was ended (sign-out,
+   revocation, a role change, a deactivation) or has expired (idle longer than
+   ``session_max_age_s``, or begun more than ``session_absolute_max_s`` ago; audited as
+   ``session_expired``) signs the browser out. It then refuses any request outside
+   :data:`PUBLIC_PATHS` without a live session (API: 401 JSON; pages: redirect to ``/login``). A
+   user who gave the password but not yet the second factor is *pending* (kept in the cookie for
+   :data:`PENDING_MAX_S` seconds) and reaches only the TOTP pages.
+2. Route dependencies (:func:`current_user`, :func:`require`) take the user the gate found (loaded
+   from the database on every request, so a deactivated account is signed out at once) and check
+   the role's permissions.
+
+The cookie itself holds only a random token: a copied cookie stops working the moment its
+session is ended on the server.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, MutableMapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from openilp.db import session_scope
-from openilp.security.audit import record_event
+from openilp.security.actors import UserInfo
 from openilp.security.roles import PERMISSIONS
-from openilp.services.totp import totp_required
-from openilp.services.users import UserInfo, get_user_info
-from openilp.web.context import WebContext, db_session
+from openilp.services.accounts.sessions import CheckSessionRequest, check_session
+from openilp.web.context import WebContext
 
 __all__ = [
     "PUBLIC_PATHS",
     "PUBLIC_PREFIXES",
-    "SESSION_USER_KEY",
+    "SESSION_TOKEN_KEY",
     "SESSION_PENDING_KEY",
     "SESSION_ISSUED_KEY",
-    "SESSION_SEEN_KEY",
-    "SESSION_MFA_KEY",
     "PENDING_MAX_S",
-    "session_expiry",
+    "pending_expired",
     "NotSignedIn",
     "SignInGateMiddleware",
     "current_user",
+    "signed_in_user",
     "is_api_path",
     "login_redirect_target",
     "require",
@@ -55,19 +56,16 @@ __all__ = [
 PUBLIC_PATHS: frozenset[str] = frozenset({"/tips", "/login", "/healthz", "/login/totp", "/login/totp/setup"})
 #: Path prefixes anyone may request (static assets).
 PUBLIC_PREFIXES: tuple[str, ...] = ("/static/", "/tips/", "/api/v1/public/")
-#: The fully signed-in user's id.
-SESSION_USER_KEY = "user_id"
+#: The token of the server-side session (random; only its SHA-256 is stored).
+SESSION_TOKEN_KEY = "sid"
 #: The id of a user who gave the right password and still owes the second factor.
 SESSION_PENDING_KEY = "pending_user_id"
-#: When the session (or the pending sign-in) began, and when it was last used: POSIX seconds.
+#: When the pending sign-in began: POSIX seconds.
 SESSION_ISSUED_KEY = "issued_at"
-SESSION_SEEN_KEY = "last_seen"
-#: True when the session's sign-in included a TOTP code.
-SESSION_MFA_KEY = "mfa"
+#: Where the gate leaves the signed-in user for the route dependencies (``request.state``).
+STATE_USER = "openilp_user"
 #: Seconds a pending sign-in may wait for its TOTP code.
 PENDING_MAX_S = 300
-
-log = logging.getLogger("openilp.web.auth")
 
 
 def is_public(path: str) -> bool:
@@ -107,39 +105,16 @@ class NotSignedIn(Exception):
     """Raised by :func:`current_user`; answered with 401 (API) or a redirect (pages)."""
 
 
-def session_expiry(session: MutableMapping[str, Any], context: WebContext) -> str | None:
-    """Why the session must end now (``"idle"``, ``"absolute"``, ``"pending"``), or None.
-
-    A signed-in session ends after ``session_max_age_s`` seconds without a request or
-    ``session_absolute_max_s`` seconds after sign-in; a pending sign-in after :data:`PENDING_MAX_S`.
-    """
-    if SESSION_USER_KEY not in session and SESSION_PENDING_KEY not in session:
-        return None
-    now = context.clock().timestamp()
+def pending_expired(session: MutableMapping[str, Any], context: WebContext) -> bool:
+    """Whether a pending sign-in (password given, code owed) is older than :data:`PENDING_MAX_S`."""
     issued = session.get(SESSION_ISSUED_KEY)
-    seen = session.get(SESSION_SEEN_KEY)
-    if not isinstance(issued, int | float) or not isinstance(seen, int | float):
-        return "absolute"
-    settings = context.settings
-    if SESSION_USER_KEY not in session:
-        return "pending" if now - issued > PENDING_MAX_S else None
-    if now - issued > settings.session_absolute_max_s:
-        return "absolute"
-    if now - seen > settings.session_max_age_s:
-        return "idle"
-    return None
+    if not isinstance(issued, int | float):
+        return True
+    return context.clock().timestamp() - issued > PENDING_MAX_S
 
 
-def _audit_expiry(context: WebContext, user_id: int, reason: str) -> None:
-    with session_scope(context.engine) as session:
-        user = get_user_info(session, user_id)
-        record_event(
-            session,
-            action="session_expired",
-            object_type="session",
-            actor=user,
-            details={"reason": reason},
-        )
+def _live_user(context: WebContext, token: str) -> UserInfo | None:
+    return check_session(context.core, None, CheckSessionRequest(token)).user
 
 
 class SignInGateMiddleware:
@@ -156,16 +131,17 @@ class SignInGateMiddleware:
         if session is None:
             session = {}
         context: WebContext = scope["app"].state.openilp
-        reason = session_expiry(session, context)
-        if reason is not None:
-            user_id = session.get(SESSION_USER_KEY) or session.get(SESSION_PENDING_KEY)
+        user: UserInfo | None = None
+        token = session.get(SESSION_TOKEN_KEY)
+        if isinstance(token, str):
+            user = await run_in_threadpool(_live_user, context, token)
+            if user is None:
+                session.clear()  # ended or expired on the server (an expiry is audited there)
+            else:
+                scope.setdefault("state", {})[STATE_USER] = user
+        elif SESSION_PENDING_KEY in session and pending_expired(session, context):
             session.clear()
-            if isinstance(user_id, int) and reason != "pending":
-                await run_in_threadpool(_audit_expiry, context, user_id, reason)
-                log.info("session of user %s expired (%s)", user_id, reason)
-        elif SESSION_USER_KEY in session:
-            session[SESSION_SEEN_KEY] = int(context.clock().timestamp())
-        if is_public(scope["path"]) or isinstance(session.get(SESSION_USER_KEY), int):
+        if is_public(scope["path"]) or user is not None:
             await self.app(scope, receive, send)
             return
         if is_api_path(scope["path"]):
@@ -194,20 +170,18 @@ class SignInGateMiddleware:
         await send({"type": "http.response.body", "body": b""})
 
 
-def current_user(request: Request, session: Session = db_session) -> UserInfo:
-    """The signed-in, active user (a dependency); raises :class:`NotSignedIn` otherwise."""
-    user_id = request.session.get(SESSION_USER_KEY)
-    if not isinstance(user_id, int):
-        raise NotSignedIn()
-    user = get_user_info(session, user_id)
-    if user is None or not user.is_active:
-        request.session.clear()
-        raise NotSignedIn()
-    if totp_required(user) and request.session.get(SESSION_MFA_KEY) is not True:
-        # The role changed to one that needs a second factor since this session began.
-        request.session.clear()
+def current_user(request: Request) -> UserInfo:
+    """The signed-in, active user of a live session (a dependency); raises :class:`NotSignedIn` otherwise."""
+    user = getattr(request.state, STATE_USER, None)
+    if not isinstance(user, UserInfo):
         raise NotSignedIn()
     return user
+
+
+def signed_in_user(request: Request) -> UserInfo | None:
+    """The user of the request's live session, or None (for pages anyone may open)."""
+    user = getattr(request.state, STATE_USER, None)
+    return user if isinstance(user, UserInfo) else None
 
 
 def require(permission: str) -> Callable[..., UserInfo]:

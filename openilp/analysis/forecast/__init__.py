@@ -12,6 +12,8 @@ kde            retrospective kernel density (quartic, 400 m, 1 year)   Chainey, 
 prospective    prospective hot-spotting (400 m, 8 weeks)               Bowers, Johnson & Pease 2004
 sepp           self-exciting point process, EM                         Mohler et al. 2011
 learned        gradient-boosted trees on multi-scale lagged counts     Ke et al. 2017; Wheeler & Steenbeek 2021
+blend          prospective + β × 1-year counts, tuned on past weeks    analytics reference §8.1 (baseline)
+toprank        long-memory rates + near-repeat boost, tuned for 1–2 %  Bowers et al. 2004; Johnson et al. 2007
 =============  ======================================================  ==============================
 """
 
@@ -26,11 +28,13 @@ from openilp.analysis.forecast._base import (
     known_mask,
     to_utc_naive,
 )
+from openilp.analysis.forecast.blend import TunedProspectiveBlend
 from openilp.analysis.forecast.kde import RetrospectiveKDE
 from openilp.analysis.forecast.learned import GradientBoostingForecaster
 from openilp.analysis.forecast.naive import NaiveCounts
 from openilp.analysis.forecast.prospective import ProspectiveHotspot
 from openilp.analysis.forecast.sepp import SelfExcitingPointProcess
+from openilp.analysis.forecast.toprank import TopRankBlend
 
 __all__ = [
     "FORECAST_INPUT_COLUMNS",
@@ -43,6 +47,8 @@ __all__ = [
     "ProspectiveHotspot",
     "RetrospectiveKDE",
     "SelfExcitingPointProcess",
+    "TopRankBlend",
+    "TunedProspectiveBlend",
     "known_mask",
     "make_forecaster",
     "to_utc_naive",
@@ -55,9 +61,12 @@ FORECASTERS: dict[str, type[Forecaster]] = {
     "prospective": ProspectiveHotspot,
     "sepp": SelfExcitingPointProcess,
     "learned": GradientBoostingForecaster,
+    "blend": TunedProspectiveBlend,
+    "toprank": TopRankBlend,
 }
-#: The simple methods a new method must beat.
-BASELINES = ("naive", "kde", "prospective")
+#: The simple methods a new method must beat (``blend``: the tuned blend of prospective
+#: hot-spotting and one-year counts, tuned on past weeks only).
+BASELINES = ("naive", "kde", "prospective", "blend")
 
 
 def make_forecaster(name: str, **params: Any) -> Forecaster:

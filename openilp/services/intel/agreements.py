@@ -387,11 +387,11 @@ def settings_actor(core: OpenILP, username: str) -> UserInfo:
     Raises :class:`IntelNotFound` for no such active account and :class:`IntelForbidden` for a role
     without ``intel:settings`` (administrators and supervisors have it).
     """
-    from openilp.services.users import get_user_by_username, get_user_info
+    from openilp.services.accounts.records import user_by_username, user_info
 
     with core.unit_of_work(None) as uow:
-        user = get_user_by_username(uow.session, username)
-        info = get_user_info(uow.session, user.id) if user is not None else None
+        user = user_by_username(uow.session, username)
+        info = user_info(uow.session, user.id) if user is not None else None
     if info is None or not info.is_active:
         raise IntelNotFound(f"no active user {username!r}")
     if not info.can("intel:settings"):

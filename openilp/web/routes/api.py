@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
+from openilp.security.actors import UserInfo
 from openilp.security.audit import MAX_PURPOSE_LENGTH, record_event, require_purpose
 from openilp.services.analysis.incidents import category_options, incident_features, parse_iso_date
-from openilp.services.users import UserInfo, list_users
 from openilp.web.auth import current_user, require
 from openilp.web.context import db_session, get_context
 
@@ -86,14 +86,6 @@ def boundaries(
     if agency_code != user.agency_code or layer is None:
         raise HTTPException(status_code=404, detail=f"No boundary layer for agency {agency_code!r}.")
     return FileResponse(layer.path, media_type=GEOJSON)
-
-
-@router.get("/users")
-def users(user: UserInfo = Depends(require("users:manage")), session: Session = db_session) -> dict[str, Any]:
-    """Accounts of your agency (administrators only); audited as a ``search`` of ``users``."""
-    found = list_users(session, agency_code=user.agency_code)
-    record_event(session, action="search", object_type="users", actor=user, details={"returned": len(found)})
-    return {"users": [u.as_dict() for u in found]}
 
 
 @router.get("/openapi.json", include_in_schema=False)

@@ -1,7 +1,7 @@
 """The audit log for auditors (and administrators): ``/audit`` (page), ``/api/v1/audit`` (JSON).
 
 Read-only: there is no route that changes the log. Every view and every verification is itself
-recorded in the log (:mod:`openilp.services.audit_view`).
+recorded in the log (:mod:`openilp.services.accounts.audit_log`).
 """
 
 from __future__ import annotations
@@ -9,15 +9,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session
 
+from openilp.core import OpenILP
 from openilp.security.actors import UserInfo
-from openilp.security.audit import entry_as_dict
-from openilp.services.audit_view import MAX_PAGE_SIZE, parse_audit_filter, verify_audit_log, view_audit_log
+from openilp.services.accounts.audit_log import (
+    MAX_PAGE_SIZE,
+    AuditLogRequest,
+    VerifyAuditRequest,
+    parse_audit_filter,
+    verify_audit_log,
+    view_audit_log,
+)
+from openilp.web.actions import attempt
 from openilp.web.auth import require
-from openilp.web.context import db_session
+from openilp.web.context import get_core
 from openilp.web.rendering import render
 
 __all__ = ["router"]
@@ -35,28 +42,30 @@ def audit_page(
     date_from: str = Query("", max_length=1000),
     date_to: str = Query("", max_length=1000),
     offset: int = Query(0, ge=0),
-    verify: bool = Query(False, description="Also verify the hash chain."),
+    verify: bool = Query(False, description="Also verify the hash chain and its anchors."),
     user: UserInfo = Depends(require("audit:read")),
-    session: Session = db_session,
+    core: OpenILP = Depends(get_core),
 ) -> Response:
     """Filterable, newest-first view of the audit log; optional chain verification."""
     raw = {"date_from": date_from[:10], "date_to": date_to[:10]}
-    try:
-        filters = parse_audit_filter(
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            date_from=date_from,
-            date_to=date_to,
-        )
-    except ValueError as exc:
+    wanted = AuditLogRequest(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        date_from=date_from,
+        date_to=date_to,
+        limit=100,
+        offset=offset,
+    )
+    outcome = attempt(wanted.validate)
+    if outcome.value is None:
         return render(
             request,
             "audit.html",
             user=user,
-            status_code=400,
-            error=str(exc),
+            status_code=outcome.status_code,
+            error=outcome.error,
             filters=parse_audit_filter(),
             raw=raw,
             entries=[],
@@ -64,22 +73,21 @@ def audit_page(
             offset=0,
             verification=None,
         )
-    verification = verify_audit_log(session, user) if verify else None
-    entries, total = view_audit_log(session, user, filters, limit=100, offset=offset)
-    rows = []
-    for entry in entries:
-        view = entry_as_dict(entry)
-        view["details_text"] = json.dumps(view["details"], ensure_ascii=False, sort_keys=True)
-        rows.append(view)
+    verification = verify_audit_log(core, user, VerifyAuditRequest()) if verify else None
+    page = view_audit_log(core, user, wanted)
+    rows = [
+        {**entry, "details_text": json.dumps(entry["details"], ensure_ascii=False, sort_keys=True)}
+        for entry in page.entries
+    ]
     return render(
         request,
         "audit.html",
         user=user,
         error=None,
-        filters=filters,
+        filters=page.filters,
         raw=raw,
         entries=rows,
-        total=total,
+        total=page.total,
         offset=offset,
         verification=verification,
     )
@@ -96,33 +104,26 @@ def audit_api(
     limit: int = Query(100, ge=1, le=MAX_PAGE_SIZE),
     offset: int = Query(0, ge=0),
     user: UserInfo = Depends(require("audit:read")),
-    session: Session = db_session,
+    core: OpenILP = Depends(get_core),
 ) -> dict[str, Any]:
     """Audit entries of your agency (and those tied to no agency), newest first; the view is audited."""
-    try:
-        filters = parse_audit_filter(
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            date_from=date_from,
-            date_to=date_to,
-        )
-    except ValueError as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from exc
-    entries, total = view_audit_log(session, user, filters, limit=limit, offset=offset, channel="api")
-    return {
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "filters": filters.as_dict(),
-        "entries": [entry_as_dict(entry) for entry in entries],
-    }
+    request = AuditLogRequest(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        date_from=date_from,
+        date_to=date_to,
+        limit=limit,
+        offset=offset,
+        channel="api",
+    )
+    return view_audit_log(core, user, request).as_dict()
 
 
 @router.get("/api/v1/audit/verify", tags=["audit"])
 def audit_verify_api(
-    user: UserInfo = Depends(require("audit:read")), session: Session = db_session
+    user: UserInfo = Depends(require("audit:read")), core: OpenILP = Depends(get_core)
 ) -> dict[str, object]:
-    """Verify the whole hash chain: ``ok``, and the first bad entry and why when it is not."""
-    return verify_audit_log(session, user, channel="api").as_dict()
+    """Verify the whole hash chain and the signed anchors: ``ok``, and the first problem when it is not."""
+    return verify_audit_log(core, user, VerifyAuditRequest(channel="api")).as_dict()

@@ -19,6 +19,7 @@ of the new version, so they are outside the reconciliation).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -32,17 +33,29 @@ import pandas as pd
 from sqlalchemy import Engine, Index, Table, select, text, update
 from sqlalchemy.orm import Session
 
+from openilp.core import OpenILP, Request, Result
 from openilp.db.bulk import BulkWriter, bulk_writer
 from openilp.db.ledger import ledger_entries
 from openilp.db.models import Agency, ImportFile, Incident
+from openilp.errors import InvalidRequest, NotPermitted, ServiceError
 from openilp.ingest.messages import MESSAGE_LIMIT, excerpt
 from openilp.ingest.normalize import INCIDENT_COLUMNS, NormalizedBatch, RowProblem
 from openilp.ingest.reading import FileFormatError, find_source_files
-from openilp.ingest.spec import SourceSpec
-from openilp.services.import_parsing import Folded, ParsedFile, batch_folded, file_sha256, parsed_files
-from openilp.services.import_state import NAT_NS, ImportState, StoredRecord, imported_files, load_state, net_of
+from openilp.ingest.spec import SourceSpec, SpecError, load_source_spec
+from openilp.security.actors import UserInfo
+from openilp.security.audit import record_event
+from openilp.services.imports.parsing import Folded, ParsedFile, batch_folded, file_sha256, parsed_files
+from openilp.services.imports.state import NAT_NS, ImportState, StoredRecord, imported_files, load_state, net_of
 
-__all__ = ["FileReport", "ImportReport", "ImportFailed", "import_source", "ensure_agency"]
+__all__ = [
+    "FileReport",
+    "ImportReport",
+    "ImportFailed",
+    "ImportRequest",
+    "ProgressCallback",
+    "import_source",
+    "ensure_agency",
+]
 
 #: The columns that identify an incident (a unique index).
 RECORD_KEY = ("agency_id", "source", "source_key")
@@ -57,8 +70,49 @@ DEFERRABLE_INDEXES = ("ix_incidents_agency_occurred", "ix_incidents_category_occ
 ProgressCallback = Callable[[str, int, int], None]
 
 
-class ImportFailed(RuntimeError):
-    """The import cannot go on; the message says which file and why, and what was kept."""
+class ImportFailed(ServiceError):
+    """The import cannot go on; the message says which file and why, and what was kept (audited)."""
+
+
+#: Where :func:`_record_counts` finds who imports (``session.info`` of the run's session).
+_AUDIT_KEY = "openilp_import_audit"
+
+
+@dataclass(frozen=True)
+class _ImportAudit:
+    actor: UserInfo | None
+    clock: Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True)
+class ImportRequest(Request):
+    """Import ``paths`` (files or folders) of ``source``: a built-in source name, the path of a
+    mapping ``.toml`` file, or a loaded :class:`SourceSpec`. ``strict``: any rejected row refuses the
+    whole run. ``workers``: parsing processes (default: the number of CPUs)."""
+
+    source: str | SourceSpec = ""
+    paths: tuple[Path, ...] = ()
+    strict: bool = False
+    workers: int | None = None
+
+    def validate(self) -> ImportRequest:
+        if not self.paths:
+            raise InvalidRequest("paths: give at least one export file or folder")
+        if self.workers is not None and not 1 <= self.workers <= 256:
+            raise InvalidRequest("workers must be between 1 and 256")
+        spec = self.spec()
+        return ImportRequest(spec, tuple(Path(p) for p in self.paths), self.strict, self.workers)
+
+    def spec(self) -> SourceSpec:
+        """The source description (loaded and validated when given by name or path)."""
+        if isinstance(self.source, SourceSpec):
+            return self.source
+        if not str(self.source).strip():
+            raise InvalidRequest("source: give a built-in source name (openilp sources) or a mapping .toml file")
+        try:
+            return load_source_spec(str(self.source))
+        except SpecError as exc:
+            raise InvalidRequest(str(exc)) from exc
 
 
 @dataclass
@@ -97,8 +151,10 @@ class FileReport:
         return data
 
 
-@dataclass
-class ImportReport:
+@dataclass(frozen=True)
+class ImportReport(Result):
+    """The reconciled counts of a run, per file (``files``) and in total (:meth:`total`)."""
+
     source: str
     agency: str
     files: list[FileReport] = field(default_factory=list)
@@ -138,6 +194,9 @@ class ImportReport:
             "unknown_codes": dict(self.unknown_codes.most_common()),
             "files": [f.to_dict() for f in self.files],
         }
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.to_dict()
 
 
 def ensure_agency(session: Session, spec: SourceSpec) -> Agency:
@@ -268,7 +327,7 @@ def _apply_vectorised(
             agency_id=agency_id, source=spec.name
         )
         writer.delete("incidents", frame[["agency_id", "source", "source_key"]])
-    _record_counts(import_file, report)
+    _record_counts(session, import_file, report)
     session.commit()
 
     # Committed: bring the in-memory state up to date.
@@ -290,7 +349,8 @@ def _apply_vectorised(
             state.net[keys[index]] = int(new_net[index])
 
 
-def _record_counts(import_file: ImportFile, report: FileReport) -> None:
+def _record_counts(session: Session, import_file: ImportFile, report: FileReport) -> None:
+    """Store the file's reconciled counts and audit the import, in the file's transaction."""
     import_file.rows_read = report.rows_read
     import_file.rows_rejected = report.rejected
     import_file.rows_folded = report.folded
@@ -299,6 +359,29 @@ def _record_counts(import_file: ImportFile, report: FileReport) -> None:
     import_file.unchanged = report.unchanged
     import_file.removed = report.removed + report.withdrawn
     import_file.netted_out = report.netted_out
+    audit: _ImportAudit = session.info[_AUDIT_KEY]
+    session.flush()
+    record_event(
+        session,
+        action="import",
+        object_type="import_file",
+        object_id=str(import_file.id),
+        actor=audit.actor,
+        agency_id=import_file.agency_id,
+        occurred_at=audit.clock(),
+        details={
+            "source": import_file.source,
+            "file_name": import_file.file_name,
+            "sha256": import_file.sha256,
+            "rows_read": report.rows_read,
+            "rows_accepted": report.rows_read - report.rejected,
+            "rows_rejected": report.rejected,
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "removed": report.removed + report.withdrawn,
+        },
+    )
 
 
 def _sql_ids(ids: list[int]) -> str:
@@ -425,7 +508,7 @@ def _apply_file(
     if previous_versions:
         session.execute(update(ImportFile).where(ImportFile.id.in_(previous_versions)).values(superseded=True))
 
-    _record_counts(import_file, report)
+    _record_counts(session, import_file, report)
     session.commit()
 
     # Committed: bring the in-memory state up to date.
@@ -451,31 +534,59 @@ def _apply_file(
 
 
 def import_source(
-    engine: Engine,
-    spec: SourceSpec,
-    paths: list[Path],
+    core: OpenILP,
+    actor: UserInfo | None,
+    request: ImportRequest,
     *,
-    strict: bool = False,
     progress: ProgressCallback | None = None,
-    workers: int | None = None,
 ) -> ImportReport:
-    """Import ``paths`` (files or folders) of ``spec``'s source. See the module docstring.
+    """Import the request's files. See the module docstring.
 
     Files whose exact bytes were imported before are skipped without being parsed. Others are
-    parsed in ``workers`` processes (default: the number of CPUs) while this process writes.
+    parsed in worker processes while this process writes. Each imported file is audited in its
+    own transaction (``import`` of ``import_file``: who, which file, rows read, accepted and
+    rejected); a refused run is audited as ``import_refused`` with the reason. ``progress`` is
+    called as ``progress(file name, done, total)``.
 
     Raises :class:`ImportFailed` when a file cannot be read at all (files before it in the run
     stay imported; the message says so), or in ``strict`` mode when any row would be rejected
-    (then nothing is written). A database error while writing a file rolls that file back.
+    (then nothing is written). A database error while writing a file rolls that file back. When
+    the run created the agency and imported nothing, the agency is removed again.
     """
+    request = request.validate()
+    if actor is not None:
+        raise NotPermitted("imports run on the command line (openilp import)")
+    spec = request.spec()
+    engine = core.engine
     with Session(engine) as session:
         agency_existed = session.scalar(select(Agency.id).where(Agency.code == spec.agency.code)) is not None
     try:
-        return _import_source(engine, spec, paths, strict=strict, progress=progress, workers=workers)
-    except ImportFailed:
+        return _import_source(
+            engine,
+            _ImportAudit(actor, core.clock),
+            spec,
+            list(request.paths),
+            strict=request.strict,
+            progress=progress,
+            workers=request.workers,
+        )
+    except ImportFailed as exc:
         if not agency_existed:
             _forget_new_agency(engine, spec)
+        _audit_refusal(core, actor, spec, exc)
         raise
+
+
+def _audit_refusal(core: OpenILP, actor: UserInfo | None, spec: SourceSpec, error: ImportFailed) -> None:
+    with core.unit_of_work(actor) as uow:
+        agency_id = uow.session.scalar(select(Agency.id).where(Agency.code == spec.agency.code))
+        uow.audit(
+            action="import_refused",
+            object_type="import",
+            object_id=spec.name,
+            agency_id=agency_id,
+            details={"source": spec.name, "agency": spec.agency.code, "reason": excerpt(str(error), 500)},
+        )
 
 
 def _forget_new_agency(engine: Engine, spec: SourceSpec) -> None:
@@ -494,6 +605,7 @@ def _forget_new_agency(engine: Engine, spec: SourceSpec) -> None:
 
 def _import_source(
     engine: Engine,
+    audit: _ImportAudit,
     spec: SourceSpec,
     paths: list[Path],
     *,
@@ -510,6 +622,7 @@ def _import_source(
     workers = workers or os.cpu_count() or 1
 
     with Session(engine, expire_on_commit=False) as session:
+        session.info[_AUDIT_KEY] = audit
         agency = ensure_agency(session, spec)
         session.commit()
         agency_id = agency.id

@@ -31,7 +31,7 @@ from openilp.ingest.messages import excerpt
 from openilp.ingest.normalize import INCIDENT_COLUMNS, NormalizedBatch, RowProblem, normalize, prepare
 from openilp.ingest.reading import RawTable, read_source_file
 from openilp.ingest.spec import SourceSpec
-from openilp.services.import_state import to_ns
+from openilp.services.imports.state import to_ns
 
 __all__ = [
     "FILES_PER_GROUP",

@@ -1,0 +1,163 @@
+"""The tuned blends (``blend`` baseline, ``toprank``): tuning on earlier folds only, and its objective.
+
+The strict cut-off and the exclusion of protected attributes are tested for every registered method
+(these included) in ``tests/test_forecast.py``; here: the tuning itself never reads the period being
+forecast, its objective matches the backtest's own scoring, and the kept work between fits changes
+nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from openilp.analysis.evaluation import hit_counts
+from openilp.analysis.forecast import TopRankBlend, TunedProspectiveBlend, known_mask, make_forecaster
+from openilp.analysis.forecast._base import EventHistory
+from openilp.analysis.forecast.tuning import past_folds, select_on_folds
+from openilp.analysis.grids import SquareGrid
+
+GRID = SquareGrid.from_bounds((0.0, 0.0, 2000.0, 2000.0), 100.0)
+AS_OF = pd.Timestamp("2019-05-20 05:00")
+
+
+def _events(seed: int = 0, n: int = 1500) -> pd.DataFrame:
+    """Two years of events: three stable hot spots, near-repeat bursts and a uniform background;
+    half of them date-only (a day's window), half point events."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2017-05-01")
+    days = rng.uniform(0, 750, n)
+    centres = np.array([[500.0, 500.0], [1400.0, 700.0], [900.0, 1500.0]])
+    which = rng.integers(0, 4, n)
+    x = np.where(which < 3, centres[np.minimum(which, 2), 0] + rng.normal(0, 120, n), rng.uniform(0, 2000, n))
+    y = np.where(which < 3, centres[np.minimum(which, 2), 1] + rng.normal(0, 120, n), rng.uniform(0, 2000, n))
+    begin = start + pd.to_timedelta(np.floor(days), unit="D")
+    date_only = rng.random(n) < 0.5
+    occurred_from = np.where(date_only, begin, begin + pd.to_timedelta(rng.uniform(0, 86_000, n), unit="s"))
+    frame = pd.DataFrame({"x_m": np.clip(x, 1, 1999), "y_m": np.clip(y, 1, 1999)})
+    frame["occurred_from"] = pd.to_datetime(occurred_from)
+    frame["occurred_to"] = np.where(date_only, frame["occurred_from"] + pd.Timedelta(days=1), frame["occurred_from"])
+    frame["occurred_to"] = pd.to_datetime(frame["occurred_to"])
+    return frame
+
+
+class _Spy(TopRankBlend):
+    """Records the events every surface is computed from (ages count from that surface's origin)."""
+
+    seen: list[EventHistory]
+
+    def _primary(self, history: EventHistory) -> dict[str, Any]:
+        self.seen.append(history)
+        return super()._primary(history)
+
+
+def test_folds_end_before_the_as_of_moment_and_use_only_events_known_at_their_origin() -> None:
+    events = _events()
+    model = _Spy(tuning_weeks=8)
+    model.seen = []
+    model.fit(events, grid=GRID, as_of=AS_OF)
+    # 8 past origins and the as-of moment itself.
+    assert len(model.seen) == 9
+    cells = GRID.assign(events["x_m"].to_numpy(), events["y_m"].to_numpy())
+    for k, history in enumerate(model.seen[:-1]):
+        origin = AS_OF - pd.Timedelta(days=7 * (k + 1))
+        # The fold's test week [origin, origin + 7 d) ends at or before the as-of moment.
+        assert origin + pd.Timedelta(days=7) <= AS_OF
+        # Exactly the events known at the fold's origin (checked from the raw frame), no later one.
+        known = known_mask(events, origin) & (cells >= 0)
+        assert len(history) == int(known.sum())
+        assert history.age_days.min() > 0 and history.end_age_days.min() >= 0
+        np.testing.assert_array_equal(np.sort(history.cell), np.sort(cells[known]))
+
+
+def test_fold_targets_are_the_events_of_each_past_week() -> None:
+    events = _events(seed=1)
+    model = TopRankBlend(tuning_weeks=5).fit(events, grid=GRID, as_of=AS_OF)
+    from openilp.analysis.forecast._base import _history
+
+    history = _history(events, GRID, AS_OF)
+    start = events["occurred_from"]
+    middle = start + (events["occurred_to"] - start) / 2
+    cells = GRID.assign(events["x_m"].to_numpy(), events["y_m"].to_numpy())
+    for k, fold in enumerate(past_folds(history, GRID.n_units, n_folds=5)):
+        origin = AS_OF - pd.Timedelta(days=7 * (k + 1))
+        inside = (middle >= origin) & (middle < origin + pd.Timedelta(days=7)) & (cells >= 0)
+        expected = np.bincount(cells[inside.to_numpy()], minlength=GRID.n_units)
+        np.testing.assert_array_equal(fold.target, expected)
+    assert model.tuning_["objective"].notna().all()
+
+
+@pytest.mark.parametrize("cls", [TopRankBlend, TunedProspectiveBlend])
+def test_later_events_change_neither_the_choice_nor_the_tuning(cls: type) -> None:
+    events = _events(seed=2)
+    known = events[events["occurred_to"] <= AS_OF - pd.Timedelta(hours=1)]
+    later = _events(seed=3, n=600).assign(
+        occurred_from=lambda f: AS_OF + pd.to_timedelta(np.arange(len(f)) % 14, unit="D"),
+        occurred_to=lambda f: f["occurred_from"] + pd.Timedelta(days=1),
+    )
+    plain = cls(tuning_weeks=6).fit(known, grid=GRID, as_of=AS_OF)
+    leaked = cls(tuning_weeks=6).fit(pd.concat([known, later]), grid=GRID, as_of=AS_OF)
+    assert plain.chosen_ == leaked.chosen_
+    pd.testing.assert_frame_equal(plain.tuning_, leaked.tuning_)
+    np.testing.assert_array_equal(plain.predict(7), leaked.predict(7))
+
+
+def test_the_objective_is_the_pooled_pai_of_the_backtest_scoring() -> None:
+    rng = np.random.default_rng(5)
+    n_cells = 400
+    surfaces = [rng.random((6, n_cells)) for _ in range(4)]
+    targets = [rng.poisson(0.3, n_cells) for _ in range(4)]
+    best, objective = select_on_folds(surfaces, targets, coverages=(0.01, 0.05))
+    for c in range(6):
+        caught = sum(
+            hit_counts(surfaces[f][c], targets[f], (0.01, 0.05)) / (np.array([4, 20]) / n_cells) for f in range(4)
+        )
+        assert objective[c] == pytest.approx(caught.sum() / sum(t.sum() for t in targets))
+    assert best == int(np.argmax(objective))
+
+
+def test_kept_work_between_fits_gives_the_same_forecast_as_a_fresh_fit() -> None:
+    events = _events(seed=4)
+    reused = TopRankBlend(tuning_weeks=6)
+    for week in range(3):
+        reused.fit(events, grid=GRID, as_of=AS_OF + pd.Timedelta(days=7 * week))
+    fresh = TopRankBlend(tuning_weeks=6).fit(events, grid=GRID, as_of=AS_OF + pd.Timedelta(days=14))
+    assert reused.chosen_ == fresh.chosen_
+    np.testing.assert_array_equal(reused.predict(7), fresh.predict(7))
+    # Other data on the same grid: nothing kept from the first data set is reused.
+    other = _events(seed=9)
+    np.testing.assert_array_equal(
+        reused.fit(other, grid=GRID, as_of=AS_OF).predict(7),
+        TopRankBlend(tuning_weeks=6).fit(other, grid=GRID, as_of=AS_OF).predict(7),
+    )
+
+
+def test_stable_hot_spots_are_ranked_first_and_scores_are_expected_events() -> None:
+    events = _events(seed=6)
+    model = make_forecaster("toprank", tuning_weeks=8).fit(events, grid=GRID, as_of=AS_OF)
+    scores = model.predict(7)
+    top = np.argsort(-scores)[:12]
+    cx, cy = GRID.centres_m()
+    centres = np.array([[500.0, 500.0], [1400.0, 700.0], [900.0, 1500.0]])
+    near = np.min(np.hypot(cx[top, None] - centres[None, :, 0], cy[top, None] - centres[None, :, 1]), axis=1)
+    assert (near < 300).all()
+    recent = events[(events["occurred_from"] >= AS_OF - pd.Timedelta(days=365)) & (events["occurred_to"] <= AS_OF)]
+    assert scores.sum() == pytest.approx(len(recent) / 365 * 7, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"tuning_weeks": 0}, "tuning_weeks"),
+        ({"weights": (-1.0,)}, "weights"),
+        ({"target_coverages": (0.0,)}, "target_coverages"),
+        ({"long_decays_days": ()}, "long_decays_days"),
+        ({"short_sigmas_cells": (-0.5,)}, "short_sigmas_cells"),
+    ],
+)
+def test_bad_parameters_are_named(params: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TopRankBlend(**params).fit(_events(), grid=GRID, as_of=AS_OF)
