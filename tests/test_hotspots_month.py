@@ -16,12 +16,12 @@ import pytest
 from conftest import shared_file
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from store_support import import_source
 from typer.testing import CliRunner
 from web_support import login, make_client, seed_user
 
 from openilp.db import make_engine, migrate
 from openilp.ingest.spec import load_source_spec
-from openilp.services.imports import import_source
 
 pytestmark = pytest.mark.realdata
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, text
+from store_support import import_source
 from test_forecast_cli import _write_burglaries
 from typer.testing import CliRunner
 from web_support import login, make_client, seed_user
@@ -27,7 +28,6 @@ from openilp.cli import forecast as forecast_cli
 from openilp.config import Settings
 from openilp.core import OpenILP
 from openilp.ingest.spec import load_source_spec
-from openilp.services.imports import import_source
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
