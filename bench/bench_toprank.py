@@ -33,8 +33,9 @@ from bench.common import write_result
 from openilp.analysis.backtest import BacktestResult, rolling_origin_backtest, weekly_origins
 from openilp.analysis.forecast import Forecaster, make_forecaster
 from openilp.constants import CATEGORY_SETS
-from openilp.services.events import EventQuery, load_events
-from openilp.services.forecasting import load_study_area, study_area_grid
+from openilp.services.analysis.common import boundary_areas
+from openilp.services.analysis.events import EventQuery, load_events
+from openilp.services.analysis.forecasting import study_area_grid
 
 COVERAGES = (0.01, 0.02, 0.05, 0.10)
 #: Coverages of the verdict, and the methods ``toprank`` is compared with.
@@ -118,7 +119,7 @@ def backtest(
     origins = weekly_origins(date_from, date_to, timezone=agency.timezone)
     # The study area exactly as the backtest command lays it out (from its default two years of history).
     protocol = events[events["occurred_from"] >= pd.Timestamp(date_from - dt.timedelta(days=PROTOCOL_HISTORY_DAYS))]
-    polygons = load_study_area(study_area, agency.crs) if study_area else None
+    polygons = boundary_areas(study_area, agency.crs) if study_area else None
     grid = study_area_grid(protocol, cell_size_m=150.0, crs=agency.crs, as_of=origins[0], study_area=polygons)
     start, cpu = time.perf_counter(), time.process_time()
     result = rolling_origin_backtest(

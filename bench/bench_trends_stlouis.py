@@ -1,7 +1,7 @@
 """Trend alerts over the whole of St. Louis, from a cold start: time and peak memory.
 
 One CompStat table (every category, every neighbourhood, the week, 28 days and the year to date
-against the four baselines) built by :func:`openilp.services.trend_service.run_trends` from the
+against the four baselines) built by :func:`openilp.services.analysis.trends.run_trends` from the
 SQLite store of the 60 monthly files, with no result cache. Target (issue: slow paths): under 5 s
 and under 500 MB peak resident memory for the whole process.
 
@@ -47,7 +47,7 @@ def _child(engine_path: str, method: str, p_values_path: str) -> dict[str, Any]:
     import time
 
     from openilp.db import make_engine
-    from openilp.services.trend_service import TrendRequest, run_trends
+    from openilp.services.analysis.trends import TrendRequest, run_trends
 
     if method == "statsmodels":
         import openilp.analysis.trends as trends

@@ -31,7 +31,7 @@ from openilp.analysis.assessment.wdd import wdd
 from openilp.analysis.hotspots import gi_star, hotspot_stability
 from openilp.config import get_settings
 from openilp.core import OpenILP
-from openilp.services.events import EventQuery, load_events
+from openilp.services.analysis.events import EventQuery, load_events
 from openilp.services.problems.assessment import AssessmentRequest, assess_from_store
 
 ROOT = Path(__file__).resolve().parent.parent

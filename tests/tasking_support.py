@@ -21,6 +21,7 @@ import numpy as np
 import pyproj
 from sqlalchemy import Engine, select
 
+from openilp.core import OpenILP
 from openilp.db import Agency, ImportFile, Incident, session_scope
 from openilp.services.accounts.records import ensure_agency
 
@@ -126,3 +127,13 @@ def write_halves(folder: Path, residents: str = "NHD_NUM,group_a,group_b\n1,900,
     csv = folder / "residents.csv"
     csv.write_text(residents)
     return areas, csv
+
+
+def core_of(engine: Engine) -> OpenILP:
+    """A core object over ``engine`` with its own empty data folder (no boundary layers beyond the bundled)."""
+    import tempfile
+
+    from openilp.config import Settings
+
+    folder = tempfile.mkdtemp(prefix="openilp-core-")
+    return OpenILP(Settings(data_dir=folder, secret_key="k" * 40, audit_key="a" * 40), engine)

@@ -23,11 +23,13 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.delenv("OPENILP_DATABASE_URL", raising=False)
     common.settings.cache_clear()
     common.engine.cache_clear()
+    common.core.cache_clear()
     month = str(shared_file("stlouis", "monthly", "2019", "february2019.csv"))
     assert runner.invoke(app, ["import", "stlouis", month, "--json"]).exit_code == 0
     yield {"OPENILP_DATA_DIR": str(tmp_path / "data")}
     common.settings.cache_clear()
     common.engine.cache_clear()
+    common.core.cache_clear()
 
 
 def invoke(*args: str) -> tuple[int, str]:

@@ -359,3 +359,48 @@ def test_gi_star_on_stlouis_burglaries(city: PolygonAreas) -> None:
     # And KDE agrees: the mean density in FDR hot spots is well above the city mean.
     surface = kernel_density(x, y, grid, bandwidth_m=300.0)
     assert surface[corrected].mean() > 3 * surface.mean()
+
+
+# ------------------------------------------------------------------------- exact p-values
+
+
+def test_exact_tail_matches_brute_force_enumeration() -> None:
+    from itertools import combinations
+
+    from openilp.analysis.hotspots import exact_tail_probabilities
+
+    values = [0, 0, 1, 0, 2, 3, 0, 1, 0]
+    for k in (1, 3, 5):
+        sums = [sum(c) for c in combinations(values, k)]
+        for s in range(0, 8):
+            upper = exact_tail_probabilities(values, [k], [s])[0]
+            lower = exact_tail_probabilities(values, [k], [s], upper=False)[0]
+            assert upper == pytest.approx(sum(v >= s for v in sums) / len(sums), abs=1e-12)
+            assert lower == pytest.approx(sum(v <= s for v in sums) / len(sums), abs=1e-12)
+
+
+def test_exact_p_values_are_the_limit_of_the_permutation_test() -> None:
+    grid = SquareGrid(cell_size_m=150.0, origin=(0.0, 0.0), shape=(30, 30))
+    counts = np.random.default_rng(0).poisson(0.3, grid.n_units)
+    exact = gi_star(counts, grid.weights("queen"), exact=True)
+    simulated = gi_star(counts, grid.weights("queen"), permutations=99_999, seed=0)
+    assert exact.exact and exact.permutations == 0
+    p, q = exact.p_sim, simulated.p_sim
+    z = (q - p) / np.sqrt(p * (1 - p) / 99_999 + 1e-15)
+    assert np.mean(np.abs(z[p > 1e-3])) < 1.2  # Monte Carlo error only (|N(0, 1)| has mean 0.8)
+    assert np.all(p > 0) and np.all(p <= 1)
+
+
+def test_exact_p_values_reach_the_fdr_on_a_large_grid() -> None:
+    """7,225 cells: 999 permutations cannot flag a strong cluster after FDR; the exact route does."""
+    from openilp.analysis.hotspots import permutations_for_fdr
+
+    grid = SquareGrid(cell_size_m=150.0, origin=(0.0, 0.0), shape=(85, 85))
+    counts = np.random.default_rng(1).poisson(0.05, grid.n_units)
+    counts[grid.raster_index[40:42, 40:42].ravel()] += 2
+    weights = grid.weights("queen")
+    assert gi_star(counts, weights, permutations=999, seed=0).hot_spots(0.05).sum() == 0
+    assert gi_star(counts, weights, exact=True).hot_spots(0.05)[grid.raster_index[40, 40]]
+    assert permutations_for_fdr(grid.n_units, 0.05) == 999_999
+    with pytest.raises(ValueError, match="integer counts"):
+        gi_star(counts + 0.5, weights, exact=True)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,14 +19,18 @@ from conftest import BACKENDS, _postgres_engine, _truncate_postgres, shared_file
 from sqlalchemy import Engine, text
 from store_support import import_source
 
-from openilp.core.boundaries import DEFAULT_LAYERS
+from openilp.config import Settings
+from openilp.core import OpenILP, ResultCache
 from openilp.db import make_engine, migrate
+from openilp.errors import InvalidRequest
 from openilp.ingest.spec import load_source_spec
-from openilp.services import hotspot_service, nearrepeat_service, trend_service
-from openilp.services.analysis_common import NoEventsError, ResultCache, guard_event_frame
-from openilp.services.events import EVENT_COLUMNS, load_events
-from openilp.services.hotspot_service import HOTSPOT_COLUMNS, HotspotRequest, run_hotspots
-from openilp.services.nearrepeat_service import (
+from openilp.services.analysis import hotspots as hotspot_service
+from openilp.services.analysis import nearrepeat as nearrepeat_service
+from openilp.services.analysis import trends as trend_service
+from openilp.services.analysis.common import NoEventsError, guard_event_frame
+from openilp.services.analysis.events import EVENT_COLUMNS, load_events
+from openilp.services.analysis.hotspots import HOTSPOT_COLUMNS, HotspotRequest, run_hotspots
+from openilp.services.analysis.nearrepeat import (
     KNOX_COLUMNS,
     ZONE_COLUMNS,
     KnoxRequest,
@@ -33,12 +39,11 @@ from openilp.services.nearrepeat_service import (
     run_knox,
     run_near_repeat_alerts,
 )
-from openilp.services.trend_service import TREND_COLUMNS, TrendRequest, run_trends
+from openilp.services.analysis.trends import TREND_COLUMNS, TrendRequest, run_trends
 
 pytestmark = pytest.mark.realdata
 
 MONTHS = ("january2019.csv", "february2019.csv", "march2019.csv")
-BOUNDARY = str(DEFAULT_LAYERS["SLMPD"].path)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -56,6 +61,13 @@ def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         engine.dispose()
 
 
+@pytest.fixture
+def core(store: Engine, tmp_path_factory: pytest.TempPathFactory) -> OpenILP:
+    """The core over the module's store, with a fresh result cache."""
+    folder = tmp_path_factory.mktemp("core")
+    return OpenILP(Settings(data_dir=str(folder), secret_key="k" * 40, audit_key="a" * 40), store)
+
+
 def _ids_exist(engine: Engine, ids: list[int]) -> bool:
     with engine.connect() as conn:
         found = conn.execute(text("SELECT id FROM incidents")).scalars().all()
@@ -65,7 +77,7 @@ def _ids_exist(engine: Engine, ids: list[int]) -> bool:
 # --------------------------------------------------------------------------------- hot spots
 
 
-def test_hotspots_geojson_and_csv_contracts(store: Engine) -> None:
+def test_hotspots_geojson_and_csv_contracts(core: OpenILP) -> None:
     request = HotspotRequest(
         "SLMPD",
         ("burglary",),
@@ -73,9 +85,8 @@ def test_hotspots_geojson_and_csv_contracts(store: Engine) -> None:
         dt.date(2019, 3, 31),
         250.0,
         permutations=999,
-        boundary_path=BOUNDARY,
     )
-    result = run_hotspots(store, request)
+    result = run_hotspots(core, None, request)
     collection = result.to_geojson()
     assert collection["type"] == "FeatureCollection"
     assert len(collection["features"]) == result.grid.n_units > 1000
@@ -99,10 +110,39 @@ def test_hotspots_geojson_and_csv_contracts(store: Engine) -> None:
     assert sum(int(r["count"]) for r in rows) == sum(counts)
 
 
-def test_hotspots_default_study_area_is_the_hull(store: Engine) -> None:
-    result = run_hotspots(store, HotspotRequest("SLMPD", ("robbery",), cell_size_m=400.0, permutations=0))
-    assert result.study_area_source.startswith("convex hull")
-    assert int(result.counts.sum()) == result.n_events  # the buffered hull holds every event
+def test_hotspots_study_areas(core: OpenILP) -> None:
+    hull = run_hotspots(core, None, HotspotRequest("SLMPD", ("robbery",), cell_size_m=400.0, study_area="hull"))
+    assert hull.study_area_source.startswith("convex hull")
+    assert int(hull.counts.sum()) == hull.n_events  # the buffered hull holds every event
+    # The default is the agency's boundary layer when the core has one (SLMPD: the neighbourhoods).
+    auto = run_hotspots(core, None, HotspotRequest("SLMPD", ("robbery",), cell_size_m=400.0))
+    assert auto.study_area_source == "boundary layer" and auto.grid.n_units < hull.grid.n_units
+    # A GeoJSON polygon in longitude/latitude is its own study area.
+    square = {
+        "type": "Polygon",
+        "coordinates": [[[-90.3, 38.6], [-90.2, 38.6], [-90.2, 38.68], [-90.3, 38.68], [-90.3, 38.6]]],
+    }
+    given = run_hotspots(
+        core, None, HotspotRequest("SLMPD", ("robbery",), cell_size_m=400.0, study_area=json.dumps(square))
+    )
+    assert given.study_area_source == "given area" and given.grid.n_units < auto.grid.n_units
+
+
+def test_a_study_area_polygon_is_bounded() -> None:
+    ring = [[-90.3 + 0.1 * i / 25_000, 38.6] for i in range(25_000)] + [[-90.2, 38.7], [-90.3, 38.6]]
+    area = json.dumps({"type": "Polygon", "coordinates": [ring]})
+    with pytest.raises(InvalidRequest, match="more than 20,000 vertices"):
+        HotspotRequest("SLMPD", ("robbery",), study_area=area).validate()
+    with pytest.raises(InvalidRequest, match="not valid GeoJSON"):
+        HotspotRequest("SLMPD", ("robbery",), study_area="{not json").validate()
+    with pytest.raises(InvalidRequest, match="Polygon, MultiPolygon"):
+        HotspotRequest("SLMPD", ("robbery",), study_area='{"type": "Point", "coordinates": [0, 0]}').validate()
+
+
+@pytest.mark.parametrize("area", ["/etc/passwd", "openilp.sqlite3", "boundaries/SLMPD.geojson", "../x.geojson"])
+def test_a_study_area_never_names_a_file(area: str) -> None:
+    with pytest.raises(InvalidRequest, match="a file name is never read"):
+        HotspotRequest("SLMPD", ("robbery",), study_area=area).validate()
 
 
 @pytest.mark.parametrize(
@@ -118,37 +158,38 @@ def test_hotspots_default_study_area_is_the_hull(store: Engine) -> None:
         ({"date_from": dt.date(2030, 1, 1)}, "no located burglary"),
     ],
 )
-def test_hotspot_validation(store: Engine, changes: dict[str, object], message: str) -> None:
+def test_hotspot_validation(core: OpenILP, changes: dict[str, object], message: str) -> None:
     values: dict[str, object] = {"agency_code": "SLMPD", "categories": ("burglary",), "permutations": 0}
     values.update(changes)
     with pytest.raises(ValueError, match=message):
-        run_hotspots(store, HotspotRequest(**values))  # type: ignore[arg-type]
+        run_hotspots(core, None, HotspotRequest(**values))  # type: ignore[arg-type]
 
 
-def test_no_events_is_its_own_error(store: Engine) -> None:
+def test_no_events_is_its_own_error(core: OpenILP) -> None:
     request = HotspotRequest("SLMPD", ("burglary",), dt.date(2030, 1, 1), dt.date(2030, 2, 1), permutations=0)
     with pytest.raises(NoEventsError):
-        run_hotspots(store, request)
+        run_hotspots(core, None, request)
 
 
-def test_cache_returns_the_same_result_until_the_data_change(store: Engine) -> None:
+def test_cache_returns_the_same_result_until_the_data_change(store: Engine, tmp_path: Path) -> None:
     cache = ResultCache(maxsize=2)
+    core = OpenILP(Settings(data_dir=str(tmp_path), secret_key="k" * 40, audit_key="a" * 40), store, cache=cache)
     request = HotspotRequest("SLMPD", ("robbery",), cell_size_m=500.0, permutations=99)
-    first = run_hotspots(store, request, cache=cache)
-    assert run_hotspots(store, request, cache=cache) is first
+    first = run_hotspots(core, None, request)
+    assert run_hotspots(core, None, request) is first
     assert (cache.hits, cache.misses) == (1, 1)
-    run_hotspots(store, HotspotRequest("SLMPD", ("robbery",), cell_size_m=600.0, permutations=99), cache=cache)
-    run_hotspots(store, HotspotRequest("SLMPD", ("robbery",), cell_size_m=700.0, permutations=99), cache=cache)
+    run_hotspots(core, None, HotspotRequest("SLMPD", ("robbery",), cell_size_m=600.0, permutations=99))
+    run_hotspots(core, None, HotspotRequest("SLMPD", ("robbery",), cell_size_m=700.0, permutations=99))
     assert len(cache) == 2  # least recently used evicted
-    assert run_hotspots(store, request, cache=cache) is not first
+    assert run_hotspots(core, None, request) is not first
 
 
 # ------------------------------------------------------------------------------------- Knox
 
 
-def test_knox_table_json_and_csv(store: Engine) -> None:
+def test_knox_table_json_and_csv(core: OpenILP) -> None:
     request = KnoxRequest("SLMPD", ("burglary",), space_bands_m=(100, 200), time_bands_days=(7, 14), permutations=99)
-    result = run_knox(store, request)
+    result = run_knox(core, None, request)
     assert result.n_events > 400
     payload = result.to_json()
     assert payload["space_bands"] == ["same location", "[0, 100) m", "[100, 200) m"]
@@ -172,19 +213,19 @@ def test_band_parsing(text_: str, message: str) -> None:
         parse_bands(text_, "space bands")
 
 
-def test_knox_validation(store: Engine) -> None:
+def test_knox_validation(core: OpenILP) -> None:
     with pytest.raises(ValueError, match="must be increasing"):
-        run_knox(store, KnoxRequest("SLMPD", time_bands_days=(14, 7)))
+        run_knox(core, None, KnoxRequest("SLMPD", time_bands_days=(14, 7)))
     with pytest.raises(ValueError, match="permutations must be between"):
-        run_knox(store, KnoxRequest("SLMPD", permutations=100_000))
+        run_knox(core, None, KnoxRequest("SLMPD", permutations=100_000))
     with pytest.raises(NoEventsError):
-        run_knox(store, KnoxRequest("SLMPD", date_from=dt.date(2030, 1, 1), permutations=9))
+        run_knox(core, None, KnoxRequest("SLMPD", date_from=dt.date(2030, 1, 1), permutations=9))
 
 
-def test_near_repeat_alerts(store: Engine) -> None:
+def test_near_repeat_alerts(core: OpenILP) -> None:
     knox = KnoxRequest("SLMPD", permutations=99, time_bands_days=(7, 14, 21))
     result = run_near_repeat_alerts(
-        store, NearRepeatAlertRequest("SLMPD", as_of=dt.date(2019, 3, 20), history_days=60, knox=knox)
+        core, None, NearRepeatAlertRequest("SLMPD", as_of=dt.date(2019, 3, 20), history_days=60, knox=knox)
     )
     summary = result.summary()
     assert summary["as_of"] == "2019-03-20" and summary["recent_from"] == "2019-02-28"
@@ -199,22 +240,22 @@ def test_near_repeat_alerts(store: Engine) -> None:
         assert feature["properties"]["days_left"] > 0
         assert feature["properties"]["incident_date"] <= "2019-03-20"
         ids = [f["properties"]["incident_id"] for f in collection["features"]]
-        assert _ids_exist(store, ids)
+        assert _ids_exist(core.engine, ids)
     rows = list(csv.DictReader(io.StringIO(result.to_csv())))
     assert len(rows) == summary["zones"]
     # Default as-of: the latest incident's local day.
-    latest = run_near_repeat_alerts(store, NearRepeatAlertRequest("SLMPD", history_days=60, knox=knox))
+    latest = run_near_repeat_alerts(core, None, NearRepeatAlertRequest("SLMPD", history_days=60, knox=knox))
     assert latest.as_of == dt.date(2019, 3, 31)
 
 
 # ----------------------------------------------------------------------------------- trends
 
 
-def test_trends_rows_and_drill_down(store: Engine) -> None:
+def test_trends_rows_and_drill_down(core: OpenILP) -> None:
     request = TrendRequest(
         "SLMPD", ("burglary", "robbery"), dt.date(2019, 3, 31), periods=("week", "28d"), baselines=("previous",)
     )
-    result = run_trends(store, request)
+    result = run_trends(core, None, request)
     payload = result.to_json(flagged_only=False)
     assert payload["rows"]
     row = payload["rows"][0]
@@ -226,7 +267,7 @@ def test_trends_rows_and_drill_down(store: Engine) -> None:
     for record in payload["rows"][:50]:
         assert len(record["incident_ids"]) == record["current"]
     ids = [i for r in payload["rows"] for i in r["incident_ids"]]
-    assert _ids_exist(store, ids)
+    assert _ids_exist(core.engine, ids)
     city = next(r for r in payload["rows"] if r["area"] == "(all areas)" and r["period"] == "28d")
     incidents = result.incidents(city["key"])
     assert len(incidents) == city["current"]
@@ -239,21 +280,21 @@ def test_trends_rows_and_drill_down(store: Engine) -> None:
         result.incident_ids("nowhere|burglary|week|previous")
 
 
-def test_trend_validation(store: Engine) -> None:
+def test_trend_validation(core: OpenILP) -> None:
     with pytest.raises(ValueError, match="unknown period"):
-        run_trends(store, TrendRequest("SLMPD", periods=("month",)))
+        run_trends(core, None, TrendRequest("SLMPD", periods=("month",)))
     with pytest.raises(ValueError, match="area level"):
-        run_trends(store, TrendRequest("SLMPD", area_level="ward"))
+        run_trends(core, None, TrendRequest("SLMPD", area_level="ward"))
     with pytest.raises(ValueError, match="category must not be empty"):
-        run_trends(store, TrendRequest("SLMPD", categories=(" ",)))
+        run_trends(core, None, TrendRequest("SLMPD", categories=(" ",)))
     with pytest.raises(NoEventsError):
-        run_trends(store, TrendRequest("SLMPD", ("burglary",), dt.date(2005, 1, 1)))
+        run_trends(core, None, TrendRequest("SLMPD", ("burglary",), dt.date(2005, 1, 1)))
 
 
 # ------------------------------------------------------------------------------ civil rights
 
 
-def test_services_see_only_event_columns(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_services_see_only_event_columns(core: OpenILP, monkeypatch: pytest.MonkeyPatch) -> None:
     """What reaches an analysis is exactly EVENT_COLUMNS: no protected attribute can get in."""
     seen: list[tuple[str, ...]] = []
 
@@ -263,14 +304,14 @@ def test_services_see_only_event_columns(store: Engine, monkeypatch: pytest.Monk
 
     for module in (hotspot_service, nearrepeat_service, trend_service):
         monkeypatch.setattr(module, "guard_event_frame", spy)
-    run_hotspots(store, HotspotRequest("SLMPD", ("robbery",), cell_size_m=500.0, permutations=0))
-    run_knox(store, KnoxRequest("SLMPD", permutations=9, space_bands_m=(100,), time_bands_days=(7,)))
-    run_trends(store, TrendRequest("SLMPD", ("robbery",), periods=("week",), baselines=("previous",)))
+    run_hotspots(core, None, HotspotRequest("SLMPD", ("robbery",), cell_size_m=500.0, permutations=0))
+    run_knox(core, None, KnoxRequest("SLMPD", permutations=9, space_bands_m=(100,), time_bands_days=(7,)))
+    run_trends(core, None, TrendRequest("SLMPD", ("robbery",), periods=("week",), baselines=("previous",)))
     assert len(seen) == 3
     assert all(columns == EVENT_COLUMNS for columns in seen)
 
 
-def test_a_protected_column_is_refused(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_protected_column_is_refused(core: OpenILP, monkeypatch: pytest.MonkeyPatch) -> None:
     def leaky(engine: Engine, query: object) -> tuple[pd.DataFrame, object]:
         frame, agency = load_events(engine, query)  # type: ignore[arg-type]
         return frame.assign(race="x"), agency
@@ -278,15 +319,15 @@ def test_a_protected_column_is_refused(store: Engine, monkeypatch: pytest.Monkey
     for module in (hotspot_service, nearrepeat_service, trend_service):
         monkeypatch.setattr(module, "load_events", leaky)
     with pytest.raises(ValueError, match="unexpected columns: \\['race'\\]"):
-        run_hotspots(store, HotspotRequest("SLMPD", ("robbery",), cell_size_m=500.0, permutations=0))
+        run_hotspots(core, None, HotspotRequest("SLMPD", ("robbery",), cell_size_m=500.0, permutations=0))
     with pytest.raises(ValueError, match="race"):
-        run_knox(store, KnoxRequest("SLMPD", permutations=9))
+        run_knox(core, None, KnoxRequest("SLMPD", permutations=9))
     with pytest.raises(ValueError, match="race"):
-        run_trends(store, TrendRequest("SLMPD", ("robbery",)))
-    assert np.all([c in EVENT_COLUMNS for c in guard_event_frame(load_events(store, _query())[0]).columns])
+        run_trends(core, None, TrendRequest("SLMPD", ("robbery",)))
+    assert np.all([c in EVENT_COLUMNS for c in guard_event_frame(load_events(core.engine, _query())[0]).columns])
 
 
 def _query():  # noqa: ANN202 - tiny helper
-    from openilp.services.events import EventQuery
+    from openilp.services.analysis.events import EventQuery
 
     return EventQuery("SLMPD", ("robbery",))

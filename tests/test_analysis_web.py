@@ -16,10 +16,9 @@ from web_support import login, make_client, seed_user
 
 from openilp.db import make_engine, migrate
 from openilp.ingest.spec import load_source_spec
-from openilp.services.analysis_common import RESULT_CACHE
-from openilp.services.hotspot_service import HOTSPOT_COLUMNS
-from openilp.services.nearrepeat_service import KNOX_COLUMNS, ZONE_COLUMNS
-from openilp.services.trend_service import TREND_COLUMNS
+from openilp.services.analysis.hotspots import HOTSPOT_COLUMNS
+from openilp.services.analysis.nearrepeat import KNOX_COLUMNS, ZONE_COLUMNS
+from openilp.services.analysis.trends import TREND_COLUMNS
 
 pytestmark = pytest.mark.realdata
 
@@ -56,10 +55,11 @@ def test_hotspots_api(client: TestClient) -> None:
     assert body["type"] == "FeatureCollection" and body["analysis"]["study_area"] == "boundary layer"
     assert tuple(body["features"][0]["properties"]) == HOTSPOT_COLUMNS
     assert sum(f["properties"]["count"] for f in body["features"]) == body["analysis"]["events_in_study_area"]
-    hits = RESULT_CACHE.hits
+    cache = client.app.state.openilp.core.cache  # type: ignore[attr-defined]
+    hits = cache.hits
     text = client.get(f"/api/v1/analysis/hotspots.csv?{query}")
     assert text.status_code == 200 and text.headers["content-type"].startswith("text/csv")
-    assert RESULT_CACHE.hits == hits + 1  # the CSV reused the GeoJSON's computation
+    assert cache.hits == hits + 1  # the CSV reused the GeoJSON's computation
     rows = list(csv.DictReader(io.StringIO(text.text)))
     assert len(rows) == len(body["features"]) and list(rows[0]) == [*HOTSPOT_COLUMNS, "lon", "lat"]
 
@@ -73,12 +73,24 @@ def test_hotspots_api(client: TestClient) -> None:
         ("category=", "category must not be empty"),
         ("date_from=2030-01-01", "no located incidents"),
         ("date_from=2019-13-01", "date_from must be a date"),
+        ("date_to=9999-12-31", "date_to must lie between"),
+        ("bandwidth_m=150000", "bandwidth_m must be at most 5,000 m"),
+        ("inference=bayes", "inference must be one of exact, permutation, normal"),
+        # Areas from a request are GeoJSON only: a file name is never opened.
+        ("study_area=/etc/passwd", "a file name is never read here"),
+        ("study_area=openilp.sqlite3", "a file name is never read here"),
     ],
 )
 def test_hotspots_api_rejects_bad_requests(client: TestClient, query: str, message: str) -> None:
     response = client.get(f"/api/v1/analysis/hotspots.geojson?{query}")
     assert response.status_code == 400
     assert message in response.json()["detail"]
+
+
+def test_knox_cost_is_bounded(client: TestClient) -> None:
+    response = client.get("/api/v1/analysis/knox.json?category=property&permutations=9999")
+    assert response.status_code == 400
+    assert "exceed the work one Knox test may take" in response.json()["detail"]
 
 
 def test_knox_and_alerts_api(client: TestClient) -> None:

@@ -36,7 +36,9 @@ def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
     shutil.copytree(REPO / "openilp", copy / "openilp", ignore=shutil.ignore_patterns("__pycache__", "vendor"))
     shutil.copy(REPO / "pyproject.toml", copy / "pyproject.toml")
     offender = copy / "openilp" / "analysis" / "upward.py"
-    offender.write_text(textwrap.dedent('"""An upward import."""\nimport openilp.services.events  # noqa: F401\n'))
+    offender.write_text(
+        textwrap.dedent('"""An upward import."""\nimport openilp.services.analysis.events  # noqa: F401\n')
+    )
     result = subprocess.run(
         [
             sys.executable,

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from openilp.analysis.evaluation import score_forecast
 from openilp.cli import app
 from openilp.ingest.spec import load_source_spec
-from openilp.services.events import EventQuery, load_events
+from openilp.services.analysis.events import EventQuery, load_events
 
 
 @pytest.fixture
@@ -56,11 +56,14 @@ def _rescore(collection: dict, events: pd.DataFrame, coverages: list[float]) -> 
 def test_backtest_out_dir_is_rescored_to_the_same_numbers(
     burglary_store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from tasking_support import core_of
+
     from openilp.cli import common
     from openilp.cli import forecast as forecast_cli
 
-    monkeypatch.setattr(common, "engine", lambda **_: burglary_store)
-    monkeypatch.setattr(forecast_cli, "engine", lambda **_: burglary_store)
+    core = core_of(burglary_store)
+    monkeypatch.setattr(common, "core", lambda: core)
+    monkeypatch.setattr(forecast_cli, "core", lambda: core)
     out_dir, out_json = tmp_path / "forecasts", tmp_path / "backtest.json"
     # Three weeks from Monday 5 March 2018; the first spans the change to daylight time (11 March).
     result = CliRunner().invoke(
@@ -99,17 +102,12 @@ def test_backtest_out_dir_is_rescored_to_the_same_numbers(
 
 
 def test_period_of_a_forecast_file_is_local_days(burglary_store: Engine, tmp_path: Path) -> None:
-    from openilp.services.forecasting import run_backtest
+    from tasking_support import core_of
 
-    result = run_backtest(
-        burglary_store,
-        agency_code="CPD",
-        categories=("burglary",),
-        date_from=dt.date(2017, 10, 30),
-        date_to=dt.date(2017, 11, 12),
-        methods=["naive"],
-        forecast_dir=tmp_path / "out",
-    )
+    from openilp.services.analysis.forecasting import BacktestRequest, run_backtest
+
+    request = BacktestRequest("CPD", date_from=dt.date(2017, 10, 30), date_to=dt.date(2017, 11, 12), methods=("naive",))
+    result = run_backtest(core_of(burglary_store), None, request, forecast_dir=tmp_path / "out").backtest
     manifest = json.loads(Path(result.meta["forecast_manifest"]).read_text())
     hours = [
         (pd.Timestamp(r["period_end_utc"]) - pd.Timestamp(r["period_start_utc"])) / pd.Timedelta(hours=1)

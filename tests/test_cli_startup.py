@@ -14,8 +14,10 @@ from pathlib import Path
 
 import openilp.cli
 from openilp import constants
-from openilp.services import forecasting, nearrepeat_service, trend_service
 from openilp.services.accounts import audit_log
+from openilp.services.analysis import forecasting
+from openilp.services.analysis import nearrepeat as nearrepeat_service
+from openilp.services.analysis import trends as trend_service
 from openilp.services.intel import agreements as intel_agreements
 
 HEAVY = ("numpy", "pandas", "sqlalchemy", "scipy", "sklearn", "fastapi", "uvicorn", "pyproj", "openilp.services")

@@ -112,7 +112,7 @@ def test_trend_service_loads_no_heavy_modules() -> None:
     import sys
 
     code = (
-        "import sys, openilp.services.trend_service, openilp.analysis.trends; "
+        "import sys, openilp.services.analysis.trends, openilp.analysis.trends; "
         "print(sorted(m for m in ('numba', 'statsmodels.api', 'matplotlib') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from store_support import import_source
 
 from openilp.ingest.spec import load_source_spec
-from openilp.services.events import EVENT_COLUMNS, EventQuery, expand_categories, load_events
+from openilp.services.analysis.events import EVENT_COLUMNS, EventQuery, expand_categories, load_events
 
 HEADER = (
     "Complaint,CodedMonth,DateOccur,FlagCrime,FlagUnfounded,FlagAdministrative,Count,FlagCleanup,Crime,District,"

@@ -387,7 +387,7 @@ def test_clear_errors_for_bad_input() -> None:
         make_forecaster("naive").fit(history, grid=GRID, as_of="2025-01-01")
     with pytest.raises(ValueError, match="no events"):
         make_forecaster("kde").fit(history.iloc[:0], grid=GRID, as_of=AS_OF)
-    from openilp.services.forecasting import study_area_grid
+    from openilp.services.analysis.forecasting import study_area_grid
 
     with pytest.raises(ValueError, match="cell size must be a positive"):
         study_area_grid(history, cell_size_m=0, crs=None, as_of=AS_OF)

@@ -13,12 +13,13 @@ import pytest
 import shapely
 from sqlalchemy import Engine
 from store_support import import_source
+from tasking_support import core_of
 from typer.testing import CliRunner
 
 from openilp.cli import app
 from openilp.ingest.spec import load_source_spec
-from openilp.services.forecasting import forecast_geojson, run_backtest, run_forecast
-from openilp.services.tasking import deployment
+from openilp.services.analysis.forecasting import BacktestRequest, ForecastRequest, run_backtest, run_forecast
+from openilp.services.analysis.tasking import DeployRequest, DisparitySource, make_deployment
 from openilp.tasking import disparity_check, plan_deployment, read_demographics
 
 
@@ -61,11 +62,14 @@ def _check_forecast_geojson(collection: dict, n_cells: int) -> None:
 
 
 def test_forecast_service_writes_the_contract_and_ignores_the_forecast_day(burglary_store: Engine) -> None:
-    forecaster, scores = run_forecast(
-        burglary_store, agency_code="CPD", categories=("burglary",), as_of=dt.date(2018, 3, 5), method="naive"
+    result = run_forecast(
+        core_of(burglary_store), None, ForecastRequest("CPD", as_of=dt.date(2018, 3, 5), method="naive")
     )
-    collection = forecast_geojson(forecaster, scores)
+    forecaster = result.forecaster
+    collection = result.to_geojson()
     _check_forecast_geojson(collection, forecaster.grid_.n_units)
+    # No boundary layer for CPD: the default study area is the cells near past events.
+    assert collection["forecast"]["study_area"] == "auto" and collection["forecast"]["top_cells"]
     # Issued at local midnight of 5 March: the date-only burglaries of 5 March are not known yet.
     assert str(forecaster.as_of_) == "2018-03-05 06:00:00"
     assert collection["forecast"]["method"] == "naive"
@@ -75,34 +79,30 @@ def test_learned_forecast_reads_the_context_of_every_category(burglary_store: En
     from openilp.analysis.forecast import GradientBoostingForecaster
 
     params = {"training_origins": 4, "max_iter": 20, "min_samples_leaf": 20}
-    learned, scores = run_forecast(
-        burglary_store,
-        agency_code="CPD",
-        categories=("burglary",),
-        as_of=dt.date(2018, 3, 5),
-        method="learned",
-        params=params,
+    core = core_of(burglary_store)
+    forecast = run_forecast(
+        core,
+        None,
+        ForecastRequest("CPD", as_of=dt.date(2018, 3, 5), method="learned", params=params),  # type: ignore[arg-type]
     )
+    learned, scores = forecast.forecaster, forecast.scores
     assert isinstance(learned, GradientBoostingForecaster)
     # The store holds burglaries only: the context is the same events, known at the same moment.
     assert learned.context_history_ is not None and len(learned.context_history_) == learned.n_events_
     assert scores.shape == (learned.grid_.n_units,) and np.all(scores >= 0)
-    naive, _ = run_forecast(
-        burglary_store, agency_code="CPD", categories=("burglary",), as_of=dt.date(2018, 3, 5), method="naive"
-    )
+    naive = run_forecast(core, None, ForecastRequest("CPD", as_of=dt.date(2018, 3, 5), method="naive")).forecaster
     assert naive.context_history_ is None
 
 
 def test_backtest_service_on_date_only_data(burglary_store: Engine) -> None:
-    result = run_backtest(
-        burglary_store,
-        agency_code="CPD",
-        categories=("burglary",),
+    request = BacktestRequest(
+        "CPD",
         date_from=dt.date(2018, 1, 1),
         date_to=dt.date(2018, 2, 25),
-        methods=["naive", "prospective"],
+        methods=("naive", "prospective"),
         oracle=True,
     )
+    result = run_backtest(core_of(burglary_store), None, request).backtest
     assert result.scores["origin"].nunique() == 8
     assert result.summary().query("metric == 'pai@0.05'")["mean"].min() > 1.0  # the hot spots are found
     ceiling = result.meta["stable_risk_oracle"]
@@ -114,10 +114,11 @@ def test_cli_forecast_backtest_and_errors(
 ) -> None:
     from openilp.cli import common
 
-    monkeypatch.setattr(common, "engine", lambda **_: burglary_store)
+    core = core_of(burglary_store)
     from openilp.cli import forecast as forecast_cli
 
-    monkeypatch.setattr(forecast_cli, "engine", lambda **_: burglary_store)
+    monkeypatch.setattr(common, "core", lambda: core)
+    monkeypatch.setattr(forecast_cli, "core", lambda: core)
     runner = CliRunner()
     out = tmp_path / "f.geojson"
     result = runner.invoke(
@@ -140,8 +141,17 @@ def test_cli_forecast_backtest_and_errors(
          "--json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    plan = json.loads(result.stdout)["plan"]
+    issued = json.loads(result.stdout)
+    plan = issued["plan"]
     assert len(plan["places"]) == 5 and plan["minutes_used"] == 500
+    # The command line audits the list as the web app does.
+    from sqlalchemy import text
+
+    with burglary_store.connect() as conn:
+        audited = conn.execute(
+            text("SELECT object_id FROM audit_log WHERE action = 'create' AND object_type = 'deployment_plan'")
+        ).scalars()
+        assert issued["issue"]["reference"] in list(audited)
     result = runner.invoke(app, ["deploy", "--agency", "CPD", "--as-of", "2018-03-05", "--officer-minutes", "30"])
     assert result.exit_code == 1 and "cannot cover one place" in " ".join(result.output.split())
     bad = {
@@ -176,16 +186,13 @@ def test_deploy_plan_and_disparity(burglary_store: Engine, tmp_path: Path) -> No
     areas.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     residents = tmp_path / "residents.csv"
     residents.write_text("NHD_NUM,group_a,group_b\n1,900,100\n2,100,900\n")
-    result = deployment(
-        burglary_store,
-        agency_code="CPD",
-        categories=("burglary",),
-        as_of=dt.date(2018, 3, 5),
-        officer_minutes=8 * 60 * 2,
-        neighbourhoods_path=areas,
-        demographics_path=residents,
-        group_columns=("group_a", "group_b"),
+    issued = make_deployment(
+        core_of(burglary_store),
+        None,
+        DeployRequest("CPD", as_of=dt.date(2018, 3, 5), officer_minutes=8 * 60 * 2),
+        disparity=DisparitySource(residents, ("group_a", "group_b"), neighbourhoods_path=areas),
     )
+    result = issued.deployment
     plan, report, collection = result.plan, result.disparity, result.cells
     assert len(plan.places) == 960 // (4 * 25)  # 4 visits of 15 + 10 min each
     assert all(p.visits == 4 and p.minutes_on_scene == 60 for p in plan.places)

@@ -10,11 +10,12 @@ import pytest
 from conftest import shared_file
 from sqlalchemy import Engine
 from store_support import import_source
+from tasking_support import core_of
 
 from openilp.analysis.forecast import make_forecaster
 from openilp.ingest.spec import load_source_spec
-from openilp.services.events import EventQuery, load_events
-from openilp.services.forecasting import run_backtest, study_area_grid
+from openilp.services.analysis.events import EventQuery, load_events
+from openilp.services.analysis.forecasting import BacktestRequest, run_backtest, study_area_grid
 
 pytestmark = pytest.mark.realdata
 
@@ -44,14 +45,10 @@ def test_midnight_forecast_ignores_that_days_burglaries(chicago: Engine) -> None
 
 
 def test_four_week_backtest_on_chicago(chicago: Engine) -> None:
-    result = run_backtest(
-        chicago,
-        agency_code="CPD",
-        categories=("burglary",),
-        date_from=dt.date(2017, 1, 2),
-        date_to=dt.date(2017, 1, 29),
-        methods=["naive", "kde", "prospective"],
+    request = BacktestRequest(
+        "CPD", date_from=dt.date(2017, 1, 2), date_to=dt.date(2017, 1, 29), methods=("naive", "kde", "prospective")
     )
+    result = run_backtest(core_of(chicago), None, request).backtest
     summary = result.summary().set_index(["method", "metric"])["mean"]
     assert result.scores["origin"].nunique() == 4
     for method in ("naive", "kde", "prospective"):

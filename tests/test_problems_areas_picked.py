@@ -27,7 +27,7 @@ from openilp.errors import InvalidRequest, NotFound
 from openilp.security.actors import UserInfo
 from openilp.services import problems
 from openilp.services.accounts.records import user_info as get_user_info
-from openilp.services.analysis_common import boundary_areas
+from openilp.services.analysis.common import boundary_areas
 from openilp.services.problems.areas import geometry_from_geojson, unit_names, units_area
 from openilp.services.problems.scanning import complete_from
 

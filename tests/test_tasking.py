@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sqlalchemy import Engine
-from tasking_support import AS_OF, TRIGGER, _moment, history, seed_store, trigger, write_halves
+from tasking_support import AS_OF, TRIGGER, _moment, core_of, history, seed_store, trigger, write_halves
 
-from openilp.services import tasking as tasking_service
-from openilp.services.tasking import Deployment, DisparitySource, deployment, disparity_source_for
+from openilp.services.analysis import tasking as tasking_service
+from openilp.services.analysis.tasking import Deployment, DisparitySource, disparity_source_for
 from openilp.tasking import plan_deployment
 
 #: 8 places (4 visits of 15 + 10 min each): two of them may go to alert cells.
@@ -28,7 +28,10 @@ def store(engine: Engine) -> Engine:
 
 
 def _plan(engine: Engine, **kwargs: object) -> Deployment:
-    return deployment(engine, agency_code="NRT", categories=("burglary",), as_of=AS_OF, **{**FAST, **kwargs})  # type: ignore[arg-type]
+    # The planning step behind make_deployment, with explicit files (the contract is tested in test_tasking_web).
+    return tasking_service._plan_shift(
+        core_of(engine), agency_code="NRT", categories=("burglary",), as_of=AS_OF, **{**FAST, **kwargs}
+    )  # type: ignore[arg-type]
 
 
 def _distance_to_trigger(place: dict[str, object], result: Deployment) -> float:

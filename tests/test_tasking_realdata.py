@@ -9,9 +9,10 @@ import pytest
 from conftest import REPO_ROOT, shared_file
 from sqlalchemy import Engine
 from store_support import import_source
+from tasking_support import core_of
 
 from openilp.ingest.spec import load_source_spec
-from openilp.services.tasking import deployment
+from openilp.services.analysis.tasking import DeployRequest, DisparitySource, make_deployment
 
 pytestmark = pytest.mark.realdata
 
@@ -32,20 +33,16 @@ def stlouis(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 def test_the_guides_st_louis_deployment_list(stlouis: Engine) -> None:
     neighbourhoods = shared_file("stlouis", "stl_neighborhoods_wgs84.geojson")
-    result = deployment(
-        stlouis,
-        agency_code="SLMPD",
-        categories=("burglary",),
-        as_of=dt.date(2019, 12, 2),
-        officer_minutes=960,
-        method="naive",
-        study_area_path=neighbourhoods,
-        neighbourhoods_path=neighbourhoods,
+    disparity = DisparitySource(
         demographics_path=shared_file("stlouis", "stl_race_by_neighborhood_1940_2017.csv"),
         group_columns=("white17", "black17"),
         population_path=shared_file("stlouis", "stl_population_by_neighborhood_1940_2017.csv"),
         population_column="pop17",
+        neighbourhoods_path=neighbourhoods,
     )
+    request = DeployRequest("SLMPD", as_of=dt.date(2019, 12, 2), officer_minutes=960, method="naive")
+    # The default study area is SLMPD's boundary layer: the same neighbourhoods.
+    result = make_deployment(core_of(stlouis), None, request, disparity=disparity).deployment
     guide = GUIDE.read_text(encoding="utf-8")
     assert len(result.places) == 9 and result.plan.minutes_used == 900
     assert result.alert_zone_count == 304 and len(result.alert_cells) == 704

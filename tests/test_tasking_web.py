@@ -123,7 +123,7 @@ def test_printable_list_warns_when_the_store_changed(store: Engine, tmp_path: Pa
         ("officer_minutes=abc", "officer-minutes must be a number"),
         ("as_of=2030-01-01", "outside the data"),
         ("as_of=2019-13-45", "as_of"),
-        ("category=arson", "unknown category &#39;arson&#39;"),
+        ("category=arsen", "unknown category or crime group &#39;arsen&#39;"),
         ("method=oracle", "unknown forecasting method"),
         ("shift_hours=30", "between 1 and 24 hours"),
         ("shift_start=25:99", "shift start must be a time"),

@@ -169,6 +169,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     # Deployment lists (tests/test_tasking_web.py): analysts and supervisors plan (the form, no plan without a
     # budget); officers too may open a printable list, but only from a signed link (none given here: 400).
     ("GET", "/deploy"): {"anonymous": 303, **_only(_PLANNERS)},
+    # The deployment list as JSON: the same planners; the seeded store is too small to plan from (400).
+    ("GET", "/api/v1/deploy.json"): {"anonymous": 401, **_only(_PLANNERS, 400)},
     ("GET", "/deploy/print"): {"anonymous": 303, **_only([*_PLANNERS, "officer"], 400)},
     # Problems (SARA): tests/test_problems_web.py. No problem 1 exists: reads answer 404 to those permitted.
     ("GET", "/api/v1/problems"): {"anonymous": 401, **_only(INTERNAL)},

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from web_support import IncidentSpec, login, make_client, seed_agency, seed_incidents, seed_user
 
 from openilp.db import session_scope
-from openilp.services.incidents import category_options, incident_features, incident_summary
+from openilp.services.analysis.incidents import category_options, incident_features, incident_summary
 
 UTC = dt.UTC
 # St. Louis is UTC-6 in winter: 2019-01-01 03:00 UTC is still 31 December locally.

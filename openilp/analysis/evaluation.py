@@ -33,7 +33,7 @@ part of the city; ``open_cp`` instead rounds the coverage up over ties, flagging
 asked). The flagged area stays exactly ``k`` cells, so the PAI's ``a / A`` is ``k / n_cells``. PEI's
 oracle ``n*`` (the ``k`` largest counts) has no ties to break. :func:`cell_credit` gives each cell's
 fraction, which is all an outside scorer needs besides the scores: an exported forecast carries
-each cell's exact score and area (see ``openilp.services.forecasting.forecast_geojson``).
+each cell's exact score and area (see ``openilp.services.analysis.forecasting.forecast_geojson``).
 
 >>> scores = np.array([5.0, 4.0, 3.0, 2.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
 >>> counts = np.array([2, 1, 0, 0, 0, 1, 0, 0, 0, 0])

@@ -8,7 +8,12 @@ study area. This module gives two answers to "is that more than chance?":
   ``G_Local(..., star=True, transform="B")``. Crime counts are small and zero-heavy, so the normal
   approximation is rough in the tails;
 * an exact-in-distribution permutation p-value (``p_sim``) that keeps its nominal level on
-  zero-heavy data (see :func:`gi_star` for why esda's ``p_sim`` does not, and how this one does).
+  zero-heavy data (see :func:`gi_star` for why esda's ``p_sim`` does not, and how this one does);
+* for counts (non-negative integers) with binary weights, the **exact** p-value of the same
+  permutation null (``exact=True``): the tail of the null distribution itself, computed by
+  enumeration (:func:`exact_tail_probabilities`), with no Monte Carlo floor. Benjamini-Hochberg over
+  ``m`` cells needs p-values of ``α / m`` and below, which ``R`` permutations cannot give once
+  ``1 / (R + 1) > α / m`` (7,000 cells at α = 0.05 need more than 140,000 permutations).
 
 Thousands of cells are tested at once, so flags should be controlled for the false discovery rate
 (Benjamini & Hochberg 1995): :meth:`GiStarResult.hot_spots` does this by default.
@@ -43,7 +48,9 @@ __all__ = [
     "GiStarResult",
     "STABILITY_CLASSES",
     "benjamini_hochberg",
+    "exact_tail_probabilities",
     "gi_star",
+    "permutations_for_fdr",
     "hotspot_stability",
     "rate_per_km2",
     "rate_per_1000_residents",
@@ -131,6 +138,9 @@ class GiStarResult:
         ``≤`` for "less").
     alternative : str
     permutations : int
+        Permutations behind ``p_sim`` (0 when it is exact or absent).
+    exact : bool
+        Whether ``p_sim`` is the exact tail probability of the permutation null.
     """
 
     local_sum: NDArray[np.float64]
@@ -141,10 +151,11 @@ class GiStarResult:
     p_sim: NDArray[np.float64] | None
     alternative: str
     permutations: int
+    exact: bool = False
 
     @property
     def p_values(self) -> NDArray[np.float64]:
-        """The p-values used for flags: ``p_sim`` when permutations were run, else ``p_norm``."""
+        """The p-values used for flags: ``p_sim`` when permutations (or the exact null) ran, else ``p_norm``."""
         return self.p_sim if self.p_sim is not None else self.p_norm
 
     def q_values(self) -> NDArray[np.float64]:
@@ -250,6 +261,91 @@ def _permutation_counts_full(
     return at_least, at_most
 
 
+def permutations_for_fdr(n_tests: int, alpha: float, *, ladder: Sequence[int] = (999, 9_999, 99_999, 999_999)) -> int:
+    """The fewest permutations of ``ladder`` whose smallest p-value ``1 / (R + 1)`` is at most ``α / m``.
+
+    Below that, Benjamini-Hochberg at level ``α`` over ``m = n_tests`` tests cannot flag a single
+    unit, however strong the cluster. Returns the last rung when none suffices.
+
+    >>> permutations_for_fdr(150, 0.05), permutations_for_fdr(7_148, 0.05)
+    (9999, 999999)
+    """
+    if n_tests < 1 or not 0 < alpha < 1:
+        raise ValueError("need at least one test and 0 < alpha < 1")
+    for permutations in ladder:
+        if 1.0 / (permutations + 1.0) <= alpha / n_tests:
+            return int(permutations)
+    return int(ladder[-1])
+
+
+def exact_tail_probabilities(
+    values: ArrayLike, sizes: ArrayLike, observed: ArrayLike, *, upper: bool = True
+) -> NDArray[np.float64]:
+    """Exact ``P(S_k >= s)`` (or ``P(S_k <= s)``): ``S_k`` the sum of ``k`` values drawn without replacement.
+
+    The null distribution of a binary-weight Gi* local sum under total randomisation (every unit's
+    count relocated at random) is that of the sum of ``k`` counts drawn without replacement from all
+    ``n`` counts, ``k`` the unit's neighbours plus itself. For non-negative integer counts it is
+    enumerated by dynamic programming over the distinct count values ``v`` (each ``n_v`` times)::
+
+        N_k(s) = sum over (c_v) with sum c_v = k, sum c_v v = s of prod_v C(n_v, c_v),
+        P(S_k = s) = N_k(s) / C(n, k),
+
+    so the tail is exact (no Monte Carlo floor): the p-value a permutation test converges to as its
+    permutations grow. Cost: (distinct values) x k² x (k x largest count).
+
+    Parameters
+    ----------
+    values : integer array (n,)
+        The counts (non-negative integers).
+    sizes, observed : arrays (m,)
+        For each test, the number of values summed ``k`` (1 to n) and the observed sum ``s``.
+    upper : bool
+        ``P(S_k >= s)`` when True, else ``P(S_k <= s)``.
+
+    >>> p = exact_tail_probabilities([0, 0, 0, 1, 2], [2, 2], [3, 0])
+    >>> [round(float(v), 3) for v in p]  # only {1, 2} sums to 3: 1 of C(5, 2) = 10 pairs
+    [0.1, 1.0]
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 1 or not np.all(np.isfinite(x)) or np.any(x < 0) or np.any(x != np.round(x)):
+        raise ValueError("exact Gi* p-values need non-negative integer counts")
+    counts = x.astype(np.int64)
+    k_of = np.asarray(sizes, dtype=np.int64)
+    s_obs = np.asarray(observed, dtype=np.float64)
+    n = len(counts)
+    if len(k_of) and (k_of.min() < 1 or k_of.max() > n):
+        raise ValueError(f"each test sums between 1 and {n} values")
+    kmax = int(k_of.max()) if len(k_of) else 0
+    top = int(counts.max()) * kmax if n else 0
+    distinct, multiplicity = np.unique(counts, return_counts=True)
+    # ways[j, s]: ways of choosing j of the values seen so far with sum s (as floats: C(n, 9) ~ 1e43 at most).
+    ways = np.zeros((kmax + 1, top + 1))
+    ways[0, 0] = 1.0
+    for value, times in zip(distinct.tolist(), multiplicity.tolist(), strict=True):
+        updated = ways.copy()
+        binomial = 1.0
+        for c in range(1, min(times, kmax) + 1):
+            binomial = binomial * (times - c + 1) / c
+            shift = c * value
+            if shift > top:
+                break
+            updated[c:, shift:] += binomial * ways[: kmax + 1 - c, : top + 1 - shift]
+        ways = updated
+    result = np.empty(len(k_of))
+    for k in np.unique(k_of).tolist():
+        pmf = ways[k] / math.comb(n, k)
+        tail = np.cumsum(pmf[::-1])[::-1] if upper else np.cumsum(pmf)
+        members = np.flatnonzero(k_of == k)
+        s = s_obs[members]
+        index = np.ceil(s - 1e-9) if upper else np.floor(s + 1e-9)
+        inside = (index >= 0) & (index <= top)
+        fill = 0.0 if upper else 1.0
+        beyond = np.where(index < 0, 1.0 if upper else 0.0, fill)
+        result[members] = np.where(inside, tail[np.clip(index, 0, top).astype(np.int64)], beyond)
+    return np.minimum(result, 1.0)
+
+
 def gi_star(
     counts: ArrayLike,
     weights: SpatialWeights,
@@ -260,6 +356,7 @@ def gi_star(
     seed: int | np.random.Generator | None = None,
     self_weight: float = 1.0,
     method: Literal["auto", "grouped", "full"] = "auto",
+    exact: bool = False,
 ) -> GiStarResult:
     """Getis-Ord Gi* local statistic with analytical and permutation inference.
 
@@ -288,6 +385,11 @@ def gi_star(
         Weight of the unit itself in its local sum (1 for the usual binary Gi*).
     method : {"auto", "grouped", "full"}
         How to simulate the null (same distribution, different speed; see Notes).
+    exact : bool
+        Instead of simulating, compute ``p_sim`` as the exact tail probability of the same null
+        (:func:`exact_tail_probabilities`): for non-negative integer counts and binary weights with
+        ``self_weight`` 1. ``permutations`` is then ignored. On grids of thousands of cells this is
+        what lets FDR control flag anything at all.
 
     Returns
     -------
@@ -385,7 +487,18 @@ def gi_star(
         p_norm = np.minimum(1.0, 2.0 * _normal_sf(np.abs(z)))
 
     p_sim: NDArray[np.float64] | None = None
-    if permutations > 0:
+    if exact:
+        if not np.all(w.data == 1.0):
+            raise ValueError("exact Gi* p-values need binary weights with self_weight 1")
+        sizes = w.cardinalities()
+        if alternative == "two-sided":
+            upper = exact_tail_probabilities(x, sizes, local, upper=True)
+            lower = exact_tail_probabilities(x, sizes, local, upper=False)
+            p_sim = np.minimum(1.0, 2.0 * np.minimum(upper, lower))
+        else:
+            p_sim = exact_tail_probabilities(x, sizes, local, upper=alternative == "greater")
+        permutations = 0
+    elif permutations > 0:
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         tolerance = 1e-9 * max(1.0, float(np.abs(x).sum() * np.abs(w.data).max()))
         kmax = int(w.cardinalities().max())
@@ -423,6 +536,7 @@ def gi_star(
         p_sim=None if p_sim is None else spread(p_sim),
         alternative=alternative,
         permutations=permutations,
+        exact=exact,
     )
 
 

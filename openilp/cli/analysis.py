@@ -1,9 +1,11 @@
 """``openilp hotspots|knox|near-repeat-alerts|trends``: crime analysis from the store.
 
-Thin shells over :mod:`openilp.services.hotspot_service`, :mod:`openilp.services.nearrepeat_service`
-and :mod:`openilp.services.trend_service`: the same functions the web app's analysis pages and
-``/api/v1/analysis/...`` endpoints call. The services (numpy, pandas, SQLAlchemy) are imported
-inside the commands, so that ``openilp --help`` stays fast.
+Thin shells over :mod:`openilp.services.analysis.hotspots`, :mod:`openilp.services.analysis.nearrepeat`
+and :mod:`openilp.services.analysis.trends`: the same functions, with the same requests, that the
+web app's analysis pages and ``/api/v1/analysis/...`` endpoints call. The command line acts as the
+system (no signed-in user); without ``--agency`` the service takes the only agency in the store.
+The services (numpy, pandas, SQLAlchemy) are imported inside the commands, so that ``openilp
+--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, default_agency, emit_json, engine, err_console, fail, progress_bar, settings
+from openilp.cli.common import console, core, default_agency, emit_json, err_console, fail, progress_bar, read_area
 from openilp.constants import AREA_LEVELS, DEFAULT_SPACE_BANDS_M, DEFAULT_TIME_BANDS_DAYS
 
 __all__ = ["app", "hotspots", "knox", "near_repeat_alerts", "trends"]
@@ -47,27 +49,8 @@ def _date(value: str | None, option: str) -> dt.date | None:
         fail(f"{option} must be a date written YYYY-MM-DD, got {value!r}")
 
 
-def _agency(code: str | None) -> str:
-    """``--agency``, else the ``default_agency`` setting or the only agency in the store."""
-    return default_agency(code)
-
-
-def _boundary(agency_code: str, study_area: str) -> str | None:
-    """The study-area file: the agency's boundary layer for ``auto``, none for ``hull``, else a path."""
-    if study_area == "hull":
-        return None
-    if study_area == "auto":
-        from openilp.core.boundaries import BoundaryRegistry
-
-        layer = BoundaryRegistry.default(settings().data_dir).layer_for(agency_code)
-        return str(layer.path) if layer else None
-    if not Path(study_area).is_file():
-        fail(f"--study-area {study_area} is neither 'auto', 'hull' nor an existing GeoJSON file")
-    return study_area
-
-
 def _bands(value: str, option: str) -> tuple[float, ...]:
-    from openilp.services.nearrepeat_service import parse_bands
+    from openilp.services.analysis.nearrepeat import parse_bands
 
     try:
         return parse_bands(value, option)
@@ -92,7 +75,7 @@ def _run(label: str, quiet: bool, call: Any) -> Any:
     try:
         with progress_bar(label, disable=quiet) as progress:
             return call(progress)
-    except ValueError as exc:  # includes NoEventsError
+    except ValueError as exc:  # InvalidRequest, including NoEventsError
         fail(str(exc))
 
 
@@ -110,7 +93,19 @@ def hotspots(
         None, "--bandwidth-m", help="KDE bandwidth, metres (default: Silverman's rule)."
     ),
     kernel: str = typer.Option("quartic", "--kernel", help="KDE kernel: quartic or gaussian."),
-    permutations: int = typer.Option(9999, "--permutations", help="Gi* permutations (0: normal approximation)."),
+    neighbourhood_m: float | None = typer.Option(
+        None, "--neighbourhood-m", help="Gi* neighbourhood: a distance band in metres (default: the 8 touching cells)."
+    ),
+    inference: str = typer.Option(
+        "",
+        "--inference",
+        help="Gi* p-values: exact (the default), permutation or normal (default: from --permutations).",
+    ),
+    permutations: int | None = typer.Option(
+        None,
+        "--permutations",
+        help="Gi* permutations (0: normal approximation; none: exact p-values, or enough for FDR on this grid).",
+    ),
     alpha: float = typer.Option(0.05, "--alpha", help="False discovery rate of the hot/cold flags."),
     seed: int = typer.Option(0, "--seed", help="Seed of the permutations."),
     study_area: str = typer.Option(
@@ -121,27 +116,28 @@ def hotspots(
     as_json: bool = typer.Option(False, "--json", help="Print the run's summary as JSON."),
 ) -> None:
     """Hot spots: kernel density and Getis-Ord Gi* hot/cold cells on a grid over the study area."""
-    from openilp.services.hotspot_service import HotspotRequest, run_hotspots
+    from openilp.services.analysis.hotspots import HotspotRequest, run_hotspots
 
     _check_format(fmt, ("table", "geojson", "csv"))
-    code = _agency(agency)
     request = HotspotRequest(
-        code,
-        tuple(category),
-        _date(date_from, "--from"),
-        _date(date_to, "--to"),
-        cell_size_m,
-        bandwidth_m,
-        kernel,
-        permutations,
-        alpha,
-        seed,
-        _boundary(code, study_area),
+        agency_code=default_agency(agency),
+        categories=tuple(category),
+        date_from=_date(date_from, "--from"),
+        date_to=_date(date_to, "--to"),
+        cell_size_m=cell_size_m,
+        bandwidth_m=bandwidth_m,
+        kernel=kernel,
+        neighbourhood_m=neighbourhood_m,
+        inference=inference,
+        permutations=permutations,
+        alpha=alpha,
+        seed=seed,
+        study_area=read_area(study_area, ("auto", "boundary", "hull"), "--study-area"),
     )
     result = _run(
         "hot spots",
         as_json or (fmt != "table" and output is None),
-        lambda p: run_hotspots(engine(), request, progress=p),
+        lambda p: run_hotspots(core(), None, request, progress=p),
     )
     if fmt != "table" and (output is not None or not as_json):
         content = json.dumps(result.to_geojson()) if fmt == "geojson" else result.to_csv()
@@ -155,9 +151,11 @@ def hotspots(
     console.print(
         f"[bold]{summary['events_in_study_area']:,}[/] incidents in {summary['cells']:,} cells of "
         f"{summary['cell_size_m']:g} m ({summary['study_area']}); KDE {summary['kernel']}, bandwidth "
-        f"{summary['bandwidth_m']:,.0f} m; Gi* {summary['permutations']:,} permutations, FDR {summary['alpha_fdr']:g}: "
+        f"{summary['bandwidth_m']:,.0f} m; Gi* {_inference_text(summary)}, FDR {summary['alpha_fdr']:g}: "
         f"[bold]{summary['hot_cells']}[/] hot and [bold]{summary['cold_cells']}[/] cold cells."
     )
+    if summary["diagnosis"]:
+        console.print(f"[yellow]{escape(summary['diagnosis'])}[/]")
     frame = result.to_frame().sort_values(["kde_per_km2"], ascending=False).head(10)
     table = Table(title="Densest cells")
     for column in ("unit_id", "count", "kde_per_km2", "gi_z", "gi_q", "gi_class", "lon", "lat"):
@@ -174,6 +172,12 @@ def hotspots(
             f"{row.lat:.5f}",
         )
     console.print(table)
+
+
+def _inference_text(summary: dict[str, Any]) -> str:
+    if summary["inference"] == "permutation":
+        return f"{summary['permutations']:,} permutations"
+    return "exact p-values" if summary["inference"] == "exact" else "normal approximation"
 
 
 # ---------------------------------------------------------------------------------------- knox
@@ -217,10 +221,10 @@ def knox(
     as_json: bool = typer.Option(False, "--json", help="Print the table and summary as JSON."),
 ) -> None:
     """Knox near-repeat test: a space band × time band table with plain-language findings."""
-    from openilp.services.nearrepeat_service import KnoxRequest, run_knox
+    from openilp.services.analysis.nearrepeat import KnoxRequest, run_knox
 
     request = KnoxRequest(
-        _agency(agency),
+        default_agency(agency),
         tuple(category),
         _date(date_from, "--from"),
         _date(date_to, "--to"),
@@ -233,7 +237,7 @@ def knox(
         min_ratio,
     )
     result = _run(
-        "Knox test", as_json or (as_csv and output is None), lambda p: run_knox(engine(), request, progress=p)
+        "Knox test", as_json or (as_csv and output is None), lambda p: run_knox(core(), None, request, progress=p)
     )
     if as_json:
         emit_json(result.to_json())
@@ -261,10 +265,10 @@ def near_repeat_alerts(
     as_json: bool = typer.Option(False, "--json", help="Print zones, summary and Knox table as JSON."),
 ) -> None:
     """Near-repeat alerts: zones of elevated risk around recent incidents, from a Knox fit on history."""
-    from openilp.services.nearrepeat_service import KnoxRequest, NearRepeatAlertRequest, run_near_repeat_alerts
+    from openilp.services.analysis.nearrepeat import KnoxRequest, NearRepeatAlertRequest, run_near_repeat_alerts
 
     _check_format(fmt, ("table", "geojson", "csv"))
-    code = _agency(agency)
+    code = default_agency(agency)
     knox_request = KnoxRequest(
         code,
         tuple(category),
@@ -277,7 +281,7 @@ def near_repeat_alerts(
     result = _run(
         "near-repeat alerts",
         as_json or (fmt != "table" and output is None),
-        lambda p: run_near_repeat_alerts(engine(), request, progress=p),
+        lambda p: run_near_repeat_alerts(core(), None, request, progress=p),
     )
     if as_json:
         emit_json(result.to_json())
@@ -332,11 +336,11 @@ def trends(
     as_json: bool = typer.Option(False, "--json", help="Print the rows (with incident ids) as JSON."),
 ) -> None:
     """CompStat trend alerts per area × category × period against baselines (Poisson z, E-test)."""
-    from openilp.services.trend_service import TrendRequest, run_trends
+    from openilp.services.analysis.trends import TrendRequest, run_trends
 
     _check_format(fmt, ("table", "csv"))
     request = TrendRequest(
-        _agency(agency),
+        default_agency(agency),
         tuple(category),
         _date(as_of, "--as-of"),
         by,
@@ -346,7 +350,7 @@ def trends(
     result = _run(
         "trend alerts",
         as_json or (fmt == "csv" and output is None),
-        lambda p: run_trends(engine(), request, progress=p),
+        lambda p: run_trends(core(), None, request, progress=p),
     )
     if as_json:
         emit_json(result.to_json(flagged_only=not show_all))

@@ -39,6 +39,7 @@ __all__ = [
     "fail",
     "progress_bar",
     "service",
+    "read_area",
 ]
 
 #: Width of output that is not a terminal (a pipe, a file): tables are then never cut or folded.
@@ -182,3 +183,18 @@ def progress_bar(label: str, *, disable: bool = False) -> Iterator[Callable[[str
             progress.update(task, description=f"{label}: {name}", completed=done, total=total)
 
         yield update
+
+
+def read_area(value: str, words: tuple[str, ...], option: str) -> str:
+    """A study area for a request: one of ``words`` as it is, else the GeoJSON text of the file ``value``.
+
+    Only the command line reads files: a service request carries the GeoJSON itself.
+    """
+    if value in words:
+        return value
+    from pathlib import Path
+
+    path = Path(value)
+    if not path.is_file():
+        fail(f"{option} {value} is neither {', '.join(words)} nor an existing GeoJSON file")
+    return path.read_text(encoding="utf-8")

@@ -1,4 +1,12 @@
-"""``openilp forecast``, ``openilp backtest`` and ``openilp deploy``: forecasts anyone can score."""
+"""``openilp forecast``, ``openilp backtest`` and ``openilp deploy``: forecasts anyone can score.
+
+Thin shells over :mod:`openilp.services.analysis.forecasting` and
+:mod:`openilp.services.analysis.tasking`, with the requests the web app builds: the same default
+study area (the agency's boundary layer, else cells near past events), the same meaning of
+``--category`` (category codes or crime groups, comma-separated), the same bounds, and a
+deployment list written to the audit log as on ``/deploy``. Files are read here and passed to the
+services as GeoJSON.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +18,20 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, default_agency, emit_json, engine, fail
-from openilp.constants import CATEGORY_SETS
+from openilp.cli.common import console, core, default_agency, emit_json, fail, read_area
 
 #: The forecasting commands; :mod:`openilp.cli.main` adds them at the top level.
 app = typer.Typer()
 
 METHODS_HELP = "naive, kde, prospective, sepp or learned."
+_STUDY_AREA_HELP = (
+    "auto (the agency's boundary layer, else cells within 300 m of past events), near_events, or a GeoJSON file."
+)
 
 
-def _day(value: str, option: str) -> dt.date:
+def _day(value: str | None, option: str) -> dt.date | None:
+    if value is None or not value.strip():
+        return None
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
@@ -27,68 +39,76 @@ def _day(value: str, option: str) -> dt.date:
 
 
 def _categories(category: str) -> tuple[str, ...]:
-    return CATEGORY_SETS.get(category, tuple(c.strip() for c in category.split(",") if c.strip()))
+    from openilp.services.analysis.forecasting import split_categories
+
+    return split_categories(category)
+
+
+def _study_area(value: Path | None) -> str:
+    return "auto" if value is None else read_area(str(value), ("auto", "boundary", "near_events"), "--study-area")
 
 
 @app.command("forecast")
 def forecast_command(
-    agency: str | None = typer.Option(
-        None, "--agency", help="Agency code (default: the default_agency setting, else the only agency)."
+    agency: str = typer.Option(
+        "", "--agency", help="Agency code (default: the default_agency setting, else the only one)."
     ),
     category: str = typer.Option(
-        "burglary", "--category", help="Category code or crime group (burglary, robbery, violent, property…)."
+        "burglary", "--category", help="Category codes or crime groups, comma-separated (burglary, violent…)."
     ),
-    as_of: str = typer.Option(..., "--as-of", help="Forecast issued at local midnight starting this date."),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Forecast issued at local midnight starting this date (default: after the latest incident).",
+    ),
     method: str = typer.Option("learned", "--method", help=f"Forecasting method: {METHODS_HELP}"),
     cell_size: float = typer.Option(150.0, "--cell-size", help="Cell side in metres."),
     horizon: float = typer.Option(7.0, "--horizon", help="Forecast horizon in days."),
-    study_area: Path | None = typer.Option(
-        None, "--study-area", help="GeoJSON polygons of the study area (default: cells within 300 m of past events)."
-    ),
+    study_area: Path | None = typer.Option(None, "--study-area", help=_STUDY_AREA_HELP),
     out: Path = typer.Option(Path("forecast.geojson"), "--out", help="Where to write the GeoJSON."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Write a forecast as GeoJSON: one EPSG:4326 polygon per study-area cell, with cell_id and score
     (higher = more risk). Only events known before the as-of moment are used."""
-    from openilp.services.forecasting import forecast_geojson, run_forecast
+    from openilp.services.analysis.forecasting import ForecastRequest, run_forecast
 
+    request = ForecastRequest(
+        default_agency(agency),
+        _categories(category),
+        _day(as_of, "--as-of"),
+        method,
+        cell_size,
+        horizon,
+        study_area=_study_area(study_area),
+    )
     try:
-        forecaster, scores = run_forecast(
-            engine(),
-            agency_code=default_agency(agency),
-            categories=_categories(category),
-            as_of=_day(as_of, "--as-of"),
-            method=method,
-            cell_size_m=cell_size,
-            horizon_days=horizon,
-            study_area_path=study_area,
-        )
+        result = run_forecast(core(), None, request)
     except ValueError as exc:
         fail(str(exc))
-    collection = forecast_geojson(forecaster, scores, category=category, horizon_days=horizon)
+    collection = result.to_geojson()
     out.write_text(json.dumps(collection))
-    summary = {**collection["forecast"], "out": str(out), "top_cells": [int(i) for i in scores.argsort()[::-1][:10]]}
     if as_json:
-        emit_json(summary)
+        emit_json({**result.as_dict(), "out": str(out)})
     else:
         console.print(
-            f"{method} forecast of {category} for {horizon:g} days from {as_of}: "
-            f"{len(collection['features']):,} cells of {cell_size:g} m, {forecaster.n_events_:,} past events → {out}"
+            f"{method} forecast of {escape(category)} for {horizon:g} days from {result.request.as_of}: "
+            f"{len(collection['features']):,} cells of {cell_size:g} m, "
+            f"{result.forecaster.n_events_:,} past events → {out}"
         )
 
 
 @app.command("backtest")
 def backtest_command(
-    agency: str | None = typer.Option(
-        None, "--agency", help="Agency code (default: the default_agency setting, else the only agency)."
+    agency: str = typer.Option(
+        "", "--agency", help="Agency code (default: the default_agency setting, else the only one)."
     ),
-    category: str = typer.Option("burglary", "--category", help="Category code or crime group."),
+    category: str = typer.Option("burglary", "--category", help="Category codes or crime groups, comma-separated."),
     date_from: str = typer.Option(..., "--from", help="First forecast date (local midnight)."),
     date_to: str = typer.Option(..., "--to", help="Last day of the evaluation span."),
     methods: str = typer.Option("naive,kde,prospective,sepp,learned", "--methods", help="Comma-separated methods."),
     cell_size: float = typer.Option(150.0, "--cell-size", help="Cell side in metres."),
     horizon: int = typer.Option(7, "--horizon", help="Days per forecast (and between forecasts)."),
-    study_area: Path | None = typer.Option(None, "--study-area", help="GeoJSON polygons of the study area."),
+    study_area: Path | None = typer.Option(None, "--study-area", help=_STUDY_AREA_HELP),
     out_json: Path | None = typer.Option(None, "--out-json", help="Write the full results as JSON."),
     plot: Path | None = typer.Option(None, "--plot", help="Write the coverage curves (.png or .svg)."),
     out_dir: Path | None = typer.Option(
@@ -98,30 +118,30 @@ def backtest_command(
 ) -> None:
     """Rolling-origin backtest: fit before each period, forecast it, score it (hit rate, PAI, PEI, RRI)."""
     from openilp.analysis.backtest import plot_coverage_curves
-    from openilp.services.forecasting import run_backtest
+    from openilp.services.analysis.forecasting import BacktestRequest, run_backtest
 
+    request = BacktestRequest(
+        default_agency(agency),
+        _categories(category),
+        _day(date_from, "--from"),
+        _day(date_to, "--to"),
+        tuple(m.strip() for m in methods.split(",") if m.strip()),
+        cell_size,
+        horizon,
+        study_area=_study_area(study_area),
+    )
     try:
-        result = run_backtest(
-            engine(),
-            agency_code=default_agency(agency),
-            categories=_categories(category),
-            date_from=_day(date_from, "--from"),
-            date_to=_day(date_to, "--to"),
-            methods=[m.strip() for m in methods.split(",") if m.strip()],
-            cell_size_m=cell_size,
-            horizon_days=horizon,
-            study_area_path=study_area,
-            forecast_dir=out_dir,
-        )
+        report = run_backtest(core(), None, request, forecast_dir=out_dir)
     except ValueError as exc:
         fail(str(exc))
+    result = report.backtest
     if out_json:
         result.write_json(out_json)
     if plot:
         plot_coverage_curves({category: result}, plot)
-    payload = result.to_dict()
+    payload = report.as_dict()
     if as_json:
-        emit_json({k: payload[k] for k in ("horizon_days", "coverages", "n_cells", "periods", "meta", "summary")})
+        emit_json(payload)
         return
     means = {(r["method"], r["metric"]): float("nan" if r["mean"] is None else r["mean"]) for r in payload["summary"]}
     metrics = [f"{m}@{c:g}" for m in ("pai", "pei") for c in result.coverages]
@@ -136,11 +156,13 @@ def backtest_command(
 
 @app.command("deploy")
 def deploy_command(
-    agency: str | None = typer.Option(
-        None, "--agency", help="Agency code (default: the default_agency setting, else the only agency)."
+    agency: str = typer.Option(
+        "", "--agency", help="Agency code (default: the default_agency setting, else the only one)."
     ),
-    category: str = typer.Option("burglary", "--category", help="Category code or crime group."),
-    as_of: str = typer.Option(..., "--as-of", help="Date of the shift (the forecast uses events before it)."),
+    category: str = typer.Option("burglary", "--category", help="Category codes or crime groups, comma-separated."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Date of the shift (the forecast uses events before it; default: after the latest)."
+    ),
     officer_minutes: float = typer.Option(..., "--officer-minutes", help="Patrol minutes available in the shift."),
     method: str = typer.Option("learned", "--method", help=f"Forecasting method: {METHODS_HELP}"),
     shift_hours: float = typer.Option(8.0, "--shift-hours", help="Shift length in hours."),
@@ -153,7 +175,7 @@ def deploy_command(
         help="Move cells under a near-repeat alert in force on the shift's day ahead (at most 1/4 of the places).",
     ),
     cell_size: float = typer.Option(150.0, "--cell-size", help="Cell side in metres."),
-    study_area: Path | None = typer.Option(None, "--study-area", help="GeoJSON polygons of the study area."),
+    study_area: Path | None = typer.Option(None, "--study-area", help=_STUDY_AREA_HELP),
     neighbourhoods: Path | None = typer.Option(None, "--neighbourhoods", help="Neighbourhood polygons (GeoJSON)."),
     neighbourhood_id: str = typer.Option("NHD_NUM", "--neighbourhood-id", help="Neighbourhood id property/column."),
     demographics: Path | None = typer.Option(None, "--demographics", help="CSV of residents by group and area."),
@@ -163,43 +185,47 @@ def deploy_command(
     out: Path | None = typer.Option(None, "--out", help="Write the planned cells as GeoJSON."),
     as_json: bool = typer.Option(False, "--json", help="Print the plan and the disparity check as JSON."),
 ) -> None:
-    """A shift's hot-spot patrol list (Koper-curve visits in random order) with its disparity check."""
-    from openilp.services.tasking import deployment
+    """A shift's hot-spot patrol list (Koper-curve visits in random order) with its disparity check.
 
-    start = None
-    if shift_start:
-        try:
-            start = dt.time.fromisoformat(shift_start.strip())
-        except ValueError:
-            fail(f"--shift-start expects a time such as 07:00, got {shift_start!r}")
-    try:
-        result = deployment(
-            engine(),
-            agency_code=default_agency(agency),
-            categories=_categories(category),
-            as_of=_day(as_of, "--as-of"),
-            officer_minutes=officer_minutes,
-            method=method,
-            cell_size_m=cell_size,
-            shift_hours=shift_hours,
-            visit_minutes=visit_minutes,
-            travel_minutes=travel_minutes,
-            near_repeat=near_repeat,
-            study_area_path=study_area,
-            neighbourhoods_path=neighbourhoods,
-            neighbourhood_id=neighbourhood_id,
+    The list is written to the audit log, as on the web app's Deploy page. Without --demographics,
+    the agency's configured demographic data (disparity/<AGENCY>.toml in the data folder) are used."""
+    from openilp.services.analysis.tasking import DeployRequest, DisparitySource, make_deployment
+
+    request = DeployRequest(
+        default_agency(agency),
+        _categories(category),
+        _day(as_of, "--as-of"),
+        officer_minutes,
+        method,
+        cell_size,
+        shift_hours,
+        shift_start,
+        visit_minutes,
+        travel_minutes,
+        near_repeat=near_repeat,
+        study_area=_study_area(study_area),
+    )
+    source = None
+    if demographics is not None:
+        source = DisparitySource(
             demographics_path=demographics,
             group_columns=tuple(g.strip() for g in groups.split(",") if g.strip()),
+            id_column=neighbourhood_id,
             population_path=population,
             population_column=population_column,
+            neighbourhoods_path=neighbourhoods,
         )
+    try:
+        issued = make_deployment(core(), None, request, disparity=source)
     except (ValueError, FileNotFoundError) as exc:
         fail(str(exc))
+    result, officer_minutes = issued.deployment, issued.request.officer_minutes
+    as_of, start = str(issued.request.as_of), issued.request.start_time
     plan, report = result.plan, result.disparity
     if out:
         out.write_text(json.dumps(result.cells))
     if as_json:
-        emit_json({**result.to_dict(), "schedule": result.schedule_rows(start)})
+        emit_json(issued.as_dict())
         return
     table = Table(
         title=f"Patrol plan {as_of}: {len(plan.places)} places, {plan.minutes_used} of {officer_minutes:g} min"
@@ -238,3 +264,6 @@ def deploy_command(
                 f"(ratio {g.exposure_to_population:.2f}), crime {g.crime_share:.1%} "
                 f"(ratio {g.exposure_to_crime:.2f}){flag}"
             )
+    if issued.why_no_disparity:
+        console.print(f"No disparity check: {escape(issued.why_no_disparity)}")
+    console.print(f"Reference {issued.reference} (in the audit log)")

@@ -121,7 +121,7 @@ def stats_command(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Counts by offence category, by year (local time) and location coverage, per agency."""
-    from openilp.services.stats import store_stats
+    from openilp.services.analysis.stats import store_stats
 
     try:
         results = store_stats(engine(), agency)

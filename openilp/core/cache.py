@@ -3,7 +3,7 @@
 The web app's pages and the API calls their scripts make often ask the same question twice; the
 analysis services compute once through this cache. Keys include a fingerprint of the agency's
 data, so a new import makes stale results unreachable (see
-:func:`openilp.services.analysis_common.cached`).
+:func:`openilp.services.analysis.common.cached`).
 
 >>> cache = ResultCache(maxsize=2)
 >>> cache.get_or_compute("a", lambda: 1), cache.get_or_compute("a", lambda: 2)

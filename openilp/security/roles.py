@@ -71,7 +71,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Problem-oriented policing (SARA): every internal role reads problems; analysts and supervisors work them.
     "problems:read": INTERNAL_ROLES,
     "problems:write": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value, Role.ADMINISTRATOR.value}),
-    # Deployment lists (openilp.services.tasking): analysts and supervisors (the shift's commanders) plan
+    # Deployment lists (openilp.services.analysis.tasking): analysts and supervisors (the shift's commanders) plan
     # them; patrol officers open the printable list of a plan issued to them (a signed link), read-only.
     "tasking:plan": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value}),
     "tasking:read": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value, Role.OFFICER.value}),

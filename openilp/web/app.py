@@ -36,13 +36,11 @@ from openilp.web.errors import install_error_handlers
 from openilp.web.headers import SecurityHeadersMiddleware
 from openilp.web.privacy import AnonymousPathsMiddleware, install_access_log_filter
 from openilp.web.ratelimit import AnonymousRateLimitMiddleware
-from openilp.web.routes import analysis as analysis_routes
 from openilp.web.routes import api, health, pages
-from openilp.web.routes import forecast as forecast_routes
 from openilp.web.routes import problems as problem_routes
 from openilp.web.routes import series as series_routes
-from openilp.web.routes import tasking as tasking_routes
 from openilp.web.routes.accounts import ROUTERS as ACCOUNT_ROUTERS
+from openilp.web.routes.analysis import ROUTERS as ANALYSIS_ROUTERS
 from openilp.web.routes.intel import ROUTERS as INTEL_ROUTERS
 
 __all__ = ["create_app", "app_from_environment", "anchor_on_schedule", "route_table", "SESSION_COOKIE"]
@@ -111,11 +109,8 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
         app.include_router(account_router)
     for intel_router in INTEL_ROUTERS:
         app.include_router(intel_router)
-    app.include_router(analysis_routes.api)
-    app.include_router(analysis_routes.pages)
-    app.include_router(forecast_routes.api)
-    app.include_router(forecast_routes.pages)
-    app.include_router(tasking_routes.pages)
+    for analysis_router in ANALYSIS_ROUTERS:
+        app.include_router(analysis_router)
     app.include_router(problem_routes.api)
     app.include_router(problem_routes.pages)
     app.include_router(series_routes.api)

@@ -21,7 +21,7 @@ them in inflated the prospective-hotspot PAI@1 % on Chicago burglary from 4.9 to
 open-source library (analytics reference §3.3). An event whose window ends after ``T`` (a burglary
 discovered later) is not known yet either.
 
-Times are naive UTC (as :func:`openilp.services.events.load_events` returns them). Each known event
+Times are naive UTC (as :func:`openilp.services.analysis.events.load_events` returns them). Each known event
 is then represented by the middle of its window, as an age in days before ``T`` (> 0).
 
 **Context events.** A method with ``uses_context = True`` (the learned model) may also read

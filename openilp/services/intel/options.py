@@ -24,7 +24,7 @@ from openilp.intel.rules import (
 )
 from openilp.security.actors import UserInfo
 from openilp.security.roles import INTERNAL_ROLES
-from openilp.services.incidents import category_options
+from openilp.services.analysis.incidents import category_options
 from openilp.services.intel.agreements import has_current_agreement
 from openilp.services.intel.common import RECIPIENT_ROLES, agency_grading_scheme
 

@@ -40,7 +40,7 @@ from openilp.analysis.assessment.series import AssessmentWindows, weekly_counts,
 from openilp.core import OpenILP, Request, Result
 from openilp.errors import InvalidRequest, NotPermitted
 from openilp.security.actors import UserInfo
-from openilp.services.events import EventQuery, expand_categories, load_events
+from openilp.services.analysis.events import EventQuery, expand_categories, load_events
 from openilp.services.problems.areas import geojson_area, geometry_from_geojson
 from openilp.services.problems.common import refusals
 

@@ -27,7 +27,7 @@ from openilp.core import OpenILP, Request, Result
 from openilp.db.models import Problem, ProblemComparisonArea, ProblemEvaluation
 from openilp.errors import InvalidRequest, NotFound
 from openilp.security.actors import UserInfo
-from openilp.services.analysis_common import latest_incident_date
+from openilp.services.analysis.common import latest_incident_date
 from openilp.services.problems.assessment import AssessmentRequest, assess_in_unit
 from openilp.services.problems.common import (
     agency_of,

@@ -11,8 +11,8 @@ even after the data change:
     weekly counts in the area from the baseline start to the last day with data (SVG), drawn with
     :func:`openilp.analysis.assessment.charts.weekly_series_chart`;
 ``hotspot_map``
-    Gi* hot and cold cells (:func:`openilp.services.hotspot_service.run_hotspots`) within 1 km of the
-    area, as GeoJSON (longitude/latitude);
+    Gi* hot and cold cells (:func:`openilp.services.analysis.hotspots.run_hotspots`, exact p-values
+    unless ``permutations`` are given) within 1 km of the area, as GeoJSON (longitude/latitude);
 ``incident_list``
     the incidents in the area (id, category, local time, neighbourhood, beat), at most
     :data:`MAX_INCIDENTS`.
@@ -25,7 +25,6 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,9 +41,9 @@ from openilp.core import OpenILP, Request, Result
 from openilp.db.models import Agency, Problem, ProblemAttachment
 from openilp.errors import InvalidRequest, NotFound
 from openilp.security.actors import UserInfo
-from openilp.services.analysis_common import latest_incident_date, local_times
-from openilp.services.events import EventQuery, load_events
-from openilp.services.hotspot_service import HotspotRequest, run_hotspots
+from openilp.services.analysis.common import latest_incident_date, local_times
+from openilp.services.analysis.events import EventQuery, load_events
+from openilp.services.analysis.hotspots import HotspotRequest, run_hotspots
 from openilp.services.problems.common import (
     agency_of,
     area_geometry,
@@ -164,19 +163,20 @@ def _trend(engine: Engine, problem: Problem, agency: Agency) -> tuple[str, dict[
 
 
 def _hotspots(
-    engine: Engine, problem: Problem, agency: Agency, options: Mapping[str, Any], boundary_path: Path | None
+    core: OpenILP, problem: Problem, agency: Agency, options: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     cell = float(options.get("cell_size_m", 150.0))
+    permutations = options.get("permutations")
     request = HotspotRequest(
         agency_code=agency.code,
         categories=tuple(json.loads(problem.categories)),
         date_from=problem.baseline_start,
         date_to=problem.baseline_end,
         cell_size_m=cell,
-        permutations=int(options.get("permutations", 999)),
-        boundary_path=str(boundary_path) if boundary_path is not None else None,
+        permutations=None if permutations is None else int(permutations),
     )
-    result = run_hotspots(engine, request)
+    # The caller has checked the actor's access to the problem (and so to its agency).
+    result = run_hotspots(core, None, request)
     collection = result.to_geojson()
     near = shapely.buffer(area_geometry(problem, agency.crs), MAP_MARGIN_M)
     to_lonlat = pyproj.Transformer.from_crs(agency.crs, "EPSG:4326", always_xy=True)
@@ -189,7 +189,8 @@ def _hotspots(
     ]
     collection["features"] = kept
     hot = sum(1 for f in kept if f["properties"].get("gi_class") == "hot")
-    return collection, {"cell_size_m": cell, "permutations": request.permutations, "cells": len(kept), "hot": hot}
+    facts = {"inference": result.request.inference, "permutations": result.permutations}
+    return collection, {"cell_size_m": cell, **facts, "cells": len(kept), "hot": hot}
 
 
 def _incidents(engine: Engine, problem: Problem, agency: Agency) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -236,8 +237,7 @@ def attach_product(core: OpenILP, actor: UserInfo | None, request: ProductReques
             text, params = _trend(engine, problem, agency)
             content_type = "image/svg+xml"
         elif kind == "hotspot_map":
-            layer = core.boundaries.layer_for(agency.code)
-            collection, params = _hotspots(engine, problem, agency, options, layer.path if layer else None)
+            collection, params = _hotspots(core, problem, agency, options)
             text, content_type = json.dumps(collection), "application/geo+json"
         else:
             listing, params = _incidents(engine, problem, agency)

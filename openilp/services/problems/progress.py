@@ -21,7 +21,7 @@ from openilp.analysis.assessment.comparison import points_in_areas
 from openilp.core import OpenILP, Request, Result, plain
 from openilp.db.models import Problem
 from openilp.security.actors import UserInfo
-from openilp.services.analysis_common import latest_incident_date
+from openilp.services.analysis.common import latest_incident_date
 from openilp.services.problems.common import agency_of, area_geometry, load_problem, refusals, require_read
 from openilp.services.problems.response import problem_events
 from openilp.services.problems.views import list_problems

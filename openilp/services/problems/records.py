@@ -28,7 +28,7 @@ from openilp.core import OpenILP, Request, Result
 from openilp.db.models import Agency, Problem, ProblemNote, ProblemWorksheet, User
 from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
-from openilp.services.events import expand_categories
+from openilp.services.analysis.events import expand_categories
 from openilp.services.problems.areas import area_from_units, geojson_area, normalise_area, unit_choice
 from openilp.services.problems.common import (
     OPEN_STAGES,

@@ -45,8 +45,8 @@ from openilp.core import OpenILP, Request, Result
 from openilp.db.models import Agency, Problem, ProblemComparisonArea, ProblemIntervention
 from openilp.errors import InvalidRequest, NotFound
 from openilp.security.actors import UserInfo
-from openilp.services.analysis_common import boundary_areas, local_times
-from openilp.services.events import EventQuery, load_events
+from openilp.services.analysis.common import boundary_areas, local_times
+from openilp.services.analysis.events import EventQuery, load_events
 from openilp.services.problems.areas import (
     area_from_units,
     geojson_area,

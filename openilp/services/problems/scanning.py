@@ -40,8 +40,8 @@ from openilp.analysis.trends import trend_alerts
 from openilp.core import OpenILP, Request, Result
 from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
-from openilp.services.analysis_common import boundary_areas, latest_incident_date, local_times
-from openilp.services.events import EventQuery, load_events
+from openilp.services.analysis.common import boundary_areas, latest_incident_date, local_times
+from openilp.services.analysis.events import EventQuery, load_events
 from openilp.services.problems.areas import unit_name
 from openilp.services.problems.common import parse_day, refusals, require_read
 

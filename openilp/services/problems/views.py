@@ -22,7 +22,7 @@ from openilp.db.models import (
     ProblemWorksheet,
 )
 from openilp.security.actors import UserInfo
-from openilp.services.incidents import CRIME_GROUPS, CategoryOption, category_options
+from openilp.services.analysis.incidents import CRIME_GROUPS, CategoryOption, category_options
 from openilp.services.problems.areas import unit_names
 from openilp.services.problems.common import WORKSHEET_FIELDS, iso, load_problem, require_read, usernames
 

@@ -73,7 +73,7 @@ def possible_series(core: OpenILP, actor: UserInfo | None, request: PossibleSeri
     from openilp.analysis.linkage.candidates import candidate_pairs
     from openilp.analysis.linkage.clustering import MAX_CLUSTER_CRIMES, cluster_series
     from openilp.analysis.linkage.features import pair_features
-    from openilp.services.events import EventQuery, load_events
+    from openilp.services.analysis.events import EventQuery, load_events
 
     actor = require_permission(actor, "series:read", "list possible series")
     request = request.validate()

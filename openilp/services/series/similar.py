@@ -76,7 +76,7 @@ def similar_incidents(core: OpenILP, actor: UserInfo | None, request: SimilarReq
 
     from openilp.analysis.linkage.candidates import rank_similar
     from openilp.db.models import Agency, Incident
-    from openilp.services.events import EventQuery, load_events
+    from openilp.services.analysis.events import EventQuery, load_events
 
     actor = require_permission(actor, "series:read", "look for crimes like an incident")
     request = request.validate()

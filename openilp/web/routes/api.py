@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from openilp.security.actors import UserInfo
 from openilp.security.audit import MAX_PURPOSE_LENGTH, record_event, require_purpose
-from openilp.services.incidents import category_options, incident_features, parse_iso_date
+from openilp.services.analysis.incidents import category_options, incident_features, parse_iso_date
 from openilp.web.auth import current_user, require
 from openilp.web.context import db_session, get_context
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from openilp.core import OpenILP
 from openilp.security.actors import UserInfo
 from openilp.services.home import home_dashboard
-from openilp.services.incidents import (
+from openilp.services.analysis.incidents import (
     CRIME_GROUPS,
     category_options,
     parse_iso_date,

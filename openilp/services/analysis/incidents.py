@@ -20,12 +20,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from openilp.core import OpenILP
 from openilp.db.models import Agency, Incident, OffenceCategory
+from openilp.errors import InvalidRequest
 
 __all__ = [
     "CRIME_GROUPS",
     "CategoryOption",
     "IncidentSummary",
+    "category_groups",
     "category_options",
     "incident_features",
     "incident_summary",
@@ -69,8 +72,16 @@ def category_options(session: Session, agency_ids: Sequence[int] | None = None) 
     return sorted(options, key=lambda o: (order.get(o.crime_group, len(order)), o.label.lower()))
 
 
+def category_groups(core: OpenILP) -> list[tuple[str, list[CategoryOption]]]:
+    """The offence categories by crime group, for the pickers of the analysis pages (groups with none left out)."""
+    with core.unit_of_work(None) as uow:
+        options = category_options(uow.session)
+    groups = [(group, [o for o in options if o.crime_group == group]) for group in CRIME_GROUPS]
+    return [(group, members) for group, members in groups if members]
+
+
 def parse_iso_date(value: str | None, name: str) -> dt.date | None:
-    """Parse ``YYYY-MM-DD`` (empty or None means no filter); ValueError names the parameter.
+    """Parse ``YYYY-MM-DD`` (empty or None means no filter); InvalidRequest (a ValueError) names the parameter.
 
     >>> parse_iso_date("2019-01-31", "date_to")
     datetime.date(2019, 1, 31)
@@ -82,7 +93,7 @@ def parse_iso_date(value: str | None, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise ValueError(f"{name} must be a date written YYYY-MM-DD, got {value!r}") from None
+        raise InvalidRequest(f"{name} must be a date written YYYY-MM-DD, got {value!r}") from None
 
 
 def validate_filters(

@@ -1,12 +1,17 @@
 """Tasking service: a shift's deployment list from a forecast and the near-repeat alerts, with its disparity check.
 
-:func:`deployment` runs in a fixed order, so that demographic data can only audit a finished plan:
+:func:`make_deployment` (``openilp deploy``, the page ``/deploy`` and ``/api/v1/deploy.json``) takes
+the core, the actor and a :class:`DeployRequest` holding every default and bound (budget, shift
+length, visit and travel minutes, method, study area); it plans the shift and writes the plan to the
+audit log, whichever shell asked. :func:`read_deployment` re-makes an issued plan for its printable
+list (and audits the read). The plan itself runs in a fixed order, so that demographic data can
+only audit a finished plan:
 
-1. **forecast** the shift's day with :func:`openilp.services.forecasting.run_forecast` (events known
-   at local midnight starting ``as_of`` only);
+1. **forecast** the shift's day with :func:`openilp.services.analysis.forecasting.run_forecast`
+   (events known at local midnight starting ``as_of`` only);
 2. **near-repeat alerts** in force on ``as_of`` (optional): the Knox test is fitted on the year before
    the recent window and the rings come from the incidents known at that same midnight
-   (:func:`openilp.services.nearrepeat_service.run_near_repeat_alerts` as of the day before, rings
+   (:func:`openilp.services.analysis.nearrepeat.run_near_repeat_alerts` as of the day before, rings
    re-evaluated for the shift's day); each alert zone marks the grid cells whose centre lies in it;
 3. **plan** the shift (:func:`openilp.tasking.plan_deployment`): Koper-curve visits, alert cells
    moved ahead up to ``max_alert_share`` of the places;
@@ -14,13 +19,18 @@
    the neighbourhood polygons and the demographic CSV to run the **disparity check**
    (:func:`openilp.tasking.disparity_check`).
 
-The web app finds an agency's demographic data with :func:`disparity_source_for`: a TOML file
-``<data_dir>/disparity/<AGENCY CODE>.toml`` (:class:`DisparitySource`), read in place.
+Every shell finds an agency's demographic data with :func:`disparity_source_for`: a TOML file
+``<data_dir>/disparity/<AGENCY CODE>.toml`` (:class:`DisparitySource`), read in place; the command
+line may pass its own files instead (``--demographics``, ``--neighbourhoods``). Places are named after
+the neighbourhood polygons of the disparity data, else the agency's boundary layer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -38,13 +48,25 @@ from openilp.analysis.forecast import known_mask
 from openilp.analysis.grids import SquareGrid
 from openilp.analysis.nearrepeat import event_days
 from openilp.analysis.nearrepeat_alerts import alert_zones, alerts_geojson
-from openilp.services.analysis_common import ResultCache
-from openilp.services.events import EventQuery, load_events
-from openilp.services.forecasting import forecast_geojson, run_forecast
-from openilp.services.nearrepeat_service import KnoxRequest, NearRepeatAlertRequest, run_near_repeat_alerts
+from openilp.core import OpenILP, Request, Result, plain
+from openilp.errors import InvalidRequest
+from openilp.security.actors import UserInfo
+from openilp.services.analysis.common import cached, check_day, latest_incident_date, reader_agency
+from openilp.services.analysis.events import EventQuery, load_events
+from openilp.services.analysis.forecasting import ForecastRequest, forecast_geojson, run_forecast
+from openilp.services.analysis.nearrepeat import KnoxRequest, NearRepeatAlertRequest, run_near_repeat_alerts
 from openilp.tasking import DeploymentPlan, DisparityReport, disparity_check, plan_deployment, read_demographics
 
-__all__ = ["Deployment", "DisparitySource", "deployment", "disparity_source_for"]
+__all__ = [
+    "DeployRequest",
+    "Deployment",
+    "DeploymentReadRequest",
+    "DeploymentResult",
+    "DisparitySource",
+    "disparity_source_for",
+    "make_deployment",
+    "read_deployment",
+]
 
 _ORIGIN = "1970-01-01"
 #: Feature properties tried, in order, for a place's neighbourhood name.
@@ -199,7 +221,7 @@ def _day_text(day: float) -> str:
 
 
 def _alerts(
-    engine: Engine,
+    core: OpenILP,
     *,
     agency_code: str,
     categories: tuple[str, ...],
@@ -208,7 +230,6 @@ def _alerts(
     grid: SquareGrid,
     history_days: int,
     permutations: int,
-    cache: ResultCache | None,
 ) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
     """Alert cells (cell id → incidents, multiplier, expiry) and zones in force on ``as_of`` from the
     incidents known at ``known_at`` (local midnight starting ``as_of``)."""
@@ -219,7 +240,8 @@ def _alerts(
         history_days,
         KnoxRequest(agency_code, categories, permutations=permutations),
     )
-    result = run_near_repeat_alerts(engine, request, cache=cache)
+    result = run_near_repeat_alerts(core, None, request)
+    engine = core.engine
     day = _day_number(as_of)
     rings = result.rings
     if len(rings):
@@ -277,8 +299,8 @@ def _place_names(path: str | Path, grid: SquareGrid, cells: list[int]) -> dict[i
     return names
 
 
-def deployment(
-    engine: Engine,
+def _plan_shift(
+    core: OpenILP,
     *,
     agency_code: str,
     categories: tuple[str, ...],
@@ -294,7 +316,7 @@ def deployment(
     max_alert_share: float = 0.25,
     near_repeat_history_days: int = 365,
     knox_permutations: int = 999,
-    study_area_path: str | Path | None = None,
+    study_area: str = "auto",
     place_names_path: str | Path | None = None,
     neighbourhoods_path: str | Path | None = None,
     neighbourhood_id: str = "NHD_NUM",
@@ -304,30 +326,27 @@ def deployment(
     population_column: str | None = None,
     seed: int | None = None,
     keep_list_without_disparity: bool = False,
-    cache: ResultCache | None = None,
 ) -> Deployment:
     """Forecast, find the alert cells, plan the shift, label it and audit it (module docstring).
 
     ``officer_minutes`` is the patrol time of the shift summed over officers; ``as_of`` the shift's
     date (nothing known from that local midnight on is used). Without ``near_repeat`` no alert is
     computed; when the Knox test cannot run (too few incidents) the plan is made from the forecast
-    alone and a note says why. ``place_names_path`` (default: ``neighbourhoods_path``, then
-    ``study_area_path``) names each place's neighbourhood. The disparity check runs when both
+    alone and a note says why. ``place_names_path`` (default: ``neighbourhoods_path``, then the
+    agency's boundary layer) names each place's neighbourhood. The disparity check runs when both
     ``neighbourhoods_path`` and ``demographics_path`` are given; unusable demographic data (a missing
     column, an id that matches no polygon property) raise ValueError, or with
     ``keep_list_without_disparity`` leave the list without its check and say why in
     ``disparity_error``. The visiting order is drawn with
     ``seed``, by default the shift's date (a new order every day, the same list when it is remade).
     """
-    forecaster, scores = run_forecast(
-        engine,
-        agency_code=agency_code,
-        categories=categories,
-        as_of=as_of,
-        method=method,
-        cell_size_m=cell_size_m,
-        study_area_path=study_area_path,
+    engine = core.engine
+    forecast = run_forecast(
+        core,
+        None,
+        ForecastRequest(agency_code, categories, as_of, method, cell_size_m, 7.0, study_area=study_area),
     )
+    forecaster, scores = forecast.forecaster, forecast.scores
     grid: SquareGrid = forecaster.grid_
     notes: list[str] = []
     alert_cells: dict[int, dict[str, Any]] = {}
@@ -335,7 +354,7 @@ def deployment(
     if near_repeat:
         try:
             alert_cells, alerts = _alerts(
-                engine,
+                core,
                 agency_code=agency_code,
                 categories=categories,
                 as_of=as_of,
@@ -343,7 +362,6 @@ def deployment(
                 grid=grid,
                 history_days=near_repeat_history_days,
                 permutations=knox_permutations,
-                cache=cache,
             )
         except ValueError as exc:  # too few incidents for a Knox test, or too many: plan from the forecast
             notes.append(f"no near-repeat alerts: {exc}")
@@ -362,7 +380,8 @@ def deployment(
     notes.extend(plan.notes)
     # The plan is final: from here on nothing may change it.
     chosen = [p.cell_id for p in plan.places]
-    names_path = place_names_path or neighbourhoods_path or study_area_path
+    layer = core.boundaries.layer_for(agency_code)
+    names_path = place_names_path or neighbourhoods_path or (layer.path if layer else None)
     names = _place_names(names_path, grid, chosen) if names_path else {}
     cx, cy = grid.centres_m()
     lon, lat = pyproj.Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True).transform(cx[chosen], cy[chosen])
@@ -386,7 +405,7 @@ def deployment(
                 "lat": round(float(y), 6),
             }
         )
-    collection = forecast_geojson(forecaster, scores, categories=list(categories), horizon_days=7.0)
+    collection = forecast_geojson(forecaster, scores, category=",".join(categories), horizon_days=7.0)
     row_of = {p["cell_id"]: p for p in places}
     collection["features"] = sorted(
         (
@@ -470,3 +489,274 @@ def _disparity(
         population_column=population_column,
     )
     return disparity_check(minutes, crimes, residents)
+
+
+# ------------------------------------------------------------------------------- the contract
+
+
+@dataclass(frozen=True)
+class DeployRequest(Request):
+    """A shift to plan. Every default and bound lives here, so ``openilp deploy``, ``/deploy`` and
+    ``/api/v1/deploy.json`` plan the same shift from the same values."""
+
+    #: Agency code; empty = the signed-in user's agency (or the only agency in the store).
+    agency_code: str = ""
+    #: Category codes or crime groups to forecast.
+    categories: tuple[str, ...] = ("burglary",)
+    #: Date of the shift (nothing known from its local midnight on is used); None = the day after
+    #: the latest located incident.
+    as_of: dt.date | None = None
+    #: Patrol minutes of the shift summed over officers (more than 0, at most 100,000).
+    officer_minutes: float = 960.0
+    method: str = "learned"
+    cell_size_m: float = 150.0
+    #: Shift length, hours (1 to 24), and the clock time it starts (``HH:MM``, '' = unknown).
+    shift_hours: float = 8.0
+    shift_start: str = ""
+    #: Minutes per visit (1 to 60; Koper: 10-15) and travel per visit (0 to 120).
+    visit_minutes: int = 15
+    travel_minutes: int = 10
+    revisit_every_minutes: int = 120
+    near_repeat: bool = True
+    max_alert_share: float = 0.25
+    knox_permutations: int = 999
+    study_area: str = "auto"
+
+    def validate(self) -> DeployRequest:
+        forecast = ForecastRequest(
+            self.agency_code, self.categories, self.as_of, self.method, self.cell_size_m, study_area=self.study_area
+        ).validate()
+        check_day(self.as_of, "as_of")
+        if not (math.isfinite(self.officer_minutes) and 0 < self.officer_minutes <= 100_000):
+            raise InvalidRequest(
+                f"the budget must be more than 0 and at most 100,000 officer-minutes, got {self.officer_minutes:g}"
+            )
+        if not (math.isfinite(self.shift_hours) and 1 <= self.shift_hours <= 24):
+            raise InvalidRequest(f"the shift must last between 1 and 24 hours, got {self.shift_hours:g}")
+        if not 1 <= self.visit_minutes <= 60 or not 0 <= self.travel_minutes <= 120:
+            raise InvalidRequest("visits last 1-60 minutes (Koper: 10-15) and travel 0-120 minutes")
+        if not 10 <= self.revisit_every_minutes <= 24 * 60:
+            raise InvalidRequest("visits to a place must be between 10 minutes and 24 hours apart")
+        if not 0 <= self.max_alert_share <= 1:
+            raise InvalidRequest(f"max_alert_share must lie between 0 and 1, got {self.max_alert_share:g}")
+        if not 19 <= self.knox_permutations <= 9_999:
+            raise InvalidRequest(f"knox_permutations must be between 19 and 9,999, got {self.knox_permutations}")
+        start = self.shift_start.strip()
+        if start:
+            try:
+                start = dt.time.fromisoformat(start).strftime("%H:%M")
+            except ValueError:
+                raise InvalidRequest(
+                    f"the shift start must be a time such as 07:00, got {self.shift_start!r}"
+                ) from None
+        return dataclasses.replace(self, categories=forecast.categories, shift_start=start)
+
+    @property
+    def start_time(self) -> dt.time | None:
+        return dt.time.fromisoformat(self.shift_start) if self.shift_start else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The request as JSON-ready values (what a printable list's link carries)."""
+        return {
+            f.name: (str(v) if isinstance(v, dt.date) else list(v) if isinstance(v, tuple) else v)
+            for f in dataclasses.fields(self)
+            for v in [getattr(self, f.name)]
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> DeployRequest:
+        """The request of :meth:`as_dict`'s values (InvalidRequest for anything else)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(values, dict) or set(values) - known:
+            raise InvalidRequest("not the parameters of a deployment list")
+        data = dict(values)
+        if data.get("as_of"):
+            data["as_of"] = dt.date.fromisoformat(str(data["as_of"]))
+        if "categories" in data:
+            data["categories"] = tuple(data["categories"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class DeploymentResult(Result):
+    """A planned shift as issued: the plan, who issued it and when, and its reference in the audit log.
+
+    ``as_dict()`` is what ``openilp deploy --json`` prints and ``/api/v1/deploy.json`` answers:
+    the plan (:meth:`Deployment.to_dict`), the schedule of rounds, why the disparity check is
+    absent ('' when present), and ``issue`` (reference, issued by, issued at).
+    """
+
+    request: DeployRequest
+    deployment: Deployment
+    reference: str
+    issued_by: str
+    issued_at: str
+    why_no_disparity: str = ""
+    #: For a re-made plan (:func:`read_deployment`): whether its places differ from those issued.
+    changed_since_issue: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return plain(
+            {
+                "request": self.request.as_dict(),
+                **self.deployment.to_dict(),
+                "schedule": self.deployment.schedule_rows(self.request.start_time),
+                "why_no_disparity": self.why_no_disparity,
+                "issue": {"reference": self.reference, "issued_by": self.issued_by, "issued_at": self.issued_at},
+            }
+        )
+
+
+@dataclass(frozen=True)
+class DeploymentReadRequest(Request):
+    """An issued plan to re-make for its printable list: its request, reference and places as issued."""
+
+    deploy: DeployRequest
+    reference: str
+    cells: tuple[int, ...]
+    issued_by: str = ""
+    issued_at: str = ""
+
+
+def _why_no_disparity(core: OpenILP, agency_code: str) -> tuple[DisparitySource | None, Path | None, str]:
+    """The configured disparity data, the neighbourhood polygons they use, and why absent ('' when present)."""
+    source, why_not = disparity_source_for(core.settings.data_dir, agency_code)
+    if source is None:
+        return None, None, why_not
+    layer = core.boundaries.layer_for(agency_code)
+    neighbourhoods = source.neighbourhoods_path or (layer.path if layer else None)
+    if neighbourhoods is None:
+        return None, None, f"no neighbourhood polygons for {agency_code}: add a boundary layer"
+    return source, neighbourhoods, ""
+
+
+def _shift(core: OpenILP, request: DeployRequest, disparity: DisparitySource | None) -> tuple[Deployment, str]:
+    """The plan of ``request`` (resolved) through the result cache, and why there is no disparity check."""
+    strict = disparity is not None
+    if disparity is None:
+        disparity, neighbourhoods, why_not = _why_no_disparity(core, request.agency_code)
+    else:
+        layer = core.boundaries.layer_for(request.agency_code)
+        neighbourhoods, why_not = disparity.neighbourhoods_path or (layer.path if layer else None), ""
+        if neighbourhoods is None:
+            raise InvalidRequest("the disparity check needs neighbourhood polygons: give them with the demographics")
+    assert request.as_of is not None
+
+    def compute() -> Deployment:
+        return _plan_shift(
+            core,
+            agency_code=request.agency_code,
+            categories=request.categories,
+            as_of=request.as_of,  # type: ignore[arg-type]
+            officer_minutes=request.officer_minutes,
+            method=request.method,
+            cell_size_m=request.cell_size_m,
+            shift_hours=request.shift_hours,
+            visit_minutes=request.visit_minutes,
+            travel_minutes=request.travel_minutes,
+            revisit_every_minutes=request.revisit_every_minutes,
+            near_repeat=request.near_repeat,
+            max_alert_share=request.max_alert_share,
+            knox_permutations=request.knox_permutations,
+            study_area=request.study_area,
+            neighbourhoods_path=neighbourhoods if disparity else None,
+            neighbourhood_id=disparity.id_column if disparity else "NHD_NUM",
+            demographics_path=disparity.demographics_path if disparity else None,
+            group_columns=disparity.group_columns if disparity else (),
+            population_path=disparity.population_path if disparity else None,
+            population_column=disparity.population_column if disparity else None,
+            keep_list_without_disparity=not strict,
+        )
+
+    key = (request, disparity, str(neighbourhoods))
+    return cached(core, "deployment", request.agency_code, key, compute), why_not
+
+
+def _resolve(core: OpenILP, actor: UserInfo | None, request: DeployRequest, permission: str) -> DeployRequest:
+    request = request.validate()
+    code = reader_agency(core, actor, request.agency_code, permission)
+    as_of = request.as_of
+    if as_of is None:
+        latest = latest_incident_date(core.engine, code)
+        if latest is None:
+            raise InvalidRequest(f"the store holds no located incident of agency {code} yet")
+        as_of = latest + dt.timedelta(days=1)
+    return dataclasses.replace(request, agency_code=code, as_of=as_of)
+
+
+def _reference(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _audit_details(request: DeployRequest, result: Deployment) -> dict[str, object]:
+    report = result.disparity
+    return {
+        "parameters": request.as_dict(),
+        "places": [p["cell_id"] for p in result.places],
+        "alert_places": [p["cell_id"] for p in result.places if p["alert"]],
+        "minutes_used": result.plan.minutes_used,
+        "disparity_flagged": None if report is None else report.flagged,
+        "flagged_groups": []
+        if report is None
+        else [g.group for g in report.groups if g.population_ratio_flag or g.crime_ratio_flag],
+    }
+
+
+def make_deployment(
+    core: OpenILP, actor: UserInfo | None, request: DeployRequest, *, disparity: DisparitySource | None = None
+) -> DeploymentResult:
+    """Plan the shift of ``request`` and write it to the audit log (``create deployment_plan``).
+
+    Needs ``tasking:plan`` (analysts and supervisors) from a signed-in actor; the command line acts as
+    the system. ``disparity`` (the command line's own files) replaces the agency's configured
+    demographic data; unusable data then fail, while configured data that cannot be used leave the
+    list standing and say why in ``why_no_disparity``.
+    """
+    request = _resolve(core, actor, request, "tasking:plan")
+    plan, why_not = _shift(core, request, disparity)
+    with core.unit_of_work(actor) as uow:
+        issued_by = actor.username if actor is not None else "command line"
+        issued_at = f"{uow.now:%Y-%m-%d %H:%M} UTC"
+        reference = _reference(
+            {
+                "agency": request.agency_code,
+                "parameters": request.as_dict(),
+                "cells": [p["cell_id"] for p in plan.places],
+                "issued_by": issued_by,
+                "issued_at": issued_at,
+            }
+        )
+        uow.audit(
+            action="create",
+            object_type="deployment_plan",
+            object_id=reference,
+            details=_audit_details(request, plan),
+        )
+    return DeploymentResult(request, plan, reference, issued_by, issued_at, why_not or plan.disparity_error)
+
+
+def read_deployment(core: OpenILP, actor: UserInfo | None, request: DeploymentReadRequest) -> DeploymentResult:
+    """Re-make an issued plan for its printable list (``tasking:read``: also patrol officers) and audit the read.
+
+    The same data and seed give the same list; ``changed_since_issue`` says when the store has
+    changed its places since it was issued.
+    """
+    deploy = _resolve(core, actor, request.deploy, "tasking:read")
+    plan, why_not = _shift(core, deploy, None)
+    changed = [p["cell_id"] for p in plan.places] != list(request.cells)
+    with core.unit_of_work(actor) as uow:
+        uow.audit(
+            action="read",
+            object_type="deployment_plan",
+            object_id=request.reference,
+            details={"printable": True, "changed_since_issue": changed},
+        )
+    return DeploymentResult(
+        deploy,
+        plan,
+        request.reference,
+        request.issued_by,
+        request.issued_at,
+        why_not or plan.disparity_error,
+        changed,
+    )

@@ -13,7 +13,9 @@ When categories are requested, each incident is counted under the requested name
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -24,21 +26,25 @@ from sqlalchemy.orm import Session
 
 from openilp.analysis.trends import ALL_AREAS, BASELINES, PERIODS, trend_alerts
 from openilp.constants import AREA_LEVELS
-from openilp.services.analysis_common import (
+from openilp.core import OpenILP, Request, Result
+from openilp.errors import InvalidRequest
+from openilp.security.actors import UserInfo
+from openilp.services.analysis.common import (
     LIMITS,
     AnalysisLimits,
     NoEventsError,
     ProgressCallback,
-    ResultCache,
     cached,
     check_categories,
+    check_day,
     frame_to_csv,
     guard_event_frame,
     latest_incident_date,
     local_times,
     plain_records,
+    reader_agency,
 )
-from openilp.services.events import EventQuery, expand_categories, load_events
+from openilp.services.analysis.events import EventQuery, expand_categories, load_events
 
 __all__ = ["AREA_LEVELS", "TREND_COLUMNS", "TrendRequest", "TrendResult", "run_trends"]
 
@@ -66,10 +72,15 @@ SEVERITIES = ("alert", "watch")
 
 
 @dataclass(frozen=True)
-class TrendRequest:
-    """Which CompStat table to build."""
+class TrendRequest(Request):
+    """Which CompStat table to build.
 
-    agency_code: str
+    ``categories`` are category codes or crime groups, as everywhere (each incident is counted
+    under the requested name that includes it); empty = every category, each under its own code.
+    """
+
+    #: Agency code; empty = the signed-in user's agency (or the only agency in the store).
+    agency_code: str = ""
     categories: tuple[str, ...] = ()
     #: Last day (local, inclusive) of the current periods; None = the latest incident's day.
     as_of: dt.date | None = None
@@ -83,36 +94,49 @@ class TrendRequest:
     fdr: float = 0.05
     min_count: int = 5
 
-    def validate(self) -> TrendRequest:
-        check_categories(self.categories)
+    def validate(self, limits: AnalysisLimits = LIMITS) -> TrendRequest:
+        categories = check_categories(self.categories)
+        check_day(self.as_of, "as_of")
         if self.area_level not in AREA_LEVELS:
-            raise ValueError(f"area level must be one of {', '.join(AREA_LEVELS)}, got {self.area_level!r}")
+            raise InvalidRequest(f"area level must be one of {', '.join(AREA_LEVELS)}, got {self.area_level!r}")
         if not self.periods:
-            raise ValueError(f"choose at least one period: {', '.join(PERIODS)}")
+            raise InvalidRequest(f"choose at least one period: {', '.join(PERIODS)}")
         if not self.baselines:
-            raise ValueError(f"choose at least one baseline: {', '.join(BASELINES)}")
+            raise InvalidRequest(f"choose at least one baseline: {', '.join(BASELINES)}")
         for name in self.periods:
             if name not in PERIODS:
-                raise ValueError(f"unknown period {name!r}; choose from {', '.join(PERIODS)}")
+                raise InvalidRequest(f"unknown period {name!r}; choose from {', '.join(PERIODS)}")
         for name in self.baselines:
             if name not in BASELINES:
-                raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
-        if not 1 <= self.rolling_periods <= 52:
-            raise ValueError(f"rolling periods must be between 1 and 52, got {self.rolling_periods}")
-        if not 0 < self.z_watch <= self.z_alert:
-            raise ValueError("thresholds need 0 < z_watch <= z_alert")
+                raise InvalidRequest(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
+        if not 1 <= self.rolling_periods <= limits.max_rolling_periods:
+            raise InvalidRequest(
+                f"rolling periods must be between 1 and {limits.max_rolling_periods}, got {self.rolling_periods}"
+            )
+        if not (math.isfinite(self.z_watch) and math.isfinite(self.z_alert) and 0 < self.z_watch <= self.z_alert <= 50):
+            raise InvalidRequest("thresholds need 0 < z_watch <= z_alert <= 50")
         if not 0 < self.fdr < 1:
-            raise ValueError(f"fdr must lie between 0 and 1, got {self.fdr:g}")
-        return self
+            raise InvalidRequest(f"fdr must lie between 0 and 1, got {self.fdr:g}")
+        if not 0 <= self.min_count <= 10_000:
+            raise InvalidRequest(f"min_count must be between 0 and 10,000, got {self.min_count}")
+        return dataclasses.replace(
+            self,
+            categories=categories,
+            periods=tuple(dict.fromkeys(self.periods)),
+            baselines=tuple(dict.fromkeys(self.baselines)),
+        )
 
 
 def _row_key(row: Any) -> str:
     return f"{row.area}|{row.category}|{row.period}|{row.baseline}"
 
 
-@dataclass
-class TrendResult:
-    """The CompStat table (all rows, severity order) with the incidents behind each row."""
+@dataclass(frozen=True)
+class TrendResult(Result):
+    """The CompStat table (all rows, severity order) with the incidents behind each row.
+
+    ``as_dict()`` is :meth:`to_json` (flagged rows only).
+    """
 
     request: TrendRequest
     as_of: dt.date
@@ -172,6 +196,9 @@ class TrendResult:
             "incidents_loaded": len(self.events),
         }
 
+    def as_dict(self) -> dict[str, Any]:
+        return self.to_json()
+
     def to_json(self, *, flagged_only: bool = True) -> dict[str, Any]:
         """Summary and rows (:data:`TREND_COLUMNS` plus ``incident_ids``)."""
         rows = self.rows(flagged_only=flagged_only)
@@ -213,20 +240,26 @@ def _load_window(as_of: dt.date, request: TrendRequest) -> dt.date:
 
 
 def run_trends(
-    engine: Engine,
+    core: OpenILP,
+    actor: UserInfo | None,
     request: TrendRequest,
     *,
     limits: AnalysisLimits = LIMITS,
-    cache: ResultCache | None = None,
     progress: ProgressCallback | None = None,
 ) -> TrendResult:
-    """The CompStat trend table of ``request`` with drill-down ids (see the module docstring)."""
-    request.validate()
-    del limits  # the table's size is bounded by areas × categories × periods × baselines
-    as_of = request.as_of or latest_incident_date(engine, request.agency_code)
+    """The CompStat trend table of ``request`` with drill-down ids (see the module docstring).
+
+    The table's size is bounded by areas × categories × periods × baselines, each bounded in the
+    request; the load window by the periods and ``rolling_periods``.
+    """
+    request = request.validate(limits)
+    engine = core.engine
+    code = reader_agency(core, actor, request.agency_code)
+    as_of = request.as_of or latest_incident_date(engine, code)
     if as_of is None:
-        raise NoEventsError(f"agency {request.agency_code} has no located incident")
-    resolved = TrendRequest(**{**asdict(request), "as_of": as_of})
+        raise NoEventsError(f"agency {code} has no located incident")
+    resolved = dataclasses.replace(request, agency_code=code, as_of=as_of)
+    request = resolved
 
     def compute() -> TrendResult:
         if progress:
@@ -284,4 +317,4 @@ def run_trends(
             progress("done", 3, 3)
         return TrendResult(resolved, as_of, table.reset_index(drop=True), cells, frame)
 
-    return cached(cache, "trends", engine, request.agency_code, resolved, compute)
+    return cached(core, "trends", request.agency_code, resolved, compute)

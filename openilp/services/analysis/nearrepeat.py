@@ -20,6 +20,7 @@ Without an as-of day the services use the local date of the agency's latest loca
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass, field
@@ -33,14 +34,17 @@ from sqlalchemy import Engine
 from openilp.analysis.nearrepeat import KnoxTest, event_days
 from openilp.analysis.nearrepeat_alerts import alert_zones, alerts_geojson, near_repeat_alerts
 from openilp.constants import DEFAULT_SPACE_BANDS_M, DEFAULT_TIME_BANDS_DAYS
-from openilp.services.analysis_common import (
+from openilp.core import OpenILP, Request, Result
+from openilp.errors import InvalidRequest
+from openilp.security.actors import UserInfo
+from openilp.services.analysis.common import (
     LIMITS,
     AnalysisLimits,
     NoEventsError,
     ProgressCallback,
-    ResultCache,
     cached,
     check_categories,
+    check_day,
     check_test_settings,
     event_noun,
     frame_to_csv,
@@ -48,8 +52,9 @@ from openilp.services.analysis_common import (
     latest_incident_date,
     local_times,
     plain_records,
+    reader_agency,
 )
-from openilp.services.events import EventQuery, load_events
+from openilp.services.analysis.events import EventQuery, load_events
 
 __all__ = [
     "DEFAULT_SPACE_BANDS_M",
@@ -97,7 +102,7 @@ _ORIGIN = "1970-01-01"
 
 
 def parse_bands(text: str, name: str) -> tuple[float, ...]:
-    """Band edges from ``"100,200,300"``; ValueError unless positive and strictly increasing.
+    """Band edges from ``"100,200,300"``; InvalidRequest unless positive and strictly increasing.
 
     >>> parse_bands("100, 200,400", "space bands")
     (100.0, 200.0, 400.0)
@@ -105,27 +110,35 @@ def parse_bands(text: str, name: str) -> tuple[float, ...]:
     try:
         edges = tuple(float(part) for part in text.replace(" ", "").split(",") if part)
     except ValueError:
-        raise ValueError(f"{name} must be numbers separated by commas, e.g. 100,200,300; got {text!r}") from None
+        raise InvalidRequest(f"{name} must be numbers separated by commas, e.g. 100,200,300; got {text!r}") from None
     _check_bands(edges, name)
     return edges
 
 
 def _check_bands(edges: tuple[float, ...], name: str, limit: int = LIMITS.max_knox_bands) -> None:
     if not edges:
-        raise ValueError(f"{name} must list at least one band edge")
+        raise InvalidRequest(f"{name} must list at least one band edge")
     if not all(math.isfinite(e) and e > 0 for e in edges):
-        raise ValueError(f"{name} must be positive numbers, got {list(edges)}")
+        raise InvalidRequest(f"{name} must be positive numbers, got {list(edges)}")
     if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
-        raise ValueError(f"{name} must be increasing, got {list(edges)}")
+        raise InvalidRequest(f"{name} must be increasing, got {list(edges)}")
     if len(edges) > limit:
-        raise ValueError(f"at most {limit} {name} are allowed, got {len(edges)}")
+        raise InvalidRequest(f"at most {limit} {name} are allowed, got {len(edges)}")
+    if name.startswith("space") and edges[-1] > 10_000:
+        raise InvalidRequest(f"{name} must end at 10,000 m or less, got {edges[-1]:g}")
+    if name.startswith("time") and edges[-1] > 3_660:
+        raise InvalidRequest(f"{name} must end at 3,660 days or less, got {edges[-1]:g}")
 
 
 @dataclass(frozen=True)
-class KnoxRequest:
-    """A Knox test on the agency's located incidents. Dates are local days, ``date_to`` inclusive."""
+class KnoxRequest(Request):
+    """A Knox test on the agency's located incidents. Dates are local days, ``date_to`` inclusive.
 
-    agency_code: str
+    Its cost grows with permutations × incidents, bounded by ``AnalysisLimits.max_knox_work``.
+    """
+
+    #: Agency code; empty = the signed-in user's agency (or the only agency in the store).
+    agency_code: str = ""
     categories: tuple[str, ...] = ("burglary",)
     date_from: dt.date | None = None
     date_to: dt.date | None = None
@@ -140,11 +153,13 @@ class KnoxRequest:
     min_ratio: float = 1.2
 
     def validate(self, limits: AnalysisLimits = LIMITS) -> KnoxRequest:
-        check_categories(self.categories)
+        categories = check_categories(self.categories)
+        if not categories:
+            raise InvalidRequest("give a category for the Knox test, e.g. burglary")
         _check_bands(tuple(self.space_bands_m), "space bands", limits.max_knox_bands)
         _check_bands(tuple(self.time_bands_days), "time bands", limits.max_knox_bands)
         if not 0 <= self.same_location_m < self.space_bands_m[0]:
-            raise ValueError(
+            raise InvalidRequest(
                 f"same-location distance must be >= 0 and below the first space band ({self.space_bands_m[0]:g} m)"
             )
         check_test_settings(
@@ -155,12 +170,19 @@ class KnoxRequest:
             date_from=self.date_from,
             date_to=self.date_to,
         )
-        return self
+        if not 0 < self.min_ratio <= 100:
+            raise InvalidRequest(f"min_ratio must lie between 0 and 100, got {self.min_ratio:g}")
+        return dataclasses.replace(
+            self,
+            categories=categories,
+            space_bands_m=tuple(float(b) for b in self.space_bands_m),
+            time_bands_days=tuple(float(b) for b in self.time_bands_days),
+        )
 
 
-@dataclass
-class KnoxResult:
-    """A fitted Knox table with its plain-language summary."""
+@dataclass(frozen=True)
+class KnoxResult(Result):
+    """A fitted Knox table with its plain-language summary; ``as_dict()`` is :meth:`to_json`."""
 
     request: KnoxRequest
     table: pd.DataFrame
@@ -187,6 +209,9 @@ class KnoxResult:
             rows.append((str(cells[0]["space_band"]), cells))
             del label
         return rows
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.to_json()
 
     def to_json(self) -> dict[str, Any]:
         """Parameters, counts, band labels, the cells (:data:`KNOX_COLUMNS`) and the summary."""
@@ -225,9 +250,16 @@ def _fit(
     events: pd.DataFrame, request: KnoxRequest, limits: AnalysisLimits, progress: ProgressCallback | None
 ) -> tuple[pd.DataFrame, list[str], int]:
     if len(events) > limits.max_knox_events:
-        raise ValueError(
+        raise InvalidRequest(
             f"{len(events):,} incidents exceed the {limits.max_knox_events:,} a Knox test may take here: "
             "narrow the dates or the category"
+        )
+    if request.permutations * len(events) > limits.max_knox_work:
+        most = max(1, limits.max_knox_work // max(1, len(events)))
+        raise InvalidRequest(
+            f"{request.permutations:,} permutations over {len(events):,} incidents exceed the work one Knox test "
+            f"may take ({limits.max_knox_work:,} permutation-incidents): use at most {most:,} permutations, "
+            "or narrow the dates or the category"
         )
     if len(events) < 2:
         raise NoEventsError(f"the Knox test needs at least 2 located incidents, found {len(events)}")
@@ -252,21 +284,22 @@ def _day_text(day: float) -> str:
 
 
 def run_knox(
-    engine: Engine,
+    core: OpenILP,
+    actor: UserInfo | None,
     request: KnoxRequest,
     *,
     limits: AnalysisLimits = LIMITS,
-    cache: ResultCache | None = None,
     progress: ProgressCallback | None = None,
 ) -> KnoxResult:
-    """The Knox table of ``request`` (ValueError for invalid parameters or too few incidents)."""
-    request.validate(limits)
+    """The Knox table of ``request`` (InvalidRequest for invalid parameters or too few incidents)."""
+    request = request.validate(limits)
+    request = dataclasses.replace(request, agency_code=reader_agency(core, actor, request.agency_code))
 
     def compute() -> KnoxResult:
         if progress:
             progress("loading incidents", 0, 3)
         events, _ = _event_frame(
-            engine, EventQuery(request.agency_code, request.categories, request.date_from, request.date_to)
+            core.engine, EventQuery(request.agency_code, request.categories, request.date_from, request.date_to)
         )
         table, summary, pairs = _fit(events, request, limits, progress)
         if progress:
@@ -282,34 +315,47 @@ def run_knox(
             date_to=_day_text(events["day"].max()),
         )
 
-    return cached(cache, "knox", engine, request.agency_code, request, compute)
+    return cached(core, "knox", request.agency_code, request, compute)
 
 
 # ------------------------------------------------------------------------------------ alerts
 
 
 @dataclass(frozen=True)
-class NearRepeatAlertRequest:
-    """Near-repeat alerts in force on ``as_of`` (local day; None = the latest incident's day)."""
+class NearRepeatAlertRequest(Request):
+    """Near-repeat alerts in force on ``as_of`` (local day; None = the latest incident's day).
 
-    agency_code: str
+    The Knox test's bands, permutations, seed and thresholds come from ``knox`` (its agency,
+    categories and dates are set from this request).
+    """
+
+    #: Agency code; empty = the signed-in user's agency (or the only agency in the store).
+    agency_code: str = ""
     categories: tuple[str, ...] = ("burglary",)
     as_of: dt.date | None = None
     #: Days before the recent window on which the Knox test is fitted.
     history_days: int = 365
-    knox: KnoxRequest = field(default_factory=lambda: KnoxRequest(""))
+    knox: KnoxRequest = field(default_factory=KnoxRequest)
 
     def validate(self, limits: AnalysisLimits = LIMITS) -> NearRepeatAlertRequest:
-        check_categories(self.categories)
-        if not 28 <= self.history_days <= 3660:
-            raise ValueError(f"history must be between 28 and 3,660 days, got {self.history_days}")
-        self.knox.validate(limits)
-        return self
+        categories = check_categories(self.categories)
+        check_day(self.as_of, "as_of")
+        if not 28 <= self.history_days <= limits.max_history_days:
+            raise InvalidRequest(
+                f"history must be between 28 and {limits.max_history_days:,} days, got {self.history_days}"
+            )
+        knox = dataclasses.replace(
+            self.knox, agency_code=self.agency_code, categories=categories, date_from=None, date_to=None
+        ).validate(limits)
+        return dataclasses.replace(self, categories=categories, knox=knox)
 
 
-@dataclass
-class NearRepeatAlertResult:
-    """The Knox fit on history, the rings not yet expired and one zone per incident with active rings."""
+@dataclass(frozen=True)
+class NearRepeatAlertResult(Result):
+    """The Knox fit on history, the rings not yet expired and one zone per incident with active rings.
+
+    ``as_dict()`` is :meth:`to_json`.
+    """
 
     request: NearRepeatAlertRequest
     as_of: dt.date
@@ -369,23 +415,29 @@ class NearRepeatAlertResult:
     def to_json(self) -> dict[str, Any]:
         return {"analysis": self.summary(), "zones": plain_records(self._zones_out()), "knox": self.knox.to_json()}
 
+    def as_dict(self) -> dict[str, Any]:
+        return self.to_json()
+
 
 def run_near_repeat_alerts(
-    engine: Engine,
+    core: OpenILP,
+    actor: UserInfo | None,
     request: NearRepeatAlertRequest,
     *,
     limits: AnalysisLimits = LIMITS,
-    cache: ResultCache | None = None,
     progress: ProgressCallback | None = None,
 ) -> NearRepeatAlertResult:
     """Near-repeat alert zones in force on ``request.as_of`` (see the module docstring)."""
-    request.validate(limits)
-    as_of = request.as_of or latest_incident_date(engine, request.agency_code)
+    request = request.validate(limits)
+    code = reader_agency(core, actor, request.agency_code)
+    engine = core.engine
+    as_of = request.as_of or latest_incident_date(engine, code)
     if as_of is None:
-        raise NoEventsError(f"agency {request.agency_code} has no located incident")
-    resolved = NearRepeatAlertRequest(
-        request.agency_code, request.categories, as_of, request.history_days, request.knox
+        raise NoEventsError(f"agency {code} has no located incident")
+    resolved = dataclasses.replace(
+        request, agency_code=code, as_of=as_of, knox=dataclasses.replace(request.knox, agency_code=code)
     )
+    request = resolved
 
     def compute() -> NearRepeatAlertResult:
         window = int(math.ceil(max(request.knox.time_bands_days)))
@@ -437,7 +489,7 @@ def run_near_repeat_alerts(
             progress("done", 3, 3)
         return NearRepeatAlertResult(resolved, as_of, agency.crs, knox, rings, zones, len(recent), recent_from)
 
-    return cached(cache, "near-repeat-alerts", engine, request.agency_code, resolved, compute)
+    return cached(core, "near-repeat-alerts", request.agency_code, resolved, compute)
 
 
 _KNOX_PARAMS = ("space_bands_m", "time_bands_days", "same_location_m", "permutations", "seed", "alpha", "min_ratio")

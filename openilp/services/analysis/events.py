@@ -24,8 +24,9 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from openilp.db.models import Agency, OffenceCategory
+from openilp.errors import InvalidRequest
 
-__all__ = ["EVENT_COLUMNS", "EventQuery", "expand_categories", "load_events"]
+__all__ = ["EVENT_COLUMNS", "EventQuery", "expand_categories", "load_events", "local_day_bounds"]
 
 #: Everything an analysis receives about an incident.
 EVENT_COLUMNS = (
@@ -60,7 +61,7 @@ class EventQuery:
 def expand_categories(session: Session, requested: Sequence[str]) -> list[str]:
     """Category codes for ``requested`` codes or crime groups, each with its refinements.
 
-    Raises ValueError naming anything unknown.
+    Raises InvalidRequest (a ValueError) naming anything unknown.
     """
     rows = session.execute(select(OffenceCategory.code, OffenceCategory.crime_group, OffenceCategory.parent_code)).all()
     codes = {code for code, _, _ in rows}
@@ -72,7 +73,7 @@ def expand_categories(session: Session, requested: Sequence[str]) -> list[str]:
         elif name in codes:
             chosen.add(name)
         else:
-            raise ValueError(
+            raise InvalidRequest(
                 f"unknown category or crime group {name!r}; groups: {', '.join(sorted(groups))}; "
                 f"categories: {', '.join(sorted(codes))}"
             )
@@ -89,6 +90,17 @@ def _utc_bound(day: dt.date, timezone: str) -> dt.datetime:
     return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def local_day_bounds(timezone: str, date_from: dt.date, date_to: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``[start, end)`` in naive UTC of the local days ``date_from … date_to`` (as :func:`load_events` selects).
+
+    >>> local_day_bounds("America/Chicago", dt.date(2019, 3, 10), dt.date(2019, 3, 10))
+    (Timestamp('2019-03-10 06:00:00'), Timestamp('2019-03-11 05:00:00'))
+    """
+    return pd.Timestamp(_utc_bound(date_from, timezone)), pd.Timestamp(
+        _utc_bound(date_to + dt.timedelta(days=1), timezone)
+    )
+
+
 def load_events(engine: Engine, query: EventQuery) -> tuple[pd.DataFrame, Agency]:
     """The incidents matching ``query`` as a frame with :data:`EVENT_COLUMNS` (times naive UTC),
     ordered by ``occurred_from``, and the agency (for its CRS and time zone)."""
@@ -96,9 +108,9 @@ def load_events(engine: Engine, query: EventQuery) -> tuple[pd.DataFrame, Agency
         agency = session.scalar(select(Agency).where(Agency.code == query.agency_code))
         if agency is None:
             known = ", ".join(session.scalars(select(Agency.code).order_by(Agency.code))) or "none yet"
-            raise ValueError(f"unknown agency {query.agency_code!r}; agencies in the store: {known}")
+            raise InvalidRequest(f"unknown agency {query.agency_code!r}; agencies in the store: {known}")
         if query.date_from and query.date_to and query.date_from > query.date_to:
-            raise ValueError(f"date_from {query.date_from} is after date_to {query.date_to}")
+            raise InvalidRequest(f"date_from {query.date_from} is after date_to {query.date_to}")
         where = ["agency_id = :agency"]
         params: dict[str, Any] = {"agency": agency.id}
         if query.categories:

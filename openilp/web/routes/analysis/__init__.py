@@ -1,0 +1,33 @@
+"""Analysis in the web app: hot spots, near repeats, trends, forecasts and deployment lists.
+
+Mirrors :mod:`openilp.services.analysis`: each module holds the JSON API and the page of one
+analysis, both thin over the same service call (:mod:`~openilp.web.routes.analysis.common` holds
+what they share).
+
+* :mod:`~openilp.web.routes.analysis.hotspots` — ``/api/v1/analysis/hotspots.*``, ``/analysis/hotspots``;
+* :mod:`~openilp.web.routes.analysis.nearrepeat` — ``/api/v1/analysis/knox.*``,
+  ``/api/v1/analysis/near-repeat-alerts.geojson``, ``/analysis/near-repeat``;
+* :mod:`~openilp.web.routes.analysis.trends` — ``/api/v1/analysis/trends.*``, ``/analysis/trends``;
+* :mod:`~openilp.web.routes.analysis.forecast` — ``/api/v1/forecast/weekly.geojson``, ``/forecast``;
+* :mod:`~openilp.web.routes.analysis.tasking` — ``/api/v1/deploy.json``, ``/deploy``, ``/deploy/print``.
+"""
+
+from fastapi import APIRouter
+
+from openilp.web.routes.analysis import forecast, hotspots, nearrepeat, tasking, trends
+
+__all__ = ["ROUTERS"]
+
+#: The routers in the order the app includes them (each API before its pages).
+ROUTERS: tuple[APIRouter, ...] = (
+    hotspots.api,
+    nearrepeat.api,
+    trends.api,
+    hotspots.pages,
+    nearrepeat.pages,
+    trends.pages,
+    forecast.api,
+    forecast.pages,
+    tasking.api,
+    tasking.pages,
+)

@@ -1,0 +1,195 @@
+"""Near repeats: the Knox table (``/api/v1/analysis/knox.json|csv``), the alert zones
+(``/api/v1/analysis/near-repeat-alerts.geojson``) and the page ``/analysis/near-repeat``.
+
+Every one builds its request with :func:`knox_request` (and :func:`alert_request`) and calls
+:func:`~openilp.services.analysis.nearrepeat.run_knox` or
+:func:`~openilp.services.analysis.nearrepeat.run_near_repeat_alerts`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+
+from openilp.constants import DEFAULT_SPACE_BANDS_M, DEFAULT_TIME_BANDS_DAYS
+from openilp.core import OpenILP
+from openilp.security.actors import UserInfo
+from openilp.services.analysis.common import NoEventsError, recent_year
+from openilp.services.analysis.incidents import category_groups, parse_iso_date
+from openilp.services.analysis.nearrepeat import (
+    KnoxRequest,
+    KnoxResult,
+    NearRepeatAlertRequest,
+    NearRepeatAlertResult,
+    parse_bands,
+    run_knox,
+    run_near_repeat_alerts,
+)
+from openilp.web.context import get_context, get_core
+from openilp.web.rendering import render
+from openilp.web.routes.analysis.common import (
+    CATEGORY,
+    DATE_FROM,
+    DATE_TO,
+    GEOJSON,
+    READER,
+    SEED,
+    boundary_url,
+    csv_download,
+    run_for_page,
+)
+
+__all__ = ["alert_request", "api", "knox_class", "knox_request", "pages"]
+
+api = APIRouter(prefix="/api/v1/analysis", tags=["analysis"])
+pages = APIRouter(include_in_schema=False)
+
+_CORE = Depends(get_core)
+_SPACE = ",".join(f"{b:g}" for b in DEFAULT_SPACE_BANDS_M)
+_TIME = ",".join(f"{b:g}" for b in DEFAULT_TIME_BANDS_DAYS)
+_SPACE_BANDS = Query(default=_SPACE, description="Upper edges of the distance bands, metres, comma-separated.")
+_TIME_BANDS = Query(default=_TIME, description="Upper edges of the time bands, days, comma-separated.")
+_PERMUTATIONS = Query(default=999, description="Knox permutations (bounded by permutations × incidents).")
+_AS_OF = Query(default="", description="Day of the alerts (default: the latest incident's day).")
+_HISTORY = Query(default=365, description="Days of history the Knox test of the alerts is fitted on.")
+
+
+def knox_request(
+    category: list[str] = CATEGORY,
+    date_from: str = DATE_FROM,
+    date_to: str = DATE_TO,
+    space_bands: str = _SPACE_BANDS,
+    time_bands: str = _TIME_BANDS,
+    permutations: int = _PERMUTATIONS,
+    seed: int = SEED,
+) -> KnoxRequest:
+    """The Knox request of the query parameters (default category: burglary)."""
+    return KnoxRequest(
+        categories=tuple(category) or ("burglary",),
+        date_from=parse_iso_date(date_from, "date_from"),
+        date_to=parse_iso_date(date_to, "date_to"),
+        space_bands_m=parse_bands(space_bands, "space bands"),
+        time_bands_days=parse_bands(time_bands, "time bands"),
+        permutations=permutations,
+        seed=seed,
+    )
+
+
+def alert_request(knox: KnoxRequest, as_of: str, history_days: int) -> NearRepeatAlertRequest:
+    """The alerts in force on ``as_of`` with the Knox settings of ``knox``."""
+    return NearRepeatAlertRequest(
+        categories=knox.categories, as_of=parse_iso_date(as_of, "as_of"), history_days=history_days, knox=knox
+    )
+
+
+def _knox_result(
+    knox: KnoxRequest = Depends(knox_request), core: OpenILP = _CORE, user: UserInfo = READER
+) -> KnoxResult:
+    return run_knox(core, user, knox)
+
+
+@api.get("/knox.json")
+def knox_json(result: KnoxResult = Depends(_knox_result)) -> dict[str, Any]:
+    """The Knox table (default category burglary): band labels, cells and summary sentences."""
+    return result.to_json()
+
+
+@api.get("/knox.csv", response_class=PlainTextResponse)
+def knox_csv(result: KnoxResult = Depends(_knox_result)) -> PlainTextResponse:
+    """The Knox table as CSV, one row per space band × time band."""
+    return csv_download(result.to_csv(), "knox.csv")
+
+
+@api.get("/near-repeat-alerts.geojson", response_class=JSONResponse)
+def near_repeat_alerts_geojson(
+    category: list[str] = CATEGORY,
+    as_of: str = _AS_OF,
+    history_days: int = _HISTORY,
+    space_bands: str = _SPACE_BANDS,
+    time_bands: str = _TIME_BANDS,
+    permutations: int = _PERMUTATIONS,
+    seed: int = SEED,
+    core: OpenILP = _CORE,
+    user: UserInfo = READER,
+) -> JSONResponse:
+    """Alert zones (circles, EPSG:4326) in force on ``as_of``, with the run's facts and Knox summary."""
+    knox = knox_request(category, "", "", space_bands, time_bands, permutations, seed)
+    result = run_near_repeat_alerts(core, user, alert_request(knox, as_of, history_days))
+    return JSONResponse(result.to_geojson(), media_type=GEOJSON)
+
+
+def knox_class(cell: dict[str, Any]) -> str:
+    """CSS class of a heat-table cell: ratio bin, and ``sig`` when significant."""
+    ratio = cell.get("knox_ratio")
+    if ratio is None:
+        name = "knox-na"
+    else:
+        edges = [(0.8, "knox-r0"), (1.0, "knox-r1"), (1.2, "knox-r2"), (1.5, "knox-r3"), (2.0, "knox-r4")]
+        name = next((label for edge, label in edges if ratio < edge), "knox-r5" if ratio < 3.0 else "knox-r6")
+    return name + (" sig" if cell.get("significant") else "")
+
+
+@pages.get("/analysis/near-repeat", response_class=HTMLResponse)
+def near_repeat_page(
+    request: Request,
+    category: list[str] = Query(default=[]),
+    date_from: str = "",
+    date_to: str = "",
+    space_bands: str = _SPACE,
+    time_bands: str = _TIME,
+    permutations: int = 999,
+    as_of: str = "",
+    history_days: int = 365,
+    user: UserInfo = READER,
+    core: OpenILP = _CORE,
+) -> Response:
+    """The Knox table as a heat table, its summary, and the near-repeat alert map."""
+    if not (date_from or date_to):
+        year = recent_year(core, user)
+        date_from, date_to = (str(year[0]), str(year[1])) if year else ("", "")
+
+    def knox_and_alerts() -> tuple[KnoxResult, NearRepeatAlertResult | None, str | None]:
+        knox = knox_request(category, date_from, date_to, space_bands, time_bands, permutations, 0)
+        table = run_knox(core, user, knox)
+        try:
+            return table, run_near_repeat_alerts(core, user, alert_request(knox, as_of, history_days)), None
+        except NoEventsError as exc:  # the table stands; the alerts have too little history
+            return table, None, f"No alerts: {exc}"
+
+    run = run_for_page(knox_and_alerts)
+    knox, alerts, notice = run.value if run.value is not None else (None, None, run.notice)
+    alerts_query = ""
+    summary = alerts.summary() if alerts is not None else None
+    if alerts is not None and summary is not None:
+        params: list[tuple[str, Any]] = [("category", c) for c in alerts.request.categories]
+        params += [("as_of", summary["as_of"]), ("history_days", history_days), ("space_bands", space_bands)]
+        params += [("time_bands", time_bands), ("permutations", permutations)]
+        alerts_query = urlencode(params)
+    boundary = core.boundaries.layer_for(user.agency_code)
+    return render(
+        request,
+        "analysis/nearrepeat.html",
+        user=user,
+        status_code=run.status_code,
+        error=run.error,
+        notice=notice,
+        knox=knox,
+        knox_class=knox_class,
+        alerts=summary,
+        alerts_query=alerts_query,
+        groups=category_groups(core),
+        selected=set(category) or {"burglary"},
+        date_from=date_from,
+        date_to=date_to,
+        space_bands=space_bands,
+        time_bands=time_bands,
+        permutations=permutations,
+        as_of=as_of,
+        history_days=history_days,
+        boundary=boundary,
+        boundary_url=boundary_url(user, boundary is not None),
+        leaflet_available=get_context(request).leaflet_available,
+    )

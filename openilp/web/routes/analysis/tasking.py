@@ -1,0 +1,247 @@
+"""Deployment lists in the web app: plan a shift from the forecast and the near-repeat alerts, print it.
+
+* ``GET /deploy`` (``tasking:plan``: analysts and supervisors): the form; with a budget it plans the
+  shift and shows the map of the planned cells beside the list in visiting order and the disparity
+  check. ``GET /api/v1/deploy.json`` answers the same request as JSON. Both call
+  :func:`openilp.services.analysis.tasking.make_deployment`, which writes every list made to the
+  audit log (as ``openilp deploy`` does).
+* ``GET /deploy/print?plan=…`` (``tasking:read``: also patrol officers): the printable list of a plan
+  issued on ``/deploy``. The link carries the plan's request signed with the app's secret key, so an
+  officer can open the plan a planner issued but cannot make one; the list is re-made
+  (:func:`~openilp.services.analysis.tasking.read_deployment`: the same data and seed give the same
+  list) and a warning shows if the store has changed its places since.
+
+The disparity check runs when ``<data_dir>/disparity/<AGENCY>.toml`` names the agency's demographic
+data (:func:`openilp.services.analysis.tasking.disparity_source_for`); otherwise the page says why it is absent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from openilp.analysis.forecast import FORECASTERS
+from openilp.constants import CATEGORY_SETS
+from openilp.core import OpenILP
+from openilp.errors import InvalidRequest
+from openilp.security.actors import UserInfo
+from openilp.services.analysis.common import latest_incident_date
+from openilp.services.analysis.forecasting import split_categories
+from openilp.services.analysis.incidents import parse_iso_date
+from openilp.services.analysis.tasking import (
+    DeploymentReadRequest,
+    DeploymentResult,
+    DeployRequest,
+    make_deployment,
+    read_deployment,
+)
+from openilp.web.auth import require
+from openilp.web.context import get_context, get_core
+from openilp.web.rendering import render
+from openilp.web.routes.analysis.common import run_for_page
+
+__all__ = ["api", "deploy_request", "pages"]
+
+api = APIRouter(prefix="/api/v1", tags=["tasking"])
+pages = APIRouter(include_in_schema=False)
+_SALT = "openilp.deployment-plan"
+_CORE = Depends(get_core)
+_PLANNER = Depends(require("tasking:plan"))
+
+
+def _number(text: str, name: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidRequest(f"the {name} must be a number, got {text!r}") from None
+
+
+def deploy_request(
+    category: str = Query(default="burglary", description="Category codes or crime groups, comma-separated."),
+    as_of: str = Query(default="", description="Date of the shift (default: the day after the latest incident)."),
+    officer_minutes: str = Query(default="960", description="Patrol minutes of the shift over all officers."),
+    shift_hours: str = Query(default="8", description="Shift length, hours (1 to 24)."),
+    shift_start: str = Query(default="", description="Clock time the shift starts, HH:MM."),
+    method: str = Query(default="learned", description="Forecasting method."),
+    near_repeat: str = Query(default="on", description="on or off: move places under a near-repeat alert ahead."),
+    visit_minutes: str = Query(default="15", description="Minutes per visit (1 to 60)."),
+    travel_minutes: str = Query(default="10", description="Travel minutes per visit (0 to 120)."),
+) -> DeployRequest:
+    """The request of the form's (or the API's) parameters; the service checks every bound."""
+    if near_repeat not in ("on", "off"):
+        raise InvalidRequest("near-repeat alerts must be on or off")
+    return DeployRequest(
+        categories=split_categories(category),
+        as_of=parse_iso_date(as_of, "as_of"),
+        officer_minutes=_number(officer_minutes, "officer-minutes"),
+        method=method,
+        shift_hours=_number(shift_hours, "shift length"),
+        shift_start=shift_start,
+        visit_minutes=int(_number(visit_minutes, "minutes per visit")),
+        travel_minutes=int(_number(travel_minutes, "travel minutes")),
+        near_repeat=near_repeat == "on",
+    )
+
+
+@api.get("/deploy.json")
+def deploy_json(
+    deploy: DeployRequest = Depends(deploy_request), core: OpenILP = _CORE, user: UserInfo = _PLANNER
+) -> dict[str, Any]:
+    """The shift's plan as JSON (audited like the page): places in priority order with their visits,
+    the rounds, the alert cells, the disparity check (or why it is absent) and the plan's reference."""
+    return make_deployment(core, user, deploy).as_dict()
+
+
+def _serializer(core: OpenILP) -> URLSafeSerializer:
+    return URLSafeSerializer(core.settings.secret_key, salt=_SALT)
+
+
+def _view(result: DeploymentResult, agency_code: str) -> dict[str, Any]:
+    """What both templates show."""
+    plan = result.deployment
+    rounds: dict[int, dict[str, Any]] = {}
+    for row in plan.schedule_rows(result.request.start_time):
+        entry = rounds.setdefault(
+            row["round"],
+            {
+                "window": row.get("window")
+                or f"minute {row['window_start_minute']}–{row['window_end_minute']} of the shift",
+                "places": [],
+            },
+        )
+        entry["places"].append(row["place"])
+    return {
+        "result": plan,
+        "params": {**result.request.as_dict(), "category": ",".join(result.request.categories)},
+        "facts": plan.cells.get("forecast", {}),
+        "places": plan.places,
+        "rounds": rounds,
+        "report": plan.disparity,
+        "why_no_disparity": result.why_no_disparity,
+        "alerts_facts": (plan.alerts or {}).get("analysis"),
+        "map_data": {"cells": {"type": "FeatureCollection", "features": plan.cells["features"]}, "alerts": plan.alerts},
+        "boundary_url": f"/api/v1/boundaries/{agency_code}.geojson",
+        "reference": result.reference,
+        "issued_by": result.issued_by,
+        "issued_at": result.issued_at,
+        "result_json": json.dumps(result.as_dict(), default=str).replace("</", "<\\/"),
+    }
+
+
+@pages.get("/deploy", response_class=HTMLResponse)
+def deploy_page(
+    request: Request,
+    category: str = "burglary",
+    as_of: str = "",
+    officer_minutes: str = "",
+    shift_hours: str = "8",
+    shift_start: str = "",
+    method: str = "learned",
+    near_repeat: str = "on",
+    visit_minutes: str = "15",
+    travel_minutes: str = "10",
+    user: UserInfo = _PLANNER,
+    core: OpenILP = _CORE,
+) -> Response:
+    """The form; with a budget, the shift's plan: map, list in visiting order, disparity check."""
+    day_text = as_of
+    if not as_of:
+        latest = latest_incident_date(core.engine, user.agency_code)
+        day_text = str(latest + dt.timedelta(days=1)) if latest else ""
+    view: dict[str, Any] = {}
+    error, status, print_url = None, 200, ""
+    if officer_minutes.strip():
+
+        def plan() -> DeploymentResult:
+            if not as_of:
+                raise InvalidRequest("give the date of the shift")
+            values = (category, as_of, officer_minutes, shift_hours, shift_start, method, near_repeat)
+            return make_deployment(core, user, deploy_request(*values, visit_minutes, travel_minutes))
+
+        run = run_for_page(plan)
+        error, status = run.error or run.notice, run.status_code
+        if run.value is not None:
+            result = run.value
+            payload = {
+                "agency": user.agency_code,
+                "request": result.request.as_dict(),
+                "cells": [p["cell_id"] for p in result.deployment.places],
+                "issued_by": result.issued_by,
+                "issued_at": result.issued_at,
+                "reference": result.reference,
+            }
+            print_url = f"/deploy/print?plan={_serializer(core).dumps(payload)}"
+            view = _view(result, user.agency_code)
+    return render(
+        request,
+        "deploy.html",
+        user=user,
+        status_code=status,
+        error=error,
+        print_url=print_url,
+        categories=list(dict.fromkeys([*CATEGORY_SETS, category])),
+        methods=list(FORECASTERS),
+        form={
+            "category": category,
+            "as_of": day_text,
+            "officer_minutes": officer_minutes or "960",
+            "shift_hours": shift_hours,
+            "shift_start": shift_start,
+            "method": method,
+            "near_repeat": near_repeat,
+            "visit_minutes": visit_minutes,
+            "travel_minutes": travel_minutes,
+        },
+        leaflet_available=get_context(request).leaflet_available,
+        **view,
+    )
+
+
+@pages.get("/deploy/print", response_class=HTMLResponse)
+def deploy_print(
+    request: Request,
+    plan: str = "",
+    user: UserInfo = Depends(require("tasking:read")),
+    core: OpenILP = _CORE,
+) -> Response:
+    """The printable list of a plan issued on ``/deploy`` (its signed link)."""
+    try:
+        payload = _serializer(core).loads(plan) if plan else None
+    except BadSignature:
+        payload = None
+    if not isinstance(payload, dict) or payload.get("agency") != user.agency_code:
+        return render(
+            request,
+            "deploy_print.html",
+            user=user,
+            status_code=400,
+            error="This is not the link of a deployment list issued to your agency: ask for the list's link "
+            "from the Deploy page.",
+        )
+
+    def reread() -> DeploymentResult:
+        read = DeploymentReadRequest(
+            DeployRequest.from_dict(payload["request"]),
+            str(payload["reference"]),
+            tuple(payload["cells"]),
+            str(payload["issued_by"]),
+            str(payload["issued_at"]),
+        )
+        return read_deployment(core, user, read)
+
+    run = run_for_page(reread)
+    if run.value is None:
+        return render(request, "deploy_print.html", user=user, status_code=run.status_code, error=run.error)
+    return render(
+        request,
+        "deploy_print.html",
+        user=user,
+        error=None,
+        changed=run.value.changed_since_issue,
+        **_view(run.value, user.agency_code),
+    )
