@@ -6,8 +6,8 @@ The app keeps the core for its whole life; while it runs it anchors the audit ch
 >>> from openilp.config import Settings
 >>> from openilp.core import OpenILP
 >>> app = create_app(OpenILP(Settings(database_url="sqlite://", secret_key="k" * 32, audit_key="a" * 32)))
->>> route_table(app)[:3]
-[('GET', '/'), ('GET', '/admin/users'), ('GET', '/analysis/hotspots')]
+>>> [route for route in route_table(app) if route[0] == "GET"][:2]
+[('GET', '/'), ('GET', '/admin/users')]
 >>> ("POST", "/logout") in route_table(app)
 True
 """
