@@ -8,13 +8,13 @@ from sqlalchemy.orm import Session
 
 from openilp.core import OpenILP
 from openilp.security.actors import UserInfo
-from openilp.services.home import home_dashboard
 from openilp.services.analysis.incidents import (
     CRIME_GROUPS,
     category_options,
     parse_iso_date,
     validate_filters,
 )
+from openilp.services.home import home_dashboard
 from openilp.web.auth import current_user, require
 from openilp.web.context import db_session, get_context, get_core
 from openilp.web.rendering import render
