@@ -70,8 +70,24 @@ def test_when_nothing_is_significant_the_page_says_why(client: TestClient) -> No
     floor = client.get(f"/analysis/hotspots?{MONTH}&neighbourhood_m=450&inference=permutation&permutations=999")
     assert floor.status_code == 200 and _hot_count(floor.text) == 0
     assert "smallest possible p-value" in floor.text and "Use the exact test" in floor.text
-    sparse = client.get(f"/analysis/hotspots?{MONTH}")  # 8 touching cells: too narrow for a month
-    assert 'id="hotspot-diagnosis"' in sparse.text and "wider neighbourhood" in sparse.text
+    sparse = client.get(f"/analysis/hotspots?{MONTH}&neighbourhood_m=215")  # 8 touching cells: too narrow
+    assert 'id="hotspot-diagnosis"' in sparse.text and "wider neighbourhood than 215 m" in sparse.text
+
+
+def test_the_default_neighbourhood_is_chosen_from_the_data_and_finds_the_month_s_hot_spots(
+    client: TestClient,
+) -> None:
+    """No neighbourhood given: Moran's I over 150-750 m has no peak, so the 30th-nearest-cell distance."""
+    page = client.get(f"/analysis/hotspots?{MONTH}")
+    assert page.status_code == 200, page.text
+    assert _hot_count(page.text) > 0 and 'id="hotspot-diagnosis"' not in page.text
+    assert "30th nearest cell" in page.text and 'id="hotspot-neighbourhood">489 m' in page.text
+    analysis = client.get(f"/api/v1/analysis/hotspots.geojson?{MONTH}").json()["analysis"]
+    assert analysis["neighbourhood_m"] == pytest.approx(489.2, abs=0.1)
+    assert analysis["hot_cells"] == _hot_count(page.text) and analysis["request"]["neighbourhood_m"] is None
+    # Given explicitly, the same band flags the same cells and says it was given.
+    given = client.get(f"/api/v1/analysis/hotspots.geojson?{MONTH}&neighbourhood_m=489.2").json()["analysis"]
+    assert given["hot_cells"] == analysis["hot_cells"] and given["neighbourhood_chosen"] == "given in the request"
 
 
 def test_the_command_line_flags_the_same_cells(

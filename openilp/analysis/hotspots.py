@@ -278,6 +278,14 @@ def permutations_for_fdr(n_tests: int, alpha: float, *, ladder: Sequence[int] = 
     return int(ladder[-1])
 
 
+def _log_comb(n: int, k: ArrayLike) -> NDArray[np.float64]:
+    """``log C(n, k)`` for integer ``0 <= k <= n`` (elementwise over ``k``)."""
+    from scipy.special import gammaln
+
+    k_arr = np.asarray(k, dtype=np.float64)
+    return np.asarray(gammaln(n + 1.0) - gammaln(k_arr + 1.0) - gammaln(n - k_arr + 1.0), dtype=np.float64)
+
+
 def exact_tail_probabilities(
     values: ArrayLike, sizes: ArrayLike, observed: ArrayLike, *, upper: bool = True
 ) -> NDArray[np.float64]:
@@ -319,22 +327,36 @@ def exact_tail_probabilities(
     kmax = int(k_of.max()) if len(k_of) else 0
     top = int(counts.max()) * kmax if n else 0
     distinct, multiplicity = np.unique(counts, return_counts=True)
-    # ways[j, s]: ways of choosing j of the values seen so far with sum s (as floats: C(n, 9) ~ 1e43 at most).
-    ways = np.zeros((kmax + 1, top + 1))
-    ways[0, 0] = 1.0
+    # prob[j, s]: P(sum = s) for j values drawn without replacement from the values seen so far. Adding a
+    # group of `times` equal values to `seen` values, c of the j draws come from the group with the
+    # hypergeometric probability C(seen, j - c) C(times, c) / C(seen + times, j). Probabilities, not counts
+    # of ways, so nothing overflows however many neighbours a cell has (C(7148, 113) ~ 1e252).
+    prob = np.zeros((kmax + 1, top + 1))
+    prob[0, 0] = 1.0
+    seen = 0
+    draws = np.arange(kmax + 1)
     for value, times in zip(distinct.tolist(), multiplicity.tolist(), strict=True):
-        updated = ways.copy()
-        binomial = 1.0
-        for c in range(1, min(times, kmax) + 1):
-            binomial = binomial * (times - c + 1) / c
+        total = seen + times
+        updated = np.zeros_like(prob)
+        for c in range(0, min(times, kmax) + 1):
             shift = c * value
             if shift > top:
                 break
-            updated[c:, shift:] += binomial * ways[: kmax + 1 - c, : top + 1 - shift]
-        ways = updated
+            j = draws[c:]
+            from_seen = j - c
+            possible = (from_seen <= seen) & (j <= total)
+            log_weight = (
+                _log_comb(seen, np.minimum(from_seen, seen))
+                + _log_comb(times, c)
+                - _log_comb(total, np.minimum(j, total))
+            )
+            weight = np.where(possible, np.exp(log_weight), 0.0)
+            updated[c:, shift:] += weight[:, None] * prob[: kmax + 1 - c, : top + 1 - shift]
+        prob = updated
+        seen = total
     result = np.empty(len(k_of))
     for k in np.unique(k_of).tolist():
-        pmf = ways[k] / math.comb(n, k)
+        pmf = prob[k]
         tail = np.cumsum(pmf[::-1])[::-1] if upper else np.cumsum(pmf)
         members = np.flatnonzero(k_of == k)
         s = s_obs[members]

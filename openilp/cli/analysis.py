@@ -94,7 +94,9 @@ def hotspots(
     ),
     kernel: str = typer.Option("quartic", "--kernel", help="KDE kernel: quartic or gaussian."),
     neighbourhood_m: float | None = typer.Option(
-        None, "--neighbourhood-m", help="Gi* neighbourhood: a distance band in metres (default: the 8 touching cells)."
+        None,
+        "--neighbourhood-m",
+        help="Gi* neighbourhood: a distance band in metres (default: chosen from the data).",
     ),
     inference: str = typer.Option(
         "",

@@ -50,7 +50,8 @@ def hotspot_request(
     bandwidth_m: float | None = Query(default=None, description="KDE bandwidth, metres (default: Silverman's rule)."),
     kernel: str = Query(default="quartic", description="quartic or gaussian."),
     neighbourhood_m: float | None = Query(
-        default=None, description="Gi* neighbourhood: none = the 8 touching cells; metres = a distance band."
+        default=None,
+        description="Gi* neighbourhood, a distance band in metres; none = chosen from the data (Moran's I scan).",
     ),
     inference: str = Query(default="", description="exact (default), permutation or normal."),
     permutations: int | None = Query(
