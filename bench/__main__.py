@@ -11,6 +11,7 @@ from bench import (
     bench_gistar,
     bench_import,
     bench_knox,
+    bench_networks,
     bench_series,
     bench_toprank,
     bench_trends_stlouis,
@@ -32,6 +33,7 @@ BENCHMARKS = {
     "toprank_stlouis": bench_toprank.run_stlouis,
     "toprank_vancouver": bench_toprank.run_vancouver,
     "series_linkage": bench_series.run_linkage,
+    "networks": bench_networks.run,
 }
 
 
