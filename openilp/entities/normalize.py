@@ -115,7 +115,7 @@ def phonetic_key(name: str | None, algorithm: str = "metaphone") -> str | None:
     """Metaphone or NYSIIS code of a cleaned name (None for None).
 
     >>> phonetic_key("smyth"), phonetic_key("smith"), phonetic_key("katherine", "nysiis")
-    ('SM0', 'SM0', 'CATARA')
+    ('SM0', 'SM0', 'CATARAN')
     """
     if not name:
         return None
