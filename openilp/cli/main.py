@@ -20,6 +20,7 @@ from openilp.cli import (
     forecast,
     imports,
     intel,
+    networks,
     problems,
     series,
     serve,
@@ -62,5 +63,6 @@ for _name, _group in (
     ("intel", intel.app),
     ("problems", problems.app),
     ("series", series.app),
+    ("networks", networks.app),
 ):
     app.add_typer(_group, name=_name)

@@ -80,6 +80,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "series:read": _LAW_ENFORCEMENT,
     "series:write": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value}),
     "series:review": frozenset({Role.SUPERVISOR.value, Role.REVIEWER.value}),
+    # Networks and link charts (openilp.services.networks): whoever may read intelligence; each viewer
+    # sees only the nodes and links of records they may read (28 CFR Part 23).
+    "networks:read": _LAW_ENFORCEMENT | {Role.PARTNER.value},
 }
 
 

@@ -1,0 +1,191 @@
+"""Where the links of a network come from, behind one small interface (:class:`LinkSource`).
+
+A source turns records into two tables: nodes (``id``, ``kind``, ``label``) and links (``source``,
+``target``, ``link_type``, ``date``, ``record``, ``via``), already limited to what the viewer may
+see. The service joins the tables of its sources and hands them to :mod:`openilp.analysis.networks`.
+
+* :class:`IntelRecordLinks`: the criminal subjects of the intelligence records the viewer may read
+  (28 CFR Part 23, :func:`visible_record_ids`). Subjects named in one record are linked
+  (``association``, the record and its approval date on the link); people tied to the same vehicle
+  or location in different records are linked by ``shared_vehicle`` / ``shared_address``.
+  Non-criminal identifying information (role ``non_criminal_identifier``) never becomes a node or
+  a link: it is not a subject.
+* :class:`OffenderLinks`: co-offending from a table of people and the incidents they offended on
+  (``person``, ``incident``, ``date``), such as ``crimelinkage``'s offender file.
+
+Until resolved entities exist, a subject's node is its kind and normalised name
+(:func:`subject_key`); a resolved-entity source plugs in as one more :class:`LinkSource` with its
+own identifiers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import pandas as pd
+
+from openilp.analysis.networks.edges import association_links, co_offending_links, shared_links
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from openilp.security.actors import UserInfo
+
+__all__ = [
+    "IntelRecordLinks",
+    "LinkSource",
+    "LinkTables",
+    "OffenderLinks",
+    "subject_key",
+    "visible_record_ids",
+]
+
+_SHARED_KINDS = {"vehicle": "shared_vehicle", "location": "shared_address"}
+
+
+def subject_key(kind: str, name: str) -> str:
+    """A subject's node identifier: its kind and its name, case-folded with spaces collapsed.
+
+    >>> subject_key("person", "  Johnny   SUSPECT ")
+    'person:johnny suspect'
+    """
+    return kind + ":" + re.sub(r"\s+", " ", name).strip().casefold()
+
+
+@dataclass(frozen=True)
+class LinkTables:
+    """Nodes and links from one source (columns as :func:`openilp.analysis.networks.build_network`)."""
+
+    nodes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["id", "kind", "label"]))
+    links: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["source", "target", "link_type", "date", "record", "via"])
+    )
+
+    @staticmethod
+    def join(parts: list[LinkTables]) -> LinkTables:
+        empty = LinkTables()
+        nodes = [p.nodes for p in parts if not p.nodes.empty]
+        links = [p.links for p in parts if not p.links.empty]
+        return LinkTables(
+            nodes=pd.concat(nodes, ignore_index=True).drop_duplicates("id").reset_index(drop=True)
+            if nodes
+            else empty.nodes,
+            links=pd.concat(links, ignore_index=True) if links else empty.links,
+        )
+
+
+class LinkSource(Protocol):
+    """Anything that gives the nodes and links a viewer may see at ``now``."""
+
+    def tables(self, session: Session | None, viewer: UserInfo | None, now: dt.datetime) -> LinkTables: ...
+
+
+def visible_record_ids(session: Session, viewer: UserInfo, now: dt.datetime) -> list[int]:
+    """The intelligence records whose subjects ``viewer`` may see (28 CFR Part 23).
+
+    Approved, not purged, retention not ended; and either of the viewer's agency (for roles that
+    may search intelligence, ``intel:search``), or of another agency that released the record's
+    subjects to the viewer's agency. Pending, rejected, expired and purged records never give a node
+    or a link, nor does a record of another agency that was not released to the viewer's agency.
+    """
+    from sqlalchemy import select
+
+    from openilp.db.models import IntelDissemination, IntelRecord
+
+    if not viewer.can("intel:read"):
+        return []
+    current = select(IntelRecord.id).where(
+        IntelRecord.status == "approved",
+        IntelRecord.purged_at.is_(None),
+        IntelRecord.retention_expires_at > now,
+    )
+    ids: set[int] = set()
+    if viewer.can("intel:search"):
+        ids |= set(session.scalars(current.where(IntelRecord.agency_id == viewer.agency_id)))
+    released = session.execute(
+        select(IntelDissemination.record_id, IntelDissemination.items)
+        .join(IntelRecord, IntelRecord.id == IntelDissemination.record_id)
+        .where(
+            IntelDissemination.recipient_agency_id == viewer.agency_id,
+            IntelRecord.agency_id != viewer.agency_id,
+            IntelRecord.id.in_(current),
+        )
+    ).all()
+    ids |= {record_id for record_id, items in released if "subjects" in json.loads(items or "[]")}
+    return sorted(ids)
+
+
+@dataclass(frozen=True)
+class IntelRecordLinks:
+    """Links among the criminal subjects of the intelligence records a viewer may read."""
+
+    def tables(self, session: Session | None, viewer: UserInfo | None, now: dt.datetime) -> LinkTables:
+        from sqlalchemy import select
+
+        from openilp.db.models import IntelRecord, IntelSubject
+
+        if session is None or viewer is None:
+            return LinkTables()
+        record_ids = visible_record_ids(session, viewer, now)
+        if not record_ids:
+            return LinkTables()
+        rows = session.execute(
+            select(
+                IntelSubject.record_id,
+                IntelSubject.kind,
+                IntelSubject.display_name,
+                IntelRecord.approved_at,
+                IntelRecord.submitted_at,
+            )
+            .join(IntelRecord, IntelRecord.id == IntelSubject.record_id)
+            .where(IntelSubject.record_id.in_(record_ids), IntelSubject.role == "criminal_subject")
+            .order_by(IntelSubject.record_id, IntelSubject.id)
+        ).all()
+        subjects = pd.DataFrame(
+            [
+                (subject_key(kind, name), kind, " ".join(name.split()), f"intel:{record_id}", approved or submitted)
+                for record_id, kind, name, approved, submitted in rows
+            ],
+            columns=["person", "kind", "label", "record", "date"],
+        )
+        subjects["date"] = pd.to_datetime(subjects["date"], utc=True).dt.tz_convert(None)
+        if subjects.empty:
+            return LinkTables()
+        nodes = subjects.drop_duplicates("person")[["person", "kind", "label"]].rename(columns={"person": "id"})
+        parts = [association_links(subjects)]
+        people = subjects.loc[subjects["kind"] == "person"]
+        for kind, link_type in _SHARED_KINDS.items():
+            things = subjects.loc[subjects["kind"] == kind, ["record", "person"]].rename(columns={"person": "thing"})
+            held = people.merge(things, on="record")
+            if held.empty:
+                continue
+            # the same thing named with people in different records: the shared tie
+            different = held.groupby("thing")["record"].transform("nunique") > 1
+            parts.append(
+                shared_links(
+                    held.loc[different, ["person", "thing", "record", "date"]], thing="thing", link_type=link_type
+                )
+            )
+        found = [p for p in parts if not p.empty]
+        links = pd.concat(found, ignore_index=True) if found else LinkTables().links
+        if "via" in links.columns:
+            labels = dict(zip(nodes["id"], nodes["label"], strict=True))
+            links["via"] = links["via"].map(lambda v: labels.get(v, v) if isinstance(v, str) else v)
+        return LinkTables(nodes=nodes.reset_index(drop=True), links=links)
+
+
+@dataclass(frozen=True)
+class OffenderLinks:
+    """Co-offending links from ``person``, ``incident`` (and ``date``) rows, e.g. an offender file."""
+
+    arrests: pd.DataFrame
+
+    def tables(self, session: Session | None, viewer: UserInfo | None, now: dt.datetime) -> LinkTables:
+        links = co_offending_links(self.arrests)
+        people = pd.unique(self.arrests["person"].astype(str))
+        nodes = pd.DataFrame({"id": people, "kind": "person", "label": people})
+        return LinkTables(nodes=nodes, links=links)
