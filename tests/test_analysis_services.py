@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,6 +73,22 @@ def _ids_exist(engine: Engine, ids: list[int]) -> bool:
     with engine.connect() as conn:
         found = conn.execute(text("SELECT id FROM incidents")).scalars().all()
     return set(ids) <= set(found)
+
+
+def test_alert_zones_name_incidents_as_the_agency_does(core: OpenILP) -> None:
+    """Bands to 500 m and 14 days, 60 days of history: zones in force on 20 March 2019, each with the
+    incident's complaint number and block address (lists people act on show what the agency uses)."""
+    knox = KnoxRequest("SLMPD", permutations=99, time_bands_days=(7, 14))
+    result = run_near_repeat_alerts(
+        core, None, NearRepeatAlertRequest("SLMPD", as_of=dt.date(2019, 3, 20), history_days=60, knox=knox)
+    )
+    features = result.to_geojson()["features"]
+    assert len(features) == result.summary()["zones"] > 10
+    for props in (f["properties"] for f in features):
+        assert tuple(props) == (*ZONE_COLUMNS, "lon", "lat")
+        assert re.fullmatch(r"19-0\d{5}", props["complaint_number"]), props
+        assert props["block_address"] and props["neighbourhood"] and props["days_left"] > 0
+    assert _ids_exist(core.engine, [f["properties"]["incident_id"] for f in features])
 
 
 # --------------------------------------------------------------------------------- hot spots
@@ -244,6 +261,7 @@ def test_near_repeat_alerts(core: OpenILP) -> None:
     rows = list(csv.DictReader(io.StringIO(result.to_csv())))
     assert len(rows) == summary["zones"]
     # Default as-of: the latest incident's local day.
+    # (the zone checks are in test_alert_zones_name_incidents_as_the_agency_does)
     latest = run_near_repeat_alerts(core, None, NearRepeatAlertRequest("SLMPD", history_days=60, knox=knox))
     assert latest.as_of == dt.date(2019, 3, 31)
 

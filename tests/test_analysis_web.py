@@ -111,6 +111,18 @@ def test_knox_and_alerts_api(client: TestClient) -> None:
         assert tuple(feature["properties"]) == (*ZONE_COLUMNS, "lon", "lat")
 
 
+def test_the_alert_page_lists_zones_by_complaint_number_and_address(client: TestClient) -> None:
+    query = "category=burglary&time_bands=7,14,21&space_bands=100,200&permutations=99&history_days=30&as_of=2019-02-28"
+    zones = client.get(f"/api/v1/analysis/near-repeat-alerts.geojson?{query}").json()["features"]
+    assert zones, "burglary in early 2019 leaves near-repeat zones in force on 20 February"
+    page = client.get(f"/analysis/near-repeat?{query}")
+    assert page.status_code == 200 and 'id="alert-zones"' in page.text
+    table = page.text.split('id="alert-zones"')[1].split("</table>")[0]
+    for props in (f["properties"] for f in zones):
+        assert f">{props['complaint_number']}</th>" in table and str(props["block_address"]) in table
+        assert f">incident {props['incident_id']}<" not in table
+
+
 def test_trends_api(client: TestClient) -> None:
     body = client.get("/api/v1/analysis/trends.json?category=burglary&category=robbery&period=28d&all=true").json()
     assert body["flagged_only"] is False and body["rows"]

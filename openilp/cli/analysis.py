@@ -303,11 +303,12 @@ def near_repeat_alerts(
     for sentence in result.knox.summary:
         console.print(f"- {escape(sentence)}")
     table = Table(title="Strongest zones")
-    for column in ("incident", "category", "date", "radius m", "multiplier", "expires", "days left"):
-        table.add_column(column, justify="right")
+    for column in ("complaint", "address", "category", "date", "radius m", "multiplier", "expires", "days left"):
+        table.add_column(column, justify="left" if column in ("complaint", "address") else "right")
     for zone in result.to_json()["zones"][:15]:
         table.add_row(
-            str(zone["incident_id"]),
+            escape(str(zone["complaint_number"] or f"incident {zone['incident_id']}")),
+            escape(str(zone["block_address"] or "–")),
             escape(zone["category"]),
             zone["incident_date"],
             f"{zone['radius_m']:g}",

@@ -145,3 +145,25 @@ def load_events(engine: Engine, query: EventQuery) -> tuple[pd.DataFrame, Agency
         frame[column] = frame[column].astype(float)
     frame["incident_id"] = frame["incident_id"].astype(np.int64)
     return frame[list(EVENT_COLUMNS)], agency
+
+
+def incident_labels(engine: Engine, incident_ids: Sequence[int]) -> dict[int, dict[str, str | None]]:
+    """What the agency calls each incident: its complaint number (``source_record_id``), block address and
+    neighbourhood, by store id. Lists that people act on show these; ids stay in URLs and exports."""
+    ids = sorted({int(i) for i in incident_ids})
+    labels: dict[int, dict[str, str | None]] = {}
+    with Session(engine) as session:
+        for start in range(0, len(ids), 900):  # SQLite binds at most 999 parameters
+            chunk = ids[start : start + 900]
+            names = ", ".join(f":i{k}" for k in range(len(chunk)))
+            rows = session.execute(
+                text(f"SELECT id, source_record_id, block_address, neighbourhood FROM incidents WHERE id IN ({names})"),
+                {f"i{k}": v for k, v in enumerate(chunk)},
+            )
+            for incident_id, complaint, address, neighbourhood in rows:
+                labels[int(incident_id)] = {
+                    "complaint_number": complaint,
+                    "block_address": address,
+                    "neighbourhood": neighbourhood,
+                }
+    return labels

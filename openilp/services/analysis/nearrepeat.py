@@ -54,7 +54,7 @@ from openilp.services.analysis.common import (
     plain_records,
     reader_agency,
 )
-from openilp.services.analysis.events import EventQuery, load_events
+from openilp.services.analysis.events import EventQuery, incident_labels, load_events
 
 __all__ = [
     "DEFAULT_SPACE_BANDS_M",
@@ -91,6 +91,9 @@ KNOX_COLUMNS = (
 #: Columns of the alert-zone CSV and GeoJSON properties (the CSV adds the incident's lon/lat).
 ZONE_COLUMNS = (
     "incident_id",
+    "complaint_number",
+    "block_address",
+    "neighbourhood",
     "category",
     "incident_date",
     "radius_m",
@@ -485,6 +488,9 @@ def run_near_repeat_alerts(
         if len(zones):
             category = dict(zip(recent["incident_id"], recent["category"], strict=True))
             zones["category"] = [category[i] for i in zones["incident_id"]]
+            labels = incident_labels(engine, zones["incident_id"].tolist())
+            for column in ("complaint_number", "block_address", "neighbourhood"):
+                zones[column] = [labels.get(int(i), {}).get(column) for i in zones["incident_id"]]
         if progress:
             progress("done", 3, 3)
         return NearRepeatAlertResult(resolved, as_of, agency.crs, knox, rings, zones, len(recent), recent_from)

@@ -179,6 +179,7 @@ def near_repeat_page(
         knox=knox,
         knox_class=knox_class,
         alerts=summary,
+        alert_zones=alerts.to_json()["zones"] if alerts is not None else [],
         alerts_query=alerts_query,
         groups=category_groups(core),
         selected=set(category) or {"burglary"},

@@ -157,7 +157,7 @@
         }
       }).bindPopup(function (l) {
         var p = l.feature.properties;
-        return popup([["Incident", "#" + p.incident_id], ["Category", p.category], ["Date", p.incident_date],
+        return popup([["Complaint", p.complaint_number || "#" + p.incident_id], ["Address", p.block_address || "–"], ["Category", p.category], ["Date", p.incident_date],
           ["Radius", p.radius_m + " m"], ["Risk ×", p.max_multiplier], ["Until", p.expires_date + " (exclusive)"]]);
       }).addTo(map);
       fit(layer);
