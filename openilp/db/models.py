@@ -7,6 +7,7 @@ Every record belongs to an agency. Changes to this file need an Alembic migratio
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -26,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from openilp.db.types import UTCDateTime
+from openilp.ingest.categories import category_attention
 
 __all__ = [
     "Base",
@@ -135,6 +137,12 @@ class ImportFile(Base):
     agency: Mapped[Agency] = relationship()
 
 
+def _category_attention(context: Any) -> str:
+    """An incident written without saying how it came to attention gets its category's default."""
+    code = context.get_current_parameters().get("category_code")
+    return category_attention().get(code, ("unknown", ""))[0] if code else "unknown"
+
+
 class Incident(Base):
     """A reported crime or call, normalised for analysis and exchange.
 
@@ -182,6 +190,11 @@ class Incident(Base):
     flag_administrative: Mapped[bool] = mapped_column(Boolean, default=False)
     #: When the source last changed the record (e.g. coded month, updated_on); newer wins.
     source_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: How it came to police attention: "reported" (by the public), "discovered" (by police:
+    #: officer-initiated) or "unknown"; the source's mapping decides, else the category's default.
+    attention: Mapped[str] = mapped_column(String(10), default=_category_attention, server_default="unknown")
+    #: Logged probability (0-1] that patrol was where a discovered incident was found, if known.
+    patrol_propensity: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: Net count after reversals (sources with Count = +1/-1 rows); 1 otherwise.
     net_count: Mapped[int] = mapped_column(Integer, default=1)
     import_file_id: Mapped[int] = mapped_column(ForeignKey("import_files.id"))

@@ -15,9 +15,13 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-__all__ = ["CATEGORIES_FILE", "load_category_definitions"]
+__all__ = ["ATTENTION_VALUES", "CATEGORIES_FILE", "category_attention", "load_category_definitions"]
 
 CATEGORIES_FILE = Path(__file__).resolve().parent / "categories.toml"
+
+#: How an incident came to police attention: reported by the public, discovered by police
+#: (officer-initiated), or not known.
+ATTENTION_VALUES = ("reported", "discovered", "unknown")
 
 
 @cache
@@ -26,3 +30,23 @@ def load_category_definitions() -> dict[str, dict[str, object]]:
     with CATEGORIES_FILE.open("rb") as handle:
         data = tomllib.load(handle)
     return dict(data["categories"])
+
+
+@cache
+def category_attention() -> dict[str, tuple[str, str]]:
+    """Each category's default route to police attention and the reason for it, from the taxonomy.
+
+    Used when a source does not say how an incident came to attention (see ``[attention]`` in the
+    source descriptions). Categories mostly found by police (drugs, weapons, prostitution) default
+    to ``"discovered"``.
+
+    >>> category_attention()["drugs"][0], category_attention()["burglary"][0]
+    ('discovered', 'reported')
+    """
+    out: dict[str, tuple[str, str]] = {}
+    for code, spec in load_category_definitions().items():
+        attention = str(spec.get("attention", "unknown"))
+        if attention not in ATTENTION_VALUES:
+            raise ValueError(f"category {code}: attention must be one of {', '.join(ATTENTION_VALUES)}")
+        out[code] = (attention, str(spec.get("attention_reason", "")))
+    return out

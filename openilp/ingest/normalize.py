@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyproj
 
+from openilp.ingest.categories import category_attention
 from openilp.ingest.messages import ECHO_LIMIT, excerpt
 from openilp.ingest.reading import RawTable
 from openilp.ingest.spec import DateField, SourceSpec
@@ -50,11 +51,14 @@ INCIDENT_COLUMNS = [
     "flag_unfounded",
     "flag_administrative",
     "source_updated_at",
+    "attention",
+    "patrol_propensity",
     "source_line",
     "content_hash",
     "raw",
 ]
-#: The fields whose change makes a re-imported record "updated" rather than "unchanged".
+#: The fields whose change makes a re-imported record "updated" rather than "unchanged" (how it came
+#: to attention follows from the source's mapping and category, not from the record's content).
 HASHED_COLUMNS = INCIDENT_COLUMNS[1:21]
 
 _PERIOD = {"hour": pd.DateOffset(hours=1), "day": pd.DateOffset(days=1), "month": pd.DateOffset(months=1)}
@@ -384,6 +388,35 @@ def _too_long(column: str, limit: int, lengths: np.ndarray) -> Callable[[int], s
     return expected
 
 
+def _attention(
+    frame: pd.DataFrame, categories: pd.Series, spec: SourceSpec, rej: _Rejections
+) -> tuple[pd.Series, pd.Series]:
+    """How each incident came to police attention, and the logged patrol propensity if any.
+
+    The source's ``[attention]`` rule first (values of its column listed as discovered, reported or
+    unknown), else its ``other`` answer, which by default is the category's default
+    (:func:`openilp.ingest.categories.category_attention`); ``unknown`` without a category.
+    """
+    rule = spec.attention
+    defaults = {code: attention for code, (attention, _) in category_attention().items()}
+    by_category = categories.map(defaults).fillna("unknown").astype(object)
+    attention = by_category if rule.other == "category" else pd.Series(rule.other, index=frame.index, dtype=object)
+    if rule.column is not None:
+        values = _clean(frame[rule.column])
+        for answer, listed in (("discovered", rule.discovered), ("reported", rule.reported), ("unknown", rule.unknown)):
+            if listed:
+                attention = attention.where(~values.isin(listed).to_numpy(), answer)
+    propensity = np.full(len(frame), np.nan, dtype=np.float64)
+    if rule.propensity is not None:
+        text = _clean(frame[rule.propensity])
+        numbers = _to_float(text)
+        given = (text != "").to_numpy()
+        bad = given & ~((numbers > 0) & (numbers <= 1))
+        rej.add(bad, rule.propensity, text, "a patrol propensity in (0, 1] or nothing")
+        propensity = np.where(given & ~bad, numbers, np.nan)
+    return attention, pd.Series(propensity, index=frame.index, dtype=np.float64)
+
+
 def normalize(raw: RawTable, spec: SourceSpec, max_lengths: Mapping[str, int] | None = None) -> NormalizedBatch:
     """Normalise one file's rows; rejected rows are left out and reported.
 
@@ -466,6 +499,8 @@ def normalize(raw: RawTable, spec: SourceSpec, max_lengths: Mapping[str, int] | 
         count_delta = np.where(bad, 0, counts).astype(np.int64)
     else:
         count_delta = np.ones(len(frame), dtype=np.int64)
+
+    out["attention"], out["patrol_propensity"] = _attention(frame, out["category_code"], spec, rej)
 
     if max_lengths:
         _check_lengths(out, raw.raw_lines, spec, max_lengths, rej)

@@ -30,6 +30,7 @@ __all__ = [
     "LocationSpec",
     "FlagField",
     "OffenceSpec",
+    "AttentionSpec",
     "SourceSpec",
     "BUILTIN_SOURCES_DIR",
     "builtin_source_names",
@@ -122,6 +123,25 @@ class OffenceSpec:
 
 
 @dataclass(frozen=True)
+class AttentionSpec:
+    """How the source tells whether an incident was reported by the public or discovered by police.
+
+    Values of ``column`` listed in ``discovered``, ``reported`` or ``unknown`` decide it; any other
+    value (or no column) gets ``other``: a fixed answer, or ``"category"`` for the default of the
+    incident's category (``attention`` in ``categories.toml``).
+    """
+
+    column: str | None = None
+    discovered: tuple[str, ...] = ()
+    reported: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    other: str = "category"
+    #: Column with the logged probability (0-1] that patrol was where a discovered incident was
+    #: found; only discovered incidents with one can enter a forecast (inverse-propensity weights).
+    propensity: str | None = None
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     name: str
     title: str
@@ -144,6 +164,8 @@ class SourceSpec:
     text_empty_values: tuple[str, ...] = ()
     flags: dict[str, FlagField] = field(default_factory=dict)
     attribution: str = ""
+    #: How incidents came to police attention; without it each category's default applies.
+    attention: AttentionSpec = field(default_factory=AttentionSpec)
 
     def required_columns(self) -> list[str]:
         """Columns every file of this source must have (after applying aliases)."""
@@ -156,6 +178,7 @@ class SourceSpec:
             cols += self.occurred.end.columns()
         if self.location:
             cols += [self.location.x, self.location.y, *self.location.withheld_when]
+        cols += [c for c in (self.attention.column, self.attention.propensity) if c]
         return list(dict.fromkeys(cols))
 
 
@@ -290,7 +313,19 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
     """Validate a parsed TOML document and build a :class:`SourceSpec` from it."""
     top = _Reader(data, path)
     top.check_keys(
-        {"source", "agency", "columns", "record", "occurred", "reported", "location", "fields", "flags", "offence"}
+        {
+            "source",
+            "agency",
+            "columns",
+            "record",
+            "occurred",
+            "reported",
+            "location",
+            "fields",
+            "flags",
+            "offence",
+            "attention",
+        }
     )
 
     source = top.table("source")
@@ -392,6 +427,28 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
             sub.check_keys({"column", "true_values"})
             flags[key] = FlagField(column=sub.req("column"), true_values=sub.str_list("true_values") or ("Y",))
 
+    attention = AttentionSpec()
+    attention_r = top.table("attention", required=False)
+    if attention_r is not None:
+        attention_r.check_keys({"column", "discovered", "reported", "unknown", "other", "propensity"})
+        other = attention_r.text("other", "category") or "category"
+        if other not in ("category", "reported", "discovered", "unknown"):
+            raise attention_r.fail("other", f"must be category, reported, discovered or unknown, got {other!r}")
+        lists = {
+            key: tuple(v.strip() for v in attention_r.str_list(key)) for key in ("discovered", "reported", "unknown")
+        }
+        column = attention_r.text("column", required=False)
+        if any(lists.values()) and not column:
+            raise attention_r.fail("column", "must name the column whose values the discovered/reported lists match")
+        seen: dict[str, str] = {}
+        for key, values in lists.items():
+            for value in values:
+                if value in seen:
+                    raise attention_r.fail(key, f"{value!r} is listed under both {seen[value]} and {key}")
+                seen[value] = key
+        propensity = attention_r.text("propensity", required=False)
+        attention = AttentionSpec(column=column, other=other, propensity=propensity, **lists)
+
     offence_r = top.table("offence")
     assert offence_r is not None
     offence_r.check_keys({"code", "constant", "description", "codes", "ranges"})
@@ -463,4 +520,5 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
         text_empty_values=text_empty_values,
         flags=flags,
         attribution=source.text("attribution", "") or "",
+        attention=attention,
     )

@@ -13,6 +13,7 @@ what an analysis receives, and a test pins it.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,10 +24,17 @@ import pandas as pd
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from openilp.db.models import Agency, OffenceCategory
+from openilp.db.models import Agency, Incident, OffenceCategory
 from openilp.errors import InvalidRequest
 
-__all__ = ["EVENT_COLUMNS", "EventQuery", "expand_categories", "load_events", "local_day_bounds"]
+__all__ = [
+    "EVENT_COLUMNS",
+    "EventQuery",
+    "expand_categories",
+    "load_events",
+    "local_day_bounds",
+    "patrol_propensities",
+]
 
 #: Everything an analysis receives about an incident.
 EVENT_COLUMNS = (
@@ -56,6 +64,8 @@ class EventQuery:
     date_to: dt.date | None = None
     #: Only incidents with a usable location (location_status = "located").
     located_only: bool = True
+    #: How the incidents came to police attention ("reported", "discovered", "unknown"); empty = any.
+    attention: tuple[str, ...] = ()
 
 
 def expand_categories(session: Session, requested: Sequence[str]) -> list[str]:
@@ -126,6 +136,10 @@ def load_events(engine: Engine, query: EventQuery) -> tuple[pd.DataFrame, Agency
             params["end"] = _utc_bound(query.date_to + dt.timedelta(days=1), agency.timezone)
         if query.located_only:
             where.append("location_status = 'located'")
+        if query.attention:
+            names = [f":a{i}" for i in range(len(query.attention))]
+            where.append(f"attention IN ({', '.join(names)})")
+            params.update({f"a{i}": value for i, value in enumerate(query.attention)})
         sql = (
             "SELECT id AS incident_id, category_code AS category, occurred_from, occurred_to, time_precision, "
             "x_m, y_m, lon, lat, district, beat, neighbourhood FROM incidents WHERE "
@@ -167,3 +181,17 @@ def incident_labels(engine: Engine, incident_ids: Sequence[int]) -> dict[int, di
                     "neighbourhood": neighbourhood,
                 }
     return labels
+
+
+def patrol_propensities(engine: Engine, incident_ids: Sequence[int]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The logged patrol propensity of each incident (NaN where none was logged), in the given order."""
+    ids = [int(i) for i in incident_ids]
+    if not ids:
+        return np.zeros(0, dtype=np.float64)
+    found: dict[int, float] = {}
+    with Session(engine) as session:
+        for start in range(0, len(ids), 900):  # SQLite binds at most 999 parameters
+            chunk = ids[start : start + 900]
+            rows = session.execute(select(Incident.id, Incident.patrol_propensity).where(Incident.id.in_(chunk))).all()
+            found.update({int(i): (math.nan if p is None else float(p)) for i, p in rows})
+    return np.array([found.get(i, math.nan) for i in ids], dtype=np.float64)

@@ -21,6 +21,13 @@ Every public function takes the core, the actor and one request (:class:`Forecas
 
 Events come from :func:`openilp.services.analysis.events.load_events`, so only where and when
 incidents occurred reach a forecaster (no protected attribute is even loaded).
+
+* **Reported crime only** (``training``). Forecasts, backtests and the patrol plans built on them
+  learn from incidents reported by the public, the context of the learned model included. Incidents
+  discovered by police (stops, searches, warrants) measure where police were and would feed patrol
+  back to the same places (Ensign et al. 2018); they enter only with ``training="weighted"``, kept
+  in inverse proportion to their logged patrol propensities, and any other training set is refused
+  (:func:`check_training`). See ``docs/civil-rights.md``.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ from openilp.constants import CATEGORY_SETS
 from openilp.core import OpenILP, Request, Result, plain
 from openilp.db.models import Agency
 from openilp.errors import InvalidRequest
+from openilp.fairness import inverse_propensity_sample
 from openilp.security.actors import UserInfo
 from openilp.services.analysis.common import (
     LIMITS,
@@ -64,7 +72,13 @@ from openilp.services.analysis.common import (
     reader_agency,
     study_polygons,
 )
-from openilp.services.analysis.events import EventQuery, expand_categories, load_events, local_day_bounds
+from openilp.services.analysis.events import (
+    EventQuery,
+    expand_categories,
+    load_events,
+    local_day_bounds,
+    patrol_propensities,
+)
 
 __all__ = [
     "CATEGORY_SETS",
@@ -115,6 +129,30 @@ def _check_forecast_fields(
     return cleaned
 
 
+#: What forecasts may train on: reported crime only (the default), or reported crime with the
+#: discovered incidents weighted by their logged patrol propensities (Ensign et al. 2018).
+TRAINING_CHOICES = ("reported", "weighted")
+
+
+def check_training(training: str) -> None:
+    """Refuse any training set other than reported crime or propensity-weighted discovered incidents.
+
+    >>> check_training("all")
+    Traceback (most recent call last):
+    ...
+    openilp.errors.InvalidRequest: a model trained on unweighted discovered incidents ...
+    """
+    if training in TRAINING_CHOICES:
+        return
+    raise InvalidRequest(
+        "a model trained on unweighted discovered incidents (officer-initiated: stops, searches, warrants) "
+        "learns where police patrolled, not where crime happens, and sends patrol back there (Ensign et al. 2018; "
+        f"Lum & Isaac 2016), so training={training!r} is refused. Train on crime reported by the public "
+        "(training=reported, the default), or on discovered incidents weighted by the logged probability that "
+        "patrol was there (training=weighted)"
+    )
+
+
 def _check_method(method: str) -> None:
     if method not in FORECASTERS:
         raise InvalidRequest(f"unknown forecasting method {method!r}; choose from {', '.join(FORECASTERS)}")
@@ -149,10 +187,14 @@ class ForecastRequest(Request):
     study_area: str = "auto"
     #: The method's parameters as ``(name, value)`` pairs (a mapping is accepted and sorted).
     params: tuple[tuple[str, Any], ...] = ()
+    #: What the method trains on: ``"reported"`` crime (default) or ``"weighted"`` (reported crime
+    #: and discovered incidents kept in inverse proportion to their logged patrol propensities).
+    training: str = "reported"
 
     def validate(self) -> ForecastRequest:
         categories = _check_forecast_fields(self.categories, self.cell_size_m, self.history_days, self.study_area)
         _check_method(self.method)
+        check_training(self.training)
         check_day(self.as_of, "as_of")
         if not (isinstance(self.horizon_days, int | float) and 1 <= self.horizon_days <= 28):
             raise InvalidRequest(f"the horizon must be between 1 and 28 days, got {self.horizon_days!r}")
@@ -484,16 +526,47 @@ def _uses_context(methods: Sequence[str]) -> bool:
     return any(FORECASTERS[m].uses_context for m in methods if m in FORECASTERS)
 
 
+def _training_events(core: OpenILP, query: EventQuery, training: str) -> tuple[pd.DataFrame, Agency]:
+    """The incidents a forecast may learn from: reported crime, and with ``training="weighted"`` the
+    discovered incidents kept with probability ``min(P) / P`` (inverse-propensity sampling, seeded);
+    a discovered incident without a logged propensity refuses the whole request."""
+    check_training(training)
+    reported, agency = load_events(core.engine, dataclasses.replace(query, attention=("reported",)))
+    if training == "reported":
+        return reported, agency
+    discovered, _ = load_events(core.engine, dataclasses.replace(query, attention=("discovered",)))
+    propensity = patrol_propensities(core.engine, discovered["incident_id"].tolist())
+    missing = int(np.isnan(propensity).sum())
+    if missing:
+        raise InvalidRequest(
+            f"{missing:,} of the {len(discovered):,} discovered incidents have no logged patrol propensity, "
+            "so they cannot be weighted (Ensign et al. 2018): train on reported crime (training=reported), "
+            "or import the propensities ([attention] propensity in the source description)"
+        )
+    keep = inverse_propensity_sample(propensity, np.random.default_rng(0))
+    both = pd.concat([reported, discovered[keep]], ignore_index=True)
+    both = both.sort_values(["occurred_from", "incident_id"], kind="stable").reset_index(drop=True)
+    return both, agency
+
+
 def _read(
-    core: OpenILP, agency_code: str, categories: Sequence[str], date_from: dt.date, date_to: dt.date, context: bool
+    core: OpenILP,
+    agency_code: str,
+    categories: Sequence[str],
+    date_from: dt.date,
+    date_to: dt.date,
+    context: bool,
+    training: str = "reported",
 ) -> _Loaded:
     """One read of the store over ``date_from … date_to``: with ``context``, every category (the
-    chosen ones picked in memory), else the chosen categories only."""
+    chosen ones picked in memory), else the chosen categories only. Only what ``training`` allows
+    enters (reported crime by default), the context included."""
     if not context:
-        events, agency = load_events(core.engine, EventQuery(agency_code, tuple(categories), date_from, date_to))
+        query = EventQuery(agency_code, tuple(categories), date_from, date_to)
+        events, agency = _training_events(core, query, training)
         _require_events(core, agency_code, categories, events, date_from, date_to)
         return _Loaded(events, None, agency)
-    everything, agency = load_events(core.engine, EventQuery(agency_code, (), date_from, date_to))
+    everything, agency = _training_events(core, EventQuery(agency_code, (), date_from, date_to), training)
     with Session(core.engine) as session:
         codes = set(expand_categories(session, list(categories)))
     events = everything[everything["category"].isin(codes).to_numpy()].reset_index(drop=True)
@@ -516,6 +589,15 @@ def _require_events(
     everything, _ = load_events(core.engine, EventQuery(agency_code, tuple(categories)))
     if len(everything) == 0:
         raise InvalidRequest(f"no located {label} of agency {agency_code} in the store (empty category)")
+    reported, _ = load_events(core.engine, EventQuery(agency_code, tuple(categories), attention=("reported",)))
+    if len(reported) == 0:
+        raise InvalidRequest(
+            f"the {len(everything):,} located {label} of agency {agency_code} were all discovered by police or "
+            "came to attention in an unknown way, none reported by the public: a forecast trained on them "
+            "would learn where police patrolled, not where crime happens (Ensign et al. 2018), so it is refused. "
+            "Forecast a reported category, or weight discovered incidents by their logged patrol propensities "
+            "(training=weighted)"
+        )
     first, last = everything["occurred_from"].min().date(), everything["occurred_from"].max().date()
     raise InvalidRequest(
         f"no located {label} of agency {agency_code} between {date_from} and {date_to}: "
@@ -586,7 +668,13 @@ def run_forecast(core: OpenILP, actor: UserInfo | None, request: ForecastRequest
         assert request.as_of is not None
         start = request.as_of - dt.timedelta(days=request.history_days)
         loaded = _read(
-            core, request.agency_code, request.categories, start, request.as_of, _uses_context([request.method])
+            core,
+            request.agency_code,
+            request.categories,
+            start,
+            request.as_of,
+            _uses_context([request.method]),
+            request.training,
         )
         return _forecast(core, request, loaded)
 

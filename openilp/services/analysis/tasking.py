@@ -476,7 +476,14 @@ def _disparity(
         key = areas.ids[area].item() if area >= 0 else "outside"
         minutes[key] = minutes.get(key, 0.0) + place.minutes_on_scene
     events, _ = load_events(
-        engine, EventQuery(agency_code, categories, as_of - dt.timedelta(days=365), as_of - dt.timedelta(days=1))
+        engine,
+        EventQuery(
+            agency_code,
+            categories,
+            as_of - dt.timedelta(days=365),
+            as_of - dt.timedelta(days=1),
+            attention=("reported",),
+        ),
     )
     event_area = areas.assign(events["x_m"].to_numpy(dtype=float), events["y_m"].to_numpy(dtype=float))
     counts = np.bincount(event_area[event_area >= 0], minlength=areas.n_units)
