@@ -73,7 +73,7 @@ def test_hotspots_api(client: TestClient) -> None:
         ("category=", "category must not be empty"),
         ("date_from=2030-01-01", "no located incidents"),
         ("date_from=2019-13-01", "date_from must be a date"),
-        ("date_to=9999-12-31", "date_to must lie between"),
+        ("date_to=9999-12-31", "date_to must be a day from 1900-01-01 to 2199-12-31"),
         ("bandwidth_m=150000", "bandwidth_m must be at most 5,000 m"),
         ("inference=bayes", "inference must be one of exact, permutation, normal"),
         # Areas from a request are GeoJSON only: a file name is never opened.

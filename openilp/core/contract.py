@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
 
+from openilp.core.dates import check_day
 from openilp.errors import InvalidRequest
 
 __all__ = ["Request", "Result", "plain", "require"]
@@ -82,7 +83,19 @@ class Result:
 
 
 class Request:
-    """Base of service requests (frozen dataclasses): ``validate()`` checks and returns the request."""
+    """Base of service requests (frozen dataclasses): ``validate()`` checks and returns the request.
+
+    Building a request already refuses a day or moment outside the years a workflow can compute
+    with (:func:`openilp.core.dates.check_day`), whichever shell parsed it: 9999-12-31 as an
+    ``as_of`` would overflow at the first day added to it.
+    """
+
+    def __post_init__(self) -> None:
+        if dataclasses.is_dataclass(self):
+            for item in dataclasses.fields(self):
+                value = getattr(self, item.name)
+                if isinstance(value, dt.date):
+                    check_day(value, item.name)
 
     def validate(self) -> Self:
         """Raise :class:`~openilp.errors.InvalidRequest` for a parameter out of range; return the request."""

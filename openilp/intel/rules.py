@@ -165,6 +165,11 @@ def clean_text(value: object, name: str, max_chars: int, *, required: bool = Fal
     if not isinstance(value, str):
         raise SubmissionError(f"{name} must be text")
     text = value.replace("\x00", "").strip()
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SubmissionError(f"{name} is not valid Unicode text (a lone surrogate)") from None
     if len(text) > max_chars:
         raise SubmissionError(f"{name} is too long ({len(text)} characters; at most {max_chars})")
     if required and not text:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from openilp.constants import AUDIT_MAX_PAGE_SIZE
 from openilp.core import OpenILP, Request, Result
+from openilp.core.dates import parse_day
 from openilp.db.models import AuditEntry
 from openilp.errors import InvalidRequest, NotPermitted
 from openilp.security.actors import UserInfo
@@ -76,13 +77,7 @@ _CHANNELS = ("web", "api", "cli")
 
 
 def _date(value: str, name: str) -> dt.date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidRequest(f"{name} must be a date as YYYY-MM-DD, got {value[:40]!r}") from None
+    return parse_day(value, name)
 
 
 def parse_audit_filter(

@@ -42,6 +42,8 @@ from sqlalchemy import Engine, text
 from openilp.analysis.areas import PolygonAreas
 from openilp.analysis.grids import SquareGrid
 from openilp.core import OpenILP
+from openilp.core.dates import FIRST_DAY, LAST_DAY
+from openilp.core.dates import check_day as core_check_day
 from openilp.errors import InvalidRequest, NotPermitted, ServiceError
 from openilp.security.actors import UserInfo
 from openilp.security.roles import has_permission
@@ -119,15 +121,14 @@ class AnalysisLimits:
 
 LIMITS = AnalysisLimits()
 
-#: Days a request may name (dates outside make no sense for police records and overflow date arithmetic).
-EARLIEST_DAY = dt.date(1900, 1, 1)
-LATEST_DAY = dt.date(2099, 12, 31)
+#: Days a request may name (:mod:`openilp.core.dates`: outside them date arithmetic overflows).
+EARLIEST_DAY = FIRST_DAY
+LATEST_DAY = LAST_DAY
 
 
 def check_day(day: dt.date | None, name: str) -> None:
-    """InvalidRequest for a day outside :data:`EARLIEST_DAY` … :data:`LATEST_DAY`."""
-    if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
-        raise InvalidRequest(f"{name} must lie between {EARLIEST_DAY} and {LATEST_DAY}, got {day}")
+    """InvalidRequest for a day outside :data:`EARLIEST_DAY` … :data:`LATEST_DAY` (:mod:`openilp.core.dates`)."""
+    core_check_day(day, name)
 
 
 def reader_agency(core: OpenILP, actor: UserInfo | None, agency_code: str, permission: str = "analysis:read") -> str:

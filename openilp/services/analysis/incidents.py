@@ -21,8 +21,8 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from openilp.core import OpenILP
+from openilp.core.dates import parse_day
 from openilp.db.models import Agency, Incident, OffenceCategory
-from openilp.errors import InvalidRequest
 
 __all__ = [
     "CRIME_GROUPS",
@@ -88,12 +88,7 @@ def parse_iso_date(value: str | None, name: str) -> dt.date | None:
     >>> parse_iso_date("", "date_to") is None
     True
     """
-    if value is None or not value.strip():
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidRequest(f"{name} must be a date written YYYY-MM-DD, got {value!r}") from None
+    return parse_day(value, name)
 
 
 def validate_filters(

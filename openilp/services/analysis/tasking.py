@@ -49,6 +49,7 @@ from openilp.analysis.grids import SquareGrid
 from openilp.analysis.nearrepeat import event_days
 from openilp.analysis.nearrepeat_alerts import alert_zones, alerts_geojson
 from openilp.core import OpenILP, Request, Result, plain
+from openilp.core.dates import require_day
 from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
 from openilp.services.analysis.common import cached, check_day, latest_incident_date, reader_agency
@@ -578,7 +579,7 @@ class DeployRequest(Request):
             raise InvalidRequest("not the parameters of a deployment list")
         data = dict(values)
         if data.get("as_of"):
-            data["as_of"] = dt.date.fromisoformat(str(data["as_of"]))
+            data["as_of"] = require_day(str(data["as_of"]), "as_of")
         if "categories" in data:
             data["categories"] = tuple(data["categories"])
         return cls(**data)

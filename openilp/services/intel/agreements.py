@@ -31,7 +31,9 @@ from sqlalchemy.orm import Session
 
 from openilp.constants import AGREEMENT_SCOPES
 from openilp.core import OpenILP, Request, Result
+from openilp.core.dates import check_day
 from openilp.db.models import Agency, IntelPartnerAgreement
+from openilp.errors import InvalidRequest
 from openilp.intel.errors import IntelForbidden, IntelNotFound
 from openilp.intel.grading import SCHEMES
 from openilp.intel.rules import SubmissionError, clean_text
@@ -93,11 +95,16 @@ def parse_moment(value: object, field: str, *, end_of_day: bool = False) -> dt.d
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
             moment = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-            return moment + (LAST_MOMENT_OF_DAY if end_of_day else dt.timedelta())
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
+            moment += LAST_MOMENT_OF_DAY if end_of_day else dt.timedelta()
+        else:
+            parsed = dt.datetime.fromisoformat(text)
+            moment = parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed
+        check_day(moment.date(), field)
+        return moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError) as exc:
+        if isinstance(exc, InvalidRequest):
+            raise FieldError(field, str(exc).removeprefix(f"{field} ")) from None
         raise FieldError(field, f"{text[:40]!r} is not a date (YYYY-MM-DD) or ISO date-time") from None
-    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _text(value: object, field: str, max_chars: int) -> str:

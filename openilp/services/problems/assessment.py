@@ -38,6 +38,7 @@ from openilp.analysis.assessment.comparison import (
 from openilp.analysis.assessment.report import assess_counts
 from openilp.analysis.assessment.series import AssessmentWindows, weekly_counts, window_counts
 from openilp.core import OpenILP, Request, Result
+from openilp.core.dates import require_day
 from openilp.errors import InvalidRequest, NotPermitted
 from openilp.security.actors import UserInfo
 from openilp.services.analysis.events import EventQuery, expand_categories, load_events
@@ -290,8 +291,5 @@ def assess_in_unit(core: OpenILP, session: Session, request: AssessmentRequest) 
 
 
 def parse_date(value: str, name: str) -> dt.date:
-    """A calendar date from ``YYYY-MM-DD`` with a message naming the option."""
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidRequest(f"{name} must be a date like 2019-07-01, got {value!r}") from exc
+    """A calendar date from ``YYYY-MM-DD`` with a message naming the option (:func:`openilp.core.dates.require_day`)."""
+    return require_day(value, name)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openilp.core import UnitOfWork
+from openilp.core.dates import parse_day as core_parse_day
 from openilp.db.models import Agency, Problem, ProblemHistory, User
 from openilp.errors import InvalidRequest, NotFound, NotPermitted
 from openilp.security.actors import UserInfo
@@ -92,6 +93,11 @@ def require_read(actor: UserInfo | None) -> UserInfo:
 def text(value: str | None, name: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
     """``value`` stripped; InvalidRequest when required and empty or longer than ``limit`` characters."""
     stripped = (value or "").strip()
+    if not stripped.isascii():
+        try:
+            stripped.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRequest(f"{name} is not valid Unicode text (a lone surrogate)") from None
     if required and not stripped:
         raise InvalidRequest(f"{name} is required")
     if len(stripped) > limit:
@@ -100,15 +106,8 @@ def text(value: str | None, name: str, *, required: bool = False, limit: int = M
 
 
 def parse_day(value: dt.date | str | None, name: str) -> dt.date | None:
-    """A calendar day from a date or ``YYYY-MM-DD`` text (None or blank: None)."""
-    if value is None or isinstance(value, dt.date):
-        return value
-    if not str(value).strip():
-        return None
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise InvalidRequest(f"{name} must be a date like 2019-07-01, got {value!r}") from exc
+    """A calendar day from a date or ``YYYY-MM-DD`` text (None or blank: None; :func:`openilp.core.dates.parse_day`)."""
+    return core_parse_day(value, name)
 
 
 def iso(value: dt.datetime | None) -> str | None:

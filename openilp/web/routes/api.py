@@ -13,6 +13,7 @@ from openilp.security.audit import MAX_PURPOSE_LENGTH, record_event, require_pur
 from openilp.services.analysis.incidents import category_options, incident_features, parse_iso_date
 from openilp.web.auth import current_user, require
 from openilp.web.context import db_session, get_context
+from openilp.web.params import MAX_ID
 
 __all__ = ["router"]
 
@@ -39,7 +40,7 @@ def incidents_geojson(
     category: list[str] = Query(default=[], description="Category code; repeat for several."),
     date_from: str = Query(default="", description="First day, YYYY-MM-DD, agency local time."),
     date_to: str = Query(default="", description="Last day (inclusive), YYYY-MM-DD."),
-    limit: int | None = Query(default=None, ge=1, description="At most this many (≤ max_map_points)."),
+    limit: int | None = Query(default=None, ge=1, le=MAX_ID, description="At most this many (≤ max_map_points)."),
     purpose: str = Query(
         default="",
         max_length=MAX_PURPOSE_LENGTH + 100,

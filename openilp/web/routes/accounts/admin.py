@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from openilp.core import OpenILP
-from openilp.errors import InvalidRequest
+from openilp.core.dates import parse_day
 from openilp.security.actors import UserInfo
 from openilp.security.roles import ROLES
 from openilp.services.accounts.sessions import RevokeSessionsRequest, revoke_sessions
@@ -97,10 +97,7 @@ def _training_day(text: str) -> dt.date | None:
     text = text.strip()
     if not text or text.lower() == "none":
         return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InvalidRequest(f"valid_until: a date as YYYY-MM-DD (or empty to clear), got {text[:40]!r}") from None
+    return parse_day(text, "valid_until")
 
 
 @pages.post("/admin/users/{username}", response_class=HTMLResponse)

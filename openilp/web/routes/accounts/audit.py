@@ -25,6 +25,7 @@ from openilp.services.accounts.audit_log import (
 from openilp.web.actions import attempt
 from openilp.web.auth import require
 from openilp.web.context import get_core
+from openilp.web.params import MAX_ID
 from openilp.web.rendering import render
 
 __all__ = ["router"]
@@ -41,7 +42,7 @@ def audit_page(
     object_id: str = Query("", max_length=1000),
     date_from: str = Query("", max_length=1000),
     date_to: str = Query("", max_length=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_ID),
     verify: bool = Query(False, description="Also verify the hash chain and its anchors."),
     user: UserInfo = Depends(require("audit:read")),
     core: OpenILP = Depends(get_core),
@@ -102,7 +103,7 @@ def audit_api(
     date_from: str = Query("", description="First day, YYYY-MM-DD (UTC).", max_length=1000),
     date_to: str = Query("", description="Last day (inclusive), YYYY-MM-DD (UTC).", max_length=1000),
     limit: int = Query(100, ge=1, le=MAX_PAGE_SIZE),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_ID),
     user: UserInfo = Depends(require("audit:read")),
     core: OpenILP = Depends(get_core),
 ) -> dict[str, Any]:

@@ -47,7 +47,7 @@ READER = Depends(require("analysis:read"))
 CATEGORY = Query(default=[], description="Category code or crime group; repeat for several; none = all.")
 DATE_FROM = Query(default="", description="First day, YYYY-MM-DD, agency local time.")
 DATE_TO = Query(default="", description="Last day (inclusive), YYYY-MM-DD.")
-SEED = Query(default=0, description="Seed of the permutations.")
+SEED = Query(default=0, ge=0, le=2**32 - 1, description="Seed of the permutations.")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from openilp.services.analysis.common import recent_year
 from openilp.services.analysis.hotspots import INFERENCES, HotspotRequest, HotspotResult, run_hotspots
 from openilp.services.analysis.incidents import category_groups, parse_iso_date
 from openilp.web.context import get_context, get_core
+from openilp.web.params import MAX_ID
 from openilp.web.rendering import render
 from openilp.web.routes.analysis.common import (
     CATEGORY,
@@ -55,7 +56,9 @@ def hotspot_request(
     ),
     inference: str = Query(default="", description="exact (default), permutation or normal."),
     permutations: int | None = Query(
-        default=None, description="Gi* permutations (permutation inference; none = enough for FDR on this grid)."
+        default=None,
+        le=MAX_ID,
+        description="Gi* permutations (permutation inference; none = enough for FDR on this grid).",
     ),
     alpha: float = Query(default=0.05, description="False discovery rate of the hot/cold flags."),
     seed: int = SEED,

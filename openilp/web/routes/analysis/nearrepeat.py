@@ -8,7 +8,7 @@ Every one builds its request with :func:`knox_request` (and :func:`alert_request
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -29,6 +29,7 @@ from openilp.services.analysis.nearrepeat import (
     run_near_repeat_alerts,
 )
 from openilp.web.context import get_context, get_core
+from openilp.web.params import MAX_ID
 from openilp.web.rendering import render
 from openilp.web.routes.analysis.common import (
     CATEGORY,
@@ -52,9 +53,9 @@ _SPACE = ",".join(f"{b:g}" for b in DEFAULT_SPACE_BANDS_M)
 _TIME = ",".join(f"{b:g}" for b in DEFAULT_TIME_BANDS_DAYS)
 _SPACE_BANDS = Query(default=_SPACE, description="Upper edges of the distance bands, metres, comma-separated.")
 _TIME_BANDS = Query(default=_TIME, description="Upper edges of the time bands, days, comma-separated.")
-_PERMUTATIONS = Query(default=999, description="Knox permutations (bounded by permutations × incidents).")
+_PERMUTATIONS = Query(default=999, le=MAX_ID, description="Knox permutations (bounded by permutations × incidents).")
 _AS_OF = Query(default="", description="Day of the alerts (default: the latest incident's day).")
-_HISTORY = Query(default=365, description="Days of history the Knox test of the alerts is fitted on.")
+_HISTORY = Query(default=365, le=MAX_ID, description="Days of history the Knox test of the alerts is fitted on.")
 
 
 def knox_request(
@@ -140,9 +141,9 @@ def near_repeat_page(
     date_to: str = "",
     space_bands: str = _SPACE,
     time_bands: str = _TIME,
-    permutations: int = 999,
+    permutations: Annotated[int, Query(le=MAX_ID)] = 999,
     as_of: str = "",
-    history_days: int = 365,
+    history_days: Annotated[int, Query(le=MAX_ID)] = 365,
     user: UserInfo = READER,
     core: OpenILP = _CORE,
 ) -> Response:

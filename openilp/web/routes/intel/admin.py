@@ -32,6 +32,7 @@ from openilp.web.actions import attempt
 from openilp.web.auth import require
 from openilp.web.context import get_core
 from openilp.web.csrf import check_csrf
+from openilp.web.params import Id
 from openilp.web.rendering import render
 
 __all__ = ["api", "pages"]
@@ -77,7 +78,7 @@ def api_add_agreement(payload: AgreementIn, user: UserInfo = Depends(_ADMIN), co
 
 @api.post("/intel/agreements/{agreement_id}/revoke")
 def api_revoke_agreement(
-    agreement_id: int, payload: RevocationIn, user: UserInfo = Depends(_ADMIN), core: OpenILP = _CORE
+    agreement_id: Id, payload: RevocationIn, user: UserInfo = Depends(_ADMIN), core: OpenILP = _CORE
 ) -> dict[str, Any]:
     """Revoke an agreement at once, with a reason (audited)."""
     return revoke_agreement(core, user, RevocationRequest(agreement_id, payload.reason)).as_dict()
@@ -196,7 +197,7 @@ def add_agreement_page(
 @pages.post("/intel/settings/agreements/{agreement_id}/revoke", response_class=HTMLResponse)
 def revoke_agreement_page(
     request: Request,
-    agreement_id: int,
+    agreement_id: Id,
     csrf_token: str = Form(""),
     reason: str = Form("", max_length=1000),
     user: UserInfo = Depends(_ADMIN),

@@ -32,6 +32,7 @@ from openilp.services.intel.retention import ValidationRequest, review_queue, va
 from openilp.services.intel.tip_triage import ReplyRequest, list_tips, staff_reply, staff_view
 from openilp.web.auth import current_user, require
 from openilp.web.context import get_core
+from openilp.web.params import Id
 
 __all__ = ["router"]
 
@@ -60,7 +61,7 @@ class RecordIn(BaseModel):
     handling_code: str = Field(max_length=2)
     handling_conditions: str = Field(default="", max_length=10_000)
     sensitivity: str = Field(max_length=20)
-    control_official_id: int
+    control_official_id: Id
     file_type: str = Field(default="permanent", max_length=12)
     subjects: list[SubjectIn] = Field(max_length=50)
     protected_categories: list[str] = Field(default=[], max_length=5)
@@ -131,7 +132,7 @@ def api_search(
 
 @router.get("/intel/records/{record_id}")
 def api_record(
-    record_id: int,
+    record_id: Id,
     purpose: str = Query(default="", max_length=1000),
     user: UserInfo = Depends(require("intel:read")),
     core: OpenILP = _CORE,
@@ -142,7 +143,7 @@ def api_record(
 
 @router.post("/intel/records/{record_id}/approve")
 def api_approve(
-    record_id: int, payload: DecisionIn, user: UserInfo = Depends(require("intel:review")), core: OpenILP = _CORE
+    record_id: Id, payload: DecisionIn, user: UserInfo = Depends(require("intel:review")), core: OpenILP = _CORE
 ) -> dict[str, Any]:
     """Approve a pending record (trained reviewer, not the submitter)."""
     request = ReviewRequest(record_id, payload.reason, payload.approve_nexus, payload.retention_days)
@@ -152,7 +153,7 @@ def api_approve(
 
 @router.post("/intel/records/{record_id}/reject")
 def api_reject(
-    record_id: int, payload: DecisionIn, user: UserInfo = Depends(require("intel:review")), core: OpenILP = _CORE
+    record_id: Id, payload: DecisionIn, user: UserInfo = Depends(require("intel:review")), core: OpenILP = _CORE
 ) -> dict[str, Any]:
     """Reject a pending record; its content is erased."""
     record = reject_record(core, user, ReviewRequest(record_id, payload.reason))
@@ -161,7 +162,7 @@ def api_reject(
 
 @router.post("/intel/records/{record_id}/validate")
 def api_validate(
-    record_id: int, payload: ValidationIn, user: UserInfo = Depends(require("intel:review")), core: OpenILP = _CORE
+    record_id: Id, payload: ValidationIn, user: UserInfo = Depends(require("intel:review")), core: OpenILP = _CORE
 ) -> dict[str, Any]:
     """Validate before expiry with a fresh predicate check (new period ≤ 5 years)."""
     request = ValidationRequest(
@@ -173,7 +174,7 @@ def api_validate(
 
 @router.post("/intel/records/{record_id}/correct")
 def api_correct(
-    record_id: int, payload: CorrectionIn, user: UserInfo = Depends(require("intel:submit")), core: OpenILP = _CORE
+    record_id: Id, payload: CorrectionIn, user: UserInfo = Depends(require("intel:submit")), core: OpenILP = _CORE
 ) -> dict[str, Any]:
     """Correct a record; every past recipient is notified."""
     done = correct_record(core, user, CorrectionRequest(record_id, payload.changes, payload.purpose))
@@ -182,7 +183,7 @@ def api_correct(
 
 @router.post("/intel/records/{record_id}/disseminate", status_code=201)
 def api_disseminate(
-    record_id: int,
+    record_id: Id,
     payload: DisseminationIn,
     user: UserInfo = Depends(require("intel:disseminate")),
     core: OpenILP = _CORE,
@@ -202,7 +203,7 @@ def api_disseminate(
 
 @router.post("/intel/records/{record_id}/emergency-release", status_code=201)
 def api_emergency_release(
-    record_id: int,
+    record_id: Id,
     payload: EmergencyReleaseIn,
     user: UserInfo = Depends(require("intel:emergency_release")),
     core: OpenILP = _CORE,

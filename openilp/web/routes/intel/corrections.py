@@ -28,6 +28,7 @@ from openilp.web.actions import attempt
 from openilp.web.auth import require
 from openilp.web.context import get_core
 from openilp.web.csrf import check_csrf
+from openilp.web.params import Id
 from openilp.web.rendering import render
 from openilp.web.routes.intel.pages import after_action, record_url
 
@@ -41,7 +42,7 @@ def _correct_page(
     request: Request,
     core: OpenILP,
     user: UserInfo,
-    record_id: int,
+    record_id: Id,
     view_purpose: str,
     *,
     form: dict[str, str] | None = None,
@@ -72,7 +73,7 @@ def _correct_page(
 @router.get("/intel/records/{record_id}/correct", response_class=HTMLResponse)
 def correct_form(
     request: Request,
-    record_id: int,
+    record_id: Id,
     purpose: str = Query(default="", max_length=1000),
     user: UserInfo = Depends(require("intel:submit")),
     core: OpenILP = _CORE,
@@ -84,7 +85,7 @@ def correct_form(
 @router.post("/intel/records/{record_id}/correct", response_class=HTMLResponse)
 async def correct_page(
     request: Request,
-    record_id: int,
+    record_id: Id,
     user: UserInfo = Depends(require("intel:submit")),
     core: OpenILP = _CORE,
 ) -> Response:
@@ -115,7 +116,7 @@ async def correct_page(
 @router.post("/intel/records/{record_id}/emergency-release", response_class=HTMLResponse)
 def emergency_release_page(
     request: Request,
-    record_id: int,
+    record_id: Id,
     csrf_token: str = Form(""),
     view_purpose: str = Form("", max_length=1000),
     justification: str = Form("", max_length=10_000),

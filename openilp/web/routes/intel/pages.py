@@ -42,6 +42,7 @@ from openilp.web.actions import attempt
 from openilp.web.auth import require
 from openilp.web.context import get_core
 from openilp.web.csrf import check_csrf
+from openilp.web.params import Id
 from openilp.web.rendering import render
 from openilp.web.routes.intel.forms import SubmissionForm, empty_submission_values, submission_form
 
@@ -54,7 +55,7 @@ _CORE = Depends(get_core)
 REVIEW_PURPOSE = "28 CFR Part 23 review of this record"
 
 
-def record_url(record_id: int, purpose: str, done: str = "") -> str:
+def record_url(record_id: Id, purpose: str, done: str = "") -> str:
     """The record page address with its purpose (and an optional confirmation)."""
     query = {"purpose": purpose, **({"done": done} if done else {})}
     return f"/intel/records/{record_id}?{urlencode(query)}"
@@ -168,7 +169,7 @@ def _record_page(
     request: Request,
     core: OpenILP,
     user: UserInfo,
-    record_id: int,
+    record_id: Id,
     purpose: str,
     *,
     error: str | None = None,
@@ -197,7 +198,7 @@ def _record_page(
 @router.get("/intel/records/{record_id}", response_class=HTMLResponse)
 def record_page(
     request: Request,
-    record_id: int,
+    record_id: Id,
     purpose: str | None = Query(default=None, max_length=1000),
     done: str = Query(default="", max_length=20),
     user: UserInfo = Depends(require("intel:read")),
@@ -219,7 +220,7 @@ def after_action(
     request: Request,
     core: OpenILP,
     user: UserInfo,
-    record_id: int,
+    record_id: Id,
     view_purpose: str,
     action: Callable[[], object],
     done: str,
@@ -235,7 +236,7 @@ def after_action(
 @router.post("/intel/records/{record_id}/approve", response_class=HTMLResponse)
 def approve_page(
     request: Request,
-    record_id: int,
+    record_id: Id,
     csrf_token: str = Form(""),
     view_purpose: str = Form("", max_length=1000),
     reason: str = Form(""),
@@ -262,7 +263,7 @@ def approve_page(
 @router.post("/intel/records/{record_id}/reject", response_class=HTMLResponse)
 def reject_page(
     request: Request,
-    record_id: int,
+    record_id: Id,
     csrf_token: str = Form(""),
     view_purpose: str = Form("", max_length=1000),
     reason: str = Form(""),
@@ -286,7 +287,7 @@ def reject_page(
 @router.post("/intel/records/{record_id}/validate", response_class=HTMLResponse)
 def validate_page(
     request: Request,
-    record_id: int,
+    record_id: Id,
     csrf_token: str = Form(""),
     view_purpose: str = Form("", max_length=1000),
     reason: str = Form(""),
@@ -314,7 +315,7 @@ def validate_page(
 @router.post("/intel/records/{record_id}/disseminate", response_class=HTMLResponse)
 def disseminate_page(
     request: Request,
-    record_id: int,
+    record_id: Id,
     csrf_token: str = Form(""),
     view_purpose: str = Form("", max_length=1000),
     purpose: str = Form("", max_length=1000),

@@ -47,6 +47,7 @@ from openilp.web.actions import attempt
 from openilp.web.auth import require
 from openilp.web.context import get_core
 from openilp.web.csrf import check_csrf
+from openilp.web.params import Id
 from openilp.web.rendering import render
 from openilp.web.routes.intel.forms import SubmissionForm, submission_form
 from openilp.web.routes.intel.pages import record_url, submission_page
@@ -97,7 +98,7 @@ def tip_page(request: Request, tip_id: str, user: UserInfo = Depends(_TRIAGE), c
 
 
 @router.get("/intel/tips/{tip_id}/attachments/{attachment_id}")
-def tip_photo(tip_id: str, attachment_id: int, user: UserInfo = Depends(_TRIAGE), core: OpenILP = _CORE) -> Response:
+def tip_photo(tip_id: str, attachment_id: Id, user: UserInfo = Depends(_TRIAGE), core: OpenILP = _CORE) -> Response:
     """A tip's photo as stored: re-encoded without metadata when it arrived; every view is audited."""
     image = tip_image(core, user, TipImageRequest(tip_id, attachment_id))
     headers = {

@@ -14,6 +14,7 @@ from openilp.services import problems
 from openilp.web.actions import attempt
 from openilp.web.context import get_core
 from openilp.web.csrf import check_csrf
+from openilp.web.params import Id
 from openilp.web.routes.problems.common import WRITE, to_problem
 from openilp.web.routes.problems.views import detail
 
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/problems", include_in_schema=False)
 
 
 def _act(
-    request: Request, core: OpenILP, user: UserInfo, problem_id: int, csrf_token: str, action: Callable[[], object]
+    request: Request, core: OpenILP, user: UserInfo, problem_id: Id, csrf_token: str, action: Callable[[], object]
 ) -> Response:
     check_csrf(request, csrf_token)
     outcome = attempt(action)
@@ -34,7 +35,7 @@ def _act(
 
 @router.post("/{problem_id}/stage", response_class=HTMLResponse)
 def stage_page(
-    problem_id: int,
+    problem_id: Id,
     request: Request,
     csrf_token: str = Form(""),
     stage: str = Form("", max_length=20),
@@ -48,7 +49,7 @@ def stage_page(
 
 @router.post("/{problem_id}/worksheet", response_class=HTMLResponse)
 def worksheet_page(
-    problem_id: int,
+    problem_id: Id,
     request: Request,
     csrf_token: str = Form(""),
     offender: str = Form("", max_length=20_000),
@@ -74,7 +75,7 @@ def worksheet_page(
 
 @router.post("/{problem_id}/notes", response_class=HTMLResponse)
 def note_page(
-    problem_id: int,
+    problem_id: Id,
     request: Request,
     csrf_token: str = Form(""),
     body: str = Form("", max_length=20_000),
@@ -87,7 +88,7 @@ def note_page(
 
 @router.post("/{problem_id}/attachments", response_class=HTMLResponse)
 def attach_page(
-    problem_id: int,
+    problem_id: Id,
     request: Request,
     csrf_token: str = Form(""),
     kind: str = Form("", max_length=20),
@@ -100,7 +101,7 @@ def attach_page(
 
 @router.post("/{problem_id}/edit", response_class=HTMLResponse)
 def edit_page(
-    problem_id: int,
+    problem_id: Id,
     request: Request,
     csrf_token: str = Form(""),
     title: str = Form("", max_length=200),
@@ -136,7 +137,7 @@ def edit_page(
 
 
 def _intervention(
-    problem_id: int,
+    problem_id: Id,
     kind: str,
     start: str,
     end: str,
@@ -145,7 +146,7 @@ def _intervention(
     area_units: list[str],
     dosage_value: str,
     dosage_unit: str,
-    intervention_id: int | None = None,
+    intervention_id: Id | None = None,
 ) -> problems.InterventionRequest:
     return problems.InterventionRequest(
         problem_id=problem_id,
@@ -163,7 +164,7 @@ def _intervention(
 
 @router.post("/{problem_id}/interventions", response_class=HTMLResponse)
 def intervention_page(
-    problem_id: int,
+    problem_id: Id,
     request: Request,
     csrf_token: str = Form(""),
     kind: str = Form("", max_length=60),
@@ -183,8 +184,8 @@ def intervention_page(
 
 @router.post("/{problem_id}/interventions/{intervention_id}", response_class=HTMLResponse)
 def change_intervention_page(
-    problem_id: int,
-    intervention_id: int,
+    problem_id: Id,
+    intervention_id: Id,
     request: Request,
     csrf_token: str = Form(""),
     kind: str = Form("", max_length=60),
@@ -206,8 +207,8 @@ def change_intervention_page(
 
 @router.post("/{problem_id}/interventions/{intervention_id}/delete", response_class=HTMLResponse)
 def remove_intervention_page(
-    problem_id: int,
-    intervention_id: int,
+    problem_id: Id,
+    intervention_id: Id,
     request: Request,
     csrf_token: str = Form(""),
     reason: str = Form("", max_length=2000),
@@ -220,7 +221,7 @@ def remove_intervention_page(
 
 @router.post("/{problem_id}/comparison-areas", response_class=HTMLResponse)
 def propose_page(
-    problem_id: int,
+    problem_id: Id,
     request: Request,
     csrf_token: str = Form(""),
     buffer_m: float = Form(problems.ProposeAreasRequest(problem_id=0).buffer_m, gt=0, le=5000),
@@ -233,7 +234,7 @@ def propose_page(
 
 @router.post("/{problem_id}/comparison-areas/{role}", response_class=HTMLResponse)
 def area_page(
-    problem_id: int,
+    problem_id: Id,
     role: str,
     request: Request,
     csrf_token: str = Form(""),
@@ -253,7 +254,7 @@ def area_page(
 
 @router.post("/{problem_id}/power", response_class=HTMLResponse)
 def power_page(
-    problem_id: int,
+    problem_id: Id,
     request: Request,
     csrf_token: str = Form(""),
     core: OpenILP = Depends(get_core),
@@ -265,7 +266,7 @@ def power_page(
 
 @router.post("/{problem_id}/assessments", response_class=HTMLResponse)
 def assess_page(
-    problem_id: int,
+    problem_id: Id,
     request: Request,
     csrf_token: str = Form(""),
     core: OpenILP = Depends(get_core),

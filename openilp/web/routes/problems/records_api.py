@@ -14,6 +14,7 @@ from openilp.core import OpenILP
 from openilp.security.actors import UserInfo
 from openilp.services import problems
 from openilp.web.context import get_core
+from openilp.web.params import Id
 from openilp.web.routes.problems.common import READ, WRITE
 
 __all__ = ["router"]
@@ -56,14 +57,14 @@ def create_api(body: ProblemBody, core: OpenILP = Depends(get_core), user: UserI
 
 
 @router.get("/{problem_id}")
-def get_api(problem_id: int, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)) -> dict[str, Any]:
+def get_api(problem_id: Id, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)) -> dict[str, Any]:
     """One problem with its worksheet, notes, attachments, interventions, areas, evaluations and history."""
     return problems.get_problem(core, user, problem_id).as_dict()
 
 
 @router.patch("/{problem_id}")
 def update_api(
-    problem_id: int, changes: dict[str, Any], core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
+    problem_id: Id, changes: dict[str, Any], core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
 ) -> dict[str, Any]:
     """Change fields (title, goal, categories, target_reduction_pct, dates, area, area_name, owner).
 
@@ -75,7 +76,7 @@ def update_api(
 
 @router.post("/{problem_id}/stage")
 def stage_api(
-    problem_id: int, body: StageBody, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
+    problem_id: Id, body: StageBody, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
 ) -> dict[str, Any]:
     """Move the problem to another SARA stage (closing needs a reason)."""
     problems.set_stage(core, user, problems.StageRequest(problem_id, body.stage, body.reason))
@@ -84,7 +85,7 @@ def stage_api(
 
 @router.put("/{problem_id}/worksheet")
 def worksheet_api(
-    problem_id: int, fields: dict[str, str], core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
+    problem_id: Id, fields: dict[str, str], core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
 ) -> dict[str, Any]:
     """Fill in the problem analysis triangle (offender, target_victim, place, handlers, guardians, managers)."""
     problems.update_worksheet(core, user, problems.WorksheetRequest(problem_id, fields))
@@ -93,14 +94,14 @@ def worksheet_api(
 
 @router.post("/{problem_id}/notes", status_code=201)
 def note_api(
-    problem_id: int, body: NoteBody, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
+    problem_id: Id, body: NoteBody, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
 ) -> dict[str, Any]:
     """Add a note."""
     return {"id": problems.add_note(core, user, problems.NoteRequest(problem_id, body.body)).id}
 
 
 @router.get("/{problem_id}/map.geojson")
-def map_api(problem_id: int, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)) -> Response:
+def map_api(problem_id: Id, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)) -> Response:
     """The problem's area, comparison areas and intervention areas as one FeatureCollection."""
     view = problems.get_problem(core, user, problem_id)
     features = [{"type": "Feature", "properties": {"role": "target", "label": "Problem area"}, "geometry": view.area}]

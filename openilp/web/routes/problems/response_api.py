@@ -13,6 +13,7 @@ from openilp.core import OpenILP
 from openilp.security.actors import UserInfo
 from openilp.services import problems
 from openilp.web.context import get_core
+from openilp.web.params import Id
 from openilp.web.routes.problems.common import READ, WRITE
 
 __all__ = ["router", "scan_router"]
@@ -80,7 +81,7 @@ def scan_api(
 
 @router.post("/{problem_id}/attachments", status_code=201)
 def attach_api(
-    problem_id: int, body: ProductBody, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
+    problem_id: Id, body: ProductBody, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
 ) -> dict[str, Any]:
     """Generate and attach a product: knox_table, trend_chart, hotspot_map or incident_list."""
     attached = problems.attach_product(core, user, problems.ProductRequest(problem_id, body.kind, body.options))
@@ -89,7 +90,7 @@ def attach_api(
 
 @router.get("/{problem_id}/attachments/{attachment_id}")
 def attachment_api(
-    problem_id: int, attachment_id: int, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)
+    problem_id: Id, attachment_id: Id, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)
 ) -> Response:
     """The attached product itself (JSON, GeoJSON or SVG)."""
     found = problems.attachment_content(core, user, problem_id, attachment_id)
@@ -98,7 +99,7 @@ def attachment_api(
 
 @router.post("/{problem_id}/interventions", status_code=201)
 def intervention_api(
-    problem_id: int, body: InterventionBody, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
+    problem_id: Id, body: InterventionBody, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
 ) -> dict[str, Any]:
     """Record an intervention: type, period (required), area (default: the problem's), dosage."""
     values = body.model_dump() | {"area_units": tuple(body.area_units)}
@@ -108,8 +109,8 @@ def intervention_api(
 
 @router.put("/{problem_id}/interventions/{intervention_id}")
 def change_intervention_api(
-    problem_id: int,
-    intervention_id: int,
+    problem_id: Id,
+    intervention_id: Id,
     body: InterventionBody,
     core: OpenILP = Depends(get_core),
     user: UserInfo = Depends(WRITE),
@@ -122,8 +123,8 @@ def change_intervention_api(
 
 @router.delete("/{problem_id}/interventions/{intervention_id}")
 def remove_intervention_api(
-    problem_id: int,
-    intervention_id: int,
+    problem_id: Id,
+    intervention_id: Id,
     body: RemovalBody | None = None,
     core: OpenILP = Depends(get_core),
     user: UserInfo = Depends(WRITE),
@@ -136,7 +137,7 @@ def remove_intervention_api(
 
 @router.post("/{problem_id}/comparison-areas")
 def propose_api(
-    problem_id: int, body: ProposeBody, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
+    problem_id: Id, body: ProposeBody, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
 ) -> dict[str, Any]:
     """Propose the buffer, a control of similar baseline that is not adjacent, and the control's buffer."""
     return problems.propose_areas(core, user, problems.ProposeAreasRequest(problem_id, body.buffer_m)).as_dict()
@@ -144,7 +145,7 @@ def propose_api(
 
 @router.put("/{problem_id}/comparison-areas/{role}")
 def area_api(
-    problem_id: int, role: str, body: AreaBody, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
+    problem_id: Id, role: str, body: AreaBody, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)
 ) -> dict[str, Any]:
     """Replace a comparison area (buffer, control, control_buffer) with your own polygon or with
     polygons of the boundary layer by name (``units``)."""
@@ -160,20 +161,20 @@ def area_api(
 
 
 @router.post("/{problem_id}/power")
-def power_api(problem_id: int, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)) -> dict[str, Any]:
+def power_api(problem_id: Id, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)) -> dict[str, Any]:
     """Before launch: the minimum detectable effect, with a warning when the goal is smaller."""
     return problems.power_check(core, user, problems.PowerCheckRequest(problem_id)).as_dict()
 
 
 @router.post("/{problem_id}/assessments", status_code=201)
-def assess_api(problem_id: int, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)) -> dict[str, Any]:
+def assess_api(problem_id: Id, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WRITE)) -> dict[str, Any]:
     """Run every assessment method; the report and the weekly chart are stored."""
     return problems.run_assessment(core, user, problems.RunAssessmentRequest(problem_id)).as_dict()
 
 
 @router.get("/{problem_id}/evaluations/{evaluation_id}/chart.svg")
 def chart_api(
-    problem_id: int, evaluation_id: int, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)
+    problem_id: Id, evaluation_id: Id, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)
 ) -> Response:
     """The weekly chart of a stored assessment (SVG)."""
     return Response(problems.evaluation_chart(core, user, problem_id, evaluation_id).svg, media_type="image/svg+xml")

@@ -15,6 +15,7 @@ from openilp.services import problems
 from openilp.web.actions import attempt
 from openilp.web.context import get_context, get_core
 from openilp.web.csrf import check_csrf
+from openilp.web.params import Id
 from openilp.web.rendering import render
 from openilp.web.routes.problems.common import READ, WRITE, to_problem
 
@@ -160,7 +161,7 @@ def create_page(
 
 
 def detail(
-    request: Request, core: OpenILP, user: UserInfo, problem_id: int, *, error: str | None = None, status: int = 200
+    request: Request, core: OpenILP, user: UserInfo, problem_id: Id, *, error: str | None = None, status: int = 200
 ) -> Response:
     """The detail page of a problem, with ``error`` above the forms when a form was refused."""
     view = problems.get_problem(core, user, problem_id)
@@ -194,7 +195,7 @@ def detail(
 
 @router.get("/{problem_id}", response_class=HTMLResponse)
 def detail_page(
-    problem_id: int, request: Request, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)
+    problem_id: Id, request: Request, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)
 ) -> Response:
     """One problem through its SARA stages: goal and progress, worksheet, products, responses, evaluation."""
     return detail(request, core, user, problem_id)

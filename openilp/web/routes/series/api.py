@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 
@@ -12,6 +12,7 @@ from openilp.security.actors import UserInfo
 from openilp.services import series
 from openilp.web.auth import require
 from openilp.web.context import get_core
+from openilp.web.params import MAX_ID, Id
 
 __all__ = ["router"]
 
@@ -31,9 +32,9 @@ def list_api(core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)) 
 
 @router.get("/similar")
 def similar_api(
-    incident_id: int = Query(..., description="An incident of your agency."),
-    window_days: int = Query(365),
-    top: int = Query(20),
+    incident_id: Annotated[Id, Query(description="An incident of your agency.")],
+    window_days: int = Query(365, le=MAX_ID),
+    top: int = Query(20, le=MAX_ID),
     core: OpenILP = Depends(get_core),
     user: UserInfo = Depends(READ),
 ) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def similar_api(
 @router.get("/possible")
 def possible_api(
     category: str = Query(_defaults.category),
-    days: int = Query(_defaults.days),
+    days: int = Query(_defaults.days, le=MAX_ID),
     as_of: dt.date | None = Query(None),
     threshold: float = Query(_defaults.threshold),
     core: OpenILP = Depends(get_core),
@@ -59,10 +60,10 @@ def possible_api(
 @router.post("", status_code=201)
 def save_api(
     title: str = Body(..., max_length=200),
-    incident_ids: list[int] = Body(...),
+    incident_ids: list[Id] = Body(...),
     scores: list[float | None] = Body([]),
-    problem_id: int | None = Body(None),
-    intel_record_id: int | None = Body(None),
+    problem_id: Id | None = Body(None),
+    intel_record_id: Id | None = Body(None),
     notes: str = Body("", max_length=20_000),
     core: OpenILP = Depends(get_core),
     user: UserInfo = Depends(WRITE),
@@ -80,14 +81,14 @@ def save_api(
 
 
 @router.get("/{series_id}")
-def show_api(series_id: int, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)) -> dict[str, Any]:
+def show_api(series_id: Id, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)) -> dict[str, Any]:
     """One saved series with its incidents."""
     return series.show_series(core, user, series_id).as_dict()
 
 
 @router.post("/{series_id}/review")
 def review_api(
-    series_id: int,
+    series_id: Id,
     status: str = Body(..., embed=True),
     note: str = Body("", embed=True, max_length=20_000),
     core: OpenILP = Depends(get_core),

@@ -11,11 +11,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openilp.core import OpenILP
+from openilp.core.dates import parse_day
 from openilp.security.actors import UserInfo
 from openilp.services import series
 from openilp.web.actions import attempt
 from openilp.web.context import get_context, get_core
 from openilp.web.csrf import check_csrf
+from openilp.web.params import Id
 from openilp.web.rendering import render
 from openilp.web.routes.series.api import READ, REVIEW, WRITE
 
@@ -66,7 +68,7 @@ def list_page(request: Request, core: OpenILP = Depends(get_core), user: UserInf
                 series.PossibleSeriesRequest(
                     category=params.get("category", "burglary"),
                     days=int(params.get("days") or 60),
-                    as_of=dt.date.fromisoformat(params["as_of"]) if params.get("as_of") else None,
+                    as_of=parse_day(params.get("as_of"), "as_of"),
                     threshold=float(params.get("threshold") or 3.0),
                 ),
             )
@@ -94,7 +96,7 @@ def list_page(request: Request, core: OpenILP = Depends(get_core), user: UserInf
 
 @router.get("/similar", response_class=HTMLResponse)
 def similar_page(
-    request: Request, incident_id: int, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)
+    request: Request, incident_id: Id, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)
 ) -> Response:
     """Crimes like this one: the map, the timeline and the ranked table, with the form to save a series."""
     result = series.similar_incidents(core, user, series.SimilarRequest(incident_id=incident_id)).as_dict()
@@ -121,7 +123,7 @@ def save_page(
     request: Request,
     csrf_token: str = Form(""),
     title: str = Form("", max_length=200),
-    incident_ids: list[int] = Form([]),
+    incident_ids: list[Id] = Form([]),
     problem_id: str = Form("", max_length=20),
     intel_record_id: str = Form("", max_length=20),
     notes: str = Form("", max_length=20_000),
@@ -159,7 +161,7 @@ def save_page(
 
 @router.get("/{series_id}", response_class=HTMLResponse)
 def detail_page(
-    series_id: int, request: Request, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)
+    series_id: Id, request: Request, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)
 ) -> Response:
     """One saved series: its incidents on the map and the timeline, and the review form for reviewers."""
     detail = series.show_series(core, user, series_id).as_dict()
@@ -184,7 +186,7 @@ def detail_page(
 
 @router.post("/{series_id}/review", response_class=HTMLResponse)
 def review_page(
-    series_id: int,
+    series_id: Id,
     request: Request,
     csrf_token: str = Form(""),
     status: str = Form("", max_length=20),
