@@ -83,6 +83,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Networks and link charts (openilp.services.networks): whoever may read intelligence; each viewer
     # sees only the nodes and links of records they may read (28 CFR Part 23).
     "networks:read": _LAW_ENFORCEMENT | {Role.PARTNER.value},
+    # Entities (openilp.services.entities): law-enforcement staff search and read them, each mention only
+    # when they may see its source record; analysts and supervisors import and resolve; analysts,
+    # supervisors and reviewers decide review pairs (merges and splits).
+    "entities:read": _LAW_ENFORCEMENT,
+    "entities:write": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value}),
+    "entities:review": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value, Role.REVIEWER.value}),
 }
 
 

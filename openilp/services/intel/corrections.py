@@ -23,6 +23,7 @@ from openilp.intel.errors import IntelNotFound
 from openilp.intel.grading import check_grading, check_handling
 from openilp.intel.rules import MAX_TEXT_CHARS, MAX_TITLE_CHARS, SENSITIVITIES, SubmissionError, clean_text
 from openilp.security.actors import UserInfo
+from openilp.services.entities.mentions import sync_subject_mentions
 from openilp.services.intel.common import checked_purpose, load_record, notify_past_recipients, require_permission
 from openilp.services.intel.reading import ViewRecordRequest, view_record
 
@@ -163,6 +164,7 @@ def _update_identifiers(uow: UnitOfWork, actor: UserInfo, request: IdentifierUpd
     subject.identifiers = clean_text(request.identifiers, "identifiers", 200)
     record.updated_at = now
     session.flush()
+    sync_subject_mentions(session, record)
     # Recipients only ever saw criminal subjects; identifying information is never released.
     notified = (
         notify_past_recipients(

@@ -28,6 +28,7 @@ from openilp.intel.rules import (
     validate_submission,
 )
 from openilp.security.actors import UserInfo
+from openilp.services.entities.mentions import sync_subject_mentions
 from openilp.services.intel.common import (
     agency_grading_scheme,
     load_record,
@@ -161,6 +162,7 @@ def save_submission(
     ]
     session.add(record)
     session.flush()
+    sync_subject_mentions(session, record)
     uow.audit(
         action="create",
         object_type="intel_record",
