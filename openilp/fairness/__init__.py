@@ -3,17 +3,40 @@
 * :mod:`openilp.fairness.feedback`: the runaway-feedback simulation of Ensign et al. (2018), run
   with OpenILP's own forecasters (:mod:`openilp.analysis.forecast`) and deployment code
   (:mod:`openilp.tasking`), and inverse-propensity sampling of discovered incidents.
+* :mod:`openilp.fairness.proxy`: proxy leakage, the AUC of a model's area scores for telling which
+  areas have a demographic majority.
+* :mod:`openilp.fairness.concentration`: The Markup's concentration table of the most-targeted,
+  median and never-targeted areas.
+* :mod:`openilp.fairness.harm`: harm weights (modelled on the Cambridge Crime Harm Index) for the
+  need-adjusted parity of a plan.
 
 The package sits one floor above the analysis and tasking libraries, because it drives them; the
 services call it. It never reads a protected attribute into a model: the simulation has no residents
-at all.
+at all; the audits read demographic data only after a model has scored and a plan is made.
 """
 
+from openilp.fairness.concentration import CONCENTRATION_FLAG, ConcentrationTable, concentration_table
 from openilp.fairness.feedback import (
     TRAINING_CHOICES,
     FeedbackResult,
     inverse_propensity_sample,
     simulate_feedback,
 )
+from openilp.fairness.harm import HARM_DAYS, harm_of
+from openilp.fairness.proxy import PROXY_AUC_THRESHOLD, ProxyAudit, majority_areas, proxy_auc
 
-__all__ = ["TRAINING_CHOICES", "FeedbackResult", "inverse_propensity_sample", "simulate_feedback"]
+__all__ = [
+    "CONCENTRATION_FLAG",
+    "HARM_DAYS",
+    "PROXY_AUC_THRESHOLD",
+    "TRAINING_CHOICES",
+    "ConcentrationTable",
+    "FeedbackResult",
+    "ProxyAudit",
+    "concentration_table",
+    "harm_of",
+    "inverse_propensity_sample",
+    "majority_areas",
+    "proxy_auc",
+    "simulate_feedback",
+]

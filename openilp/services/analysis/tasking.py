@@ -51,6 +51,7 @@ from openilp.analysis.nearrepeat_alerts import alert_zones, alerts_geojson
 from openilp.core import OpenILP, Request, Result, plain
 from openilp.core.dates import require_day
 from openilp.errors import InvalidRequest
+from openilp.fairness import harm_of
 from openilp.security.actors import UserInfo
 from openilp.services.analysis.common import cached, check_day, latest_incident_date, reader_agency
 from openilp.services.analysis.events import EventQuery, load_events
@@ -406,6 +407,7 @@ def _plan_shift(
                 "lat": round(float(y), 6),
             }
         )
+    _reason_codes(engine, places, grid, agency_code=agency_code, categories=categories, as_of=as_of, alerts=alerts)
     collection = forecast_geojson(forecaster, scores, category=",".join(categories), horizon_days=7.0)
     row_of = {p["cell_id"]: p for p in places}
     collection["features"] = sorted(
@@ -452,6 +454,73 @@ def _plan_shift(
     )
 
 
+#: Reason codes count the reported incidents within this distance of a place's cell centre (metres)
+#: over these look-back windows (days).
+REASON_RADIUS_M = 200.0
+REASON_WINDOWS_DAYS = (56, 365)
+
+
+def _reason_codes(
+    engine: Engine,
+    places: list[dict[str, Any]],
+    grid: SquareGrid,
+    *,
+    agency_code: str,
+    categories: tuple[str, ...],
+    as_of: dt.date,
+    alerts: dict[str, Any] | None,
+) -> None:
+    """Say why each place is on the list, in the place's ``reason`` (Rudin 2019: reason codes for every
+    recommendation; civil-rights reference §3.10, check 16): the plan's reason (forecast rank, alert),
+    the reported incidents
+    of the plan's categories within 200 m of it in the 8 and 52 weeks before the shift, and the
+    incidents (with their dates) behind a near-repeat alert. Only reported incidents are counted, as
+    only they train the forecast."""
+    if not places:
+        return
+    longest = max(REASON_WINDOWS_DAYS)
+    events, _ = load_events(
+        engine,
+        EventQuery(
+            agency_code,
+            categories,
+            as_of - dt.timedelta(days=longest),
+            as_of - dt.timedelta(days=1),
+            attention=("reported",),
+        ),
+    )
+    cx, cy = grid.centres_m()
+    cells = [int(p["cell_id"]) for p in places]
+    centres = np.column_stack([cx[cells], cy[cells]])
+    label = ", ".join(categories)
+    counts: dict[int, list[int]] = {days: [0] * len(cells) for days in REASON_WINDOWS_DAYS}
+    if len(events):
+        age = ((pd.Timestamp(as_of) - events["occurred_from"]).dt.total_seconds() / 86_400.0).to_numpy()
+        tree = cKDTree(np.column_stack([events["x_m"].to_numpy(dtype=float), events["y_m"].to_numpy(dtype=float)]))
+        for i, near in enumerate(tree.query_ball_point(centres, r=REASON_RADIUS_M)):
+            ages = age[near]
+            for days in REASON_WINDOWS_DAYS:
+                counts[days][i] = int(np.sum(ages <= days))
+    dates = {}
+    for feature in (alerts or {}).get("features", []):
+        props = feature.get("properties", {})
+        dates[int(props.get("incident_id", -1))] = str(props.get("incident_date", ""))
+    short, long_ = REASON_WINDOWS_DAYS
+    for i, place in enumerate(places):
+        text = (
+            f"{place['reason']}: {counts[short][i]} reported {label} incident"
+            f"{'' if counts[short][i] == 1 else 's'} within {REASON_RADIUS_M:.0f} m in the {short // 7} weeks "
+            f"before the shift, {counts[long_][i]} in {long_ // 7} weeks"
+        )
+        if place["alert"] and place["alert_incidents"]:
+            when = sorted({dates.get(int(n), "") for n in place["alert_incidents"]} - {""})
+            n = len(place["alert_incidents"])
+            text += f"; the alert follows {n} incident{'' if n == 1 else 's'}"
+            if when:
+                text += f" on {' and '.join(when) if len(when) <= 2 else ', '.join(when)}"
+        place["reason"] = text
+
+
 def _disparity(
     engine: Engine,
     plan: DeploymentPlan,
@@ -467,7 +536,7 @@ def _disparity(
     population_path: str | Path | None,
     population_column: str | None,
 ) -> DisparityReport:
-    """The audit of a finished plan: patrol minutes and the year's reported crime by neighbourhood."""
+    """The audit of a finished plan: patrol minutes and the year's reported harm by neighbourhood."""
     areas = PolygonAreas.from_geojson(Path(neighbourhoods_path), id_property=neighbourhood_id, target_crs=grid.crs)
     cx, cy = grid.centres_m()
     area_of_cell = areas.assign(cx, cy)
@@ -487,7 +556,13 @@ def _disparity(
         ),
     )
     event_area = areas.assign(events["x_m"].to_numpy(dtype=float), events["y_m"].to_numpy(dtype=float))
-    counts = np.bincount(event_area[event_area >= 0], minlength=areas.n_units)
+    # Need is reported harm: each reported incident weighted by its category's harm (days, modelled on
+    # the Cambridge Crime Harm Index); categories without a harm weight count one each.
+    harm = harm_of(events["category"].tolist())
+    if not harm.any():
+        harm = np.ones(len(events))
+    inside = event_area >= 0
+    counts = np.bincount(event_area[inside], weights=harm[inside], minlength=areas.n_units)
     crimes = {areas.ids[i].item(): float(n) for i, n in enumerate(counts)}
     residents = read_demographics(
         demographics_path,
