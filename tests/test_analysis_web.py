@@ -155,16 +155,47 @@ def test_pages_render(client: TestClient) -> None:
 
     trends = client.get("/analysis/trends?category=burglary&category=robbery&period=28d")
     assert trends.status_code == 200 and 'id="trend-summary"' in trends.text
-    body = client.get("/api/v1/analysis/trends.json?category=burglary&category=robbery&period=28d").json()
-    if body["rows"]:
-        row = body["rows"][0]
-        from urllib.parse import urlencode
+    body = client.get("/api/v1/analysis/trends.json?category=burglary&category=robbery&period=28d&all=true").json()
+    row = max(body["rows"], key=lambda r: r["current"])
+    from urllib.parse import urlencode
 
-        link = f"/analysis/trends?category=burglary&category=robbery&period=28d&{urlencode({'row': row['key']})}"
-        drill = client.get(link)
-        assert drill.status_code == 200 and 'id="drill-incidents"' in drill.text
-        for incident_id in row["incident_ids"][:5]:
-            assert f"#{incident_id}<" in drill.text
+    link = f"/analysis/trends?category=burglary&category=robbery&period=28d&{urlencode({'row': row['key']})}"
+    drill = client.get(link)
+    assert drill.status_code == 200 and 'id="drill-incidents"' in drill.text
+    listed = drill.text.split('id="drill-incidents"')[1].split("</table>")[0]
+    # The drill-down names incidents by complaint number and block address, not store ids.
+    assert listed.count("<tr><td>19-0") == min(row["current"], 500) and "incident " not in listed
+
+
+def test_trends_in_compstat_layout_with_names_sparklines_paging_and_print(client: TestClient) -> None:
+    query = "category=burglary&category=robbery"
+    body = client.get(f"/api/v1/analysis/compstat.json?{query}").json()
+    rows = body["rows"]
+    assert rows[0]["area"] == "(all areas)" and {r["category"] for r in rows} == {"burglary", "robbery"}
+    named = [r for r in rows if r["area"] != "(all areas)"]
+    unnamed = {r["area"] for r in named if r["area_name"] == r["area"]}
+    assert named and unnamed <= {"0", "(unknown)"}, unnamed  # "16" -> "Dutchtown"; 0 = no neighbourhood
+    assert any(r["area_name"] == "Dutchtown" for r in named)
+    city = rows[0]
+    assert set(city["periods"]) == {"week", "28d", "ytd"} and len(city["weekly"]) == 12
+    ytd = city["periods"]["ytd"]
+    assert ytd["current"] >= city["periods"]["28d"]["current"] >= city["periods"]["week"]["current"]
+    # The same numbers as the alert list's last-year rows.
+    flat = client.get(f"/api/v1/analysis/trends.json?{query}&all=true&baseline=last_year").json()["rows"]
+    match = next(r for r in flat if r["key"] == ytd["key"])
+    assert (match["current"], match["baseline_count"]) == (ytd["current"], ytd["last_year"])
+    page = client.get(f"/analysis/trends?{query}")
+    assert page.status_code == 200 and 'id="compstat-table"' in page.text and "Dutchtown" in page.text
+    assert page.text.count('class="sparkline"') == min(len(rows), 50)
+    assert f"{len(rows):,} rows" in page.text
+    if len(rows) > 50:
+        second = client.get(f"/analysis/trends?{query}&layout=compstat&page=2")
+        assert second.status_code == 200 and "page 2 of" in second.text
+    alerts = client.get(f"/analysis/trends?{query}&layout=alerts")
+    assert 'id="compstat-table"' not in alerts.text
+    printable = client.get(f"/analysis/trends/print?{query}")
+    assert printable.status_code == 200 and 'id="compstat-table"' in printable.text
+    assert printable.text.count('class="sparkline"') == len(rows) and 'id="print-button"' in printable.text
     assert client.get("/analysis/trends?row=nowhere").status_code == 400
     empty = client.get("/analysis/trends?category=burglary&as_of=2005-01-01")
     assert empty.status_code == 200 and 'id="analysis-notice"' in empty.text

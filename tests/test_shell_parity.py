@@ -149,3 +149,11 @@ def test_one_store_read_per_forecast_page(shells: tuple[TestClient, CliRunner, E
             assert len(reads) == 1, (method, len(reads))
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+def test_compstat(shells: tuple[TestClient, CliRunner, Engine]) -> None:
+    client, runner, _ = shells
+    cli = _cli(runner, "trends", "--layout", "compstat", "--category", "burglary", "--json")
+    api = client.get("/api/v1/analysis/compstat.json?category=burglary").json()
+    assert cli == api and cli["rows"][0]["area"] == "(all areas)"
+    assert set(cli["rows"][0]["periods"]) == {"week", "28d", "ytd"}

@@ -160,9 +160,11 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/analysis/near-repeat-alerts.geojson"): {"anonymous": 401, **_only(INTERNAL, 400)},
     ("GET", "/api/v1/analysis/trends.json"): {"anonymous": 401, **_only(INTERNAL, 400)},
     ("GET", "/api/v1/analysis/trends.csv"): {"anonymous": 401, **_only(INTERNAL, 400)},
+    ("GET", "/api/v1/analysis/compstat.json"): {"anonymous": 401, **_only(INTERNAL, 400)},
     ("GET", "/analysis/hotspots"): {"anonymous": 303, **_only(INTERNAL)},
     ("GET", "/analysis/near-repeat"): {"anonymous": 303, **_only(INTERNAL)},
     ("GET", "/analysis/trends"): {"anonymous": 303, **_only(INTERNAL)},
+    ("GET", "/analysis/trends/print"): {"anonymous": 303, **_only(INTERNAL)},
     # Forecast (tests/test_forecast_web.py): the same seeded store is too small to forecast from.
     ("GET", "/api/v1/forecast/weekly.geojson"): {"anonymous": 401, **_only(INTERNAL, 400)},
     ("GET", "/forecast"): {"anonymous": 303, **_only(INTERNAL)},

@@ -337,11 +337,16 @@ def trends(
     fmt: str = typer.Option("table", "--format", help="table or csv."),
     output: Path | None = _OUTPUT,
     as_json: bool = typer.Option(False, "--json", help="Print the rows (with incident ids) as JSON."),
+    layout: str = typer.Option(
+        "alerts", "--layout", help="alerts (one row per comparison) or compstat (area × category, against last year)."
+    ),
 ) -> None:
     """CompStat trend alerts per area × category × period against baselines (Poisson z, E-test)."""
     from openilp.services.analysis.trends import TrendRequest, run_trends
 
     _check_format(fmt, ("table", "csv"))
+    if layout not in ("alerts", "compstat"):
+        raise typer.BadParameter(f"--layout must be alerts or compstat, got {layout!r}")
     request = TrendRequest(
         default_agency(agency),
         tuple(category),
@@ -355,6 +360,9 @@ def trends(
         as_json or (fmt == "csv" and output is None),
         lambda p: run_trends(core(), None, request, progress=p),
     )
+    if layout == "compstat":
+        _print_compstat(result, as_json, limit)
+        return
     if as_json:
         emit_json(result.to_json(flagged_only=not show_all))
         return
@@ -381,4 +389,27 @@ def trends(
             f"{row.q_value:.3f}",
             str(row.severity),
         )
+    console.print(table)
+
+
+def _print_compstat(result: Any, as_json: bool, limit: int) -> None:
+    """The CompStat layout: the JSON of ``/api/v1/analysis/compstat.json``, or a table of its first rows."""
+    rows = result.compstat()
+    if as_json:
+        emit_json({"analysis": result.summary(), "rows": rows})
+        return
+    table = Table(title=f"CompStat to {result.as_of} (against the same period last year)")
+    table.add_column("area")
+    table.add_column("category")
+    periods = [p for p in ("week", "28d", "ytd") if p in result.request.periods]
+    for period in periods:
+        table.add_column(f"{period} now/last yr", justify="right")
+        table.add_column(f"{period} z", justify="right")
+    for row in rows[:limit]:
+        cells = [escape(str(row["area_name"])), escape(str(row["category_label"]))]
+        for period in periods:
+            cell = row["periods"].get(period)
+            flag = {"alert": " !!", "watch": " !"}.get(cell["severity"], "") if cell else ""
+            cells += [f"{cell['current']}/{cell['last_year']}", f"{cell['z']:+.1f}{flag}"] if cell else ["–", "–"]
+        table.add_row(*cells)
     console.print(table)

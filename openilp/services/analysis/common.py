@@ -60,6 +60,7 @@ __all__ = [
     "STUDY_AREA_WORDS",
     "StudyArea",
     "boundary_areas",
+    "boundary_names",
     "build_grid",
     "cached",
     "check_categories",
@@ -385,6 +386,27 @@ def boundary_areas(path: str | Path, crs: str) -> PolygonAreas:
         feature.setdefault("properties", {})
         feature["properties"] = {**feature["properties"], "_openilp_index": i}
     return PolygonAreas.from_geojson(collection, id_property="_openilp_index", target_crs=crs)
+
+
+#: Properties that hold a boundary polygon's code (as incidents store it) and its name, first found wins.
+BOUNDARY_ID_PROPERTIES = ("NHD_NUM", "id", "ID", "code", "CODE", "number")
+BOUNDARY_NAME_PROPERTIES = ("NHD_NAME", "name", "NAME", "Name", "label")
+
+
+def boundary_names(core: OpenILP, agency_code: str) -> dict[str, str]:
+    """Area code → name from the agency's registered boundary layer (St. Louis: ``"43"`` → ``"Franz Park"``);
+    empty without a layer or without code and name properties."""
+    layer = core.boundaries.layer_for(agency_code)
+    if layer is None:
+        return {}
+    names: dict[str, str] = {}
+    for feature in json.loads(layer.path.read_text(encoding="utf-8")).get("features") or []:
+        properties = feature.get("properties") or {}
+        code = next((properties[k] for k in BOUNDARY_ID_PROPERTIES if properties.get(k) is not None), None)
+        name = next((properties[k] for k in BOUNDARY_NAME_PROPERTIES if properties.get(k)), None)
+        if code is not None and name:
+            names[str(int(code)) if isinstance(code, float) and code.is_integer() else str(code)] = str(name)
+    return names
 
 
 def study_polygons(

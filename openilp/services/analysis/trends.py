@@ -9,6 +9,12 @@ current period (``incident_ids``), so a page can drill down from an alert to the
 
 When categories are requested, each incident is counted under the requested name that includes it
 (``burglary`` includes ``burglary_residential``); otherwise under its own category code.
+
+:meth:`TrendResult.compstat` lays the same table out as a CompStat meeting reads it: one row per area
+and category, with the week, the 28 days and the year to date each against the same period last
+year (count, last year's count, % change, Poisson z, E-test q and the flag), the last 12 weeks'
+counts for a sparkline, the neighbourhood's name from the agency's boundary layer and the
+category's label.
 """
 
 from __future__ import annotations
@@ -21,12 +27,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from openilp.analysis.trends import ALL_AREAS, BASELINES, PERIODS, trend_alerts
 from openilp.constants import AREA_LEVELS
 from openilp.core import OpenILP, Request, Result
+from openilp.db.models import OffenceCategory
 from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
 from openilp.services.analysis.common import (
@@ -34,6 +41,7 @@ from openilp.services.analysis.common import (
     AnalysisLimits,
     NoEventsError,
     ProgressCallback,
+    boundary_names,
     cached,
     check_categories,
     check_day,
@@ -46,7 +54,12 @@ from openilp.services.analysis.common import (
 )
 from openilp.services.analysis.events import EventQuery, expand_categories, load_events
 
-__all__ = ["AREA_LEVELS", "TREND_COLUMNS", "TrendRequest", "TrendResult", "run_trends"]
+__all__ = ["AREA_LEVELS", "COMPSTAT_PERIODS", "TREND_COLUMNS", "TrendRequest", "TrendResult", "run_trends"]
+
+#: Periods of the CompStat layout, left to right, and the weeks of its sparkline.
+COMPSTAT_PERIODS = ("week", "28d", "ytd")
+SPARK_WEEKS = 12
+_RANK = {"alert": 0, "watch": 1}
 
 UNKNOWN_AREA = "(unknown)"
 #: Columns of the CSV and of each JSON row (JSON rows add ``incident_ids``).
@@ -145,6 +158,75 @@ class TrendResult(Result):
     incidents_by_cell: dict[tuple[str, str, str], list[int]]
     #: Every loaded incident: id, category (as grouped), area, local time, lon/lat.
     events: pd.DataFrame
+    #: Area code → name (from the boundary layer; neighbourhoods only) and category code → label.
+    area_names: dict[str, str] = dataclasses.field(default_factory=dict)
+    category_labels: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def compstat(self) -> list[dict[str, Any]]:
+        """The CompStat layout: one row per area × category (the city's totals first, then by flag and |z|).
+
+        Each row: ``area``, ``area_name``, ``category``, ``category_label``, ``severity`` (the worst of
+        its periods), ``weekly`` (counts of the last :data:`SPARK_WEEKS` weeks to ``as_of``, oldest first)
+        and ``periods``: for each of :data:`COMPSTAT_PERIODS` in the request, ``current``, ``last_year``
+        (the same period a year before; another baseline when ``last_year`` was not requested, named
+        in ``baseline``), ``change_pct``, ``z``, ``q_value``, ``severity`` and the row ``key``.
+        """
+        periods = [p for p in COMPSTAT_PERIODS if p in self.request.periods]
+        baseline = "last_year" if "last_year" in self.request.baselines else self.request.baselines[0]
+        table = self.table[self.table["baseline"] == baseline]
+        weekly = self._weekly_counts()
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for record in table.to_dict("records"):
+            if record["period"] not in periods:
+                continue
+            area, category = str(record["area"]), str(record["category"])
+            row = rows.setdefault(
+                (area, category),
+                {
+                    "area": area,
+                    "area_name": self.area_names.get(area, area),
+                    "category": category,
+                    "category_label": self.category_labels.get(category, category.replace("_", " ")),
+                    "baseline": baseline,
+                    "periods": {},
+                    "weekly": weekly.get((area, category), [0] * SPARK_WEEKS),
+                },
+            )
+            change = record["change_pct"]
+            row["periods"][record["period"]] = {
+                "current": int(record["current"]),
+                "last_year": int(record["baseline_count"]),
+                "change_pct": None if change is None or pd.isna(change) else round(float(change), 1),
+                "z": round(float(record["z"]), 2),
+                "q_value": None if pd.isna(record["q_value"]) else round(float(record["q_value"]), 4),
+                "severity": record["severity"] or "",
+                "key": record["key"],
+            }
+        out = list(rows.values())
+        for row in out:
+            flags = [cell["severity"] for cell in row["periods"].values()]
+            row["severity"] = min(flags, key=lambda s: _RANK.get(s, 2)) if flags else ""
+            row["max_abs_z"] = max((abs(cell["z"]) for cell in row["periods"].values()), default=0.0)
+        out.sort(key=lambda r: (r["area"] != ALL_AREAS, _RANK.get(r["severity"], 2), -r["max_abs_z"], r["area_name"]))
+        return out
+
+    def _weekly_counts(self) -> dict[tuple[str, str], list[int]]:
+        """Counts per (area, category), and per category over all areas, in each of the last weeks."""
+        day = pd.to_datetime(self.events["occurred_local"]).dt.normalize()
+        weeks_back = ((pd.Timestamp(self.as_of) - day).dt.days // 7).to_numpy()
+        recent = self.events[(weeks_back >= 0) & (weeks_back < SPARK_WEEKS)].assign(
+            week=SPARK_WEEKS - 1 - weeks_back[(weeks_back >= 0) & (weeks_back < SPARK_WEEKS)]
+        )
+        out: dict[tuple[str, str], list[int]] = {}
+        for keys, group in (
+            *recent.groupby(["area", "category"]),
+            *(((ALL_AREAS, c), g) for c, g in recent.groupby("category")),
+        ):
+            counts = [0] * SPARK_WEEKS
+            for week, n in group["week"].value_counts().items():
+                counts[int(week)] = int(n)
+            out[(str(keys[0]), str(keys[1]))] = counts
+        return out
 
     def rows(self, *, flagged_only: bool = True) -> pd.DataFrame:
         """The table (only ``alert`` and ``watch`` rows unless ``flagged_only`` is False)."""
@@ -315,6 +397,9 @@ def run_trends(
                 cells[(ALL_AREAS, str(category), str(period))] = sorted(int(i) for i in ids)
         if progress:
             progress("done", 3, 3)
-        return TrendResult(resolved, as_of, table.reset_index(drop=True), cells, frame)
+        names = boundary_names(core, request.agency_code) if request.area_level == "neighbourhood" else {}
+        with Session(engine) as session:
+            labels = {c.code: c.label for c in session.scalars(select(OffenceCategory))}
+        return TrendResult(resolved, as_of, table.reset_index(drop=True), cells, frame, names, labels)
 
     return cached(core, "trends", request.agency_code, resolved, compute)

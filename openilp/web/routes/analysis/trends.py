@@ -1,4 +1,5 @@
-"""Trend alerts: ``/api/v1/analysis/trends.json|csv`` and the page ``/analysis/trends`` with drill-down.
+"""Trend alerts: ``/api/v1/analysis/trends.json|csv``, ``/api/v1/analysis/compstat.json``, the page
+``/analysis/trends`` (CompStat layout or the alert list, with drill-down) and its printable version.
 
 Both build a :class:`~openilp.services.analysis.trends.TrendRequest` with :func:`trend_request` and
 call :func:`~openilp.services.analysis.trends.run_trends`.
@@ -17,6 +18,7 @@ from openilp.constants import AREA_LEVELS
 from openilp.core import OpenILP
 from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
+from openilp.services.analysis.events import incident_labels
 from openilp.services.analysis.incidents import category_groups, parse_iso_date
 from openilp.services.analysis.trends import TrendRequest, TrendResult, run_trends
 from openilp.web.context import get_context, get_core
@@ -32,6 +34,25 @@ _CORE = Depends(get_core)
 ALL_PERIODS = ("week", "28d", "ytd")
 ALL_BASELINES = ("previous", "last_year", "rolling", "seasonal")
 _ALL = Query(default=False, alias="all", description="Include rows that are neither alert nor watch.")
+#: Rows of the CompStat table per page.
+PAGE_ROWS = 50
+LAYOUTS = ("compstat", "alerts")
+
+
+def sparkline(values: list[int], width: int = 96, height: int = 20) -> str:
+    """An inline SVG polyline of weekly counts (oldest first), scaled to the row's own maximum.
+
+    >>> sparkline([0, 2, 1]).split("<polyline ")[1]
+    'points="1.0,19.0 48.0,1.0 95.0,10.0"/></svg>'
+    """
+    top = max(values) if values and max(values) > 0 else 1
+    step = (width - 2) / max(len(values) - 1, 1)
+    points = " ".join(f"{1 + i * step:.1f},{height - 1 - (height - 2) * v / top:.1f}" for i, v in enumerate(values))
+    label = "weekly counts " + ", ".join(str(v) for v in values)
+    return (
+        f'<svg class="sparkline" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{label}"><polyline points="{points}"/></svg>'
+    )
 
 
 def trend_request(
@@ -71,6 +92,39 @@ def trends_csv(result: TrendResult = Depends(_result), all_rows: bool = _ALL) ->
     return csv_download(result.to_csv(flagged_only=not all_rows), "trends.csv")
 
 
+@api.get("/compstat.json")
+def compstat_json(result: TrendResult = Depends(_result)) -> dict[str, Any]:
+    """The CompStat layout: one row per area × category with week, 28 days and year to date against last year."""
+    return {"analysis": result.summary(), "rows": result.compstat()}
+
+
+@pages.get("/analysis/trends/print", response_class=HTMLResponse)
+def trends_print(
+    request: Request,
+    category: list[str] = Query(default=[]),
+    as_of: str = "",
+    by: str = "neighbourhood",
+    user: UserInfo = READER,
+    core: OpenILP = _CORE,
+) -> Response:
+    """The whole CompStat table on one printable page (no navigation, no map)."""
+    run = run_for_page(lambda: run_trends(core, user, trend_request(category, as_of, by, [], [])))
+    result = run.value
+    return render(
+        request,
+        "analysis/trends_print.html",
+        user=user,
+        status_code=run.status_code,
+        error=run.error,
+        summary=result.summary() if result else None,
+        compstat=result.compstat() if result else [],
+        periods=ALL_PERIODS,
+        sparkline=sparkline,
+        by=by,
+        categories=category,
+    )
+
+
 @pages.get("/analysis/trends", response_class=HTMLResponse)
 def trends_page(
     request: Request,
@@ -80,10 +134,15 @@ def trends_page(
     period: list[str] = Query(default=[]),
     baseline: list[str] = Query(default=[]),
     row: str = "",
+    layout: str = "compstat",
+    page: int = Query(default=1, ge=1, le=10_000),
     user: UserInfo = READER,
     core: OpenILP = _CORE,
 ) -> Response:
-    """Trend alerts sorted by severity; ``row`` drills down to the incidents of one row (list and map)."""
+    """The CompStat table (``layout=compstat``, paged) or the alert list (``layout=alerts``), sorted by
+    severity; ``row`` drills down to the incidents of one row (list and map)."""
+    if layout not in LAYOUTS:
+        layout = "compstat"
 
     def table_and_drill() -> tuple[TrendResult, dict[str, Any] | None, str]:
         result = run_trends(core, user, trend_request(category, as_of, by, period, baseline))
@@ -93,9 +152,13 @@ def trends_page(
             incidents = result.incidents(row)
         except KeyError:
             raise InvalidRequest(f"no trend row {row!r} in this table") from None
-        rows = result.to_json()["rows"]
+        rows = result.to_json(flagged_only=False)["rows"]
         selected_row = next((r for r in rows if r["key"] == row), None) or {"key": row}
-        drill = {"row": selected_row, "incidents": incidents.head(500).to_dict("records"), "total": len(incidents)}
+        shown = incidents.head(500).to_dict("records")
+        labels = incident_labels(core.engine, [int(i["incident_id"]) for i in shown])
+        for incident in shown:
+            incident.update(labels.get(int(incident["incident_id"]), {}))
+        drill = {"row": selected_row, "incidents": shown, "total": len(incidents)}
         return result, drill, json.dumps(result.incidents_geojson(row))
 
     run = run_for_page(table_and_drill)
@@ -106,6 +169,10 @@ def trends_page(
         params += [("as_of", str(result.as_of)), ("by", by)]
         params += [("period", p) for p in period] + [("baseline", b) for b in baseline]
         base_query = urlencode(params)
+    compstat = result.compstat() if result is not None and layout == "compstat" else []
+    pages_total = max(1, -(-len(compstat) // PAGE_ROWS))
+    page = min(page, pages_total)
+    shown = compstat[(page - 1) * PAGE_ROWS : page * PAGE_ROWS]
     return render(
         request,
         "analysis/trends.html",
@@ -118,7 +185,15 @@ def trends_page(
         drill=drill,
         drill_json=drill_json,
         base_query=base_query,
-        row_link=lambda key: f"/analysis/trends?{base_query}&{urlencode({'row': key})}#drill-down",
+        row_link=lambda key: f"/analysis/trends?{base_query}&{urlencode({'row': key, 'layout': layout})}#drill-down",
+        layout=layout,
+        compstat=shown,
+        compstat_total=len(compstat),
+        page=page,
+        pages_total=pages_total,
+        page_link=lambda n: f"/analysis/trends?{base_query}&{urlencode({'layout': layout, 'page': n})}",
+        sparkline=sparkline,
+        compstat_periods=[p for p in ALL_PERIODS if not period or p in period],
         groups=category_groups(core),
         selected=set(category),
         as_of=as_of or (str(result.as_of) if result else ""),
