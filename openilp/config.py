@@ -42,6 +42,9 @@ SETTING_DOCS: dict[str, str] = {
     "public_rate_per_s": "Anonymous writes (tip submissions and follow-ups, sign-in attempts) allowed per second, "
     "all visitors together; more are answered 429.",
     "public_burst": "How many anonymous writes may arrive at once before the rate limit applies.",
+    "max_body_bytes": "Largest request body accepted, in bytes (uploads excepted); larger ones are answered 413 "
+    "before they are read.",
+    "max_upload_bytes": "Largest multipart/form-data request (the tip form with its photos), in bytes.",
     "host": "Address the web server listens on.",
     "port": "Port the web server listens on.",
 }
@@ -71,6 +74,8 @@ class Settings:
     max_map_points: int = 20000
     public_rate_per_s: int = 100
     public_burst: int = 200
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_upload_bytes: int = 16 * 1024 * 1024
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -34,6 +34,7 @@ from openilp.db.models import utcnow
 from openilp.security.actors import UserInfo
 from openilp.security.audit import attach_audit_key
 from openilp.security.secretbox import SecretBox, secret_box_for
+from openilp.security.tipsecrets import TipSecretHasher
 
 __all__ = ["OpenILP"]
 
@@ -79,6 +80,8 @@ class OpenILP:
         audit_key = settings.audit_key or resolve_secret_key(settings.data_dir, AUDIT_KEY_FILE_NAME)
         # Every audit entry written through this store is keyed (HMAC) from now on.
         attach_audit_key(self.engine, audit_key.encode("utf-8"))
+        #: Keyed hashes of tip secrets and payout codes (key derived from the audit key).
+        self.tip_secrets: TipSecretHasher = TipSecretHasher.from_audit_key(audit_key.encode("utf-8"))
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> OpenILP:

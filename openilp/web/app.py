@@ -30,6 +30,7 @@ from openilp import __version__
 from openilp.core import OpenILP
 from openilp.services.accounts.audit_log import AnchorRequest, anchor_audit_log
 from openilp.web.auth import SignInGateMiddleware
+from openilp.web.bodylimit import BodySizeLimitMiddleware
 from openilp.web.compression import GeoJSONGzipMiddleware
 from openilp.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from openilp.web.errors import install_error_handlers
@@ -130,6 +131,10 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
         https_only=https_only,
     )
     app.add_middleware(SecurityHeadersMiddleware, tile_url=settings.tile_url, https_only=https_only)
+    # Bodies over the limit are refused before they are read.
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
+    )
     # Anonymous writes share one token bucket (no client address is ever looked at).
     app.add_middleware(AnonymousRateLimitMiddleware, rate_per_s=settings.public_rate_per_s, burst=settings.public_burst)
     # Outermost: public tip paths lose client address and identifying headers before anything sees them.

@@ -27,10 +27,9 @@ from openilp.intel.errors import IntelForbidden
 from openilp.intel.rules import SubmissionError, clean_text
 from openilp.intel.tipcodes import new_payout_code
 from openilp.security.actors import UserInfo
-from openilp.security.passwords import hash_password, verify_password
 from openilp.services.intel.common import require_permission, user_label
 from openilp.services.intel.tip_triage import staff_tip
-from openilp.services.intel.tips import TipKey, tip_for_tipster
+from openilp.services.intel.tips import TipKey, TipsterView, tip_for_tipster, tipster_view_of
 
 __all__ = [
     "MAX_PAYOUT_ATTEMPTS",
@@ -140,10 +139,11 @@ class RewardList(Result):
 
 @dataclass(frozen=True)
 class PayoutCode(Result):
-    """The payout code, shown once to the tipster (only its hash is kept)."""
+    """The payout code, shown once to the tipster (only its hash is kept), and the tipster's view."""
 
     tip_id: str
     code: str
+    view: TipsterView | None = None
 
 
 def _details(session: Session, tip_id: str, reward: TipReward) -> RewardDetails:
@@ -245,16 +245,17 @@ def collect_payout_code(core: OpenILP, actor: UserInfo | None, request: TipKey) 
     request = request.validate()
     with core.unit_of_work(None) as uow:
         session = uow.session
-        tip = tip_for_tipster(session, request)
+        tip = tip_for_tipster(core, session, request)
         reward = _reward_of(session, tip)
         if reward is None or reward.status != "approved":
             raise IntelForbidden("there is no approved reward waiting for a payout code on this tip")
         code = new_payout_code()
-        reward.payout_code_hash = hash_password(code)
+        reward.payout_code_hash = core.tip_secrets.hash(code)
         reward.code_issued_at = uow.now
         reward.status = "code_issued"
         uow.audit(action="update", object_type="tip_reward", object_id=tip.public_id, agency_id=tip.agency_id)
-        return PayoutCode(tip.public_id, code)
+        session.flush()
+        return PayoutCode(tip.public_id, code, tipster_view_of(session, tip))
 
 
 def record_payout(core: OpenILP, user: UserInfo, request: PayoutRequest) -> RewardDetails:
@@ -276,7 +277,11 @@ def record_payout(core: OpenILP, user: UserInfo, request: PayoutRequest) -> Rewa
             )
         if reward is None or reward.status != "code_issued" or reward.payout_code_hash is None:
             raise IntelForbidden("no payout code has been issued for this tip")
-        if not verify_password(reward.payout_code_hash, str(request.payout_code).strip().upper()[:40]):
+        presented = str(request.payout_code).strip().upper()[:40]
+        check = core.tip_secrets.verify(reward.payout_code_hash, presented)
+        if check.upgrade:
+            reward.payout_code_hash = core.tip_secrets.hash(presented)
+        if not check.ok:
             attempts = reward.failed_payout_attempts + 1
             left = MAX_PAYOUT_ATTEMPTS - attempts
             locked = left <= 0

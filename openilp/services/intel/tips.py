@@ -2,8 +2,9 @@
 
 Nothing about the tipster is stored or logged: these functions take no request, IP address or
 user agent, and the audit entries they write name no tipster (actor None). The tipster gets a
-random tip ID and a secret (stored only as an argon2 hash) to read replies and add information.
-A wrong ID or secret gives the same answer as an unknown ID, after the same hashing work.
+random tip ID and a secret (stored only as a keyed hash, :mod:`openilp.security.tipsecrets`) to
+read replies and add information. A wrong ID or secret gives the same answer as an unknown ID,
+after the same hashing work, and each request checks the secret once.
 
 Analysts triage tips (:mod:`openilp.services.intel.tip_triage`): link to an incident, turn into
 an intelligence submission (which then passes the predicate gate and review like any other), or
@@ -33,7 +34,6 @@ from openilp.intel.images import CleanImage, strip_image
 from openilp.intel.rules import MAX_TEXT_CHARS, SubmissionError, clean_text
 from openilp.intel.tipcodes import SAR_CATEGORIES, TIP_KINDS, is_tip_id, new_secret, new_tip_id, normalise_tip_id
 from openilp.security.actors import UserInfo
-from openilp.security.passwords import dummy_verify, hash_password, verify_password
 from openilp.services.intel.common import notify, user_label
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "submit_tip",
     "tipster_view",
     "tipster_add_message",
+    "tipster_view_of",
     "tip_for_tipster",
     "messages_of",
 ]
@@ -187,10 +188,11 @@ class TipsterView(Result):
 
 @dataclass(frozen=True)
 class TipUpdated(Result):
-    """A tip after a step: its public ID and status."""
+    """A tip after a step: its public ID and status, and what the tipster now sees (``view``)."""
 
     tip_id: str
     status: str
+    view: TipsterView | None = None
 
 
 def submit_tip(core: OpenILP, actor: UserInfo | None, request: TipRequest) -> NewTip:
@@ -208,7 +210,7 @@ def submit_tip(core: OpenILP, actor: UserInfo | None, request: TipRequest) -> Ne
         secret = new_secret()
         tip = Tip(
             public_id=new_tip_id(),
-            secret_hash=hash_password(secret),
+            secret_hash=core.tip_secrets.hash(secret),
             agency_id=agency.id,
             kind=request.kind,
             behaviour_category=request.behaviour_category,
@@ -232,18 +234,25 @@ def submit_tip(core: OpenILP, actor: UserInfo | None, request: TipRequest) -> Ne
         return NewTip(tip.public_id, secret)
 
 
-def tip_for_tipster(session: Session, key: TipKey) -> Tip:
-    """The tip matching the ID and secret; the same :class:`IntelNotFound` (after the same work) otherwise."""
+def tip_for_tipster(core: OpenILP, session: Session, key: TipKey) -> Tip:
+    """The tip matching the ID and secret; the same :class:`IntelNotFound` (after the same work) otherwise.
+
+    One keyed-hash check (:class:`~openilp.security.tipsecrets.TipSecretHasher`). A tip stored with
+    an argon2 hash before keyed hashes is checked at argon2's cost once and then re-hashed.
+    """
     normalised = normalise_tip_id(str(key.tip_id))[:40]
     secret = str(key.secret)[:200]
     tip = (
         session.scalars(select(Tip).where(Tip.public_id == normalised)).one_or_none() if is_tip_id(normalised) else None
     )
     if tip is None:
-        dummy_verify(secret)
+        core.tip_secrets.dummy_check(secret)
         raise IntelNotFound(TIP_NOT_FOUND)
-    if not verify_password(tip.secret_hash, secret):
+    check = core.tip_secrets.verify(tip.secret_hash, secret)
+    if not check.ok:
         raise IntelNotFound(TIP_NOT_FOUND)
+    if check.upgrade:
+        tip.secret_hash = core.tip_secrets.hash(secret)
     return tip
 
 
@@ -256,34 +265,43 @@ def messages_of(session: Session, tip: Tip, *, staff: bool) -> tuple[MessageView
     )
 
 
+def tipster_view_of(session: Session, tip: Tip) -> TipsterView:
+    """The tipster's view of ``tip`` (the caller has checked the secret)."""
+    reward = session.scalars(select(TipReward).where(TipReward.tip_id == tip.id)).one_or_none()
+    return TipsterView(
+        tip_id=tip.public_id,
+        kind=tip.kind,
+        status="closed" if tip.status == "closed" else "open",
+        narrative=tip.narrative,
+        messages=messages_of(session, tip, staff=False),
+        reward=None
+        if reward is None or reward.status == "declined"
+        else TipsterReward(reward.status, reward.amount_cents),
+    )
+
+
 def tipster_view(core: OpenILP, actor: UserInfo | None, request: TipKey) -> TipsterView:
     """What the tipster may see: status, their text, the dialogue and any reward."""
     request = request.validate()
     with core.unit_of_work(None) as uow:
         session = uow.session
-        tip = tip_for_tipster(session, request)
+        tip = tip_for_tipster(core, session, request)
         uow.audit(action="read", object_type="tip", object_id=tip.public_id, agency_id=tip.agency_id)
-        reward = session.scalars(select(TipReward).where(TipReward.tip_id == tip.id)).one_or_none()
-        return TipsterView(
-            tip_id=tip.public_id,
-            kind=tip.kind,
-            status="closed" if tip.status == "closed" else "open",
-            narrative=tip.narrative,
-            messages=messages_of(session, tip, staff=False),
-            reward=None
-            if reward is None or reward.status == "declined"
-            else TipsterReward(reward.status, reward.amount_cents),
-        )
+        return tipster_view_of(session, tip)
 
 
 def tipster_add_message(core: OpenILP, actor: UserInfo | None, request: TipMessageRequest) -> TipUpdated:
-    """The tipster adds information (text, optional images) to their tip."""
+    """The tipster adds information (text, optional images) to their tip; the result carries the new view.
+
+    The text and images are checked before the secret, so a refused message costs no check and the
+    page that shows the refusal checks the secret once.
+    """
     request = request.validate()
+    text = clean_text(request.body, "message", MAX_TEXT_CHARS, required=True)
+    images = _clean_attachments(request.attachments)
     with core.unit_of_work(None) as uow:
         session, now = uow.session, uow.now
-        tip = tip_for_tipster(session, TipKey(request.tip_id, request.secret))
-        text = clean_text(request.body, "message", MAX_TEXT_CHARS, required=True)
-        images = _clean_attachments(request.attachments)
+        tip = tip_for_tipster(core, session, TipKey(request.tip_id, request.secret))
         session.add(TipMessage(tip_id=tip.id, author="tipster", author_user_id=None, body=text, created_at=now))
         _store_attachments(session, tip, images, now)
         tip.updated_at = now
@@ -295,4 +313,5 @@ def tipster_add_message(core: OpenILP, actor: UserInfo | None, request: TipMessa
             now=now,
         )
         uow.audit(action="update", object_type="tip", object_id=tip.public_id, agency_id=tip.agency_id)
-        return TipUpdated(tip.public_id, "closed" if tip.status == "closed" else "open")
+        session.flush()
+        return TipUpdated(tip.public_id, "closed" if tip.status == "closed" else "open", tipster_view_of(session, tip))

@@ -26,6 +26,7 @@ from openilp.services.intel.tips import (
     TipKey,
     TipMessageRequest,
     TipRequest,
+    TipsterView,
     submit_tip,
     tipster_add_message,
     tipster_view,
@@ -102,8 +103,14 @@ def follow_up_form(request: Request) -> Response:
     return render(request, "tips/follow_up.html", tip=None, error=None, tip_id="", secret="", payout_code=None)
 
 
-def _follow_up(request: Request, core: OpenILP, tip_id: str, secret: str, **context: Any) -> Response:
-    shown = _attempt_known(lambda: tipster_view(core, None, TipKey(tip_id, secret)))
+def _follow_up(
+    request: Request, core: OpenILP, tip_id: str, secret: str, view: TipsterView | None = None, **context: Any
+) -> Response:
+    """The follow-up page; ``view`` when the step just taken already checked the secret (one check a request)."""
+    if view is not None:
+        shown = Outcome(view)
+    else:
+        shown = _attempt_known(lambda: tipster_view(core, None, TipKey(tip_id, secret)))
     if shown.value is None:
         return render(
             request,
@@ -147,7 +154,8 @@ async def follow_up_message(
     check_csrf(request, csrf_token)
     message = TipMessageRequest(tip_id, secret, body, await _files(attachments))
     outcome = _attempt_known(lambda: tipster_add_message(core, None, message))
-    return _follow_up(request, core, tip_id, secret, error=outcome.error)
+    view = outcome.value.view if outcome.value is not None else None
+    return _follow_up(request, core, tip_id, secret, view, error=outcome.error)
 
 
 @router.post("/tips/follow-up/payout-code", response_class=HTMLResponse)
@@ -162,7 +170,8 @@ def follow_up_payout_code(
     check_csrf(request, csrf_token)
     outcome = _attempt_known(lambda: collect_payout_code(core, None, TipKey(tip_id, secret)))
     code = outcome.value.code if outcome.value is not None else None
-    return _follow_up(request, core, tip_id, secret, error=outcome.error, payout_code=code)
+    view = outcome.value.view if outcome.value is not None else None
+    return _follow_up(request, core, tip_id, secret, view, error=outcome.error, payout_code=code)
 
 
 def _attempt_known(action: Callable[[], T]) -> Outcome[T]:
