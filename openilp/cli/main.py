@@ -17,6 +17,7 @@ from openilp.cli import (
     audit,
     db,
     demo,
+    entities,
     forecast,
     imports,
     intel,
@@ -64,5 +65,6 @@ for _name, _group in (
     ("problems", problems.app),
     ("series", series.app),
     ("networks", networks.app),
+    ("entities", entities.app),
 ):
     app.add_typer(_group, name=_name)

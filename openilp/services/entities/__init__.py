@@ -2,13 +2,67 @@
 
 * :mod:`~openilp.services.entities.imports` — a person file through its TOML mapping
   (``openilp entities import``), idempotent and atomic per file;
+* :mod:`~openilp.services.entities.resolve` — training, scoring and clustering with stable ids
+  (``openilp entities resolve``);
+* :mod:`~openilp.services.entities.review` — the review queue and decisions that override the
+  model (``openilp entities review``);
+* :mod:`~openilp.services.entities.reading` — one entity, the CSV export, the search, each
+  showing only the mentions the viewer may see (``openilp entities show|export``);
 * :mod:`~openilp.services.entities.mentions` — intelligence subjects kept as mentions;
 * :mod:`~openilp.services.entities.common` — permissions, the agency, mentions as person frames.
 
 Every public function takes the core object, the acting user (None: the command line) and one
-request, and returns a frozen result with ``as_dict()``. Importing needs ``entities:write``.
+request, and returns a frozen result with ``as_dict()``. Importing and resolving need
+``entities:write``, deciding pairs ``entities:review``, reading ``entities:read``; everything is
+limited to the actor's agency and audited.
 """
 
 from openilp.services.entities.imports import ImportPersonsRequest, ImportPersonsResult, import_persons
+from openilp.services.entities.reading import (
+    EXPORT_COLUMNS,
+    EntityDetail,
+    EntitySearchResult,
+    ExportRequest,
+    MentionExport,
+    SearchEntitiesRequest,
+    ShowEntityRequest,
+    export_mentions,
+    search_entities,
+    show_entity,
+)
+from openilp.services.entities.resolve import ResolveRequest, ResolveResult, resolve_entities
+from openilp.services.entities.review import (
+    DECISIONS,
+    DecideRequest,
+    DecisionResult,
+    ReviewQueue,
+    ReviewQueueRequest,
+    decide_pair,
+    review_queue,
+)
 
-__all__ = ["ImportPersonsRequest", "ImportPersonsResult", "import_persons"]
+__all__ = [
+    "DECISIONS",
+    "EXPORT_COLUMNS",
+    "DecideRequest",
+    "DecisionResult",
+    "EntityDetail",
+    "EntitySearchResult",
+    "ExportRequest",
+    "ImportPersonsRequest",
+    "ImportPersonsResult",
+    "MentionExport",
+    "ResolveRequest",
+    "ResolveResult",
+    "ReviewQueue",
+    "ReviewQueueRequest",
+    "SearchEntitiesRequest",
+    "ShowEntityRequest",
+    "decide_pair",
+    "export_mentions",
+    "import_persons",
+    "resolve_entities",
+    "review_queue",
+    "search_entities",
+    "show_entity",
+]

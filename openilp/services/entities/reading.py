@@ -1,0 +1,309 @@
+"""Reading entities: one entity with the mentions the viewer may see, the CSV export, the search.
+
+28 CFR Part 23 applies to every mention, so a viewer never learns of a record through an entity:
+
+* a mention from a person file is seen by staff of the owning agency holding ``entities:read``;
+* a mention from an intelligence record is seen only by a holder of ``intel:search`` while the
+  record is approved and within its retention period (a pending, rejected, expired or purged
+  record is invisible), and only when it names a criminal subject: non-criminal identifying
+  information is never shown, never searched, never exported;
+* an entity none of whose mentions the viewer may see does not exist for them (the same "not
+  found" as a wrong id).
+
+The command line (no signed-in actor) is the operator of the store and sees every searchable
+mention; it still never sees non-criminal identifying information.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jellyfish
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openilp.core import OpenILP, Request, Result, require
+from openilp.db.entity_models import Entity, EntityEvent, EntityMention
+from openilp.db.models import IntelRecord
+from openilp.entities.normalize import clean_name, parse_date_of_birth
+from openilp.errors import NotFound
+from openilp.security.actors import UserInfo
+from openilp.services.entities.common import agency_for, mention_summary
+from openilp.services.entities.common import require as require_permission
+
+__all__ = [
+    "visible_mentions",
+    "ShowEntityRequest",
+    "EntityDetail",
+    "show_entity",
+    "ExportRequest",
+    "MentionExport",
+    "export_mentions",
+    "EXPORT_COLUMNS",
+    "SearchEntitiesRequest",
+    "EntitySearchResult",
+    "search_entities",
+]
+
+#: Columns of ``openilp entities export --format csv``: one row per mention.
+EXPORT_COLUMNS = (
+    "source",
+    "source_record_id",
+    "entity_id",
+    "mention_id",
+    "kind",
+    "display_name",
+    "date_of_birth",
+    "file_name",
+    "line_number",
+)
+
+
+def visible_mentions(
+    session: Session, actor: UserInfo | None, mentions: Sequence[EntityMention], now: dt.datetime
+) -> list[EntityMention]:
+    """The mentions ``actor`` may see (see the module docstring), in the given order."""
+    shown = [m for m in mentions if m.searchable]
+    if actor is None:
+        return shown
+    if not actor.can("entities:read"):
+        return []
+    shown = [m for m in shown if m.agency_id == actor.agency_id]
+    record_ids = {m.intel_record_id for m in shown if m.intel_record_id is not None}
+    readable: set[int] = set()
+    if record_ids and actor.can("intel:search"):
+        readable = set(
+            session.scalars(
+                select(IntelRecord.id).where(
+                    IntelRecord.id.in_(record_ids),
+                    IntelRecord.status == "approved",
+                    IntelRecord.retention_expires_at > now,
+                )
+            )
+        )
+    return [m for m in shown if m.intel_record_id is None or m.intel_record_id in readable]
+
+
+@dataclass(frozen=True)
+class ShowEntityRequest(Request):
+    entity_id: int
+
+    def validate(self) -> ShowEntityRequest:
+        require(self.entity_id > 0, "entity_id: give a positive entity id")
+        return self
+
+
+@dataclass(frozen=True)
+class EntityDetail(Result):
+    entity_id: int
+    kind: str
+    display_name: str
+    status: str
+    merged_into_id: int | None
+    mentions: tuple[dict[str, Any], ...]
+    lineage: tuple[dict[str, Any], ...]
+
+
+def show_entity(core: OpenILP, actor: UserInfo | None, request: ShowEntityRequest) -> EntityDetail:
+    """One entity with the mentions the viewer may see and its lineage; audited."""
+    request = request.validate()
+    require_permission(actor, "entities:read", "read entities")
+    with core.unit_of_work(actor) as uow:
+        session = uow.session
+        entity = session.get(Entity, request.entity_id)
+        if entity is None or (actor is not None and entity.agency_id != actor.agency_id):
+            raise NotFound(f"no entity {request.entity_id}")
+        mentions = list(
+            session.scalars(
+                select(EntityMention).where(EntityMention.entity_id == entity.id).order_by(EntityMention.id)
+            )
+        )
+        shown = visible_mentions(session, actor, mentions, uow.now)
+        if not shown and entity.status == "active":
+            raise NotFound(f"no entity {request.entity_id}")
+        events = session.scalars(
+            select(EntityEvent).where(EntityEvent.entity_id == entity.id).order_by(EntityEvent.id)
+        ).all()
+        uow.audit(
+            action="entities_read",
+            object_type="entity",
+            object_id=entity.id,
+            agency_id=entity.agency_id,
+            details={"mentions_shown": len(shown)},
+        )
+        return EntityDetail(
+            entity_id=entity.id,
+            kind=entity.kind,
+            display_name=shown[0].display_name if shown else entity.display_name,
+            status=entity.status,
+            merged_into_id=entity.merged_into_id,
+            mentions=tuple(mention_summary(m) for m in shown),
+            lineage=tuple(
+                {
+                    "event": e.event,
+                    "other_entity_id": e.other_entity_id,
+                    "mention_id": e.mention_id,
+                    "reason": e.reason,
+                    "occurred_at": e.occurred_at,
+                }
+                for e in events
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class ExportRequest(Request):
+    agency: str = ""
+    format: str = "csv"
+
+    def validate(self) -> ExportRequest:
+        require(self.format == "csv", "format: csv is the export format")
+        return self
+
+
+@dataclass(frozen=True)
+class MentionExport(Result):
+    agency: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+
+def export_mentions(core: OpenILP, actor: UserInfo | None, request: ExportRequest) -> MentionExport:
+    """One row per mention the viewer may see: source, source record id, entity id, …; audited."""
+    request = request.validate()
+    require_permission(actor, "entities:read", "export entities")
+    with core.unit_of_work(actor) as uow:
+        session = uow.session
+        agency = agency_for(session, actor, request.agency)
+        mentions = list(
+            session.scalars(
+                select(EntityMention)
+                .where(EntityMention.agency_id == agency.id)
+                .order_by(EntityMention.source, EntityMention.id)
+            )
+        )
+        shown = visible_mentions(session, actor, mentions, uow.now)
+        rows = tuple(
+            (
+                m.source,
+                m.source_record_id,
+                m.entity_id,
+                m.id,
+                m.kind,
+                m.display_name,
+                m.date_of_birth.isoformat() if m.date_of_birth else None,
+                m.file_name,
+                m.line_number,
+            )
+            for m in shown
+        )
+        uow.audit(
+            action="entities_export",
+            object_type="entities",
+            object_id=agency.code,
+            agency_id=agency.id,
+            details={"rows": len(rows), "format": request.format},
+        )
+        return MentionExport(agency.code, EXPORT_COLUMNS, rows)
+
+
+@dataclass(frozen=True)
+class SearchEntitiesRequest(Request):
+    """A fuzzy search: a name (misspellings and nicknames tolerated), and/or a date of birth, an identifier."""
+
+    name: str = ""
+    date_of_birth: str = ""
+    identifier: str = ""
+    agency: str = ""
+    limit: int = 50
+
+    def validate(self) -> SearchEntitiesRequest:
+        require(
+            bool(self.name.strip() or self.date_of_birth.strip() or self.identifier.strip()),
+            "name, date_of_birth or identifier: give at least one",
+        )
+        require(len(self.name) <= 200 and len(self.identifier) <= 100, "name/identifier: too long")
+        if self.date_of_birth.strip():
+            day, why = parse_date_of_birth(self.date_of_birth.strip(), ("%Y-%m-%d",))
+            require(day is not None, f"date_of_birth: {why or 'give YYYY-MM-DD'}")
+        require(1 <= self.limit <= 200, "limit: give 1 to 200")
+        return self
+
+
+@dataclass(frozen=True)
+class EntitySearchResult(Result):
+    hits: tuple[dict[str, Any], ...]
+
+
+def _name_score(query: list[str], mention: EntityMention) -> float:
+    parts = [clean_name(p) for p in (mention.first_name, mention.middle_name, mention.surname)]
+    names = [p for p in parts if p]
+    if not names:
+        names = [w for w in (clean_name(x) for x in mention.display_name.split()) if w]
+    if not query or not names:
+        return 0.0
+    total = 0.0
+    for word in query:
+        best = 0.0
+        for name in names:
+            score = jellyfish.jaro_winkler_similarity(word, name)
+            if jellyfish.metaphone(word) == jellyfish.metaphone(name):
+                score = max(score, 0.9)
+            best = max(best, score)
+        total += best
+    return total / len(query)
+
+
+def search_entities(core: OpenILP, actor: UserInfo | None, request: SearchEntitiesRequest) -> EntitySearchResult:
+    """Entities whose visible mentions match the name (fuzzy), date of birth or identifier; audited."""
+    request = request.validate()
+    require_permission(actor, "entities:read", "search entities")
+    query_words = [w for w in (clean_name(x) for x in request.name.split()) if w]
+    born = parse_date_of_birth(request.date_of_birth.strip(), ("%Y-%m-%d",))[0] if request.date_of_birth else None
+    identifier = "".join(ch for ch in request.identifier.lower() if ch.isalnum())
+    with core.unit_of_work(actor) as uow:
+        session = uow.session
+        agency = agency_for(session, actor, request.agency)
+        query = select(EntityMention).where(
+            EntityMention.agency_id == agency.id,
+            EntityMention.searchable.is_(True),
+            EntityMention.entity_id.is_not(None),
+        )
+        if born is not None:
+            query = query.where(EntityMention.date_of_birth == born)
+        candidates = list(session.scalars(query.order_by(EntityMention.id)))
+        shown = visible_mentions(session, actor, candidates, uow.now)
+        best: dict[int, tuple[float, EntityMention]] = {}
+        for mention in shown:
+            score = 1.0
+            if query_words:
+                score = _name_score(query_words, mention)
+                if score < 0.85:
+                    continue
+            if identifier:
+                value = "".join(
+                    ch for ch in (mention.identifier or "") + mention.raw_identifiers.lower() if ch.isalnum()
+                )
+                if identifier not in value.lower():
+                    continue
+            assert mention.entity_id is not None
+            if mention.entity_id not in best or score > best[mention.entity_id][0]:
+                best[mention.entity_id] = (score, mention)
+        ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[: request.limit]
+        uow.audit(
+            action="entities_search",
+            object_type="entities",
+            object_id=agency.code,
+            agency_id=agency.id,
+            purpose=f"name={request.name[:60]} dob={request.date_of_birth} id={request.identifier[:30]}",
+            details={"hits": len(ranked)},
+        )
+        return EntitySearchResult(
+            tuple(
+                {"entity_id": entity_id, "score": round(score, 3), "display_name": m.display_name, "best_mention": m.id}
+                for entity_id, (score, m) in ranked
+            )
+        )
