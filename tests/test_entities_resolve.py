@@ -194,7 +194,9 @@ def test_command_line_import_resolve_export(tmp_path: Path, monkeypatch: pytest.
         assert all(row["entity_id"] for row in rows) and rows[0]["source"] == "febrl"
         entity = next(r["entity_id"] for r in rows if r["source_record_id"] == "rec-122-org")
         result = runner.invoke(app, ["entities", "show", entity])
-        assert result.exit_code == 0 and "rec-122-org" in result.output
+        assert result.exit_code == 0 and "lachlan berry" in result.output
+        result = runner.invoke(app, ["entities", "show", entity, "--json"])
+        assert "rec-122-org" in {m["source_record_id"] for m in json.loads(result.output)["mentions"]}
         result = runner.invoke(app, ["entities", "review", "--json"])
         assert result.exit_code == 0, result.output
     finally:
