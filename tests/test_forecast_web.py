@@ -39,6 +39,15 @@ def test_forecast_api_and_page(burglary_store: Engine, tmp_path: Path) -> None:
     assert page.status_code == 200
     assert 'id="accuracy-table"' in page.text and "prospective" in page.text and "PAI at 5 %" in page.text
     assert "/api/v1/forecast/weekly.geojson?category=burglary&amp;method=prospective" in page.text
+    # Reached from the analysis navigation; accuracy week by week as a chart; the API carries the same weeks.
+    assert 'id="nav-forecast"' in page.text and 'href="/forecast"' in page.text
+    assert 'id="accuracy-chart"' in page.text and page.text.count("<polyline") == 2  # prospective and naive
+    by_week = body["accuracy"]["by_week"]
+    assert len(by_week) == 12 and {r["method"] for r in by_week} == {"naive"}
+    assert all(r["pai@0.05"] is None or r["pai@0.05"] >= 0 for r in by_week)
+    weeks = sorted(r["week_from"] for r in by_week)
+    assert weeks[0] == "2017-12-11" and weeks[-1] == "2018-02-26"
+    assert 'id="nav-forecast"' in client.get("/analysis/hotspots").text
     bad = client.get("/api/v1/forecast/weekly.geojson?category=burglary&method=oracle")
     assert bad.status_code == 400 and "unknown forecasting method" in bad.json()["detail"]
     default = client.get("/forecast")  # the day after the latest incident: data end in May 2018

@@ -806,6 +806,22 @@ def weekly_forecast(core: OpenILP, actor: UserInfo | None, request: WeeklyForeca
             for row in result.summary().to_dict(orient="records")
             if row["metric"] in wanted
         ]
+        by_week = []
+        for (origin, method), group in result.scores.groupby(["origin", "method"], sort=True):
+            row = group.iloc[0]
+            by_week.append(
+                {
+                    "week_from": str(pd.Timestamp(str(origin)).date()),
+                    "method": str(method),
+                    **{
+                        f"pai@{c:g}": (
+                            None if not np.isfinite(row[f"pai@{c:g}"]) else round(float(row[f"pai@{c:g}"]), 3)
+                        )
+                        for c in DEFAULT_COVERAGES
+                        if f"pai@{c:g}" in row
+                    },
+                }
+            )
         return WeeklyForecastResult(
             this_week,
             {
@@ -814,6 +830,7 @@ def weekly_forecast(core: OpenILP, actor: UserInfo | None, request: WeeklyForeca
                 "to": str(backtest.date_to),
                 "methods": list(methods),
                 "metrics": accuracy,
+                "by_week": by_week,
             },
         )
 

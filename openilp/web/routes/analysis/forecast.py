@@ -32,7 +32,7 @@ from openilp.services.analysis.forecasting import (
 from openilp.services.analysis.incidents import parse_iso_date
 from openilp.web.context import get_context, get_core
 from openilp.web.rendering import render
-from openilp.web.routes.analysis.common import GEOJSON, READER, run_for_page
+from openilp.web.routes.analysis.common import GEOJSON, READER, boundary_url, run_for_page
 
 __all__ = ["api", "pages", "weekly_request"]
 
@@ -61,6 +61,62 @@ def weekly_geojson(
     return JSONResponse(weekly_forecast(core, user, weekly).as_dict(), media_type=GEOJSON)
 
 
+#: Line colours of the accuracy chart, by method (the rest grey).
+_METHOD_COLOURS = {
+    "learned": "#1f4e79",
+    "toprank": "#7b3294",
+    "blend": "#008837",
+    "naive": "#a63603",
+    "sepp": "#b26a00",
+}
+
+
+def accuracy_chart(by_week: list[dict[str, Any]], metric: str = "pai@0.05", width: int = 320, height: int = 150) -> str:
+    """An inline SVG line chart of ``metric`` per week for each method (drawn on the server: no script).
+
+    >>> svg = accuracy_chart([{"week_from": "2019-01-07", "method": "naive", "pai@0.05": 3.0},
+    ...                       {"week_from": "2019-01-14", "method": "naive", "pai@0.05": 5.0}])
+    >>> svg.count("<polyline"), 'aria-label="PAI at 5 % by week' in svg
+    (1, True)
+    """
+    weeks = sorted({row["week_from"] for row in by_week})
+    values = [row[metric] for row in by_week if row.get(metric) is not None]
+    if len(weeks) < 2 or not values:
+        return ""
+    left, right, top, bottom = 34, 8, 8, 22
+    ceiling = max(1.0, max(values)) * 1.1
+    x_of = {week: left + (width - left - right) * i / (len(weeks) - 1) for i, week in enumerate(weeks)}
+
+    def y(value: float) -> float:
+        return top + (height - top - bottom) * (1 - value / ceiling)
+
+    parts = [
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="PAI at 5 % by week, {weeks[0]} to {weeks[-1]}">',
+        f'<line x1="{left}" y1="{y(1.0):.1f}" x2="{width - right}" y2="{y(1.0):.1f}" '
+        'stroke="#999" stroke-dasharray="3 3"/>',
+        f'<text x="{left - 4}" y="{y(1.0) + 3:.1f}" text-anchor="end" font-size="9">1</text>',
+        f'<text x="{left - 4}" y="{y(ceiling / 1.1) + 3:.1f}" text-anchor="end" font-size="9">'
+        f"{ceiling / 1.1:.1f}</text>",
+        f'<text x="{left}" y="{height - 6}" font-size="9">{weeks[0]}</text>',
+        f'<text x="{width - right}" y="{height - 6}" font-size="9" text-anchor="end">{weeks[-1]}</text>',
+    ]
+    methods = list(dict.fromkeys(row["method"] for row in by_week))
+    for index, method in enumerate(methods):
+        rows = sorted(
+            (r for r in by_week if r["method"] == method and r.get(metric) is not None), key=lambda r: r["week_from"]
+        )
+        colour = _METHOD_COLOURS.get(method, "#666")
+        points = " ".join(f"{x_of[r['week_from']]:.1f},{y(r[metric]):.1f}" for r in rows)
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="1.8" points="{points}">'
+            f"<title>{method}</title></polyline>"
+        )
+        parts.append(f'<text x="{left + 4 + 70 * index}" y="{top + 8}" font-size="10" fill="{colour}">{method}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 @pages.get("/forecast", response_class=HTMLResponse)
 def forecast_page(
     request: Request,
@@ -77,6 +133,7 @@ def forecast_page(
     for row in result.accuracy["metrics"] if result else []:
         table.setdefault(row["method"], {})[row["metric"]] = row
     facts = result.forecast.as_dict() if result else None
+    boundary = core.boundaries.layer_for(user.agency_code)
     return render(
         request,
         "forecast.html",
@@ -93,5 +150,8 @@ def forecast_page(
         method=method,
         as_of=as_of,
         query=urlencode({"category": category, "method": method, "as_of": as_of}),
+        chart=accuracy_chart(result.accuracy.get("by_week", [])) if result else "",
+        boundary=boundary,
+        boundary_url=boundary_url(user, boundary is not None),
         leaflet_available=get_context(request).leaflet_available,
     )

@@ -1,0 +1,74 @@
+"""An analyst's first day in a real browser: a month's hot spots, the CompStat table, a forecast
+reached from the navigation.
+
+Real app under uvicorn on 127.0.0.1 over a store with October to December 2019 of St. Louis, system
+Chromium through Playwright. Skipped outside CI when Chromium is missing; never under CI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from browser_support import BROWSER, PageLog, chromium, require_leaflet, serve, sign_in
+from conftest import shared_file
+from store_support import import_source
+from web_support import seed_user
+
+from openilp.db import make_engine, migrate
+from openilp.ingest.spec import load_source_spec
+
+pytestmark = [*BROWSER, pytest.mark.realdata]
+
+MONTHS = ("october2019.csv", "november2019.csv", "december2019.csv")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_leaflet()
+    data_dir = tmp_path_factory.mktemp("browser-first-day-analyst")
+    engine = make_engine(f"sqlite:///{data_dir / 'openilp.sqlite3'}")
+    migrate(engine)
+    files = [shared_file("stlouis", "monthly", "2019", name) for name in MONTHS]
+    import_source(engine, load_source_spec("stlouis"), files, workers=1)
+    seed_user(engine, "first-day-analyst", role="analyst")
+    with serve(engine, data_dir, "browser-first-day-analyst") as url:
+        yield url
+
+
+def test_a_month_of_hot_spots_compstat_and_a_forecast_from_the_navigation(server: str) -> None:
+    log = PageLog(server)
+    with chromium() as browser:
+        page = log.watch(browser.new_page(viewport={"width": 1400, "height": 900}))
+        # Hot spots for December's burglaries with the defaults: significant cells, drawn, and why this neighbourhood.
+        page.goto(f"{server}/analysis/hotspots?category=burglary&date_from=2019-12-01&date_to=2019-12-31")
+        sign_in(page, "first-day-analyst")
+        page.wait_for_url("**/analysis/hotspots**")
+        assert int(page.locator("#hot-count").inner_text()) > 0
+        assert page.locator("#hotspot-diagnosis").count() == 0
+        assert "nearest cell" in page.locator("#hotspot-neighbourhood").inner_text()
+        page.wait_for_selector("#map:not([data-cells-drawn=''])", state="attached", timeout=30000)
+        assert page.locator("#map").get_attribute("data-cells-drawn") not in (None, "error", "0")
+
+        # The trend table as a CompStat meeting reads it: neighbourhood names, three periods, sparklines.
+        page.click("a[href='/analysis/trends']")
+        page.wait_for_url("**/analysis/trends")
+        table = page.locator("#compstat-table")
+        assert table.is_visible()
+        assert table.locator("thead th.period-head").all_inner_texts() == ["Week", "28 days", "Year to date"]
+        first_areas = table.locator("tbody th[scope=row]").all_inner_texts()[:20]
+        assert first_areas[0].startswith("(all areas)")
+        assert any(name.split()[0].isalpha() and not name.startswith("(") for name in first_areas)
+        assert table.locator("svg.sparkline").count() >= 1
+
+        # The forecast from the analysis navigation: boundaries and cells drawn, accuracy charted.
+        # (The naive method: the learned default trains 13 models, too slow for a browser test.)
+        href = page.locator("#nav-forecast").get_attribute("href")
+        assert href == "/forecast" and page.locator("#nav-forecast").is_visible()
+        page.goto(f"{server}{href}?category=burglary&method=naive", timeout=120000)
+        page.wait_for_selector("#map:not([data-cells-drawn=''])", state="attached", timeout=60000)
+        assert int(page.locator("#map").get_attribute("data-cells-drawn") or 0) > 0
+        page.wait_for_selector("#map[data-boundary-drawn]", state="attached", timeout=30000)
+        assert int(page.locator("#map").get_attribute("data-boundary-drawn") or 0) == 88  # St. Louis neighbourhoods
+        assert page.locator("#accuracy-chart svg polyline").count() >= 1
+    log.assert_clean()
