@@ -35,7 +35,13 @@ from openilp.services.intel.corrections import (
     correct_record,
     update_identifiers,
 )
-from openilp.services.intel.dissemination import DisseminationRequest, Release, disseminate, notifications_for
+from openilp.services.intel.dissemination import (
+    DisseminationRequest,
+    Release,
+    disseminate,
+    notifications_for,
+    received_disseminations,
+)
 from openilp.services.intel.reading import SearchRequest, ViewRecordRequest, search_records, view_record
 from openilp.services.intel.records import (
     ReviewRequest,
@@ -326,6 +332,52 @@ def test_release_checks_need_right_to_know_and_agreement(engine: Engine, core: O
     assert view["summary"] and [s["name"] for s in view["subjects"]] == ["Johnny Suspect"]
     assert "factual_basis" not in view and "identifying_information" not in view
     assert notifications_for(core, people.other_analyst).rows()[0]["kind"] == "dissemination_received"
+
+
+def test_need_to_know_is_per_recipient_and_per_released_item(engine: Engine, core: OpenILP, people: Cast) -> None:
+    """28 CFR 23.20(e): a release names one person and some items; nobody else reads it, nothing else shows."""
+    record_id = _approved(core, people)
+    _agreement(engine, core)
+    with session_scope(engine) as session:
+        colleague = make_user(session, "other-off", "officer", agency="OTHER")
+    purpose = ViewRecordRequest(record_id, purpose="joint operation 24-77")
+    _release(core, people, record_id, items=("subjects",))
+    _release(core, people, record_id, recipient_username="partner", items=("summary", "labels"))
+
+    to_analyst = view_record(core, people.other_analyst, purpose).as_dict()
+    assert [s["name"] for s in to_analyst["subjects"]] == ["Johnny Suspect"]
+    for withheld in ("title", "summary", "offence_category", "grading", "handling_code", "sensitivity"):
+        assert withheld not in to_analyst, withheld
+    assert "handling_conditions" in to_analyst and to_analyst["agency"]["name"]
+
+    to_partner = view_record(core, people.partner, purpose).as_dict()
+    assert to_partner["title"] and to_partner["summary"] and to_partner["grading"]["label"]
+    assert "subjects" not in to_partner and "identifying_information" not in to_partner
+
+    for outsider in (colleague, people.other_reviewer):  # same agency as the recipients, not named
+        with pytest.raises(IntelNotFound):
+            view_record(core, outsider, purpose)
+    own = view_record(core, people.officer, purpose).as_dict()  # the owning agency keeps it all
+    assert own["factual_basis"] and own["subjects"] and own["grading"]
+
+    received = {(e.recipient, e.items) for e in received_disseminations(core, people.other_analyst).entries}
+    assert received == {("Other-Ana", ("subjects",))}
+    assert received_disseminations(core, colleague).entries == ()
+
+
+def test_a_colleagues_search_hit_does_not_open_a_record_to_a_partner(
+    engine: Engine, core: OpenILP, people: Cast
+) -> None:
+    """A search hit is logged as a release to the searcher alone; a partner of the same agency reads nothing."""
+    record_id = _approved(core, people)
+    _agreement(engine, core)
+    hits = search_records(core, people.other_analyst, SearchRequest("Johnny", purpose="case 24-77")).as_dict()
+    assert [h["record_id"] for h in hits["hits"] if h["kind"] == "full"] == [record_id]
+    assert view_record(core, people.other_analyst, ViewRecordRequest(record_id, purpose="case 24-77")).as_dict()[
+        "subjects"
+    ]
+    with pytest.raises(IntelNotFound):
+        view_record(core, people.partner, ViewRecordRequest(record_id, purpose="case 24-77"))
 
 
 def test_temporary_files_are_never_disseminated(engine: Engine, core: OpenILP, people: Cast) -> None:

@@ -8,8 +8,11 @@ unit of work rolls the action back and keeps the refusal in the audit log. No sh
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from openilp.core import UnitOfWork
@@ -32,6 +35,10 @@ __all__ = [
     "load_record",
     "user_label",
     "agency_name",
+    "ITEM_FIELDS",
+    "released_to",
+    "released_items",
+    "released_view",
 ]
 
 #: Roles whose holders are law-enforcement users (right-to-know, 23.20(e)).
@@ -39,6 +46,53 @@ LAW_ENFORCEMENT_ROLES: frozenset[str] = frozenset({"analyst", "officer", "superv
 #: Roles that may receive a release: law-enforcement staff of the partner agency, and its users with
 #: the ``partner`` role (accounts given to partner agencies' staff precisely to receive releases).
 RECIPIENT_ROLES: frozenset[str] = LAW_ENFORCEMENT_ROLES | {"partner"}
+
+
+#: The fields of a record's document that each releasable item opens to its recipient. A release
+#: opens only its items; the record's identity, owner, contact, dates and handling conditions are
+#: always shown to a recipient (they are what the recipient must follow and whom to ask).
+ITEM_FIELDS: dict[str, tuple[str, ...]] = {
+    "summary": ("title", "summary", "offence_category"),
+    "subjects": ("subjects",),
+    "labels": ("grading", "handling_code", "sensitivity"),
+}
+#: Search hits log these items (title and summary, subjects, labels).
+_ITEM_ALIASES = {"title": "summary"}
+
+
+def released_to(user: UserInfo) -> ColumnElement[bool]:
+    """SQL condition: a dissemination made to ``user`` by name (need-to-know per recipient, 23.20(e)).
+
+    A release names one person; colleagues in the recipient's agency did not receive it.
+    """
+    return and_(
+        IntelDissemination.recipient_user_id == user.id, IntelDissemination.recipient_agency_id == user.agency_id
+    )
+
+
+def released_items(session: Session, user: UserInfo, record_id: int) -> set[str] | None:
+    """The items of ``record_id`` released to ``user`` by name, over all their releases; None when none was."""
+    rows = session.scalars(
+        select(IntelDissemination.items).where(IntelDissemination.record_id == record_id, released_to(user))
+    ).all()
+    if not rows:
+        return None
+    items: set[str] = set()
+    for row in rows:
+        items |= {_ITEM_ALIASES.get(str(item), str(item)) for item in json.loads(row or "[]")}
+    return items
+
+
+def released_view(document: Mapping[str, Any], items: set[str]) -> dict[str, Any]:
+    """``document`` with the fields of the items not released removed (see :data:`ITEM_FIELDS`).
+
+    >>> doc = {"id": 7, "title": "t", "summary": "s", "subjects": [1], "grading": {"label": "B2"}}
+    >>> released_view(doc, {"subjects"})
+    {'id': 7, 'subjects': [1]}
+    """
+    withheld = {name for fields in ITEM_FIELDS.values() for name in fields}
+    opened = {name for item in items for name in ITEM_FIELDS.get(item, ())}
+    return {key: value for key, value in document.items() if key not in withheld or key in opened}
 
 
 def checked_purpose(

@@ -32,6 +32,7 @@ from openilp.services.intel.common import (
     checked_purpose,
     load_record,
     notify,
+    released_to,
     require_permission,
     user_label,
 )
@@ -240,14 +241,14 @@ def disseminations_of(core: OpenILP, user: UserInfo, record_id: int) -> Dissemin
 
 
 def received_disseminations(core: OpenILP, user: UserInfo) -> DisseminationLog:
-    """Releases made to the user's agency, newest first."""
+    """Releases made to the user by name, newest first (a colleague's releases are theirs alone)."""
     require_permission(user, "intel:received")
     with core.unit_of_work(user) as uow:
         session = uow.session
         rows = session.scalars(
             select(IntelDissemination)
             .join(IntelRecord, IntelRecord.id == IntelDissemination.record_id)
-            .where(IntelDissemination.recipient_agency_id == user.agency_id)
+            .where(released_to(user))
             .order_by(IntelDissemination.id.desc())
             .limit(200)
         )

@@ -32,6 +32,8 @@ from openilp.services.intel.common import (
     checked_purpose,
     load_record,
     notify,
+    released_items,
+    released_view,
     require_permission,
     user_label,
 )
@@ -164,7 +166,9 @@ def view_record(core: OpenILP, user: UserInfo, request: ViewRecordRequest) -> Re
 
     Users of the owning agency with ``intel:search`` see approved records; pending ones only their
     submitter and reviewers. Another agency sees a record only when it was disseminated to it, and
-    then only the released items. Everything else is "not found" (no existence oracle).
+    then only by the person it was released to (not their colleagues), and only the released items
+    (:data:`~openilp.services.intel.common.ITEM_FIELDS`). Everything else is "not found" (no
+    existence oracle).
     """
     request = request.validate()
     require_permission(user, "intel:read")
@@ -180,21 +184,12 @@ def view_record(core: OpenILP, user: UserInfo, request: ViewRecordRequest) -> Re
                 raise IntelNotFound("no such record")
             view = record_dict(session, record, full=True)
         else:
-            released = session.scalars(
-                select(IntelDissemination)
-                .where(
-                    IntelDissemination.record_id == record.id, IntelDissemination.recipient_agency_id == user.agency_id
-                )
-                .order_by(IntelDissemination.id.desc())
-            ).first()
-            if released is None or record.status not in ("approved", "purged"):
+            # Need-to-know per recipient and per item (23.20(e)): only the person a release named
+            # reads the record, and only the items released to them.
+            items = released_items(session, user, record.id)
+            if items is None or record.status not in ("approved", "purged"):
                 raise IntelNotFound("no such record")
-            view = record_dict(session, record, full=False)
-            items = set(json.loads(released.items))
-            if "subjects" not in items:
-                view.pop("subjects", None)
-            if "summary" not in items:
-                view.pop("summary", None)
+            view = released_view(record_dict(session, record, full=False), items)
         uow.audit(
             action="read", object_type="intel_record", object_id=record.id, purpose=text, agency_id=user.agency_id
         )

@@ -89,8 +89,9 @@ def visible_record_ids(session: Session, viewer: UserInfo, now: dt.datetime) -> 
 
     Approved, not purged, retention not ended; and either of the viewer's agency (for roles that
     may search intelligence, ``intel:search``), or of another agency that released the record's
-    subjects to the viewer's agency. Pending, rejected, expired and purged records never give a node
-    or a link, nor does a record of another agency that was not released to the viewer's agency.
+    subjects to the viewer by name (need-to-know per recipient, 23.20(e)). Pending, rejected,
+    expired and purged records never give a node or a link, nor does a record of another agency
+    that was not released to the viewer.
     """
     from sqlalchemy import select
 
@@ -110,6 +111,7 @@ def visible_record_ids(session: Session, viewer: UserInfo, now: dt.datetime) -> 
         select(IntelDissemination.record_id, IntelDissemination.items)
         .join(IntelRecord, IntelRecord.id == IntelDissemination.record_id)
         .where(
+            IntelDissemination.recipient_user_id == viewer.id,
             IntelDissemination.recipient_agency_id == viewer.agency_id,
             IntelRecord.agency_id != viewer.agency_id,
             IntelRecord.id.in_(current),
