@@ -6,7 +6,8 @@ Run after ``npm ci`` (which installs the versions pinned in package-lock.json)::
     npm ci && python3 scripts/build_assets.py
 
 Leaflet's ``dist/`` folder (scripts, stylesheet, images) and its licence are copied to
-``openilp/web/static/vendor/leaflet/``. That folder is git-ignored: it is built, never committed,
+``openilp/web/static/vendor/leaflet/``, Cytoscape.js's minified build and licence (the link
+charts) to ``openilp/web/static/vendor/cytoscape/``. That folder is git-ignored: it is built, never committed,
 and the browser never fetches anything from a CDN. Uses only the standard library.
 """
 
@@ -27,6 +28,10 @@ PACKAGES: dict[str, dict[str, str]] = {
         "dist/leaflet.js": "leaflet.js",
         "dist/leaflet.css": "leaflet.css",
         "dist/images": "images",
+        "LICENSE": "LICENSE",
+    },
+    "cytoscape": {
+        "dist/cytoscape.min.js": "cytoscape.min.js",
         "LICENSE": "LICENSE",
     },
 }

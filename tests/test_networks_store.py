@@ -12,78 +12,22 @@ import networkx as nx
 import pandas as pd
 import pytest
 from conftest import shared_file
-from intel_support import T0, Cast, at, cast, make_core, make_user, submission
+from intel_support import T0, Cast, at
+from network_support import BOB, CARL, DAVE, JOHNNY, VAN, seed_network
 from sqlalchemy import Engine, select
 
 from openilp.core import OpenILP
 from openilp.db import session_scope
 from openilp.db.models import AuditEntry
 from openilp.errors import InvalidRequest, NotFound, NotPermitted
-from openilp.intel.rules import SubjectInput
-from openilp.services.intel.agreements import AgreementRequest, add_agreement
-from openilp.services.intel.dissemination import DisseminationRequest, disseminate
-from openilp.services.intel.records import ReviewRequest, SubmitRecordRequest, approve_record, submit_record
 from openilp.services.networks import NetworkRequest, network_chart
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
-JOHNNY, BOB, CARL, DAVE, PAM = (
-    "person:johnny suspect",
-    "person:bob broker",
-    "person:carl courier",
-    "person:dave distant",
-    "person:pam pending",
-)
-VAN = "vehicle:grey van"
-
-
-def _person(name: str) -> SubjectInput:
-    return SubjectInput("person", "criminal_subject", name, "")
-
-
-def _submit(core: OpenILP, author: object, subjects: list[SubjectInput], **overrides: object) -> int:
-    request = SubmitRecordRequest(submission(author.id, subjects=subjects, **overrides))  # type: ignore[attr-defined]
-    return submit_record(core, author, request).id  # type: ignore[arg-type]
-
-
-def _approve(core: OpenILP, reviewer: object, record_id: int) -> None:
-    approve_record(core, reviewer, ReviewRequest(record_id, reason="Predicate checked against the file."))  # type: ignore[arg-type]
-
 
 @pytest.fixture
 def world(engine: Engine, tmp_path: Path) -> tuple[OpenILP, Cast, dict[str, int]]:
-    """Four records: A and C approved in SLMPD (A released to OTHER), B pending, D approved in OTHER."""
-    core = make_core(engine, tmp_path)
-    people = cast(engine)
-    van = SubjectInput("vehicle", "criminal_subject", "Grey  Van", "plate XYZ987")
-    innocent = SubjectInput("person", "non_criminal_identifier", "Mary Innocent", "registered keeper")
-    a = _submit(core, people.analyst, [_person("Johnny Suspect"), _person("Bob Broker"), van, innocent])
-    b = _submit(core, people.analyst, [_person("Bob Broker"), _person("Pam Pending")])
-    c = _submit(core, people.analyst, [_person("Bob Broker"), _person("Carl Courier"), van])
-    d = _submit(core, people.other_analyst, [_person("Carl Courier"), _person("Dave Distant")])
-    _approve(core, people.reviewer, a)
-    _approve(core, people.reviewer, c)
-    _approve(core, people.other_reviewer, d)
-    with session_scope(engine) as session:
-        admin = make_user(session, "admin", "administrator")
-    add_agreement(
-        core,
-        admin,
-        AgreementRequest("OTHER", reference="MOU 2024/7", version="1", valid_from=T0 - dt.timedelta(days=30)),
-    )
-    disseminate(
-        core,
-        people.analyst,
-        DisseminationRequest(
-            a,
-            recipient_agency="OTHER",
-            recipient_username="other-ana",
-            purpose="joint operation 24-77",
-            need_to_know="OTHER runs the buy-bust at the same garage",
-            items=("summary", "subjects"),
-        ),
-    )
-    return core, people, {"A": a, "B": b, "C": c, "D": d}
+    return seed_network(engine, tmp_path)
 
 
 def _seen(chart: object) -> tuple[set[str], set[str], set[tuple[str, str, str]]]:

@@ -230,6 +230,10 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/series/{series_id}"): {"anonymous": 401, **_only(_LE, 404)},
     ("POST", "/api/v1/series/{series_id}/review"): {"anonymous": 401, **_only(_REVIEW, 422)},
     ("GET", "/series"): {"anonymous": 303, **_only(_LE)},
+    # Networks: tests/test_networks_store.py (what each role sees) and tests/test_networks_web.py.
+    ("GET", "/api/v1/networks/chart.json"): {"anonymous": 401, **_only([*_LE, "partner"])},
+    ("GET", "/api/v1/networks/export"): {"anonymous": 401, **_only([*_LE, "partner"])},
+    ("GET", "/networks"): {"anonymous": 303, **_only([*_LE, "partner"])},
     ("GET", "/series/similar"): {"anonymous": 303, **_only(_LE, 422)},
     ("POST", "/series"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/series/{series_id}"): {"anonymous": 303, **_only(_LE, 404)},

@@ -38,6 +38,7 @@ from openilp.web.headers import SecurityHeadersMiddleware
 from openilp.web.privacy import AnonymousPathsMiddleware, install_access_log_filter
 from openilp.web.ratelimit import AnonymousRateLimitMiddleware
 from openilp.web.routes import api, health, pages
+from openilp.web.routes import networks as network_routes
 from openilp.web.routes import problems as problem_routes
 from openilp.web.routes import series as series_routes
 from openilp.web.routes.accounts import ROUTERS as ACCOUNT_ROUTERS
@@ -116,6 +117,8 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
     app.include_router(problem_routes.pages)
     app.include_router(series_routes.api)
     app.include_router(series_routes.pages)
+    app.include_router(network_routes.api)
+    app.include_router(network_routes.pages)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_error_handlers(app)
     # The last added middleware runs first: headers wrap everything, then the session, then the gate.

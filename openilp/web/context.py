@@ -21,6 +21,7 @@ __all__ = [
     "STATIC_DIR",
     "TEMPLATES_DIR",
     "LEAFLET_DIR",
+    "CYTOSCAPE_DIR",
     "WebContext",
     "get_context",
     "db_session",
@@ -32,6 +33,7 @@ STATIC_DIR = WEB_DIR / "static"
 TEMPLATES_DIR = WEB_DIR / "templates"
 #: Leaflet is copied here from node_modules at build time (``scripts/build_assets.py``).
 LEAFLET_DIR = STATIC_DIR / "vendor" / "leaflet"
+CYTOSCAPE_DIR = STATIC_DIR / "vendor" / "cytoscape"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,11 @@ class WebContext:
     def leaflet_available(self) -> bool:
         """Whether the Leaflet assets have been built into the static folder."""
         return (LEAFLET_DIR / "leaflet.js").is_file() and (LEAFLET_DIR / "leaflet.css").is_file()
+
+    @property
+    def cytoscape_available(self) -> bool:
+        """Whether the Cytoscape.js asset (link charts) has been built into the static folder."""
+        return (CYTOSCAPE_DIR / "cytoscape.min.js").is_file()
 
 
 def get_context(request: Request) -> WebContext:

@@ -157,8 +157,8 @@ class Network:
             ),
         )
 
-    def neighbourhood(self, seeds: Iterable[Any], *, hops: int = 1) -> Network:
-        """The network of everyone within ``hops`` links of the seed identifiers (breadth-first)."""
+    def within(self, seeds: Iterable[Any], *, hops: int = 1) -> NDArray[np.bool_]:
+        """Mask of the nodes within ``hops`` links of the seed identifiers (breadth-first)."""
         if hops < 0:
             raise ValueError("hops must be 0 or more")
         reached = np.zeros(self.n_nodes, dtype=bool)
@@ -170,7 +170,11 @@ class Network:
             if not frontier.any():
                 break
             reached |= frontier
-        return self.subnetwork(reached)
+        return reached
+
+    def neighbourhood(self, seeds: Iterable[Any], *, hops: int = 1) -> Network:
+        """The network of everyone within ``hops`` links of the seed identifiers."""
+        return self.subnetwork(self.within(seeds, hops=hops))
 
     def to_networkx(self) -> Any:
         """A ``networkx.MultiGraph`` with one edge per link (attributes: type, date, record, via)."""

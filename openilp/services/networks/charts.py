@@ -73,6 +73,8 @@ class NetworkRequest(Request):
     """Which network: seeds (node identifiers or names), a saved series, or a record; hops; filters."""
 
     around: tuple[str, ...] = ()
+    #: Nodes of a drawn chart whose neighbours (one link away) are added: "expand" on the page.
+    expand: tuple[str, ...] = ()
     series_id: int | None = None
     record_id: int | None = None
     hops: int = 2
@@ -101,10 +103,14 @@ class NetworkRequest(Request):
         )
         require(self.format in EXPORT_FORMATS, f"format: choose one of {', '.join(EXPORT_FORMATS)}")
         require(len(self.around) <= 50, "around: at most 50 seeds")
+        require(len(self.expand) <= 200, "expand: at most 200 expanded nodes")
         require(all(0 < len(s.strip()) <= 200 for s in self.around), "around: give names of 1 to 200 characters")
         require(len(self.co_offending) <= 1_000_000, "co_offending: at most 1,000,000 rows")
         return dataclasses.replace(
-            self, around=tuple(s.strip() for s in self.around), link_types=tuple(self.link_types)
+            self,
+            around=tuple(s.strip() for s in self.around),
+            expand=tuple(dict.fromkeys(s.strip() for s in self.expand if s.strip())),
+            link_types=tuple(self.link_types),
         )
 
 
@@ -201,6 +207,9 @@ def network_chart(core: OpenILP, actor: UserInfo | None, request: NetworkRequest
         session = uow.session
         tables = LinkTables.join([source.tables(session, actor, uow.now) for source in _sources(request)])
         seeds = _seed_ids(session, actor, request, tables.nodes, uow.now)
+        hidden = sorted(set(request.expand) - set(tables.nodes["id"].astype(str)))
+        if hidden:  # the same answer as for a name no one has
+            raise NotFound(f"no one named {hidden[0]!r} in the records you may read")
         chart = _chart(tables, seeds, request)
         uow.audit(
             action="network_chart" if request.format == "json" else "network_export",
@@ -226,7 +235,10 @@ def _chart(tables: LinkTables, seeds: Sequence[str], request: NetworkRequest) ->
     network = build_network(tables.links, tables.nodes)
     network = network.filter_links(link_types=request.link_types, date_from=request.date_from, date_to=request.date_to)
     if seeds:
-        network = network.neighbourhood(seeds, hops=request.hops)
+        keep = network.within(seeds, hops=request.hops)
+        if request.expand:
+            keep |= network.within(request.expand, hops=1)
+        network = network.subnetwork(keep)
     # people with no link left after the filters are not drawn, unless they are seeds
     linked = np.diff(network.adjacency.indptr) > 0
     linked |= np.isin(network.node_ids.astype(str), list(seeds))
