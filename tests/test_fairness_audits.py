@@ -24,11 +24,13 @@ def test_proxy_auc_matches_scikit_learn_with_ties() -> None:
 
 
 def test_scores_pointing_away_from_a_group_leak_as_much() -> None:
-    towards = proxy_auc({1: 0.9, 2: 0.7, 3: 0.2, 4: 0.1}, {1: True, 2: True, 3: False, 4: False})
-    away = proxy_auc({1: 0.1, 2: 0.2, 3: 0.7, 4: 0.9}, {1: True, 2: True, 3: False, 4: False})
+    towards = proxy_auc({1: 0.9, 2: 0.7, 3: 0.2, 4: 0.1}, {1: True, 2: True, 3: False, 4: False}, min_per_side=2)
+    away = proxy_auc({1: 0.1, 2: 0.2, 3: 0.7, 4: 0.9}, {1: True, 2: True, 3: False, 4: False}, min_per_side=2)
     assert (towards.auc, away.auc) == (1.0, 0.0)
     assert towards.leakage == away.leakage == 1.0 and towards.flagged and away.flagged
     assert not proxy_auc({1: 0.5, 2: 0.5}, {1: True, 2: False}).flagged  # 0.5: no information
+    two = proxy_auc({1: 0.9, 2: 0.1}, {1: True, 2: False})  # two areas: 1.0, but too few to mean anything
+    assert two.leakage == 1.0 and not two.enough_areas and not two.flagged
     assert np.isnan(proxy_auc({1: 0.5}, {1: True}).auc)  # one side empty: undefined, not flagged
 
 

@@ -74,12 +74,15 @@ def test_plan_page_map_list_disparity_and_audit(store: Engine, tmp_path: Path) -
     # The disparity check beside the list, flagged (the hot spot is in the east, where group_b lives).
     assert 'id="disparity-table"' in text and 'id="disparity-limits"' in text
     assert 'class="flagged"' in text and "(flag)" in text and 'id="disparity-flag"' in text
-    assert ("create", "nrt-analyst", "deployment_plan") in audit_actions(store)
+    # Outside parity (0.8-1.25), the plan is held: no printable list, and the audit log says so.
+    assert ("hold", "nrt-analyst", "deployment_plan") in audit_actions(store)
+    assert 'id="plan-held"' in text and 'data-gate="parity"' in text and 'id="print-link"' not in text
+    assert 'id="override-form"' not in text  # analysts cannot override
     assert 'href="/deploy"' in text  # in the menu of planners
 
 
 def test_printable_list_for_planners_and_officers_only_from_the_link(store: Engine, tmp_path: Path) -> None:
-    _configure(tmp_path)
+    _configure(tmp_path, residents="NHD_NUM,group_a,group_b\n1,500,500\n2,500,500\n")  # within parity: issued
     supervisor = _client(store, tmp_path, "nrt-supervisor")
     link = _print_link(supervisor.get(PLAN).text)
     assert link.startswith("/deploy/print?plan=")

@@ -174,6 +174,10 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     # The deployment list as JSON: the same planners; the seeded store is too small to plan from (400).
     ("GET", "/api/v1/deploy.json"): {"anonymous": 401, **_only(_PLANNERS, 400)},
     ("GET", "/deploy/print"): {"anonymous": 303, **_only([*_PLANNERS, "officer"], 400)},
+    # Civil-rights gates (tests/test_civil_rights_web.py): supervisors override a held plan or justify a model;
+    # without a form token every POST is refused (403), others are refused by role (403).
+    ("POST", "/deploy/override"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/deploy/justify"): {"anonymous": 303, **_everyone(403)},
     # Problems (SARA): tests/test_problems_web.py. No problem 1 exists: reads answer 404 to those permitted.
     ("GET", "/api/v1/problems"): {"anonymous": 401, **_only(INTERNAL)},
     ("POST", "/api/v1/problems"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 422)},

@@ -267,3 +267,7 @@ def deploy_command(
     if issued.why_no_disparity:
         console.print(f"No disparity check: {escape(issued.why_no_disparity)}")
     console.print(f"Reference {issued.reference} (in the audit log)")
+    if not issued.issued:
+        console.print("[bold]Held: not issued.[/bold] A civil-rights gate holds this plan:")
+        for held in issued.held_because:
+            console.print(f"  {escape(held['why'])}")

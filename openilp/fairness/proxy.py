@@ -10,7 +10,7 @@ separation. **Leakage** is ``max(AUC, 1 − AUC)``: scores that point away from 
 scores that point at it. The *policy default* threshold is 0.70: at or above it, plans from the model
 need a written, audited justification.
 
->>> audit = proxy_auc({1: 0.9, 2: 0.8, 3: 0.1, 4: 0.2}, {1: True, 2: True, 3: False, 4: False})
+>>> audit = proxy_auc({1: 0.9, 2: 0.8, 3: 0.1, 4: 0.2}, {1: True, 2: True, 3: False, 4: False}, min_per_side=2)
 >>> audit.auc, audit.leakage, audit.flagged
 (1.0, 1.0, True)
 
@@ -44,14 +44,21 @@ class ProxyAudit:
     n_majority: int
     threshold: float = PROXY_AUC_THRESHOLD
     group: str = ""
+    #: Fewest areas on each side (majority or not) for the AUC to count.
+    min_per_side: int = 3
+
+    @property
+    def enough_areas(self) -> bool:
+        """Whether both sides have at least ``min_per_side`` areas (an AUC over two areas is 0 or 1)."""
+        return min(self.n_majority, self.n_areas - self.n_majority) >= self.min_per_side
 
     @property
     def flagged(self) -> bool:
-        """Whether the leakage reaches the threshold (a justification is needed)."""
-        return bool(np.isfinite(self.leakage) and self.leakage >= self.threshold)
+        """Whether the leakage reaches the threshold with enough areas (a justification is needed)."""
+        return bool(self.enough_areas and np.isfinite(self.leakage) and self.leakage >= self.threshold)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "flagged": self.flagged}
+        return {**asdict(self), "enough_areas": self.enough_areas, "flagged": self.flagged}
 
 
 def proxy_auc(
@@ -60,21 +67,23 @@ def proxy_auc(
     *,
     threshold: float = PROXY_AUC_THRESHOLD,
     group: str = "",
+    min_per_side: int = 3,
 ) -> ProxyAudit:
     """AUC of ``area_scores`` for telling areas with ``majority`` True from the others.
 
     Only areas present in both mappings count; an area the model gives no score is not guessed.
-    With no area on one side the AUC is undefined (NaN, never flagged).
+    With no area on one side the AUC is undefined (NaN); with fewer than ``min_per_side`` areas on
+    a side it is computed but never flagged.
     """
     keys = [k for k in area_scores if k in majority]
     scores = np.array([float(area_scores[k]) for k in keys], dtype=np.float64)
     target = np.array([bool(majority[k]) for k in keys], dtype=bool)
     n_pos, n_neg = int(target.sum()), int((~target).sum())
     if n_pos == 0 or n_neg == 0:
-        return ProxyAudit(float("nan"), float("nan"), len(keys), n_pos, threshold, group)
+        return ProxyAudit(float("nan"), float("nan"), len(keys), n_pos, threshold, group, min_per_side)
     ranks = rankdata(scores)  # average ranks: ties count one half
     auc = float((ranks[target].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-    return ProxyAudit(auc, max(auc, 1.0 - auc), len(keys), n_pos, threshold, group)
+    return ProxyAudit(auc, max(auc, 1.0 - auc), len(keys), n_pos, threshold, group, min_per_side)
 
 
 def majority_areas(residents: pd.DataFrame, group: str) -> dict[Any, bool]:

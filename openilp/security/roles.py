@@ -75,6 +75,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # them; patrol officers open the printable list of a plan issued to them (a signed link), read-only.
     "tasking:plan": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value}),
     "tasking:read": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value, Role.OFFICER.value}),
+    # Civil-rights gates (openilp.services.analysis.gates): a supervisor's recorded override issues a plan
+    # held for parity, and a supervisor's written justification releases a model whose scores leak a majority.
+    "tasking:override": frozenset({Role.SUPERVISOR.value}),
     # Crime series (openilp.services.series): law-enforcement staff read them; analysts and supervisors
     # save them; supervisors and reviewers confirm or reject a saved series.
     "series:read": _LAW_ENFORCEMENT,

@@ -41,7 +41,8 @@ import numpy as np
 import pandas as pd
 import pyproj
 from scipy.spatial import cKDTree
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from openilp.analysis.areas import PolygonAreas
 from openilp.analysis.forecast import known_mask
@@ -50,12 +51,14 @@ from openilp.analysis.nearrepeat import event_days
 from openilp.analysis.nearrepeat_alerts import alert_zones, alerts_geojson
 from openilp.core import OpenILP, Request, Result, plain
 from openilp.core.dates import require_day
+from openilp.db.models import Agency
 from openilp.errors import InvalidRequest
-from openilp.fairness import harm_of
+from openilp.fairness import ProxyAudit, harm_of, majority_areas, proxy_auc
 from openilp.security.actors import UserInfo
 from openilp.services.analysis.common import cached, check_day, latest_incident_date, reader_agency
 from openilp.services.analysis.events import EventQuery, load_events
 from openilp.services.analysis.forecasting import ForecastRequest, forecast_geojson, run_forecast
+from openilp.services.analysis.gates import check_written_reason, held_because, latest_justification, model_key
 from openilp.services.analysis.nearrepeat import KnoxRequest, NearRepeatAlertRequest, run_near_repeat_alerts
 from openilp.tasking import DeploymentPlan, DisparityReport, disparity_check, plan_deployment, read_demographics
 
@@ -65,8 +68,10 @@ __all__ = [
     "DeploymentReadRequest",
     "DeploymentResult",
     "DisparitySource",
+    "OverrideRequest",
     "disparity_source_for",
     "make_deployment",
+    "override_deployment",
     "read_deployment",
 ]
 
@@ -173,6 +178,8 @@ class Deployment:
     notes: list[str] = field(default_factory=list)
     #: Why the disparity check could not run on the data given ('' when it ran or was not asked for).
     disparity_error: str = ""
+    #: Proxy leakage of the forecast's neighbourhood scores (None without demographic data).
+    proxy: ProxyAudit | None = None
 
     def schedule_rows(self, shift_start: dt.time | None = None) -> list[dict[str, Any]]:
         """The visits in order: round, position, place number and the round's window (minutes from the
@@ -210,6 +217,7 @@ class Deployment:
             "near_repeat_alert_zones": None if self.alerts is None else self.alert_zone_count,
             "alert_cells": self.alert_cells,
             "disparity": self.disparity.to_dict() if self.disparity else None,
+            "proxy": self.proxy.as_dict() if self.proxy else None,
             "notes": self.notes,
         }
 
@@ -419,9 +427,20 @@ def _plan_shift(
         key=lambda f: f["properties"]["number"],
     )
     report = None
+    proxy = None
     disparity_error = ""
     if neighbourhoods_path is not None and demographics_path is not None:
         try:
+            proxy = _proxy(
+                grid,
+                scores,
+                neighbourhoods_path=neighbourhoods_path,
+                neighbourhood_id=neighbourhood_id,
+                demographics_path=demographics_path,
+                group_columns=group_columns,
+                population_path=population_path,
+                population_column=population_column,
+            )
             report = _disparity(
                 engine,
                 plan,
@@ -446,6 +465,7 @@ def _plan_shift(
         cells=collection,
         alerts=alerts,
         disparity=report,
+        proxy=proxy,
         as_of=as_of,
         revisit_every_minutes=revisit_every_minutes,
         alert_cells=sorted(alert_cells),
@@ -574,6 +594,42 @@ def _disparity(
     return disparity_check(minutes, crimes, residents)
 
 
+def _proxy(
+    grid: SquareGrid,
+    scores: np.ndarray[Any, Any],
+    *,
+    neighbourhoods_path: str | Path,
+    neighbourhood_id: str,
+    demographics_path: str | Path,
+    group_columns: tuple[str, ...],
+    population_path: str | Path | None,
+    population_column: str | None,
+) -> ProxyAudit | None:
+    """Proxy leakage of the forecast (:mod:`openilp.fairness.proxy`): its cell scores averaged by
+    neighbourhood against each group's majority; the group whose majority the scores tell best.
+    Read only after the plan is final, like the disparity check."""
+    areas = PolygonAreas.from_geojson(Path(neighbourhoods_path), id_property=neighbourhood_id, target_crs=grid.crs)
+    cx, cy = grid.centres_m()
+    area_of_cell = areas.assign(cx, cy)
+    inside = area_of_cell >= 0
+    frame = pd.DataFrame({"area": area_of_cell[inside], "score": np.asarray(scores, dtype=float)[inside]})
+    means = frame.groupby("area")["score"].mean()
+    area_scores = {
+        areas.ids[i].item(): float(v)
+        for i, v in zip(means.index.to_numpy(dtype=np.int64), means.to_numpy(dtype=float), strict=True)
+    }
+    residents = read_demographics(
+        demographics_path,
+        id_column=neighbourhood_id,
+        group_columns=group_columns,
+        population_path=population_path,
+        population_column=population_column,
+    )
+    audits = [proxy_auc(area_scores, majority_areas(residents, str(g)), group=str(g)) for g in residents.columns]
+    defined = [a for a in audits if np.isfinite(a.leakage)]
+    return max(defined, key=lambda a: a.leakage) if defined else None
+
+
 # ------------------------------------------------------------------------------- the contract
 
 
@@ -677,6 +733,17 @@ class DeploymentResult(Result):
     why_no_disparity: str = ""
     #: For a re-made plan (:func:`read_deployment`): whether its places differ from those issued.
     changed_since_issue: bool = False
+    #: ``"issued"`` (the printable list may go out) or ``"held"`` by a civil-rights gate
+    #: (:mod:`openilp.services.analysis.gates`).
+    status: str = "issued"
+    #: The gates the plan fails, each ``{"gate", "why"}`` (empty when issued).
+    held_because: tuple[dict[str, str], ...] = ()
+    #: The supervisor's recorded reason when an override issued a plan held for parity.
+    override: str = ""
+
+    @property
+    def issued(self) -> bool:
+        return self.status == "issued"
 
     def as_dict(self) -> dict[str, Any]:
         return plain(
@@ -685,6 +752,9 @@ class DeploymentResult(Result):
                 **self.deployment.to_dict(),
                 "schedule": self.deployment.schedule_rows(self.request.start_time),
                 "why_no_disparity": self.why_no_disparity,
+                "status": self.status,
+                "held_because": list(self.held_because),
+                "override": self.override,
                 "issue": {"reference": self.reference, "issued_by": self.issued_by, "issued_at": self.issued_at},
             }
         )
@@ -798,6 +868,7 @@ def make_deployment(
     request = _resolve(core, actor, request, "tasking:plan")
     plan, why_not = _shift(core, request, disparity)
     with core.unit_of_work(actor) as uow:
+        held = _gates(uow.session, request, plan, uow.now)
         issued_by = actor.username if actor is not None else "command line"
         issued_at = f"{uow.now:%Y-%m-%d %H:%M} UTC"
         reference = _reference(
@@ -810,12 +881,91 @@ def make_deployment(
             }
         )
         uow.audit(
-            action="create",
+            action="hold" if held else "create",
             object_type="deployment_plan",
             object_id=reference,
-            details=_audit_details(request, plan),
+            details={**_audit_details(request, plan), "held_because": held},
+            agency_id=_agency_id(uow.session, request.agency_code),
         )
-    return DeploymentResult(request, plan, reference, issued_by, issued_at, why_not or plan.disparity_error)
+    return DeploymentResult(
+        request,
+        plan,
+        reference,
+        issued_by,
+        issued_at,
+        why_not or plan.disparity_error,
+        status="held" if held else "issued",
+        held_because=tuple(held),
+    )
+
+
+def _agency_id(session: Session, agency_code: str) -> int:
+    return int(session.scalars(select(Agency.id).where(Agency.code == agency_code)).one())
+
+
+def _gates(session: Session, request: DeployRequest, plan: Deployment, now: dt.datetime) -> list[dict[str, str]]:
+    """The civil-rights gates the plan fails (:func:`openilp.services.analysis.gates.held_because`)."""
+    justified = False
+    if plan.proxy is not None and plan.proxy.flagged:
+        key = model_key(request.agency_code, request.method)
+        justified = latest_justification(session, _agency_id(session, request.agency_code), key, now) is not None
+    return held_because(plan.disparity, plan.proxy, justified=justified)
+
+
+@dataclass(frozen=True)
+class OverrideRequest(Request):
+    """A supervisor's override of a plan held for parity: the plan as held (request, reference, places)
+    and the written reason."""
+
+    deploy: DeployRequest
+    reference: str
+    cells: tuple[int, ...]
+    reason: str = ""
+
+    def validate(self) -> OverrideRequest:
+        return dataclasses.replace(self, reason=check_written_reason(self.reason, "reason for the override"))
+
+
+def override_deployment(core: OpenILP, actor: UserInfo | None, request: OverrideRequest) -> DeploymentResult:
+    """Issue a plan held by the parity gate on a supervisor's written reason (``tasking:override``),
+    recorded in the audit log as ``override deployment_plan <reference>`` with the reason and the
+    gates it overrides. A plan held for proxy leakage needs the model's justification first
+    (:func:`openilp.services.analysis.gates.justify_model`); a plan that changed since it was held
+    must be planned again."""
+    request = request.validate()
+    deploy = _resolve(core, actor, request.deploy, "tasking:override")
+    plan, why_not = _shift(core, deploy, None)
+    with core.unit_of_work(actor) as uow:
+        if [p["cell_id"] for p in plan.places] != list(request.cells):
+            raise InvalidRequest("the plan has changed since it was held (new data?): plan the shift again")
+        held = _gates(uow.session, deploy, plan, uow.now)
+        if not held:
+            raise InvalidRequest("this plan passes every gate: it needs no override")
+        if any(h["gate"] != "parity" for h in held):
+            raise InvalidRequest(
+                "an override releases the parity gate only: "
+                + "; ".join(h["why"] for h in held if h["gate"] != "parity")
+            )
+        uow.audit(
+            action="override",
+            object_type="deployment_plan",
+            object_id=request.reference,
+            details={**_audit_details(deploy, plan), "reason": request.reason, "overrides": held},
+            agency_id=_agency_id(uow.session, deploy.agency_code),
+        )
+        issued_by = actor.username if actor is not None else "command line"
+        issued_at = f"{uow.now:%Y-%m-%d %H:%M} UTC"
+    return DeploymentResult(
+        deploy,
+        plan,
+        request.reference,
+        issued_by,
+        issued_at,
+        why_not or plan.disparity_error,
+        status="issued",
+        held_because=tuple(held),
+        override=request.reason,
+    )
 
 
 def read_deployment(core: OpenILP, actor: UserInfo | None, request: DeploymentReadRequest) -> DeploymentResult:

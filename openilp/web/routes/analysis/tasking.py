@@ -11,6 +11,12 @@
   (:func:`~openilp.services.analysis.tasking.read_deployment`: the same data and seed give the same
   list) and a warning shows if the store has changed its places since.
 
+* ``POST /deploy/override`` (``tasking:override``: supervisors): issue a plan held by the parity gate on a
+  written reason (:func:`~openilp.services.analysis.tasking.override_deployment`, audited);
+  ``POST /deploy/justify`` records a written justification of a model whose scores leak a
+  demographic majority (:func:`~openilp.services.analysis.gates.justify_model`). A held plan has no
+  printable list (:mod:`openilp.services.analysis.gates`).
+
 The disparity check runs when ``<data_dir>/disparity/<AGENCY>.toml`` names the agency's demographic
 data (:func:`openilp.services.analysis.tasking.disparity_source_for`); otherwise the page says why it is absent.
 """
@@ -21,8 +27,8 @@ import datetime as dt
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from openilp.analysis.forecast import FORECASTERS
@@ -30,18 +36,23 @@ from openilp.constants import CATEGORY_SETS
 from openilp.core import OpenILP
 from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
+from openilp.security.roles import has_permission
 from openilp.services.analysis.common import latest_incident_date
 from openilp.services.analysis.forecasting import split_categories
+from openilp.services.analysis.gates import JustifyRequest, justify_model
 from openilp.services.analysis.incidents import parse_iso_date
 from openilp.services.analysis.tasking import (
     DeploymentReadRequest,
     DeploymentResult,
     DeployRequest,
+    OverrideRequest,
     make_deployment,
+    override_deployment,
     read_deployment,
 )
 from openilp.web.auth import require
 from openilp.web.context import get_context, get_core
+from openilp.web.csrf import check_csrf
 from openilp.web.rendering import render
 from openilp.web.routes.analysis.common import run_for_page
 
@@ -50,6 +61,7 @@ __all__ = ["api", "deploy_request", "pages"]
 api = APIRouter(prefix="/api/v1", tags=["tasking"])
 pages = APIRouter(include_in_schema=False)
 _SALT = "openilp.deployment-plan"
+_HELD_SALT = "openilp.deployment-plan-held"
 _CORE = Depends(get_core)
 _PLANNER = Depends(require("tasking:plan"))
 
@@ -129,6 +141,10 @@ def _view(result: DeploymentResult, agency_code: str) -> dict[str, Any]:
         "reference": result.reference,
         "issued_by": result.issued_by,
         "issued_at": result.issued_at,
+        "status": result.status,
+        "held_because": list(result.held_because),
+        "held_gates": sorted({h["gate"] for h in result.held_because}),
+        "override": result.override,
         "result_json": json.dumps(result.as_dict(), default=str).replace("</", "<\\/"),
     }
 
@@ -166,26 +182,15 @@ def deploy_page(
         run = run_for_page(plan)
         error, status = run.error or run.notice, run.status_code
         if run.value is not None:
-            result = run.value
-            payload = {
-                "agency": user.agency_code,
-                "request": result.request.as_dict(),
-                "cells": [p["cell_id"] for p in result.deployment.places],
-                "issued_by": result.issued_by,
-                "issued_at": result.issued_at,
-                "reference": result.reference,
-            }
-            print_url = f"/deploy/print?plan={_serializer(core).dumps(payload)}"
-            view = _view(result, user.agency_code)
-    return render(
+            print_url, view = _issued_view(core, user, run.value)
+    return _deploy_page(
         request,
-        "deploy.html",
-        user=user,
-        status_code=status,
+        core,
+        user,
         error=error,
+        status=status,
         print_url=print_url,
-        categories=list(dict.fromkeys([*CATEGORY_SETS, category])),
-        methods=list(FORECASTERS),
+        view=view,
         form={
             "category": category,
             "as_of": day_text,
@@ -197,9 +202,117 @@ def deploy_page(
             "visit_minutes": visit_minutes,
             "travel_minutes": travel_minutes,
         },
+    )
+
+
+def _issued_view(core: OpenILP, user: UserInfo, result: DeploymentResult) -> tuple[str, dict[str, Any]]:
+    """The printable-list link of an issued plan ('' for a held one) and what the page shows."""
+    payload = {
+        "agency": user.agency_code,
+        "request": result.request.as_dict(),
+        "cells": [p["cell_id"] for p in result.deployment.places],
+        "issued_by": result.issued_by,
+        "issued_at": result.issued_at,
+        "reference": result.reference,
+    }
+    view = _view(result, user.agency_code)
+    if result.issued:
+        return f"/deploy/print?plan={_serializer(core).dumps(payload)}", view
+    view["held_token"] = URLSafeSerializer(core.settings.secret_key, salt=_HELD_SALT).dumps(payload)
+    return "", view
+
+
+def _deploy_page(
+    request: Request,
+    core: OpenILP,
+    user: UserInfo,
+    *,
+    error: str | None,
+    status: int,
+    print_url: str,
+    view: dict[str, Any],
+    form: dict[str, Any],
+) -> Response:
+    return render(
+        request,
+        "deploy.html",
+        user=user,
+        status_code=status,
+        error=error,
+        print_url=print_url,
+        categories=list(dict.fromkeys([*CATEGORY_SETS, form["category"]])),
+        methods=list(FORECASTERS),
+        form=form,
+        can_override=has_permission(user.role, "tasking:override"),
+        request_url=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         leaflet_available=get_context(request).leaflet_available,
         **view,
     )
+
+
+def _form_of(deploy: DeployRequest) -> dict[str, Any]:
+    params = deploy.as_dict()
+    return {
+        "category": ",".join(deploy.categories),
+        "as_of": str(deploy.as_of or ""),
+        "officer_minutes": f"{deploy.officer_minutes:g}",
+        "shift_hours": f"{deploy.shift_hours:g}",
+        "shift_start": deploy.shift_start,
+        "method": deploy.method,
+        "near_repeat": "on" if params.get("near_repeat", True) else "off",
+        "visit_minutes": str(deploy.visit_minutes),
+        "travel_minutes": str(deploy.travel_minutes),
+    }
+
+
+@pages.post("/deploy/override", response_class=HTMLResponse)
+def deploy_override(
+    request: Request,
+    plan: str = Form("", max_length=20_000),
+    reason: str = Form("", max_length=4_000),
+    csrf_token: str = Form(""),
+    user: UserInfo = Depends(require("tasking:override")),
+    core: OpenILP = _CORE,
+) -> Response:
+    """A supervisor issues a plan held by the parity gate, with a written reason (audited)."""
+    check_csrf(request, csrf_token)
+    try:
+        payload = URLSafeSerializer(core.settings.secret_key, salt=_HELD_SALT).loads(plan) if plan else None
+    except BadSignature:
+        payload = None
+    if not isinstance(payload, dict) or payload.get("agency") != user.agency_code:
+        raise InvalidRequest("this is not a plan held for your agency: plan the shift again on the Deploy page")
+    deploy = DeployRequest.from_dict(payload["request"])
+    held = OverrideRequest(deploy, str(payload["reference"]), tuple(int(c) for c in payload["cells"]), reason)
+    run = run_for_page(lambda: override_deployment(core, user, held))
+    if run.value is None:
+        return _deploy_page(
+            request, core, user, error=run.error, status=run.status_code, print_url="", view={}, form=_form_of(deploy)
+        )
+    print_url, view = _issued_view(core, user, run.value)
+    return _deploy_page(
+        request, core, user, error=None, status=200, print_url=print_url, view=view, form=_form_of(deploy)
+    )
+
+
+@pages.post("/deploy/justify", response_class=HTMLResponse)
+def deploy_justify(
+    request: Request,
+    method: str = Form("", max_length=40),
+    justification: str = Form("", max_length=4_000),
+    back: str = Form("/deploy", max_length=4_000),
+    csrf_token: str = Form(""),
+    user: UserInfo = Depends(require("tasking:override")),
+    core: OpenILP = _CORE,
+) -> Response:
+    """A supervisor records the written justification of a model whose scores leak a majority (audited),
+    then returns to the plan."""
+    check_csrf(request, csrf_token)
+    run = run_for_page(lambda: justify_model(core, user, JustifyRequest(user.agency_code, method, justification)))
+    if run.value is None:
+        raise InvalidRequest(run.error or "the justification was refused")
+    target = back if back.startswith("/deploy?") else "/deploy"
+    return RedirectResponse(target, status_code=303)
 
 
 @pages.get("/deploy/print", response_class=HTMLResponse)
