@@ -31,7 +31,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     seed_store(engine, history(), "history")
     seed_store(engine, trigger(), "trigger")
     seed_user(engine, "planner", role="analyst", agency_code=AGENCY)
-    areas, _ = write_halves(data_dir)
+    # Residents spread evenly: the list is within parity and issued (the gates: tests/test_browser_civil_rights.py).
+    areas, _ = write_halves(data_dir, "NHD_NUM,group_a,group_b\n1,500,500\n2,500,500\n")
     (data_dir / "boundaries").mkdir()
     (data_dir / "boundaries" / f"{AGENCY}.geojson").write_text(areas.read_text())
     (data_dir / "disparity").mkdir()
