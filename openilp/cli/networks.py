@@ -4,7 +4,8 @@
 records the account may read (28 CFR Part 23); ``--offenders OFFENDERS.csv`` adds co-offending
 links from a file in the ``crimelinkage`` layout (``offenderID, crimeID``), which needs no account.
 ``--format graphml`` or ``anb_csv`` writes the export (to ``--output`` or standard output). A thin
-shell over :func:`openilp.services.networks.network_chart`.
+shell over :func:`openilp.services.networks.network_chart`. ``openilp networks purge-designations``
+is the daily job that purges gang/enterprise designations whose retention ended.
 """
 
 from __future__ import annotations
@@ -118,3 +119,25 @@ def chart_command(
     console.print(table)
     for note in chart.notes:
         console.print(f"[dim]{note}[/]")
+
+
+@app.command("purge-designations")
+def purge_designations_command(
+    now: str | None = typer.Option(None, "--now", help="Pretend it is this ISO time (UTC if no offset)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Purge gang/enterprise designations five years after their latest criterion (run daily; audited)."""
+    from openilp.services.networks import PurgeDesignationsRequest, purge_expired_designations
+
+    moment = None
+    if now:
+        try:
+            moment = dt.datetime.fromisoformat(now)
+        except ValueError:
+            fail(f"--now must be an ISO 8601 date or time, e.g. 2029-03-01T12:00:00+00:00 (got {now!r})")
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    result = service(lambda: purge_expired_designations(core(), None, PurgeDesignationsRequest(as_of=moment)))
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    console.print(f"{len(result.purged)} designation(s) purged")

@@ -784,3 +784,40 @@ class CrimeSeriesMember(Base):
     series_id: Mapped[int] = mapped_column(ForeignKey("crime_series.id"), index=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Designation(Base):
+    """A person designated a member of a gang or criminal enterprise, on documented criteria.
+
+    Made only with at least two criteria (:class:`DesignationCriterion`), each with its source and
+    date (:mod:`openilp.intel.designations`); never from network association. ``review_due_at`` is
+    the next review; ``expires_at`` the purge date (five years after the latest criterion). A purge
+    deletes the criteria and blanks the person's name, keeping a tombstone for the audit trail.
+    """
+
+    __tablename__ = "designations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    person_name: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str] = mapped_column(String(200))
+    #: "active" or "purged".
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    designated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    designated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    review_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class DesignationCriterion(Base):
+    """One documented criterion of a designation: its code, its source and the day it was observed."""
+
+    __tablename__ = "designation_criteria"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    designation_id: Mapped[int] = mapped_column(ForeignKey("designations.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(500))
+    observed_on: Mapped[dt.date] = mapped_column(Date)

@@ -86,6 +86,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Networks and link charts (openilp.services.networks): whoever may read intelligence; each viewer
     # sees only the nodes and links of records they may read (28 CFR Part 23).
     "networks:read": _LAW_ENFORCEMENT | {Role.PARTNER.value},
+    # Gang / enterprise designations (openilp.services.networks.designations): law-enforcement staff read
+    # them; supervisors and reviewers make and review them, on documented criteria only.
+    "designations:read": _LAW_ENFORCEMENT,
+    "designations:write": frozenset({Role.SUPERVISOR.value, Role.REVIEWER.value}),
     # Entities (openilp.services.entities): law-enforcement staff search and read them, each mention only
     # when they may see its source record; analysts and supervisors import and resolve; analysts,
     # supervisors and reviewers decide review pairs (merges and splits).

@@ -1,4 +1,5 @@
-"""Networks of people from the store: the chart around a person, group, series or record.
+"""Networks of people from the store: the chart around a person, group, series or record, and
+gang / enterprise designations on documented criteria (never on network association).
 
 Each public function takes the core, the actor and one request and returns a frozen result with
 ``as_dict()``. Reading needs ``networks:read``; what a viewer sees is limited record by record to
@@ -13,6 +14,18 @@ from openilp.services.networks.charts import (
     NetworkRequest,
     network_chart,
 )
+from openilp.services.networks.designations import (
+    DesignationList,
+    DesignationMade,
+    DesignationRequest,
+    PurgedDesignations,
+    PurgeDesignationsRequest,
+    ReviewDesignationRequest,
+    designate_member,
+    list_designations,
+    purge_expired_designations,
+    review_designation,
+)
 from openilp.services.networks.sources import (
     IntelRecordLinks,
     LinkSource,
@@ -23,6 +36,16 @@ from openilp.services.networks.sources import (
 )
 
 __all__ = [
+    "DesignationList",
+    "DesignationMade",
+    "DesignationRequest",
+    "PurgeDesignationsRequest",
+    "PurgedDesignations",
+    "ReviewDesignationRequest",
+    "designate_member",
+    "list_designations",
+    "purge_expired_designations",
+    "review_designation",
     "EXPORT_FORMATS",
     "MAX_CHART_NODES",
     "METRICS",

@@ -1,0 +1,291 @@
+"""Gang and enterprise designations with the CalGang safeguards (:mod:`openilp.intel.designations`).
+
+* ``designate_member``: a supervisor or reviewer designates a person a member of an organisation
+  on at least two documented criteria, each with its source and date, and sets a review date
+  (within a year). A refused designation is audited (``designation_refused``) with its reasons.
+  Network association is never a criterion, and nothing in :mod:`.charts` designates anyone.
+* ``review_designation``: keep it (a new review date) or end it (purged at once).
+* ``purge_expired_designations``: the daily job; a designation is purged five years after its
+  latest criterion: its criteria are deleted and the name blanked, a tombstone stays.
+* ``list_designations``: the agency's active designations, those due for review first.
+
+Every step is in the audit log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from openilp.core.contract import Request, Result, require
+from openilp.errors import InvalidRequest, NotFound, NotPermitted
+from openilp.intel.designations import CriterionInput, check_designation, retention_end
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from openilp.core import OpenILP
+    from openilp.db.models import Designation
+    from openilp.security.actors import UserInfo
+
+__all__ = [
+    "DesignationList",
+    "DesignationMade",
+    "DesignationRequest",
+    "PurgeDesignationsRequest",
+    "PurgedDesignations",
+    "ReviewDesignationRequest",
+    "designate_member",
+    "list_designations",
+    "purge_expired_designations",
+    "review_designation",
+]
+
+REVIEW_OUTCOMES = ("keep", "end")
+
+
+def _permitted(actor: UserInfo | None, permission: str, what: str) -> UserInfo:
+    if actor is None or not actor.can(permission):
+        role = actor.role if actor is not None else "anonymous"
+        raise NotPermitted(f"your role ({role}) may not {what}")
+    return actor
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class DesignationRequest(Request):
+    """The person, the organisation, the documented criteria, the review date and notes."""
+
+    person: str
+    organisation: str
+    criteria: tuple[CriterionInput, ...]
+    review_due_on: dt.date | None
+    notes: str = ""
+
+    def validate(self) -> DesignationRequest:
+        require(0 < len(self.person.strip()) <= 200, "person: give the person's name (1 to 200 characters)")
+        require(0 < len(self.organisation.strip()) <= 200, "organisation: name it (1 to 200 characters)")
+        require(len(self.criteria) <= 20, "criteria: at most 20")
+        require(all(len(c.source) <= 500 for c in self.criteria), "criteria: a source has at most 500 characters")
+        require(len(self.notes) <= 20_000, "notes: at most 20,000 characters")
+        return dataclasses.replace(self, person=" ".join(self.person.split()), organisation=self.organisation.strip())
+
+
+@dataclass(frozen=True)
+class DesignationMade(Result):
+    designation_id: int
+    review_due_on: dt.date
+    expires_on: dt.date
+
+
+def designate_member(core: OpenILP, actor: UserInfo | None, request: DesignationRequest) -> DesignationMade:
+    """Designate a member on documented criteria (see the module notes); refusals are audited."""
+    from openilp.db.models import Designation, DesignationCriterion
+
+    actor = _permitted(actor, "designations:write", "designate members of an organisation")
+    request = request.validate()
+    with core.unit_of_work(actor) as uow:
+        problems = check_designation(
+            request.criteria, designated_on=uow.now.date(), review_due_on=request.review_due_on
+        )
+        if problems:
+            raise uow.refuse(
+                InvalidRequest("criteria: " + "; ".join(problems)),
+                action="designation_refused",
+                object_type="designation",
+                details={"organisation": request.organisation, "codes": [c.code for c in request.criteria]},
+                agency_id=actor.agency_id,
+            )
+        assert request.review_due_on is not None
+        expires_on = retention_end(request.criteria)
+        row = Designation(
+            agency_id=actor.agency_id,
+            person_name=request.person,
+            organisation=request.organisation,
+            status="active",
+            notes=request.notes.strip(),
+            designated_by_id=actor.id,
+            designated_at=uow.now,
+            review_due_at=_midnight(request.review_due_on),
+            expires_at=_midnight(expires_on),
+        )
+        uow.session.add(row)
+        uow.session.flush()
+        for criterion in request.criteria:
+            assert criterion.observed_on is not None
+            uow.session.add(
+                DesignationCriterion(
+                    designation_id=row.id,
+                    code=criterion.code.strip(),
+                    source=criterion.source.strip(),
+                    observed_on=criterion.observed_on,
+                )
+            )
+        uow.audit(
+            action="designation_created",
+            object_type="designation",
+            object_id=row.id,
+            details={
+                "organisation": request.organisation,
+                "codes": sorted({c.code.strip() for c in request.criteria}),
+                "review_due_on": request.review_due_on.isoformat(),
+                "expires_on": expires_on.isoformat(),
+            },
+            agency_id=actor.agency_id,
+        )
+        designation_id = row.id
+    return DesignationMade(designation_id=designation_id, review_due_on=request.review_due_on, expires_on=expires_on)
+
+
+def _purge(session: Session, row: Designation, now: dt.datetime) -> None:
+    from sqlalchemy import delete
+
+    from openilp.db.models import DesignationCriterion
+
+    session.execute(delete(DesignationCriterion).where(DesignationCriterion.designation_id == row.id))
+    row.status = "purged"
+    row.person_name = ""
+    row.notes = ""
+    row.purged_at = now
+
+
+@dataclass(frozen=True)
+class ReviewDesignationRequest(Request):
+    """Keep a designation (with the next review date) or end it (purged now), with a reason."""
+
+    designation_id: int
+    outcome: str
+    reason: str
+    next_review_on: dt.date | None = None
+
+    def validate(self) -> ReviewDesignationRequest:
+        require(self.outcome in REVIEW_OUTCOMES, f"outcome: choose {' or '.join(REVIEW_OUTCOMES)}")
+        require(len(self.reason.strip()) >= 10, "reason: give the reason (at least 10 characters)")
+        return self
+
+
+@dataclass(frozen=True)
+class DesignationReviewed(Result):
+    designation_id: int
+    status: str
+    review_due_on: dt.date | None
+
+
+def review_designation(core: OpenILP, actor: UserInfo | None, request: ReviewDesignationRequest) -> DesignationReviewed:
+    """Review a designation: keep it until a new review date (within a year), or end it now."""
+    from openilp.db.models import Designation
+    from openilp.intel.designations import MAX_REVIEW_DAYS
+
+    actor = _permitted(actor, "designations:write", "review designations")
+    request = request.validate()
+    with core.unit_of_work(actor) as uow:
+        row = uow.session.get(Designation, request.designation_id)
+        if row is None or row.agency_id != actor.agency_id or row.status != "active":
+            raise NotFound(f"no active designation {request.designation_id} in your agency")
+        today = uow.now.date()
+        if request.outcome == "keep":
+            next_review = request.next_review_on
+            require(
+                next_review is not None and today < next_review <= today + dt.timedelta(days=MAX_REVIEW_DAYS),
+                f"next_review_on: give a date within {MAX_REVIEW_DAYS} days",
+            )
+            assert next_review is not None
+            row.review_due_at = _midnight(next_review)
+        else:
+            next_review = None
+            _purge(uow.session, row, uow.now)
+        uow.audit(
+            action="designation_reviewed",
+            object_type="designation",
+            object_id=row.id,
+            details={"outcome": request.outcome, "reason": request.reason.strip()},
+            agency_id=actor.agency_id,
+        )
+        status = row.status
+    return DesignationReviewed(designation_id=request.designation_id, status=status, review_due_on=next_review)
+
+
+@dataclass(frozen=True)
+class PurgeDesignationsRequest(Request):
+    """The moment to purge at (the core clock when not given)."""
+
+    as_of: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class PurgedDesignations(Result):
+    purged: tuple[int, ...]
+
+
+def purge_expired_designations(
+    core: OpenILP, actor: UserInfo | None, request: PurgeDesignationsRequest
+) -> PurgedDesignations:
+    """Purge every designation whose retention ended (the daily job; each purge audited)."""
+    from sqlalchemy import select
+
+    from openilp.db.models import Designation
+
+    with core.unit_of_work(actor) as uow:
+        now = request.as_of or uow.now
+        rows = uow.session.scalars(
+            select(Designation).where(Designation.status == "active", Designation.expires_at <= now)
+        ).all()
+        for row in rows:
+            _purge(uow.session, row, now)
+            uow.audit(
+                action="designation_purged",
+                object_type="designation",
+                object_id=row.id,
+                details={"reason": "retention ended"},
+                agency_id=row.agency_id,
+            )
+        purged = tuple(row.id for row in rows)
+    return PurgedDesignations(purged=purged)
+
+
+@dataclass(frozen=True)
+class DesignationList(Result):
+    designations: tuple[dict[str, Any], ...]
+
+
+def list_designations(core: OpenILP, actor: UserInfo | None) -> DesignationList:
+    """The agency's active designations with their criteria, those due for review first (audited read)."""
+    from sqlalchemy import select
+
+    from openilp.db.models import Designation, DesignationCriterion
+
+    actor = _permitted(actor, "designations:read", "read designations")
+    with core.unit_of_work(actor) as uow:
+        rows = uow.session.scalars(
+            select(Designation)
+            .where(Designation.agency_id == actor.agency_id, Designation.status == "active")
+            .order_by(Designation.review_due_at, Designation.id)
+        ).all()
+        out = []
+        for row in rows:
+            criteria = uow.session.scalars(
+                select(DesignationCriterion)
+                .where(DesignationCriterion.designation_id == row.id)
+                .order_by(DesignationCriterion.id)
+            ).all()
+            out.append(
+                {
+                    "id": row.id,
+                    "person": row.person_name,
+                    "organisation": row.organisation,
+                    "designated_at": row.designated_at.isoformat(),
+                    "review_due_on": row.review_due_at.date().isoformat(),
+                    "review_overdue": row.review_due_at <= uow.now,
+                    "expires_on": row.expires_at.date().isoformat(),
+                    "criteria": [
+                        {"code": c.code, "source": c.source, "observed_on": c.observed_on.isoformat()} for c in criteria
+                    ],
+                }
+            )
+        uow.audit(action="designations_read", object_type="designation", details={"count": len(out)})
+    return DesignationList(designations=tuple(out))

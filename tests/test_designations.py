@@ -1,0 +1,180 @@
+"""Gang / enterprise designations with the CalGang safeguards: two documented criteria with source and
+date, a review date, purge five years after the latest criterion, and network association never
+designating anyone (the rule, the service, and the network charts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from intel_support import T0, Cast, at
+from network_support import BOB, seed_network
+from sqlalchemy import Engine, func, select
+
+from openilp.core import OpenILP
+from openilp.db import session_scope
+from openilp.db.models import AuditEntry, Designation, DesignationCriterion
+from openilp.errors import InvalidRequest, NotFound, NotPermitted
+from openilp.intel.designations import CRITERIA, NOT_CRITERIA, CriterionInput, check_designation
+from openilp.services.networks import (
+    DesignationRequest,
+    NetworkRequest,
+    PurgeDesignationsRequest,
+    ReviewDesignationRequest,
+    designate_member,
+    list_designations,
+    network_chart,
+    purge_expired_designations,
+    review_designation,
+)
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
+DAY = T0.date()
+REVIEW = DAY + dt.timedelta(days=180)
+ADMITS = CriterionInput("self_admission", "Field interview card 24-118 (Officer Diaz)", DAY - dt.timedelta(days=20))
+TATTOO = CriterionInput("tattoos", "Booking photograph 24-0931", DAY - dt.timedelta(days=400))
+
+
+@pytest.fixture
+def world(engine: Engine, tmp_path: Path) -> tuple[OpenILP, Cast, dict[str, int]]:
+    return seed_network(engine, tmp_path)
+
+
+def _count(engine: Engine, model: type) -> int:
+    with session_scope(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+# --- the rule ------------------------------------------------------------------------------------
+
+
+def test_two_documented_criteria_with_source_and_date() -> None:
+    assert check_designation([ADMITS, TATTOO], designated_on=DAY, review_due_on=REVIEW) == []
+    one = check_designation([ADMITS], designated_on=DAY, review_due_on=REVIEW)
+    assert any("at least 2 different documented criteria" in p for p in one)
+    same_twice = check_designation([ADMITS, ADMITS], designated_on=DAY, review_due_on=REVIEW)
+    assert any("(this has 1)" in p for p in same_twice)
+    no_source = CriterionInput("tattoos", "  ", TATTOO.observed_on)
+    assert any(
+        "name its source" in p for p in check_designation([ADMITS, no_source], designated_on=DAY, review_due_on=REVIEW)
+    )
+    undated = CriterionInput("tattoos", "Booking photograph 24-0931", None)
+    assert any(
+        "give the date" in p for p in check_designation([ADMITS, undated], designated_on=DAY, review_due_on=REVIEW)
+    )
+    stale = CriterionInput("tattoos", "Booking photograph 2017", DAY - dt.timedelta(days=6 * 365))
+    assert any(
+        "more than 5 years ago" in p
+        for p in check_designation([ADMITS, stale], designated_on=DAY, review_due_on=REVIEW)
+    )
+    future = CriterionInput("tattoos", "Booking photograph", DAY + dt.timedelta(days=1))
+    assert any(
+        "in the future" in p for p in check_designation([ADMITS, future], designated_on=DAY, review_due_on=REVIEW)
+    )
+    assert any("review date" in p for p in check_designation([ADMITS, TATTOO], designated_on=DAY, review_due_on=None))
+    late = DAY + dt.timedelta(days=400)
+    assert any(
+        "within 365 days" in p for p in check_designation([ADMITS, TATTOO], designated_on=DAY, review_due_on=late)
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(sorted(NOT_CRITERIA)), min_size=0, max_size=12),
+    st.sampled_from([None, *sorted(CRITERIA)]),
+)
+def test_association_never_counts_however_much_of_it(association: list[str], one_real: str | None) -> None:
+    """Any amount of association (network links, being seen with members, family, area) plus at most
+    one real criterion never makes a designation."""
+    criteria = [CriterionInput(code, "Link chart of 2024-03-01, record intel:7", DAY) for code in association]
+    if one_real is not None:
+        criteria.append(CriterionInput(one_real, "Field interview card 24-118", DAY))
+    problems = check_designation(criteria, designated_on=DAY, review_due_on=REVIEW)
+    assert problems
+    assert any("at least 2 different documented criteria" in p for p in problems)
+
+
+# --- the service -----------------------------------------------------------------------------------
+
+
+def test_designation_lifecycle_review_and_purge(engine: Engine, world: tuple[OpenILP, Cast, dict[str, int]]) -> None:
+    core, people, _ = world
+    request = DesignationRequest("Bob  Broker", "North Side Crew", (ADMITS, TATTOO), REVIEW)
+    with pytest.raises(NotPermitted):
+        designate_member(core, people.analyst, request)  # supervisors and reviewers designate
+    made = designate_member(core, people.reviewer, request)
+    assert made.expires_on == dt.date(2029, 2, 10)  # five years after the latest criterion
+    listed = list_designations(core, people.officer).as_dict()["designations"]
+    assert [d["person"] for d in listed] == ["Bob Broker"]
+    assert {c["code"] for c in listed[0]["criteria"]} == {"self_admission", "tattoos"}
+    assert list_designations(core, people.other_analyst).as_dict()["designations"] == []  # other agency
+    with pytest.raises(NotPermitted):
+        list_designations(core, people.partner)
+
+    kept = review_designation(
+        core,
+        people.reviewer,
+        ReviewDesignationRequest(made.designation_id, "keep", "Criteria re-checked at review.", REVIEW),
+    )
+    assert kept.status == "active"
+    with pytest.raises(InvalidRequest, match="next_review_on"):
+        review_designation(
+            core, people.reviewer, ReviewDesignationRequest(made.designation_id, "keep", "no date given here")
+        )
+
+    # the daily job purges nothing before the end of retention, then purges
+    assert purge_expired_designations(core, None, PurgeDesignationsRequest()).purged == ()
+    later = dt.datetime(2029, 2, 11, tzinfo=dt.UTC)
+    purged = at(core, later, lambda: purge_expired_designations(core, None, PurgeDesignationsRequest()))
+    assert purged.purged == (made.designation_id,)
+    with session_scope(engine) as session:
+        row = session.get(Designation, made.designation_id)
+        assert row is not None and row.status == "purged" and row.person_name == "" and row.purged_at is not None
+    assert _count(engine, DesignationCriterion) == 0
+    assert list_designations(core, people.officer).as_dict()["designations"] == []
+    with pytest.raises(NotFound):
+        review_designation(
+            core, people.reviewer, ReviewDesignationRequest(made.designation_id, "end", "ended by review")
+        )
+
+
+def test_ending_a_designation_at_review_purges_it(engine: Engine, world: tuple[OpenILP, Cast, dict[str, int]]) -> None:
+    core, people, _ = world
+    made = designate_member(core, people.reviewer, DesignationRequest("Carl Courier", "Crew", (ADMITS, TATTOO), REVIEW))
+    ended = review_designation(
+        core, people.reviewer, ReviewDesignationRequest(made.designation_id, "end", "Informant withdrew the report.")
+    )
+    assert ended.status == "purged"
+    assert _count(engine, DesignationCriterion) == 0
+
+
+def test_network_association_alone_never_designates(
+    engine: Engine, world: tuple[OpenILP, Cast, dict[str, int]]
+) -> None:
+    """Bob is linked to everyone in the network; no chart, export or association-only request
+    designates him, and a refused request is audited with its reasons."""
+    core, people, _ = world
+    chart = network_chart(core, people.reviewer, NetworkRequest(key_players=1))
+    assert BOB in {n["id"] for n in chart.nodes} and chart.key_players_negative
+    network_chart(core, people.reviewer, NetworkRequest(format="graphml"))
+    assert _count(engine, Designation) == 0
+    assert not any("designat" in key for node in chart.nodes for key in node)
+    association_only = (
+        CriterionInput("network_association", "Link chart: key player, 3 links", DAY),
+        CriterionInput("seen_with_members", "Surveillance log 24-77", DAY),
+        CriterionInput("association", "Named with members in intel:1", DAY),
+    )
+    with pytest.raises(InvalidRequest, match="never a criterion"):
+        designate_member(core, people.reviewer, DesignationRequest("Bob Broker", "Crew", association_only, REVIEW))
+    with pytest.raises(InvalidRequest, match="at least 2 different documented criteria"):
+        designate_member(
+            core, people.reviewer, DesignationRequest("Bob Broker", "Crew", (*association_only, ADMITS), REVIEW)
+        )
+    assert _count(engine, Designation) == 0
+    with session_scope(engine) as session:
+        refused = session.scalars(select(AuditEntry.action).where(AuditEntry.action == "designation_refused")).all()
+    assert len(refused) == 2
