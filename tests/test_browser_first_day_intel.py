@@ -73,6 +73,8 @@ def test_a_record_released_to_a_partner_role_user(served: tuple[str, Engine, int
         analyst.goto(f"{server}/intel/records/{record_id}?purpose=joint+operation+24-77")
         sign_in(analyst, "ana")
         analyst.wait_for_url(f"**/intel/records/{record_id}?purpose=*")
+        analyst.click("#open-form button[type=submit]")  # the purpose is pre-filled; opening is a POST
+        analyst.wait_for_url(f"**/intel/records/{record_id}/open")
         # The recipient is picked from the users of agencies with a current agreement.
         labels = analyst.locator("#recipient option").all_inner_texts()
         assert any("pat" in label and "partner" in label for label in labels), labels

@@ -127,9 +127,12 @@ def test_search_without_purpose_is_refused_and_logged_over_http(engine: Engine, 
     cast(engine)
     client = make_client(engine, tmp_path)
     login(client, "ana")
-    response = client.get("/api/v1/intel/records", params={"q": "Johnny"})
+    response = client.post("/api/v1/intel/records/search", json={"q": "Johnny"})
     assert response.status_code == 400 and "purpose" in response.json()["detail"]
-    assert client.get("/api/v1/intel/records", params={"q": "<script>", "purpose": "case 1"}).json()["hits"] == []
+    assert client.post("/api/v1/intel/records/search", json={"q": "<script>", "purpose": "case 1"}).json()["hits"] == []
+    # Reads that need a purpose are never GETs: a link cannot make one in the viewer's name.
+    assert client.get("/api/v1/intel/records", params={"q": "Johnny", "purpose": "case 1"}).status_code == 405
+    assert client.get("/api/v1/intel/records/1", params={"purpose": "case 1"}).status_code in (404, 405)
     with session_scope(engine) as session:
         actions = session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "intel_records")).all()
         assert "search_refused" in actions and "search" in actions

@@ -95,8 +95,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/public/tips/read"): {"anonymous": 422, **_everyone(422)},
     ("POST", "/api/v1/public/tips/messages"): {"anonymous": 422, **_everyone(422)},
     ("POST", "/api/v1/intel/records"): {"anonymous": 401, **_only(_LE, 422)},
-    ("GET", "/api/v1/intel/records"): {"anonymous": 401, **_only(_LE, 400)},
-    ("GET", "/api/v1/intel/records/{record_id}"): {"anonymous": 401, **_only([*_LE, "partner"], 404)},
+    ("POST", "/api/v1/intel/records/search"): {"anonymous": 401, **_only(_LE, 422)},
+    ("POST", "/api/v1/intel/records/{record_id}/read"): {"anonymous": 401, **_only([*_LE, "partner"], 422)},
     ("POST", "/api/v1/intel/records/{record_id}/approve"): {"anonymous": 401, **_only(_REVIEW, 422)},
     ("POST", "/api/v1/intel/records/{record_id}/reject"): {"anonymous": 401, **_only(_REVIEW, 422)},
     ("POST", "/api/v1/intel/records/{record_id}/validate"): {"anonymous": 401, **_only(_REVIEW, 422)},
@@ -132,7 +132,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/intel/settings/agreements"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/settings/agreements/{agreement_id}/revoke"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/settings/grading-scheme"): {"anonymous": 303, **_everyone(403)},
-    ("GET", "/intel/records/{record_id}/correct"): {"anonymous": 303, **_only(_LE, 404)},
+    ("POST", "/intel/records/{record_id}/correct/form"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/records/{record_id}/correct"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/records/{record_id}/emergency-release"): {"anonymous": 303, **_everyone(403)},
     # Intelligence pages (tests/test_intel_pages.py).
@@ -142,6 +142,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/intel/search"): {"anonymous": 303, **_everyone(403)},
     # Without ?purpose= the page only asks for one; it reads nothing, so it answers the same for any id.
     ("GET", "/intel/records/{record_id}"): {"anonymous": 303, **_only([*_LE, "partner"])},
+    ("POST", "/intel/records/{record_id}/open"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/records/{record_id}/approve"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/records/{record_id}/reject"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/records/{record_id}/validate"): {"anonymous": 303, **_everyone(403)},

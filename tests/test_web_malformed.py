@@ -119,7 +119,7 @@ def analyst(engine: Engine, tmp_path: Path) -> TestClient:
 @pytest.mark.parametrize(
     "method, path",
     [
-        ("GET", f"/api/v1/intel/records/{TOO_BIG}"),
+        ("POST", f"/api/v1/intel/records/{TOO_BIG}/read"),
         ("GET", f"/api/v1/problems/{TOO_BIG}"),
         ("GET", f"/api/v1/problems/{TOO_BIG}/map.geojson"),
         ("POST", f"/api/v1/problems/{TOO_BIG}/power"),

@@ -177,3 +177,10 @@ def login(
         data={"code": totp_code(client, TOTP_SECRETS[key]), "csrf_token": csrf_from(page.text)},
         follow_redirects=False,
     )
+
+
+def open_record(client: TestClient, record_id: int, purpose: str) -> Response:
+    """Open an intelligence record as the page does: the purpose form (a GET), then its POST."""
+    ask = client.get(f"/intel/records/{record_id}", params={"purpose": purpose})
+    token = csrf_from(ask.text) if ask.status_code == 200 else ""
+    return client.post(f"/intel/records/{record_id}/open", data={"csrf_token": token, "purpose": purpose})

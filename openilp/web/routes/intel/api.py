@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from openilp.core import OpenILP
@@ -86,6 +86,15 @@ class ValidationIn(BaseModel):
     retention_days: int | None = Field(default=None, ge=1, le=1830)
 
 
+class SearchIn(BaseModel):
+    q: str = Field(default="", max_length=200)
+    purpose: str = Field(default="", max_length=1000)
+
+
+class ReadIn(BaseModel):
+    purpose: str = Field(default="", max_length=1000)
+
+
 class CorrectionIn(BaseModel):
     purpose: str = Field(max_length=500)
     changes: dict[str, str]
@@ -119,26 +128,24 @@ def api_submit(
     return {"id": record.id, "status": record.status}
 
 
-@router.get("/intel/records")
+@router.post("/intel/records/search")
 def api_search(
-    q: str = Query(default="", max_length=200),
-    purpose: str = Query(default="", max_length=1000),
-    user: UserInfo = Depends(require("intel:search")),
-    core: OpenILP = _CORE,
+    payload: SearchIn, user: UserInfo = Depends(require("intel:search")), core: OpenILP = _CORE
 ) -> dict[str, Any]:
-    """Access-aware search of approved records; needs ``purpose``."""
-    return search_records(core, user, SearchRequest(q, purpose)).as_dict()
+    """Access-aware search of approved records; needs ``purpose``.
+
+    A POST with a JSON body, not a GET: a read that needs a purpose is recorded in the reader's
+    name, so a link from another site must not be able to make one.
+    """
+    return search_records(core, user, SearchRequest(payload.q, payload.purpose)).as_dict()
 
 
-@router.get("/intel/records/{record_id}")
+@router.post("/intel/records/{record_id}/read")
 def api_record(
-    record_id: Id,
-    purpose: str = Query(default="", max_length=1000),
-    user: UserInfo = Depends(require("intel:read")),
-    core: OpenILP = _CORE,
+    record_id: Id, payload: ReadIn, user: UserInfo = Depends(require("intel:read")), core: OpenILP = _CORE
 ) -> dict[str, Any]:
-    """One record (audited read with ``purpose``)."""
-    return view_record(core, user, ViewRecordRequest(record_id, purpose)).as_dict()
+    """One record (audited read with ``purpose``, posted as JSON like every read that needs one)."""
+    return view_record(core, user, ViewRecordRequest(record_id, payload.purpose)).as_dict()
 
 
 @router.post("/intel/records/{record_id}/approve")

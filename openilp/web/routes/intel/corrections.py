@@ -1,16 +1,17 @@
 """Record pages for changing a record after the fact: correct it, or release it in an emergency.
 
-``/intel/records/{id}/correct`` shows the correctable fields and each subject's identifiers
-pre-filled; posting calls :func:`openilp.services.intel.corrections.apply_record_corrections`,
-which applies what changed in one transaction, so every past recipient is notified (23.20(h)).
+``/intel/records/{id}/correct/form`` (a POST from the record page) shows the correctable fields
+and each subject's identifiers pre-filled; posting ``/intel/records/{id}/correct`` calls
+:func:`openilp.services.intel.corrections.apply_record_corrections`, which applies what changed
+in one transaction, so every past recipient is notified (23.20(h)).
 ``/intel/records/{id}/emergency-release`` posts the imminent-danger form of the record page to
 :func:`openilp.services.intel.emergency.emergency_release` (23.20(f)(2)).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
 
 from openilp.core import OpenILP
 from openilp.intel.grading import HANDLING_CODES, SCHEMES
@@ -30,7 +31,7 @@ from openilp.web.context import get_core
 from openilp.web.csrf import check_csrf
 from openilp.web.params import Id
 from openilp.web.rendering import render
-from openilp.web.routes.intel.pages import after_action, record_url
+from openilp.web.routes.intel.pages import after_action, show_record
 
 __all__ = ["router"]
 
@@ -70,16 +71,18 @@ def _correct_page(
     )
 
 
-@router.get("/intel/records/{record_id}/correct", response_class=HTMLResponse)
+@router.post("/intel/records/{record_id}/correct/form", response_class=HTMLResponse)
 def correct_form(
     request: Request,
     record_id: Id,
-    purpose: str = Query(default="", max_length=1000),
+    csrf_token: str = Form(""),
+    view_purpose: str = Form("", max_length=1000),
     user: UserInfo = Depends(require("intel:submit")),
     core: OpenILP = _CORE,
 ) -> Response:
-    """The correction form: content, grades, labels and subjects' identifiers, pre-filled."""
-    return _correct_page(request, core, user, record_id, purpose)
+    """The correction form: content, grades, labels and subjects' identifiers, pre-filled (an audited read)."""
+    check_csrf(request, csrf_token)
+    return _correct_page(request, core, user, record_id, view_purpose)
 
 
 @router.post("/intel/records/{record_id}/correct", response_class=HTMLResponse)
@@ -107,7 +110,7 @@ async def correct_page(
     )
     outcome = attempt(lambda: apply_record_corrections(core, user, corrections))
     if outcome.ok:
-        return RedirectResponse(record_url(record_id, view_purpose, "corrected"), status_code=303)
+        return show_record(request, core, user, record_id, view_purpose, done="corrected")
     return _correct_page(
         request, core, user, record_id, view_purpose, form=form, identifiers=identifiers, error=outcome.error
     )

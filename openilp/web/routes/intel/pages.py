@@ -46,7 +46,7 @@ from openilp.web.params import Id
 from openilp.web.rendering import render
 from openilp.web.routes.intel.forms import SubmissionForm, empty_submission_values, submission_form
 
-__all__ = ["router", "REVIEW_PURPOSE", "record_url", "after_action", "submission_page"]
+__all__ = ["router", "REVIEW_PURPOSE", "record_url", "after_action", "show_record", "submission_page"]
 
 router = APIRouter(include_in_schema=False)
 _CORE = Depends(get_core)
@@ -55,10 +55,14 @@ _CORE = Depends(get_core)
 REVIEW_PURPOSE = "28 CFR Part 23 review of this record"
 
 
-def record_url(record_id: Id, purpose: str, done: str = "") -> str:
-    """The record page address with its purpose (and an optional confirmation)."""
-    query = {"purpose": purpose, **({"done": done} if done else {})}
-    return f"/intel/records/{record_id}?{urlencode(query)}"
+def record_url(record_id: Id, purpose: str) -> str:
+    """The address of the page that asks for the purpose of reading a record, pre-filled with ``purpose``.
+
+    Opening the record is a POST of that form (:func:`open_record_page`): a read that needs a
+    purpose is never a GET, so a link from another site cannot record a read in the viewer's
+    name with a purpose of its choosing.
+    """
+    return f"/intel/records/{record_id}?{urlencode({'purpose': purpose})}"
 
 
 # --- submission ---------------------------------------------------------------------------------
@@ -111,7 +115,7 @@ def submit_record_page(
     if outcome.value is None:
         return submission_page(request, core, user, action="/intel/records", values=form.values, error=outcome.error)
     record = outcome.value
-    return RedirectResponse(record_url(record.id, f"submission {record.source_reference}", "submitted"), 303)
+    return show_record(request, core, user, record.id, f"submission {record.source_reference}", done="submitted")
 
 
 # --- search -------------------------------------------------------------------------------------
@@ -165,7 +169,7 @@ def search_page(
 # --- one record ---------------------------------------------------------------------------------
 
 
-def _record_page(
+def show_record(
     request: Request,
     core: OpenILP,
     user: UserInfo,
@@ -199,21 +203,33 @@ def _record_page(
 def record_page(
     request: Request,
     record_id: Id,
-    purpose: str | None = Query(default=None, max_length=1000),
-    done: str = Query(default="", max_length=20),
+    purpose: str = Query(default="", max_length=1000),
+    user: UserInfo = Depends(require("intel:read")),
+) -> Response:
+    """Ask for the purpose of reading the record (pre-filled from ``?purpose=``); reads nothing."""
+    return render(request, "intel/purpose.html", user=user, record_id=record_id, purpose=purpose[:500], error=None)
+
+
+@router.post("/intel/records/{record_id}/open", response_class=HTMLResponse)
+def open_record_page(
+    request: Request,
+    record_id: Id,
+    csrf_token: str = Form(""),
+    purpose: str = Form("", max_length=1000),
     user: UserInfo = Depends(require("intel:read")),
     core: OpenILP = _CORE,
 ) -> Response:
-    """A record (audited read with a purpose); without one, the page asks for it first."""
-    if purpose is None:
-        return render(request, "intel/purpose.html", user=user, record_id=record_id, error=None)
-    shown = attempt(lambda: _record_page(request, core, user, record_id, purpose, done=done))
+    """The record (an audited read with the purpose posted from this site's form)."""
+    check_csrf(request, csrf_token)
+    shown = attempt(lambda: show_record(request, core, user, record_id, purpose))
     if shown.value is not None:
         return shown.value
     if shown.status_code != 400:
         raise HTTPException(status_code=shown.status_code, detail=shown.error)
     # No purpose: the service has kept the audited refusal; ask again.
-    return render(request, "intel/purpose.html", user=user, record_id=record_id, error=shown.error, status_code=400)
+    return render(
+        request, "intel/purpose.html", user=user, record_id=record_id, purpose="", error=shown.error, status_code=400
+    )
 
 
 def after_action(
@@ -226,11 +242,14 @@ def after_action(
     done: str,
     form: dict[str, str],
 ) -> Response:
-    """Run a record action; redirect to the record page, or show it again with the reason."""
+    """Run a record action; show the record page with its confirmation, or again with the reason.
+
+    The page is the POST's answer (no redirect to a GET that would read the record again).
+    """
     outcome = attempt(action)
     if outcome.ok:
-        return RedirectResponse(record_url(record_id, view_purpose, done), status_code=303)
-    return _record_page(request, core, user, record_id, view_purpose, error=outcome.error, form=form)
+        return show_record(request, core, user, record_id, view_purpose, done=done)
+    return show_record(request, core, user, record_id, view_purpose, error=outcome.error, form=form)
 
 
 @router.post("/intel/records/{record_id}/approve", response_class=HTMLResponse)

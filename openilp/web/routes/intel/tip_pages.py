@@ -50,7 +50,7 @@ from openilp.web.csrf import check_csrf
 from openilp.web.params import Id
 from openilp.web.rendering import render
 from openilp.web.routes.intel.forms import SubmissionForm, submission_form
-from openilp.web.routes.intel.pages import record_url, submission_page
+from openilp.web.routes.intel.pages import show_record, submission_page
 
 __all__ = ["router"]
 
@@ -200,7 +200,7 @@ def tip_convert(
             heading=_convert_heading(tip_id),
             tip_id=tip_id,
         )
-    return RedirectResponse(record_url(outcome.value.id, f"conversion of tip {tip_id}", "submitted"), status_code=303)
+    return show_record(request, core, user, outcome.value.id, f"conversion of tip {tip_id}", done="submitted")
 
 
 # --- rewards -------------------------------------------------------------------------------------

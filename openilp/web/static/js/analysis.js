@@ -4,6 +4,14 @@
 (function () {
   "use strict";
 
+  /* Tooltip content as a text node: Leaflet inserts a string tooltip as HTML, and names and
+     reasons come from data files and users (free text must never be interpreted as markup). */
+  function textTip(text) {
+    var span = document.createElement("span");
+    span.textContent = String(text);
+    return span;
+  }
+
   var element = document.getElementById("map");
   var status = document.getElementById("map-status");
   if (!element) { return; }
@@ -57,7 +65,7 @@
         onEachFeature: function (feature, featureLayer) {
           var p = feature.properties || {};
           var name = p.NHD_NAME || p.name || p.NAME;
-          if (name) { featureLayer.bindTooltip(String(name), { sticky: true }); }
+          if (name) { featureLayer.bindTooltip(textTip(name), { sticky: true }); }
         }
       }).addTo(map);
       boundaryBounds = layer.getBounds();

@@ -3,6 +3,14 @@
  * (#deploy-data) and the boundary layer from this origin (Content-Security-Policy: no inline scripts). */
 (function () {
   "use strict";
+
+  /* Tooltip content as a text node: Leaflet inserts a string tooltip as HTML, and names and
+     reasons come from data files and users (free text must never be interpreted as markup). */
+  function textTip(text) {
+    var span = document.createElement("span");
+    span.textContent = String(text);
+    return span;
+  }
   var printButton = document.getElementById("print-button");
   if (printButton) { printButton.addEventListener("click", function () { window.print(); }); }
   var element = document.getElementById("map");
@@ -38,7 +46,7 @@
           onEachFeature: function (feature, layer) {
             var p = feature.properties || {};
             var name = p.NHD_NAME || p.name || p.NAME;
-            if (name) { layer.bindTooltip(String(name), { sticky: true }); }
+            if (name) { layer.bindTooltip(textTip(name), { sticky: true }); }
           }
         }).addTo(map);
       })
@@ -51,8 +59,8 @@
       style: { color: "#0072B2", weight: 2, dashArray: "6 4", fillOpacity: 0.05 },
       onEachFeature: function (feature, layer) {
         var p = feature.properties;
-        layer.bindTooltip("near-repeat alert after incident " + p.incident_id + " of " + p.incident_date +
-          " (risk × " + p.max_multiplier + ", until " + p.expires_date + ")");
+        layer.bindTooltip(textTip("near-repeat alert after incident " + p.incident_id + " of " + p.incident_date +
+          " (risk × " + p.max_multiplier + ", until " + p.expires_date + ")"));
       }
     }).addTo(map);
     zoneBounds = zones.getBounds();
@@ -66,8 +74,8 @@
     },
     onEachFeature: function (feature, layer) {
       var p = feature.properties;
-      layer.bindTooltip("place " + p.number + (p.neighbourhood ? " (" + p.neighbourhood + ")" : "") + ": " +
-        p.visits + " visits, " + p.minutes_on_scene + " min; " + p.reason);
+      layer.bindTooltip(textTip("place " + p.number + (p.neighbourhood ? " (" + p.neighbourhood + ")" : "") + ": " +
+        p.visits + " visits, " + p.minutes_on_scene + " min; " + p.reason));
     }
   }).addTo(map);
   features.forEach(function (feature) {
@@ -75,7 +83,7 @@
     // Sized by the place's visits (its patrol dosage).
     L.circleMarker([p.lat, p.lon], { radius: 6 + 2 * p.visits, color: p.alert ? "#0072B2" : "#a63603",
                                      weight: p.alert ? 4 : 3, fillColor: "#fff", fillOpacity: 0.85 })
-      .bindTooltip(String(p.number), { permanent: true, direction: "center", className: "deploy-label" })
+      .bindTooltip(textTip(p.number), { permanent: true, direction: "center", className: "deploy-label" })
       .addTo(map);
   });
   // Fit the planned places (the alert zones may cover the whole city); the zones alone if none.

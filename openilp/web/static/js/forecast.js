@@ -2,6 +2,14 @@
  * Everything comes from this origin (Content-Security-Policy); no inline scripts. */
 (function () {
   "use strict";
+
+  /* Tooltip content as a text node: Leaflet inserts a string tooltip as HTML, and names and
+     reasons come from data files and users (free text must never be interpreted as markup). */
+  function textTip(text) {
+    var span = document.createElement("span");
+    span.textContent = String(text);
+    return span;
+  }
   var element = document.getElementById("map");
   var status = document.getElementById("map-status");
   if (!element) { return; }
@@ -35,7 +43,7 @@
           onEachFeature: function (feature, featureLayer) {
             var p = feature.properties || {};
             var name = p.NHD_NAME || p.name || p.NAME;
-            if (name) { featureLayer.bindTooltip(String(name), { sticky: true }); }
+            if (name) { featureLayer.bindTooltip(textTip(name), { sticky: true }); }
           }
         }).addTo(map);
         if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); }
@@ -67,8 +75,8 @@
           return { color: colour, weight: 0, fillColor: colour, fillOpacity: 0.65 };
         },
         onEachFeature: function (feature, cell) {
-          cell.bindTooltip("cell " + feature.properties.cell_id + ", rank " + feature.properties.rank +
-            ", expected " + feature.properties.score.toFixed(2));
+          cell.bindTooltip(textTip("cell " + feature.properties.cell_id + ", rank " + feature.properties.rank +
+            ", expected " + feature.properties.score.toFixed(2)));
         }
       }).addTo(map);
       if (shown.length && !boundaryUrl) { map.fitBounds(layer.getBounds()); }

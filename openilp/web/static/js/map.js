@@ -3,6 +3,14 @@
 (function () {
   "use strict";
 
+  /* Tooltip content as a text node: Leaflet inserts a string tooltip as HTML, and names and
+     reasons come from data files and users (free text must never be interpreted as markup). */
+  function textTip(text) {
+    var span = document.createElement("span");
+    span.textContent = String(text);
+    return span;
+  }
+
   var COLOURS = {            // Okabe–Ito palette: distinguishable with common colour-vision deficiencies
     violent: "#D55E00",
     property: "#0072B2",
@@ -93,7 +101,7 @@
           onEachFeature: function (feature, featureLayer) {
             var p = feature.properties || {};
             var name = p.NHD_NAME || p.name || p.NAME;
-            if (name) { featureLayer.bindTooltip(String(name), { sticky: true }); }
+            if (name) { featureLayer.bindTooltip(textTip(name), { sticky: true }); }
           }
         }).addTo(map);
         boundaryBounds = layer.getBounds();

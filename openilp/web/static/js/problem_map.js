@@ -6,6 +6,14 @@
    add the corners of a polygon, and "Finish" writes it as GeoJSON into the button's text field. */
 (function () {
   "use strict";
+
+  /* Tooltip content as a text node: Leaflet inserts a string tooltip as HTML, and names and
+     reasons come from data files and users (free text must never be interpreted as markup). */
+  function textTip(text) {
+    var span = document.createElement("span");
+    span.textContent = String(text);
+    return span;
+  }
   var element = document.getElementById("problem-map");
   if (!element || typeof L === "undefined") { return; }
   var colours = { target: "#b2182b", buffer: "#ef8a62", control: "#2166ac", control_buffer: "#67a9cf", intervention: "#1b7837" };
@@ -69,7 +77,7 @@
       onEachFeature: function (feature, l) {
         l.unitName = unitName(feature, index);
         index += 1;
-        l.bindTooltip(l.unitName, { sticky: true });
+        l.bindTooltip(textTip(l.unitName), { sticky: true });
         l.on("click", function (event) {
           if (mode && mode.kind === "pick") { L.DomEvent.stopPropagation(event); pick(l); }
         });

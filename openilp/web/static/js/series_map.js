@@ -2,6 +2,14 @@
    one" on top (the seed incident in red). Data come from the page (data-points); no inline script. */
 (function () {
   "use strict";
+
+  /* Tooltip content as a text node: Leaflet inserts a string tooltip as HTML, and names and
+     reasons come from data files and users (free text must never be interpreted as markup). */
+  function textTip(text) {
+    var span = document.createElement("span");
+    span.textContent = String(text);
+    return span;
+  }
   var element = document.getElementById("series-map");
   if (!element || typeof L === "undefined") { return; }
   var points = JSON.parse(element.getAttribute("data-points") || "[]");
@@ -19,7 +27,7 @@
   var layer = L.featureGroup();
   points.forEach(function (p) {
     L.circleMarker([p.lat, p.lon], { radius: p.seed ? 8 : 6, color: p.seed ? "#b2182b" : "#2166ac", weight: 2, fillOpacity: 0.7 })
-      .bindTooltip("incident " + p.id + " (" + p.label + ")").addTo(layer);
+      .bindTooltip(textTip("incident " + p.id + " (" + p.label + ")")).addTo(layer);
   });
   layer.addTo(map);
   if (points.length) { map.fitBounds(layer.getBounds().pad(0.3)); }
