@@ -30,11 +30,12 @@ def person(name: str) -> SubjectInput:
     return SubjectInput("person", "criminal_subject", name, "")
 
 
-def _submit(core: OpenILP, author: UserInfo, subjects: list[SubjectInput]) -> int:
+def submit_record_as(core: OpenILP, author: UserInfo, subjects: list[SubjectInput]) -> int:
+    """Submit a valid record naming ``subjects``; its id."""
     return submit_record(core, author, SubmitRecordRequest(submission(author.id, subjects=subjects))).id
 
 
-def _approve(core: OpenILP, reviewer: UserInfo, record_id: int) -> None:
+def approve_record_as(core: OpenILP, reviewer: UserInfo, record_id: int) -> None:
     approve_record(core, reviewer, ReviewRequest(record_id, reason="Predicate checked against the file."))
 
 
@@ -48,13 +49,13 @@ def seed_network(engine: Engine, data_dir: Path) -> tuple[OpenILP, Cast, dict[st
     people = cast(engine)
     van = SubjectInput("vehicle", "criminal_subject", "Grey  Van", "plate XYZ987")
     innocent = SubjectInput("person", "non_criminal_identifier", "Mary Innocent", "registered keeper")
-    a = _submit(core, people.analyst, [person("Johnny Suspect"), person("Bob Broker"), van, innocent])
-    b = _submit(core, people.analyst, [person("Bob Broker"), person("Pam Pending")])
-    c = _submit(core, people.analyst, [person("Bob Broker"), person("Carl Courier"), van])
-    d = _submit(core, people.other_analyst, [person("Carl Courier"), person("Dave Distant")])
-    _approve(core, people.reviewer, a)
-    _approve(core, people.reviewer, c)
-    _approve(core, people.other_reviewer, d)
+    a = submit_record_as(core, people.analyst, [person("Johnny Suspect"), person("Bob Broker"), van, innocent])
+    b = submit_record_as(core, people.analyst, [person("Bob Broker"), person("Pam Pending")])
+    c = submit_record_as(core, people.analyst, [person("Bob Broker"), person("Carl Courier"), van])
+    d = submit_record_as(core, people.other_analyst, [person("Carl Courier"), person("Dave Distant")])
+    approve_record_as(core, people.reviewer, a)
+    approve_record_as(core, people.reviewer, c)
+    approve_record_as(core, people.other_reviewer, d)
     with session_scope(engine) as session:
         admin = make_user(session, "admin", "administrator")
     agreement = AgreementRequest("OTHER", reference="MOU 2024/7", version="1", valid_from=T0 - dt.timedelta(days=30))

@@ -13,12 +13,13 @@ import pandas as pd
 import pytest
 from conftest import shared_file
 from intel_support import T0, Cast, at
-from network_support import BOB, CARL, DAVE, JOHNNY, VAN, seed_network
+from network_support import BOB, CARL, DAVE, JOHNNY, VAN, approve_record_as, person, seed_network, submit_record_as
 from sqlalchemy import Engine, select
 
 from openilp.core import OpenILP
 from openilp.db import session_scope
-from openilp.db.models import AuditEntry
+from openilp.db.entity_models import Entity, EntityMention
+from openilp.db.models import AuditEntry, IntelSubject
 from openilp.errors import InvalidRequest, NotFound, NotPermitted
 from openilp.services.networks import NetworkRequest, network_chart
 
@@ -135,3 +136,36 @@ def test_co_offending_rows_without_a_viewer_use_no_store_record(world: tuple[Ope
     assert "O:40" in {n["id"] for n in around.nodes} and len(around.nodes) <= 10
     with pytest.raises(NotPermitted, match="signed-in"):
         network_chart(core, None, NetworkRequest(record_id=1))
+
+
+def test_resolved_entities_become_one_node(engine: Engine, world: tuple[OpenILP, Cast, dict[str, int]]) -> None:
+    """Once entity resolution puts two spellings of one person in an entity, the chart has one node,
+    labelled with a name the viewer's records give (never the entity's own name)."""
+    core, people, ids = world
+    e = submit_record_as(core, people.analyst, [person("Robert Broker"), person("Eve Extra")])
+    approve_record_as(core, people.reviewer, e)
+    before = _seen(network_chart(core, people.analyst, NetworkRequest()))[0]
+    assert {"person:robert broker", BOB} <= before
+    with session_scope(engine) as session:
+        agency_id = people.analyst.agency_id
+        old = Entity(agency_id=agency_id, kind="person", display_name="R. Broker (old)", status="merged")
+        kept = Entity(agency_id=agency_id, kind="person", display_name="Robert 'Bob' Broker, DOB 1975-02-03")
+        session.add_all([old, kept])
+        session.flush()
+        old.merged_into_id = kept.id
+        subjects = session.scalars(
+            select(IntelSubject.id).where(IntelSubject.display_name.in_(["Bob Broker", "Robert Broker"]))
+        ).all()
+        mentions = session.scalars(select(EntityMention).where(EntityMention.intel_subject_id.in_(subjects))).all()
+        assert len(mentions) == 4  # A, B (pending), C and E
+        for position, mention in enumerate(mentions):
+            mention.entity_id = old.id if position == 0 else kept.id  # one through a merge
+        entity = f"entity:{kept.id}"
+    chart = network_chart(core, people.analyst, NetworkRequest(around=(entity,), hops=1))
+    nodes = {n["id"]: n for n in chart.as_dict()["nodes"]}
+    assert entity in nodes and "person:robert broker" not in nodes and BOB not in nodes
+    assert nodes[entity]["label"] in {"Bob Broker", "Robert Broker"}  # not the entity's own name
+    assert {JOHNNY, CARL, VAN, "person:eve extra"} <= set(nodes)  # Eve now one link from Johnny's partner
+    assert "person:pam pending" not in nodes  # the pending record still gives nothing
+    with pytest.raises(NotFound):
+        network_chart(core, people.other_analyst, NetworkRequest(around=("Eve Extra",)))

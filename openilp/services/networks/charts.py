@@ -63,8 +63,8 @@ NOTES = (
     "Only the criminal subjects of intelligence records you may read appear; non-criminal identifying "
     "information never becomes a node.",
     "A place in a network never designates anyone as a member of a gang or enterprise.",
-    "Subjects are matched by kind and name until entity resolution is available: two people of the same name "
-    "are one node here.",
+    "A subject is its resolved entity when entity resolution has placed it, otherwise its kind and name: "
+    "two unresolved people of the same name are one node here.",
 )
 
 

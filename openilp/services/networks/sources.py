@@ -13,9 +13,10 @@ see. The service joins the tables of its sources and hands them to :mod:`openilp
 * :class:`OffenderLinks`: co-offending from a table of people and the incidents they offended on
   (``person``, ``incident``, ``date``), such as ``crimelinkage``'s offender file.
 
-Until resolved entities exist, a subject's node is its kind and normalised name
-(:func:`subject_key`); a resolved-entity source plugs in as one more :class:`LinkSource` with its
-own identifiers.
+A subject's node is its resolved entity (``entity:<id>``, :func:`resolved_entities`) once entity
+resolution has put it in one, and its kind and normalised name (:func:`subject_key`) until then.
+Other sources of links (person files naming the incidents people were arrested on, for
+co-offending from the store) plug in as further :class:`LinkSource` implementations.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "LinkSource",
     "LinkTables",
     "OffenderLinks",
+    "resolved_entities",
     "subject_key",
     "visible_record_ids",
 ]
@@ -121,6 +123,48 @@ def visible_record_ids(session: Session, viewer: UserInfo, now: dt.datetime) -> 
     return sorted(ids)
 
 
+def resolved_entities(session: Session, subject_ids: list[int]) -> dict[int, int]:
+    """The resolved entity of each intelligence subject that has one (following merges).
+
+    Entity resolution (:mod:`openilp.services.entities`) keeps every subject as a mention; once a
+    resolution run or a reviewer's decision has put the mention in an entity, the subject's node is
+    that entity (``entity:<id>``), so two spellings of one person are one node. The node's label
+    stays the subject's name as the visible record gives it: the entity's own name may come from a
+    record the viewer may not read.
+    """
+    from sqlalchemy import select
+
+    from openilp.db.entity_models import Entity, EntityMention
+
+    if not subject_ids:
+        return {}
+    found = dict(
+        session.execute(
+            select(EntityMention.intel_subject_id, EntityMention.entity_id).where(
+                EntityMention.intel_subject_id.in_(subject_ids), EntityMention.entity_id.is_not(None)
+            )
+        ).all()
+    )
+    merged: dict[int, int] = {
+        int(entity): int(into)
+        for entity, into in session.execute(
+            select(Entity.id, Entity.merged_into_id).where(Entity.merged_into_id.is_not(None))
+        ).all()
+        if into is not None
+    }
+    out: dict[int, int] = {}
+    for subject_id, entity_id in found.items():
+        if subject_id is None or entity_id is None:
+            continue
+        current = int(entity_id)
+        for _ in range(20):  # a merge chain is short; the bound only guards against a cycle
+            if current not in merged:
+                break
+            current = merged[current]
+        out[int(subject_id)] = current
+    return out
+
+
 @dataclass(frozen=True)
 class IntelRecordLinks:
     """Links among the criminal subjects of the intelligence records a viewer may read."""
@@ -137,6 +181,7 @@ class IntelRecordLinks:
             return LinkTables()
         rows = session.execute(
             select(
+                IntelSubject.id,
                 IntelSubject.record_id,
                 IntelSubject.kind,
                 IntelSubject.display_name,
@@ -147,10 +192,17 @@ class IntelRecordLinks:
             .where(IntelSubject.record_id.in_(record_ids), IntelSubject.role == "criminal_subject")
             .order_by(IntelSubject.record_id, IntelSubject.id)
         ).all()
+        resolved = resolved_entities(session, [row[0] for row in rows])
         subjects = pd.DataFrame(
             [
-                (subject_key(kind, name), kind, " ".join(name.split()), f"intel:{record_id}", approved or submitted)
-                for record_id, kind, name, approved, submitted in rows
+                (
+                    f"entity:{resolved[subject_id]}" if subject_id in resolved else subject_key(kind, name),
+                    kind,
+                    " ".join(name.split()),
+                    f"intel:{record_id}",
+                    approved or submitted,
+                )
+                for subject_id, record_id, kind, name, approved, submitted in rows
             ],
             columns=["person", "kind", "label", "record", "date"],
         )
