@@ -45,6 +45,8 @@ SETTING_DOCS: dict[str, str] = {
     "max_body_bytes": "Largest request body accepted, in bytes (uploads excepted); larger ones are answered 413 "
     "before they are read.",
     "max_upload_bytes": "Largest multipart/form-data request (the tip form with its photos), in bytes.",
+    "page_wait_ms": "Milliseconds a page waits for a long analysis before it shows a progress bar instead "
+    "(the analysis goes on in the background and the page reloads when it is done).",
     "host": "Address the web server listens on.",
     "port": "Port the web server listens on.",
 }
@@ -76,6 +78,7 @@ class Settings:
     public_burst: int = 200
     max_body_bytes: int = 4 * 1024 * 1024
     max_upload_bytes: int = 16 * 1024 * 1024
+    page_wait_ms: int = 1500
     host: str = "127.0.0.1"
     port: int = 8000
 

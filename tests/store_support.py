@@ -40,6 +40,9 @@ def test_settings(data_dir: str | Path | None = None, **values: Any) -> Settings
     folder = str(data_dir) if data_dir is not None else tempfile.mkdtemp(prefix="openilp-test-")
     values.setdefault("secret_key", TEST_SECRET_KEY)
     values.setdefault("audit_key", TEST_AUDIT_KEY)
+    # Pages wait for their analysis (tests read the result from the first response); the progress
+    # page is tested on its own with a short wait.
+    values.setdefault("page_wait_ms", 600_000)
     return Settings(data_dir=folder, **values)
 
 

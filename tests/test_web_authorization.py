@@ -34,6 +34,7 @@ PATH_PARAMS = {
     "agreement_id": "1",
     "username": "nobody",
     "series_id": "1",
+    "job_id": "no-such-job",
 }
 #: A real file under each mount.
 MOUNT_SAMPLES = {"/static": "/static/css/openilp.css"}
@@ -162,6 +163,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/analysis/trends.json"): {"anonymous": 401, **_only(INTERNAL, 400)},
     ("GET", "/api/v1/analysis/trends.csv"): {"anonymous": 401, **_only(INTERNAL, 400)},
     ("GET", "/api/v1/analysis/compstat.json"): {"anonymous": 401, **_only(INTERNAL, 400)},
+    # A background job's progress: its owner only; no job by that id here, so 404 for every role.
+    ("GET", "/api/v1/jobs/{job_id}"): {"anonymous": 401, **_everyone(404)},
     ("GET", "/analysis/hotspots"): {"anonymous": 303, **_only(INTERNAL)},
     ("GET", "/analysis/near-repeat"): {"anonymous": 303, **_only(INTERNAL)},
     ("GET", "/analysis/trends"): {"anonymous": 303, **_only(INTERNAL)},

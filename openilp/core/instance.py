@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from openilp.config import Settings, get_settings
 from openilp.core.boundaries import BoundaryRegistry
 from openilp.core.cache import ResultCache
+from openilp.core.jobs import JobRunner
 from openilp.core.secret_key import AUDIT_KEY_FILE_NAME, resolve_secret_key
 from openilp.core.unit_of_work import UnitOfWork, open_unit_of_work
 from openilp.db import make_engine, migrate
@@ -77,6 +78,8 @@ class OpenILP:
         self.clock: Callable[[], dt.datetime] = clock if clock is not None else utcnow
         self.boundaries: BoundaryRegistry = boundaries or BoundaryRegistry.default(settings.data_dir)
         self.cache: ResultCache = cache if cache is not None else ResultCache()
+        #: Long analyses the web pages run in the background (:mod:`openilp.core.jobs`).
+        self.jobs: JobRunner = JobRunner()
         audit_key = settings.audit_key or resolve_secret_key(settings.data_dir, AUDIT_KEY_FILE_NAME)
         # Every audit entry written through this store is keyed (HMAC) from now on.
         attach_audit_key(self.engine, audit_key.encode("utf-8"))

@@ -9,12 +9,15 @@ what they share).
   ``/api/v1/analysis/near-repeat-alerts.geojson``, ``/analysis/near-repeat``;
 * :mod:`~openilp.web.routes.analysis.trends` — ``/api/v1/analysis/trends.*``, ``/analysis/trends``;
 * :mod:`~openilp.web.routes.analysis.forecast` — ``/api/v1/forecast/weekly.geojson``, ``/forecast``;
-* :mod:`~openilp.web.routes.analysis.tasking` — ``/api/v1/deploy.json``, ``/deploy``, ``/deploy/print``.
+* :mod:`~openilp.web.routes.analysis.tasking` — ``/api/v1/deploy.json``, ``/deploy``, ``/deploy/print``;
+* ``/api/v1/jobs/{id}`` — progress of the analyses the pages run in the background
+  (:func:`~openilp.web.routes.analysis.common.run_in_background`).
 """
 
 from fastapi import APIRouter
 
 from openilp.web.routes.analysis import forecast, hotspots, nearrepeat, tasking, trends
+from openilp.web.routes.analysis.common import jobs_api
 
 __all__ = ["ROUTERS"]
 
@@ -30,4 +33,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     forecast.pages,
     tasking.api,
     tasking.pages,
+    jobs_api,
 )

@@ -32,7 +32,7 @@ from openilp.services.analysis.forecasting import (
 from openilp.services.analysis.incidents import parse_iso_date
 from openilp.web.context import get_context, get_core
 from openilp.web.rendering import render
-from openilp.web.routes.analysis.common import GEOJSON, READER, boundary_url, run_for_page
+from openilp.web.routes.analysis.common import GEOJSON, READER, boundary_url, run_in_background
 
 __all__ = ["api", "pages", "weekly_request"]
 
@@ -127,7 +127,15 @@ def forecast_page(
     core: OpenILP = _CORE,
 ) -> Response:
     """Forecast map with the method's measured accuracy over the preceding weeks."""
-    run = run_for_page(lambda: weekly_forecast(core, user, weekly_request([category], method, as_of)))
+    run = run_in_background(
+        request,
+        core,
+        user,
+        lambda _: weekly_forecast(core, user, weekly_request([category], method, as_of)),
+        title="Forecast",
+    )
+    if isinstance(run, Response):
+        return run
     result: WeeklyForecastResult | None = run.value
     table: dict[str, dict[str, Any]] = {}
     for row in result.accuracy["metrics"] if result else []:

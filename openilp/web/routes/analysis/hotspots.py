@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from openilp.core import OpenILP
+from openilp.core.jobs import ProgressFn
 from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
 from openilp.services.analysis.common import recent_year
@@ -32,7 +33,7 @@ from openilp.web.routes.analysis.common import (
     SEED,
     boundary_url,
     csv_download,
-    run_for_page,
+    run_in_background,
 )
 
 __all__ = ["api", "hotspot_request", "pages"]
@@ -146,7 +147,7 @@ def hotspots_page(
         year = recent_year(core, user)
         date_from, date_to = (str(year[0]), str(year[1])) if year else ("", "")
 
-    def build_and_run() -> HotspotResult:
+    def build_and_run(progress: ProgressFn) -> HotspotResult:
         hot = hotspot_request(
             category,
             date_from,
@@ -161,9 +162,11 @@ def hotspots_page(
             0,
             "auto",
         )
-        return run_hotspots(core, user, hot)
+        return run_hotspots(core, user, hot, progress=progress)
 
-    run = run_for_page(build_and_run)
+    run = run_in_background(request, core, user, build_and_run, title="Hot spots")
+    if isinstance(run, Response):
+        return run
     boundary = core.boundaries.layer_for(user.agency_code)
     summary = run.value.summary() if run.value is not None else None
     return render(

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 
 from openilp.constants import DEFAULT_SPACE_BANDS_M, DEFAULT_TIME_BANDS_DAYS
 from openilp.core import OpenILP
+from openilp.core.jobs import ProgressFn
 from openilp.security.actors import UserInfo
 from openilp.services.analysis.common import NoEventsError, recent_year
 from openilp.services.analysis.incidents import category_groups, parse_iso_date
@@ -40,7 +41,7 @@ from openilp.web.routes.analysis.common import (
     SEED,
     boundary_url,
     csv_download,
-    run_for_page,
+    run_in_background,
 )
 
 __all__ = ["alert_request", "api", "knox_class", "knox_request", "pages"]
@@ -152,15 +153,18 @@ def near_repeat_page(
         year = recent_year(core, user)
         date_from, date_to = (str(year[0]), str(year[1])) if year else ("", "")
 
-    def knox_and_alerts() -> tuple[KnoxResult, NearRepeatAlertResult | None, str | None]:
+    def knox_and_alerts(progress: ProgressFn) -> tuple[KnoxResult, NearRepeatAlertResult | None, str | None]:
         knox = knox_request(category, date_from, date_to, space_bands, time_bands, permutations, 0)
-        table = run_knox(core, user, knox)
+        table = run_knox(core, user, knox, progress=progress)
         try:
-            return table, run_near_repeat_alerts(core, user, alert_request(knox, as_of, history_days)), None
+            alerts = run_near_repeat_alerts(core, user, alert_request(knox, as_of, history_days), progress=progress)
+            return table, alerts, None
         except NoEventsError as exc:  # the table stands; the alerts have too little history
             return table, None, f"No alerts: {exc}"
 
-    run = run_for_page(knox_and_alerts)
+    run = run_in_background(request, core, user, knox_and_alerts, title="Near repeat")
+    if isinstance(run, Response):
+        return run
     knox, alerts, notice = run.value if run.value is not None else (None, None, run.notice)
     alerts_query = ""
     summary = alerts.summary() if alerts is not None else None

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from openilp.constants import AREA_LEVELS
 from openilp.core import OpenILP
+from openilp.core.jobs import ProgressFn
 from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
 from openilp.services.analysis.events import incident_labels
@@ -23,7 +24,14 @@ from openilp.services.analysis.incidents import category_groups, parse_iso_date
 from openilp.services.analysis.trends import TrendRequest, TrendResult, run_trends
 from openilp.web.context import get_context, get_core
 from openilp.web.rendering import render
-from openilp.web.routes.analysis.common import CATEGORY, READER, boundary_url, csv_download, run_for_page
+from openilp.web.routes.analysis.common import (
+    CATEGORY,
+    READER,
+    boundary_url,
+    csv_download,
+    run_for_page,
+    run_in_background,
+)
 
 __all__ = ["api", "pages", "trend_request"]
 
@@ -144,8 +152,8 @@ def trends_page(
     if layout not in LAYOUTS:
         layout = "compstat"
 
-    def table_and_drill() -> tuple[TrendResult, dict[str, Any] | None, str]:
-        result = run_trends(core, user, trend_request(category, as_of, by, period, baseline))
+    def table_and_drill(progress: ProgressFn) -> tuple[TrendResult, dict[str, Any] | None, str]:
+        result = run_trends(core, user, trend_request(category, as_of, by, period, baseline), progress=progress)
         if not row:
             return result, None, ""
         try:
@@ -161,7 +169,9 @@ def trends_page(
         drill = {"row": selected_row, "incidents": shown, "total": len(incidents)}
         return result, drill, json.dumps(result.incidents_geojson(row))
 
-    run = run_for_page(table_and_drill)
+    run = run_in_background(request, core, user, table_and_drill, title="Trend alerts")
+    if isinstance(run, Response):
+        return run
     result, drill, drill_json = run.value if run.value is not None else (None, None, "")
     base_query = ""
     if result is not None:
