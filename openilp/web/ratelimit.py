@@ -33,10 +33,15 @@ LIMITED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SIGN_IN_PATHS = frozenset({"/login", "/login/totp", "/api/v1/login"})
 
 
+def monotonic_now() -> float:
+    """Seconds on the monotonic clock: the buckets' default clock (looked up at each call, so tests can stop it)."""
+    return time.monotonic()
+
+
 class TokenBucket:
     """A thread-safe token bucket: ``take()`` returns 0.0 when a token was taken, else the seconds to wait."""
 
-    def __init__(self, rate_per_s: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rate_per_s: float, burst: int, clock: Callable[[], float] | None = None) -> None:
         if not (rate_per_s > 0 and burst >= 1):
             raise ValueError("the rate must be positive and the burst at least 1")
         self.rate_per_s = float(rate_per_s)
@@ -48,7 +53,7 @@ class TokenBucket:
 
     def take(self) -> float:
         with self._lock:
-            now = self._clock()
+            now = (self._clock or monotonic_now)()
             if self._updated is not None:
                 self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate_per_s)
             self._updated = now
@@ -61,7 +66,7 @@ class TokenBucket:
 class AnonymousRateLimitMiddleware:
     """429 for anonymous writes once the shared bucket is empty (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, *, rate_per_s: float, burst: int, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, app: ASGIApp, *, rate_per_s: float, burst: int, clock: Callable[[], float] | None = None):
         self.app = app
         self.bucket = TokenBucket(rate_per_s, burst, clock)
 
