@@ -81,12 +81,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(engine: Engine, data_dir: Path, secret_key: str = "browser-test-secret") -> Iterator[str]:
+def serve(engine: Engine, data_dir: Path, secret_key: str = "browser-test-secret", **settings: object) -> Iterator[str]:
     """Run the app over ``engine`` under uvicorn on a free 127.0.0.1 port in a thread; yield its base URL.
 
-    On exit the server stops and ``engine`` is disposed.
+    ``settings`` override the test settings (e.g. ``page_wait_ms``). On exit the server stops and
+    ``engine`` is disposed.
     """
-    app = create_app(core_for(engine, data_dir, secret_key=secret_key))
+    app = create_app(core_for(engine, data_dir, secret_key=secret_key, **settings))
     port = _free_port()
     uv_server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=uv_server.run, daemon=True)

@@ -72,3 +72,36 @@ def test_a_month_of_hot_spots_compstat_and_a_forecast_from_the_navigation(server
         assert int(page.locator("#map").get_attribute("data-boundary-drawn") or 0) == 88  # St. Louis neighbourhoods
         assert page.locator("#accuracy-chart svg polyline").count() >= 1
     log.assert_clean()
+
+
+@pytest.fixture(scope="module")
+def impatient_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose pages never wait for their analysis: every first load shows the progress page."""
+    data_dir = tmp_path_factory.mktemp("browser-jobs")
+    engine = make_engine(f"sqlite:///{data_dir / 'openilp.sqlite3'}")
+    migrate(engine)
+    import_source(
+        engine, load_source_spec("stlouis"), [shared_file("stlouis", "monthly", "2019", "january2019.csv")], workers=1
+    )
+    seed_user(engine, "patient-analyst", role="analyst")
+    with serve(engine, data_dir, "browser-jobs-secret", page_wait_ms=0) as url:
+        yield url
+
+
+def test_a_long_analysis_shows_progress_and_then_the_result(impatient_server: str) -> None:
+    log = PageLog(impatient_server)
+    with chromium() as browser:
+        page = log.watch(browser.new_page(viewport={"width": 1400, "height": 900}))
+        progress_pages: list[str] = []
+        page.on("response", lambda r: progress_pages.append(r.url) if r.status == 202 else None)
+        page.goto(f"{impatient_server}/analysis/trends?category=burglary")
+        sign_in(page, "patient-analyst")
+        page.wait_for_url("**/analysis/trends?**")
+        # The progress bar first (202), which polls the job and reloads the page when it ends.
+        page.wait_for_selector("#compstat-table", timeout=120000)
+        assert page.locator("#job-progress").count() == 0
+        assert any("/analysis/trends" in url for url in progress_pages), "the progress page was never shown"
+        assert any("/api/v1/jobs/" in url for url in log.requested), "the progress page never polled its job"
+        assert page.locator("#compstat-table tbody tr").count() >= 1
+    # The progress page answers 202, which the log counts as no failure (only >= 400 is).
+    log.assert_clean()
