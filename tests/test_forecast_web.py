@@ -38,6 +38,7 @@ def test_forecast_api_and_page(burglary_store: Engine, tmp_path: Path) -> None:
     page = client.get("/forecast?category=burglary&method=prospective&as_of=2018-03-05")
     assert page.status_code == 200
     assert 'id="accuracy-table"' in page.text and "prospective" in page.text and "PAI at 5 %" in page.text
+    assert "PAI at 1 %" in page.text and "PAI at 2 %" in page.text  # the coverage a shift can patrol
     assert "/api/v1/forecast/weekly.geojson?category=burglary&amp;method=prospective" in page.text
     # Reached from the analysis navigation; accuracy week by week as a chart; the API carries the same weeks.
     assert 'id="nav-forecast"' in page.text and 'href="/forecast"' in page.text

@@ -151,7 +151,7 @@ def forecast_page(
         facts_json=json.dumps(facts).replace("</", "<\\/") if facts else "",
         weeks=result.accuracy if result else None,
         table=table,
-        coverages=["0.01", "0.05", "0.1", "0.2"],
+        coverages=["0.01", "0.02", "0.05", "0.1", "0.2"],
         categories=list(dict.fromkeys([*CATEGORY_SETS, category])),
         methods=list(FORECASTERS),
         category=category,
