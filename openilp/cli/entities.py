@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from openilp.cli.common import acting_user, console, core, emit_json, fail, service
@@ -127,7 +128,7 @@ def review_command(
         if as_json:
             emit_json(outcome.as_dict())
         else:
-            console.print(f"pair {outcome.pair_id}: {outcome.decision} ({outcome.effect})")
+            console.print(f"pair {outcome.pair_id}: {outcome.decision} ({outcome.effect})", markup=False)
         return
     queue = service(lambda: review_queue(core(), actor, ReviewQueueRequest(agency=agency, limit=limit)))
     if as_json:
@@ -139,7 +140,7 @@ def review_command(
         for column in ("field", "left", "right", "weight (bits)"):
             table.add_column(column)
         left, right = pair["left"], pair["right"]
-        table.add_row("name", str(left["display_name"]), str(right["display_name"]), "")
+        table.add_row("name", escape(str(left["display_name"])), escape(str(right["display_name"])), "")
         for name, part in pair["explanation"]["fields"].items():
             table.add_row(name, "", "", f"{part['weight']:+.2f}")
         console.print(table)
@@ -160,7 +161,9 @@ def show_command(
         emit_json(detail.as_dict())
         return
     merged = f", merged into {detail.merged_into_id}" if detail.merged_into_id else ""
-    console.print(f"entity {detail.entity_id} ({detail.kind}, {detail.status}{merged}): {detail.display_name}")
+    console.print(
+        f"entity {detail.entity_id} ({detail.kind}, {detail.status}{merged}): {detail.display_name}", markup=False
+    )
     table = Table()
     for column in ("mention", "source", "record", "name", "date of birth", "address", "file:line"):
         table.add_column(column)
@@ -168,16 +171,14 @@ def show_command(
         where = f"{m['file_name']}:{m['line_number']}" if m["file_name"] else f"intel record {m['intel_record_id']}"
         table.add_row(
             str(m["mention_id"]),
-            m["source"],
-            m["source_record_id"],
-            m["display_name"],
-            str(m["date_of_birth"] or ""),
-            m["address"],
-            where,
+            *(escape(str(m[key] or "")) for key in ("source", "source_record_id", "display_name", "date_of_birth")),
+            escape(str(m["address"] or "")),
+            escape(where),
         )
     console.print(table)
     for event in detail.lineage:
-        console.print(f"  {event['occurred_at']}: {event['event']} {event['other_entity_id'] or ''} {event['reason']}")
+        other = event["other_entity_id"] or ""
+        console.print(f"  {event['occurred_at']}: {event['event']} {other} {event['reason']}", markup=False)
 
 
 @app.command("export")

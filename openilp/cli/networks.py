@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from openilp.cli.common import acting_user, console, core, emit_json, fail, service
@@ -104,13 +105,13 @@ def chart_command(
         f"{summary['bridges']} bridges"
     )
     if chart.key_players_negative:
-        console.print(f"key players, disruption (KPP-Neg): {', '.join(chart.key_players_negative)}")
-        console.print(f"key players, reach (KPP-Pos): {', '.join(chart.key_players_positive)}")
+        console.print(f"key players, disruption (KPP-Neg): {', '.join(chart.key_players_negative)}", markup=False)
+        console.print(f"key players, reach (KPP-Pos): {', '.join(chart.key_players_positive)}", markup=False)
     table = Table("node", "kind", "degree", "betweenness", "pagerank", "community")
     for node in sorted(chart.nodes, key=lambda n: -float(n["betweenness"]))[:20]:
         table.add_row(
-            str(node["label"]),
-            str(node["kind"]),
+            escape(str(node["label"])),
+            escape(str(node["kind"])),
             f"{node['degree']:.3f}",
             f"{node['betweenness']:.3f}",
             f"{node['pagerank']:.4f}",
@@ -118,7 +119,7 @@ def chart_command(
         )
     console.print(table)
     for note in chart.notes:
-        console.print(f"[dim]{note}[/]")
+        console.print(note, style="dim", markup=False)
 
 
 @app.command("purge-designations")
