@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from intel_support import T0, Cast, at
 from network_support import BOB, seed_network
 from sqlalchemy import Engine, func, select
+from web_support import csrf_from, login, make_client
 
 from openilp.core import OpenILP
 from openilp.db import session_scope
@@ -178,3 +179,39 @@ def test_network_association_alone_never_designates(
     with session_scope(engine) as session:
         refused = session.scalars(select(AuditEntry.action).where(AuditEntry.action == "designation_refused")).all()
     assert len(refused) == 2
+
+
+def test_designation_pages(engine: Engine, tmp_path: Path) -> None:
+    seed_network(engine, tmp_path)
+    client = make_client(engine, tmp_path, clock=lambda: T0)
+    login(client, "rev")
+    page = client.get("/networks/designations")
+    assert page.status_code == 200 and "Designate a member" in page.text
+    token = csrf_from(page.text)
+    form = {
+        "csrf_token": token,
+        "person": "Bob Broker",
+        "organisation": "North Side Crew",
+        "review_due_on": REVIEW.isoformat(),
+        "criterion_code": ["network_association", "seen_with_members", "", ""],
+        "criterion_source": ["Link chart", "Surveillance log 24-77", "", ""],
+        "criterion_date": [DAY.isoformat(), DAY.isoformat(), "", ""],
+    }
+    refused = client.post("/networks/designations", data=form)
+    assert refused.status_code == 400
+    assert "never a criterion" in refused.text and "No active designations" in refused.text
+    form["criterion_code"] = ["self_admission", "tattoos", "", ""]
+    form["criterion_source"] = [ADMITS.source, TATTOO.source, "", ""]
+    assert ADMITS.observed_on is not None and TATTOO.observed_on is not None
+    form["criterion_date"] = [ADMITS.observed_on.isoformat(), TATTOO.observed_on.isoformat(), "", ""]
+    made = client.post("/networks/designations", data=form, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    listed = client.get("/api/v1/networks/designations").json()["designations"]
+    assert [d["person"] for d in listed] == ["Bob Broker"]
+    review = client.post(
+        f"/networks/designations/{listed[0]['id']}/review",
+        data={"csrf_token": token, "outcome": "end", "reason": "Source withdrawn after review."},
+        follow_redirects=False,
+    )
+    assert review.status_code == 303
+    assert client.get("/api/v1/networks/designations").json()["designations"] == []

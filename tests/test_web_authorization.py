@@ -35,6 +35,7 @@ PATH_PARAMS = {
     "username": "nobody",
     "series_id": "1",
     "job_id": "no-such-job",
+    "designation_id": "1",
 }
 #: A real file under each mount.
 MOUNT_SAMPLES = {"/static": "/static/css/openilp.css"}
@@ -242,6 +243,11 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/networks/chart.json"): {"anonymous": 401, **_only([*_LE, "partner"])},
     ("GET", "/api/v1/networks/export"): {"anonymous": 401, **_only([*_LE, "partner"])},
     ("GET", "/networks"): {"anonymous": 303, **_only([*_LE, "partner"])},
+    # Designations: tests/test_designations.py. Forms without a CSRF token: 403 for everyone signed in.
+    ("GET", "/api/v1/networks/designations"): {"anonymous": 401, **_only(_LE)},
+    ("GET", "/networks/designations"): {"anonymous": 303, **_only(_LE)},
+    ("POST", "/networks/designations"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/networks/designations/{designation_id}/review"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/series/similar"): {"anonymous": 303, **_only(_LE, 422)},
     ("POST", "/series"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/series/{series_id}"): {"anonymous": 303, **_only(_LE, 404)},
