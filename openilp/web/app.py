@@ -41,6 +41,7 @@ from openilp.web.routes import api, health, pages
 from openilp.web.routes import networks as network_routes
 from openilp.web.routes import problems as problem_routes
 from openilp.web.routes import series as series_routes
+from openilp.web.routes import transparency as transparency_routes
 from openilp.web.routes.accounts import ROUTERS as ACCOUNT_ROUTERS
 from openilp.web.routes.analysis import ROUTERS as ANALYSIS_ROUTERS
 from openilp.web.routes.intel import ROUTERS as INTEL_ROUTERS
@@ -121,6 +122,7 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
     app.include_router(network_routes.designations_pages)
     app.include_router(network_routes.api)
     app.include_router(network_routes.pages)
+    app.include_router(transparency_routes.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_error_handlers(app)
     # The last added middleware runs first: headers wrap everything, then the session, then the gate.

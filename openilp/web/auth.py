@@ -53,7 +53,9 @@ __all__ = [
 ]
 
 #: Paths anyone may request (the TOTP steps check the pending sign-in themselves).
-PUBLIC_PATHS: frozenset[str] = frozenset({"/tips", "/login", "/healthz", "/login/totp", "/login/totp/setup"})
+PUBLIC_PATHS: frozenset[str] = frozenset(
+    {"/tips", "/login", "/healthz", "/login/totp", "/login/totp/setup", "/transparency", "/transparency.csv"}
+)
 #: Path prefixes anyone may request (static assets).
 PUBLIC_PREFIXES: tuple[str, ...] = ("/static/", "/tips/", "/api/v1/public/")
 #: The token of the server-side session (random; only its SHA-256 is stored).

@@ -1,0 +1,241 @@
+"""The public transparency report (modelled on the surveillance-ordinance annual reports of Oakland and Seattle).
+
+:func:`transparency_report` answers, for one agency and one year or quarter, with **aggregate counts
+only**: deployment lists issued, held by a civil-rights gate (and which gate), issued on a
+supervisor's override, and model justifications recorded (all read from the audit log); the
+forecasting methods behind the plans; the runaway-feedback test every release passes; intelligence
+records by status, purges and disseminations; tips received and rewards paid.
+
+**Small-count suppression.** Every count below :data:`SUPPRESS_BELOW` (5) is published as ``"<5"``,
+zero included, so that no cell can single out a person, an officer or a tipster
+(:func:`public_cell`); the HTML page, the CSV export and the JSON all carry the suppressed cells only.
+The report needs no sign-in and is not about anyone: it holds no name, no place smaller than the
+agency, and no record.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from openilp.core import OpenILP, Request, Result
+from openilp.db.models import Agency, AuditEntry, IntelDissemination, IntelRecord, Tip, TipReward
+from openilp.errors import InvalidRequest
+from openilp.security.actors import UserInfo
+
+__all__ = [
+    "SUPPRESS_BELOW",
+    "TransparencyReport",
+    "TransparencyRequest",
+    "public_agencies",
+    "public_cell",
+    "transparency_report",
+]
+
+#: Counts below this are published as "<5".
+SUPPRESS_BELOW = 5
+
+#: The runaway-feedback test every release passes (tests/test_fairness_feedback.py; docs/civil-rights.md).
+FEEDBACK_TEST = (
+    "part of every build: with equal true rates in four areas, after 1,000 weekly forecast and patrol "
+    "cycles with the default model and plan, each area's patrol share stays within 0.1 of its fair share; "
+    "a model trained on unweighted officer-discovered incidents fails it"
+)
+
+
+def public_cell(count: int) -> str:
+    """A count as it may be published: ``"<5"`` below :data:`SUPPRESS_BELOW`, else the number.
+
+    >>> [public_cell(n) for n in (0, 4, 5, 1234)]
+    ['<5', '<5', '5', '1,234']
+    """
+    if count < SUPPRESS_BELOW:
+        return f"<{SUPPRESS_BELOW}"
+    return f"{count:,}"
+
+
+@dataclass(frozen=True)
+class TransparencyRequest(Request):
+    """One agency's report for a year, or one quarter (1-4) of it."""
+
+    agency_code: str = ""
+    year: int = 0
+    quarter: int = 0
+
+    def validate(self) -> TransparencyRequest:
+        if not 2000 <= self.year <= 2199:
+            raise InvalidRequest(f"give a year between 2000 and 2199, got {self.year}")
+        if not 0 <= self.quarter <= 4:
+            raise InvalidRequest(f"the quarter must be 1-4 (or 0 for the whole year), got {self.quarter}")
+        return self
+
+    @property
+    def period(self) -> tuple[dt.datetime, dt.datetime]:
+        """``[start, end)`` in UTC."""
+        if self.quarter:
+            start = dt.datetime(self.year, 3 * self.quarter - 2, 1, tzinfo=dt.UTC)
+            end_month = 3 * self.quarter + 1
+            end = dt.datetime(self.year + end_month // 13, (end_month - 1) % 12 + 1, 1, tzinfo=dt.UTC)
+        else:
+            start, end = dt.datetime(self.year, 1, 1, tzinfo=dt.UTC), dt.datetime(self.year + 1, 1, 1, tzinfo=dt.UTC)
+        return start, end
+
+    @property
+    def label(self) -> str:
+        return f"{self.year} Q{self.quarter}" if self.quarter else str(self.year)
+
+
+@dataclass(frozen=True)
+class TransparencyReport(Result):
+    """The report's rows: ``(section, measure, cell)``, every cell already suppressed."""
+
+    agency_code: str
+    agency_name: str
+    period: str
+    rows: tuple[tuple[str, str, str], ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "agency": self.agency_code,
+            "agency_name": self.agency_name,
+            "period": self.period,
+            "suppression": f"counts below {SUPPRESS_BELOW} are shown as <{SUPPRESS_BELOW}",
+            "rows": [{"section": s, "measure": m, "value": v} for s, m, v in self.rows],
+            "notes": list(self.notes),
+        }
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["agency", "period", "section", "measure", "value"])
+        for section, measure, value in self.rows:
+            writer.writerow([self.agency_code, self.period, section, measure, value])
+        return out.getvalue()
+
+
+def _public_agency(session: Session, agency_code: str) -> Agency:
+    if agency_code:
+        agency = session.scalars(select(Agency).where(Agency.code == agency_code)).first()
+        if agency is None:
+            raise InvalidRequest(f"no agency {agency_code!r} publishes a report here")
+        return agency
+    agencies = session.scalars(select(Agency).order_by(Agency.code)).all()
+    if len(agencies) == 1:
+        return agencies[0]
+    raise InvalidRequest(f"choose an agency: {', '.join(a.code for a in agencies) or 'none yet'}")
+
+
+def public_agencies(core: OpenILP) -> list[tuple[str, str]]:
+    """``(code, name)`` of every agency that publishes a report here."""
+    with Session(core.engine) as session:
+        return [(a.code, a.name) for a in session.scalars(select(Agency).order_by(Agency.code))]
+
+
+def _naive(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def transparency_report(core: OpenILP, actor: UserInfo | None, request: TransparencyRequest) -> TransparencyReport:
+    """The aggregate report of ``request`` (module docstring); public: no sign-in, nothing audited
+    because nothing about anyone is read out."""
+    request = request.validate()
+    start, end = request.period
+    lo, hi = _naive(start), _naive(end)
+    with Session(core.engine) as session:
+        agency = _public_agency(session, request.agency_code)
+        entries = session.execute(
+            select(AuditEntry.action, AuditEntry.details).where(
+                AuditEntry.agency_id == agency.id,
+                AuditEntry.object_type.in_(("deployment_plan", "forecast_model")),
+                AuditEntry.action.in_(("create", "hold", "override", "justify")),
+                AuditEntry.occurred_at >= lo,
+                AuditEntry.occurred_at < hi,
+            )
+        ).all()
+        actions: Counter[str] = Counter()
+        gates: Counter[str] = Counter()
+        methods: Counter[str] = Counter()
+        for action, details_text in entries:
+            actions[action] += 1
+            details = json.loads(details_text or "{}")
+            if action == "hold":
+                for held in details.get("held_because") or []:
+                    gates[str(held.get("gate"))] += 1
+            if action in ("create", "override"):
+                method = (details.get("parameters") or {}).get("method")
+                if method:
+                    methods[str(method)] += 1
+        statuses = dict(
+            session.execute(
+                select(IntelRecord.status, func.count())
+                .where(IntelRecord.agency_id == agency.id)
+                .group_by(IntelRecord.status)
+            ).all()
+        )
+        purged = session.scalar(
+            select(func.count())
+            .select_from(IntelRecord)
+            .where(IntelRecord.agency_id == agency.id, IntelRecord.purged_at >= lo, IntelRecord.purged_at < hi)
+        )
+        released = session.scalar(
+            select(func.count())
+            .select_from(IntelDissemination)
+            .join(IntelRecord, IntelRecord.id == IntelDissemination.record_id)
+            .where(
+                IntelRecord.agency_id == agency.id,
+                IntelDissemination.released_at >= lo,
+                IntelDissemination.released_at < hi,
+            )
+        )
+        tips = session.scalar(
+            select(func.count())
+            .select_from(Tip)
+            .where(Tip.agency_id == agency.id, Tip.created_at >= lo, Tip.created_at < hi)
+        )
+        paid = session.scalar(
+            select(func.count())
+            .select_from(TipReward)
+            .join(Tip, Tip.id == TipReward.tip_id)
+            .where(Tip.agency_id == agency.id, TipReward.paid_at >= lo, TipReward.paid_at < hi)
+        )
+    plans = "Deployment lists"
+    rows: list[tuple[str, str, str]] = [
+        (plans, "lists issued (passed every gate)", public_cell(actions["create"])),
+        (plans, "lists held by a civil-rights gate", public_cell(actions["hold"])),
+        (plans, "held: patrol outside demographic parity (0.8-1.25)", public_cell(gates["parity"])),
+        (plans, "held: model scores leak a demographic majority (AUC >= 0.70)", public_cell(gates["proxy"])),
+        (plans, "issued on a supervisor's recorded override of the parity gate", public_cell(actions["override"])),
+        (plans, "written justifications of a model recorded", public_cell(actions["justify"])),
+    ]
+    for method in sorted(methods):
+        rows.append(("Models in use", f"lists planned with the {method} forecaster", public_cell(methods[method])))
+    rows.append(("Models in use", "runaway-feedback test (Ensign et al. 2018)", "passed: " + FEEDBACK_TEST))
+    intel = "Criminal intelligence (28 CFR Part 23)"
+    for status in ("pending", "approved", "rejected", "purged"):
+        rows.append((intel, f"records {status} (now)", public_cell(int(statuses.get(status, 0)))))
+    rows += [
+        (intel, "records purged in the period", public_cell(int(purged or 0))),
+        (intel, "disseminations in the period", public_cell(int(released or 0))),
+        ("Community tips", "tips received", public_cell(int(tips or 0))),
+        ("Community tips", "rewards paid", public_cell(int(paid or 0))),
+    ]
+    notes = (
+        f"Counts below {SUPPRESS_BELOW} are shown as <{SUPPRESS_BELOW} so that no one can be singled out.",
+        "Parity compares each resident group's share of patrol minutes with its share of the population; "
+        "it describes where patrols went, not who was stopped (docs/civil-rights.md).",
+    )
+    return TransparencyReport(agency.code, agency.name, request.label, tuple(rows), notes)
+
+
+def default_year(today: dt.date) -> int:
+    """The year a report defaults to: the current one."""
+    return today.year

@@ -1,0 +1,109 @@
+"""The public transparency report: aggregate counts only, small counts suppressed in every public output."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import Engine
+from store_support import core_for
+from tasking_support import AGENCY, AS_OF, history, seed_store, trigger, write_halves
+from web_support import make_client
+
+from openilp.services.analysis.tasking import DeployRequest, OverrideRequest, make_deployment, override_deployment
+from openilp.services.transparency import SUPPRESS_BELOW, TransparencyRequest, public_cell, transparency_report
+
+REASON = "Confirmed burglary series in the east half; reviewed with the community board this week."
+
+
+@given(st.integers(min_value=0, max_value=10**9))
+def test_no_published_count_is_below_five(count: int) -> None:
+    cell = public_cell(count)
+    if count < SUPPRESS_BELOW:
+        assert cell == "<5"
+    else:
+        assert int(cell.replace(",", "")) == count >= SUPPRESS_BELOW
+
+
+def _numbers_ok(value: str) -> bool:
+    """A public cell is "<5", a count of at least 5, or a sentence (the feedback test's status)."""
+    if value == "<5":
+        return True
+    if re.fullmatch(r"[\d,]+", value):
+        return int(value.replace(",", "")) >= SUPPRESS_BELOW
+    return value.startswith("passed: ")
+
+
+@pytest.fixture
+def store(sqlite_engine: Engine, tmp_path: Path) -> Engine:
+    seed_store(sqlite_engine, history(), "history")
+    seed_store(sqlite_engine, trigger(), "trigger")
+    areas, _ = write_halves(tmp_path)
+    (tmp_path / "boundaries").mkdir()
+    (tmp_path / "boundaries" / f"{AGENCY}.geojson").write_text(areas.read_text())
+    (tmp_path / "disparity").mkdir()
+    (tmp_path / "disparity" / f"{AGENCY}.toml").write_text(
+        'demographics = "../residents.csv"\nid_column = "NHD_NUM"\ngroups = ["group_a", "group_b"]\n'
+    )
+    return sqlite_engine
+
+
+def _held_and_overridden(store: Engine, tmp_path: Path, budgets: list[float]) -> int:
+    core = core_for(store, tmp_path)
+    overridden = 0
+    for budget in budgets:
+        request = DeployRequest(AGENCY, as_of=AS_OF, officer_minutes=budget, method="naive", near_repeat=False)
+        held = make_deployment(core, None, request)
+        assert held.status == "held" and held.held_because[0]["gate"] == "parity"
+        cells = tuple(p["cell_id"] for p in held.deployment.places)
+        issued = override_deployment(core, None, OverrideRequest(held.request, held.reference, cells, REASON))
+        assert issued.status == "issued" and issued.override == REASON
+        overridden += 1
+    return overridden
+
+
+def test_counts_are_read_from_the_audit_log_and_suppressed(store: Engine, tmp_path: Path) -> None:
+    year = dt.datetime.now(dt.UTC).year
+    core = core_for(store, tmp_path)
+    before = transparency_report(core, None, TransparencyRequest(AGENCY, year))
+    rows = {measure: value for _, measure, value in before.rows}
+    assert rows["lists held by a civil-rights gate"] == "<5"
+
+    _held_and_overridden(store, tmp_path, [800.0, 775.0, 750.0, 725.0, 700.0])
+    after = transparency_report(core, None, TransparencyRequest(AGENCY, year))
+    rows = {measure: value for _, measure, value in after.rows}
+    assert rows["lists held by a civil-rights gate"] == "5"
+    assert rows["held: patrol outside demographic parity (0.8-1.25)"] == "5"
+    assert rows["issued on a supervisor's recorded override of the parity gate"] == "5"
+    assert rows["lists planned with the naive forecaster"] == "5"
+    assert rows["lists issued (passed every gate)"] == "<5"
+    assert all(_numbers_ok(value) for _, _, value in after.rows)
+    # Another year, another quarter: nothing (suppressed).
+    empty = transparency_report(core, None, TransparencyRequest(AGENCY, year - 1, 2))
+    assert empty.period == f"{year - 1} Q2" and {v for _, m, v in empty.rows if "lists" in m} == {"<5"}
+
+
+def test_every_public_output_suppresses_small_counts(store: Engine, tmp_path: Path) -> None:
+    _held_and_overridden(store, tmp_path, [800.0, 775.0])  # two overrides: must show as <5
+    client = make_client(store, tmp_path)  # nobody signed in
+    page = client.get(f"/transparency?agency={AGENCY}")
+    assert page.status_code == 200 and 'id="transparency-period"' in page.text
+    cells = re.findall(r'<td class="transparency-cell">([^<]*)</td>', page.text.replace("&lt;", "<"))
+    assert cells and all(_numbers_ok(c) for c in cells)
+    assert "2" not in {c.strip() for c in cells}
+    exported = client.get(f"/transparency.csv?agency={AGENCY}")
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(exported.text)))
+    assert table and all(_numbers_ok(row["value"]) for row in table)
+    overrides = [r for r in table if r["measure"].startswith("issued on a supervisor's recorded override")]
+    assert overrides[0]["value"] == "<5"
+    # Nothing in the report names a person: no user names, no reasons.
+    assert "REASON" not in exported.text and "Confirmed burglary" not in page.text + exported.text
+    assert client.get("/transparency?agency=NOPE").status_code == 400
+    assert client.get(f"/transparency?agency={AGENCY}&quarter=7").status_code == 400
