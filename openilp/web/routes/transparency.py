@@ -50,7 +50,7 @@ def transparency_page(
 ) -> Response:
     """The report as a page anyone may read (with several agencies and none chosen, the choice)."""
     agencies = public_agencies(core)
-    if not agency.strip() and len(agencies) > 1:
+    if not agency.strip() and len(agencies) != 1:  # none yet, or several: the choice (or the lack of one)
         return render(
             request,
             "transparency.html",
