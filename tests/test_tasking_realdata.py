@@ -52,6 +52,13 @@ def test_the_guides_st_louis_deployment_list(stlouis: Engine) -> None:
     for place in result.places:
         row = f"│ {place['number']}     │ {place['neighbourhood']:<25} │ {place['lat']:.5f}, {place['lon']:.5f} │"
         assert row in guide, row
+    # Each place gives the block address most of its cell's incidents were recorded at, and its alert the
+    # complaint numbers of the incidents behind it: what an officer and the agency use, not store ids.
+    assert all(place["block_address"] for place in result.places)
+    for place in result.places:
+        assert len(place["alert_complaints"]) == len(place["alert_incidents"])
+        assert all(c.startswith("19-") for c in place["alert_complaints"]), place["alert_complaints"]
+    assert sum(len(p["alert_complaints"]) for p in result.places) >= 6
     rounds = result.schedule_rows(dt.time(7, 0))
     first_round = ", ".join(str(r["place"]) for r in rounds if r["round"] == 1)
     assert f"Round 1 (07:00–09:00): places {first_round}" in guide

@@ -230,11 +230,12 @@ def deploy_command(
     table = Table(
         title=f"Patrol plan {as_of}: {len(plan.places)} places, {plan.minutes_used} of {officer_minutes:g} min"
     )
-    for column in ("place", "neighbourhood", "lat, lon", "cell", "rank", "visits", "minutes", "reason"):
+    for column in ("place", "address", "neighbourhood", "lat, lon", "cell", "rank", "visits", "minutes", "reason"):
         table.add_column(column)
     for p in result.places:
         table.add_row(
             str(p["number"]),
+            escape(p.get("block_address") or "–"),
             escape(p["neighbourhood"]),
             f"{p['lat']:.5f}, {p['lon']:.5f}",
             str(p["cell_id"]),

@@ -195,3 +195,30 @@ def patrol_propensities(engine: Engine, incident_ids: Sequence[int]) -> np.ndarr
             rows = session.execute(select(Incident.id, Incident.patrol_propensity).where(Incident.id.in_(chunk))).all()
             found.update({int(i): (math.nan if p is None else float(p)) for i, p in rows})
     return np.array([found.get(i, math.nan) for i in ids], dtype=np.float64)
+
+
+def block_addresses_in_squares(
+    engine: Engine, agency_code: str, centres_m: Sequence[tuple[float, float]], half_width_m: float
+) -> list[str | None]:
+    """For each square (centre x, y and half its side, metres in the agency's CRS), the block address
+    most of the agency's incidents inside it were recorded at (None when none has one)."""
+    out: list[str | None] = []
+    with Session(engine) as session:
+        agency_id = session.scalar(select(Agency.id).where(Agency.code == agency_code))
+        for x, y in centres_m:
+            row = session.execute(
+                text(
+                    "SELECT block_address, COUNT(*) AS n FROM incidents WHERE agency_id = :agency "
+                    "AND block_address IS NOT NULL AND x_m BETWEEN :x0 AND :x1 AND y_m BETWEEN :y0 AND :y1 "
+                    "GROUP BY block_address ORDER BY n DESC, block_address LIMIT 1"
+                ),
+                {
+                    "agency": agency_id,
+                    "x0": x - half_width_m,
+                    "x1": x + half_width_m,
+                    "y0": y - half_width_m,
+                    "y1": y + half_width_m,
+                },
+            ).first()
+            out.append(None if row is None else str(row[0]))
+    return out

@@ -56,7 +56,7 @@ from openilp.errors import InvalidRequest
 from openilp.fairness import ProxyAudit, harm_of, majority_areas, proxy_auc
 from openilp.security.actors import UserInfo
 from openilp.services.analysis.common import cached, check_day, latest_incident_date, reader_agency
-from openilp.services.analysis.events import EventQuery, load_events
+from openilp.services.analysis.events import EventQuery, block_addresses_in_squares, incident_labels, load_events
 from openilp.services.analysis.forecasting import ForecastRequest, forecast_geojson, run_forecast
 from openilp.services.analysis.gates import check_written_reason, held_because, latest_justification, model_key
 from openilp.services.analysis.nearrepeat import KnoxRequest, NearRepeatAlertRequest, run_near_repeat_alerts
@@ -416,6 +416,7 @@ def _plan_shift(
             }
         )
     _reason_codes(engine, places, grid, agency_code=agency_code, categories=categories, as_of=as_of, alerts=alerts)
+    _what_the_agency_calls_them(engine, places, grid, agency_code)
     collection = forecast_geojson(forecaster, scores, category=",".join(categories), horizon_days=7.0)
     row_of = {p["cell_id"]: p for p in places}
     collection["features"] = sorted(
@@ -478,6 +479,22 @@ def _plan_shift(
 #: over these look-back windows (days).
 REASON_RADIUS_M = 200.0
 REASON_WINDOWS_DAYS = (56, 365)
+
+
+def _what_the_agency_calls_them(engine: Engine, places: list[dict[str, Any]], grid: Any, agency_code: str) -> None:
+    """Give each place the block address an officer can find (the one most incidents in its cell were
+    recorded at) and the complaint numbers of its alert incidents: lists people act on show what the
+    agency uses, ids stay in URLs and exports."""
+    half = grid.cell_size_m / 2.0
+    cx, cy = grid.centres_m()
+    centres = [(float(cx[p["cell_id"]]), float(cy[p["cell_id"]])) for p in places]
+    addresses = block_addresses_in_squares(engine, agency_code, centres, half)
+    labels = incident_labels(engine, [i for p in places for i in p["alert_incidents"]])
+    for place, address in zip(places, addresses, strict=True):
+        place["block_address"] = address
+        place["alert_complaints"] = [
+            labels.get(int(i), {}).get("complaint_number") or f"incident {i}" for i in place["alert_incidents"]
+        ]
 
 
 def _reason_codes(
