@@ -79,3 +79,23 @@ def test_harm_weights_cover_every_category_and_ignore_discovered_ones() -> None:
             assert HARM_DAYS[code] > 0, code
     assert harm_of(["homicide", None, "nonsense"]).tolist() == [5475.0, 0.0, 0.0]
     assert harm_of(["burglary"], {"burglary": 3.0}).tolist() == [3.0]
+
+
+def test_the_live_check_finds_feedback_and_only_feedback() -> None:
+    from openilp.fairness import live_feedback_check
+
+    rng = np.random.default_rng(11)
+    areas, cycles = 40, 30
+    share = rng.dirichlet(np.ones(areas), size=cycles).T
+    reported = rng.poisson(4, (areas, cycles)).astype(float)
+    noise = rng.normal(0, 1, (areas, cycles))
+    quiet = np.cumsum(0.3 * reported + noise, axis=1)
+    assert not live_feedback_check(quiet, share, reported).alert
+    # Risk rises with last cycle's patrol share: a feedback loop.
+    loop = np.zeros((areas, cycles))
+    for t in range(1, cycles):
+        loop[:, t] = loop[:, t - 1] + 0.3 * reported[:, t - 1] + 40.0 * share[:, t - 1] + noise[:, t]
+    found = live_feedback_check(loop, share, reported)
+    assert found.alert and found.beta == pytest.approx(40.0, rel=0.25) and found.gamma == pytest.approx(0.3, abs=0.1)
+    with pytest.raises(ValueError, match="same shape"):
+        live_feedback_check(quiet[:, :1], share[:, :1], reported[:, :1])

@@ -3,6 +3,8 @@
 * :mod:`openilp.fairness.feedback`: the runaway-feedback simulation of Ensign et al. (2018), run
   with OpenILP's own forecasters (:mod:`openilp.analysis.forecast`) and deployment code
   (:mod:`openilp.tasking`), and inverse-propensity sampling of discovered incidents.
+* :mod:`openilp.fairness.live`: the live check on real plans: does last cycle's patrol share raise
+  this cycle's risk more than reported crime explains?
 * :mod:`openilp.fairness.proxy`: proxy leakage, the AUC of a model's area scores for telling which
   areas have a demographic majority.
 * :mod:`openilp.fairness.concentration`: The Markup's concentration table of the most-targeted,
@@ -23,6 +25,7 @@ from openilp.fairness.feedback import (
     simulate_feedback,
 )
 from openilp.fairness.harm import HARM_DAYS, harm_of
+from openilp.fairness.live import LiveFeedback, live_feedback_check
 from openilp.fairness.proxy import PROXY_AUC_THRESHOLD, ProxyAudit, majority_areas, proxy_auc
 
 __all__ = [
@@ -32,10 +35,12 @@ __all__ = [
     "TRAINING_CHOICES",
     "ConcentrationTable",
     "FeedbackResult",
+    "LiveFeedback",
     "ProxyAudit",
     "concentration_table",
     "harm_of",
     "inverse_propensity_sample",
+    "live_feedback_check",
     "majority_areas",
     "proxy_auc",
     "simulate_feedback",

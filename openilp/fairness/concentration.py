@@ -8,7 +8,8 @@ module computes that table for a period of OpenILP's plans (civil-rights referen
 * areas are ranked by how often (or how many minutes) they were targeted;
 * **most targeted**: the top 5 % of areas by that count (at least one area, only areas targeted);
 * **median**: the areas whose count lies between the 45th and 55th percentiles of all areas
-  (at least the one at the median);
+  (at least the one at the median; when more than half were never targeted, of the targeted areas,
+  with a note);
 * **never targeted**: areas with a count of zero;
 
 and for each set, the share of its residents in each group. The ratios most-targeted ÷ median and
@@ -118,6 +119,12 @@ def concentration_table(
     k = max(1, int(math.floor(top_share * n)))
     most = [a for a in ordered.index[:k] if ordered[a] > 0]
     low, high = np.percentile(counts.to_numpy(), [45, 55])
+    if high <= 0 and (counts > 0).any():
+        # Most areas were never targeted: the median area is a never-targeted one and the comparison
+        # would be empty; compare with the median of the targeted areas instead, and say so.
+        targeted = counts[counts > 0]
+        low, high = np.percentile(targeted.to_numpy(), [45, 55])
+        notes.append("more than half of the areas were never targeted: 'median' is the median of the targeted areas")
     median_areas = [a for a in counts.index if low <= counts[a] <= high]
     never = [a for a in counts.index if counts[a] == 0]
     if not most:
