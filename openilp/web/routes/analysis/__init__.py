@@ -10,7 +10,7 @@ what they share).
 * :mod:`~openilp.web.routes.analysis.trends` — ``/api/v1/analysis/trends.*``, ``/analysis/trends``;
 * :mod:`~openilp.web.routes.analysis.forecast` — ``/api/v1/forecast/weekly.geojson``, ``/forecast``;
 * :mod:`~openilp.web.routes.analysis.tasking` — ``/api/v1/deploy.json``, ``/deploy``, ``/deploy/print``;
-* ``/api/v1/jobs/{id}`` — progress of the analyses the pages run in the background
+* ``/api/v1/jobs/{job_id}`` — progress of the analyses the pages run in the background
   (:func:`~openilp.web.routes.analysis.common.run_in_background`).
 """
 

@@ -6,7 +6,7 @@ agency, validates the request (400 with the reason) and caches the result. Pages
 through :func:`run_for_page`: "nothing matches" becomes a notice beside the form (200), any other
 refusal an error message (400). Pages whose analysis can take long run it through
 :func:`run_in_background`: when it is not done within ``page_wait_ms`` the page answers with a
-progress bar that polls ``/api/v1/jobs/{id}`` and reloads itself when the job ends.
+progress bar that polls ``/api/v1/jobs/{job_id}`` and reloads itself when the job ends.
 """
 
 from __future__ import annotations
