@@ -200,11 +200,14 @@ def main(argv: list[str] | None = None) -> int:
     out = {"proxy": proxy, "plans": plans, "concentration": table.as_dict(), "live": live, "method": args.method}
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, default=str) + "\n")
-    print("| forecaster | leakage Feb | May | Aug | Nov | mean |")
-    print("|---|---|---|---|---|---|")
+    print("| forecaster | AUC, Black-majority: 4 Feb | 6 May | 5 Aug | 4 Nov | mean | gate's leakage, mean (group) |")
+    print("|---|---|---|---|---|---|---|")
     for row in proxy:
+        groups = ", ".join(sorted(set(row["gate_group"])))
         print(
-            f"| {row['method']} | " + " | ".join(f"{v:.2f}" for v in row["leakage"]) + f" | {row['mean_leakage']:.2f} |"
+            f"| {row['method']} | "
+            + " | ".join(f"{v:.2f}" for v in row["auc"])
+            + f" | {np.mean(row['auc']):.2f} | {row['mean_gate_leakage']:.2f} ({groups}) |"
         )
     print()
     print("| week of | white | Black | other | need: white | Black | other | status |")
