@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # Test processes (pytest-xdist); each gets its own SQLite files and PostgreSQL database.
 TEST_WORKERS ?= 2
 
-.PHONY: install assets demo test test-fast bench lint format docs-cli clean
+.PHONY: install assets demo test test-fast bench fuzz lint format docs-cli clean
 
 install: $(STAMP) $(ASSETS)
 
@@ -34,6 +34,11 @@ demo: install
 ## The whole test suite (SQLite; also PostgreSQL when OPENILP_TEST_DATABASE_URL is set).
 test: install
 	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+## Fuzz the JSON API from its OpenAPI schema (Schemathesis; > 10,000 requests, not part of make test).
+## FUZZ_EXAMPLES sets the generated examples per operation and role (default 100).
+fuzz: install
+	$(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS) fuzz
 
 ## Benchmarks: results in bench/results/*.json, summary in docs/benchmarks.md.
 bench: install

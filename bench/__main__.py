@@ -11,6 +11,7 @@ from bench import (
     bench_gistar,
     bench_import,
     bench_knox,
+    bench_load,
     bench_networks,
     bench_series,
     bench_toprank,
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "toprank_vancouver": bench_toprank.run_vancouver,
     "series_linkage": bench_series.run_linkage,
     "networks": bench_networks.run,
+    "load_web": bench_load.run,
 }
 
 

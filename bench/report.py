@@ -38,6 +38,8 @@ def _rows(result: dict) -> list[str]:
         return rows
     if result["benchmark"] == "knox":
         return _knox_rows(result)
+    if result["benchmark"] == "load_web":
+        return _load_rows(result)
     if result["benchmark"] == "gistar_chicago":
         return [
             f"| Gi* with {result['permutations']} permutations, {result['cells']:,} cells ({result['data']}) "
@@ -107,6 +109,24 @@ def _toprank_rows(result: dict) -> list[str]:
             f"(+{blend['difference']:.2f} [{blend['ci_low']:+.2f}, {blend['ci_high']:+.2f}]), "
             f"{reference['ratio']:.3f}× the reference blend |"
         )
+    return rows
+
+
+def _load_rows(result: dict) -> list[str]:
+    rows = []
+    labels = {"tips": "anonymous tip submissions", "month_geojson": "a month of incident GeoJSON"}
+    for backend in ("sqlite", "postgresql"):
+        measured = result.get(backend)
+        if not measured:
+            continue
+        for scenario, label in labels.items():
+            r = measured[scenario]
+            rows.append(
+                f"| web load, {label}, {result['concurrency']} clients, {backend} ({r['requests']} requests) "
+                f"| {r['requests_per_s']} req/s, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, {r['errors']} errors "
+                f"| target ≥ {r['target_requests_per_s']:g} req/s, p99 < {r['target_p99_ms']:g} ms "
+                f"| {'met' if r['meets_target'] else 'not met'} |"
+            )
     return rows
 
 
