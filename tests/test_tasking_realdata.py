@@ -49,9 +49,11 @@ def test_the_guides_st_louis_deployment_list(stlouis: Engine) -> None:
     assert result.cells["forecast"]["events_used"] == 5795 and result.cells["forecast"]["cells"] == 7148
     assert [p["rank"] for p in result.places] == [10, 11, 1, 2, 3, 4, 5, 6, 7]
     assert [p["alert"] for p in result.places] == [True, True, False, True, True, False, False, True, True]
+    guide_rows = {line.split("│")[1].strip(): line for line in guide.splitlines() if line.startswith("│ ")}
     for place in result.places:
-        row = f"│ {place['number']}     │ {place['neighbourhood']:<25} │ {place['lat']:.5f}, {place['lon']:.5f} │"
-        assert row in guide, row
+        row = guide_rows[str(place["number"])]
+        cells = [cell.strip() for cell in row.split("│")[1:-1]]
+        assert cells[1:4] == [place["block_address"], place["neighbourhood"], f"{place['lat']:.5f}, {place['lon']:.5f}"]
     # Each place gives the block address most of its cell's incidents were recorded at, and its alert the
     # complaint numbers of the incidents behind it: what an officer and the agency use, not store ids.
     assert all(place["block_address"] for place in result.places)
@@ -70,3 +72,27 @@ def test_the_guides_st_louis_deployment_list(stlouis: Engine) -> None:
             f"(ratio {group.exposure_to_crime:.2f})"
         )
         assert line in guide, line
+
+
+def test_a_study_area_file_is_audited_by_its_digest(stlouis: Engine) -> None:
+    """The guide's command passes 88 neighbourhoods (~1 MB of GeoJSON) as the study area: the audit
+    entry names the area by SHA-256 and size instead of failing on the log's size limit."""
+    import hashlib
+    import json
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from openilp.db.models import AuditEntry
+
+    area = shared_file("stlouis", "stl_neighborhoods_wgs84.geojson").read_text(encoding="utf-8")
+    request = DeployRequest("SLMPD", as_of=dt.date(2019, 12, 2), officer_minutes=960, method="naive", study_area=area)
+    issued = make_deployment(core_of(stlouis), None, request)
+    assert len(issued.deployment.places) == 9
+    with Session(stlouis) as session:
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.object_type == "deployment_plan").order_by(AuditEntry.id.desc())
+        ).first()
+    assert entry is not None
+    audited = json.loads(entry.details)["parameters"]["study_area"]
+    assert audited.startswith(f"GeoJSON sha256:{hashlib.sha256(area.encode()).hexdigest()}") and "bytes" in audited
