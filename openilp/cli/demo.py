@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.markup import escape
+from rich.rule import Rule
 
 from openilp.cli.common import console, core, progress_bar, service
 
@@ -37,9 +38,11 @@ def demo(
     deployment = core()
     config = deployment.settings
     bind_port = port or config.port
-    console.rule("[bold green]OpenILP demo")
+    # A rule as wide as the terminal, but no wider than 100 columns when the output is a pipe or a log.
+    rule_width = min(console.width, 100)
+    console.print(Rule("[bold green]OpenILP demo"), width=rule_width)
     console.print(f"  Open      http://{config.host}:{bind_port}/")
     console.print(f"  Sign in   user [bold]{escape(result.username)}[/]   password [bold]{escape(result.password)}[/]")
     console.print("  Stop      Ctrl+C")
-    console.rule()
+    console.print(Rule(), width=rule_width)
     uvicorn.run(create_app(deployment), host=config.host, port=bind_port, log_level="warning")
