@@ -107,3 +107,35 @@ def test_every_public_output_suppresses_small_counts(store: Engine, tmp_path: Pa
     assert "REASON" not in exported.text and "Confirmed burglary" not in page.text + exported.text
     assert client.get("/transparency?agency=NOPE").status_code == 400
     assert client.get(f"/transparency?agency={AGENCY}&quarter=7").status_code == 400
+
+
+def test_the_command_line_prints_the_same_suppressed_report(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from openilp.cli import common
+    from openilp.cli.main import app
+
+    _held_and_overridden(store, tmp_path, [800.0])
+    monkeypatch.setenv("OPENILP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OPENILP_DATABASE_URL", str(store.url))
+    monkeypatch.setenv("OPENILP_AUDIT_KEY", core_for(store, tmp_path).settings.audit_key)
+    for cached in (common.settings, common.engine, common.core):
+        cached.cache_clear()
+    try:
+        out = tmp_path / "report.csv"
+        result = CliRunner().invoke(app, ["transparency", "--agency", AGENCY, "--json", "--csv", str(out)])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.output)
+        web = transparency_report(
+            core_for(store, tmp_path), None, TransparencyRequest(AGENCY, dt.datetime.now(dt.UTC).year)
+        )
+        assert data == web.as_dict()
+        assert out.read_text(encoding="utf-8") == web.to_csv()
+        assert all(_numbers_ok(row["value"]) for row in data["rows"])
+    finally:
+        for cached in (common.settings, common.engine, common.core):
+            cached.cache_clear()

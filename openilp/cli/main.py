@@ -25,6 +25,7 @@ from openilp.cli import (
     problems,
     series,
     serve,
+    transparency,
     users,
 )
 
@@ -53,7 +54,7 @@ def main(
 
 # Top-level commands, in the order `openilp --help` lists them: a Typer added without a name
 # contributes its commands directly (Typer merges them), groups follow under their names.
-for _commands in (demo.app, imports.app, serve.app, analysis.app, forecast.app):
+for _commands in (demo.app, imports.app, serve.app, analysis.app, forecast.app, transparency.app):
     app.add_typer(_commands)
 for _name, _group in (
     ("assess", assess.app),
