@@ -7,6 +7,7 @@ import sys
 
 from bench import (
     bench_cli_startup,
+    bench_entities,
     bench_forecast,
     bench_gistar,
     bench_import,
@@ -36,6 +37,7 @@ BENCHMARKS = {
     "series_linkage": bench_series.run_linkage,
     "networks": bench_networks.run,
     "load_web": bench_load.run,
+    "entities": bench_entities.run,
 }
 
 

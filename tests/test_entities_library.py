@@ -253,3 +253,33 @@ def test_training_on_scrambled_fields_is_refused() -> None:
             scrambled[column] = rng.permutation(scrambled[column].to_numpy())
     with pytest.raises(DegenerateModel, match="nothing was linked"):
         PersonMatcher().fit(scrambled)
+
+
+# --- the synthetic generator ---------------------------------------------------------------------
+
+
+def test_synthetic_persons_are_seeded_and_corrupted_at_the_documented_rates() -> None:
+    from openilp.entities.synthetic import synthetic_persons
+
+    first = synthetic_persons(20_000, seed=3)
+    again = synthetic_persons(20_000, seed=3)
+    pd.testing.assert_frame_equal(first, again)
+    assert len(first) == 20_000 and first["record_id"].is_unique
+    sizes = first.groupby("person_id").size()
+    assert 1.8 < sizes.mean() < 2.2  # records per person, mean 2
+    assert first["identifier"].isna().mean() == pytest.approx(0.1 + 0.9 * 0.2 * 0.5, abs=0.03)
+    # Duplicates differ from the person's first record about as often as the rates say.
+    by_person = first.sort_values("record_id").groupby("person_id")
+    originals = by_person.head(1).set_index("person_id")
+    copies = first[~first["record_id"].isin(by_person.head(1)["record_id"])].merge(
+        originals.add_suffix("_0"), left_on="person_id", right_index=True
+    )
+    )
+    moved = (copies["street_number"] != copies["street_number_0"]).mean()
+    assert 0.10 < moved < 0.20  # moved 15 % (a new street number is almost always different)
+    dob_changed = (copies["date_of_birth"].notna() & copies["date_of_birth_0"].notna()) & (
+        copies["date_of_birth"] != copies["date_of_birth_0"]
+    )
+    assert 0.04 < dob_changed.mean() < 0.12  # transposed 3 % (when possible) + typo 5 %
+    # No protected attribute is generated.
+    assert not set(first.columns) & {"race", "ethnicity", "religion", "national_origin"}

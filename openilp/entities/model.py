@@ -266,7 +266,7 @@ class PersonMatcher:
     min_field_fill: float = 0.05
     u_max_pairs: float = 2e6
     em_max_pairs: float | None = None
-    em_rules: Sequence[tuple[str, ...]] = (("dob_text",), ("postcode",))
+    em_rules: Sequence[tuple[str, ...]] = (("dob_text",), ("first_name", "surname"))
     deterministic_rules: Sequence[tuple[str, ...]] = (("identifier", "dob_text"), ("first_name", "surname", "dob_text"))
     deterministic_recall: float = 0.7
     max_matches_per_record: float = 20.0
