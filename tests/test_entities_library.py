@@ -274,7 +274,6 @@ def test_synthetic_persons_are_seeded_and_corrupted_at_the_documented_rates() ->
     copies = first[~first["record_id"].isin(by_person.head(1)["record_id"])].merge(
         originals.add_suffix("_0"), left_on="person_id", right_index=True
     )
-    )
     moved = (copies["street_number"] != copies["street_number_0"]).mean()
     assert 0.10 < moved < 0.20  # moved 15 % (a new street number is almost always different)
     dob_changed = (copies["date_of_birth"].notna() & copies["date_of_birth_0"].notna()) & (
