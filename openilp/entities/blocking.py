@@ -16,7 +16,7 @@ pairs that at least one rule finds: the ceiling of the whole pipeline's recall.
 
 >>> rule = BlockingRule("names", (("surname_metaphone", "surname_metaphone"), ("dob", "dob")))
 >>> rule.sql()
-'l."surname_metaphone" = r."surname_metaphone" AND l."dob" = r."dob"'
+'l.surname_metaphone = r.surname_metaphone AND l.dob = r.dob'
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ class BlockingRule:
 
     def sql(self) -> str:
         """The rule as a Splink blocking condition (``l.`` and ``r.`` are the two records)."""
-        return " AND ".join(f'l."{left}" = r."{right}"' for left, right in self.equal)
+        # Plain column names (no quotes): the same text is valid SQL on DuckDB and Spark.
+        return " AND ".join(f"l.{left} = r.{right}" for left, right in self.equal)
 
     def is_symmetric(self) -> bool:
         """Whether reading the rule with the records swapped gives the same rule."""

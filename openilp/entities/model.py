@@ -288,6 +288,11 @@ class PersonMatcher:
 
             if self.spark_session is None:
                 raise ValueError("the spark backend needs spark_session")
+            context = self.spark_session.sparkContext
+            if context.getCheckpointDir() is None:  # Splink breaks lineage with checkpoints
+                import tempfile
+
+                context.setCheckpointDir(tempfile.mkdtemp(prefix="openilp-spark-"))
             db_api = SparkAPI(spark_session=self.spark_session)
             table = self.spark_session.createDataFrame(persons.astype(object).where(persons.notna(), None))
         else:

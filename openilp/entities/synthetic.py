@@ -42,7 +42,13 @@ from openilp.entities.nicknames import NICKNAME_GROUPS
 
 __all__ = ["CorruptionRates", "synthetic_persons"]
 
-_FIRST_NAMES = (
+
+def _words(text: str) -> list[str]:
+    """The words of ``text`` (the name lists below are written as text, one space between words)."""
+    return text.split()
+
+
+_FIRST_NAMES = _words(
     "james john robert michael william david richard joseph thomas charles christopher daniel matthew anthony "
     "mark donald steven paul andrew joshua kenneth kevin brian george timothy ronald edward jason jeffrey ryan "
     "jacob gary nicholas eric jonathan stephen larry justin scott brandon benjamin samuel gregory alexander "
@@ -54,8 +60,8 @@ _FIRST_NAMES = (
     "lauren christina joan evelyn judith megan andrea cheryl hannah jacqueline martha gloria teresa ann sara "
     "madison frances kathryn janice jean abigail alice judy sophia grace denise amber doris marilyn danielle "
     "beverly isabella theresa diana natalie brittany charlotte marie kayla alexis lori"
-).split()
-_SURNAMES = (
+)
+_SURNAMES = _words(
     "smith johnson williams brown jones garcia miller davis rodriguez martinez hernandez lopez gonzalez wilson "
     "anderson thomas taylor moore jackson martin lee perez thompson white harris sanchez clark ramirez lewis "
     "robinson walker young allen king wright scott torres nguyen hill flores green adams nelson baker hall "
@@ -66,13 +72,13 @@ _SURNAMES = (
     "coleman butler henderson barnes gonzales fisher vasquez simmons romero jordan patterson alexander hamilton "
     "graham reynolds griffin wallace moreno west cole hayes bryant herrera gibson ellis tran medina aguilar "
     "stevens murray ford castro marshall owens harrison fernandez mcdonald woods washington kennedy wells"
-).split()
-_ONSETS = "b br c ch cl d dr f fl g gr h j k kl l m n p pr r s sh st t tr v w wh z".split()
-_VOWELS = "a e i o u ai ea ie ou oa".split()
-_CODAS = "b ck d ff g l ll m n nd ng nn r rd rn rt s sh ss st t th tt v x z".split()
-_ENDINGS = "son ton ley field man well wood ford by worth ham ridge stone berg ski ez ini ova".split()
-_STREET_TYPES = "street avenue road lane drive court place way boulevard terrace".split()
-_STATES = "al ak az ar ca co ct de fl ga hi id il in ia ks ky la me md ma mi mn ms mo".split()
+)
+_ONSETS = _words("b br c ch cl d dr f fl g gr h j k kl l m n p pr r s sh st t tr v w wh z")
+_VOWELS = _words("a e i o u ai ea ie ou oa")
+_CODAS = _words("b ck d ff g l ll m n nd ng nn r rd rn rt s sh ss st t th tt v x z")
+_ENDINGS = _words("son ton ley field man well wood ford by worth ham ridge stone berg ski ez ini ova")
+_STREET_TYPES = _words("street avenue road lane drive court place way boulevard terrace")
+_STATES = _words("al ak az ar ca co ct de fl ga hi id il in ia ks ky la me md ma mi mn ms mo")
 
 
 @dataclass(frozen=True)
@@ -192,10 +198,12 @@ def synthetic_persons(
     born = births[person]
     has_id = rng.random(n_people) < 0.9
     ids = np.array([f"s{v:08d}" for v in rng.integers(0, 10**8, size=n_people)], dtype=object)
-    identifier = np.where(has_id, ids, None)[person]
+    ids[~has_id] = None
+    identifier = ids[person]
     has_phone = rng.random(n_people) < 0.5
     phones = rng.integers(2 * 10**9, 10**10, size=n_people).astype(str).astype(object)
-    phone = np.where(has_phone, phones, None)[person]
+    phones[~has_phone] = None
+    phone = phones[person]
     home = addresses(n_people)
     place = {key: values[person] for key, values in home.items()}
 
