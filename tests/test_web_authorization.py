@@ -36,6 +36,7 @@ PATH_PARAMS = {
     "series_id": "1",
     "job_id": "no-such-job",
     "designation_id": "1",
+    "event_id": "1",
 }
 #: A real file under each mount.
 MOUNT_SAMPLES = {"/static": "/static/css/openilp.css"}
@@ -57,6 +58,7 @@ _REWARDS = ["supervisor", "administrator"]
 _PROBLEM_WRITERS = ["analyst", "supervisor", "administrator"]
 _SETTINGS = ["supervisor", "administrator"]
 _PLANNERS = ["analyst", "supervisor"]
+_DECONFLICT = ["officer", "analyst", "supervisor"]
 
 
 #: (method, path) -> {"anonymous": status, role: status, ...}.
@@ -252,6 +254,10 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/networks/designations"): {"anonymous": 303, **_only(_LE)},
     ("POST", "/networks/designations"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/networks/designations/{designation_id}/review"): {"anonymous": 303, **_everyone(403)},
+    # Deconfliction: tests/test_deconfliction.py. JSON posts without a body: 422 for those permitted.
+    ("POST", "/api/v1/deconfliction/events"): {"anonymous": 401, **_only(_DECONFLICT, 422)},
+    ("GET", "/api/v1/deconfliction/events"): {"anonymous": 401, **_only(_DECONFLICT)},
+    ("POST", "/api/v1/deconfliction/events/{event_id}/close"): {"anonymous": 401, **_only(_DECONFLICT, 422)},
     ("GET", "/series/similar"): {"anonymous": 303, **_only(_LE, 422)},
     ("POST", "/series"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/series/{series_id}"): {"anonymous": 303, **_only(_LE, 404)},

@@ -16,6 +16,7 @@ from openilp.cli import (
     assess,
     audit,
     db,
+    deconflict,
     demo,
     entities,
     forecast,
@@ -67,5 +68,6 @@ for _name, _group in (
     ("series", series.app),
     ("networks", networks.app),
     ("entities", entities.app),
+    ("deconflict", deconflict.app),
 ):
     app.add_typer(_group, name=_name)

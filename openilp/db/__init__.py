@@ -1,6 +1,9 @@
 """Storage: schema, migrations, engines and bulk writers (SQLite and PostgreSQL)."""
 
-from openilp.db import entity_models  # noqa: F401  (registers the entity tables on Base)
+from openilp.db import (
+    deconfliction_models,  # noqa: F401  (registers the deconfliction tables on Base)
+    entity_models,  # noqa: F401  (registers the entity tables on Base)
+)
 from openilp.db.engine import DatabaseError, make_engine, migrate, session_scope
 from openilp.db.models import Agency, AuditEntry, Base, ImportFile, Incident, IncidentLedger, OffenceCategory, User
 

@@ -96,6 +96,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "entities:read": _LAW_ENFORCEMENT,
     "entities:write": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value}),
     "entities:review": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value, Role.REVIEWER.value}),
+    # Officer-safety deconfliction (openilp.services.deconfliction): the staff who plan operations submit,
+    # list, cancel and end their agency's events; partners never see anyone's operations.
+    "deconfliction:submit": frozenset({Role.OFFICER.value, Role.ANALYST.value, Role.SUPERVISOR.value}),
 }
 
 

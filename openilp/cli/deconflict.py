@@ -1,0 +1,132 @@
+"""``openilp deconflict``: officer-safety deconfliction of planned operations from the command line.
+
+``openilp deconflict submit --user OFFICER --type raid --name "Operation Lantern" --lon -90.2 --lat 38.6
+--radius 50 --start 2024-03-01T22:00:00+00:00 --end 2024-03-02T01:00:00+00:00 --contact-name "Sgt Diaz"
+--contact-phone "314-555-0100" --target "vehicle:ABC123"`` records the event and prints its conflicts
+(the other side's agency and point of contact only); ``list`` shows the agency's events and
+``cancel`` cancels (or, with ``--ended``, ends) one. Thin shells over
+:mod:`openilp.services.deconfliction`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from openilp.cli.common import acting_user, console, core, emit_json, fail, service
+
+#: The ``openilp deconflict`` group (added by :mod:`openilp.cli.main`).
+app = typer.Typer(help="Officer-safety deconfliction: planned operations checked against every agency's.")
+
+PERMISSION = "deconfliction:submit"
+
+
+def _moment(value: str, option: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} must be an ISO 8601 time, e.g. 2024-03-01T22:00:00+00:00 (got {value!r})")
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@app.command("submit")
+def submit_command(
+    user: str = typer.Option(..., "--user", help="Account that plans the operation (its agency; audited)."),
+    event_type: str = typer.Option(..., "--type", help="raid, search_warrant, arrest_attempt, surveillance, ..."),
+    name: str = typer.Option(..., "--name", help="Case or operation name (shown to your agency only)."),
+    start: str = typer.Option(..., "--start", help="Start, ISO 8601 (UTC if no offset)."),
+    end: str = typer.Option(..., "--end", help="End, ISO 8601 (UTC if no offset)."),
+    contact_name: str = typer.Option(..., "--contact-name", help="Point of contact (24/7)."),
+    contact_phone: str = typer.Option(..., "--contact-phone", help="Point of contact's phone."),
+    radius: float = typer.Option(100.0, "--radius", help="Radius of the operation, metres."),
+    x: float | None = typer.Option(None, "--x", help="Centre x, metres in the agency CRS (with --y)."),
+    y: float | None = typer.Option(None, "--y", help="Centre y, metres in the agency CRS (with --x)."),
+    lon: float | None = typer.Option(None, "--lon", help="Centre longitude, WGS84 (with --lat)."),
+    lat: float | None = typer.Option(None, "--lat", help="Centre latitude, WGS84 (with --lon)."),
+    address: str = typer.Option("", "--address", help="The geocoded address, as text."),
+    target: list[str] = typer.Option([], "--target", help="Target kind:value, e.g. vehicle:ABC123 (repeat)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Submit a planned operation; print its conflicts (other side's agency and contact only)."""
+    from openilp.services.deconfliction import SubmitEventRequest, submit_event
+
+    actor = acting_user(user, PERMISSION)
+    request = SubmitEventRequest(
+        event_type=event_type,
+        operation_name=name,
+        starts_at=_moment(start, "--start"),
+        ends_at=_moment(end, "--end"),
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        radius_m=radius,
+        x_m=x,
+        y_m=y,
+        lon=lon,
+        lat=lat,
+        address=address,
+        targets=tuple(target),
+    )
+    result = service(lambda: submit_event(core(), actor, request))
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    console.print(f"event {result.event_id} recorded; {len(result.conflicts)} conflict(s)")
+    for notice in result.conflicts:
+        console.print(
+            f"CONFLICT ({' and '.join(notice.reasons)}): {notice.agency_name} ({notice.agency_code}); "
+            f"call {notice.contact_name} on {notice.contact_phone}",
+            markup=False,
+        )
+
+
+@app.command("list")
+def list_command(
+    user: str = typer.Option(..., "--user", help="Account whose agency's events to list (audited)."),
+    include_closed: bool = typer.Option(False, "--all", help="Include cancelled and ended events."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Your agency's events and their conflicts."""
+    from openilp.services.deconfliction import ListEventsRequest, list_events
+
+    actor = acting_user(user, PERMISSION)
+    result = service(lambda: list_events(core(), actor, ListEventsRequest(include_closed=include_closed)))
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    table = Table("id", "type", "operation", "starts", "ends", "status", "conflicts (agency: contact)")
+    for event in result.events:
+        table.add_row(
+            str(event["id"]),
+            escape(event["event_type"]),
+            escape(event["operation_name"]),
+            event["starts_at"],
+            event["ends_at"],
+            event["status"],
+            escape(
+                "; ".join(f"{c['agency_code']}: {c['contact_name']} {c['contact_phone']}" for c in event["conflicts"])
+            ),
+        )
+    console.print(table)
+
+
+@app.command("cancel")
+def cancel_command(
+    event_id: int = typer.Argument(..., help="The event's id."),
+    user: str = typer.Option(..., "--user", help="Account of the event's agency (audited)."),
+    ended: bool = typer.Option(False, "--ended", help="Mark the event ended rather than cancelled."),
+    reason: str = typer.Option("", "--reason", help="Why (kept in the audit log)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Cancel (or end) one of your agency's active events; it is no longer checked against."""
+    from openilp.services.deconfliction import CloseEventRequest, close_event
+
+    actor = acting_user(user, PERMISSION)
+    request = CloseEventRequest(event_id=event_id, outcome="ended" if ended else "cancelled", reason=reason)
+    result = service(lambda: close_event(core(), actor, request))
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    console.print(f"event {result.event_id} {result.status}")

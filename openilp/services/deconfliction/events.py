@@ -1,0 +1,429 @@
+"""Submit, list, cancel and end deconfliction events (:mod:`openilp.tasking.deconfliction`).
+
+* ``submit_event``: the event is checked against every active event of every agency in the store
+  whose window has not ended more than the time buffer ago (place and time within 300 m and 2 h
+  by default, or a shared target identifier anywhere). The submitter gets, for each conflict, the
+  other side's agency and point of contact only; the owner of the other event is notified (an
+  in-app notice naming their own operation and the submitter's contact). The event, each conflict
+  and each notice are written and audited in one transaction.
+* ``list_events``: the agency's events (active only unless asked), each with its conflicts, the
+  other side again reduced to its agency and contact (an audited read).
+* ``close_event``: cancel or end one of the agency's active events (audited); a closed event is no
+  longer checked against.
+
+Places are compared in metres in an azimuthal equidistant projection centred on the new event
+(exact distances from its centre), so agencies with different analysis CRSs share one rule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from openilp.core.contract import Request, Result, require
+from openilp.errors import NotFound, NotPermitted
+from openilp.tasking.deconfliction import (
+    DEFAULT_BUFFER_M,
+    DEFAULT_TIME_BUFFER,
+    EVENT_TYPES,
+    EventTable,
+    PlannedEvent,
+    check_event,
+    normalise_target,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from openilp.core import OpenILP
+    from openilp.core.unit_of_work import UnitOfWork
+    from openilp.db.deconfliction_models import DeconflictionEvent
+    from openilp.security.actors import UserInfo
+
+__all__ = [
+    "CLOSE_OUTCOMES",
+    "CloseEventRequest",
+    "ConflictNotice",
+    "EventClosed",
+    "EventList",
+    "EventSubmitted",
+    "ListEventsRequest",
+    "SubmitEventRequest",
+    "close_event",
+    "list_events",
+    "submit_event",
+]
+
+PERMISSION = "deconfliction:submit"
+#: How an active event is closed.
+CLOSE_OUTCOMES = ("cancelled", "ended")
+#: Bounds of a request: the largest circle (metres), the longest window, the most targets.
+MAX_RADIUS_M = 5_000.0
+MAX_WINDOW = dt.timedelta(days=14)
+MAX_TARGETS = 50
+
+
+def _permitted(uow: UnitOfWork, actor: UserInfo | None, what: str) -> UserInfo:
+    if actor is None or not actor.can(PERMISSION):
+        role = actor.role if actor is not None else "anonymous"
+        raise uow.refuse(
+            NotPermitted(f"your role ({role}) may not {what}"),
+            action="deconfliction_refused",
+            object_type="deconfliction_event",
+            details={"what": what},
+            agency_id=actor.agency_id if actor is not None else None,
+        )
+    return actor
+
+
+def _aware(moment: dt.datetime, name: str) -> dt.datetime:
+    require(moment.tzinfo is not None, f"{name}: give a time with its UTC offset, e.g. 2024-03-01T22:00:00+00:00")
+    return moment.astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class SubmitEventRequest(Request):
+    """A planned operation: type, name, place (a point in the agency CRS or WGS84 lon/lat, and a
+    radius in metres), UTC window, point of contact and target identifiers (``kind:value``)."""
+
+    event_type: str
+    operation_name: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    contact_name: str
+    contact_phone: str
+    radius_m: float = 100.0
+    x_m: float | None = None
+    y_m: float | None = None
+    lon: float | None = None
+    lat: float | None = None
+    address: str = ""
+    targets: tuple[str, ...] = ()
+
+    def validate(self) -> SubmitEventRequest:
+        require(self.event_type in EVENT_TYPES, f"event_type: choose one of {', '.join(EVENT_TYPES)}")
+        require(0 < len(self.operation_name.strip()) <= 200, "operation_name: name the operation (1 to 200 characters)")
+        starts_at, ends_at = _aware(self.starts_at, "starts_at"), _aware(self.ends_at, "ends_at")
+        require(starts_at < ends_at, "ends_at: must be after starts_at")
+        require(ends_at - starts_at <= MAX_WINDOW, f"ends_at: a window is at most {MAX_WINDOW.days} days")
+        require(
+            math.isfinite(self.radius_m) and 0 <= self.radius_m <= MAX_RADIUS_M,
+            f"radius_m: give metres from 0 to {MAX_RADIUS_M:,.0f}",
+        )
+        has_xy = self.x_m is not None and self.y_m is not None
+        has_lonlat = self.lon is not None and self.lat is not None
+        require(has_xy != has_lonlat, "location: give either x_m and y_m (agency CRS) or lon and lat (WGS84)")
+        if has_xy:
+            require(math.isfinite(self.x_m or 0.0) and math.isfinite(self.y_m or 0.0), "x_m, y_m: give finite metres")
+        else:
+            require(-180 <= (self.lon or 0.0) <= 180 and -90 <= (self.lat or 0.0) <= 90, "lon, lat: out of range")
+        require(0 < len(self.contact_name.strip()) <= 200, "contact_name: name the point of contact")
+        require(
+            sum(c.isdigit() for c in self.contact_phone) >= 7 and len(self.contact_phone) <= 40,
+            "contact_phone: give a 24/7 phone number",
+        )
+        require(len(self.address) <= 300, "address: at most 300 characters")
+        require(len(self.targets) <= MAX_TARGETS, f"targets: at most {MAX_TARGETS}")
+        targets = tuple(sorted({normalise_target(t) for t in self.targets if t.strip()}))
+        require("" not in targets, "targets: each target needs a value, e.g. vehicle:ABC123 or phone:3145550100")
+        return dataclasses.replace(
+            self,
+            operation_name=" ".join(self.operation_name.split()),
+            contact_name=" ".join(self.contact_name.split()),
+            contact_phone=self.contact_phone.strip(),
+            address=self.address.strip(),
+            starts_at=starts_at,
+            ends_at=ends_at,
+            targets=targets,
+        )
+
+
+@dataclass(frozen=True)
+class ConflictNotice:
+    """What one side of a conflict learns of the other: why, which agency, whom to call."""
+
+    conflict_id: int
+    reasons: tuple[str, ...]
+    agency_code: str
+    agency_name: str
+    contact_name: str
+    contact_phone: str
+
+
+@dataclass(frozen=True)
+class EventSubmitted(Result):
+    event_id: int
+    conflicts: tuple[ConflictNotice, ...]
+
+
+def _lonlat(session: Session, agency_id: int, request: SubmitEventRequest) -> tuple[float, float]:
+    if request.lon is not None and request.lat is not None:
+        return float(request.lon), float(request.lat)
+    from pyproj import Transformer
+
+    from openilp.db.models import Agency
+
+    agency = session.get(Agency, agency_id)
+    assert agency is not None
+    to_wgs84 = Transformer.from_crs(agency.crs, "EPSG:4326", always_xy=True)
+    lon, lat = to_wgs84.transform(request.x_m, request.y_m)
+    return float(lon), float(lat)
+
+
+def _table_around(lon: float, lat: float, rows: list[DeconflictionEvent]) -> EventTable:
+    """The rows as an :class:`EventTable` in metres, azimuthal equidistant around (lon, lat)."""
+    import numpy as np
+    from pyproj import Transformer
+
+    local = Transformer.from_crs(
+        "EPSG:4326", f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m", always_xy=True
+    )
+    x, y = local.transform(np.array([r.lon for r in rows], dtype=float), np.array([r.lat for r in rows], dtype=float))
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return EventTable(
+        x_m=np.asarray(x, dtype=float),
+        y_m=np.asarray(y, dtype=float),
+        radius_m=np.array([r.radius_m for r in rows], dtype=float),
+        start_s=np.array([(r.starts_at - epoch).total_seconds() for r in rows], dtype=float),
+        end_s=np.array([(r.ends_at - epoch).total_seconds() for r in rows], dtype=float),
+        targets=tuple(frozenset(json.loads(r.targets)) for r in rows),
+    )
+
+
+def _contacts(session: Session, rows: list[DeconflictionEvent]) -> dict[int, tuple[str, str]]:
+    from sqlalchemy import select
+
+    from openilp.db.models import Agency
+
+    ids = {r.agency_id for r in rows}
+    found = session.execute(select(Agency.id, Agency.code, Agency.name).where(Agency.id.in_(ids))).all() if ids else []
+    return {int(i): (str(code), str(name)) for i, code, name in found}
+
+
+def submit_event(core: OpenILP, actor: UserInfo | None, request: SubmitEventRequest) -> EventSubmitted:
+    """Record a planned operation and report its conflicts (see the module notes); audited."""
+    from sqlalchemy import select
+
+    from openilp.db.deconfliction_models import DeconflictionConflict, DeconflictionEvent
+    from openilp.db.models import Notification
+
+    with core.unit_of_work(actor) as uow:
+        actor = _permitted(uow, actor, "submit deconfliction events")
+    request = request.validate()
+    with core.unit_of_work(actor) as uow:
+        lon, lat = _lonlat(uow.session, actor.agency_id, request)
+        active = list(
+            uow.session.scalars(
+                select(DeconflictionEvent)
+                .where(
+                    DeconflictionEvent.status == "active",
+                    DeconflictionEvent.ends_at >= uow.now - DEFAULT_TIME_BUFFER,
+                )
+                .order_by(DeconflictionEvent.id)
+            ).all()
+        )
+        new = PlannedEvent(0.0, 0.0, float(request.radius_m), request.starts_at, request.ends_at, request.targets)
+        hits = check_event(new, _table_around(lon, lat, active), buffer_m=DEFAULT_BUFFER_M)
+        row = DeconflictionEvent(
+            agency_id=actor.agency_id,
+            created_by_id=actor.id,
+            created_at=uow.now,
+            event_type=request.event_type,
+            operation_name=request.operation_name,
+            address=request.address,
+            lon=lon,
+            lat=lat,
+            radius_m=float(request.radius_m),
+            starts_at=request.starts_at,
+            ends_at=request.ends_at,
+            contact_name=request.contact_name,
+            contact_phone=request.contact_phone,
+            targets=json.dumps(list(request.targets)),
+            status="active",
+        )
+        uow.session.add(row)
+        uow.session.flush()
+        agencies = _contacts(uow.session, [*active, row])
+        mine_code, mine_name = agencies[actor.agency_id]
+        notices = []
+        for hit in hits:
+            other = active[hit.second]
+            conflict = DeconflictionConflict(
+                event_id=row.id, other_event_id=other.id, reasons=",".join(hit.reasons), found_at=uow.now
+            )
+            uow.session.add(conflict)
+            uow.session.flush()
+            code, name = agencies[other.agency_id]
+            notices.append(
+                ConflictNotice(conflict.id, hit.reasons, code, name, other.contact_name, other.contact_phone)
+            )
+            uow.session.add(
+                Notification(
+                    agency_id=other.agency_id,
+                    user_id=other.created_by_id,
+                    kind="deconfliction_conflict",
+                    message=(
+                        f"Deconfliction: your event #{other.id} ({other.operation_name}) conflicts "
+                        f"({' and '.join(_REASON_TEXT[r] for r in hit.reasons)}) with an event of {mine_name} "
+                        f"({mine_code}). Call {request.contact_name} on {request.contact_phone} before you proceed."
+                    )[:1000],
+                    created_at=uow.now,
+                )
+            )
+            uow.audit(
+                action="deconfliction_conflict",
+                object_type="deconfliction_event",
+                object_id=other.id,
+                details={"conflict_id": conflict.id, "event_id": row.id, "reasons": list(hit.reasons)},
+                agency_id=other.agency_id,
+            )
+        uow.audit(
+            action="deconfliction_event_submitted",
+            object_type="deconfliction_event",
+            object_id=row.id,
+            details={
+                "event_type": request.event_type,
+                "starts_at": request.starts_at.isoformat(),
+                "ends_at": request.ends_at.isoformat(),
+                "radius_m": float(request.radius_m),
+                "targets": len(request.targets),
+                "conflicts": [n.conflict_id for n in notices],
+            },
+            agency_id=actor.agency_id,
+        )
+        event_id = row.id
+    return EventSubmitted(event_id=event_id, conflicts=tuple(notices))
+
+
+_REASON_TEXT = {"place_time": "place and time", "target": "a shared target"}
+
+
+@dataclass(frozen=True)
+class ListEventsRequest(Request):
+    """Whether to include the agency's cancelled and ended events."""
+
+    include_closed: bool = False
+
+
+@dataclass(frozen=True)
+class EventList(Result):
+    events: tuple[dict[str, Any], ...]
+
+
+def list_events(core: OpenILP, actor: UserInfo | None, request: ListEventsRequest) -> EventList:
+    """The agency's events with their conflicts (the other side: agency and contact only); audited."""
+    from sqlalchemy import or_, select
+
+    from openilp.db.deconfliction_models import DeconflictionConflict, DeconflictionEvent
+
+    with core.unit_of_work(actor) as uow:
+        actor = _permitted(uow, actor, "read deconfliction events")
+        query = select(DeconflictionEvent).where(DeconflictionEvent.agency_id == actor.agency_id)
+        if not request.include_closed:
+            query = query.where(DeconflictionEvent.status == "active")
+        rows = list(uow.session.scalars(query.order_by(DeconflictionEvent.starts_at, DeconflictionEvent.id)).all())
+        ids = [r.id for r in rows]
+        conflicts = (
+            list(
+                uow.session.scalars(
+                    select(DeconflictionConflict)
+                    .where(or_(DeconflictionConflict.event_id.in_(ids), DeconflictionConflict.other_event_id.in_(ids)))
+                    .order_by(DeconflictionConflict.id)
+                ).all()
+            )
+            if ids
+            else []
+        )
+        counterpart_ids = {c.other_event_id if c.event_id in ids else c.event_id for c in conflicts}
+        counterparts = {
+            e.id: e
+            for e in uow.session.scalars(
+                select(DeconflictionEvent).where(DeconflictionEvent.id.in_(counterpart_ids))
+            ).all()
+        }
+        agencies = _contacts(uow.session, list(counterparts.values()))
+        out = []
+        for row in rows:
+            mine = []
+            for c in conflicts:
+                if row.id not in (c.event_id, c.other_event_id):
+                    continue
+                other = counterparts[c.other_event_id if c.event_id == row.id else c.event_id]
+                code, name = agencies[other.agency_id]
+                notice = ConflictNotice(
+                    c.id, tuple(c.reasons.split(",")), code, name, other.contact_name, other.contact_phone
+                )
+                mine.append({**dataclasses.asdict(notice), "other_status": other.status})
+            out.append(
+                {
+                    "id": row.id,
+                    "event_type": row.event_type,
+                    "operation_name": row.operation_name,
+                    "address": row.address,
+                    "lon": row.lon,
+                    "lat": row.lat,
+                    "radius_m": row.radius_m,
+                    "starts_at": row.starts_at.isoformat(),
+                    "ends_at": row.ends_at.isoformat(),
+                    "contact_name": row.contact_name,
+                    "contact_phone": row.contact_phone,
+                    "targets": json.loads(row.targets),
+                    "status": row.status,
+                    "conflicts": mine,
+                }
+            )
+        uow.audit(
+            action="deconfliction_events_read",
+            object_type="deconfliction_event",
+            details={"count": len(out), "include_closed": request.include_closed},
+            agency_id=actor.agency_id,
+        )
+    return EventList(events=tuple(out))
+
+
+@dataclass(frozen=True)
+class CloseEventRequest(Request):
+    """Cancel or end one of the agency's active events, with an optional reason."""
+
+    event_id: int
+    outcome: str = "cancelled"
+    reason: str = ""
+
+    def validate(self) -> CloseEventRequest:
+        require(self.outcome in CLOSE_OUTCOMES, f"outcome: choose {' or '.join(CLOSE_OUTCOMES)}")
+        require(len(self.reason) <= 1000, "reason: at most 1,000 characters")
+        return self
+
+
+@dataclass(frozen=True)
+class EventClosed(Result):
+    event_id: int
+    status: str
+
+
+def close_event(core: OpenILP, actor: UserInfo | None, request: CloseEventRequest) -> EventClosed:
+    """Cancel or end an active event of the actor's agency (audited); it is no longer checked against."""
+    from openilp.db.deconfliction_models import DeconflictionEvent
+
+    request = request.validate()
+    with core.unit_of_work(actor) as uow:
+        actor = _permitted(uow, actor, "cancel or end deconfliction events")
+    with core.unit_of_work(actor) as uow:
+        row = uow.session.get(DeconflictionEvent, request.event_id)
+        if row is None or row.agency_id != actor.agency_id or row.status != "active":
+            raise NotFound(f"no active deconfliction event {request.event_id} in your agency")
+        row.status = request.outcome
+        row.closed_at = uow.now
+        row.closed_by_id = actor.id
+        uow.audit(
+            action=f"deconfliction_event_{request.outcome}",
+            object_type="deconfliction_event",
+            object_id=row.id,
+            details={"reason": request.reason.strip()},
+            agency_id=actor.agency_id,
+        )
+    return EventClosed(event_id=request.event_id, status=request.outcome)

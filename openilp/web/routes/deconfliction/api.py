@@ -1,0 +1,77 @@
+"""``POST/GET /api/v1/deconfliction/events`` and ``POST /api/v1/deconfliction/events/{event_id}/close``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from openilp.core import OpenILP
+from openilp.security.actors import UserInfo
+from openilp.services.deconfliction import (
+    CloseEventRequest,
+    ListEventsRequest,
+    SubmitEventRequest,
+    close_event,
+    list_events,
+    submit_event,
+)
+from openilp.web.auth import require
+from openilp.web.context import get_core
+from openilp.web.params import Id
+
+__all__ = ["router"]
+
+SUBMIT = require("deconfliction:submit")
+
+router = APIRouter(prefix="/api/v1/deconfliction", tags=["deconfliction"])
+
+
+class EventIn(BaseModel):
+    """A planned operation: a point (x_m/y_m in the agency CRS, or lon/lat) with a radius, a window."""
+
+    event_type: str = Field(max_length=40)
+    operation_name: str = Field(max_length=200)
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    contact_name: str = Field(max_length=200)
+    contact_phone: str = Field(max_length=40)
+    radius_m: float = Field(100.0, ge=0, le=5_000)
+    x_m: float | None = Field(None, ge=-1e8, le=1e8)
+    y_m: float | None = Field(None, ge=-1e8, le=1e8)
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
+    address: str = Field("", max_length=300)
+    targets: list[str] = Field(default_factory=list, max_length=50)
+
+
+class CloseIn(BaseModel):
+    outcome: str = Field("cancelled", max_length=12)
+    reason: str = Field("", max_length=1000)
+
+
+@router.post("/events", status_code=201)
+def submit_api(payload: EventIn, core: OpenILP = Depends(get_core), user: UserInfo = Depends(SUBMIT)) -> dict[str, Any]:
+    """Record the event; its conflicts name only the other side's agency and point of contact."""
+    request = SubmitEventRequest(**{**payload.model_dump(), "targets": tuple(payload.targets)})
+    return submit_event(core, user, request).as_dict()
+
+
+@router.get("/events")
+def list_api(
+    include_closed: bool = Query(False, description="Include cancelled and ended events."),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(SUBMIT),
+) -> dict[str, Any]:
+    """The agency's events with their conflicts (audited read)."""
+    return list_events(core, user, ListEventsRequest(include_closed=include_closed)).as_dict()
+
+
+@router.post("/events/{event_id}/close")
+def close_api(
+    event_id: Id, payload: CloseIn, core: OpenILP = Depends(get_core), user: UserInfo = Depends(SUBMIT)
+) -> dict[str, Any]:
+    """Cancel (``outcome`` "cancelled") or end ("ended") one of the agency's active events."""
+    return close_event(core, user, CloseEventRequest(event_id, payload.outcome, payload.reason)).as_dict()
