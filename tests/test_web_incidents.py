@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from web_support import IncidentSpec, login, make_client, seed_agency, seed_incidents, seed_user
+from web_support import IncidentSpec, audit_actions, login, make_client, seed_agency, seed_incidents, seed_user
 
-from openilp.db import session_scope
+from openilp.db import ImportFile, Incident, session_scope
 from openilp.services.analysis.incidents import category_options, incident_features, incident_summary
 
 UTC = dt.UTC
@@ -274,3 +274,43 @@ def test_geojson_is_gzipped_but_pages_are_not(client: TestClient) -> None:
     assert len(boundary.json()["features"]) == 88
     page = client.get("/map", headers={"accept-encoding": "gzip"})
     assert "content-encoding" not in page.headers
+
+
+def test_the_map_is_built_once_per_question_and_state_of_the_data(
+    client: TestClient, engine: Engine, seeded: Seeded
+) -> None:
+    """The same month asked twice is built once; an import changes the answer at once (no stale map)."""
+    cache = client.app.state.openilp.core.cache  # type: ignore[attr-defined]
+    params = {"date_from": "2019-01-01", "date_to": "2019-01-31"}
+    first = client.get("/api/v1/incidents.geojson", params=params).json()
+    misses = cache.misses
+    again = client.get("/api/v1/incidents.geojson", params=params).json()
+    assert again == first and cache.misses == misses and cache.hits >= 1
+    with session_scope(engine) as session:  # a new import: a file and its one incident
+        new_file = ImportFile(agency_id=seeded.agency_id, source="test", file_name="new.csv", sha256="f" * 64)
+        session.add(new_file)
+        session.flush()
+        session.add(
+            Incident(
+                agency_id=seeded.agency_id,
+                source="test",
+                source_key="new-1",
+                offence_description="ROBBERY",
+                category_code="robbery",
+                occurred_from=JAN_2,
+                occurred_to=JAN_2,
+                time_precision="minute",
+                lon=-90.22,
+                lat=38.62,
+                location_status="located",
+                block_address="1 NEW ST",
+                net_count=1,
+                import_file_id=new_file.id,
+                source_line=1,
+                content_hash=1,
+                raw="new",
+            )
+        )
+    after = client.get("/api/v1/incidents.geojson", params=params).json()
+    assert after["counts"]["matching"] == first["counts"]["matching"] + 1
+    assert audit_actions(engine).count(("search", "alice", "incidents")) == 3  # every request is audited

@@ -31,6 +31,7 @@ __all__ = [
     "category_groups",
     "category_options",
     "incident_features",
+    "map_collection",
     "incident_summary",
     "parse_iso_date",
     "validate_filters",
@@ -283,3 +284,38 @@ def incident_summary(session: Session, agency_ids: Sequence[int]) -> IncidentSum
     ).one()
     located = session.scalar(select(func.count()).where(*conditions, Incident.location_status == "located"))
     return IncidentSummary(int(total or 0), int(located or 0), first, last)
+
+
+def map_collection(
+    core: OpenILP,
+    session: Session,
+    agency_id: int,
+    agency_code: str,
+    category_codes: Sequence[str] | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    limit: int = 20000,
+) -> dict[str, Any]:
+    """:func:`incident_features` of one agency through the core's result cache.
+
+    The map asks the same question many times (every analyst opening the month); the collection is
+    built once per question and per state of the agency's data (a new import changes the store's
+    fingerprint, so a stale collection is never served). The caller must not change the result.
+    """
+    from openilp.services.analysis.common import store_fingerprint
+
+    codes = tuple(category_codes or ())
+    key = (
+        "incident_map",
+        id(core.engine),
+        str(core.engine.url),
+        store_fingerprint(core.engine, agency_code),
+        agency_id,
+        codes,
+        date_from,
+        date_to,
+        limit,
+    )
+    return core.cache.get_or_compute(
+        key, lambda: incident_features(session, [agency_id], list(codes), date_from, date_to, limit)
+    )

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from openilp.security.actors import UserInfo
 from openilp.security.audit import MAX_PURPOSE_LENGTH, record_event, require_purpose
-from openilp.services.analysis.incidents import category_options, incident_features, parse_iso_date
+from openilp.services.analysis.incidents import category_options, map_collection, parse_iso_date
 from openilp.web.auth import current_user, require
-from openilp.web.context import db_session, get_context
+from openilp.web.context import db_session, get_context, get_core
 from openilp.web.params import MAX_ID
 
 __all__ = ["router"]
@@ -57,9 +57,11 @@ def incidents_geojson(
     max_points = get_context(request).settings.max_map_points
     try:
         stated = require_purpose(purpose) if purpose.strip() else None
-        collection = incident_features(
+        collection = map_collection(
+            get_core(request),
             session,
-            [user.agency_id],
+            user.agency_id,
+            user.agency_code,
             category,
             parse_iso_date(date_from, "date_from"),
             parse_iso_date(date_to, "date_to"),
