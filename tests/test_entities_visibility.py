@@ -143,3 +143,22 @@ def test_each_role_sees_only_what_it_may_read_as_a_record(core: OpenILP, people:
     # The operator (the command line) never sees identifying information either.
     exported = {row[5] for row in export_mentions(core, None, ExportRequest(agency="SLMPD")).rows}
     assert "Johnny Approvedsuspect" in exported and "Mary Innocentwitness" not in exported
+
+
+def test_the_json_api_applies_the_same_rules(
+    engine: Engine, tmp_path: Path, people: Cast, store: dict[str, int]
+) -> None:
+    from web_support import login, make_client
+
+    client = make_client(engine, tmp_path / "web")
+    login(client, "ana")
+    hits = client.get("/api/v1/entities/search", params={"name": "johnny approvedsuspect"})
+    assert hits.status_code == 200 and "Johnny Approvedsuspect" in {h["display_name"] for h in hits.json()["hits"]}
+    pending = client.get("/api/v1/entities/search", params={"name": "peter pendingsuspect"})
+    assert pending.json()["hits"] == []
+    assert client.get(f"/api/v1/entities/{store['pending_entity']}").status_code == 404
+    shown = client.get(f"/api/v1/entities/{store['approved_entity']}").json()
+    assert [m["intel_record_id"] for m in shown["mentions"]] == [store["approved_record"]]
+    partner = make_client(engine, tmp_path / "partner")
+    login(partner, "partner")
+    assert partner.get(f"/api/v1/entities/{store['approved_entity']}").status_code == 403

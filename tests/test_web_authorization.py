@@ -34,6 +34,8 @@ PATH_PARAMS = {
     "agreement_id": "1",
     "username": "nobody",
     "series_id": "1",
+    "entity_id": "1",
+    "pair_id": "1",
     "job_id": "no-such-job",
     "designation_id": "1",
     "event_id": "1",
@@ -245,6 +247,11 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/series/{series_id}"): {"anonymous": 401, **_only(_LE, 404)},
     ("POST", "/api/v1/series/{series_id}/review"): {"anonymous": 401, **_only(_REVIEW, 422)},
     ("GET", "/series"): {"anonymous": 303, **_only(_LE)},
+    # Entities: tests/test_entities_visibility.py (what each role sees). No entity 1; search needs a term.
+    ("GET", "/api/v1/entities/search"): {"anonymous": 401, **_only(_LE, 400)},
+    ("GET", "/api/v1/entities/review"): {"anonymous": 401, **_only(_TRIAGE)},
+    ("POST", "/api/v1/entities/review/{pair_id}"): {"anonymous": 401, **_only(_TRIAGE, 422)},
+    ("GET", "/api/v1/entities/{entity_id}"): {"anonymous": 401, **_only(_LE, 404)},
     # Networks: tests/test_networks_store.py (what each role sees) and tests/test_networks_web.py.
     ("GET", "/api/v1/networks/chart.json"): {"anonymous": 401, **_only([*_LE, "partner"])},
     ("GET", "/api/v1/networks/export"): {"anonymous": 401, **_only([*_LE, "partner"])},

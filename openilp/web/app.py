@@ -39,6 +39,7 @@ from openilp.web.privacy import AnonymousPathsMiddleware, install_access_log_fil
 from openilp.web.ratelimit import AnonymousRateLimitMiddleware
 from openilp.web.routes import api, health, pages
 from openilp.web.routes import deconfliction as deconfliction_routes
+from openilp.web.routes import entities as entity_routes
 from openilp.web.routes import networks as network_routes
 from openilp.web.routes import problems as problem_routes
 from openilp.web.routes import series as series_routes
@@ -119,6 +120,7 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
     app.include_router(problem_routes.pages)
     app.include_router(series_routes.api)
     app.include_router(series_routes.pages)
+    app.include_router(entity_routes.api)
     app.include_router(network_routes.designations_api)
     app.include_router(network_routes.designations_pages)
     app.include_router(network_routes.api)

@@ -1,0 +1,63 @@
+"""The entities JSON API: search, one entity with its visible mentions, the review queue, decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query
+
+from openilp.core import OpenILP
+from openilp.security.actors import UserInfo
+from openilp.services import entities
+from openilp.web.auth import require
+from openilp.web.context import get_core
+from openilp.web.params import Id
+
+__all__ = ["router"]
+
+READ = require("entities:read")
+REVIEW = require("entities:review")
+
+router = APIRouter(prefix="/api/v1/entities", tags=["entities"])
+
+
+@router.get("/search")
+def search_api(
+    name: str = Query("", max_length=200),
+    date_of_birth: str = Query("", max_length=10, description="YYYY-MM-DD"),
+    identifier: str = Query("", max_length=100),
+    limit: int = Query(50, ge=1, le=200),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(READ),
+) -> dict[str, Any]:
+    """Entities whose visible mentions match a name (fuzzy), a date of birth or an identifier."""
+    request = entities.SearchEntitiesRequest(name=name, date_of_birth=date_of_birth, identifier=identifier, limit=limit)
+    return entities.search_entities(core, user, request).as_dict()
+
+
+@router.get("/review")
+def review_api(
+    limit: int = Query(50, ge=1, le=1000),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(REVIEW),
+) -> dict[str, Any]:
+    """The open review pairs, each with every field's match weight."""
+    return entities.review_queue(core, user, entities.ReviewQueueRequest(limit=limit)).as_dict()
+
+
+@router.post("/review/{pair_id}")
+def decide_api(
+    pair_id: Id,
+    decision: str = Body(..., max_length=12),
+    reason: str = Body(..., max_length=2000),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(REVIEW),
+) -> dict[str, Any]:
+    """Decide a review pair: match (merge), not_match (split) or unsure; the reason is audited."""
+    return entities.decide_pair(core, user, entities.DecideRequest(pair_id, decision, reason)).as_dict()
+
+
+@router.get("/{entity_id}")
+def show_api(entity_id: Id, core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)) -> dict[str, Any]:
+    """One entity: the mentions the user may see, with provenance, and its lineage (audited read)."""
+    return entities.show_entity(core, user, entities.ShowEntityRequest(entity_id)).as_dict()
