@@ -37,6 +37,8 @@ from openilp.tasking.deconfliction import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy.orm import Session
 
     from openilp.core import OpenILP
@@ -174,23 +176,24 @@ def _lonlat(session: Session, agency_id: int, request: SubmitEventRequest) -> tu
     return float(lon), float(lat)
 
 
-def _table_around(lon: float, lat: float, rows: list[DeconflictionEvent]) -> EventTable:
-    """The rows as an :class:`EventTable` in metres, azimuthal equidistant around (lon, lat)."""
+def _table_around(lon: float, lat: float, rows: Sequence[Any]) -> EventTable:
+    """Rows of (id, lon, lat, radius_m, starts_at, ends_at, targets) as an :class:`EventTable` in
+    metres, azimuthal equidistant around (lon, lat)."""
     import numpy as np
     from pyproj import Transformer
 
     local = Transformer.from_crs(
         "EPSG:4326", f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m", always_xy=True
     )
-    x, y = local.transform(np.array([r.lon for r in rows], dtype=float), np.array([r.lat for r in rows], dtype=float))
+    x, y = local.transform(np.array([r[1] for r in rows], dtype=float), np.array([r[2] for r in rows], dtype=float))
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     return EventTable(
         x_m=np.asarray(x, dtype=float),
         y_m=np.asarray(y, dtype=float),
-        radius_m=np.array([r.radius_m for r in rows], dtype=float),
-        start_s=np.array([(r.starts_at - epoch).total_seconds() for r in rows], dtype=float),
-        end_s=np.array([(r.ends_at - epoch).total_seconds() for r in rows], dtype=float),
-        targets=tuple(frozenset(json.loads(r.targets)) for r in rows),
+        radius_m=np.array([r[3] for r in rows], dtype=float),
+        start_s=np.array([(r[4] - epoch).total_seconds() for r in rows], dtype=float),
+        end_s=np.array([(r[5] - epoch).total_seconds() for r in rows], dtype=float),
+        targets=tuple(frozenset(json.loads(r[6])) if r[6] != "[]" else frozenset() for r in rows),
     )
 
 
@@ -216,18 +219,16 @@ def submit_event(core: OpenILP, actor: UserInfo | None, request: SubmitEventRequ
     request = request.validate()
     with core.unit_of_work(actor) as uow:
         lon, lat = _lonlat(uow.session, actor.agency_id, request)
-        active = list(
-            uow.session.scalars(
-                select(DeconflictionEvent)
-                .where(
-                    DeconflictionEvent.status == "active",
-                    DeconflictionEvent.ends_at >= uow.now - DEFAULT_TIME_BUFFER,
-                )
-                .order_by(DeconflictionEvent.id)
-            ).all()
-        )
+        # Columns, not ORM objects: the check reads every active event, the conflicts only a few.
+        E = DeconflictionEvent
+        active = uow.session.execute(
+            select(E.id, E.lon, E.lat, E.radius_m, E.starts_at, E.ends_at, E.targets)
+            .where(E.status == "active", E.ends_at >= uow.now - DEFAULT_TIME_BUFFER)
+            .order_by(E.id)
+        ).all()
         new = PlannedEvent(0.0, 0.0, float(request.radius_m), request.starts_at, request.ends_at, request.targets)
         hits = check_event(new, _table_around(lon, lat, active), buffer_m=DEFAULT_BUFFER_M)
+        others = [uow.session.get(E, int(active[hit.second][0])) for hit in hits]
         row = DeconflictionEvent(
             agency_id=actor.agency_id,
             created_by_id=actor.id,
@@ -247,11 +248,11 @@ def submit_event(core: OpenILP, actor: UserInfo | None, request: SubmitEventRequ
         )
         uow.session.add(row)
         uow.session.flush()
-        agencies = _contacts(uow.session, [*active, row])
+        agencies = _contacts(uow.session, [*(o for o in others if o is not None), row])
         mine_code, mine_name = agencies[actor.agency_id]
         notices = []
-        for hit in hits:
-            other = active[hit.second]
+        for hit, other in zip(hits, others, strict=True):
+            assert other is not None
             conflict = DeconflictionConflict(
                 event_id=row.id, other_event_id=other.id, reasons=",".join(hit.reasons), found_at=uow.now
             )
