@@ -159,6 +159,23 @@ def test_the_json_api_applies_the_same_rules(
     assert client.get(f"/api/v1/entities/{store['pending_entity']}").status_code == 404
     shown = client.get(f"/api/v1/entities/{store['approved_entity']}").json()
     assert [m["intel_record_id"] for m in shown["mentions"]] == [store["approved_record"]]
+    page = client.get(f"/entities/{store['approved_entity']}")
+    assert page.status_code == 200 and "Johnny Approvedsuspect" in page.text and "Innocentwitness" not in page.text
+    assert client.get(f"/entities/{store['pending_entity']}").status_code == 404
+    search = client.get("/entities", params={"name": "peter pendingsuspect"})
+    assert search.status_code == 200 and "No one found" in search.text
+    assert client.get("/entities/review").status_code == 200
     partner = make_client(engine, tmp_path / "partner")
     login(partner, "partner")
     assert partner.get(f"/api/v1/entities/{store['approved_entity']}").status_code == 403
+
+
+def test_waterfall_adds_up_to_the_match_weight() -> None:
+    from openilp.web.routes.entities.pages import waterfall
+
+    chart = waterfall({"prior_weight": -10.0, "fields": {"surname": {"weight": 8.0}, "dob": {"weight": -3.0}}})
+    bars = chart["bars"]
+    assert [b["label"] for b in bars] == ["prior", "surname", "dob", "total"]
+    assert bars[-1]["end"] == pytest.approx(-5.0)
+    assert bars[1]["start"] == bars[0]["end"] and bars[2]["start"] == bars[1]["end"]
+    assert all(0 <= b["x"] <= 600 and b["x"] + b["w"] <= 600.5 for b in bars)

@@ -252,6 +252,9 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/entities/review"): {"anonymous": 401, **_only(_TRIAGE)},
     ("POST", "/api/v1/entities/review/{pair_id}"): {"anonymous": 401, **_only(_TRIAGE, 422)},
     ("GET", "/api/v1/entities/{entity_id}"): {"anonymous": 401, **_only(_LE, 404)},
+    ("GET", "/entities"): {"anonymous": 303, **_only(_LE)},
+    ("GET", "/entities/review"): {"anonymous": 303, **_only(_TRIAGE)},
+    ("GET", "/entities/{entity_id}"): {"anonymous": 303, **_only(_LE, 404)},
     # Networks: tests/test_networks_store.py (what each role sees) and tests/test_networks_web.py.
     ("GET", "/api/v1/networks/chart.json"): {"anonymous": 401, **_only([*_LE, "partner"])},
     ("GET", "/api/v1/networks/export"): {"anonymous": 401, **_only([*_LE, "partner"])},

@@ -121,6 +121,7 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
     app.include_router(series_routes.api)
     app.include_router(series_routes.pages)
     app.include_router(entity_routes.api)
+    app.include_router(entity_routes.pages)
     app.include_router(network_routes.designations_api)
     app.include_router(network_routes.designations_pages)
     app.include_router(network_routes.api)
