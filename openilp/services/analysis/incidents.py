@@ -12,6 +12,7 @@ Dates are calendar days in each agency's own time zone: ``date_to`` is inclusive
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -32,6 +33,7 @@ __all__ = [
     "category_options",
     "incident_features",
     "map_collection",
+    "MapCollection",
     "incident_summary",
     "parse_iso_date",
     "validate_filters",
@@ -286,6 +288,15 @@ def incident_summary(session: Session, agency_ids: Sequence[int]) -> IncidentSum
     return IncidentSummary(int(total or 0), int(located or 0), first, last)
 
 
+@dataclass(frozen=True)
+class MapCollection:
+    """The map's answer to one question: its filters and counts (for the audit entry), and its JSON."""
+
+    filters: dict[str, Any]
+    counts: dict[str, Any]
+    body: bytes
+
+
 def map_collection(
     core: OpenILP,
     session: Session,
@@ -295,12 +306,12 @@ def map_collection(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     limit: int = 20000,
-) -> dict[str, Any]:
-    """:func:`incident_features` of one agency through the core's result cache.
+) -> MapCollection:
+    """:func:`incident_features` of one agency through the core's result cache, as JSON bytes.
 
     The map asks the same question many times (every analyst opening the month); the collection is
     built once per question and per state of the agency's data (a new import changes the store's
-    fingerprint, so a stale collection is never served). The caller must not change the result.
+    fingerprint, so a stale collection is never served). The JSON is encoded once too.
     """
     from openilp.services.analysis.common import store_fingerprint
 
@@ -316,6 +327,10 @@ def map_collection(
         date_to,
         limit,
     )
-    return core.cache.get_or_compute(
-        key, lambda: incident_features(session, [agency_id], list(codes), date_from, date_to, limit)
-    )
+
+    def build() -> MapCollection:
+        collection = incident_features(session, [agency_id], list(codes), date_from, date_to, limit)
+        body = json.dumps(collection, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        return MapCollection(dict(collection.get("filters") or {}), dict(collection.get("counts") or {}), body)
+
+    return core.cache.get_or_compute(key, build)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from openilp.security.actors import UserInfo
@@ -48,7 +48,7 @@ def incidents_geojson(
     ),
     user: UserInfo = Depends(require("incidents:read")),
     session: Session = db_session,
-) -> JSONResponse:
+) -> Response:
     """Located incidents of your agency as GeoJSON, newest first, with counts and a truncated flag.
 
     Every request is audited as a ``search`` of ``incidents`` (filters and counts); ``purpose`` is
@@ -75,9 +75,9 @@ def incidents_geojson(
         object_type="incidents",
         actor=user,
         purpose=stated,
-        details={"filters": collection.get("filters"), "counts": collection.get("counts")},
+        details={"filters": collection.filters, "counts": collection.counts},
     )
-    return JSONResponse(collection, media_type=GEOJSON)
+    return Response(content=collection.body, media_type=GEOJSON)
 
 
 @router.get("/boundaries/{agency_code}.geojson", response_class=FileResponse)
