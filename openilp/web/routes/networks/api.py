@@ -14,6 +14,7 @@ from openilp.security.actors import UserInfo
 from openilp.services.networks import NetworkRequest, network_chart
 from openilp.web.auth import require
 from openilp.web.context import get_core
+from openilp.web.params import MAX_ID
 
 __all__ = ["READ", "chart_request", "router"]
 
@@ -26,13 +27,13 @@ _defaults = NetworkRequest()
 def chart_request(
     around: list[str] = Query([], description="Seeds: names or node ids (repeat)."),
     expand: list[str] = Query([], description="Drawn nodes whose neighbours to add (repeat)."),
-    series_id: int | None = Query(None, description="A saved series: the subjects of its record."),
-    record_id: int | None = Query(None, description="An intelligence record: its subjects."),
-    hops: int = Query(_defaults.hops),
+    series_id: int | None = Query(None, ge=1, le=MAX_ID, description="A saved series: the subjects of its record."),
+    record_id: int | None = Query(None, ge=1, le=MAX_ID, description="An intelligence record: its subjects."),
+    hops: int = Query(_defaults.hops, ge=0, le=MAX_ID),
     link_types: list[str] = Query([], description="Link types to keep (repeat; all when none)."),
     date_from: dt.date | None = Query(None),
     date_to: dt.date | None = Query(None),
-    key_players: int = Query(_defaults.key_players),
+    key_players: int = Query(_defaults.key_players, ge=0, le=MAX_ID),
     community_method: str = Query(_defaults.community_method),
 ) -> NetworkRequest:
     """The request the page, the JSON API and the exports share."""

@@ -27,6 +27,7 @@ from openilp.web.actions import attempt
 from openilp.web.auth import require
 from openilp.web.context import get_core
 from openilp.web.csrf import check_csrf
+from openilp.web.params import Id
 from openilp.web.rendering import render
 
 __all__ = ["api", "pages"]
@@ -107,7 +108,7 @@ def designate_page(
 
 @pages.post("/{designation_id}/review", response_class=HTMLResponse)
 def review_page(
-    designation_id: int,
+    designation_id: Id,
     request: Request,
     csrf_token: str = Form(""),
     outcome_choice: str = Form("", alias="outcome", max_length=10),
