@@ -314,3 +314,17 @@ def test_the_map_is_built_once_per_question_and_state_of_the_data(
     after = client.get("/api/v1/incidents.geojson", params=params).json()
     assert after["counts"]["matching"] == first["counts"]["matching"] + 1
     assert audit_actions(engine).count(("search", "alice", "incidents")) == 3  # every request is audited
+
+
+def test_another_sites_page_cannot_make_an_audited_api_search(client: TestClient, engine: Engine) -> None:
+    """A link on another site (the SameSite=Lax cookie travels with it) must not search in the viewer's name."""
+    before = audit_actions(engine).count(("search", "alice", "incidents"))
+    forged = client.get(
+        "/api/v1/incidents.geojson", params={"purpose": "attacker's text"}, headers={"sec-fetch-site": "cross-site"}
+    )
+    assert forged.status_code == 403
+    assert audit_actions(engine).count(("search", "alice", "incidents")) == before
+    own_page = client.get("/api/v1/incidents.geojson", headers={"sec-fetch-site": "same-origin"})
+    script = client.get("/api/v1/incidents.geojson")  # curl, scripts: no Fetch Metadata
+    assert own_page.status_code == 200 and script.status_code == 200
+    assert client.get("/map", headers={"sec-fetch-site": "cross-site"}).status_code == 200  # pages may be linked

@@ -34,6 +34,7 @@ from openilp.web.bodylimit import BodySizeLimitMiddleware
 from openilp.web.compression import GeoJSONGzipMiddleware
 from openilp.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from openilp.web.errors import install_error_handlers
+from openilp.web.fetchmeta import CrossSiteApiMiddleware
 from openilp.web.headers import SecurityHeadersMiddleware
 from openilp.web.privacy import AnonymousPathsMiddleware, install_access_log_filter
 from openilp.web.ratelimit import AnonymousRateLimitMiddleware
@@ -143,6 +144,8 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
         https_only=https_only,
     )
     app.add_middleware(SecurityHeadersMiddleware, tile_url=settings.tile_url, https_only=https_only)
+    # API requests made by another site's page are refused before anything runs (Fetch Metadata).
+    app.add_middleware(CrossSiteApiMiddleware)
     # Bodies over the limit are refused before they are read.
     app.add_middleware(
         BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
