@@ -175,7 +175,7 @@ def test_cli_store(cli_env: dict[str, str], store_file: Path) -> None:  # noqa: 
     assert b"<svg" in (folder / "chart.svg").read_bytes()
     assert len(json.loads((folder / "areas.geojson").read_text())["features"]) == 4
     code, output = invoke(*args[:-1], "--response-start", "2019-13-01")
-    assert code == 1 and "date like" in output
+    assert code == 1 and "must be a date written YYYY-MM-DD" in output
 
 
 @pytest.mark.realdata

@@ -280,4 +280,4 @@ def test_the_new_problem_form_reports_every_error_next_to_its_control(engine: En
     for name in ("title", "target_reduction_pct", "evaluation_start", "area"):
         assert f'id="err-{name}"' in refused.text, name
     assert 'aria-describedby="err-title"' in refused.text and 'aria-invalid="true"' in refused.text
-    assert "between 0 and 100" in refused.text and "must be a date like 2019-07-01" in refused.text
+    assert "between 0 and 100" in refused.text and "must be a date written YYYY-MM-DD" in refused.text

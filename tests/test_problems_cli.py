@@ -37,7 +37,7 @@ def test_scan_refuses_bad_parameters_with_the_service_message(cli_env: dict[str,
     code, output = invoke("problems", "scan", "--user", "ana", "--periods", "1")
     assert code == 1 and "at least 2 periods" in output
     code, output = invoke("problems", "scan", "--user", "ana", "--as-of", "2019-13-01")
-    assert code == 1 and "date like" in output
+    assert code == 1 and "must be a date written YYYY-MM-DD" in output
     code, output = invoke("problems", "scan", "--user", "ana")
     assert code == 1 and "no located incidents" in output
 
