@@ -83,7 +83,7 @@ def import_command(
 def resolve_command(
     agency: str = _AGENCY,
     acting: str = _AS,
-    match_threshold: float = typer.Option(0.9, "--match-threshold", help="Link pairs at or above this probability."),
+    match_threshold: float = typer.Option(0.999, "--match-threshold", help="Link pairs at or above this probability."),
     review_threshold: float = typer.Option(
         0.5, "--review-threshold", help="Send pairs from here to the match threshold to the review queue."
     ),

@@ -46,7 +46,7 @@ MIN_MENTIONS = 50
 class ResolveRequest(Request):
     agency: str = ""
     #: Pairs at or above this match probability are linked.
-    match_threshold: float = 0.9
+    match_threshold: float = 0.999
     #: Pairs from here up to ``match_threshold`` go to the review queue.
     review_threshold: float = 0.5
     #: Seed of the random pairs that estimate the model's u parameters (same data, same model).
