@@ -96,7 +96,7 @@ def parse_audit_filter(
     >>> parse_audit_filter(date_from="yesterday")
     Traceback (most recent call last):
     ...
-    openilp.errors.InvalidRequest: date_from must be a date as YYYY-MM-DD, got 'yesterday'
+    openilp.errors.InvalidRequest: date_from must be a date written YYYY-MM-DD (like 2019-07-01), got 'yesterday'
     """
     actor, action, object_type, object_id = (v.strip() for v in (actor, action, object_type, object_id))
     if actor and not _USERNAME.match(actor):
