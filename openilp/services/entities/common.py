@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from openilp.db.entity_models import EntityMention
 from openilp.db.models import Agency
+from openilp.entities.normalize import PERSON_COLUMNS
 from openilp.errors import InvalidRequest, NotFound, NotPermitted
 from openilp.security.actors import UserInfo
 
@@ -22,20 +23,8 @@ __all__ = [
     "mention_summary",
 ]
 
-#: Mention columns that make up a person record (the person frame of ``openilp.entities``).
-PERSON_FIELDS = (
-    "first_name",
-    "middle_name",
-    "surname",
-    "date_of_birth",
-    "identifier",
-    "street_number",
-    "street",
-    "locality",
-    "postcode",
-    "state",
-    "phone",
-)
+#: Mention columns that make up a person record: the person frame of ``openilp.entities`` without its record id.
+PERSON_FIELDS = tuple(column for column in PERSON_COLUMNS if column != "record_id")
 
 
 def require(actor: UserInfo | None, permission: str, what: str) -> None:
