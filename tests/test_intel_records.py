@@ -122,6 +122,27 @@ def test_no_predicate_is_rejected_and_nothing_is_stored(engine: Engine, core: Op
         assert _count(session, IntelSubject) == 0
 
 
+def test_the_predicate_needs_who_what_when_and_where(engine: Engine, core: OpenILP, people: Cast) -> None:
+    # Twenty x's used to pass the gate: the predicate's facts are structured fields now.
+    for name, word in (("predicate_who", "who"), ("predicate_what", "what"), ("predicate_when", "when")):
+        with pytest.raises(SubmissionError, match=f"no criminal predicate: {word} is required"):
+            submit_record(core, people.analyst, SubmitRecordRequest(submission(people.analyst.id, **{name: ""})))
+    with pytest.raises(SubmissionError, match="where must state a fact"):
+        submit_record(core, people.analyst, SubmitRecordRequest(submission(people.analyst.id, predicate_where="?")))
+    with pytest.raises(SubmissionError, match="state the facts in words"):
+        submit_record(core, people.analyst, SubmitRecordRequest(submission(people.analyst.id, factual_basis="x" * 20)))
+    with session_scope(engine) as session:
+        assert _count(session, IntelRecord) == 0
+    record = submit_record(core, people.analyst, SubmitRecordRequest(submission(people.analyst.id)))
+    view = view_record(core, people.analyst, ViewRecordRequest(record.id, purpose="case 24-1")).as_dict()
+    assert view["predicate"] == {
+        "who": "Johnny Suspect",
+        "what": "Sells cocaine to street dealers (two controlled buys)",
+        "when": "3 and 10 May 2024",
+        "where": "Garage at 100 Main St.",
+    }
+
+
 def test_roles_without_submit_permission_cannot_submit(engine: Engine, core: OpenILP, people: Cast) -> None:
     with pytest.raises(IntelForbidden):
         submit_record(core, people.auditor, SubmitRecordRequest(submission(people.analyst.id)))

@@ -138,3 +138,45 @@ def test_search_without_purpose_is_refused_and_logged_over_http(engine: Engine, 
         assert "search_refused" in actions and "search" in actions
     bad = client.post("/api/v1/intel/records", json={"title": "x"})
     assert bad.status_code == 422
+
+
+def test_the_api_predicate_gate_names_the_missing_fact(engine: Engine, tmp_path: Path) -> None:
+    people = cast(engine)
+    client = make_client(engine, tmp_path)
+    login(client, "ana")
+    payload = {
+        "title": "Cocaine supply from a north-side garage",
+        "summary": "Subject supplies cocaine to street dealers from a garage on Main St.",
+        "offence_category": "drugs",
+        "factual_basis": "x" * 20,
+        "source_reference": "SLMPD file 24-001234",
+        "collection_method": "informant",
+        "lawful_collection_attested": True,
+        "grading_scheme": "admiralty",
+        "source_grade": "B",
+        "information_grade": "2",
+        "handling_code": "P",
+        "sensitivity": "open",
+        "control_official_id": people.analyst.id,
+        "subjects": [{"kind": "person", "role": "criminal_subject", "display_name": "Johnny Suspect"}],
+    }
+    refused = client.post("/api/v1/intel/records", json=payload)
+    assert refused.status_code == 400 and "state the facts in words" in refused.json()["detail"]
+    payload["factual_basis"] = "Two controlled buys on 3 and 10 May 2024 from the subject at 100 Main St."
+    missing = client.post("/api/v1/intel/records", json=payload)
+    assert missing.status_code == 400 and "who is required" in missing.json()["detail"]
+    facts = {
+        "predicate_who": "Johnny Suspect",
+        "predicate_what": "Sells cocaine",
+        "predicate_when": "May 2024",
+        "predicate_where": "100 Main St.",
+    }
+    created = client.post("/api/v1/intel/records", json={**payload, **facts})
+    assert created.status_code == 201, created.text
+    read = client.post(f"/api/v1/intel/records/{created.json()['id']}/read", json={"purpose": "case 24-1"})
+    assert read.json()["predicate"] == {
+        "who": "Johnny Suspect",
+        "what": "Sells cocaine",
+        "when": "May 2024",
+        "where": "100 Main St.",
+    }

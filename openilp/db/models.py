@@ -383,6 +383,11 @@ class IntelRecord(Base):
     # The criminal predicate (23.20(a), (c), (d), (n)).
     offence_category: Mapped[str | None] = mapped_column(ForeignKey("offence_categories.code"), nullable=True)
     factual_basis: Mapped[str] = mapped_column(Text)
+    #: The structured facts of the predicate (empty on records submitted before migration 0013).
+    predicate_who: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    predicate_what: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    predicate_when: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    predicate_where: Mapped[str] = mapped_column(String(200), default="", server_default="")
     source_reference: Mapped[str] = mapped_column(String(200))
     collection_method: Mapped[str] = mapped_column(String(40))
     lawful_collection_attested: Mapped[bool] = mapped_column(Boolean)

@@ -1,11 +1,12 @@
 """The submission rules of a criminal intelligence record (28 CFR 23.20(a)–(d), (g)), as pure checks.
 
 A submission becomes criminal intelligence only with a **criminal predicate**: an offence category,
-a written factual basis for reasonable suspicion, a submitter, a reference to the source document
-the submitting agency keeps in its own files (23.20(n)) and an attestation that the information was
-lawfully collected (23.20(d)). Every record carries the labels of 23.20(g): source reliability and
-information validity (in the agency's grading scheme), handling code, sensitivity, submitting agency
-and control official.
+a written factual basis for reasonable suspicion that states its facts in four structured fields
+(**who** is suspected, **what** criminal conduct, **when** and **where**), a submitter, a
+reference to the source document the submitting agency keeps in its own files (23.20(n)) and an
+attestation that the information was lawfully collected (23.20(d)). Every record carries the
+labels of 23.20(g): source reliability and information validity (in the agency's grading scheme),
+handling code, sensitivity, submitting agency and control official.
 
 Political, religious or social views, associations or activities (23.20(b)) may be recorded only
 when they relate directly to criminal conduct: such a submission needs a written **nexus
@@ -18,6 +19,8 @@ as a subject; 1998 Policy Clarification, 63 FR 71752).
 
 >>> s = Submission(title="Cocaine supply, north side", summary="...", offence_category="drugs",
 ...     factual_basis="Two controlled buys on 3 and 10 May from the subject at 100 Main St.",
+...     predicate_who="John Doe", predicate_what="Sells cocaine (two controlled buys)",
+...     predicate_when="3 and 10 May 2024", predicate_where="100 Main St.",
 ...     source_reference="SLMPD file 19-1234", collection_method="informant",
 ...     lawful_collection_attested=True, grading_scheme="admiralty", source_grade="B",
 ...     information_grade="2", handling_code="P", sensitivity="open", control_official_id=7,
@@ -28,6 +31,10 @@ as a subject; 1998 Policy Clarification, 63 FR 71752).
 Traceback (most recent call last):
 ...
 openilp.intel.rules.SubmissionError: no criminal predicate: factual_basis is required ...
+>>> validate_submission(dataclasses.replace(s, predicate_where=""))  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+openilp.intel.rules.SubmissionError: no criminal predicate: where is required ...
 """
 
 from __future__ import annotations
@@ -50,11 +57,13 @@ __all__ = [
     "FORBIDDEN_COLLECTION_METHODS",
     "PROTECTED_CATEGORIES",
     "MIN_FACTUAL_BASIS_CHARS",
+    "PREDICATE_FACTS",
     "MIN_NEXUS_CHARS",
     "MAX_TITLE_CHARS",
     "MAX_TEXT_CHARS",
     "MAX_SUBJECTS",
     "validate_submission",
+    "check_predicate_facts",
     "clean_text",
 ]
 
@@ -104,6 +113,18 @@ PROTECTED_CATEGORIES: dict[str, str] = {
 }
 
 MIN_FACTUAL_BASIS_CHARS = 20
+#: Distinct letters or digits a factual basis needs (twenty x's state no fact).
+MIN_FACTUAL_BASIS_DISTINCT = 6
+#: The structured facts of the predicate: field -> (the word shown, what it asks for).
+PREDICATE_FACTS: dict[str, tuple[str, str]] = {
+    "predicate_who": ("who", "the person or group reasonably suspected"),
+    "predicate_what": ("what", "the criminal conduct suspected"),
+    "predicate_when": ("when", "the date or period of the conduct"),
+    "predicate_where": ("where", "the place, area or online location of the conduct"),
+}
+#: Characters and distinct letters or digits each structured fact needs.
+MIN_FACT_CHARS = 2
+MIN_FACT_DISTINCT = 2
 MIN_NEXUS_CHARS = 20
 MAX_TITLE_CHARS = 200
 MAX_TEXT_CHARS = 10_000
@@ -148,6 +169,11 @@ class Submission:
     subjects: Sequence[SubjectInput] = field(default_factory=tuple)
     protected_categories: Sequence[str] = field(default_factory=tuple)
     nexus_justification: str = ""
+    #: The structured facts of the predicate (:data:`PREDICATE_FACTS`), each required.
+    predicate_who: str = ""
+    predicate_what: str = ""
+    predicate_when: str = ""
+    predicate_where: str = ""
 
 
 def clean_text(value: object, name: str, max_chars: int, *, required: bool = False) -> str:
@@ -177,6 +203,30 @@ def clean_text(value: object, name: str, max_chars: int, *, required: bool = Fal
     return text
 
 
+def _distinct_alnum(text: str) -> int:
+    return len({c.casefold() for c in text if c.isalnum()})
+
+
+def check_predicate_facts(submission: Submission) -> dict[str, str]:
+    """The structured facts of the predicate (who, what, when, where), cleaned; each is required.
+
+    >>> facts = check_predicate_facts(Submission("t", "s", "drugs", "b", "r", "informant", True, "admiralty",
+    ...     "B", "2", "P", "open", 1, predicate_who="J. Doe", predicate_what="sells cocaine",
+    ...     predicate_when="May 2024", predicate_where=" 100 Main St. "))
+    >>> facts["predicate_where"]
+    '100 Main St.'
+    """
+    facts: dict[str, str] = {}
+    for name, (word, asks) in PREDICATE_FACTS.items():
+        text = clean_text(getattr(submission, name), name, MAX_SHORT_CHARS)
+        if not text:
+            raise SubmissionError(f"no criminal predicate: {word} is required ({name}: {asks})")
+        if len(text) < MIN_FACT_CHARS or _distinct_alnum(text) < MIN_FACT_DISTINCT:
+            raise SubmissionError(f"no criminal predicate: {word} must state a fact ({name}: {asks})")
+        facts[name] = text
+    return facts
+
+
 def _choice(value: str, name: str, choices: dict[str, str] | frozenset[str]) -> None:
     if value not in choices:
         raise SubmissionError(f"{name} {value!r} is not one of: {', '.join(choices)}")
@@ -186,7 +236,8 @@ def validate_submission(submission: Submission) -> None:
     """Raise :class:`SubmissionError` unless ``submission`` meets every submission rule.
 
     Checks, in order: the criminal predicate (offence category, factual basis of at least
-    :data:`MIN_FACTUAL_BASIS_CHARS` characters, source reference, lawful-collection attestation and
+    :data:`MIN_FACTUAL_BASIS_CHARS` characters in words, the structured facts who, what, when and
+    where of :data:`PREDICATE_FACTS`, source reference, lawful-collection attestation and
     a lawful method), the labels (grading scheme and grades, handling code and conditions,
     sensitivity, control official), the subjects (at least one criminal subject: a record made of
     non-criminal identifiers only suspects nobody) and protected activity (a nexus justification of
@@ -207,6 +258,11 @@ def validate_submission(submission: Submission) -> None:
         raise SubmissionError(
             f"no criminal predicate: factual_basis must state the facts (at least {MIN_FACTUAL_BASIS_CHARS} characters)"
         )
+    if _distinct_alnum(basis) < MIN_FACTUAL_BASIS_DISTINCT or len(basis.split()) < 3:
+        raise SubmissionError(
+            "no criminal predicate: factual_basis must state the facts in words (who did what, when and where)"
+        )
+    check_predicate_facts(s)
     if not clean_text(s.source_reference, "source_reference", MAX_SHORT_CHARS):
         raise SubmissionError(
             "no criminal predicate: source_reference is required (your agency's file number, 23.20(n))"

@@ -246,6 +246,7 @@ def purge_content(session: Session, record: IntelRecord, status: str, now: dt.da
     record.title = ""
     record.summary = ""
     record.factual_basis = ""
+    record.predicate_who = record.predicate_what = record.predicate_when = record.predicate_where = ""
     record.source_reference = ""
     record.offence_category = None
     record.handling_conditions = ""

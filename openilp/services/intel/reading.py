@@ -99,6 +99,12 @@ def record_dict(session: Session, record: IntelRecord, *, full: bool) -> dict[st
         base.update(
             {
                 "factual_basis": record.factual_basis,
+                "predicate": {
+                    "who": record.predicate_who,
+                    "what": record.predicate_what,
+                    "when": record.predicate_when,
+                    "where": record.predicate_where,
+                },
                 "source_reference": record.source_reference,
                 "collection_method": record.collection_method,
                 "submitter": user_label(session, record.submitter_id),

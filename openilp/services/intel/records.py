@@ -24,6 +24,7 @@ from openilp.intel.rules import (
     MAX_TITLE_CHARS,
     Submission,
     SubmissionError,
+    check_predicate_facts,
     clean_text,
     validate_submission,
 )
@@ -123,6 +124,7 @@ def save_submission(
     if use_agency_scheme:
         submission = dataclasses.replace(submission, grading_scheme=scheme)
     validate_submission(submission)
+    facts = check_predicate_facts(submission)
     if submission.grading_scheme != scheme:
         raise SubmissionError(f"your agency grades with the {scheme} scheme, not {submission.grading_scheme!r}")
     if session.get(OffenceCategory, submission.offence_category.strip()) is None:
@@ -139,6 +141,7 @@ def save_submission(
         summary=clean_text(submission.summary, "summary", MAX_TEXT_CHARS),
         offence_category=submission.offence_category.strip(),
         factual_basis=clean_text(submission.factual_basis, "factual_basis", MAX_TEXT_CHARS),
+        **facts,
         source_reference=submission.source_reference.strip(),
         collection_method=submission.collection_method,
         lawful_collection_attested=True,

@@ -66,6 +66,10 @@ class RecordIn(BaseModel):
     subjects: list[SubjectIn] = Field(max_length=50)
     protected_categories: list[str] = Field(default=[], max_length=5)
     nexus_justification: str = Field(default="", max_length=10_000)
+    predicate_who: str = Field(default="", max_length=200, description="Who is reasonably suspected (required).")
+    predicate_what: str = Field(default="", max_length=200, description="What criminal conduct (required).")
+    predicate_when: str = Field(default="", max_length=200, description="When: a date or period (required).")
+    predicate_where: str = Field(default="", max_length=200, description="Where: place, area or online (required).")
 
     def submission(self) -> Submission:
         data = self.model_dump()
