@@ -26,6 +26,7 @@ from openilp.cli import (
     problems,
     series,
     serve,
+    synth,
     transparency,
     users,
 )
@@ -69,5 +70,6 @@ for _name, _group in (
     ("networks", networks.app),
     ("entities", entities.app),
     ("deconflict", deconflict.app),
+    ("synth", synth.app),
 ):
     app.add_typer(_group, name=_name)
