@@ -1,5 +1,5 @@
-"""An analyst's first day in a real browser: a month's hot spots, the CompStat table, a forecast
-reached from the navigation.
+"""An analyst's first day in a real browser: a month's hot spots over the city's streets, the
+CompStat table, a forecast reached from the navigation.
 
 Real app under uvicorn on 127.0.0.1 over a store with October to December 2019 of St. Louis, system
 Chromium through Playwright. Skipped outside CI when Chromium is missing; never under CI.
@@ -49,6 +49,16 @@ def test_a_month_of_hot_spots_compstat_and_a_forecast_from_the_navigation(server
         assert "nearest cell" in page.locator("#hotspot-neighbourhood").inner_text()
         page.wait_for_selector("#map:not([data-cells-drawn=''])", state="attached", timeout=30000)
         assert page.locator("#map").get_attribute("data-cells-drawn") not in (None, "error", "0")
+        # The bundled streets over the cells (no tiles, nothing from the internet): a hot cell reads
+        # as a block, the street's name and blocks on hover, and the layer can be switched off.
+        page.wait_for_selector("#map[data-streets-drawn]", state="attached", timeout=30000)
+        assert int(page.locator("#map").get_attribute("data-streets-drawn") or 0) > 1000
+        streets = page.locator(".leaflet-streets-pane path")
+        assert streets.count() > 1000
+        streets.nth(500).dispatch_event("mouseover")
+        assert " block" in page.locator(".leaflet-tooltip").last.inner_text()
+        assert page.locator(".leaflet-control-layers").count() == 1  # one switch for the page's layers and streets
+        assert "Streets" in page.locator(".leaflet-control-layers-overlays").inner_text()
 
         # The trend table as a CompStat meeting reads it: neighbourhood names, three periods, sparklines.
         page.click("a[href='/analysis/trends']")
@@ -70,6 +80,8 @@ def test_a_month_of_hot_spots_compstat_and_a_forecast_from_the_navigation(server
         assert int(page.locator("#map").get_attribute("data-cells-drawn") or 0) > 0
         page.wait_for_selector("#map[data-boundary-drawn]", state="attached", timeout=30000)
         assert int(page.locator("#map").get_attribute("data-boundary-drawn") or 0) == 88  # St. Louis neighbourhoods
+        page.wait_for_selector("#map[data-streets-drawn]", state="attached", timeout=30000)
+        assert int(page.locator("#map").get_attribute("data-streets-drawn") or 0) > 1000
         assert page.locator("#accuracy-chart svg polyline").count() >= 1
     log.assert_clean()
 

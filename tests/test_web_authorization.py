@@ -85,6 +85,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/categories"): {"anonymous": 401, **_everyone(200)},
     ("GET", "/api/v1/incidents.geojson"): {"anonymous": 401, **_only(INTERNAL)},
     ("GET", "/api/v1/boundaries/{agency_code}.geojson"): {"anonymous": 401, **_everyone(200)},
+    ("GET", "/api/v1/streets/{agency_code}.geojson"): {"anonymous": 401, **_everyone(200)},
     ("GET", "/api/v1/users"): {"anonymous": 401, **_only(["administrator"])},
     ("GET", "/admin/users"): {"anonymous": 303, **_only(["administrator"])},
     ("POST", "/admin/users"): {"anonymous": 303, **_everyone(403)},
@@ -353,3 +354,4 @@ def test_users_see_only_their_own_agency(engine: Engine, tmp_path: Path) -> None
     ids = [f["id"] for f in client.get("/api/v1/incidents.geojson").json()["features"]]
     assert ids == mine
     assert client.get("/api/v1/boundaries/OTHER.geojson").status_code == 404
+    assert client.get("/api/v1/streets/OTHER.geojson").status_code == 404

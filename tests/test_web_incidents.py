@@ -218,6 +218,30 @@ def test_boundary_layer_of_own_agency(client: TestClient) -> None:
     assert client.get("/api/v1/boundaries/..%2F..%2Fetc%2Fpasswd.geojson").status_code == 404
 
 
+def test_street_layer_of_own_agency_is_bundled_and_drawn_on_every_map(client: TestClient) -> None:
+    response = client.get("/api/v1/streets/SLMPD.geojson", headers={"accept-encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/geo+json"
+    assert response.headers["content-encoding"] == "gzip"
+    streets = response.json()
+    assert "ODC-By" in streets["attribution"]
+    assert len(streets["features"]) > 1000
+    lines = [f for f in streets["features"] if f["geometry"]["type"] == "LineString"]
+    assert len(lines) == len(streets["features"])
+    # Every vertex lies in St. Louis (WGS84 longitude, latitude), every line is named with its blocks.
+    lon = [x for f in lines for x, _ in f["geometry"]["coordinates"]]
+    lat = [y for f in lines for _, y in f["geometry"]["coordinates"]]
+    assert min(lon) > -90.33 and max(lon) < -90.16 and min(lat) > 38.53 and max(lat) < 38.78
+    assert all(f["properties"]["name"] and f["properties"]["from_block"] <= f["properties"]["to_block"] for f in lines)
+    alaska = [f["properties"] for f in lines if f["properties"]["name"] == "ALASKA AVE"]
+    assert any(p["from_block"] <= 5000 <= p["to_block"] for p in alaska)  # "5011 ALASKA AVE" reads as its block
+    assert client.get("/api/v1/streets/OTHER.geojson").status_code == 404
+    for path in ("/map", "/analysis/hotspots", "/forecast"):
+        html = client.get(path).text
+        assert 'data-streets-url="/api/v1/streets/SLMPD.geojson"' in html, path
+        assert '<script src="/static/js/streets.js"></script>' in html, path
+
+
 def test_map_page(client: TestClient) -> None:
     page = client.get("/map", params={"category": "robbery", "date_from": "2019-01-01"})
     assert page.status_code == 200
@@ -266,6 +290,13 @@ def test_boundary_registry_reads_the_data_folder(tmp_path: Path) -> None:
     assert layer is not None and layer.path == folder / "METRO.geojson"
     assert registry.layer_for("SLMPD") is not None
     assert registry.layer_for("NOPE") is None
+    streets = tmp_path / "streets"
+    streets.mkdir()
+    (streets / "METRO.geojson").write_text('{"type": "FeatureCollection", "features": []}')
+    registry = BoundaryRegistry.default(tmp_path)
+    metro = registry.streets_for("METRO")
+    assert metro is not None and metro.path == streets / "METRO.geojson"
+    assert registry.streets_for("SLMPD") is not None and registry.streets_for("NOPE") is None
 
 
 def test_geojson_is_gzipped_but_pages_are_not(client: TestClient) -> None:

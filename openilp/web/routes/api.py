@@ -91,6 +91,15 @@ def boundaries(
     return FileResponse(layer.path, media_type=GEOJSON)
 
 
+@router.get("/streets/{agency_code}.geojson", response_class=FileResponse)
+def streets(request: Request, agency_code: str, user: UserInfo = Depends(require("boundaries:read"))) -> FileResponse:
+    """The street layer (GeoJSON LineStrings, WGS84) of your own agency, drawn over the maps; 404 for any other."""
+    layer = get_context(request).boundaries.streets_for(agency_code)
+    if agency_code != user.agency_code or layer is None:
+        raise HTTPException(status_code=404, detail=f"No street layer for agency {agency_code!r}.")
+    return FileResponse(layer.path, media_type=GEOJSON)
+
+
 @router.get("/openapi.json", include_in_schema=False)
 def openapi(request: Request, user: UserInfo = Depends(current_user)) -> dict[str, Any]:
     """The OpenAPI description of this API (signed-in users only)."""

@@ -144,7 +144,9 @@
       }).bindPopup(cellPopup);
       kde.addTo(map);
       gi.addTo(map);
-      L.control.layers(null, { "Density (KDE)": kde, "Gi* hot and cold cells": gi }, { collapsed: false }).addTo(map);
+      // One layer switch per map, shared with the street layer (streets.js), whichever comes first.
+      if (!element.openilpLayers) { element.openilpLayers = L.control.layers(null, {}, { collapsed: false }).addTo(map); }
+      element.openilpLayers.addOverlay(kde, "Density (KDE)").addOverlay(gi, "Gi* hot and cold cells");
       fit(kde);
       element.setAttribute("data-gi-cells", String(flagged.features.length));
       element.setAttribute(doneAttribute, String(features.length));

@@ -22,6 +22,7 @@
   var L = window.L;
   var map = L.map(element, { preferCanvas: true });
   map.attributionControl.setPrefix(false);
+  element.openilpMap = map;   // for the street layer (streets.js), tests and the browser console
   map.setView([39.5, -98.35], 4);
   var tileUrl = element.getAttribute("data-tile-url");
   if (tileUrl) {
