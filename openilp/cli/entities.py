@@ -88,18 +88,62 @@ def resolve_command(
         0.5, "--review-threshold", help="Send pairs from here to the match threshold to the review queue."
     ),
     seed: int = typer.Option(42, "--seed", help="Seed of the random pairs that estimate u."),
+    kinds: list[str] = typer.Option(
+        [],
+        "--kind",
+        help="Resolve only this kind (person, vehicle, phone, handle, address, organisation; repeatable). "
+        "Default: every kind; people are skipped with a note when too few to train a model.",
+    ),
     as_json: bool = _JSON,
 ) -> None:
-    """Train the model on the agency's person mentions and link them into entities (ids stay stable)."""
-    from openilp.services.entities import ResolveRequest, resolve_entities
+    """Link the agency's mentions into entities (ids stay stable): people by a trained model, vehicles,
+    phones, handles, addresses and organisations by their normalised values."""
+    from openilp.errors import InvalidRequest
+    from openilp.services.entities import (
+        ResolveRequest,
+        ResolveThingsRequest,
+        resolve_entities,
+        resolve_things,
+    )
+    from openilp.services.entities.resolve import MIN_MENTIONS
 
     actor = _actor(acting, "entities:write")
-    request = ResolveRequest(
-        agency=agency, match_threshold=match_threshold, review_threshold=review_threshold, seed=seed
-    )
-    result = service(lambda: resolve_entities(core(), actor, request))
+    chosen = kinds or ["person", "vehicle", "phone", "handle", "address", "organisation"]
+    things = tuple(k for k in chosen if k != "person")
+    output: dict[str, object] = {}
+    if things:
+        thing_result = service(lambda: resolve_things(core(), actor, ResolveThingsRequest(agency=agency, kinds=things)))
+        output["things"] = thing_result.as_dict()
+    result = None
+    if "person" in chosen:
+        request = ResolveRequest(
+            agency=agency, match_threshold=match_threshold, review_threshold=review_threshold, seed=seed
+        )
+        try:
+            result = resolve_entities(core(), actor, request)
+        except InvalidRequest as exc:
+            if kinds or f"at least {MIN_MENTIONS}" not in str(exc):
+                fail(str(exc))
+            output["person_note"] = str(exc)
+        else:
+            output["person"] = result.as_dict()
     if as_json:
-        emit_json(result.as_dict())
+        # The people's counts at the top level (as before), the other kinds under "things".
+        person = output.pop("person", {})
+        emit_json({**(person if isinstance(person, dict) else {}), **output})
+        return
+    if "things" in output:
+        for kind, counts in thing_result.kinds.items():
+            if counts["mentions"]:
+                console.print(
+                    f"{thing_result.agency}: {counts['mentions']} {kind} mentions, {counts['entities']} entities "
+                    f"({counts['created']} new), {counts['linked']} mentions linked, {counts['review']} pairs "
+                    "sent to review",
+                    markup=False,
+                )
+    if "person_note" in output:
+        console.print(f"people not resolved: {output['person_note']}", markup=False)
+    if result is None:
         return
     console.print(
         f"{result.agency}: {result.mentions} person mentions, {result.pairs_scored} pairs scored, "

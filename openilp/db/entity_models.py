@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openilp.db.models import Base, utcnow
@@ -103,6 +103,23 @@ class EntityMention(Base):
     raw_identifiers: Mapped[str] = mapped_column(String(200), default="")
     #: SHA-256 of the mention's fields: an unchanged row re-imported changes nothing.
     content_hash: Mapped[str] = mapped_column(String(64))
+    #: A vehicle's, phone's, handle's, address's or organisation's value in one written form
+    #: (``openilp.entities.things.match_key``): equal keys are the same thing.
+    match_key: Mapped[str | None] = mapped_column(String(240), nullable=True, index=True)
+    #: Where an address lies, metres in the agency's CRS, when the store could place it.
+    x_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    y_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: The incident this mention is a party to (``role`` says as what: offender, victim, ...).
+    incident_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("incidents.id", ondelete="SET NULL"),
+        nullable=True,
+        index=True,
+    )
+    #: The tip that named this person or thing (staff recorded it while triaging).
+    tip_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id", ondelete="CASCADE"), nullable=True, index=True)
+    #: The day the source recorded the mention (an arrest, a stop, a camera read), when it says.
+    seen_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id"), nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,11 +1,16 @@
-"""Reading a person file through its mapping: accepted rows, and a rejection for every bad row.
+"""Reading a person (or vehicle, phone, handle, address, organisation) file through its mapping.
+
+Accepted rows, and a rejection for every bad row.
 
 The same guarantees as the incident import: every row read is either accepted or rejected with
 the file, the line and the field named, so ``read = accepted + rejected`` always holds. A row is
 rejected when
 
 * its record id is empty, or repeats an earlier row of the file;
-* it has neither a first name nor a surname;
+* it has neither a first name nor a surname (a person), neither a plate nor a VIN (a vehicle), no
+  phone number of 7 to 15 digits, no handle, no street, no organisation name; a VIN is not 17
+  characters long;
+* its ``party_role`` is not a known role, or its ``seen_on`` date is not a real day or in the future;
 * its date of birth is no real date (``1900-02-30``), lies in the future, or before 1880;
 * a field is longer than the mapping's ``max_field_chars`` (a 10 MB cell);
 * it holds bytes that are not text in the mapping's encoding.
@@ -43,8 +48,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from openilp.entities.mapping import PersonMapping
-from openilp.entities.normalize import PERSON_COLUMNS, parse_date_of_birth
+from openilp.entities.mapping import KIND_COLUMNS, LINK_COLUMNS, PARTY_ROLES, REQUIRED_ANY, PersonMapping
+from openilp.entities.normalize import parse_date_of_birth
+from openilp.entities.things import normalise_phone, normalise_vin
 
 __all__ = ["Rejection", "PersonFile", "PersonFileError", "read_person_file", "EARLIEST_BIRTH"]
 
@@ -92,6 +98,17 @@ def _bad_bytes(text: str) -> str | None:
     return None
 
 
+def _thing_problem(kind: str, values: dict[str, str | None]) -> tuple[str, str] | None:
+    """The field and reason a vehicle or phone row is unusable, or None."""
+    if kind == "phone" and normalise_phone(values.get("phone")) is None:
+        return "phone", "not a phone number (7 to 15 digits)"
+    if kind == "vehicle" and values.get("vin"):
+        vin = normalise_vin(values.get("vin")) or ""
+        if len(vin) != 17:
+            return "vin", f"a VIN has 17 letters and digits (got {len(vin)})"
+    return None
+
+
 def read_person_file(data: bytes, mapping: PersonMapping, *, file_name: str, today: dt.date) -> PersonFile:
     """Read the bytes of a person file with ``mapping``; ``today`` bounds the dates of birth."""
     digest = hashlib.sha256(data).hexdigest()
@@ -114,6 +131,7 @@ def read_person_file(data: bytes, mapping: PersonMapping, *, file_name: str, tod
             f"({', '.join(header[:20])})"
         )
     position = {field: header.index(column) for field, column in mapping.columns.items()}
+    columns = (*KIND_COLUMNS[mapping.kind], *LINK_COLUMNS)
     rows: list[dict[str, object]] = []
     rejections: list[Rejection] = []
     seen: set[str] = set()
@@ -160,8 +178,27 @@ def read_person_file(data: bytes, mapping: PersonMapping, *, file_name: str, tod
         if record_id in seen:
             reject("record_id", f"record id {record_id} repeats an earlier row of the file")
             continue
-        if not values.get("first_name") and not values.get("surname"):
-            reject("first_name", "no name: first name and surname are both empty")
+        required = REQUIRED_ANY[mapping.kind]
+        if not any(values.get(f) for f in required):
+            if mapping.kind == "person":
+                reject("first_name", "no name: first name and surname are both empty")
+            else:
+                reject(required[0], f"no {' or '.join(required)}: a {mapping.kind} row needs one")
+            continue
+        thing_problem = _thing_problem(mapping.kind, values)
+        if thing_problem is not None:
+            reject(*thing_problem)
+            continue
+        role = (values.get("party_role") or mapping.party_role or "").lower() or None
+        if role is not None and role not in PARTY_ROLES:
+            reject("party_role", f"unknown party role {role[:40]!r}: one of {', '.join(PARTY_ROLES)}")
+            continue
+        seen_on, why = parse_date_of_birth(values.get("seen_on"), mapping.date_formats)
+        if why:
+            reject("seen_on", why)
+            continue
+        if seen_on is not None and seen_on > today:
+            reject("seen_on", f"date {seen_on.isoformat()} is in the future")
             continue
         born, why = parse_date_of_birth(values.get("date_of_birth"), mapping.date_formats)
         if why:
@@ -174,9 +211,12 @@ def read_person_file(data: bytes, mapping: PersonMapping, *, file_name: str, tod
             reject("date_of_birth", f"date of birth {born.isoformat()} is before {EARLIEST_BIRTH.isoformat()}")
             continue
         seen.add(record_id)
-        row: dict[str, object] = {column: values.get(column) for column in PERSON_COLUMNS}
-        row["date_of_birth"] = born
+        row: dict[str, object] = {column: values.get(column) for column in columns}
+        if mapping.kind == "person":
+            row["date_of_birth"] = born
+        row["party_role"] = role
+        row["seen_on"] = seen_on
         row["line"] = start
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=[*PERSON_COLUMNS, "line"]).astype(object)
+    frame = pd.DataFrame(rows, columns=[*columns, "line"]).astype(object)
     return PersonFile(file_name, digest, frame.where(frame.notna(), None), tuple(rejections))

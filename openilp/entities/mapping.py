@@ -43,9 +43,41 @@ from typing import Any
 
 from openilp.entities.normalize import PERSON_COLUMNS, PROTECTED_COLUMNS
 
-__all__ = ["MappingError", "PersonMapping", "parse_person_mapping", "load_person_mapping"]
+__all__ = [
+    "MappingError",
+    "PersonMapping",
+    "parse_person_mapping",
+    "load_person_mapping",
+    "KIND_COLUMNS",
+    "LINK_COLUMNS",
+    "PARTY_ROLES",
+]
 
 DEFAULT_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y")
+
+#: The fields a mapping of each kind may read (``[source] kind``; default "person").
+KIND_COLUMNS: dict[str, tuple[str, ...]] = {
+    "person": PERSON_COLUMNS,
+    "vehicle": ("record_id", "plate", "plate_state", "vin", "make", "model", "colour"),
+    "phone": ("record_id", "phone"),
+    "handle": ("record_id", "handle"),
+    "address": ("record_id", "street_number", "street", "locality", "postcode", "state"),
+    "organisation": ("record_id", "organisation"),
+}
+#: Fields any mapping may add: the incident (complaint number) the row is a party to, the party's
+#: role there, and the day the source recorded it.
+LINK_COLUMNS = ("incident", "party_role", "seen_on")
+#: A party's role on an incident; offenders, suspects and arrestees make co-offending links.
+PARTY_ROLES = ("offender", "suspect", "arrestee", "victim", "witness", "other")
+#: The fields of each kind of which a row must give at least one.
+REQUIRED_ANY: dict[str, tuple[str, ...]] = {
+    "person": ("first_name", "surname"),
+    "vehicle": ("plate", "vin"),
+    "phone": ("phone",),
+    "handle": ("handle",),
+    "address": ("street",),
+    "organisation": ("organisation",),
+}
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
@@ -67,6 +99,10 @@ class PersonMapping:
     #: Longest accepted value of one field (characters); a longer one rejects its row.
     max_field_chars: int = 1000
     extra: dict[str, Any] = field(default_factory=dict)
+    #: What each row is: "person", "vehicle", "phone", "handle", "address" or "organisation".
+    kind: str = "person"
+    #: The party role of rows linked to an incident when the file has no ``party_role`` column.
+    party_role: str = ""
 
 
 def _table(data: dict[str, Any], key: str, origin: str) -> dict[str, Any]:
@@ -85,6 +121,13 @@ def parse_person_mapping(text: str, *, origin: str = "mapping") -> PersonMapping
     unknown = sorted(set(data) - {"source", "columns", "date_of_birth"})
     if unknown:
         raise MappingError(f"{origin}: unknown table(s) {', '.join(unknown)}; use [source], [columns], [date_of_birth]")
+    kind = _table(data, "source", origin).get("kind", "person")
+    if kind not in KIND_COLUMNS:
+        raise MappingError(f"{origin}: [source] kind must be one of {', '.join(KIND_COLUMNS)} (got {kind!r})")
+    party_role = _table(data, "source", origin).get("party_role", "")
+    if party_role not in ("", *PARTY_ROLES):
+        raise MappingError(f"{origin}: [source] party_role must be one of {', '.join(PARTY_ROLES)}")
+    known = (*KIND_COLUMNS[kind], *LINK_COLUMNS)
     source = _table(data, "source", origin)
     name = source.get("name")
     if not isinstance(name, str) or not name or not set(name) <= _NAME_CHARS:
@@ -101,7 +144,7 @@ def parse_person_mapping(text: str, *, origin: str = "mapping") -> PersonMapping
     if not isinstance(max_chars, int) or max_chars < 1:
         raise MappingError(f"{origin}: [source] max_field_chars must be a positive whole number")
     columns = _table(data, "columns", origin)
-    bad_fields = sorted(set(columns) - set(PERSON_COLUMNS))
+    bad_fields = sorted(set(columns) - set(known))
     protected = sorted(f for f in bad_fields if f.lower() in PROTECTED_COLUMNS)
     if protected:
         raise MappingError(
@@ -109,12 +152,12 @@ def parse_person_mapping(text: str, *, origin: str = "mapping") -> PersonMapping
         )
     if bad_fields:
         raise MappingError(
-            f"{origin}: [columns] unknown person field(s) {', '.join(bad_fields)}; known: {', '.join(PERSON_COLUMNS)}"
+            f"{origin}: [columns] unknown {kind} field(s) {', '.join(bad_fields)}; known: {', '.join(known)}"
         )
     if "record_id" not in columns:
         raise MappingError(f"{origin}: [columns] record_id is required (the column that identifies a row)")
-    if not ({"first_name", "surname"} & set(columns)):
-        raise MappingError(f"{origin}: [columns] map at least one of first_name and surname")
+    if not (set(REQUIRED_ANY[kind]) & set(columns)):
+        raise MappingError(f"{origin}: [columns] map at least one of {' and '.join(REQUIRED_ANY[kind])}")
     for key, column in columns.items():
         if not isinstance(column, str) or not column:
             raise MappingError(f"{origin}: [columns] {key} must name a column of the file")
@@ -130,6 +173,8 @@ def parse_person_mapping(text: str, *, origin: str = "mapping") -> PersonMapping
         skip_initial_space=bool(source.get("skip_initial_space", False)),
         date_formats=tuple(formats),
         max_field_chars=max_chars,
+        kind=kind,
+        party_role=party_role,
     )
 
 

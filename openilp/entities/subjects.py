@@ -17,7 +17,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-__all__ = ["SUBJECT_KIND_TO_ENTITY_KIND", "mention_fields_from_subject", "content_hash"]
+from openilp.entities.identifiers import things_in_identifiers
+from openilp.entities.things import match_key, normalise_handle, normalise_phone
+
+__all__ = ["SUBJECT_KIND_TO_ENTITY_KIND", "mention_fields_from_subject", "derived_mentions", "content_hash"]
 
 #: Intelligence subject kinds -> entity kinds.
 SUBJECT_KIND_TO_ENTITY_KIND = {
@@ -62,4 +65,55 @@ def mention_fields_from_subject(kind: str, role: str, display_name: str, identif
         fields["street"] = name[:200] or None
     elif entity_kind == "organisation":
         fields["organisation"] = name[:200] or None
+    elif entity_kind == "vehicle":
+        vehicles = [f for kind, f in things_in_identifiers(f"{identifiers} {name}") if kind == "vehicle"]
+        fields.update({"plate": None, "plate_state": None, "vin": None})
+        for found in vehicles:
+            for part in ("plate", "plate_state", "vin"):
+                fields[part] = fields[part] or found.get(part)
+    if entity_kind != "person":
+        key = match_key(entity_kind, fields)
+        fields["match_key"] = key[:240] if key else None
     return fields
+
+
+def derived_mentions(kind: str, role: str, display_name: str, identifiers: str) -> list[dict[str, Any]]:
+    """Mentions of the phones, handles and vehicles written in a subject's identifiers.
+
+    A vehicle subject's own plate or VIN stays on the subject's mention; everything else found
+    becomes a mention of its own, with the subject's role (so a non-criminal identifier's phone is
+    never searchable either).
+
+    >>> [(m["kind"], m["display_name"], m["searchable"]) for m in derived_mentions(
+    ...     "person", "criminal_subject", "Mike Jones", "cell 314-555-0142, IG @big_mike")]
+    [('phone', '+13145550142', True), ('handle', 'ig:big_mike', True)]
+    """
+    entity_kind = SUBJECT_KIND_TO_ENTITY_KIND.get(kind, kind)
+    out: list[dict[str, Any]] = []
+    for found_kind, found in things_in_identifiers(identifiers):
+        if found_kind == "vehicle" and entity_kind == "vehicle":
+            continue
+        fields: dict[str, Any] = {
+            "kind": found_kind,
+            "role": role,
+            "searchable": role != "non_criminal_identifier",
+            "phone": None,
+            "handle": None,
+            "plate": None,
+            "plate_state": None,
+            "vin": None,
+            **found,
+        }
+        key = match_key(found_kind, fields)
+        if key is None:
+            continue
+        fields["match_key"] = key[:240]
+        if found_kind == "phone":
+            fields["display_name"] = normalise_phone(fields["phone"]) or fields["phone"]
+        elif found_kind == "handle":
+            fields["display_name"] = normalise_handle(fields["handle"]) or fields["handle"]
+        else:
+            fields["display_name"] = key.split(":", 1)[1].replace("@", " ")
+        fields["display_name"] = str(fields["display_name"])[:200]
+        out.append(fields)
+    return out

@@ -4,6 +4,8 @@
   (``openilp entities import``), idempotent and atomic per file;
 * :mod:`~openilp.services.entities.resolve` — training, scoring and clustering with stable ids
   (``openilp entities resolve``);
+* :mod:`~openilp.services.entities.resolve_things` — vehicles, phones, handles, addresses and
+  organisations by match keys, with reader-confusion and partial matches sent to review;
 * :mod:`~openilp.services.entities.review` — the review queue and decisions that override the
   model (``openilp entities review``);
 * :mod:`~openilp.services.entities.reading` — one entity, the CSV export, the search, each
@@ -31,6 +33,7 @@ from openilp.services.entities.reading import (
     show_entity,
 )
 from openilp.services.entities.resolve import ResolveRequest, ResolveResult, resolve_entities
+from openilp.services.entities.resolve_things import ResolveThingsRequest, ResolveThingsResult, resolve_things
 from openilp.services.entities.review import (
     DECISIONS,
     DecideRequest,
@@ -54,6 +57,8 @@ __all__ = [
     "MentionExport",
     "ResolveRequest",
     "ResolveResult",
+    "ResolveThingsRequest",
+    "ResolveThingsResult",
     "ReviewQueue",
     "ReviewQueueRequest",
     "SearchEntitiesRequest",
@@ -62,6 +67,7 @@ __all__ = [
     "export_mentions",
     "import_persons",
     "resolve_entities",
+    "resolve_things",
     "review_queue",
     "search_entities",
     "show_entity",

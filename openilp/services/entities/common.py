@@ -103,4 +103,18 @@ def mention_summary(mention: EntityMention) -> dict[str, Any]:
             if v
         ),
         "entity_id": mention.entity_id,
+        "role": mention.role,
+        "plate": mention.plate,
+        "plate_state": mention.plate_state,
+        "vin": mention.vin,
+        "vehicle": " ".join(str(v) for v in (mention.colour, mention.make, mention.model) if v),
+        "phone": mention.phone,
+        "handle": mention.handle,
+        "organisation": mention.organisation,
+        "match_key": mention.match_key,
+        "incident_id": mention.incident_id,
+        "tip_id": mention.tip_id,
+        "seen_on": mention.seen_on,
+        "x_m": mention.x_m,
+        "y_m": mention.y_m,
     }

@@ -18,12 +18,21 @@ from sqlalchemy import select
 from openilp.core import OpenILP, Request, Result, require
 from openilp.db.entity_models import EntityImport, EntityMention
 from openilp.entities.intake import PersonFileError, Rejection, read_person_file
-from openilp.entities.mapping import MappingError, parse_person_mapping
+from openilp.entities.mapping import KIND_COLUMNS, MappingError, parse_person_mapping
 from openilp.entities.subjects import content_hash
+from openilp.entities.things import (
+    match_key,
+    normalise_handle,
+    normalise_phone,
+    normalise_plate,
+    normalise_state,
+    normalise_vin,
+)
 from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
-from openilp.services.entities.common import PERSON_FIELDS, agency_for
+from openilp.services.entities.common import agency_for
 from openilp.services.entities.common import require as require_permission
+from openilp.services.entities.places import block_index, incident_ids
 
 __all__ = ["ImportPersonsRequest", "ImportPersonsResult", "import_persons", "MAX_FILE_BYTES"]
 
@@ -60,10 +69,28 @@ class ImportPersonsResult(Result):
     mentions_updated: int
     mentions_unchanged: int
     rejections: tuple[Rejection, ...]
+    kind: str = "person"
 
 
-def _display_name(row: dict[str, Any]) -> str:
-    name = " ".join(str(row[f]) for f in ("first_name", "middle_name", "surname") if row.get(f))
+def _display_name(kind: str, row: dict[str, Any]) -> str:
+    """How a mention is named on a page: the person's name, the plate, the number, the address, ..."""
+    if kind == "person":
+        name = " ".join(str(row[f]) for f in ("first_name", "middle_name", "surname") if row.get(f))
+    elif kind == "vehicle":
+        plate = normalise_plate(row.get("plate"))
+        state = normalise_state(row.get("plate_state"))
+        what = " ".join(str(row[f]) for f in ("colour", "make", "model") if row.get(f))
+        ident = f"{plate} ({state})" if plate and state else plate or f"VIN {normalise_vin(row.get('vin'))}"
+        name = f"{ident} {what}".strip()
+    elif kind == "phone":
+        name = normalise_phone(row.get("phone")) or ""
+    elif kind == "handle":
+        name = normalise_handle(row.get("handle")) or ""
+    elif kind == "address":
+        key = match_key("address", row)
+        name = key.split(":", 1)[1] if key else ""
+    else:
+        name = " ".join(str(row.get("organisation") or "").split())
     return name[:200] or str(row["record_id"])[:200]
 
 
@@ -96,10 +123,36 @@ def import_persons(core: OpenILP, actor: UserInfo | None, request: ImportPersons
         }
         added = updated = unchanged = 0
         rows: list[dict[str, Any]] = [{str(k): v for k, v in r.items()} for r in read.rows.to_dict("records")]
+        kind = mapping.kind
+        kind_fields = [f for f in KIND_COLUMNS[kind] if f != "record_id"]
+        incidents = incident_ids(session, agency.id, (str(r["incident"]) for r in rows if r.get("incident")))
+        rejections = list(read.rejections)
+        kept: list[dict[str, Any]] = []
         for row in rows:
-            fields: dict[str, Any] = {f: row[f] for f in PERSON_FIELDS}
-            fields["kind"] = "person"
-            fields["display_name"] = _display_name(row)
+            if row.get("incident") and str(row["incident"]) not in incidents:
+                rejections.append(
+                    Rejection(
+                        request.file_name,
+                        int(row["line"]),
+                        "incident",
+                        f"no incident {str(row['incident'])[:40]} in {agency.code}'s store: import the incidents first",
+                    )
+                )
+            else:
+                kept.append(row)
+        rows = kept
+        places = block_index(session, agency.id) if kind == "address" and rows else None
+        for row in rows:
+            fields: dict[str, Any] = {f: row[f] for f in kind_fields}
+            fields["kind"] = kind
+            fields["display_name"] = _display_name(kind, row)
+            fields["match_key"] = None if kind == "person" else match_key(kind, row)
+            fields["role"] = row.get("party_role") if row.get("incident") else None
+            fields["incident_id"] = incidents.get(str(row["incident"])) if row.get("incident") else None
+            fields["seen_on"] = row.get("seen_on")
+            if places is not None:
+                place = places.place(row.get("street_number"), row.get("street"))
+                fields["x_m"], fields["y_m"] = place if place is not None else (None, None)
             digest = content_hash({k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in fields.items()})
             record_id = str(row["record_id"])[:200]
             mention = stored.get(record_id)
@@ -136,8 +189,8 @@ def import_persons(core: OpenILP, actor: UserInfo | None, request: ImportPersons
                 file_name=request.file_name[:300],
                 file_sha256=read.sha256,
                 rows_read=read.rows_read,
-                rows_accepted=len(read.rows),
-                rows_rejected=len(read.rejections),
+                rows_accepted=len(rows),
+                rows_rejected=len(rejections),
                 mentions_added=added,
                 mentions_updated=updated,
                 imported_at=uow.now,
@@ -152,8 +205,9 @@ def import_persons(core: OpenILP, actor: UserInfo | None, request: ImportPersons
                 "source": mapping.name,
                 "sha256": read.sha256,
                 "rows_read": read.rows_read,
-                "accepted": len(read.rows),
-                "rejected": len(read.rejections),
+                "kind": kind,
+                "accepted": len(rows),
+                "rejected": len(rejections),
                 "added": added,
                 "updated": updated,
             },
@@ -163,10 +217,11 @@ def import_persons(core: OpenILP, actor: UserInfo | None, request: ImportPersons
             agency=agency.code,
             file_name=request.file_name,
             rows_read=read.rows_read,
-            rows_accepted=len(read.rows),
-            rows_rejected=len(read.rejections),
+            rows_accepted=len(rows),
+            rows_rejected=len(rejections),
             mentions_added=added,
             mentions_updated=updated,
             mentions_unchanged=unchanged,
-            rejections=read.rejections,
+            rejections=tuple(sorted(rejections, key=lambda r: r.line)),
+            kind=kind,
         )

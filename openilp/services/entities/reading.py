@@ -29,6 +29,14 @@ from openilp.core import OpenILP, Request, Result, require
 from openilp.db.entity_models import Entity, EntityEvent, EntityMention
 from openilp.db.models import IntelRecord
 from openilp.entities.normalize import clean_name, parse_date_of_birth
+from openilp.entities.things import (
+    normalise_address,
+    normalise_handle,
+    normalise_phone,
+    normalise_plate,
+    normalise_vin,
+    plate_ocr_key,
+)
 from openilp.errors import NotFound
 from openilp.security.actors import UserInfo
 from openilp.services.entities.common import agency_for, mention_summary
@@ -212,20 +220,39 @@ def export_mentions(core: OpenILP, actor: UserInfo | None, request: ExportReques
 
 @dataclass(frozen=True)
 class SearchEntitiesRequest(Request):
-    """A fuzzy search: a name (misspellings and nicknames tolerated), and/or a date of birth, an identifier."""
+    """A fuzzy search: a name (misspellings and nicknames tolerated), and/or a date of birth, an
+    identifier; or a plate or VIN (characters plate readers confuse tolerated), a phone number (the
+    last 7 digits tolerated), an e-mail address or handle, an address."""
 
     name: str = ""
     date_of_birth: str = ""
     identifier: str = ""
     agency: str = ""
     limit: int = 50
+    plate: str = ""
+    phone: str = ""
+    handle: str = ""
+    address: str = ""
+
+    @property
+    def thing_query(self) -> bool:
+        return bool(self.plate.strip() or self.phone.strip() or self.handle.strip() or self.address.strip())
 
     def validate(self) -> SearchEntitiesRequest:
         require(
-            bool(self.name.strip() or self.date_of_birth.strip() or self.identifier.strip()),
-            "name, date_of_birth or identifier: give at least one",
+            bool(self.name.strip() or self.date_of_birth.strip() or self.identifier.strip() or self.thing_query),
+            "name, date_of_birth, identifier, plate, phone, handle or address: give at least one",
         )
         require(len(self.name) <= 200 and len(self.identifier) <= 100, "name/identifier: too long")
+        require(
+            max(len(self.plate), len(self.phone), len(self.handle), len(self.address)) <= 200,
+            "plate/phone/handle/address: too long",
+        )
+        require(
+            not (self.thing_query and (self.name.strip() or self.date_of_birth.strip() or self.identifier.strip())),
+            "search for a person (name, date_of_birth, identifier) or a thing (plate, phone, handle, address), "
+            "not both at once",
+        )
         if self.date_of_birth.strip():
             day, why = parse_date_of_birth(self.date_of_birth.strip(), ("%Y-%m-%d",))
             require(day is not None, f"date_of_birth: {why or 'give YYYY-MM-DD'}")
@@ -257,10 +284,69 @@ def _name_score(query: list[str], mention: EntityMention) -> float:
     return total / len(query)
 
 
+def _thing_score(request: SearchEntitiesRequest, mention: EntityMention) -> float:
+    """How well a vehicle, phone, handle or address mention answers the query (0: not at all)."""
+    scores: list[float] = []
+    if request.plate.strip():
+        wanted = normalise_plate(request.plate) or ""
+        vin = normalise_vin(request.plate) or ""
+        plate = normalise_plate(mention.plate) or ""
+        if mention.kind != "vehicle":
+            return 0.0
+        if plate and plate == wanted or (mention.vin and normalise_vin(mention.vin) == vin):
+            scores.append(1.0)
+        elif plate and plate_ocr_key(plate) == plate_ocr_key(wanted):
+            scores.append(0.9)
+        else:
+            return 0.0
+    if request.phone.strip():
+        wanted = normalise_phone(request.phone) or "".join(ch for ch in request.phone if ch.isdigit())
+        phone = normalise_phone(mention.phone) or ""
+        if mention.kind != "phone" or not phone or len(wanted) < 7:
+            return 0.0
+        if phone == wanted:
+            scores.append(1.0)
+        elif phone[-7:] == wanted[-7:]:
+            scores.append(0.8)
+        else:
+            return 0.0
+    if request.handle.strip():
+        wanted = normalise_handle(request.handle) or ""
+        handle = normalise_handle(mention.handle) or ""
+        if mention.kind != "handle" or not handle or not wanted:
+            return 0.0
+        if handle == wanted:
+            scores.append(1.0)
+        elif wanted in handle:
+            scores.append(0.8)
+        else:
+            return 0.0
+    if request.address.strip():
+        wanted = normalise_address(None, request.address) or ""
+        key = mention.match_key or ""
+        if mention.kind != "address" or not wanted:
+            return 0.0
+        if key == f"address:{wanted}":
+            scores.append(1.0)
+        elif wanted in key:
+            scores.append(0.9)
+        else:
+            return 0.0
+    return min(scores) if scores else 0.0
+
+
+def _thing_kinds(request: SearchEntitiesRequest) -> list[str]:
+    wanted = {"plate": "vehicle", "phone": "phone", "handle": "handle", "address": "address"}
+    return [kind for field, kind in wanted.items() if getattr(request, field).strip()]
+
+
 def search_entities(core: OpenILP, actor: UserInfo | None, request: SearchEntitiesRequest) -> EntitySearchResult:
-    """Entities whose visible mentions match the name (fuzzy), date of birth or identifier; audited."""
+    """Entities whose visible mentions match the name (fuzzy), date of birth or identifier, or the
+    plate, phone, handle or address; audited."""
     request = request.validate()
     require_permission(actor, "entities:read", "search entities")
+    if request.thing_query:
+        return _search_things(core, actor, request)
     query_words = [w for w in (clean_name(x) for x in request.name.split()) if w]
     born = parse_date_of_birth(request.date_of_birth.strip(), ("%Y-%m-%d",))[0] if request.date_of_birth else None
     identifier = "".join(ch for ch in request.identifier.lower() if ch.isalnum())
@@ -303,7 +389,66 @@ def search_entities(core: OpenILP, actor: UserInfo | None, request: SearchEntiti
         )
         return EntitySearchResult(
             tuple(
-                {"entity_id": entity_id, "score": round(score, 3), "display_name": m.display_name, "best_mention": m.id}
+                {
+                    "entity_id": entity_id,
+                    "score": round(score, 3),
+                    "display_name": m.display_name,
+                    "best_mention": m.id,
+                    "kind": m.kind,
+                }
+                for entity_id, (score, m) in ranked
+            )
+        )
+
+
+def _search_things(core: OpenILP, actor: UserInfo | None, request: SearchEntitiesRequest) -> EntitySearchResult:
+    with core.unit_of_work(actor) as uow:
+        session = uow.session
+        agency = agency_for(session, actor, request.agency)
+        candidates = list(
+            session.scalars(
+                select(EntityMention)
+                .where(
+                    EntityMention.agency_id == agency.id,
+                    EntityMention.searchable.is_(True),
+                    EntityMention.entity_id.is_not(None),
+                    EntityMention.kind.in_(_thing_kinds(request)),
+                )
+                .order_by(EntityMention.id)
+            )
+        )
+        shown = visible_mentions(session, actor, candidates, uow.now)
+        best: dict[int, tuple[float, EntityMention]] = {}
+        for mention in shown:
+            score = _thing_score(request, mention)
+            if score <= 0:
+                continue
+            assert mention.entity_id is not None
+            if mention.entity_id not in best or score > best[mention.entity_id][0]:
+                best[mention.entity_id] = (score, mention)
+        ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[: request.limit]
+        asked = " ".join(
+            f"{field}={getattr(request, field)[:60]}"
+            for field in ("plate", "phone", "handle", "address")
+            if getattr(request, field).strip()
+        )
+        uow.audit(
+            action="entities_search",
+            object_type="entities",
+            object_id=agency.code,
+            agency_id=agency.id,
+            purpose=asked,
+            details={"hits": len(ranked)},
+        )
+        return EntitySearchResult(
+            tuple(
+                {
+                    "entity_id": entity_id,
+                    "score": round(score, 3),
+                    "display_name": m.display_name,
+                    "best_mention": m.id,
+                    "kind": m.kind,
+                }
                 for entity_id, (score, m) in ranked
             )
         )

@@ -29,10 +29,11 @@ import pandas as pd
 from sqlalchemy import select
 
 from openilp.core import OpenILP, Request, Result, require
-from openilp.db.entity_models import Entity, EntityEvent, EntityMention, EntityResolutionRun, EntityReviewPair
+from openilp.db.entity_models import EntityMention, EntityResolutionRun, EntityReviewPair
 from openilp.entities import DegenerateModel, PersonMatcher, cluster_pairs, normalise_persons
 from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
+from openilp.services.entities.clusters import apply_clusters
 from openilp.services.entities.common import agency_for, mention_frame
 from openilp.services.entities.common import require as require_permission
 
@@ -147,73 +148,16 @@ def resolve_entities(core: OpenILP, actor: UserInfo | None, request: ResolveRequ
             cannot_link=cannot_link,
             anchors=anchors,
         )
-        clusters: dict[str, list[str]] = defaultdict(list)
-        for record_id, label in labels.items():
-            clusters[label].append(record_id)
-        created = merged = linked = 0
-        for group in clusters.values():
-            existing = sorted({anchors[r] for r in group if r in anchors})
-            if existing:
-                target = existing[0]
-                for other_id in existing[1:]:
-                    other = session.get(Entity, other_id)
-                    assert other is not None
-                    other.status, other.merged_into_id, other.updated_at = "merged", target, uow.now
-                    session.add(
-                        EntityEvent(
-                            agency_id=agency.id,
-                            entity_id=target,
-                            event="merged",
-                            other_entity_id=other_id,
-                            actor_id=actor.id if actor else None,
-                            reason="a review decision matched their mentions",
-                            occurred_at=uow.now,
-                        )
-                    )
-                    merged += 1
-            else:
-                first = by_id[min(group, key=int)]
-                entity = Entity(
-                    agency_id=agency.id,
-                    kind="person",
-                    display_name=first.display_name,
-                    status="active",
-                    created_at=uow.now,
-                    updated_at=uow.now,
-                )
-                session.add(entity)
-                session.flush()
-                session.add(
-                    EntityEvent(
-                        agency_id=agency.id,
-                        entity_id=entity.id,
-                        event="created",
-                        actor_id=actor.id if actor else None,
-                        reason="resolution",
-                        occurred_at=uow.now,
-                    )
-                )
-                target = entity.id
-                created += 1
-            for record_id in group:
-                mention = by_id[record_id]
-                if mention.entity_id != target:
-                    if mention.entity_id is not None:
-                        session.add(
-                            EntityEvent(
-                                agency_id=agency.id,
-                                entity_id=target,
-                                event="mention_moved",
-                                other_entity_id=mention.entity_id,
-                                mention_id=mention.id,
-                                actor_id=actor.id if actor else None,
-                                reason="merged by a review decision",
-                                occurred_at=uow.now,
-                            )
-                        )
-                    mention.entity_id = target
-                    linked += 1
-        session.flush()
+        created, merged, linked = apply_clusters(
+            session,
+            agency_id=agency.id,
+            kind="person",
+            by_id=by_id,
+            labels=labels,
+            anchors=anchors,
+            actor_id=actor.id if actor else None,
+            now=uow.now,
+        )
         opened = _open_review_pairs(session, agency.id, pairs, by_id, matcher, uow.now)
         run = EntityResolutionRun(
             agency_id=agency.id,

@@ -14,10 +14,11 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from openilp.core import OpenILP, Request, Result, UnitOfWork
+from openilp.db.entity_models import EntityMention
 from openilp.db.models import IntelRecord, IntelReviewDecision, IntelReviewTask
 from openilp.intel.errors import IntelNotFound
 from openilp.intel.grading import check_grading, check_handling
@@ -253,6 +254,8 @@ def purge_content(session: Session, record: IntelRecord, status: str, now: dt.da
     record.protected_categories = ""
     record.nexus_justification = ""
     record.subjects = []
+    # Mentions of the subjects and of the phones, handles and vehicles in their identifiers.
+    session.execute(delete(EntityMention).where(EntityMention.intel_record_id == record.id))
     for decision in session.scalars(select(IntelReviewDecision).where(IntelReviewDecision.record_id == record.id)):
         decision.reason = ""
     for task in session.scalars(

@@ -26,12 +26,26 @@ def search_api(
     name: str = Query("", max_length=200),
     date_of_birth: str = Query("", max_length=10, description="YYYY-MM-DD"),
     identifier: str = Query("", max_length=100),
+    plate: str = Query("", max_length=200, description="a plate or VIN; reader-confused characters tolerated"),
+    phone: str = Query("", max_length=200),
+    handle: str = Query("", max_length=200, description="an e-mail address or online handle"),
+    address: str = Query("", max_length=200),
     limit: int = Query(50, ge=1, le=200),
     core: OpenILP = Depends(get_core),
     user: UserInfo = Depends(READ),
 ) -> dict[str, Any]:
-    """Entities whose visible mentions match a name (fuzzy), a date of birth or an identifier."""
-    request = entities.SearchEntitiesRequest(name=name, date_of_birth=date_of_birth, identifier=identifier, limit=limit)
+    """Entities whose visible mentions match a name (fuzzy), a date of birth or an identifier, or a
+    plate or VIN, a phone, a handle or an address."""
+    request = entities.SearchEntitiesRequest(
+        name=name,
+        date_of_birth=date_of_birth,
+        identifier=identifier,
+        plate=plate,
+        phone=phone,
+        handle=handle,
+        address=address,
+        limit=limit,
+    )
     return entities.search_entities(core, user, request).as_dict()
 
 
