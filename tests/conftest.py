@@ -22,6 +22,8 @@ from openilp.security import passwords
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: The shared real police data sets live beside the project.
 SHARED_DATA = Path(os.environ.get("OPENILP_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+#: Published reference material (schemas, code tables) beside the data, read in place, never copied.
+SHARED_REFERENCE = Path(os.environ.get("OPENILP_SHARED_REFERENCE", SHARED_DATA.parent / "reference"))
 
 POSTGRES_URL = os.environ.get("OPENILP_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -105,6 +107,16 @@ def shared_file(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
         raise FileNotFoundError(f"real data file {path} is missing: set OPENILP_SHARED_DATA to the shared data folder")
+    return path
+
+
+def shared_reference(*parts: str) -> Path:
+    """Path of a published reference file (e.g. the FBI's NIBRS schema); fails loudly when it is missing."""
+    path = SHARED_REFERENCE.joinpath(*parts)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"reference file {path} is missing: set OPENILP_SHARED_REFERENCE to the shared reference folder"
+        )
     return path
 
 

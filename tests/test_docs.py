@@ -49,7 +49,13 @@ def test_every_setting_is_documented(name: str) -> None:
 
 def test_configuration_names_the_config_file_and_test_variables() -> None:
     text = (DOCS / "configuration.md").read_text(encoding="utf-8")
-    variables = ["OPENILP_CONFIG", "OPENILP_TEST_DATABASE_URL", "OPENILP_SHARED_DATA", "OPENILP_BENCH_POSTGRES_URL"]
+    variables = [
+        "OPENILP_CONFIG",
+        "OPENILP_TEST_DATABASE_URL",
+        "OPENILP_SHARED_DATA",
+        "OPENILP_SHARED_REFERENCE",
+        "OPENILP_BENCH_POSTGRES_URL",
+    ]
     for variable in variables:
         assert f"`{variable}`" in text, f"document {variable} in docs/configuration.md"
 

@@ -19,6 +19,7 @@ from openilp.cli import (
     deconflict,
     demo,
     entities,
+    export,
     forecast,
     imports,
     intel,
@@ -71,5 +72,6 @@ for _name, _group in (
     ("entities", entities.app),
     ("deconflict", deconflict.app),
     ("synth", synth.app),
+    ("export", export.app),
 ):
     app.add_typer(_group, name=_name)

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pyproj
 
 from openilp.ingest.categories import load_category_definitions
+from openilp.ingest.nibrs import NIBRS_OFFENCES, NibrsSourceMapping
 
 __all__ = [
     "SpecError",
@@ -166,6 +167,8 @@ class SourceSpec:
     attribution: str = ""
     #: How incidents came to police attention; without it each category's default applies.
     attention: AttentionSpec = field(default_factory=AttentionSpec)
+    #: The NIBRS offence of the source's own codes, where they decide it (``[nibrs]``).
+    nibrs: NibrsSourceMapping = field(default_factory=NibrsSourceMapping)
 
     def required_columns(self) -> list[str]:
         """Columns every file of this source must have (after applying aliases)."""
@@ -325,6 +328,7 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
             "flags",
             "offence",
             "attention",
+            "nibrs",
         }
     )
 
@@ -503,6 +507,7 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
     )
 
     return SourceSpec(
+        nibrs=_nibrs_mapping(top),
         name=name,
         title=source.text("title", name) or name,
         path=path,
@@ -522,3 +527,39 @@ def parse_source_spec(data: dict[str, Any], path: Path) -> SourceSpec:
         attribution=source.text("attribution", "") or "",
         attention=attention,
     )
+
+
+def _nibrs_mapping(top: _Reader) -> NibrsSourceMapping:
+    """``[nibrs]``: the source's codes (``[nibrs.codes]``) and code ranges (``[[nibrs.ranges]]``) -> NIBRS
+    offence, and the codes that are no NIBRS offence (``outside``)."""
+    reader = top.table("nibrs", required=False)
+    if reader is None:
+        return NibrsSourceMapping()
+    reader.check_keys({"codes", "ranges", "outside"})
+
+    def offence(value: object, where: str) -> str:
+        if not isinstance(value, str) or value not in NIBRS_OFFENCES:
+            raise reader.fail(where, f"maps to {value!r}, which is not a NIBRS 2019 offence code (e.g. 13A, 23F, 90D)")
+        return value
+
+    codes_r = reader.table("codes", required=False)
+    codes = {} if codes_r is None else {str(k).strip(): offence(v, repr(k)) for k, v in codes_r.data.items()}
+    ranges: list[tuple[int, int, str]] = []
+    for i, item in enumerate(reader.data.get("ranges", [])):
+        if not (isinstance(item, dict) and set(item) == {"from", "to", "offence"}):
+            raise reader.fail(f"ranges[{i}]", "needs exactly from, to and offence")
+        low, high = int(item["from"]), int(item["to"])
+        if high < low:
+            raise reader.fail(f"ranges[{i}]", f"'to' ({high}) is below 'from' ({low})")
+        ranges.append((low, high, offence(item["offence"], f"ranges[{i}]")))
+    ranges.sort()
+    for (_, high_a, _), (low_b, _, _) in zip(ranges, ranges[1:], strict=False):
+        if low_b <= high_a:
+            raise reader.fail("ranges", f"ranges overlap at {low_b}: each code must map to one NIBRS offence")
+    outside = frozenset(str(code).strip() for code in reader.data.get("outside", []))
+    mapped = sorted(
+        code for code in outside if code in codes or NibrsSourceMapping(ranges=tuple(ranges)).offence_of(code)
+    )
+    if mapped:
+        raise reader.fail("outside", f"lists {', '.join(mapped)}, which [nibrs] also maps to an offence")
+    return NibrsSourceMapping(codes=codes, ranges=tuple(ranges), outside=outside)

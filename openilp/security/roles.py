@@ -46,6 +46,8 @@ _LAW_ENFORCEMENT: frozenset[str] = frozenset(
 #: Permission -> the roles that hold it.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "incidents:read": INTERNAL_ROLES,
+    # Exports of the agency's data in exchange formats (NIBRS XML, GeoPackage, STIX).
+    "exchange:export": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value, Role.ADMINISTRATOR.value}),
     "categories:read": frozenset(ROLES),
     "boundaries:read": frozenset(ROLES),
     # Crime analysis (hot spots, near repeats, trends) over the agency's incidents: internal staff.

@@ -1,0 +1,10 @@
+"""Exports in the formats partners read: NIBRS XML, STIX 2.1, GeoPackage.
+
+Each export is about one agency, checked (``exchange:export``, own agency) and audited; the pure
+builders live in :mod:`openilp.exchange`.
+"""
+
+from openilp.services.exchange.common import EXPORT_PERMISSION
+from openilp.services.exchange.nibrs import NibrsExport, NibrsExportRequest, NibrsGap, export_nibrs
+
+__all__ = ["EXPORT_PERMISSION", "NibrsExport", "NibrsExportRequest", "NibrsGap", "export_nibrs"]
