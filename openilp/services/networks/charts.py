@@ -28,6 +28,7 @@ from openilp.analysis.networks.export import anb_csv, graphml
 from openilp.core.contract import Request, Result, require
 from openilp.errors import NotFound, NotPermitted
 from openilp.services.networks.sources import (
+    IncidentPartyLinks,
     IntelRecordLinks,
     LinkSource,
     LinkTables,
@@ -139,7 +140,7 @@ class NetworkChart(Result):
 
 
 def _sources(request: NetworkRequest) -> list[LinkSource]:
-    sources: list[LinkSource] = [IntelRecordLinks()]
+    sources: list[LinkSource] = [IntelRecordLinks(), IncidentPartyLinks()]
     if request.co_offending:
         arrests = pd.DataFrame(list(request.co_offending), columns=["person", "incident", "date"])
         arrests["date"] = pd.to_datetime(arrests["date"].replace("", None), errors="coerce")

@@ -12,11 +12,13 @@ see. The service joins the tables of its sources and hands them to :mod:`openilp
   a link: it is not a subject.
 * :class:`OffenderLinks`: co-offending from a table of people and the incidents they offended on
   (``person``, ``incident``, ``date``), such as ``crimelinkage``'s offender file.
+* :class:`IncidentPartyLinks`: co-offending from the store: resolved people whom person files
+  name as offenders, suspects or arrestees on the same incident (``co_offending``, the incident as
+  the link's record and its date as the link's date). Victims and witnesses never make a link.
 
 A subject's node is its resolved entity (``entity:<id>``, :func:`resolved_entities`) once entity
 resolution has put it in one, and its kind and normalised name (:func:`subject_key`) until then.
-Other sources of links (person files naming the incidents people were arrested on, for
-co-offending from the store) plug in as further :class:`LinkSource` implementations.
+Other sources of links plug in as further :class:`LinkSource` implementations.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ if TYPE_CHECKING:
     from openilp.security.actors import UserInfo
 
 __all__ = [
+    "IncidentPartyLinks",
     "IntelRecordLinks",
+    "OFFENDING_ROLES",
     "LinkSource",
     "LinkTables",
     "OffenderLinks",
@@ -47,6 +51,8 @@ __all__ = [
 ]
 
 _SHARED_KINDS = {"vehicle": "shared_vehicle", "location": "shared_address"}
+#: Party roles that make co-offending links; a victim or witness is never an offender's associate.
+OFFENDING_ROLES = ("offender", "suspect", "arrestee")
 
 
 def subject_key(kind: str, name: str) -> str:
@@ -243,3 +249,52 @@ class OffenderLinks:
         people = pd.unique(self.arrests["person"].astype(str))
         nodes = pd.DataFrame({"id": people, "kind": "person", "label": people})
         return LinkTables(nodes=nodes, links=links)
+
+
+@dataclass(frozen=True)
+class IncidentPartyLinks:
+    """Co-offending from the store: resolved people named as offenders on the same incident.
+
+    Person files may name the incident each row is a party to and the party's role
+    (``docs/entities.md``); resolved people so named as ``offender``, ``suspect`` or ``arrestee``
+    on one incident are linked, with ``incident:<id>`` as the link's record and the incident's
+    start as its date. The viewer needs ``entities:read`` and sees their own agency's parties only.
+    """
+
+    def tables(self, session: Session | None, viewer: UserInfo | None, now: dt.datetime) -> LinkTables:
+        from sqlalchemy import select
+
+        from openilp.db.entity_models import EntityMention
+        from openilp.db.models import Incident
+
+        if session is None or viewer is None or not viewer.can("entities:read"):
+            return LinkTables()
+        rows = session.execute(
+            select(
+                EntityMention.entity_id, EntityMention.display_name, EntityMention.incident_id, Incident.occurred_from
+            )
+            .join(Incident, Incident.id == EntityMention.incident_id)
+            .where(
+                EntityMention.agency_id == viewer.agency_id,
+                EntityMention.kind == "person",
+                EntityMention.searchable.is_(True),
+                EntityMention.entity_id.is_not(None),
+                EntityMention.role.in_(OFFENDING_ROLES),
+            )
+            .order_by(EntityMention.entity_id, EntityMention.id)
+        ).all()
+        if not rows:
+            return LinkTables()
+        parties = pd.DataFrame(
+            [
+                (f"entity:{entity}", " ".join(name.split()), f"incident:{incident}", when)
+                for entity, name, incident, when in rows
+            ],
+            columns=["person", "label", "incident", "date"],
+        )
+        parties["date"] = pd.to_datetime(parties["date"], utc=True).dt.tz_convert(None)
+        links = co_offending_links(parties)
+        involved = set(links["source"]) | set(links["target"])
+        nodes = parties.loc[parties["person"].isin(involved)].drop_duplicates("person")
+        nodes = pd.DataFrame({"id": nodes["person"], "kind": "person", "label": nodes["label"]})
+        return LinkTables(nodes=nodes.reset_index(drop=True), links=links)

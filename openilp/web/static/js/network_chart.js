@@ -38,9 +38,14 @@
     ]
   });
 
+  // The slider's date once released: the server recomputes the network, its metrics and key
+  // players from the links up to that date (date_to), and the exports follow it.
+  var asOf = null;
+
   function query(extra) {
     var params = new URLSearchParams(baseQuery);
     expanded.forEach(function (id) { params.append("expand", id); });
+    if (asOf) { params.set("date_to", asOf); }
     Object.keys(extra || {}).forEach(function (key) { params.set(key, extra[key]); });
     return params.toString();
   }
@@ -133,10 +138,12 @@
         n.position({ x: base.x + 80 * Math.cos(n.id().length), y: base.y + 80 * Math.sin(n.id().length) });
       });
     }
-    dates = Array.from(new Set(chart.links.map(function (l) { return l.date; }).filter(Boolean))).sort();
-    slider.max = String(Math.max(dates.length - 1, 0));
-    slider.value = slider.max;
-    slider.disabled = dates.length < 2;
+    if (!asOf) {
+      dates = Array.from(new Set(chart.links.map(function (l) { return l.date; }).filter(Boolean))).sort();
+      slider.max = String(Math.max(dates.length - 1, 0));
+      slider.value = slider.max;
+      slider.disabled = dates.length < 2;
+    }
     applySlider();
     listKeyPlayers(chart);
     exportLinks();
@@ -183,6 +190,11 @@
   });
   sizeBy.addEventListener("change", resize);
   slider.addEventListener("input", applySlider);
+  slider.addEventListener("change", function () {
+    var last = Number(slider.value) === dates.length - 1;
+    asOf = last || !dates.length ? null : String(dates[Number(slider.value)]).slice(0, 10);
+    load();
+  });
   document.getElementById("export-png").addEventListener("click", function () {
     var link = document.createElement("a");
     link.href = cy.png({ full: true, bg: "#ffffff", scale: 2 });
