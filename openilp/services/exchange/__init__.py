@@ -5,6 +5,22 @@ builders live in :mod:`openilp.exchange`.
 """
 
 from openilp.services.exchange.common import EXPORT_PERMISSION
+from openilp.services.exchange.geopackage import (
+    GEOPACKAGE_LAYERS,
+    GeoPackageExport,
+    GeoPackageExportRequest,
+    export_geopackage,
+)
 from openilp.services.exchange.nibrs import NibrsExport, NibrsExportRequest, NibrsGap, export_nibrs
 
-__all__ = ["EXPORT_PERMISSION", "NibrsExport", "NibrsExportRequest", "NibrsGap", "export_nibrs"]
+__all__ = [
+    "GEOPACKAGE_LAYERS",
+    "GeoPackageExport",
+    "GeoPackageExportRequest",
+    "export_geopackage",
+    "EXPORT_PERMISSION",
+    "NibrsExport",
+    "NibrsExportRequest",
+    "NibrsGap",
+    "export_nibrs",
+]
