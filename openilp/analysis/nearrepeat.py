@@ -37,26 +37,20 @@ same counts. Pairs are never dropped by time, because the times are permuted.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy.spatial import cKDTree
 
-from openilp.analysis import _knox_kernel
+from openilp.analysis.knox_pairs import Closed, close_pairs, knox_pair_counts, permutation_seeds
+from openilp.analysis.knox_pairs import band_index as _band_index
+from openilp.analysis.knox_pairs import space_bands as _space_bands
 
 __all__ = ["KnoxTest", "event_days", "knox_counts_bruteforce"]
 
-Closed = Literal["left", "right"]
-
 #: Ratcliffe's practical threshold for a meaningful near-repeat cell.
 DEFAULT_MIN_RATIO = 1.2
-
-_CHUNK = 1 << 16
 
 
 def _check_edges(edges: Sequence[float] | ArrayLike, name: str, unit: str) -> NDArray[np.float64]:
@@ -86,24 +80,6 @@ def _check_events(
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} contains NaN or infinite values: drop unlocated or undated events first")
     return x, y, t
-
-
-def _band_index(values: NDArray[np.float64], edges: NDArray[np.float64], closed: Closed) -> NDArray[np.intp]:
-    """Index of the band of each value; ``len(edges)`` means beyond the last edge."""
-    side: Literal["left", "right"] = "right" if closed == "left" else "left"
-    return np.searchsorted(edges, values, side=side).astype(np.intp)
-
-
-def _space_bands(
-    distance_m: NDArray[np.float64], edges: NDArray[np.float64], same_location_m: float | None, closed: Closed
-) -> NDArray[np.intp]:
-    """Space band per pair; bands start with "same location" when it is kept apart; -1 = beyond."""
-    band = _band_index(distance_m, edges, closed)
-    band[band >= edges.size] = -1
-    if same_location_m is not None:
-        band[band >= 0] += 1
-        band[distance_m <= same_location_m] = 0
-    return band
 
 
 def knox_counts_bruteforce(
@@ -312,58 +288,50 @@ class KnoxTest:
         s_edges, t_edges = self._validate()
         x, y, t = _check_events(x_m, y_m, t_days)
         n_space = s_edges.size + (self.same_location_m is not None)
+        # All pairs within the largest distance, once (16 bytes per pair), then their counts under
+        # the observed times and under every seeded permutation (openilp.analysis.knox_pairs).
+        first, second, band = close_pairs(x, y, s_edges, self.same_location_m, self.closed)
+        observed, simulated = knox_pair_counts(
+            first,
+            second,
+            band,
+            t,
+            t_edges,
+            n_space=n_space,
+            closed=self.closed,
+            seeds=permutation_seeds(self.seed, int(self.permutations)),
+            n_jobs=self.n_jobs,
+        )
+        return self.fit_counts(
+            observed,
+            simulated,
+            n_events=int(t.size),
+            n_pairs=int(first.size),
+            integer_times=bool(np.all(t == np.round(t))),
+        )
+
+    def fit_counts(
+        self,
+        observed: NDArray[np.int64],
+        simulated: NDArray[np.int64],
+        *,
+        n_events: int,
+        n_pairs: int,
+        integer_times: bool,
+    ) -> KnoxTest:
+        """Finish the test from pair counts made elsewhere (another engine, e.g. :mod:`openilp.spark.knox`).
+
+        ``observed`` has shape ``(space bands, time bands + 1)`` and ``simulated`` one such table per
+        permutation, both from :func:`openilp.analysis.knox_pairs.knox_pair_counts` (the last column
+        counts pairs beyond the last time band); the statistics are those of :meth:`fit`.
+        """
+        s_edges, t_edges = self._validate()
         n_time = t_edges.size
-
-        # All pairs within the largest distance, once. 16 bytes per pair (intp indices: numpy
-        # would convert int32 indices to intp on every gather, once per permutation).
-        xy = np.column_stack([x, y])
-        pairs = cKDTree(xy).query_pairs(float(s_edges[-1]), output_type="ndarray")
-        first = pairs[:, 0].astype(np.intp)
-        second = pairs[:, 1].astype(np.intp)
-        del pairs
-        distance = np.hypot(x[first] - x[second], y[first] - y[second])
-        sband = _space_bands(distance, s_edges, self.same_location_m, self.closed)
-        del distance
-        # Pairs sorted by space band (a stable radix sort on int8 band numbers).
-        sband8 = sband.astype(np.int8)
-        del sband
-        order = np.argsort(sband8, kind="stable")
-        order = order[sband8[order] >= 0]
-        first, second, sband8 = first[order], second[order], sband8[order]
-        del order
-        bounds = np.searchsorted(sband8, np.arange(n_space + 1))
-        del sband8
-
-        integer_times = bool(np.all(t == np.round(t)))
-        counter = _PairCounter(first, second, bounds, t, t_edges, self.closed, integer_times)
-        observed = counter.count(np.arange(t.size))
-
         n_perm = int(self.permutations)
-        seeds = np.random.SeedSequence(self.seed).spawn(n_perm)
-        simulated = np.empty((n_perm, n_space, n_time + 1), dtype=np.int64)
-
-        def run(k: int) -> None:
-            simulated[k] = counter.count(np.random.default_rng(seeds[k]).permutation(t.size))
-
-        jobs = self.n_jobs or 1
-        if jobs < 0:
-            jobs = os.cpu_count() or 1
-        if counter.compiled:
-            # The same seeded permutations, counted by the compiled loop in blocks (bounded memory).
-            block = max(1, min(n_perm, 2**24 // max(t.size, 1)))
-            for start in range(0, n_perm, block):
-                stop = min(start + block, n_perm)
-                perms = np.stack([np.random.default_rng(seeds[k]).permutation(t.size) for k in range(start, stop)])
-                simulated[start:stop] = counter.count_many(perms, jobs)
-        elif jobs == 1:
-            for k in range(n_perm):
-                run(k)
-        else:
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                list(pool.map(run, range(n_perm)))
-
-        self.n_events_ = int(t.size)
-        self.n_pairs_ = int(first.size)
+        if simulated.shape[0] != n_perm:
+            raise ValueError(f"expected counts of {n_perm} permutations, got {simulated.shape[0]}")
+        self.n_events_ = int(n_events)
+        self.n_pairs_ = int(n_pairs)
         self.integer_times_ = integer_times
         self.observed_ = observed[:, :n_time]
         self.observed_beyond_ = observed[:, n_time]
@@ -467,101 +435,3 @@ class KnoxTest:
                 f"(p < {alpha:g} with a Knox ratio of at least {min_ratio:g})."
             )
         return sentences
-
-
-class _PairCounter:
-    """Counts the pairs per (space band, time band) for one assignment of times to events."""
-
-    def __init__(
-        self,
-        first: NDArray[np.intp],
-        second: NDArray[np.intp],
-        bounds: NDArray[np.intp],
-        t: NDArray[np.float64],
-        t_edges: NDArray[np.float64],
-        closed: Closed,
-        integer_times: bool,
-    ) -> None:
-        self.first, self.second, self.bounds = first, second, bounds
-        self.t_edges, self.closed = t_edges, closed
-        self.n_space = bounds.size - 1
-        self.n_time = t_edges.size
-        self.integer_times = integer_times
-        if integer_times:
-            # Shift times to start at 0; a pair's signed difference then lies in [-span, span]
-            # and is counted with one bincount; the fold to |difference| and to bands is done on
-            # the small histogram afterwards.
-            t0 = t.min()
-            self.t_int = (t - t0).astype(np.int64)
-            self.span = int(self.t_int.max())
-            abs_diff = np.abs(np.arange(-self.span, self.span + 1, dtype=np.float64))
-            self.band_of_diff = _band_index(abs_diff, t_edges, closed)
-            # Over very long spans the signed histogram gets big: count min(|difference|, cap).
-            self.cap = int(np.ceil(t_edges[-1])) + 1
-            self.wide = 2 * self.span + 1 > 4 * self.cap and 2 * self.span + 1 > _CHUNK // 4
-            self.band_of_capped = _band_index(np.arange(self.cap + 1, dtype=np.float64), t_edges, closed)
-            #: Whether the compiled loop counts the permutations (whole days).
-            self.compiled = _knox_kernel.AVAILABLE
-        else:
-            self.t = t
-            self.compiled = False
-
-    def count_many(self, permutations: NDArray[np.intp], threads: int = 1) -> NDArray[np.int64]:
-        """Counts for a block of permutations (rows), with the compiled loop on ``threads`` threads."""
-        return _knox_kernel.count_permutations(
-            self.first,
-            self.second,
-            self.bounds,
-            self.t_int,
-            permutations,
-            self.cap,
-            self.band_of_capped,
-            self.n_time + 1,
-            threads,
-        )
-
-    def count(self, permutation: NDArray[np.intp]) -> NDArray[np.int64]:
-        out = np.zeros((self.n_space, self.n_time + 1), dtype=np.int64)
-        if self.integer_times:
-            tp = self.t_int[permutation]
-            if self.wide:
-                return self._count_capped(tp)
-            shifted = tp + self.span
-            n_bins = 2 * self.span + 1
-            for band in range(self.n_space):
-                lo, hi = int(self.bounds[band]), int(self.bounds[band + 1])
-                if hi == lo:
-                    continue
-                hist = np.zeros(n_bins, dtype=np.int64)
-                for start in range(lo, hi, _CHUNK):
-                    stop = min(start + _CHUNK, hi)
-                    diff = shifted[self.first[start:stop]]
-                    diff -= tp[self.second[start:stop]]
-                    hist += np.bincount(diff, minlength=n_bins)
-                out[band] = np.bincount(self.band_of_diff, weights=hist, minlength=self.n_time + 1).astype(np.int64)
-        else:
-            tp = self.t[permutation]
-            for band in range(self.n_space):
-                lo, hi = int(self.bounds[band]), int(self.bounds[band + 1])
-                for start in range(lo, hi, _CHUNK):
-                    stop = min(start + _CHUNK, hi)
-                    diff = tp[self.first[start:stop]]
-                    diff -= tp[self.second[start:stop]]
-                    np.abs(diff, out=diff)
-                    out[band] += np.bincount(_band_index(diff, self.t_edges, self.closed), minlength=self.n_time + 1)
-        return out
-
-    def _count_capped(self, tp: NDArray[np.int64]) -> NDArray[np.int64]:
-        out = np.zeros((self.n_space, self.n_time + 1), dtype=np.int64)
-        for band in range(self.n_space):
-            lo, hi = int(self.bounds[band]), int(self.bounds[band + 1])
-            hist = np.zeros(self.cap + 1, dtype=np.int64)
-            for start in range(lo, hi, _CHUNK):
-                stop = min(start + _CHUNK, hi)
-                diff = tp[self.first[start:stop]]
-                diff -= tp[self.second[start:stop]]
-                np.abs(diff, out=diff)
-                np.minimum(diff, self.cap, out=diff)
-                hist += np.bincount(diff, minlength=self.cap + 1)
-            out[band] = np.bincount(self.band_of_capped, weights=hist, minlength=self.n_time + 1).astype(np.int64)
-        return out
