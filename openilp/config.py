@@ -13,7 +13,10 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["Settings", "get_settings", "SETTING_DOCS"]
+__all__ = ["ENGINES", "Settings", "get_settings", "SETTING_DOCS"]
+
+#: Engines the heavy analyses can run on (``docs/scale.md``).
+ENGINES = ("local", "spark")
 
 #: One line of documentation per setting; ``docs/configuration.md`` must list each of them.
 SETTING_DOCS: dict[str, str] = {
@@ -47,6 +50,13 @@ SETTING_DOCS: dict[str, str] = {
     "max_upload_bytes": "Largest multipart/form-data request (the tip form with its photos), in bytes.",
     "page_wait_ms": "Milliseconds a page waits for a long analysis before it shows a progress bar instead "
     "(the analysis goes on in the background and the page reloads when it is done).",
+    "engine": "Where the heavy analyses run: 'local' (numpy in this process, the default) or 'spark' "
+    "(grid and polygon counts for Gi*, Knox pair counts, backtests and entity resolution on Apache Spark).",
+    "spark_master": "Spark master URL when engine is 'spark': local[N], spark://host:7077 or k8s://https://host:443.",
+    "spark_executor_memory": "JVM heap of each Spark executor (e.g. 4g); empty means Spark's default.",
+    "spark_driver_memory": "JVM heap of the Spark driver in this process (e.g. 4g); empty means Spark's default.",
+    "spark_shuffle_partitions": "Spark shuffle partitions (spark.sql.shuffle.partitions); 0 means two per local "
+    "core, or 16 on a cluster.",
     "host": "Address the web server listens on.",
     "port": "Port the web server listens on.",
 }
@@ -79,6 +89,11 @@ class Settings:
     max_body_bytes: int = 4 * 1024 * 1024
     max_upload_bytes: int = 16 * 1024 * 1024
     page_wait_ms: int = 1500
+    engine: str = "local"
+    spark_master: str = "local[2]"
+    spark_executor_memory: str = ""
+    spark_driver_memory: str = ""
+    spark_shuffle_partitions: int = 0
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -116,4 +131,6 @@ def get_settings(environ: dict[str, str] | None = None) -> Settings:
                 raise ValueError(
                     f"setting {setting.name} must be a whole number, got {values[setting.name]!r}"
                 ) from exc
+    if values.get("engine", "local") not in ENGINES:
+        raise ValueError(f"setting engine must be one of {', '.join(ENGINES)}, got {values['engine']!r}")
     return Settings(**values)  # type: ignore[arg-type]

@@ -79,6 +79,7 @@ from openilp.services.analysis.events import (
     local_day_bounds,
     patrol_propensities,
 )
+from openilp.services.engine import backtest
 
 __all__ = [
     "CATEGORY_SETS",
@@ -704,17 +705,30 @@ def _backtest(
         writer = _ForecastWriter(
             forecast_dir, request.coverages, {"agency": agency.code, "categories": list(request.categories)}
         )
-    result = rolling_origin_backtest(
-        data.events,
-        grid,
-        backtest_forecasters(request.methods),
-        origins,
-        horizon_days=request.horizon_days,
-        coverages=request.coverages,
-        context_events=data.context if _uses_context(request.methods) else None,
-        timezone=agency.timezone,
-        on_forecast=writer,
-    )
+    if writer is None:  # on the settings' engine (Spark fans the origins out)
+        result = backtest(
+            core,
+            data.events,
+            grid,
+            backtest_forecasters(request.methods),
+            origins,
+            horizon_days=request.horizon_days,
+            coverages=request.coverages,
+            context_events=data.context if _uses_context(request.methods) else None,
+            timezone=agency.timezone,
+        )
+    else:  # every scored forecast is written out here, in this process
+        result = rolling_origin_backtest(
+            data.events,
+            grid,
+            backtest_forecasters(request.methods),
+            origins,
+            horizon_days=request.horizon_days,
+            coverages=request.coverages,
+            context_events=data.context if _uses_context(request.methods) else None,
+            timezone=agency.timezone,
+            on_forecast=writer,
+        )
     if writer is not None:
         result.meta["forecast_manifest"] = str(writer.write_manifest())
     result.meta.update(

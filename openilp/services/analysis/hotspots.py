@@ -71,6 +71,7 @@ from openilp.services.analysis.common import (
     study_polygons,
 )
 from openilp.services.analysis.events import EventQuery, load_events
+from openilp.services.engine import count_in_units
 
 __all__ = ["HOTSPOT_COLUMNS", "INFERENCES", "HotspotRequest", "HotspotResult", "run_hotspots"]
 
@@ -345,7 +346,7 @@ def _compute(
     polygons, source = study_polygons(core, request.agency_code, agency.crs, request.study_area, limits)
     area = study_area_for(x, y, agency.crs, polygons, source)
     grid = build_grid(area, request.cell_size_m, agency.crs, limits)
-    counts = grid.count(x, y)
+    counts = count_in_units(core, grid, x, y)
     inside = grid.assign(x, y) >= 0
     if counts.sum() == 0:
         raise NoEventsError(f"none of the {len(events):,} matching incidents lies in the study area")

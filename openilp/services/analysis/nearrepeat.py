@@ -55,6 +55,7 @@ from openilp.services.analysis.common import (
     reader_agency,
 )
 from openilp.services.analysis.events import EventQuery, incident_labels, load_events
+from openilp.services.engine import fit_knox
 
 __all__ = [
     "DEFAULT_SPACE_BANDS_M",
@@ -250,7 +251,7 @@ def _event_frame(engine: Engine, query: EventQuery) -> tuple[pd.DataFrame, Any]:
 
 
 def _fit(
-    events: pd.DataFrame, request: KnoxRequest, limits: AnalysisLimits, progress: ProgressCallback | None
+    core: OpenILP, events: pd.DataFrame, request: KnoxRequest, limits: AnalysisLimits, progress: ProgressCallback | None
 ) -> tuple[pd.DataFrame, list[str], int]:
     if len(events) > limits.max_knox_events:
         raise InvalidRequest(
@@ -275,7 +276,8 @@ def _fit(
         permutations=request.permutations,
         seed=request.seed,
         n_jobs=-1,  # every CPU; the result does not depend on it
-    ).fit(events["x_m"].to_numpy(), events["y_m"].to_numpy(), events["day"].to_numpy())
+    )
+    knox = fit_knox(core, knox, events["x_m"].to_numpy(), events["y_m"].to_numpy(), events["day"].to_numpy())
     noun = event_noun(request.categories)
     table = knox.table(alpha=request.alpha, min_ratio=request.min_ratio)
     summary = knox.summary(event_name=noun, alpha=request.alpha, min_ratio=request.min_ratio)
@@ -304,7 +306,7 @@ def run_knox(
         events, _ = _event_frame(
             core.engine, EventQuery(request.agency_code, request.categories, request.date_from, request.date_to)
         )
-        table, summary, pairs = _fit(events, request, limits, progress)
+        table, summary, pairs = _fit(core, events, request, limits, progress)
         if progress:
             progress("done", 3, 3)
         return KnoxResult(
@@ -460,7 +462,7 @@ def run_near_repeat_alerts(
             **{k: getattr(request.knox, k) for k in _KNOX_PARAMS},
         )
         try:
-            table, summary, pairs = _fit(history, knox_request, limits, progress)
+            table, summary, pairs = _fit(core, history, knox_request, limits, progress)
         except NoEventsError as exc:
             raise NoEventsError(f"{exc} in the {request.history_days} days before {recent_from}") from None
         knox = KnoxResult(

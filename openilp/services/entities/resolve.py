@@ -33,6 +33,7 @@ from openilp.db.entity_models import EntityMention, EntityResolutionRun, EntityR
 from openilp.entities import DegenerateModel, PersonMatcher, cluster_pairs, normalise_persons
 from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
+from openilp.services.engine import matcher_options
 from openilp.services.entities.clusters import apply_clusters
 from openilp.services.entities.common import agency_for, mention_frame
 from openilp.services.entities.common import require as require_permission
@@ -114,7 +115,7 @@ def resolve_entities(core: OpenILP, actor: UserInfo | None, request: ResolveRequ
             )
         persons = normalise_persons(mention_frame(mentions))
         try:
-            matcher = PersonMatcher(seed=request.seed).fit(persons)
+            matcher = PersonMatcher(seed=request.seed, **matcher_options(core)).fit(persons)
         except DegenerateModel as error:
             raise uow.refuse(
                 InvalidRequest(str(error)),
