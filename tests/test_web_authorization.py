@@ -125,6 +125,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/intel/tips/{tip_id}/reply"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/tips/{tip_id}/close"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/tips/{tip_id}/link"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/intel/tips/{tip_id}/named"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/intel/tips/{tip_id}/convert"): {"anonymous": 303, **_only(_TRIAGE, 404)},
     ("POST", "/intel/tips/{tip_id}/convert"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/intel/tips/{tip_id}/reward"): {"anonymous": 303, **_only(_REWARDS, 404)},
@@ -250,11 +251,14 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/series"): {"anonymous": 303, **_only(_LE)},
     # Entities: tests/test_entities_visibility.py (what each role sees). No entity 1; search needs a term.
     ("GET", "/api/v1/entities/search"): {"anonymous": 401, **_only(_LE, 400)},
+    ("GET", "/api/v1/entities/suggest"): {"anonymous": 401, **_only(_LE)},
+    ("POST", "/api/v1/entities/tips/{tip_id}"): {"anonymous": 401, **_only(_TRIAGE, 422)},
     ("GET", "/api/v1/entities/review"): {"anonymous": 401, **_only(_TRIAGE)},
     ("POST", "/api/v1/entities/review/{pair_id}"): {"anonymous": 401, **_only(_TRIAGE, 422)},
     ("GET", "/api/v1/entities/{entity_id}"): {"anonymous": 401, **_only(_LE, 404)},
     ("GET", "/entities"): {"anonymous": 303, **_only(_LE)},
     ("GET", "/entities/review"): {"anonymous": 303, **_only(_TRIAGE)},
+    ("POST", "/entities/review/{pair_id}"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/entities/{entity_id}"): {"anonymous": 303, **_only(_LE, 404)},
     # Networks: tests/test_networks_store.py (what each role sees) and tests/test_networks_web.py.
     ("GET", "/api/v1/networks/chart.json"): {"anonymous": 401, **_only([*_LE, "partner"])},

@@ -43,6 +43,7 @@ from openilp.services.entities.review import (
     decide_pair,
     review_queue,
 )
+from openilp.services.entities.tips import NameInTipRequest, TipMentions, name_in_tip
 
 __all__ = [
     "DECISIONS",
@@ -55,6 +56,9 @@ __all__ = [
     "ImportPersonsRequest",
     "ImportPersonsResult",
     "MentionExport",
+    "NameInTipRequest",
+    "TipMentions",
+    "name_in_tip",
     "ResolveRequest",
     "ResolveResult",
     "ResolveThingsRequest",

@@ -3,6 +3,7 @@
 28 CFR Part 23 applies to every mention, so a viewer never learns of a record through an entity:
 
 * a mention from a person file is seen by staff of the owning agency holding ``entities:read``;
+* a person or thing named in a tip is seen only by staff who may triage tips (``tips:triage``);
 * a mention from an intelligence record is seen only by a holder of ``intel:search`` while the
   record is approved and within its retention period (a pending, rejected, expired or purged
   record is invisible), and only when it names a criminal subject: non-criminal identifying
@@ -41,6 +42,7 @@ from openilp.errors import NotFound
 from openilp.security.actors import UserInfo
 from openilp.services.entities.common import agency_for, mention_summary
 from openilp.services.entities.common import require as require_permission
+from openilp.services.entities.timeline import timeline_of
 
 __all__ = [
     "visible_mentions",
@@ -92,7 +94,12 @@ def visible_mentions(
                 )
             )
         )
-    return [m for m in shown if m.intel_record_id is None or m.intel_record_id in readable]
+    tips_ok = actor.can("tips:triage")
+    return [
+        m
+        for m in shown
+        if (m.intel_record_id is None or m.intel_record_id in readable) and (m.tip_id is None or tips_ok)
+    ]
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,12 @@ class EntityDetail(Result):
     merged_into_id: int | None
     mentions: tuple[dict[str, Any], ...]
     lineage: tuple[dict[str, Any], ...]
+    #: One entry per visible mention, oldest first: date, what, link, record.
+    timeline: tuple[dict[str, Any], ...] = ()
+    #: Where the entity was: placed addresses and its incidents' map points.
+    places: tuple[dict[str, Any], ...] = ()
+    #: How many incidents, intelligence records, tips and files the visible mentions link to.
+    linked: dict[str, int] | None = None
 
 
 def show_entity(core: OpenILP, actor: UserInfo | None, request: ShowEntityRequest) -> EntityDetail:
@@ -135,6 +148,7 @@ def show_entity(core: OpenILP, actor: UserInfo | None, request: ShowEntityReques
         events = session.scalars(
             select(EntityEvent).where(EntityEvent.entity_id == entity.id).order_by(EntityEvent.id)
         ).all()
+        timeline, places, linked = timeline_of(session, shown)
         uow.audit(
             action="entities_read",
             object_type="entity",
@@ -159,6 +173,9 @@ def show_entity(core: OpenILP, actor: UserInfo | None, request: ShowEntityReques
                 }
                 for e in events
             ),
+            timeline=tuple(timeline),
+            places=tuple(places),
+            linked=linked,
         )
 
 

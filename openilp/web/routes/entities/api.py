@@ -49,6 +49,33 @@ def search_api(
     return entities.search_entities(core, user, request).as_dict()
 
 
+@router.get("/suggest")
+def suggest_api(
+    name: str = Query("", max_length=200),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(READ),
+) -> dict[str, Any]:
+    """Do we already know this person? Up to 5 entities whose visible mentions match a name as it
+    is typed (fuzzy, nicknames tolerated); the intelligence record form asks while a subject's name
+    is typed. Fewer than 3 letters answer nothing; the search is audited like any other."""
+    if len("".join(ch for ch in name if ch.isalpha())) < 3:
+        return {"hits": []}
+    return entities.search_entities(core, user, entities.SearchEntitiesRequest(name=name, limit=5)).as_dict()
+
+
+@router.post("/tips/{tip_id}")
+def name_in_tip_api(
+    tip_id: str,
+    kind: str = Body("person", max_length=20),
+    name: str = Body(..., max_length=200),
+    identifiers: str = Body("", max_length=200),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(require("tips:triage")),
+) -> dict[str, Any]:
+    """Record a person or thing a tip names (by the tip's public id) as entity mentions; audited."""
+    return entities.name_in_tip(core, user, entities.NameInTipRequest(tip_id[:40], kind, name, identifiers)).as_dict()
+
+
 @router.get("/review")
 def review_api(
     limit: int = Query(50, ge=1, le=1000),

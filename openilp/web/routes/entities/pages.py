@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openilp.core import OpenILP
 from openilp.security.actors import UserInfo
 from openilp.services import entities
+from openilp.web.actions import attempt
 from openilp.web.context import get_core
+from openilp.web.csrf import check_csrf
 from openilp.web.params import Id
 from openilp.web.rendering import render
 from openilp.web.routes.entities.api import READ, REVIEW
@@ -70,10 +72,43 @@ def search_page(request: Request, core: OpenILP = Depends(get_core), user: UserI
 
 @router.get("/review", response_class=HTMLResponse)
 def review_page(request: Request, core: OpenILP = Depends(get_core), user: UserInfo = Depends(REVIEW)) -> Response:
-    """The open review pairs, each with its match-weight waterfall."""
+    """The open review pairs, each with its match-weight waterfall and a decision form."""
+    return _review(request, core, user)
+
+
+def _review(
+    request: Request, core: OpenILP, user: UserInfo, error: str = "", failed_pair: int | None = None
+) -> Response:
     queue = entities.review_queue(core, user, entities.ReviewQueueRequest(limit=50)).as_dict()
     pairs = [{**pair, "chart": waterfall(pair["explanation"])} for pair in queue["pairs"]]
-    return render(request, "entities/review.html", user=user, queue=queue, pairs=pairs)
+    return render(
+        request,
+        "entities/review.html",
+        user=user,
+        queue=queue,
+        pairs=pairs,
+        error=error,
+        failed_pair=failed_pair,
+        status_code=400 if error else 200,
+    )
+
+
+@router.post("/review/{pair_id}", response_class=HTMLResponse)
+def decide_page(
+    pair_id: Id,
+    request: Request,
+    csrf_token: str = Form(""),
+    decision: str = Form("", max_length=12),
+    reason: str = Form("", max_length=2000),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(REVIEW),
+) -> Response:
+    """Decide a review pair from the page: match (merge), not a match (split) or unsure; audited."""
+    check_csrf(request, csrf_token)
+    outcome = attempt(lambda: entities.decide_pair(core, user, entities.DecideRequest(pair_id, decision, reason)))
+    if outcome.ok:
+        return RedirectResponse("/entities/review", status_code=303)
+    return _review(request, core, user, error=outcome.error or "", failed_pair=pair_id)
 
 
 @router.get("/{entity_id}", response_class=HTMLResponse)

@@ -155,6 +155,27 @@ def tip_page_link(
     )
 
 
+@router.post("/intel/tips/{tip_id}/named", response_class=HTMLResponse)
+def tip_page_named(
+    request: Request,
+    tip_id: str,
+    csrf_token: str = Form(""),
+    kind: str = Form("person", max_length=20),
+    name: str = Form("", max_length=200),
+    identifiers: str = Form("", max_length=200),
+    user: UserInfo = Depends(_TRIAGE),
+    core: OpenILP = _CORE,
+) -> Response:
+    """Record a person or thing the tip names, as an entity mention."""
+    from openilp.services.entities import NameInTipRequest, name_in_tip
+
+    check_csrf(request, csrf_token)
+    named = NameInTipRequest(tip_id, kind, name, identifiers)
+    return _tip_action(
+        request, core, user, tip_id, lambda: name_in_tip(core, user, named), {"name": name, "identifiers": identifiers}
+    )
+
+
 def _convert_heading(tip_id: str) -> str:
     return f"Convert tip {tip_id} into an intelligence submission"
 
