@@ -12,9 +12,17 @@ __all__ = [
     "AREA_LEVELS",
     "AUDIT_MAX_PAGE_SIZE",
     "CATEGORY_SETS",
+    "DEFAULT_FORECAST_METHOD",
     "DEFAULT_SPACE_BANDS_M",
     "DEFAULT_TIME_BANDS_DAYS",
+    "FORECAST_METHODS",
 ]
+
+#: The forecasting method used when none is named (command line, web pages, JSON API, service
+#: requests, patrol plans).
+DEFAULT_FORECAST_METHOD = "learned"
+#: The forecasting methods, in the order the shells list them.
+FORECAST_METHODS: tuple[str, ...] = ("naive", "kde", "prospective", "sepp", "learned", "blend", "toprank")
 
 #: Upper edges of the Knox distance bands, metres (near-repeat analysis default).
 DEFAULT_SPACE_BANDS_M: tuple[float, ...] = (100.0, 200.0, 300.0, 400.0, 500.0)

@@ -49,11 +49,30 @@ def test_the_guides_st_louis_deployment_list(stlouis: Engine) -> None:
     assert result.cells["forecast"]["events_used"] == 5795 and result.cells["forecast"]["cells"] == 7148
     assert [p["rank"] for p in result.places] == [10, 11, 1, 2, 3, 4, 5, 6, 7]
     assert [p["alert"] for p in result.places] == [True, True, False, True, True, False, False, True, True]
-    guide_rows = {line.split("│")[1].strip(): line for line in guide.splitlines() if line.startswith("│ ")}
+    # The guide's CLI table, each place's row with its wrapped lines joined (a reason spans two lines).
+    guide_rows: dict[str, list[str]] = {}
+    number = ""
+    for line in guide.splitlines():
+        if not line.startswith("│ "):
+            continue
+        cells = [cell.strip() for cell in line.split("│")[1:-1]]
+        if cells[0]:
+            number = cells[0]
+            guide_rows[number] = cells
+        else:
+            guide_rows[number] = [f"{a} {b}".strip() for a, b in zip(guide_rows[number], cells, strict=True)]
+    assert sorted(guide_rows, key=int) == [str(p["number"]) for p in result.places]
     for place in result.places:
-        row = guide_rows[str(place["number"])]
-        cells = [cell.strip() for cell in row.split("│")[1:-1]]
-        assert cells[1:4] == [place["block_address"], place["neighbourhood"], f"{place['lat']:.5f}, {place['lon']:.5f}"]
+        assert guide_rows[str(place["number"])][1:] == [
+            place["block_address"],
+            place["neighbourhood"],
+            f"{place['lat']:.5f}, {place['lon']:.5f}",
+            str(place["cell_id"]),
+            str(place["rank"]),
+            str(place["visits"]),
+            str(place["minutes_on_scene"]),
+            place["reason"],
+        ]
     # Each place gives the block address most of its cell's incidents were recorded at, and its alert the
     # complaint numbers of the incidents behind it: what an officer and the agency use, not store ids.
     assert all(place["block_address"] for place in result.places)

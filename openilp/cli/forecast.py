@@ -19,11 +19,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from openilp.cli.common import console, core, default_agency, emit_json, fail, read_area
+from openilp.constants import DEFAULT_FORECAST_METHOD, FORECAST_METHODS
 
 #: The forecasting commands; :mod:`openilp.cli.main` adds them at the top level.
 app = typer.Typer()
 
-METHODS_HELP = "naive, kde, prospective, sepp or learned."
+METHODS_HELP = f"{', '.join(FORECAST_METHODS)}."
 _STUDY_AREA_HELP = (
     "auto (the agency's boundary layer, else cells within 300 m of past events), near_events, or a GeoJSON file."
 )
@@ -61,7 +62,7 @@ def forecast_command(
         "--as-of",
         help="Forecast issued at local midnight starting this date (default: after the latest incident).",
     ),
-    method: str = typer.Option("learned", "--method", help=f"Forecasting method: {METHODS_HELP}"),
+    method: str = typer.Option(DEFAULT_FORECAST_METHOD, "--method", help=f"Forecasting method: {METHODS_HELP}"),
     cell_size: float = typer.Option(150.0, "--cell-size", help="Cell side in metres."),
     horizon: float = typer.Option(7.0, "--horizon", help="Forecast horizon in days."),
     study_area: Path | None = typer.Option(None, "--study-area", help=_STUDY_AREA_HELP),
@@ -105,7 +106,7 @@ def backtest_command(
     category: str = typer.Option("burglary", "--category", help="Category codes or crime groups, comma-separated."),
     date_from: str = typer.Option(..., "--from", help="First forecast date (local midnight)."),
     date_to: str = typer.Option(..., "--to", help="Last day of the evaluation span."),
-    methods: str = typer.Option("naive,kde,prospective,sepp,learned", "--methods", help="Comma-separated methods."),
+    methods: str = typer.Option(",".join(FORECAST_METHODS), "--methods", help="Comma-separated methods."),
     cell_size: float = typer.Option(150.0, "--cell-size", help="Cell side in metres."),
     horizon: int = typer.Option(7, "--horizon", help="Days per forecast (and between forecasts)."),
     study_area: Path | None = typer.Option(None, "--study-area", help=_STUDY_AREA_HELP),
@@ -164,7 +165,7 @@ def deploy_command(
         None, "--as-of", help="Date of the shift (the forecast uses events before it; default: after the latest)."
     ),
     officer_minutes: float = typer.Option(..., "--officer-minutes", help="Patrol minutes available in the shift."),
-    method: str = typer.Option("learned", "--method", help=f"Forecasting method: {METHODS_HELP}"),
+    method: str = typer.Option(DEFAULT_FORECAST_METHOD, "--method", help=f"Forecasting method: {METHODS_HELP}"),
     shift_hours: float = typer.Option(8.0, "--shift-hours", help="Shift length in hours."),
     shift_start: str = typer.Option("", "--shift-start", help="Clock time the shift starts (HH:MM), for the rounds."),
     visit_minutes: int = typer.Option(15, "--visit-minutes", help="Minutes per visit (Koper: 10-15)."),

@@ -15,6 +15,8 @@ learned        gradient-boosted trees on multi-scale lagged counts     Ke et al.
 blend          prospective + β × 1-year counts, tuned on past weeks    analytics reference §8.1 (baseline)
 toprank        long-memory rates + near-repeat boost, tuned for 1–2 %  Bowers et al. 2004; Johnson et al. 2007
 =============  ======================================================  ==============================
+
+:data:`DEFAULT_FORECAST_METHOD` names the method used when none is given.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ from openilp.analysis.forecast.naive import NaiveCounts
 from openilp.analysis.forecast.prospective import ProspectiveHotspot
 from openilp.analysis.forecast.sepp import SelfExcitingPointProcess
 from openilp.analysis.forecast.toprank import TopRankBlend
+from openilp.constants import DEFAULT_FORECAST_METHOD, FORECAST_METHODS
 
 __all__ = [
     "FORECAST_INPUT_COLUMNS",
     "FORECASTERS",
     "BASELINES",
+    "DEFAULT_FORECAST_METHOD",
     "EventHistory",
     "Forecaster",
     "GradientBoostingForecaster",
@@ -64,6 +68,7 @@ FORECASTERS: dict[str, type[Forecaster]] = {
     "blend": TunedProspectiveBlend,
     "toprank": TopRankBlend,
 }
+assert tuple(FORECASTERS) == FORECAST_METHODS
 #: The simple methods a new method must beat (``blend``: the tuned blend of prospective
 #: hot-spotting and one-year counts, tuned on past weeks only).
 BASELINES = ("naive", "kde", "prospective", "blend")

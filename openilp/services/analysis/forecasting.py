@@ -56,7 +56,7 @@ from openilp.analysis.backtest import (
 from openilp.analysis.evaluation import DEFAULT_COVERAGES
 from openilp.analysis.forecast import BASELINES, FORECASTERS, Forecaster, known_mask, make_forecaster, to_utc_naive
 from openilp.analysis.grids import SquareGrid
-from openilp.constants import CATEGORY_SETS
+from openilp.constants import CATEGORY_SETS, DEFAULT_FORECAST_METHOD
 from openilp.core import OpenILP, Request, Result, plain
 from openilp.db.models import Agency
 from openilp.errors import InvalidRequest
@@ -179,7 +179,7 @@ class ForecastRequest(Request):
     categories: tuple[str, ...] = ("burglary",)
     #: Day the forecast is issued (local midnight); None = the day after the latest located incident.
     as_of: dt.date | None = None
-    method: str = "learned"
+    method: str = DEFAULT_FORECAST_METHOD
     cell_size_m: float = 150.0
     horizon_days: float = 7.0
     #: Days of events before ``as_of`` the method learns from.

@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openilp.analysis.forecast import FORECASTERS
+from openilp.constants import DEFAULT_FORECAST_METHOD
 from openilp.core import OpenILP, Request, Result
 from openilp.db.models import Agency, AuditEntry
 from openilp.errors import InvalidRequest
@@ -134,7 +135,7 @@ class JustifyRequest(Request):
 
     #: Agency code; empty = the signed-in user's agency.
     agency_code: str = ""
-    method: str = "learned"
+    method: str = DEFAULT_FORECAST_METHOD
     justification: str = ""
 
     def validate(self) -> JustifyRequest:

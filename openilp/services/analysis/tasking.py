@@ -49,6 +49,7 @@ from openilp.analysis.forecast import known_mask
 from openilp.analysis.grids import SquareGrid
 from openilp.analysis.nearrepeat import event_days
 from openilp.analysis.nearrepeat_alerts import alert_zones, alerts_geojson
+from openilp.constants import DEFAULT_FORECAST_METHOD
 from openilp.core import OpenILP, Request, Result, plain
 from openilp.core.dates import require_day
 from openilp.db.models import Agency
@@ -664,7 +665,7 @@ class DeployRequest(Request):
     as_of: dt.date | None = None
     #: Patrol minutes of the shift summed over officers (more than 0, at most 100,000).
     officer_minutes: float = 960.0
-    method: str = "learned"
+    method: str = DEFAULT_FORECAST_METHOD
     cell_size_m: float = 150.0
     #: Shift length, hours (1 to 24), and the clock time it starts (``HH:MM``, '' = unknown).
     shift_hours: float = 8.0

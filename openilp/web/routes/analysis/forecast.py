@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from openilp.analysis.forecast import FORECASTERS
-from openilp.constants import CATEGORY_SETS
+from openilp.constants import CATEGORY_SETS, DEFAULT_FORECAST_METHOD, FORECAST_METHODS
 from openilp.core import OpenILP
 from openilp.security.actors import UserInfo
 from openilp.services.analysis.forecasting import (
@@ -44,7 +44,7 @@ _CORE = Depends(get_core)
 
 def weekly_request(
     category: list[str] = Query(default=["burglary"], description="Category codes or crime groups."),
-    method: str = Query(default="learned", description="naive, kde, prospective, sepp or learned."),
+    method: str = Query(default=DEFAULT_FORECAST_METHOD, description=f"One of {', '.join(FORECAST_METHODS)}."),
     as_of: str = Query(default="", description="Forecast date (default: the day after the latest incident)."),
 ) -> WeeklyForecastRequest:
     """The request of the query parameters (the same on the API and the page)."""
@@ -121,7 +121,7 @@ def accuracy_chart(by_week: list[dict[str, Any]], metric: str = "pai@0.05", widt
 def forecast_page(
     request: Request,
     category: str = "burglary",
-    method: str = "learned",
+    method: str = DEFAULT_FORECAST_METHOD,
     as_of: str = "",
     user: UserInfo = READER,
     core: OpenILP = _CORE,

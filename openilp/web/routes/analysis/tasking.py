@@ -32,7 +32,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from openilp.analysis.forecast import FORECASTERS
-from openilp.constants import CATEGORY_SETS
+from openilp.constants import CATEGORY_SETS, DEFAULT_FORECAST_METHOD
 from openilp.core import OpenILP
 from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
@@ -79,7 +79,7 @@ def deploy_request(
     officer_minutes: str = Query(default="960", description="Patrol minutes of the shift over all officers."),
     shift_hours: str = Query(default="8", description="Shift length, hours (1 to 24)."),
     shift_start: str = Query(default="", description="Clock time the shift starts, HH:MM."),
-    method: str = Query(default="learned", description="Forecasting method."),
+    method: str = Query(default=DEFAULT_FORECAST_METHOD, description="Forecasting method."),
     near_repeat: str = Query(default="on", description="on or off: move places under a near-repeat alert ahead."),
     visit_minutes: str = Query(default="15", description="Minutes per visit (1 to 60)."),
     travel_minutes: str = Query(default="10", description="Travel minutes per visit (0 to 120)."),
@@ -98,6 +98,43 @@ def deploy_request(
         travel_minutes=int(_number(travel_minutes, "travel minutes")),
         near_repeat=near_repeat == "on",
     )
+
+
+#: The deployment form's fields with values that pass every check (each field is checked alone against them).
+_GOOD_FORM = {
+    "category": "burglary",
+    "as_of": "2000-01-03",
+    "officer_minutes": "960",
+    "shift_hours": "8",
+    "shift_start": "",
+    "method": DEFAULT_FORECAST_METHOD,
+    "near_repeat": "on",
+    "visit_minutes": "15",
+    "travel_minutes": "10",
+}
+
+
+def deploy_field_errors(form: dict[str, str]) -> dict[str, str]:
+    """Every bad field of the deployment form at once, by field name (empty when each passes alone).
+
+    The request stops at its first problem; the form shows them all, each next to its control. Each
+    field is checked with the others at values known to pass, by the same code as the request
+    (categories are checked against the store by the service, not here).
+
+    >>> sorted(deploy_field_errors({"officer_minutes": "lots", "shift_hours": "30", "as_of": ""}))
+    ['as_of', 'officer_minutes', 'shift_hours']
+    """
+    errors: dict[str, str] = {}
+    for name in _GOOD_FORM:
+        value = form.get(name, _GOOD_FORM[name])
+        if name == "as_of" and not str(value).strip():
+            errors[name] = "give the date of the shift"
+            continue
+        try:
+            deploy_request(**{**_GOOD_FORM, name: value}).validate()
+        except (InvalidRequest, ValueError) as exc:
+            errors[name] = str(exc)
+    return errors
 
 
 @api.get("/deploy.json")
@@ -157,7 +194,7 @@ def deploy_page(
     officer_minutes: str = "",
     shift_hours: str = "8",
     shift_start: str = "",
-    method: str = "learned",
+    method: str = DEFAULT_FORECAST_METHOD,
     near_repeat: str = "on",
     visit_minutes: str = "15",
     travel_minutes: str = "10",
@@ -171,6 +208,18 @@ def deploy_page(
         day_text = str(latest + dt.timedelta(days=1)) if latest else ""
     view: dict[str, Any] = {}
     error, status, print_url = None, 200, ""
+    field_errors: dict[str, str] = {}
+    submitted = {
+        "category": category,
+        "as_of": as_of,
+        "officer_minutes": officer_minutes,
+        "shift_hours": shift_hours,
+        "shift_start": shift_start,
+        "method": method,
+        "near_repeat": near_repeat,
+        "visit_minutes": visit_minutes,
+        "travel_minutes": travel_minutes,
+    }
     if officer_minutes.strip():
 
         def plan() -> DeploymentResult:
@@ -183,6 +232,8 @@ def deploy_page(
         error, status = run.error or run.notice, run.status_code
         if run.value is not None:
             print_url, view = _issued_view(core, user, run.value)
+        elif status == 400:
+            field_errors = deploy_field_errors(submitted)
     return _deploy_page(
         request,
         core,
@@ -191,6 +242,7 @@ def deploy_page(
         status=status,
         print_url=print_url,
         view=view,
+        field_errors=field_errors,
         form={
             "category": category,
             "as_of": day_text,
@@ -232,6 +284,7 @@ def _deploy_page(
     print_url: str,
     view: dict[str, Any],
     form: dict[str, Any],
+    field_errors: dict[str, str] | None = None,
 ) -> Response:
     return render(
         request,
@@ -239,6 +292,7 @@ def _deploy_page(
         user=user,
         status_code=status,
         error=error,
+        field_errors=field_errors or {},
         print_url=print_url,
         categories=list(dict.fromkeys([*CATEGORY_SETS, form["category"]])),
         methods=list(FORECASTERS),

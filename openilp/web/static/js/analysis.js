@@ -31,7 +31,8 @@
   var HOT = "#D55E00";
   var COLD = "#0072B2";
 
-  var map = L.map(element, { preferCanvas: true });
+  // Fractional zoom, so that fitting the city fills the panel instead of stopping a zoom level short.
+  var map = L.map(element, { preferCanvas: true, zoomSnap: 0.1 });
   map.attributionControl.setPrefix(false);
   element.openilpMap = map;
   map.setView([39.5, -98.35], 4);

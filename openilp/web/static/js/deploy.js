@@ -25,7 +25,8 @@
   }
   var L = window.L;
   var data = JSON.parse(dataBlock.textContent);
-  var map = L.map(element);
+  // Fractional zoom, so that fitting the city fills the panel instead of stopping a zoom level short.
+  var map = L.map(element, { zoomSnap: 0.1 });
   map.attributionControl.setPrefix(false);
   element.openilpMap = map;
   map.setView([39.5, -98.35], 4);

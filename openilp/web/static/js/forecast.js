@@ -20,7 +20,8 @@
     return;
   }
   var L = window.L;
-  var map = L.map(element, { preferCanvas: true });
+  // Fractional zoom, so that fitting the city fills the panel instead of stopping a zoom level short.
+  var map = L.map(element, { preferCanvas: true, zoomSnap: 0.1 });
   map.attributionControl.setPrefix(false);
   element.openilpMap = map;   // for the street layer (streets.js), tests and the browser console
   map.setView([39.5, -98.35], 4);

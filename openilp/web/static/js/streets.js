@@ -33,7 +33,13 @@
   // Above the cells and zones (overlay pane, 400), below markers' popups and tooltips.
   var pane = map.createPane("streets");
   pane.style.zIndex = "450";
-  function weight() { return map.getZoom() >= 15 ? 2 : 1; }
+  // Faint over a whole city (where they would hide the cells), firmer as one zooms in to read blocks.
+  function style() {
+    var zoom = map.getZoom();
+    if (zoom >= 15) { return { color: "#3a3a3a", weight: 2, opacity: 0.75 }; }
+    if (zoom >= 13.5) { return { color: "#3a3a3a", weight: 1, opacity: 0.55 }; }
+    return { color: "#3a3a3a", weight: 0.6, opacity: 0.35 };
+  }
 
   fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
     .then(function (response) {
@@ -44,13 +50,13 @@
       var layer = L.geoJSON(geojson, {
         pane: "streets",
         renderer: L.svg({ pane: "streets" }),
-        style: function () { return { color: "#3a3a3a", weight: weight(), opacity: 0.6 }; },
+        style: style,
         attribution: element.getAttribute("data-streets-attribution") || "",
         onEachFeature: function (feature, line) {
           line.bindTooltip(textTip(describe(feature.properties || {})), { sticky: true });
         }
       }).addTo(map);
-      map.on("zoomend", function () { layer.setStyle({ weight: weight() }); });
+      map.on("zoomend", function () { layer.setStyle(style()); });
       // One layer switch per map, shared with the page's own layers (analysis.js), whichever comes first.
       if (!element.openilpLayers) { element.openilpLayers = L.control.layers(null, {}, { collapsed: false }).addTo(map); }
       element.openilpLayers.addOverlay(layer, "Streets");
