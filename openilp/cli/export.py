@@ -145,3 +145,46 @@ def gpkg_command(
     console.print(table)
     for note in result.notes:
         console.print(note, markup=False)
+
+
+@app.command("stix")
+def stix_command(
+    agency: str = _AGENCY,
+    date_from: str = _FROM,
+    date_to: str = _TO,
+    output: Path = _OUTPUT,
+    user: str = typer.Option(..., "--user", help="Account that releases the records (audited; intel:disseminate)."),
+    to_agency: str = typer.Option(..., "--to-agency", help="Recipient agency code (a current sharing agreement)."),
+    recipient: str = typer.Option(..., "--recipient", help="Username of the law-enforcement recipient there."),
+    purpose: str = typer.Option(..., "--purpose", help="Purpose of the release (kept in the audit log)."),
+    need_to_know: str = typer.Option(..., "--need-to-know", help="The recipient's need to know (23.20(e))."),
+    items: str = typer.Option("summary,subjects,labels", "--items", help="What to release: summary, subjects, labels."),
+    as_json: bool = _JSON,
+) -> None:
+    """STIX 2.1 bundle of the agency's approved intelligence records submitted in the window, each
+    released to the named recipient through the dissemination rules and log (refused records are listed)."""
+    from openilp.services.exchange import StixExportRequest, export_stix
+    from openilp.services.exchange.common import EXPORT_PERMISSION
+
+    actor = acting_user(user, EXPORT_PERMISSION)
+    request = StixExportRequest(
+        agency=agency,
+        date_from=_date(date_from, "--from"),
+        date_to=_date(date_to, "--to"),
+        recipient_agency=to_agency,
+        recipient_username=recipient,
+        purpose=purpose,
+        need_to_know=need_to_know,
+        items=tuple(part.strip() for part in items.split(",") if part.strip()),
+    )
+    result = service(lambda: export_stix(core(), actor, request))
+    _write(output, result.bundle.encode("utf-8"))
+    if as_json:
+        emit_json({key: value for key, value in result.as_dict().items() if key != "bundle"})
+        return
+    console.print(
+        f"{len(result.released)} record(s) released to {escape(result.recipient)} "
+        f"(dissemination log {', '.join(map(str, result.disseminations))}) -> {escape(str(output))}"
+    )
+    for record_id, reason in result.refused.items():
+        console.print(f"record {record_id} not released: {reason}", markup=False)

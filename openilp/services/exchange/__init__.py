@@ -12,6 +12,7 @@ from openilp.services.exchange.geopackage import (
     export_geopackage,
 )
 from openilp.services.exchange.nibrs import NibrsExport, NibrsExportRequest, NibrsGap, export_nibrs
+from openilp.services.exchange.stix import StixExport, StixExportRequest, export_stix
 
 __all__ = [
     "GEOPACKAGE_LAYERS",
@@ -23,4 +24,7 @@ __all__ = [
     "NibrsExportRequest",
     "NibrsGap",
     "export_nibrs",
+    "StixExport",
+    "StixExportRequest",
+    "export_stix",
 ]

@@ -1,0 +1,160 @@
+"""STIX 2.1 bundles of released criminal-intelligence records, and reading them back without loss.
+
+Fusion centres exchange intelligence as STIX 2.1 (OASIS, *STIX Version 2.1*, 2021). Each released
+record becomes a ``report`` whose ``object_refs`` are its criminal subjects as ``identity`` objects
+(or, when subjects are not released, the producing agency). The record's 28 CFR Part 23 fields
+(record id, file type, grading, handling code and conditions, sensitivity, submission, approval
+and retention dates, the dissemination it went out under) travel in a property extension defined
+in the bundle (:data:`CFR_EXTENSION_ID`), and every object carries a TLP marking definition
+(:func:`tlp_for`). :func:`read_intelligence_bundle` turns a bundle back into the records exactly
+as released.
+
+>>> record = {"id": 7, "title": "T", "summary": "S", "offence_category": "drugs", "sensitivity": "open",
+...           "subjects": [{"id": 1, "kind": "person", "name": "A B", "identifiers": ""}]}
+>>> text = intelligence_bundle([record], producer_name="SLMPD police", created=dt.datetime(2024, 3, 1, tzinfo=dt.UTC))
+>>> read_intelligence_bundle(text) == [record]
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["CFR_EXTENSION_ID", "TLP_BY_SENSITIVITY", "intelligence_bundle", "read_intelligence_bundle", "tlp_for"]
+
+#: The extension definition that carries a record's 28 CFR Part 23 fields (one fixed id, so every
+#: OpenILP bundle uses the same extension).
+CFR_EXTENSION_ID = "extension-definition--220548e9-7295-4bab-8d5f-5f0fd461d642"
+_EXTENSION_SCHEMA = (
+    "OpenILP 28 CFR Part 23 criminal-intelligence record. Properties: record (object): the record as "
+    "released by its owning agency under 28 CFR 23.20(e): id, status, file_type, agency {id, name}, "
+    "control_official, submitted_at, approved_at, retention_expires_at, purged_at, handling_conditions "
+    "and, when released, offence_category, sensitivity, grading {scheme, source, information, label} "
+    "and handling_code; subject_ids (array): the record's own ids of the subjects, in the order of "
+    "object_refs; dissemination (object): the release it went out under (id, released_at, items)."
+)
+#: Sensitivity of a record -> the TLP level its release is marked with. Released intelligence never
+#: goes wider than the recipient's organisation (AMBER); restricted records to the named recipient only (RED).
+TLP_BY_SENSITIVITY: dict[str, str] = {"open": "amber", "agency_name_only": "amber", "restricted": "red"}
+_IDENTITY_CLASS = {"person": "individual", "organisation": "organization", "organization": "organization"}
+
+
+def tlp_for(sensitivity: str | None) -> str:
+    """The TLP level of a record of ``sensitivity`` (unknown sensitivities get the strictest, red).
+
+    >>> tlp_for("open"), tlp_for("restricted"), tlp_for(None)
+    ('amber', 'red', 'red')
+    """
+    return TLP_BY_SENSITIVITY.get(sensitivity or "", "red")
+
+
+def _new_id(kind: str) -> str:
+    return f"{kind}--{uuid.uuid4()}"
+
+
+def intelligence_bundle(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    producer_name: str,
+    created: dt.datetime,
+    disseminations: Mapping[int, Mapping[str, Any]] | None = None,
+) -> str:
+    """A STIX 2.1 bundle (JSON text) of ``records``, each as released (its keys are what the recipient may see).
+
+    ``disseminations`` maps a record id to its dissemination-log entry (id, released_at, items).
+    """
+    import stix2
+
+    tlp = {"amber": stix2.TLP_AMBER, "red": stix2.TLP_RED}
+    stamp = {"created": created, "modified": created}
+    producer = stix2.v21.Identity(id=_new_id("identity"), name=producer_name, identity_class="organization", **stamp)
+    extension = stix2.v21.ExtensionDefinition(
+        id=CFR_EXTENSION_ID,
+        created_by_ref=producer.id,
+        name="28 CFR Part 23 criminal-intelligence record",
+        description="The labels, dates and release of a criminal-intelligence record kept under 28 CFR Part 23.",
+        schema=_EXTENSION_SCHEMA,
+        version="1.0.0",
+        extension_types=["property-extension"],
+        **stamp,
+    )
+    objects: list[Any] = [producer, extension]
+    markings_used: set[str] = set()
+    for record in records:
+        level = tlp_for(record.get("sensitivity"))
+        markings_used.add(level)
+        marking = {"created_by_ref": producer.id, "object_marking_refs": [tlp[level]], **stamp}
+        subjects = list(record.get("subjects") or [])
+        subject_objects = [
+            stix2.v21.Identity(
+                id=_new_id("identity"),
+                name=str(subject["name"]),
+                identity_class=_IDENTITY_CLASS.get(str(subject.get("kind")), "unknown"),
+                contact_information=str(subject.get("identifiers") or "") or None,
+                roles=["criminal subject"],
+                **marking,
+            )
+            for subject in subjects
+        ]
+        objects.extend(subject_objects)
+        rest = {k: v for k, v in record.items() if k not in ("title", "summary", "subjects")}
+        properties: dict[str, Any] = {"extension_type": "property-extension", "record": rest}
+        if "subjects" in record:
+            properties["subjects"] = [
+                {"id": s["id"], "kind": s.get("kind"), "identity": o.id}
+                for s, o in zip(subjects, subject_objects, strict=True)
+            ]
+        if disseminations and record.get("id") in disseminations:
+            properties["dissemination"] = dict(disseminations[record["id"]])
+        approved = record.get("approved_at")
+        published = dt.datetime.fromisoformat(str(approved)) if approved else created
+        report = stix2.v21.Report(
+            id=_new_id("report"),
+            name=str(record["title"]) if "title" in record else f"Criminal-intelligence record {record.get('id')}",
+            description=str(record["summary"]) if "summary" in record else None,
+            published=published,
+            report_types=["threat-actor"],
+            object_refs=[o.id for o in subject_objects] or [producer.id],
+            labels=["title-released"] if "title" in record else None,
+            extensions={CFR_EXTENSION_ID: properties},
+            **marking,
+        )
+        objects.append(report)
+    objects.extend(tlp[level] for level in sorted(markings_used))
+    return str(stix2.v21.Bundle(objects=objects).serialize(pretty=True))
+
+
+def read_intelligence_bundle(text: str) -> list[dict[str, Any]]:
+    """The records of a bundle written by :func:`intelligence_bundle`, as they were released.
+
+    Reports without the 28 CFR extension are skipped (they are not OpenILP records).
+    """
+    import stix2
+
+    bundle = stix2.parse(text, allow_custom=False)
+    by_id = {obj.id: obj for obj in bundle.objects}
+    out: list[dict[str, Any]] = []
+    for obj in bundle.objects:
+        if obj.type != "report" or CFR_EXTENSION_ID not in (obj.get("extensions") or {}):
+            continue
+        properties = json.loads(json.dumps(obj.extensions[CFR_EXTENSION_ID], default=str))
+        record: dict[str, Any] = dict(properties["record"])
+        if "title-released" in (obj.get("labels") or []):
+            record["title"] = obj.name
+            record["summary"] = obj.get("description") or ""
+        if "subjects" in properties:
+            record["subjects"] = [
+                {
+                    "id": entry["id"],
+                    "kind": entry["kind"],
+                    "name": by_id[entry["identity"]].name,
+                    "identifiers": by_id[entry["identity"]].get("contact_information") or "",
+                }
+                for entry in properties["subjects"]
+            ]
+        out.append(record)
+    return out
