@@ -15,6 +15,7 @@ from bench import (
     bench_load,
     bench_networks,
     bench_series,
+    bench_spark_scale,
     bench_toprank,
     bench_trends_stlouis,
 )
@@ -38,6 +39,7 @@ BENCHMARKS = {
     "networks": bench_networks.run,
     "load_web": bench_load.run,
     "entities": bench_entities.run,
+    "spark_scale": bench_spark_scale.run,
 }
 
 

@@ -131,7 +131,14 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, Pa
 def test_a_standalone_cluster_gives_the_local_numbers(cluster: str, store: tuple[Engine, Path]) -> None:
     engine, folder = store
     local = core_for(engine, folder / "local")
-    remote = core_for(engine, folder / "spark", engine="spark", spark_master=cluster, spark_executor_memory="512m")
+    remote = core_for(
+        engine,
+        folder / "spark",
+        engine="spark",
+        spark_master=cluster,
+        spark_executor_memory="512m",
+        spark_shuffle_partitions=4,  # two one-core executors: a few partitions each
+    )
 
     knox_request = KnoxRequest(permutations=49, seed=3, **DECEMBER)
     knox = [run_knox(core, None, knox_request) for core in (local, remote)]
