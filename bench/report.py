@@ -100,14 +100,26 @@ def _toprank_rows(result: dict) -> list[str]:
 
         versus = {(c["baseline"], c["metric"]): c for c in run["toprank_vs"]}
         blend = versus[("blend", "pai@0.01")]
-        reference = versus[("blend_reference", "pai@0.01")]
+        others = [
+            f"{label} {pai(name)}"
+            for name, label in (("blend_reference", "reference blend"), ("naive", "naive"), ("learned", "learned"))
+            if name in methods
+        ]
+        ratios = [
+            f"{blend['ratio']:.3f}× the tuned blend ({blend['difference']:+.2f} [{blend['ci_low']:+.2f}, "
+            f"{blend['ci_high']:+.2f}])"
+        ]
+        if ("blend_reference", "pai@0.01") in versus:
+            ratios.append(f"{versus[('blend_reference', 'pai@0.01')]['ratio']:.3f}× the reference blend")
+        naive = versus[("naive", "pai@0.01")]
+        ratios.append(
+            f"{naive['ratio']:.3f}× naive ({naive['difference']:+.2f} "
+            f"[{naive['ci_low']:+.2f}, {naive['ci_high']:+.2f}])"
+        )
         rows.append(
             f"| PAI@1 / 2 / 5 %, weekly {result['city']} {run['category']} {run['span'][0]} … {run['span'][1]} "
             f"({run['periods']} weeks, {run['cells']:,} cells of 150 m) | toprank {pai('toprank')} "
-            f"| tuned blend {pai('blend')}; reference blend {pai('blend_reference')}; naive {pai('naive')}; "
-            f"learned {pai('learned')} | @1 %: {blend['ratio']:.3f}× the tuned blend "
-            f"(+{blend['difference']:.2f} [{blend['ci_low']:+.2f}, {blend['ci_high']:+.2f}]), "
-            f"{reference['ratio']:.3f}× the reference blend |"
+            f"| tuned blend {pai('blend')}; {'; '.join(others)} | @1 %: {', '.join(ratios)} |"
         )
     return rows
 
