@@ -14,6 +14,7 @@ from bench import (
     bench_knox,
     bench_load,
     bench_networks,
+    bench_scale,
     bench_series,
     bench_spark_scale,
     bench_toprank,
@@ -40,6 +41,7 @@ BENCHMARKS = {
     "load_web": bench_load.run,
     "entities": bench_entities.run,
     "spark_scale": bench_spark_scale.run,
+    "scale_postgres": bench_scale.run,
 }
 
 

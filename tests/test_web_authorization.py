@@ -84,6 +84,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/me"): {"anonymous": 401, **_everyone(200)},
     ("GET", "/api/v1/categories"): {"anonymous": 401, **_everyone(200)},
     ("GET", "/api/v1/incidents.geojson"): {"anonymous": 401, **_only(INTERNAL)},
+    ("GET", "/api/v1/incidents/cells.geojson"): {"anonymous": 401, **_only(INTERNAL)},
     ("GET", "/api/v1/boundaries/{agency_code}.geojson"): {"anonymous": 401, **_everyone(200)},
     ("GET", "/api/v1/streets/{agency_code}.geojson"): {"anonymous": 401, **_everyone(200)},
     ("GET", "/api/v1/users"): {"anonymous": 401, **_only(["administrator"])},

@@ -247,7 +247,9 @@ def test_map_page(client: TestClient) -> None:
     assert page.status_code == 200
     html = page.text
     assert 'data-boundary-url="/api/v1/boundaries/SLMPD.geojson"' in html
-    assert 'data-incidents-url="/api/v1/incidents.geojson?category=robbery&amp;date_from=2019-01-01"' in html
+    assert (
+        'data-incidents-url="/api/v1/incidents.geojson?mode=auto&amp;category=robbery&amp;date_from=2019-01-01"' in html
+    )
     assert '<option value="robbery" selected>' in html
     assert 'value="2019-01-01"' in html
     assert "at most 3" in html  # the truncation notice names the cap

@@ -270,12 +270,17 @@ def recent_year(core: OpenILP, actor: UserInfo | None, agency_code: str = "") ->
 
 
 def store_fingerprint(engine: Engine, agency_code: str) -> tuple[Any, ...]:
-    """Changes whenever the agency's incidents change (an import always adds an ``import_files`` row)."""
+    """Changes whenever the agency's incidents change: every change to incidents is made by an import
+    (or a bulk load), which adds an ``import_files`` row with its counts in the same transaction.
+
+    Read from ``import_files`` only (a few rows per agency): counting a national store's incidents
+    on every map request would cost seconds for a large agency.
+    """
     with engine.connect() as conn:
         row = conn.execute(
             text(
-                "SELECT (SELECT COUNT(*) FROM incidents i WHERE i.agency_id = a.id), "
-                "(SELECT MAX(f.id) FROM import_files f WHERE f.agency_id = a.id) FROM agencies a WHERE a.code = :code"
+                "SELECT COUNT(f.id), MAX(f.id), SUM(f.created), SUM(f.updated), SUM(f.removed) "
+                "FROM agencies a LEFT JOIN import_files f ON f.agency_id = a.id WHERE a.code = :code GROUP BY a.id"
             ),
             {"code": agency_code},
         ).first()

@@ -128,6 +128,7 @@
         });
       })
       .then(function (collection) {
+        if (collection.aggregation) { drawCells(collection); return; }
         var renderer = L.canvas({ padding: 0.5 });
         var total = (collection.features || []).length;
         var radius = total > 5000 ? 3 : total > 1000 ? 4 : 5;   // pixels: smaller when crowded
@@ -157,6 +158,31 @@
         element.setAttribute("data-markers-drawn", "error");
         setStatus("Could not load incidents: " + error.message);
       });
+  }
+
+  /* More incidents match than a browser can draw: the server counted them per square cell. */
+  function drawCells(collection) {
+    var counts = collection.counts || {};
+    var most = Math.max(counts.max_count || 1, 1);
+    var layer = L.geoJSON(collection, {
+      style: function (feature) {
+        var share = Math.sqrt(feature.properties.count / most);
+        return { color: "#7f2704", weight: 0.3, fillColor: "#d94801", fillOpacity: 0.12 + 0.73 * share };
+      }
+    });
+    layer.bindPopup(function (cell) {
+      return textTip(formatNumber(cell.feature.properties.count) + " incidents in this " +
+        formatNumber(counts.cell_m) + " m cell");
+    });
+    layer.addTo(map);
+    if (!boundaryBounds && (collection.features || []).length > 0) { map.fitBounds(layer.getBounds(), { maxZoom: 15 }); }
+    element.setAttribute("data-markers-drawn", "0");
+    element.setAttribute("data-cells-drawn", String((collection.features || []).length));
+    var text = formatNumber(counts.matching || 0) + " located incidents, too many to draw one by one: counted in " +
+      formatNumber(counts.cells || 0) + " cells of " + formatNumber(counts.cell_m) + " m";
+    if (counts.not_located) { text += "; " + formatNumber(counts.not_located) + " without a location"; }
+    setStatus(text + ".");
+    if (truncated) { truncated.hidden = true; }
   }
 
   loadBoundary().then(loadIncidents);
