@@ -55,6 +55,8 @@ class Shot:
     path: str
     wait_for: str = "main"
     caption: str = ""
+    #: Seconds to wait for ``wait_for`` (a long analysis first shows its progress page).
+    timeout_s: float = 120.0
 
 
 def _shots(problem_id: int, tip_id: str) -> list[Shot]:
@@ -67,8 +69,15 @@ def _shots(problem_id: int, tip_id: str) -> list[Shot]:
             "#map[data-markers-drawn]:not([data-markers-drawn=''])",
             "Incident map: the newest 20,000 points",
         ),
-        Shot("hotspots", "analyst", "/analysis/hotspots?category=burglary", "#map", "Hot spots (KDE and Gi*)"),
+        Shot(
+            "hotspots",
+            "analyst",
+            "/analysis/hotspots?category=burglary&date_from=2019-12-01&date_to=2019-12-31",
+            "#map[data-streets-drawn]",
+            "Hot spots (KDE and Gi*) of a month, over the city's streets",
+        ),
         Shot("near-repeat", "analyst", "/analysis/near-repeat?category=burglary", "#knox-heat", "Near repeats"),
+        Shot("trends", "analyst", "/analysis/trends", "#compstat-table", "Trends in the CompStat layout"),
         Shot("problems", "analyst", "/problems", "#dashboard", "Problems and the goals dashboard"),
         Shot(
             "problems-scan",
@@ -88,6 +97,20 @@ def _shots(problem_id: int, tip_id: str) -> list[Shot]:
         Shot("audit", "supervisor", "/audit", "main", "Audit log"),
         Shot("intel-settings", "supervisor", "/intel/settings", "main", "Sharing agreements"),
         Shot("received", "partner", "/intel/received", "main", "A partner agency's received releases"),
+        Shot("entities", "analyst", "/entities", "main", "Entity search"),
+        Shot("networks", "analyst", "/networks", "main", "Link chart"),
+        Shot("series", "analyst", "/series", "main", "Crime series"),
+        Shot("admin-users", "admin", "/admin/users", "main", "Users, roles and reviewer training"),
+        Shot("transparency", "", "/transparency", "main", "The public transparency report"),
+        # Last: the first load of a forecast trains its method and replays twelve weeks (a job with a progress bar).
+        Shot(
+            "forecast",
+            "analyst",
+            "/forecast?category=burglary",
+            "#map[data-cells-drawn]:not([data-cells-drawn=''])",
+            "This week's forecast with its measured accuracy",
+            timeout_s=1200.0,
+        ),
     ]
 
 
@@ -128,6 +151,7 @@ def _prepare(data_dir: Path, log: Callable[[str], None]) -> tuple[OpenILP, int, 
         ("analyst", "analyst", "SLMPD", "Alex Analyst"),
         ("supervisor", "supervisor", "SLMPD", "Sam Supervisor"),
         ("partner", "partner", "PARTNER", "Pat Partner"),
+        ("admin", "administrator", "SLMPD", "Ada Administrator"),
     )
     ids = {}
     for username, role, agency, name in people:
@@ -240,8 +264,8 @@ def main(argv: list[str] | None = None) -> int:
                 page = context.new_page()  # type: ignore[attr-defined]
                 page.goto(f"{server}{shot.path}", timeout=180_000)
                 try:
-                    page.wait_for_selector(shot.wait_for, state="attached", timeout=120_000)
-                    page.wait_for_load_state("networkidle", timeout=120_000)
+                    page.wait_for_selector(shot.wait_for, state="attached", timeout=shot.timeout_s * 1000)
+                    page.wait_for_load_state("networkidle", timeout=shot.timeout_s * 1000)
                 except Exception as exc:  # a page that shows an error is still worth a picture
                     log(f"{shot.name}: {type(exc).__name__}")
                 path = args.out / f"{shot.name}.png"
