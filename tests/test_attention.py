@@ -98,6 +98,45 @@ def test_portland_calls_are_imported_with_the_call_source_mapped(sqlite_engine: 
     assert vice == "reported"
 
 
+def test_st_louis_and_chicago_declare_their_rules(sqlite_engine: Engine) -> None:
+    stlouis = load_source_spec("stlouis").attention
+    assert stlouis.column == "Crime" and stlouis.other == "category"
+    assert load_source_spec("chicago").attention.column == "primary_type"
+    assert load_source_spec("chicago_burglary").attention.other == "reported"
+    import_source(sqlite_engine, "stlouis", [shared_file("stlouis", "monthly", "2019", "april2019.csv")])
+    with Session(sqlite_engine) as session:
+        by_code = dict(
+            session.execute(
+                select(Incident.offence_code, Incident.attention)
+                .where(Incident.offence_code.in_(("152200", "250000", "182400")))
+                .group_by(Incident.offence_code, Incident.attention)
+            ).all()
+        )
+    # Shots in the city are called in (reported) though weapons are mostly discovered; begging is
+    # found by officers; drug possession keeps its category's default.
+    assert by_code.get("152200") == "reported" and by_code.get("250000") == "discovered"
+    assert by_code.get("182400") == "discovered"
+    # Chicago: interference with a public officer (FBI code 24, public order) happens in front of officers.
+    with gzip.open(shared_file("chicago_sample", "chicago_crimes_sample_25k.csv.gz"), "rt", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    sample = [r for r in rows if r["primary_type"] in ("INTERFERENCE WITH PUBLIC OFFICER", "BATTERY", "OTHER OFFENSE")]
+    small = Path(sqlite_engine.url.database or "").parent / "chicago_small.csv"
+    with small.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(sample[:600])
+    import_source(sqlite_engine, "chicago", [small])
+    with Session(sqlite_engine) as session:
+        seen = dict(
+            session.execute(
+                select(Incident.offence_description, Incident.attention)
+                .where(Incident.source == "chicago")
+                .group_by(Incident.offence_description, Incident.attention)
+            ).all()
+        )
+    assert seen == {"INTERFERENCE WITH PUBLIC OFFICER": "discovered", "BATTERY": "reported", "OTHER OFFENSE": "unknown"}
+
+
 def test_without_a_rule_each_category_gets_its_default(sqlite_engine: Engine) -> None:
     ts.seed_store(sqlite_engine, ts.history()[:20], "b")
     ts.seed_store(sqlite_engine, ts.history(1)[:10], "d", category="drugs")

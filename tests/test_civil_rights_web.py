@@ -128,3 +128,57 @@ def test_a_justification_is_written_audited_and_for_supervisors_only(store: Engi
         assert now is not None
         assert latest_justification(session, agency_id, f"{AGENCY}/naive", now) == REASON
         assert latest_justification(session, agency_id, f"{AGENCY}/learned", now) is None
+
+
+def test_override_and_justify_through_the_api_and_the_command_line(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = PLAN.split("?", 1)[1]
+    supervisor = _client(store, tmp_path, "nrt-supervisor")
+    held = supervisor.get(f"/api/v1/deploy.json?{query}").json()
+    assert held["status"] == "held" and [h["gate"] for h in held["held_because"]] == ["parity"]
+    reference = held["issue"]["reference"]
+    cells = [p["cell_id"] for p in held["places"]]
+    body = {"reference": reference, "cells": cells, "reason": REASON}
+    analyst = _client(store, tmp_path / "analyst", "nrt-analyst")
+    assert analyst.post(f"/api/v1/deploy/override?{query}", json=body).status_code == 403
+    short = supervisor.post(f"/api/v1/deploy/override?{query}", json={**body, "reason": "ok"})
+    assert short.status_code == 400 and "at least 30 characters" in short.json()["detail"]
+    changed = supervisor.post(f"/api/v1/deploy/override?{query}", json={**body, "cells": cells[::-1]})
+    assert changed.status_code == 400 and "plan the shift again" in changed.json()["detail"]
+    issued = supervisor.post(f"/api/v1/deploy/override?{query}", json=body)
+    assert issued.status_code == 200 and issued.json()["status"] == "issued"
+    assert issued.json()["override"] == REASON
+    assert ("override", "nrt-supervisor", "deployment_plan") in audit_actions(store)
+
+    assert analyst.post("/api/v1/deploy/justify", json={"method": "naive", "justification": REASON}).status_code == 403
+    justified = supervisor.post("/api/v1/deploy/justify", json={"method": "naive", "justification": REASON})
+    assert justified.status_code == 200 and justified.json()["model"] == f"{AGENCY}/naive"
+
+    # The command line: the same plan held, then issued with --override-reason; a justification.
+    from typer.testing import CliRunner
+
+    from openilp.cli import common
+    from openilp.cli.main import app
+
+    monkeypatch.setenv("OPENILP_DATABASE_URL", str(store.url))
+    monkeypatch.setenv("OPENILP_DATA_DIR", str(tmp_path))
+    for cached in (common.settings, common.engine, common.core):
+        cached.cache_clear()
+    runner = CliRunner()
+    args = ["deploy", "--category", "burglary", "--as-of", str(AS_OF), "--officer-minutes", "800", "--method", "naive"]
+    try:
+        plain = runner.invoke(app, [*args, "--json"])
+        assert plain.exit_code == 0, plain.output
+        assert json.loads(plain.output)["status"] == "held"
+        overridden = runner.invoke(app, [*args, "--json", "--override-reason", REASON])
+        assert overridden.exit_code == 0, overridden.output
+        assert json.loads(overridden.output)["status"] == "issued"
+        too_short = runner.invoke(app, [*args, "--override-reason", "because"])
+        assert too_short.exit_code == 1 and "at least 30 characters" in too_short.output
+        done = runner.invoke(app, ["justify", "naive", "--reason", REASON, "--agency", AGENCY, "--json"])
+        assert done.exit_code == 0, done.output
+        assert json.loads(done.output)["model"] == f"{AGENCY}/naive"
+    finally:
+        for cached in (common.settings, common.engine, common.core):
+            cached.cache_clear()

@@ -193,6 +193,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     # Civil-rights gates (tests/test_civil_rights_web.py): supervisors override a held plan or justify a model;
     # without a form token every POST is refused (403), others are refused by role (403).
     ("POST", "/deploy/override"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/api/v1/deploy/override"): {"anonymous": 401, **_only(["supervisor"], 422)},
+    ("POST", "/api/v1/deploy/justify"): {"anonymous": 401, **_only(["supervisor"], 422)},
     ("POST", "/deploy/justify"): {"anonymous": 303, **_everyone(403)},
     # Problems (SARA): tests/test_problems_web.py. No problem 1 exists: reads answer 404 to those permitted.
     ("GET", "/api/v1/problems"): {"anonymous": 401, **_only(INTERNAL)},

@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, core, default_agency, emit_json, fail, read_area
+from openilp.cli.common import console, core, default_agency, emit_json, fail, read_area, service
 from openilp.constants import DEFAULT_FORECAST_METHOD, FORECAST_METHODS
 
 #: The forecasting commands; :mod:`openilp.cli.main` adds them at the top level.
@@ -155,6 +155,28 @@ def backtest_command(
     console.print(table)
 
 
+@app.command("justify")
+def justify_command(
+    method: str = typer.Argument(
+        ..., help=f"Forecasting method whose scores leak a demographic majority: {METHODS_HELP}"
+    ),
+    reason: str = typer.Option(..., "--reason", help="The written justification (kept in the audit log)."),
+    agency: str = typer.Option(
+        "", "--agency", help="Agency code (default: the default_agency setting, else the only one)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the justification as JSON."),
+) -> None:
+    """Justify a forecasting model held by the proxy gate (its scores predict an area's demographic
+    majority with AUC at least 0.70); plans held only for that may be issued for a year (audited)."""
+    from openilp.services.analysis.gates import JustifyRequest, justify_model
+
+    result = service(lambda: justify_model(core(), None, JustifyRequest(default_agency(agency), method, reason)))
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    console.print(f"{result.model} justified until {result.valid_until}", markup=False)
+
+
 @app.command("deploy")
 def deploy_command(
     agency: str = typer.Option(
@@ -184,6 +206,12 @@ def deploy_command(
     population: Path | None = typer.Option(None, "--population", help="CSV of total residents (adds 'other')."),
     population_column: str | None = typer.Option(None, "--population-column", help="Column of --population."),
     out: Path | None = typer.Option(None, "--out", help="Write the planned cells as GeoJSON."),
+    override_reason: str = typer.Option(
+        "",
+        "--override-reason",
+        help="A plan held by the parity gate is issued on this written reason (audited; the agency's configured "
+        "demographic data decide the gate).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the plan and the disparity check as JSON."),
 ) -> None:
     """A shift's hot-spot patrol list (Koper-curve visits in random order) with its disparity check.
@@ -220,6 +248,18 @@ def deploy_command(
         issued = make_deployment(core(), None, request, disparity=source)
     except (ValueError, FileNotFoundError) as exc:
         fail(str(exc))
+    if override_reason and issued.status == "held":
+        from openilp.services.analysis.tasking import OverrideRequest, override_deployment
+
+        overriding = OverrideRequest(
+            issued.request,
+            issued.reference,
+            tuple(int(p["cell_id"]) for p in issued.deployment.places),
+            override_reason,
+        )
+        issued = service(lambda: override_deployment(core(), None, overriding))
+    elif override_reason:
+        console.print("[yellow]Note:[/] the plan passes every gate; --override-reason was not needed")
     result, officer_minutes = issued.deployment, issued.request.officer_minutes
     as_of, start = str(issued.request.as_of), issued.request.start_time
     plan, report = result.plan, result.disparity

@@ -27,7 +27,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Body, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -53,6 +53,7 @@ from openilp.services.analysis.tasking import (
 from openilp.web.auth import require
 from openilp.web.context import get_context, get_core
 from openilp.web.csrf import check_csrf
+from openilp.web.params import Offset
 from openilp.web.rendering import render
 from openilp.web.routes.analysis.common import run_for_page
 
@@ -144,6 +145,37 @@ def deploy_json(
     """The shift's plan as JSON (audited like the page): places in priority order with their visits,
     the rounds, the alert cells, the disparity check (or why it is absent) and the plan's reference."""
     return make_deployment(core, user, deploy).as_dict()
+
+
+@api.post("/deploy/override")
+def deploy_override_api(
+    deploy: DeployRequest = Depends(deploy_request),
+    reference: str = Body(..., max_length=200),
+    cells: list[Offset] = Body(..., max_length=10_000),
+    reason: str = Body(..., max_length=4_000),
+    core: OpenILP = _CORE,
+    user: UserInfo = Depends(require("tasking:override")),
+) -> dict[str, Any]:
+    """Issue a plan held by the parity gate on a supervisor's written reason (``tasking:override``).
+
+    The query parameters are those of ``/api/v1/deploy.json`` that gave the held plan; the body
+    names its ``reference`` and ``cells`` (in order) as that answer gave them, and the ``reason``
+    (at least the minimum length; audited, counted in the transparency report). The plan is made
+    again and must be the same, else 400 asks to plan again."""
+    held = OverrideRequest(deploy, reference, tuple(cells), reason)
+    return override_deployment(core, user, held).as_dict()
+
+
+@api.post("/deploy/justify")
+def deploy_justify_api(
+    method: str = Body(..., max_length=40),
+    justification: str = Body(..., max_length=4_000),
+    core: OpenILP = _CORE,
+    user: UserInfo = Depends(require("tasking:override")),
+) -> dict[str, Any]:
+    """Record a written justification of a forecasting model whose scores leak a demographic
+    majority (``tasking:override``; audited); plans held only for that may then be issued."""
+    return justify_model(core, user, JustifyRequest(user.agency_code, method, justification)).as_dict()
 
 
 def _serializer(core: OpenILP) -> URLSafeSerializer:
