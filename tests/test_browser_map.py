@@ -11,8 +11,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyproj
 import pytest
 from browser_support import BROWSER, PageLog, chromium, require_leaflet, serve, sign_in
+from sqlalchemy import text
 from web_support import IncidentSpec, seed_agency, seed_incidents, seed_user
 
 from openilp.db import make_engine, migrate
@@ -46,6 +48,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ]
     specs.append(IncidentSpec("rape", when, location_status="withheld"))
     seed_incidents(engine, "SLMPD", specs)
+    # Projected coordinates in metres, as an import writes them: the map's cells are counted on these.
+    to_metres = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:26996", always_xy=True)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE agencies SET crs = 'EPSG:26996' WHERE code = 'SLMPD'"))
+        for incident_id, lon, lat in connection.execute(
+            text("SELECT id, lon, lat FROM incidents WHERE lon IS NOT NULL")
+        ).all():
+            x, y = to_metres.transform(lon, lat)
+            connection.execute(
+                text("UPDATE incidents SET x_m = :x, y_m = :y WHERE id = :i"), {"x": x, "y": y, "i": incident_id}
+            )
     with serve(engine, data_dir) as url:
         yield url
 
@@ -92,11 +105,16 @@ def test_map_draws_markers_and_boundaries(server: str) -> None:
         assert "000 BLOCK <b>X</b> ST" in popup.inner_text()
         assert popup.locator("b").count() == 0
 
-        # Over the limit: the truncation notice appears (the map passes its query to the API).
+        # Over the limit: the map draws the database's counts per cell instead of points (the map
+        # passes its query to the API, with mode=auto).
         page.goto(f"{server}/map?limit=2")
-        page.wait_for_selector("#map[data-markers-drawn='2']", state="attached", timeout=15000)
-        assert page.locator("#map-truncated").is_visible()
-        assert "2 of 5 located incidents shown" in page.locator("#map-status").inner_text()
+        page.wait_for_selector("#map[data-cells-drawn='5']", state="attached", timeout=15000)
+        assert page.locator("#map").get_attribute("data-markers-drawn") == "0"
+        assert not page.locator("#map-truncated").is_visible()
+        assert (
+            "5 located incidents, too many to draw one by one: counted in 5 cells of 250 m"
+            in page.locator("#map-status").inner_text()
+        )
 
         # Filters: one category narrows the markers.
         page.goto(f"{server}/map")
