@@ -10,21 +10,25 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from intel_support import T0, Cast, at
+from intel_support import T0, Cast, at, make_user
 from network_support import BOB, seed_network
 from sqlalchemy import Engine, func, select
 from web_support import csrf_from, login, make_client
 
 from openilp.core import OpenILP
 from openilp.db import session_scope
-from openilp.db.models import AuditEntry, Designation, DesignationCriterion
+from openilp.db.models import AuditEntry, Designation, DesignationCriterion, Notification
 from openilp.errors import InvalidRequest, NotFound, NotPermitted
 from openilp.intel.designations import CRITERIA, NOT_CRITERIA, CriterionInput, check_designation
+from openilp.security.actors import UserInfo
 from openilp.services.networks import (
+    DecideDesignationRequest,
+    DesignationMade,
     DesignationRequest,
     NetworkRequest,
     PurgeDesignationsRequest,
     ReviewDesignationRequest,
+    decide_designation,
     designate_member,
     list_designations,
     network_chart,
@@ -43,6 +47,25 @@ TATTOO = CriterionInput("tattoos", "Booking photograph 24-0931", DAY - dt.timede
 @pytest.fixture
 def world(engine: Engine, tmp_path: Path) -> tuple[OpenILP, Cast, dict[str, int]]:
     return seed_network(engine, tmp_path)
+
+
+def _second(engine: Engine) -> UserInfo:
+    """A supervisor of the same agency: the second person who decides a proposal."""
+    from openilp.db.models import User
+    from openilp.services.accounts.records import user_info
+
+    with session_scope(engine) as session:
+        existing = session.scalar(select(User.id).where(User.username == "second-sup"))
+        found = user_info(session, existing) if existing is not None else None
+        return found if found is not None else make_user(session, "second-sup", "supervisor")
+
+
+def _approved(engine: Engine, core: OpenILP, proposer: UserInfo, request: DesignationRequest) -> DesignationMade:
+    made = designate_member(core, proposer, request)
+    decide_designation(
+        core, _second(engine), DecideDesignationRequest(made.designation_id, "approve", "Criteria checked.")
+    )
+    return made
 
 
 def _count(engine: Engine, model: type) -> int:
@@ -108,7 +131,24 @@ def test_designation_lifecycle_review_and_purge(engine: Engine, world: tuple[Ope
     with pytest.raises(NotPermitted):
         designate_member(core, people.analyst, request)  # supervisors and reviewers designate
     made = designate_member(core, people.reviewer, request)
-    assert made.expires_on == dt.date(2029, 2, 10)  # five years after the latest criterion
+    assert made.status == "proposed" and made.expires_on == dt.date(2029, 2, 10)  # five years after the latest
+    # A proposal is no designation: officers see nothing, deciders see it waiting.
+    assert list_designations(core, people.officer).as_dict()["designations"] == []
+    assert [p["person"] for p in list_designations(core, people.reviewer).as_dict()["proposals"]] == ["Bob Broker"]
+    approve = DecideDesignationRequest(made.designation_id, "approve", "Both criteria checked against the files.")
+    with pytest.raises(NotPermitted, match="second person"):
+        decide_designation(core, people.reviewer, approve)  # the proposer may not approve
+    with pytest.raises(NotPermitted):
+        decide_designation(core, people.analyst, approve)
+    second = _second(engine)
+    decided = decide_designation(core, second, approve)
+    assert decided.status == "active" and "Bob Broker" in decided.person_notice
+    assert "contest" in decided.person_notice and "Field interview" not in decided.person_notice  # kinds, not sources
+    with pytest.raises(NotFound):
+        decide_designation(core, second, approve)  # decided already
+    with session_scope(engine) as session:
+        note = session.scalars(select(Notification).where(Notification.kind == "designation_decided")).one()
+        assert note.user_id == people.reviewer.id and "approved by second-sup" in note.message
     listed = list_designations(core, people.officer).as_dict()["designations"]
     assert [d["person"] for d in listed] == ["Bob Broker"]
     assert {c["code"] for c in listed[0]["criteria"]} == {"self_admission", "tattoos"}
@@ -145,12 +185,30 @@ def test_designation_lifecycle_review_and_purge(engine: Engine, world: tuple[Ope
 
 def test_ending_a_designation_at_review_purges_it(engine: Engine, world: tuple[OpenILP, Cast, dict[str, int]]) -> None:
     core, people, _ = world
-    made = designate_member(core, people.reviewer, DesignationRequest("Carl Courier", "Crew", (ADMITS, TATTOO), REVIEW))
+    made = _approved(
+        engine, core, people.reviewer, DesignationRequest("Carl Courier", "Crew", (ADMITS, TATTOO), REVIEW)
+    )
     ended = review_designation(
         core, people.reviewer, ReviewDesignationRequest(made.designation_id, "end", "Informant withdrew the report.")
     )
     assert ended.status == "purged"
     assert _count(engine, DesignationCriterion) == 0
+
+
+def test_a_rejected_proposal_keeps_nothing(engine: Engine, world: tuple[OpenILP, Cast, dict[str, int]]) -> None:
+    core, people, _ = world
+    made = designate_member(core, people.reviewer, DesignationRequest("Dan Doubt", "Crew", (ADMITS, TATTOO), REVIEW))
+    with pytest.raises(InvalidRequest, match="reason"):
+        decide_designation(core, _second(engine), DecideDesignationRequest(made.designation_id, "reject", "no"))
+    rejected = decide_designation(
+        core, _second(engine), DecideDesignationRequest(made.designation_id, "reject", "The tattoo is a common one.")
+    )
+    assert rejected.status == "rejected" and rejected.person_notice == ""
+    with session_scope(engine) as session:
+        row = session.get(Designation, made.designation_id)
+        assert row is not None and row.person_name == "" and row.status == "rejected"
+    assert _count(engine, DesignationCriterion) == 0
+    assert list(list_designations(core, people.reviewer).as_dict()["proposals"]) == []
 
 
 def test_network_association_alone_never_designates(
@@ -186,7 +244,7 @@ def test_designation_pages(engine: Engine, tmp_path: Path) -> None:
     client = make_client(engine, tmp_path, clock=lambda: T0)
     login(client, "rev")
     page = client.get("/networks/designations")
-    assert page.status_code == 200 and "Designate a member" in page.text
+    assert page.status_code == 200 and "Propose a designation" in page.text
     token = csrf_from(page.text)
     form = {
         "csrf_token": token,
@@ -206,6 +264,21 @@ def test_designation_pages(engine: Engine, tmp_path: Path) -> None:
     form["criterion_date"] = [ADMITS.observed_on.isoformat(), TATTOO.observed_on.isoformat(), "", ""]
     made = client.post("/networks/designations", data=form, follow_redirects=False)
     assert made.status_code == 303, made.text
+    (proposal,) = client.get("/api/v1/networks/designations").json()["proposals"]
+    assert "your proposal" in client.get("/networks/designations").text
+    own = client.post(
+        f"/networks/designations/{proposal['id']}/decide",
+        data={"csrf_token": token, "decision": "approve", "reason": "Approving my own proposal."},
+    )
+    assert own.status_code == 403 and "second person" in own.text
+    _second(engine)
+    second = make_client(engine, tmp_path / "second", clock=lambda: T0)
+    login(second, "second-sup")
+    approved = second.post(
+        f"/api/v1/networks/designations/{proposal['id']}/decide",
+        json={"decision": "approve", "reason": "Both criteria checked against the files."},
+    )
+    assert approved.status_code == 200 and "contest" in approved.json()["person_notice"]
     listed = client.get("/api/v1/networks/designations").json()["designations"]
     assert [d["person"] for d in listed] == ["Bob Broker"]
     review = client.post(

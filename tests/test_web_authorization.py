@@ -272,6 +272,11 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/networks/designations"): {"anonymous": 303, **_only(_LE)},
     ("POST", "/networks/designations"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/networks/designations/{designation_id}/review"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/networks/designations/{designation_id}/decide"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/api/v1/networks/designations/{designation_id}/decide"): {
+        "anonymous": 401,
+        **_only(_REVIEW, 422),
+    },
     # Deconfliction: tests/test_deconfliction.py. JSON posts without a body: 422 for those permitted.
     ("POST", "/api/v1/deconfliction/events"): {"anonymous": 401, **_only(_DECONFLICT, 422)},
     ("GET", "/api/v1/deconfliction/events"): {"anonymous": 401, **_only(_DECONFLICT)},

@@ -806,11 +806,15 @@ class Designation(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
     person_name: Mapped[str] = mapped_column(String(200))
     organisation: Mapped[str] = mapped_column(String(200))
-    #: "active" or "purged".
+    #: "proposed" (awaiting a second person), "active", "rejected" or "purged".
     status: Mapped[str] = mapped_column(String(12), default="active")
     notes: Mapped[str] = mapped_column(Text, default="")
+    #: Who proposed it, and when.
     designated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     designated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The second person who approved it (never the proposer), and when.
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     review_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

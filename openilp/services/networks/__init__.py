@@ -15,12 +15,15 @@ from openilp.services.networks.charts import (
     network_chart,
 )
 from openilp.services.networks.designations import (
+    DecideDesignationRequest,
+    DesignationDecided,
     DesignationList,
     DesignationMade,
     DesignationRequest,
     PurgedDesignations,
     PurgeDesignationsRequest,
     ReviewDesignationRequest,
+    decide_designation,
     designate_member,
     list_designations,
     purge_expired_designations,
@@ -36,12 +39,15 @@ from openilp.services.networks.sources import (
 )
 
 __all__ = [
+    "DecideDesignationRequest",
+    "DesignationDecided",
     "DesignationList",
     "DesignationMade",
     "DesignationRequest",
     "PurgeDesignationsRequest",
     "PurgedDesignations",
     "ReviewDesignationRequest",
+    "decide_designation",
     "designate_member",
     "list_designations",
     "purge_expired_designations",

@@ -1,9 +1,15 @@
 """Gang and enterprise designations with the CalGang safeguards (:mod:`openilp.intel.designations`).
 
-* ``designate_member``: a supervisor or reviewer designates a person a member of an organisation
-  on at least two documented criteria, each with its source and date, and sets a review date
-  (within a year). A refused designation is audited (``designation_refused``) with its reasons.
-  Network association is never a criterion, and nothing in :mod:`.charts` designates anyone.
+* ``designate_member``: a supervisor or reviewer **proposes** a person as a member of an
+  organisation on at least two documented criteria, each with its source and date, and sets a
+  review date (within a year). A refused proposal is audited (``designation_refused``) with its
+  reasons. Network association is never a criterion, and nothing in :mod:`.charts` designates anyone.
+* ``decide_designation``: a *second* supervisor or reviewer (never the proposer) approves the
+  proposal, which makes it active, or rejects it (its criteria deleted and the name blanked at
+  once). Either way the proposer is notified; an approval also gives the text of the written
+  notice the agency sends the person (what they are designated as, on which kinds of criteria, the
+  review and purge dates, and how to contest it), as California's AB 90 requires after the 2016
+  CalGang audit. Until approved, a proposal is listed only to those who may decide it.
 * ``review_designation``: keep it (a new review date) or end it (purged at once).
 * ``purge_expired_designations``: the daily job; a designation is purged five years after its
   latest criterion: its criteria are deleted and the name blanked, a tombstone stays.
@@ -33,7 +39,10 @@ if TYPE_CHECKING:
 __all__ = [
     "DesignationList",
     "DesignationMade",
+    "DesignationDecided",
     "DesignationRequest",
+    "DecideDesignationRequest",
+    "decide_designation",
     "PurgeDesignationsRequest",
     "PurgedDesignations",
     "ReviewDesignationRequest",
@@ -81,6 +90,8 @@ class DesignationMade(Result):
     designation_id: int
     review_due_on: dt.date
     expires_on: dt.date
+    #: "proposed": a second supervisor or reviewer must approve it before it is active.
+    status: str = "proposed"
 
 
 def designate_member(core: OpenILP, actor: UserInfo | None, request: DesignationRequest) -> DesignationMade:
@@ -107,7 +118,7 @@ def designate_member(core: OpenILP, actor: UserInfo | None, request: Designation
             agency_id=actor.agency_id,
             person_name=request.person,
             organisation=request.organisation,
-            status="active",
+            status="proposed",
             notes=request.notes.strip(),
             designated_by_id=actor.id,
             designated_at=uow.now,
@@ -127,7 +138,7 @@ def designate_member(core: OpenILP, actor: UserInfo | None, request: Designation
                 )
             )
         uow.audit(
-            action="designation_created",
+            action="designation_proposed",
             object_type="designation",
             object_id=row.id,
             details={
@@ -140,6 +151,99 @@ def designate_member(core: OpenILP, actor: UserInfo | None, request: Designation
         )
         designation_id = row.id
     return DesignationMade(designation_id=designation_id, review_due_on=request.review_due_on, expires_on=expires_on)
+
+
+DECISIONS = ("approve", "reject")
+
+
+@dataclass(frozen=True)
+class DecideDesignationRequest(Request):
+    designation_id: int
+    decision: str
+    reason: str
+
+    def validate(self) -> DecideDesignationRequest:
+        require(self.decision in DECISIONS, "decision: approve or reject")
+        require(len(self.reason.strip()) >= 10, "reason: say why in at least 10 characters (it is audited)")
+        require(len(self.reason) <= 2000, "reason: at most 2,000 characters")
+        return self
+
+
+@dataclass(frozen=True)
+class DesignationDecided(Result):
+    designation_id: int
+    status: str
+    #: For an approval: the written notice the agency sends the designated person.
+    person_notice: str = ""
+
+
+def _person_notice(row: Designation, codes: list[str], agency_name: str) -> str:
+    from openilp.intel.designations import CRITERIA
+
+    kinds = "; ".join(sorted({CRITERIA.get(code, code) for code in codes}))
+    return (
+        f"{agency_name} has recorded {row.person_name} as a member of {row.organisation} in its gang and "
+        f"criminal enterprise designations, on these kinds of documented criteria: {kinds}. The designation "
+        f"is reviewed by {row.review_due_at.date().isoformat()} and deleted by {row.expires_at.date().isoformat()} "
+        "at the latest. You may ask the agency in writing to remove it and to be told the reasons; the agency "
+        "must answer, and you may contest its answer."
+    )
+
+
+def decide_designation(core: OpenILP, actor: UserInfo | None, request: DecideDesignationRequest) -> DesignationDecided:
+    """Approve (active) or reject (purged at once) a proposed designation; a second person decides."""
+    from sqlalchemy import select
+
+    from openilp.db.models import Agency, Designation, DesignationCriterion, Notification
+
+    actor = _permitted(actor, "designations:write", "decide designations")
+    request = request.validate()
+    with core.unit_of_work(actor) as uow:
+        row = uow.session.get(Designation, request.designation_id)
+        if row is None or row.agency_id != actor.agency_id or row.status != "proposed":
+            raise NotFound(f"no proposed designation {request.designation_id} in your agency")
+        if row.designated_by_id == actor.id:
+            raise uow.refuse(
+                NotPermitted("a second person must decide: you proposed this designation"),
+                action="designation_refused",
+                object_type="designation",
+                object_id=row.id,
+                details={"why": "the proposer may not decide"},
+                agency_id=actor.agency_id,
+            )
+        codes = list(
+            uow.session.scalars(select(DesignationCriterion.code).where(DesignationCriterion.designation_id == row.id))
+        )
+        notice = ""
+        if request.decision == "approve":
+            row.status, row.approved_by_id, row.approved_at = "active", actor.id, uow.now
+            agency = uow.session.get(Agency, row.agency_id)
+            notice = _person_notice(row, codes, agency.name if agency is not None else "The agency")
+            message = f"Designation {row.id} ({row.organisation}) was approved by {actor.username}."
+        else:
+            _purge(uow.session, row, uow.now)
+            row.status = "rejected"
+            message = f"Designation {row.id} was rejected by {actor.username}: {request.reason.strip()[:300]}"
+        if row.designated_by_id is not None:
+            uow.session.add(
+                Notification(
+                    agency_id=row.agency_id,
+                    user_id=row.designated_by_id,
+                    kind="designation_decided",
+                    message=message[:1000],
+                    created_at=uow.now,
+                )
+            )
+        uow.audit(
+            action=f"designation_{request.decision}d",
+            object_type="designation",
+            object_id=row.id,
+            purpose=request.reason.strip()[:500],
+            details={"codes": sorted(set(codes)), "proposed_by": row.designated_by_id, "notice": bool(notice)},
+            agency_id=actor.agency_id,
+        )
+        status = row.status
+    return DesignationDecided(request.designation_id, status, notice)
 
 
 def _purge(session: Session, row: Designation, now: dt.datetime) -> None:
@@ -251,6 +355,8 @@ def purge_expired_designations(
 @dataclass(frozen=True)
 class DesignationList(Result):
     designations: tuple[dict[str, Any], ...]
+    #: Proposals awaiting a second person (shown only to those who may decide them).
+    proposals: tuple[dict[str, Any], ...] = ()
 
 
 def list_designations(core: OpenILP, actor: UserInfo | None) -> DesignationList:
@@ -261,21 +367,25 @@ def list_designations(core: OpenILP, actor: UserInfo | None) -> DesignationList:
 
     actor = _permitted(actor, "designations:read", "read designations")
     with core.unit_of_work(actor) as uow:
+        statuses = ("active", "proposed") if actor.can("designations:write") else ("active",)
         rows = uow.session.scalars(
             select(Designation)
-            .where(Designation.agency_id == actor.agency_id, Designation.status == "active")
+            .where(Designation.agency_id == actor.agency_id, Designation.status.in_(statuses))
             .order_by(Designation.review_due_at, Designation.id)
         ).all()
-        out = []
+        out: list[dict[str, Any]] = []
+        proposals: list[dict[str, Any]] = []
         for row in rows:
             criteria = uow.session.scalars(
                 select(DesignationCriterion)
                 .where(DesignationCriterion.designation_id == row.id)
                 .order_by(DesignationCriterion.id)
             ).all()
-            out.append(
+            (proposals if row.status == "proposed" else out).append(
                 {
                     "id": row.id,
+                    "status": row.status,
+                    "proposed_by_id": row.designated_by_id,
                     "person": row.person_name,
                     "organisation": row.organisation,
                     "designated_at": row.designated_at.isoformat(),
@@ -287,5 +397,9 @@ def list_designations(core: OpenILP, actor: UserInfo | None) -> DesignationList:
                     ],
                 }
             )
-        uow.audit(action="designations_read", object_type="designation", details={"count": len(out)})
-    return DesignationList(designations=tuple(out))
+        uow.audit(
+            action="designations_read",
+            object_type="designation",
+            details={"count": len(out), "proposals": len(proposals)},
+        )
+    return DesignationList(designations=tuple(out), proposals=tuple(proposals))

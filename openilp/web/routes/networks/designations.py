@@ -10,15 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Body, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openilp.core import OpenILP
 from openilp.intel.designations import CRITERIA, CriterionInput
 from openilp.security.actors import UserInfo
 from openilp.services.networks import (
+    DecideDesignationRequest,
     DesignationRequest,
     ReviewDesignationRequest,
+    decide_designation,
     designate_member,
     list_designations,
     review_designation,
@@ -55,12 +57,23 @@ def list_api(core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)) 
     return list_designations(core, user).as_dict()
 
 
-def _page(request: Request, core: OpenILP, user: UserInfo, *, error: str | None = None, status: int = 200) -> Response:
+def _page(
+    request: Request,
+    core: OpenILP,
+    user: UserInfo,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    notice: str = "",
+) -> Response:
+    listed = list_designations(core, user).as_dict()
     return render(
         request,
         "networks/designations.html",
         user=user,
-        designations=list_designations(core, user).as_dict()["designations"],
+        designations=listed["designations"],
+        proposals=listed["proposals"],
+        notice=notice,
         criteria=CRITERIA,
         rows=range(FORM_CRITERIA),
         can_write=user.can("designations:write"),
@@ -104,6 +117,39 @@ def designate_page(
     if outcome.value is None:
         return _page(request, core, user, error=outcome.error, status=outcome.status_code)
     return RedirectResponse("/networks/designations", status_code=303)
+
+
+@api.post("/{designation_id}/decide")
+def decide_api(
+    designation_id: Id,
+    decision: str = Body(..., max_length=10),
+    reason: str = Body(..., max_length=2000),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(WRITE),
+) -> dict[str, Any]:
+    """A second supervisor or reviewer approves (active, with the notice for the person) or rejects
+    (purged at once) a proposed designation; the proposer is notified; audited."""
+    return decide_designation(core, user, DecideDesignationRequest(designation_id, decision, reason)).as_dict()
+
+
+@pages.post("/{designation_id}/decide", response_class=HTMLResponse)
+def decide_page(
+    designation_id: Id,
+    request: Request,
+    csrf_token: str = Form(""),
+    decision: str = Form("", max_length=10),
+    reason: str = Form("", max_length=2000),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(WRITE),
+) -> Response:
+    """Approve or reject a proposal (not one's own); an approval shows the notice to send the person."""
+    check_csrf(request, csrf_token)
+    outcome = attempt(
+        lambda: decide_designation(core, user, DecideDesignationRequest(designation_id, decision, reason))
+    )
+    if outcome.value is None:
+        return _page(request, core, user, error=outcome.error, status=outcome.status_code)
+    return _page(request, core, user, notice=outcome.value.person_notice)
 
 
 @pages.post("/{designation_id}/review", response_class=HTMLResponse)
