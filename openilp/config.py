@@ -96,6 +96,11 @@ class Settings:
     spark_shuffle_partitions: int = 0
     host: str = "127.0.0.1"
     port: int = 8000
+    products_template_dir: str = ""
+    products_contact: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_sender: str = ""
 
     @property
     def resolved_database_url(self) -> str:

@@ -25,6 +25,7 @@ from openilp.cli import (
     intel,
     networks,
     problems,
+    products,
     series,
     serve,
     synth,
@@ -73,5 +74,6 @@ for _name, _group in (
     ("deconflict", deconflict.app),
     ("synth", synth.app),
     ("export", export.app),
+    ("products", products.app),
 ):
     app.add_typer(_group, name=_name)

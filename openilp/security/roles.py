@@ -100,6 +100,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "entities:review": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value, Role.REVIEWER.value}),
     # Officer-safety deconfliction (openilp.services.deconfliction): the staff who plan operations submit,
     # list, cancel and end their agency's events; partners never see anyone's operations.
+    # Intelligence products (bulletins, CompStat packs): made and sent by analysts and supervisors,
+    # read by law-enforcement staff of the agency.
+    "products:produce": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value}),
+    "products:send": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value}),
+    "products:read": _LAW_ENFORCEMENT,
     "deconfliction:submit": frozenset({Role.OFFICER.value, Role.ANALYST.value, Role.SUPERVISOR.value}),
 }
 

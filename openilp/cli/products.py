@@ -1,0 +1,142 @@
+"""``openilp products``: intelligence products as PDF (thin shells over :mod:`openilp.services.products`).
+
+Each product verb builds one product, stores it as a new version (with its data cut-off and
+parameters) and writes it where asked: ``-o FILE.pdf``, ``--folder DIR`` and/or ``--email ADDRESS``.
+Every sending is in the product dissemination log; a failed sending exits 1 with the reason (so a
+cron job's failure reaches its owner).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from openilp.cli.common import console, core, emit_json, fail, service
+
+#: The ``openilp products`` group (added by :mod:`openilp.cli.main`).
+app = typer.Typer(help="Intelligence products: the weekly CompStat pack, bulletins; stored, marked and logged.")
+
+_OUTPUT = typer.Option(None, "-o", "--output", help="Write the PDF to this file.")
+_FOLDER = typer.Option(None, "--folder", help="Also deliver the PDF into this folder.")
+_EMAIL = typer.Option([], "--email", help="Also e-mail the PDF to this address (repeatable; SMTP settings).")
+_HTML = typer.Option(None, "--html", help="Also write the HTML version to this file.")
+_JSON = typer.Option(False, "--json", help="Print the stored version's facts as JSON.")
+_ON_RESTRICTED = typer.Option("redact", "--on-restricted", help="redact (leave restricted items out) or refuse.")
+
+
+def _week(value: str) -> dt.date:
+    """A week's first day: ``YYYY-MM-DD``, or ``last`` (the Monday of the last complete week)."""
+    if value.strip().lower() == "last":
+        today = core().now().date()
+        return today - dt.timedelta(days=today.weekday() + 7)
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        fail(f"--week must be a date written YYYY-MM-DD or last, got {value!r}")
+
+
+def _deliver(
+    produced: Any, output: Path | None, folder: Path | None, email: list[str], html: Path | None, reason: str
+) -> list[str]:
+    from openilp.services.products.delivery import SendRequest, send_product
+
+    openilp = core()
+    where: list[str] = []
+    targets = [("file", str(output))] if output else []
+    targets += [("folder", str(folder))] if folder else []
+    targets += [("email", ", ".join(email))] if email else []
+    if not targets:
+        fail("say where the product goes: -o FILE.pdf, --folder DIR or --email ADDRESS")
+    if html is not None:
+        html.write_text(produced.html, encoding="utf-8")
+    for channel, recipient in targets:
+        request = SendRequest(produced.product_id, channel, recipient, reason)
+        sent = service(functools.partial(send_product, openilp, None, request, pdf=produced.pdf))
+        where.append(sent.path or sent.recipient)
+    return where
+
+
+def _report(produced: Any, where: list[str], as_json: bool) -> None:
+    if as_json:
+        emit_json({**produced.as_dict(), "delivered_to": where})
+        return
+    withheld = f"; withheld: {', '.join(produced.withheld)}" if produced.withheld else ""
+    console.print(
+        f"{produced.title}: product #{produced.product_id} version {produced.version}, "
+        f"{produced.pdf_pages} pages, {produced.marking.tlp}{withheld}."
+    )
+    for place in where:
+        console.print(f"  delivered: {place}")
+
+
+@app.command("compstat")
+def compstat(
+    agency: str = typer.Option("", "--agency", help="Agency code (default: the only agency in the store)."),
+    district: str = typer.Option(..., "--district", help="District as the agency's records name it (e.g. 3)."),
+    week: str = typer.Option(..., "--week", help="First day of the week (YYYY-MM-DD), or last."),
+    near_repeat: list[str] = typer.Option(
+        [], "--near-repeat-category", help="Categories of the near-repeat section (default burglary)."
+    ),
+    reason: str = typer.Option("Weekly CompStat command meeting", "--reason", help="Why it is sent (logged)."),
+    output: Path | None = _OUTPUT,
+    folder: Path | None = _FOLDER,
+    email: list[str] = _EMAIL,
+    html: Path | None = _HTML,
+    as_json: bool = _JSON,
+) -> None:
+    """The weekly CompStat pack of a district: trends (as openilp trends), map, weeks, near repeats."""
+    from openilp.services.products.compstat import CompStatPackRequest, compstat_pack
+
+    request = CompStatPackRequest(agency, district, _week(week), tuple(near_repeat) or ("burglary",))
+    if not (output or folder or email):
+        fail("say where the product goes: -o FILE.pdf, --folder DIR or --email ADDRESS")
+    produced = service(lambda: compstat_pack(core(), None, request))
+    _report(produced, _deliver(produced, output, folder, email, html, reason), as_json)
+
+
+@app.command("rerender")
+def rerender(
+    product_id: int = typer.Argument(..., help="The stored product version to build again."),
+    output: Path | None = _OUTPUT,
+    as_json: bool = _JSON,
+) -> None:
+    """Build a stored product again from its parameters (a new version) and say whether its numbers changed."""
+    from openilp.services.products.common import rerender as run
+
+    result = service(lambda: run(core(), None, product_id))
+    if output is not None:
+        output.write_bytes(result.product.pdf)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    same = "the same numbers" if result.same_numbers else f"changed numbers ({', '.join(result.changed)})"
+    console.print(
+        f"product #{product_id} version {result.original_version} rebuilt as #{result.product.product_id} "
+        f"version {result.product.version}: {same}."
+    )
+
+
+@app.command("send")
+def send(
+    product_id: int = typer.Argument(..., help="The stored product version to send."),
+    reason: str = typer.Option(..., "--reason", help="Why it is sent (logged)."),
+    output: Path | None = _OUTPUT,
+    folder: Path | None = _FOLDER,
+    email: list[str] = _EMAIL,
+) -> None:
+    """Send a stored product version again (PDF rendered from its stored HTML); logged."""
+    from openilp.services.products.delivery import SendRequest, send_product
+
+    targets = [("file", str(output))] if output else []
+    targets += [("folder", str(folder))] if folder else []
+    targets += [("email", ", ".join(email))] if email else []
+    if not targets:
+        fail("say where the product goes: -o FILE.pdf, --folder DIR or --email ADDRESS")
+    for channel, recipient in targets:
+        request = SendRequest(product_id, channel, recipient, reason)
+        sent = service(functools.partial(send_product, core(), None, request))
+        console.print(f"product #{product_id} delivered: {sent.path or sent.recipient}")

@@ -1,0 +1,171 @@
+"""Sending a product: to a file, a folder or by e-mail, each sending in the dissemination log.
+
+Every sending writes a row of the product dissemination log (who sent which version to whom, why,
+by which channel, which items, at which TLP level) and an audit entry, whether it arrived or not.
+A failed sending (the folder cannot be written, the mail server refuses or cannot be reached) is
+recorded as ``failed`` with the error and then raised as :class:`DeliveryFailed`: a schedule run
+from cron exits non-zero and prints why, nothing is swallowed.
+
+E-mail goes through the SMTP server of the settings (``smtp_host``, ``smtp_port``,
+``smtp_sender``); the subject carries the TLP level and the body the handling caveat, the PDF is
+attached.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from openilp.core import OpenILP, Request, Result
+from openilp.db.product_models import Product, ProductDissemination
+from openilp.errors import InvalidRequest, NotPermitted, ServiceError
+from openilp.products.render import html_to_pdf
+from openilp.security.actors import UserInfo
+from openilp.security.roles import has_permission
+from openilp.services.products.common import load_product
+
+__all__ = ["CHANNELS", "DeliveryFailed", "SendRequest", "Sent", "file_name", "send_product"]
+
+#: How a product is sent.
+CHANNELS = ("file", "folder", "email")
+_ADDRESS = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+MIN_REASON_CHARS = 5
+
+
+class DeliveryFailed(ServiceError):
+    """The product could not be delivered; the failure is in the dissemination log."""
+
+
+@dataclass(frozen=True)
+class SendRequest(Request):
+    """Send product ``product_id`` by ``channel`` to ``recipient`` (a path, a folder, or e-mail addresses)."""
+
+    product_id: int
+    channel: str
+    recipient: str
+    reason: str
+
+    def validate(self) -> SendRequest:
+        if self.channel not in CHANNELS:
+            raise InvalidRequest(f"channel must be one of {', '.join(CHANNELS)}, got {self.channel!r}")
+        recipient = self.recipient.strip()
+        if not recipient:
+            raise InvalidRequest("name the recipient: a file, a folder or e-mail addresses")
+        if self.channel == "email":
+            addresses = [a.strip() for a in re.split(r"[,;]", recipient) if a.strip()]
+            bad = [a for a in addresses if not _ADDRESS.match(a)]
+            if bad or not addresses:
+                raise InvalidRequest(f"not an e-mail address: {', '.join(bad) or recipient!r}")
+            recipient = ", ".join(addresses)
+        reason = " ".join(self.reason.split())
+        if len(reason) < MIN_REASON_CHARS:
+            raise InvalidRequest(f"state why the product is sent (at least {MIN_REASON_CHARS} characters)")
+        return dataclasses.replace(self, recipient=recipient[:500], reason=reason[:500])
+
+
+@dataclass(frozen=True)
+class Sent(Result):
+    """One row of the product dissemination log just written (status ``delivered``)."""
+
+    dissemination_id: int
+    product_id: int
+    channel: str
+    recipient: str
+    path: str = ""
+
+
+def file_name(row: Product) -> str:
+    """The file name of a product version in a folder: ``<kind>-<title words>-v<version>.pdf``."""
+    words = re.sub(r"[^A-Za-z0-9]+", "-", row.title).strip("-").lower()[:80]
+    return f"{row.kind}-{row.id}-{words}-v{row.version}.pdf"
+
+
+def _deliver(core: OpenILP, request: SendRequest, name: str, subject: str, body: str, pdf: bytes) -> str:
+    """Deliver ``pdf``; return where it went. Raises OSError or smtplib errors on failure."""
+    if request.channel == "file":
+        path = Path(request.recipient)
+        path.write_bytes(pdf)
+        return str(path)
+    if request.channel == "folder":
+        folder = Path(request.recipient)
+        if not folder.is_dir():
+            raise OSError(f"folder {folder} does not exist")
+        path = folder / name
+        path.write_bytes(pdf)
+        return str(path)
+    settings = core.settings
+    if not settings.smtp_host or not settings.smtp_sender:
+        raise OSError("e-mail delivery is not configured (set smtp_host and smtp_sender)")
+    message = EmailMessage()
+    message["From"] = settings.smtp_sender
+    message["To"] = request.recipient
+    message["Subject"] = subject
+    message.set_content(body)
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=name)
+    with smtplib.SMTP(settings.smtp_host, int(settings.smtp_port), timeout=30) as smtp:
+        smtp.send_message(message)
+    return request.recipient
+
+
+def send_product(core: OpenILP, actor: UserInfo | None, request: SendRequest, *, pdf: bytes | None = None) -> Sent:
+    """Send a stored product version and log it (see the module docstring).
+
+    ``pdf`` is the version's PDF when the caller has it (just produced); otherwise it is rendered
+    again from the stored HTML. Raises :class:`DeliveryFailed` after logging a failed sending.
+    """
+    request = request.validate()
+    if actor is not None and not has_permission(actor.role, "products:send"):
+        raise NotPermitted(f"your role ({actor.role}) may not send products (products:send)")
+    with core.unit_of_work(actor) as uow:
+        row = load_product(uow.session, actor, request.product_id)
+        marking = json.loads(row.marking)
+        name = file_name(row)
+        subject = f"[{row.tlp}] {row.title} (version {row.version})"
+        body = (
+            f"{marking['header']}\n\n{row.title}, version {row.version}.\n{marking['footer']}\n\n"
+            f"Sent because: {request.reason}\n"
+        )
+        html, items, tlp, agency_id = row.html, row.items, row.tlp, row.agency_id
+    document = pdf if pdf is not None else html_to_pdf(html)[0]
+    error = ""
+    where = ""
+    try:
+        where = _deliver(core, request, name, subject, body, document)
+    except (OSError, smtplib.SMTPException) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    with core.unit_of_work(actor) as uow:
+        entry = ProductDissemination(
+            product_id=request.product_id,
+            sent_by_id=None if actor is None else actor.id,
+            channel=request.channel,
+            recipient=request.recipient,
+            reason=request.reason,
+            items=json.dumps([i["label"] for i in json.loads(items)]),
+            tlp=tlp,
+            status="failed" if error else "delivered",
+            error=error,
+            sent_at=uow.now,
+        )
+        uow.session.add(entry)
+        uow.session.flush()
+        details: dict[str, Any] = {"channel": request.channel, "recipient": request.recipient, "tlp": tlp}
+        if error:
+            details["error"] = error
+        uow.audit(
+            action="send_failed" if error else "send",
+            object_type="product",
+            object_id=request.product_id,
+            purpose=request.reason,
+            details=details,
+            agency_id=agency_id,
+        )
+        entry_id = entry.id
+    if error:
+        raise DeliveryFailed(f"product #{request.product_id} was not delivered to {request.recipient}: {error}")
+    return Sent(entry_id, request.product_id, request.channel, request.recipient, where)

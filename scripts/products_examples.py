@@ -1,0 +1,48 @@
+"""Render the example pages of docs/products.md: St. Louis district 3, week of 2019-06-03.
+
+Runs on a store holding St. Louis from January 2018 to June 2019 (the year to date and the same
+period last year), for example::
+
+    OPENILP_DATA_DIR=var/products .venv/bin/openilp import stlouis ../shared/data/stlouis/monthly/2018 \\
+        ../shared/data/stlouis/monthly/2019/{january,february,march,april,may,june}2019.csv
+    OPENILP_DATA_DIR=var/products .venv/bin/python scripts/products_examples.py
+
+It produces the pack through the same service as ``openilp products compstat`` and writes its pages
+as small grayscale PNG images to ``docs/images/products-compstat-page-<n>.png`` (pypdfium2, a
+development dependency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+import pypdfium2
+
+from openilp.core import OpenILP
+from openilp.services.products.compstat import CompStatPackRequest, compstat_pack
+
+IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--district", default="3")
+    parser.add_argument("--week", default="2019-06-03")
+    parser.add_argument("--pages", default="1,3", help="Pages to write as PNG (1-based, comma-separated).")
+    parser.add_argument("--scale", type=float, default=0.85, help="Pixels per PDF point (0.85: about 61 dpi).")
+    args = parser.parse_args()
+    core = OpenILP.from_environment()
+    request = CompStatPackRequest("SLMPD", args.district, dt.date.fromisoformat(args.week))
+    produced = compstat_pack(core, None, request)
+    document = pypdfium2.PdfDocument(produced.pdf)
+    for number in (int(p) for p in args.pages.split(",")):
+        image = document[number - 1].render(scale=args.scale, grayscale=True).to_pil().convert("L")
+        target = IMAGES / f"products-compstat-page-{number}.png"
+        image.save(target, format="PNG", optimize=True)
+        print(f"{target.name}: {image.size[0]}×{image.size[1]} px, {target.stat().st_size // 1024} KiB")
+
+
+if __name__ == "__main__":
+    main()
