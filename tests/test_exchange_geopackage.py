@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from store_support import add_user, core_for, import_source
 from typer.testing import CliRunner
+from web_support import login, make_client, seed_user
 
 from openilp.cli import app, common
 from openilp.db.models import AuditEntry, Incident
@@ -129,3 +130,23 @@ def test_command_writes_the_chosen_layers(tmp_path: Path, monkeypatch: pytest.Mo
     frame = pyogrio.read_dataframe(target, layer="incidents")
     assert len(frame) == summary["layers"]["incidents"] > 2000 and frame.crs.to_epsg() == 26996
     assert [str(name) for name, _ in pyogrio.list_layers(target)] == ["incidents", "hotspots"]
+
+
+def test_download_route_gives_the_same_file(engine: Engine, tmp_path: Path) -> None:
+    import_source(engine, "stlouis", [_months()[0]])
+    client = make_client(engine, tmp_path)
+    seed_user(engine, "analyst1", "analyst", "SLMPD")
+    login(client, "analyst1")
+    response = client.get("/api/v1/exports/SLMPD.gpkg", params={"date_from": "2019-01-01", "date_to": "2019-01-31"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"] == 'attachment; filename="SLMPD-2019-01-01-2019-01-31.gpkg"'
+    path = tmp_path / "download.gpkg"
+    path.write_bytes(response.content)
+    frame = pyogrio.read_dataframe(path, layer="incidents")
+    assert frame.crs.to_epsg() == 26996 and len(frame) > 2000
+    assert [str(name) for name, _ in pyogrio.list_layers(path)] == ["incidents"]
+    missing = client.get("/api/v1/exports/SLMPD.gpkg", params={"date_from": "2019-01-01"})
+    assert missing.status_code == 400 and "date_to" in missing.text
+    assert client.get(
+        "/api/v1/exports/OTHER.gpkg", params={"date_from": "2019-01-01", "date_to": "2019-01-31"}
+    ).status_code in (403, 404)

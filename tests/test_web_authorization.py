@@ -281,6 +281,11 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/deconfliction/events"): {"anonymous": 401, **_only(_DECONFLICT, 422)},
     ("GET", "/api/v1/deconfliction/events"): {"anonymous": 401, **_only(_DECONFLICT)},
     ("POST", "/api/v1/deconfliction/events/{event_id}/close"): {"anonymous": 401, **_only(_DECONFLICT, 422)},
+    # Exchange downloads: tests/test_exchange_geopackage.py. Without dates: 400 for those permitted.
+    ("GET", "/api/v1/exports/{agency_code}.gpkg"): {
+        "anonymous": 401,
+        **_only(["analyst", "supervisor", "administrator"], 400),
+    },
     ("GET", "/series/similar"): {"anonymous": 303, **_only(_LE, 422)},
     ("POST", "/series"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/series/{series_id}"): {"anonymous": 303, **_only(_LE, 404)},
