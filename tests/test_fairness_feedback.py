@@ -1,7 +1,7 @@
 """The runaway-feedback test (Ensign et al. 2018) of OpenILP's own forecaster and deployment code.
 
-Blocking: with equal true rates in every area and the deployment defaults (the learned forecaster,
-the default shift), after 1,000 weekly forecast → plan → observe cycles each area's patrol share
+Blocking: with equal true rates in every area and the deployment defaults (the default forecaster,
+``toprank``, the default shift), after 1,000 weekly forecast → plan → observe cycles each area's patrol share
 stays within ±0.1 of its fair share. The same experiment with a model trained on unweighted
 discovered incidents runs away, so the check can fail.
 """

@@ -183,8 +183,9 @@ def simulate_feedback(
         (the deployment default of 150 m).
     method, method_params : str, dict
         The forecaster (:func:`openilp.analysis.forecast.make_forecaster`); the deployment default
-        is ``"learned"``. The learned model is refitted from its previous trees (``warm_start``) as
-        in the backtests, so a thousand weekly cycles stay affordable.
+        is ``"toprank"`` (the blocking test runs it). The learned model is refitted from its
+        previous trees (``warm_start``) as in the backtests, so a thousand weekly cycles stay
+        affordable.
     training : {"reported", "all", "propensity"}
         What the forecaster trains on (see the module docstring).
     reporting_rate : float
