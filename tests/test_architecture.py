@@ -64,3 +64,27 @@ def test_core_floors_import_no_shell_or_service(module: str) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_routes_open_no_database_session_and_write_no_audit_entry() -> None:
+    """Routes are thin: the services own sessions, commits and audit entries (through the core object)."""
+    import ast
+
+    forbidden_modules = ("sqlalchemy", "openilp.db")
+    forbidden_names = {"db_session", "record_event", "session_scope"}
+    offenders = []
+    for path in sorted((REPO / "openilp" / "web" / "routes").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module.startswith(forbidden_modules) or forbidden_names & {a.name for a in node.names}:
+                    offenders.append(f"{path.relative_to(REPO)}: from {node.module} import ...")
+            elif isinstance(node, ast.Import):
+                offenders += [
+                    f"{path.relative_to(REPO)}: import {a.name}"
+                    for a in node.names
+                    if a.name.startswith(forbidden_modules)
+                ]
+            elif isinstance(node, ast.Attribute) and node.attr in ("commit", "rollback"):
+                offenders.append(f"{path.relative_to(REPO)}:{node.lineno}: .{node.attr}()")
+    assert offenders == []

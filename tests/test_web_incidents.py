@@ -361,3 +361,42 @@ def test_another_sites_page_cannot_make_an_audited_api_search(client: TestClient
     script = client.get("/api/v1/incidents.geojson")  # curl, scripts: no Fetch Metadata
     assert own_page.status_code == 200 and script.status_code == 200
     assert client.get("/map", headers={"sec-fetch-site": "cross-site"}).status_code == 200  # pages may be linked
+
+
+def test_the_map_service_audits_each_question_and_refuses_without_a_reader(
+    engine: Engine, seeded: Seeded, tmp_path: Path
+) -> None:
+    """The map is a service on the core object: request validated, result frozen, the search audited."""
+    import gzip
+
+    from store_support import core_for
+
+    from openilp.errors import InvalidRequest, NotPermitted
+    from openilp.services.accounts.users import ActingUserRequest, acting_user
+    from openilp.services.analysis.incident_map import IncidentMapRequest, incident_map
+
+    seed_user(engine, "bea")
+    core = core_for(engine, tmp_path)
+    bea = acting_user(core, None, ActingUserRequest("bea")).user
+    request = IncidentMapRequest.from_text([], "2019-01-01", "2019-01-31", purpose="case 19-000123")
+    found = incident_map(core, bea, request)
+    assert found.counts["matching"] == 2 and found.as_dict()["counts"] == found.counts
+    assert gzip.decompress(found.body(gzipped=True)) == found.body()
+    assert audit_actions(engine).count(("search", "bea", "incidents")) == 1
+    with pytest.raises(InvalidRequest, match="is after date_to"):
+        incident_map(core, bea, IncidentMapRequest.from_text([], "2019-02-01", "2019-01-31"))
+    with pytest.raises(InvalidRequest, match="unknown category"):
+        incident_map(core, bea, IncidentMapRequest(("jaywalking",)))
+    with pytest.raises(NotPermitted):
+        incident_map(core, None, request)
+    assert audit_actions(engine).count(("search", "bea", "incidents")) == 1
+
+
+def test_the_month_is_sent_gzipped_as_built_once(client: TestClient) -> None:
+    params = {"date_from": "2019-01-01", "date_to": "2019-01-31"}
+    first = client.get("/api/v1/incidents.geojson", params=params, headers={"accept-encoding": "gzip"})
+    again = client.get("/api/v1/incidents.geojson", params=params, headers={"accept-encoding": "gzip"})
+    assert first.headers["content-encoding"] == "gzip" and "accept-encoding" in first.headers["vary"].lower()
+    assert first.json() == again.json() and first.json()["counts"]["matching"] == 2
+    plain = client.get("/api/v1/incidents.geojson", params=params, headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.json() == first.json()

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from openilp.config import Settings, get_settings
 from openilp.core.boundaries import BoundaryRegistry
@@ -105,6 +105,15 @@ class OpenILP:
     def now(self) -> dt.datetime:
         """The current moment by the core's clock (aware UTC)."""
         return self.clock()
+
+    def store_reachable(self) -> bool:
+        """Whether the store answers a trivial query (for health checks); never raises."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
 
     def unit_of_work(self, actor: UserInfo | None) -> AbstractContextManager[UnitOfWork]:
         """One transaction for one service call by ``actor`` (None: the system or an anonymous visitor).

@@ -17,6 +17,7 @@ extent.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -198,6 +199,7 @@ def map_cells(
     def build() -> MapCollection:
         collection = incident_cells(session, agency_id, list(codes), date_from, date_to, cell_m)
         body = json.dumps(collection, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
-        return MapCollection(dict(collection["filters"]), dict(collection["counts"]), body)
+        packed = gzip.compress(body, compresslevel=6, mtime=0)
+        return MapCollection(dict(collection["filters"]), dict(collection["counts"]), body, packed)
 
     return core.cache.get_or_compute(key, build)

@@ -12,6 +12,7 @@ Dates are calendar days in each agency's own time zone: ``date_to`` is inclusive
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -290,11 +291,16 @@ def incident_summary(session: Session, agency_ids: Sequence[int]) -> IncidentSum
 
 @dataclass(frozen=True)
 class MapCollection:
-    """The map's answer to one question: its filters and counts (for the audit entry), and its JSON."""
+    """The map's answer to one question: its filters and counts (for the audit entry), and its JSON.
+
+    ``body`` is the encoded JSON; ``gzipped`` the same bytes gzip-compressed once (level 6), so a
+    client that accepts gzip is answered without compressing the month again on every request.
+    """
 
     filters: dict[str, Any]
     counts: dict[str, Any]
     body: bytes
+    gzipped: bytes = b""
 
 
 def map_collection(
@@ -331,6 +337,7 @@ def map_collection(
     def build() -> MapCollection:
         collection = incident_features(session, [agency_id], list(codes), date_from, date_to, limit)
         body = json.dumps(collection, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
-        return MapCollection(dict(collection.get("filters") or {}), dict(collection.get("counts") or {}), body)
+        packed = gzip.compress(body, compresslevel=6, mtime=0)
+        return MapCollection(dict(collection.get("filters") or {}), dict(collection.get("counts") or {}), body, packed)
 
     return core.cache.get_or_compute(key, build)

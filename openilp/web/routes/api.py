@@ -6,14 +6,14 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
-from sqlalchemy.orm import Session
 
+from openilp.core import OpenILP
 from openilp.security.actors import UserInfo
-from openilp.security.audit import MAX_PURPOSE_LENGTH, record_event, require_purpose
-from openilp.services.analysis.incident_cells import MAX_CELL_M, MIN_CELL_M, count_located, map_cells
-from openilp.services.analysis.incidents import category_options, map_collection, parse_iso_date
+from openilp.security.audit import MAX_PURPOSE_LENGTH
+from openilp.services.analysis.incident_cells import MAX_CELL_M, MIN_CELL_M
+from openilp.services.analysis.incident_map import IncidentMap, IncidentMapRequest, incident_map, list_categories
 from openilp.web.auth import current_user, require
-from openilp.web.context import db_session, get_context, get_core
+from openilp.web.context import get_context, get_core
 from openilp.web.params import MAX_ID
 
 __all__ = ["router"]
@@ -30,9 +30,11 @@ def me(user: UserInfo = Depends(current_user)) -> dict[str, Any]:
 
 
 @router.get("/categories")
-def categories(user: UserInfo = Depends(require("categories:read")), session: Session = db_session) -> dict[str, Any]:
+def categories(
+    user: UserInfo = Depends(require("categories:read")), core: OpenILP = Depends(get_core)
+) -> dict[str, Any]:
     """Every offence category: code, label, crime group and UCR part."""
-    return {"categories": [option.as_dict() for option in category_options(session)]}
+    return list_categories(core, user).as_dict()
 
 
 @router.get("/incidents.geojson", response_class=JSONResponse)
@@ -53,37 +55,17 @@ def incidents_geojson(
         description="Optional purpose or case number, recorded in the audit log.",
     ),
     user: UserInfo = Depends(require("incidents:read")),
-    session: Session = db_session,
+    core: OpenILP = Depends(get_core),
 ) -> Response:
     """Located incidents of your agency as GeoJSON, newest first, with counts and a truncated flag.
 
     Every request is audited as a ``search`` of ``incidents`` (filters and counts); ``purpose`` is
     optional here because these are reported-crime records, not criminal intelligence.
     """
-    max_points = get_context(request).settings.max_map_points
-    try:
-        stated = require_purpose(purpose) if purpose.strip() else None
-        day_from, day_to = parse_iso_date(date_from, "date_from"), parse_iso_date(date_to, "date_to")
-        cap = min(limit or max_points, max_points)
-        if mode == "auto" and count_located(session, user.agency_id, category, day_from, day_to) > cap:
-            collection = map_cells(
-                get_core(request), session, user.agency_id, user.agency_code, category, day_from, day_to
-            )
-        else:
-            collection = map_collection(
-                get_core(request), session, user.agency_id, user.agency_code, category, day_from, day_to, cap
-            )
-    except ValueError as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from exc
-    record_event(
-        session,
-        action="search",
-        object_type="incidents",
-        actor=user,
-        purpose=stated,
-        details={"filters": collection.filters, "counts": collection.counts},
+    found = incident_map(
+        core, user, IncidentMapRequest.from_text(category, date_from, date_to, limit, purpose, mode=mode)
     )
-    return Response(content=collection.body, media_type=GEOJSON)
+    return _geojson(request, found)
 
 
 @router.get("/incidents/cells.geojson", response_class=JSONResponse)
@@ -101,34 +83,23 @@ def incident_cells_geojson(
         description="Optional purpose or case number, recorded in the audit log.",
     ),
     user: UserInfo = Depends(require("incidents:read")),
-    session: Session = db_session,
+    core: OpenILP = Depends(get_core),
 ) -> Response:
     """Located incidents of your agency counted per square cell, computed by the database: GeoJSON
     polygons with a ``count`` each, for maps of more incidents than a browser can draw. Audited as
     a ``search`` of ``incidents``, as the point map is."""
-    try:
-        stated = require_purpose(purpose) if purpose.strip() else None
-        collection = map_cells(
-            get_core(request),
-            session,
-            user.agency_id,
-            user.agency_code,
-            category,
-            parse_iso_date(date_from, "date_from"),
-            parse_iso_date(date_to, "date_to"),
-            cell_m,
-        )
-    except ValueError as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from exc
-    record_event(
-        session,
-        action="search",
-        object_type="incidents",
-        actor=user,
-        purpose=stated,
-        details={"filters": collection.filters, "counts": collection.counts},
-    )
-    return Response(content=collection.body, media_type=GEOJSON)
+    asked = IncidentMapRequest.from_text(category, date_from, date_to, None, purpose, mode="cells", cell_m=cell_m)
+    return _geojson(request, incident_map(core, user, asked))
+
+
+def _geojson(request: Request, found: IncidentMap) -> Response:
+    """The map's GeoJSON; kept gzipped, so a client that accepts gzip gets it without compressing again."""
+    gzipped = "gzip" in request.headers.get("accept-encoding", "").lower() and bool(found.body(gzipped=True))
+    packed = found.body(gzipped=gzipped)
+    headers = {"Vary": "Accept-Encoding"}
+    if gzipped and packed is not found.body():
+        headers["Content-Encoding"] = "gzip"
+    return Response(content=packed, media_type=GEOJSON, headers=headers)
 
 
 @router.get("/boundaries/{agency_code}.geojson", response_class=FileResponse)

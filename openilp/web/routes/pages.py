@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session
 
 from openilp.core import OpenILP
 from openilp.security.actors import UserInfo
-from openilp.services.analysis.incidents import (
-    CRIME_GROUPS,
-    category_options,
-    parse_iso_date,
-    validate_filters,
-)
+from openilp.services.analysis.incident_map import MapPageRequest, map_page
+from openilp.services.analysis.incidents import CRIME_GROUPS
 from openilp.services.home import home_dashboard
 from openilp.web.auth import current_user, require
-from openilp.web.context import db_session, get_context, get_core
+from openilp.web.context import get_context, get_core
 from openilp.web.rendering import render
 
 __all__ = ["router"]
@@ -42,25 +37,20 @@ def incident_map(
     date_from: str = "",
     date_to: str = "",
     user: UserInfo = Depends(require("incidents:read")),
-    session: Session = db_session,
+    core: OpenILP = Depends(get_core),
 ) -> Response:
     """The incident map; the browser fetches points from ``/api/v1/incidents.geojson``."""
     web = get_context(request)
-    error = None
-    try:
-        validate_filters(session, category, parse_iso_date(date_from, "date_from"), parse_iso_date(date_to, "date_to"))
-    except ValueError as exc:
-        error = str(exc)
+    page = map_page(core, user, MapPageRequest(tuple(category), date_from, date_to))
+    error = page.error
     boundary = web.boundaries.layer_for(user.agency_code)
-    options = category_options(session, [user.agency_id])
-    groups = [(group, [o for o in options if o.crime_group == group]) for group in CRIME_GROUPS]
     return render(
         request,
         "map.html",
         user=user,
         status_code=400 if error else 200,
         error=error,
-        groups=[(g, opts) for g, opts in groups if opts],
+        groups=[(g, list(opts)) for g, opts in page.groups],
         crime_groups=CRIME_GROUPS,
         selected=set(category),
         date_from=date_from,
