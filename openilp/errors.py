@@ -23,6 +23,7 @@ __all__ = [
     "NotFound",
     "Conflict",
     "status_code_for",
+    "ViewFromAnotherSite",
 ]
 
 
@@ -47,6 +48,16 @@ class NotPermitted(ServiceError, PermissionError):
     """The actor may not do this (role, agency, training, two-person rule, missing agreement)."""
 
     status_code = 403
+
+
+class ViewFromAnotherSite(NotPermitted):
+    """A view that would be audited in the viewer's name was opened from a link on another site.
+
+    The unit of work refuses to record such a read or search (see
+    :func:`openilp.core.unit_of_work.navigation_from_another_site`): another site could otherwise
+    write entries into the audit log in the name of whoever follows its link. Opened again from
+    OpenILP itself, the view proceeds and is audited as usual.
+    """
 
 
 class NotFound(ServiceError, LookupError):

@@ -93,6 +93,10 @@ def test_printable_list_for_planners_and_officers_only_from_the_link(store: Engi
     assert "@media print" in (Path(__file__).parent.parent / "openilp/web/static/css/deploy.css").read_text()
     assert 'href="/static/css/deploy.css"' in printed.text and 'id="print-button"' in printed.text
     officer = _client(store, tmp_path, "nrt-officer")
+    # The link opened from another site (mail, chat) reads nothing in the officer's name ...
+    linked = officer.get(link, headers={"sec-fetch-site": "cross-site"})
+    assert linked.status_code == 403 and 'id="places-table"' not in linked.text and 'id="open-here"' in linked.text
+    assert ("read", "nrt-officer", "deployment_plan") not in audit_actions(store)
     assert officer.get(PLAN).status_code == 403  # officers do not plan ...
     seen = officer.get(link)  # ... but open the list issued to them
     assert seen.status_code == 200 and 'id="places-table"' in seen.text and 'href="/deploy"' not in seen.text

@@ -16,6 +16,12 @@ to:
   the unit writes, including audit entries, is the same injectable moment (tests freeze it).
 * **Nesting joins.** A service that calls another public service inside its own unit of work
   joins the outer transaction instead of committing halfway.
+* **Nothing audited in a user's name from another site's link.** While a shell handles a
+  navigation that another site started (:func:`navigation_from_another_site`), an audit entry in a
+  user's name (a read, a search, a plan made by opening a page) raises
+  :class:`~openilp.errors.ViewFromAnotherSite` instead of being recorded: a link elsewhere cannot
+  write entries in the viewer's name. The same page opened from OpenILP is audited as usual. Only
+  the session's own bookkeeping (:data:`SESSION_ACTIONS`) is still recorded.
 """
 
 from __future__ import annotations
@@ -31,10 +37,36 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from openilp.db.models import AuditEntry
+from openilp.errors import ViewFromAnotherSite
 from openilp.security.actors import UserInfo
 from openilp.security.audit import record_event
 
-__all__ = ["UnitOfWork", "open_unit_of_work"]
+__all__ = ["SESSION_ACTIONS", "UnitOfWork", "navigation_from_another_site", "open_unit_of_work"]
+
+#: Audit actions still recorded during another site's navigation: the session's own bookkeeping.
+SESSION_ACTIONS = frozenset({"session_expired"})
+
+#: Set by a shell while it handles a navigation another site started (a link, a redirect).
+_FOREIGN_NAVIGATION: contextvars.ContextVar[bool] = contextvars.ContextVar("openilp_foreign_navigation", default=False)
+
+
+@contextmanager
+def navigation_from_another_site() -> Iterator[None]:
+    """Mark the work done inside as started by another site's link: audited views are refused.
+
+    >>> import openilp.core.unit_of_work as uow
+    >>> with navigation_from_another_site():
+    ...     uow._FOREIGN_NAVIGATION.get()
+    True
+    >>> uow._FOREIGN_NAVIGATION.get()
+    False
+    """
+    token = _FOREIGN_NAVIGATION.set(True)
+    try:
+        yield
+    finally:
+        _FOREIGN_NAVIGATION.reset(token)
+
 
 E = TypeVar("E", bound=BaseException)
 
@@ -71,8 +103,15 @@ class UnitOfWork:
         """Append an audit entry in this transaction (committed or rolled back with the action).
 
         The actor defaults to the unit's; pass ``actor`` for entries about someone else (a
-        sign-in attempt before the user is known).
+        sign-in attempt before the user is known). An entry in a user's name during another site's
+        navigation raises :class:`~openilp.errors.ViewFromAnotherSite` (module docstring).
         """
+        who = actor if actor is not None else self.actor
+        if who is not None and action not in SESSION_ACTIONS and _FOREIGN_NAVIGATION.get():
+            raise ViewFromAnotherSite(
+                "You opened this page from a link on another site. Viewing it is recorded in the audit log in "
+                "your name, so it opens only from OpenILP itself."
+            )
         return record_event(
             self.session,
             action=action,

@@ -29,7 +29,7 @@ from typing import Generic, TypeVar
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from openilp.errors import NotFound, ServiceError, status_code_for
+from openilp.errors import NotFound, ServiceError, ViewFromAnotherSite, status_code_for
 
 __all__ = ["Outcome", "attempt", "install_service_error_handler", "SHOWN_ON_FORMS"]
 
@@ -58,7 +58,7 @@ def attempt(action: Callable[[], T]) -> Outcome[T]:
     """Run ``action``; a refusal the user can fix becomes ``Outcome(error=…)``, "not found" raises."""
     try:
         return Outcome(value=action())
-    except NotFound:
+    except (NotFound, ViewFromAnotherSite):
         raise
     except SHOWN_ON_FORMS as exc:
         return Outcome(error=str(exc), status_code=status_code_for(exc))
@@ -74,4 +74,9 @@ def install_service_error_handler(app: FastAPI) -> None:
         status = status_code_for(exc)
         if is_api_path(request.url.path):
             return JSONResponse({"detail": str(exc)}, status_code=status)
-        return render(request, "error.html", status_code=status, title=_TITLES.get(status, "Error"), message=str(exc))
+        # A view opened from another site's link: the same address, opened from here, proceeds.
+        again = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        link = again if isinstance(exc, ViewFromAnotherSite) else None
+        return render(
+            request, "error.html", status_code=status, title=_TITLES.get(status, "Error"), message=str(exc), link=link
+        )
