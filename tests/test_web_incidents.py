@@ -400,3 +400,33 @@ def test_the_month_is_sent_gzipped_as_built_once(client: TestClient) -> None:
     assert first.json() == again.json() and first.json()["counts"]["matching"] == 2
     plain = client.get("/api/v1/incidents.geojson", params=params, headers={"accept-encoding": "identity"})
     assert "content-encoding" not in plain.headers and plain.json() == first.json()
+
+
+def test_store_stats_is_a_service_with_a_frozen_result(engine: Engine, seeded: Seeded, tmp_path: Path) -> None:
+    import dataclasses
+
+    from store_support import core_for
+
+    from openilp.errors import InvalidRequest, NotFound, NotPermitted
+    from openilp.services.accounts.users import ActingUserRequest, acting_user
+    from openilp.services.analysis.stats import StatsRequest, store_stats
+
+    core = core_for(engine, tmp_path)
+    every = store_stats(core, None, StatsRequest())
+    assert [a.agency for a in every.agencies] == ["OTHER", "SLMPD"]
+    slmpd = every.agencies[1]
+    # Every stored row is counted here (the reversed one too), unlike the map.
+    assert slmpd.incidents == 7 and slmpd.locations == {"located": 5, "withheld": 1, "missing": 1}
+    assert slmpd.located_share == pytest.approx(5 / 7) and slmpd.by_source == {"test": 7}
+    assert every.as_dict()["agencies"][1]["by_category"]["robbery"] == 4
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        slmpd.incidents = 0  # type: ignore[misc]
+    with pytest.raises(NotFound, match="agencies in the store: OTHER, SLMPD"):
+        store_stats(core, None, StatsRequest("NOPE"))
+    with pytest.raises(InvalidRequest):
+        store_stats(core, None, StatsRequest(" "))
+    seed_user(engine, "cat")
+    cat = acting_user(core, None, ActingUserRequest("cat")).user
+    assert [a.agency for a in store_stats(core, cat, StatsRequest()).agencies] == ["SLMPD"]
+    with pytest.raises(NotPermitted):
+        store_stats(core, cat, StatsRequest("OTHER"))

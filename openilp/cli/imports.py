@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, core, emit_json, engine, fail, progress_bar, service
+from openilp.cli.common import console, core, emit_json, fail, progress_bar, service
 
 if TYPE_CHECKING:
     from openilp.services.imports.run import ImportReport
@@ -121,14 +121,15 @@ def stats_command(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Counts by offence category, by year (local time) and location coverage, per agency."""
-    from openilp.services.analysis.stats import store_stats
+    from openilp.errors import ServiceError
+    from openilp.services.analysis.stats import StatsRequest, store_stats
 
     try:
-        results = store_stats(engine(), agency)
-    except ValueError as exc:
+        results = store_stats(core(), None, StatsRequest(agency)).agencies
+    except ServiceError as exc:
         fail(str(exc))
     if as_json:
-        emit_json([r.to_dict() for r in results])
+        emit_json([r.as_dict() for r in results])
         return
     if not results:
         console.print("The store holds no incidents yet: run 'openilp import SOURCE FILES'.")
