@@ -1,11 +1,17 @@
 """Fuzzing of the JSON API from its OpenAPI schema with Schemathesis: no request may get a 500.
 
-Run with ``make fuzz`` (not part of ``make test``: it sends well over 10,000 requests). Every
-operation of the schema is called with generated valid and invalid data (Hypothesis), signed in
-as an analyst and as an administrator, against the app in this process over a fresh SQLite store
-holding one agency, a few incidents, a problem and a tip. The only check is the one that matters
-here: a response below 500. ``FUZZ_EXAMPLES`` (default 100) sets the examples per operation and
-role.
+Run with ``make fuzz`` (not part of ``make test``: it sends well over 10,000 requests). Two kinds
+of run, each signed in as an analyst and as an administrator, against the app in this process over
+a fresh SQLite store holding one agency and a month of incidents:
+
+* **stateless**: every operation of the schema is called with generated valid and invalid data
+  (Hypothesis), ``FUZZ_EXAMPLES`` (default 100) examples per operation and role;
+* **stateful**: sequences of calls chained by the links Schemathesis infers between operations
+  (an id one response returns used by the next request), ``FUZZ_STATEFUL_EXAMPLES`` (default 60)
+  sequences per role.
+
+The only check is the one that matters here: a response below 500. Every request is counted; the
+total is printed at the end of the run (``fuzz/conftest.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from conftest import count_request  # noqa: E402
 from store_support import core_for  # noqa: E402
 from web_support import IncidentSpec, login, seed_agency, seed_incidents, seed_user  # noqa: E402
 
@@ -31,6 +38,7 @@ from openilp.db import make_engine  # noqa: E402
 from openilp.web import create_app  # noqa: E402
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
+STATEFUL_EXAMPLES = int(os.environ.get("FUZZ_STATEFUL_EXAMPLES", "60"))
 ROLES = ("analyst", "administrator")
 #: Seconds one call may take.
 TIMEOUT_S = 300
@@ -74,4 +82,31 @@ def test_no_server_errors(case: schemathesis.Case, role: str) -> None:
     # Slow analyses (a learned forecast, hot spots on the boundary layer) may take longer than
     # Schemathesis' 10 s default on a loaded machine; speed is measured in bench/, not here.
     response = case.call(cookies=COOKIES[role], timeout=TIMEOUT_S)
+    count_request(response.status_code)
     assert response.status_code < 500, f"{case.method} {case.formatted_path} -> {response.status_code}"
+
+
+def _workflow(role: str) -> type:
+    """A state machine over the inferred links, signed in as ``role``, failing on any 5xx."""
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+            return {"cookies": COOKIES[role], "timeout": TIMEOUT_S}
+
+        def validate_response(self, response: object, case: schemathesis.Case, **kwargs: object) -> None:
+            status = int(response.status_code)  # type: ignore[attr-defined]
+            count_request(status)
+            assert status < 500, f"{case.method} {case.formatted_path} -> {status}"
+
+    return Workflow
+
+
+_STATEFUL = settings(
+    max_examples=STATEFUL_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+    stateful_step_count=10,
+)
+TestStatefulAnalyst = _STATEFUL(_workflow("analyst")).TestCase
+TestStatefulAdministrator = _STATEFUL(_workflow("administrator")).TestCase
