@@ -64,6 +64,16 @@ def _rows(result: dict) -> list[str]:
             for flag, key in (("--help", "help"), ("--version", "version"), ("knox --help", "knox_help"))
             if (r := result.get(key))
         ]
+    if result["benchmark"] == "products_compstat":
+        ours, table = result["openilp"], result["table_only"]
+        return [
+            f"| CompStat pack of a district from a cold start ({result['data']}: {ours['pages']} pages, "
+            f"{ours['trend_rows']} trend rows, {ours['tlp']}) | {ours['seconds']} s "
+            f"({ours['imports_s']} s of imports; target < 20 s; load average "
+            f"{result['load_average_at_start'][0]:g} at start) | the trend table alone {table['seconds']} s "
+            f"| the pack adds {round(ours['seconds'] - table['seconds'], 1)} s for the map, chart, neighbourhoods, "
+            f"near repeats and PDF |"
+        ]
     if result["benchmark"] == "trends_stlouis":
         ours, theirs = result["openilp"], result["statsmodels"]
         return [
