@@ -19,7 +19,10 @@ out of memory):
 * **backtest**: weekly burglary forecasts (naive and KDE) for the four weeks from 2024-12-01 in
   every agency with at least 100 burglaries in 2024 and one in the 30 days before each origin, on
   150 m cells, with 2024 as history; local ``rolling_origin_backtest`` per agency
-  against ``openilp.spark.backtest.spark_backtests`` (one task per agency × origin).
+  against ``openilp.spark.backtest.spark_backtests`` (one task per agency × origin);
+* **knox_wide**, at the largest size only: the same Knox test with bands of 200 to 1,000 m, the
+  usual near-repeat table, whose pairs outgrow one process first; Spark counts them in 64
+  partitions so that each task holds a small share.
 
 Spark times include neither the session start (reported apart) nor anything before the analysis
 reads its Parquet; local times include reading the Parquet the same way. Both engines' results are
@@ -47,9 +50,13 @@ WORK = REPO_ROOT / "var" / "bench-spark"
 SIZES = {"1m": 1_000_000, "2m": 2_000_000, "5m": 5_000_000, "10m": 10_000_000}
 COLUMNS = ["agency", "category_code", "occurred_from", "occurred_to", "x_m", "y_m"]
 ANALYSES = ("gistar", "knox", "backtest")
+#: Run only at the largest size asked for (``BENCH_SPARK_WIDE=0`` leaves it out): the Knox table to 1 km.
+WIDE_ANALYSES = ("knox_wide",)
 MEMORY_LIMIT_GB = float(os.environ.get("OPENILP_BENCH_MEMORY_GB", "6"))
 TIMEOUT_S = float(os.environ.get("OPENILP_BENCH_TIMEOUT_S", "1800"))
 KNOX: dict[str, Any] = {"space_bands_m": (100.0, 200.0), "time_bands_days": (7.0, 14.0), "permutations": 19, "seed": 0}
+#: The Knox table to 1 km (the usual near-repeat question), where the pairs outgrow one process first.
+KNOX_WIDE: dict[str, Any] = KNOX | {"space_bands_m": (200.0, 400.0, 600.0, 800.0, 1000.0)}
 ORIGINS = ("2024-12-01", "2024-12-08", "2024-12-15", "2024-12-22")
 
 
@@ -143,6 +150,32 @@ def knox_spark(path: Path, session: Any) -> dict[str, Any]:
         )
     )
     return _digest_knox(spark_knox_fit(session, KnoxTest(**KNOX), events))
+
+
+def knox_wide_local(path: Path) -> dict[str, Any]:
+    from openilp.analysis.nearrepeat import KnoxTest
+
+    frame = _read(path, ["occurred_from", "x_m", "y_m"], burglary=True)
+    days = np.floor(frame["occurred_from"].to_numpy(dtype="datetime64[s]").astype(np.int64) / 86400.0)
+    knox = KnoxTest(**KNOX_WIDE, n_jobs=2).fit(frame["x_m"].to_numpy(), frame["y_m"].to_numpy(), days)
+    return _digest_knox(knox)
+
+
+def knox_wide_spark(path: Path, session: Any) -> dict[str, Any]:
+    import pyspark.sql.functions as F
+
+    from openilp.analysis.nearrepeat import KnoxTest
+    from openilp.spark.knox import spark_knox_fit
+
+    events = (
+        session.read.parquet(str(path))
+        .where(F.col("category_code") == "burglary")
+        .select(
+            "x_m", "y_m", F.floor(F.unix_seconds(F.col("occurred_from").cast("timestamp")) / 86400.0).alias("t_days")
+        )
+    )
+    # Many small partitions of pairs: each task holds only its share of the pairs.
+    return _digest_knox(spark_knox_fit(session, KnoxTest(**KNOX_WIDE), events, partitions=64))
 
 
 def _digest_knox(knox: Any) -> dict[str, Any]:
@@ -296,7 +329,8 @@ def run() -> dict[str, Any]:
     payload: dict[str, Any] = {}
     for size in sizes:
         path = prepared(size)
-        for analysis in ANALYSES:
+        wide = WIDE_ANALYSES if size == sizes[-1] and os.environ.get("BENCH_SPARK_WIDE", "1") != "0" else ()
+        for analysis in ANALYSES + wide:
             row: dict[str, Any] = {"size": size, "rows": SIZES[size], "analysis": analysis}
             for engine in ("local", "spark"):
                 row[engine] = measure(analysis, engine, path)
