@@ -50,7 +50,7 @@ def server_process(engine: Engine, data_dir: Path) -> Iterator[tuple[str, subpro
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # generous: a loaded machine starts the server slowly
     try:
         while True:
             try:

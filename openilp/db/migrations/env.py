@@ -19,14 +19,36 @@ def run_migrations_online() -> None:
         if not url:
             raise RuntimeError("no engine given and no sqlalchemy.url configured")
         engine = create_engine(url)
-    with engine.begin() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-            compare_type=True,
-        )
-        context.run_migrations()
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the old one. With foreign keys on,
+            # that drop would cascade (an intelligence record's rebuild deleted its subjects), so
+            # the keys are off while migrating and checked once at the end. The pragma only takes
+            # effect outside a transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                context.configure(
+                    connection=connection,
+                    target_metadata=target_metadata,
+                    render_as_batch=sqlite,
+                    compare_type=True,
+                )
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        table, rowid, parent, _ = broken[0]
+                        raise RuntimeError(
+                            f"migration left {len(broken)} rows pointing at missing rows "
+                            f"(first: {table} row {rowid} -> {parent}); nothing was changed"
+                        )
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 run_migrations_online()
