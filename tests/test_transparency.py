@@ -103,6 +103,19 @@ def test_every_public_output_suppresses_small_counts(store: Engine, tmp_path: Pa
     assert table and all(_numbers_ok(row["value"]) for row in table)
     overrides = [r for r in table if r["measure"].startswith("issued on a supervisor's recorded override")]
     assert overrides[0]["value"] == "<5"
+    printable = client.get(f"/transparency.pdf?agency={AGENCY}")
+    assert printable.status_code == 200 and printable.headers["content-type"] == "application/pdf"
+    assert printable.content.startswith(b"%PDF") and printable.content.count(b"/Type /Page") >= 2
+    assert 'id="transparency-pdf"' in page.text
+    # The PDF draws exactly the CSV's cells, so the same suppression holds in it.
+    from openilp.services.transparency.pdf import report_lines
+
+    report = transparency_report(
+        core_for(store, tmp_path), None, TransparencyRequest(AGENCY, dt.datetime.now(dt.UTC).year)
+    )
+    drawn = report_lines(report)
+    assert [(m, v) for _, m, v in drawn] == [(r["measure"], r["value"]) for r in table]
+    assert all(_numbers_ok(v) for _, _, v in drawn) and {s for s, _, _ in drawn if s} == {r["section"] for r in table}
     # Nothing in the report names a person: no user names, no reasons.
     assert "REASON" not in exported.text and "Confirmed burglary" not in page.text + exported.text
     assert client.get("/transparency?agency=NOPE").status_code == 400
@@ -127,8 +140,12 @@ def test_the_command_line_prints_the_same_suppressed_report(
         cached.cache_clear()
     try:
         out = tmp_path / "report.csv"
-        result = CliRunner().invoke(app, ["transparency", "--agency", AGENCY, "--json", "--csv", str(out)])
+        pdf = tmp_path / "report.pdf"
+        result = CliRunner().invoke(
+            app, ["transparency", "--agency", AGENCY, "--json", "--csv", str(out), "--pdf", str(pdf)]
+        )
         assert result.exit_code == 0, result.output
+        assert pdf.read_bytes().startswith(b"%PDF")
         data = json.loads(result.output)
         web = transparency_report(
             core_for(store, tmp_path), None, TransparencyRequest(AGENCY, dt.datetime.now(dt.UTC).year)

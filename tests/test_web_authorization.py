@@ -98,6 +98,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/transparency"): {"anonymous": 200, **_everyone(200)},
     # The anonymous visitor's store is empty: the page says so, the CSV has no agency to report on (400).
     ("GET", "/transparency.csv"): {"anonymous": 400, **_everyone(200)},
+    ("GET", "/transparency.pdf"): {"anonymous": 400, **_everyone(200)},
     ("POST", "/tips"): {"anonymous": 403, **_everyone(403)},
     ("GET", "/tips/follow-up"): {"anonymous": 200, **_everyone(200)},
     ("POST", "/tips/follow-up"): {"anonymous": 403, **_everyone(403)},

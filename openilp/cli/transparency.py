@@ -20,6 +20,7 @@ def transparency(
     year: int = typer.Option(0, "--year", help="Year of the report (default: the current year)."),
     quarter: int = typer.Option(0, "--quarter", help="Quarter 1-4 (default: the whole year)."),
     csv_path: Path | None = typer.Option(None, "--csv", help="Write the report as CSV to this file."),
+    pdf_path: Path | None = typer.Option(None, "--pdf", help="Write the report as a printable PDF to this file."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """The public transparency report: aggregate counts only, every count below 5 shown as <5."""
@@ -30,6 +31,10 @@ def transparency(
     report = service(lambda: transparency_report(openilp, None, request))
     if csv_path is not None:
         csv_path.write_text(report.to_csv(), encoding="utf-8")
+    if pdf_path is not None:
+        from openilp.services.transparency.pdf import report_pdf
+
+        pdf_path.write_bytes(report_pdf(report))
     if as_json:
         emit_json(report.as_dict())
         return

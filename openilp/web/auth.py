@@ -54,7 +54,16 @@ __all__ = [
 
 #: Paths anyone may request (the TOTP steps check the pending sign-in themselves).
 PUBLIC_PATHS: frozenset[str] = frozenset(
-    {"/tips", "/login", "/healthz", "/login/totp", "/login/totp/setup", "/transparency", "/transparency.csv"}
+    {
+        "/tips",
+        "/login",
+        "/healthz",
+        "/login/totp",
+        "/login/totp/setup",
+        "/transparency",
+        "/transparency.csv",
+        "/transparency.pdf",
+    }
 )
 #: Path prefixes anyone may request (static assets).
 PUBLIC_PREFIXES: tuple[str, ...] = ("/static/", "/tips/", "/api/v1/public/")

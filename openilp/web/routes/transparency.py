@@ -1,4 +1,4 @@
-"""The public transparency report: ``GET /transparency`` (HTML) and ``GET /transparency.csv``, no sign-in.
+"""The public transparency report, no sign-in: ``GET /transparency``, ``.csv`` and ``.pdf``.
 
 Both call :func:`openilp.services.transparency.transparency_report` with the agency, year and
 optional quarter of the query; every count below 5 is published as "<5".
@@ -61,6 +61,7 @@ def transparency_page(
             sections={},
             suppress_below=SUPPRESS_BELOW,
             csv_url="",
+            pdf_url="",
             form={"agency": "", "year": year or str(core.clock().year), "quarter": quarter},
             generated="",
         )
@@ -83,6 +84,7 @@ def transparency_page(
         agencies=[],
         suppress_below=SUPPRESS_BELOW,
         csv_url="/transparency.csv" + (f"?{csv_query}" if csv_query else ""),
+        pdf_url="/transparency.pdf" + (f"?{csv_query}" if csv_query else ""),
         form={"agency": agency, "year": year or str(core.clock().year), "quarter": quarter},
         generated=f"{core.clock():%Y-%m-%d}",
     )
@@ -100,4 +102,23 @@ def transparency_csv(
     name = f"transparency-{report.agency_code}-{report.period.replace(' ', '-')}.csv"
     return PlainTextResponse(
         report.to_csv(), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@router.get("/transparency.pdf")
+def transparency_pdf(
+    agency: str = Query(default="", max_length=32),
+    year: str = Query(default="", max_length=8),
+    quarter: str = Query(default="", max_length=2),
+    core: OpenILP = _CORE,
+) -> Response:
+    """The same report as a printable PDF (the same suppressed cells)."""
+    from openilp.services.transparency.pdf import report_pdf
+
+    report = transparency_report(core, None, _request(core, agency, year, quarter))
+    name = f"transparency-{report.agency_code}-{report.period.replace(' ', '-')}.pdf"
+    return Response(
+        report_pdf(report),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
