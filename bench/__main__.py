@@ -7,6 +7,7 @@ import sys
 
 from bench import (
     bench_cli_startup,
+    bench_deconfliction,
     bench_entities,
     bench_forecast,
     bench_gistar,
@@ -44,6 +45,7 @@ BENCHMARKS = {
     "entities": bench_entities.run,
     "spark_scale": bench_spark_scale.run,
     "scale_postgres": bench_scale.run,
+    "deconfliction": bench_deconfliction.run,
 }
 
 

@@ -57,6 +57,10 @@ SETTING_DOCS: dict[str, str] = {
     "spark_driver_memory": "JVM heap of the Spark driver in this process (e.g. 4g); empty means Spark's default.",
     "spark_shuffle_partitions": "Spark shuffle partitions (spark.sql.shuffle.partitions); 0 means two per local "
     "core, or 16 on a cluster.",
+    "deconfliction_rules": "Reach of each deconfliction event type, written type=metres:hours separated by commas "
+    "(e.g. surveillance=500:4,undercover_buy=400:3); every type not named keeps 304.8 m (1,000 ft) and 2 h.",
+    "deconfliction_purge_after_h": "Hours after a deconfliction event ends after which its location (centre, "
+    "polygon, address) is purged.",
     "host": "Address the web server listens on.",
     "port": "Port the web server listens on.",
 }
@@ -94,6 +98,8 @@ class Settings:
     spark_executor_memory: str = ""
     spark_driver_memory: str = ""
     spark_shuffle_partitions: int = 0
+    deconfliction_rules: str = ""
+    deconfliction_purge_after_h: int = 72
     host: str = "127.0.0.1"
     port: int = 8000
     products_template_dir: str = ""

@@ -31,7 +31,6 @@ from openilp.services.deconfliction import (
     submit_event,
 )
 from openilp.tasking.deconfliction import (
-    Conflict,
     EventTable,
     PlannedEvent,
     check_event,
@@ -108,11 +107,12 @@ def test_find_conflicts_equals_brute_force(seed: int) -> None:
 
 def test_the_rule_at_its_edges() -> None:
     a = PlannedEvent(0, 0, 50, NIGHT, NIGHT + 2 * HOUR)
-    # Edges exactly 300 m apart and windows exactly 2 h apart: still a conflict (both bounds inclusive).
-    b = PlannedEvent(400, 0, 50, NIGHT + 4 * HOUR, NIGHT + 5 * HOUR)
-    assert check_event(b, EventTable.of([a])) == [Conflict(-1, 0, ("place_time",), 300.0, 2.0)]
-    # One metre or one second further: none.
-    assert check_event(dataclasses.replace(b, x_m=401), EventTable.of([a])) == []
+    # Edges exactly 1,000 ft (304.8 m) apart and windows exactly 2 h apart: still a conflict (both bounds inclusive).
+    b = PlannedEvent(404.8, 0, 50, NIGHT + 4 * HOUR, NIGHT + 5 * HOUR)
+    (edge,) = check_event(b, EventTable.of([a]))
+    assert edge.reasons == ("place_time",) and edge.gap_m == pytest.approx(304.8) and edge.gap_h == 2.0
+    # One centimetre or one second further: none.
+    assert check_event(dataclasses.replace(b, x_m=404.81), EventTable.of([a])) == []
     later = dataclasses.replace(b, starts_at=b.starts_at + dt.timedelta(seconds=1))
     assert check_event(later, EventTable.of([a])) == []
     # Same place, next day: none; same plate written another way, far away next week: a target conflict.

@@ -39,6 +39,7 @@ PATH_PARAMS = {
     "job_id": "no-such-job",
     "designation_id": "1",
     "event_id": "1",
+    "conflict_id": "1",
 }
 #: A real file under each mount.
 MOUNT_SAMPLES = {"/static": "/static/css/openilp.css"}
@@ -287,6 +288,17 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
         "anonymous": 401,
         **_only(["analyst", "supervisor", "administrator"], 400),
     },
+    # The watch centre: watch officers read the queue and act on conflicts (none here: 404); supervisors waive.
+    ("GET", "/api/v1/deconfliction/conflicts"): {"anonymous": 401, **_only(["watch_officer"])},
+    ("POST", "/api/v1/deconfliction/conflicts/{conflict_id}/acknowledge"): {
+        "anonymous": 401,
+        **_only(["watch_officer"], 404),
+    },
+    ("POST", "/api/v1/deconfliction/conflicts/{conflict_id}/resolve"): {
+        "anonymous": 401,
+        **_only(["watch_officer"], 422),
+    },
+    ("POST", "/api/v1/deconfliction/conflicts/{conflict_id}/waive"): {"anonymous": 401, **_only(["supervisor"], 422)},
     ("GET", "/series/similar"): {"anonymous": 303, **_only(_LE, 422)},
     ("POST", "/series"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/series/{series_id}"): {"anonymous": 303, **_only(_LE, 404)},

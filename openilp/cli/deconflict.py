@@ -4,7 +4,8 @@
 --radius 50 --start 2024-03-01T22:00:00+00:00 --end 2024-03-02T01:00:00+00:00 --contact-name "Sgt Diaz"
 --contact-phone "314-555-0100" --target "vehicle:ABC123"`` records the event and prints its conflicts
 (the other side's agency and point of contact only); ``list`` shows the agency's events and
-``cancel`` cancels (or, with ``--ended``, ends) one. Thin shells over
+``cancel`` cancels (or, with ``--ended``, ends) one; ``purge`` erases the locations of events past
+the purge time. Thin shells over
 :mod:`openilp.services.deconfliction`.
 """
 
@@ -32,6 +33,13 @@ def _moment(value: str, option: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+def _polygon(text: str) -> tuple[tuple[float, float], ...]:
+    try:
+        return tuple((float(lon), float(lat)) for lon, lat in (pair.split() for pair in text.split(",")))
+    except ValueError:
+        fail(f"--polygon must be 'lon lat, lon lat, lon lat, ...' (got {text!r})")
+
+
 @app.command("submit")
 def submit_command(
     user: str = typer.Option(..., "--user", help="Account that plans the operation (its agency; audited)."),
@@ -48,6 +56,9 @@ def submit_command(
     lat: float | None = typer.Option(None, "--lat", help="Centre latitude, WGS84 (with --lon)."),
     address: str = typer.Option("", "--address", help="The geocoded address, as text."),
     target: list[str] = typer.Option([], "--target", help="Target kind:value, e.g. vehicle:ABC123 (repeat)."),
+    polygon: str = typer.Option(
+        "", "--polygon", help="An area instead of a centre: 'lon lat, lon lat, lon lat, ...' (WGS84, 3+ vertices)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Submit a planned operation; print its conflicts (other side's agency and contact only)."""
@@ -68,6 +79,7 @@ def submit_command(
         lat=lat,
         address=address,
         targets=tuple(target),
+        polygon=_polygon(polygon) if polygon else None,
     )
     result = service(lambda: submit_event(core(), actor, request))
     if as_json:
@@ -130,3 +142,87 @@ def cancel_command(
         emit_json(result.as_dict())
         return
     console.print(f"event {result.event_id} {result.status}")
+
+
+@app.command("purge")
+def purge_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Erase the locations of events that ended more than deconfliction_purge_after_h hours ago (audited)."""
+    from openilp.services.deconfliction.purge import purge_event_locations
+
+    result = service(lambda: purge_event_locations(core()))
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    console.print(f"{result.events} event location(s) purged")
+
+
+WATCH = "deconfliction:watch"
+
+
+@app.command("queue")
+def queue_command(
+    user: str = typer.Option(..., "--user", help="Watch officer (audited)."),
+    include_resolved: bool = typer.Option(False, "--all", help="Include resolved conflicts."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The watch centre's queue: open and acknowledged conflicts, oldest alarm first."""
+    from openilp.services.deconfliction import WatchQueueRequest, watch_queue
+
+    actor = acting_user(user, WATCH)
+    result = service(lambda: watch_queue(core(), actor, WatchQueueRequest(include_resolved=include_resolved)))
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    table = Table("conflict", "found", "reasons", "status", "submitted (agency, type, contact)", "existing")
+    for c in result.conflicts:
+        sides = [
+            f"{s['agency_code']} {s['event_type']} {s['starts_at']}: {s['contact_name']} {s['contact_phone']}"
+            for s in (c["submitted"], c["existing"])
+        ]
+        status = c["status"] + (f" ({c['resolution']})" if c["resolution"] else "")
+        table.add_row(
+            str(c["conflict_id"]), c["found_at"], ", ".join(c["reasons"]), status, escape(sides[0]), escape(sides[1])
+        )
+    console.print(table)
+
+
+@app.command("acknowledge")
+def acknowledge_command(
+    conflict_id: int = typer.Argument(..., help="The conflict's id."),
+    user: str = typer.Option(..., "--user", help="Watch officer (audited)."),
+) -> None:
+    """Acknowledge an open conflict; both parties are told."""
+    from openilp.services.deconfliction import AcknowledgeRequest, acknowledge_conflict
+
+    actor = acting_user(user, WATCH)
+    result = service(lambda: acknowledge_conflict(core(), actor, AcknowledgeRequest(conflict_id)))
+    console.print(f"conflict {result.conflict_id} {result.status}")
+
+
+@app.command("resolve")
+def resolve_command(
+    conflict_id: int = typer.Argument(..., help="The conflict's id."),
+    user: str = typer.Option(..., "--user", help="Watch officer (audited)."),
+    resolution: str = typer.Option(..., "--resolution", help="proceed, joint, delay or cancel."),
+    note: str = typer.Option("", "--note", help="Which team moves or stands down, and to when."),
+) -> None:
+    """Record how a conflict was resolved; both parties are told."""
+    from openilp.services.deconfliction import ResolveRequest, resolve_conflict
+
+    actor = acting_user(user, WATCH)
+    result = service(lambda: resolve_conflict(core(), actor, ResolveRequest(conflict_id, resolution, note)))
+    console.print(f"conflict {result.conflict_id} resolved: {result.resolution}")
+
+
+@app.command("waive")
+def waive_command(
+    conflict_id: int = typer.Argument(..., help="The conflict's id."),
+    user: str = typer.Option(..., "--user", help="Supervisor of either party (audited)."),
+    reason: str = typer.Option(..., "--reason", help="The exigency: why the team must proceed now."),
+) -> None:
+    """Exigency waiver: a supervisor lets their team proceed before the watch centre resolves the conflict."""
+    from openilp.services.deconfliction import WaiveRequest, waive_conflict
+
+    actor = acting_user(user, "deconfliction:waive")
+    result = service(lambda: waive_conflict(core(), actor, WaiveRequest(conflict_id, reason)))
+    console.print(f"conflict {result.conflict_id} resolved: proceed under an exigency waiver")

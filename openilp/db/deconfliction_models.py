@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openilp.db.models import Base, utcnow
 from openilp.db.types import UTCDateTime
 
-__all__ = ["DeconflictionConflict", "DeconflictionEvent"]
+__all__ = ["DeconflictionCell", "DeconflictionConflict", "DeconflictionEvent", "DeconflictionTarget"]
 
 
 class DeconflictionEvent(Base):
@@ -36,9 +36,26 @@ class DeconflictionEvent(Base):
     operation_name: Mapped[str] = mapped_column(String(200))
     #: The address as geocoded (free text, may be empty when a point was given).
     address: Mapped[str] = mapped_column(String(300), default="")
-    lon: Mapped[float] = mapped_column(Float)
-    lat: Mapped[float] = mapped_column(Float)
+    #: The centre (WGS84); None once the location is purged after the event.
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     radius_m: Mapped[float] = mapped_column(Float)
+    #: A polygon's vertices as a JSON list of [lon, lat] (None for a point), purged with the centre.
+    polygon: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The place's bounding box widened by its radius and its rule's distance (WGS84 degrees), and the
+    #: window widened by its rule's time: the indexed first filter (two events can only conflict when
+    #: both boxes and both widened windows meet).
+    min_lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    min_lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: The event type's rule when the event was planned (metres, seconds).
+    buffer_m: Mapped[float] = mapped_column(Float, default=304.8)
+    time_buffer_s: Mapped[float] = mapped_column(Float, default=7200.0)
+    window_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    window_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: When the location (centre, polygon, box, address) was purged after the event.
+    location_purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     contact_name: Mapped[str] = mapped_column(String(200))
@@ -64,3 +81,36 @@ class DeconflictionConflict(Base):
     #: Comma-separated: "place_time", "target".
     reasons: Mapped[str] = mapped_column(String(40))
     found_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: "open" (alarm raised), "acknowledged" (a watch officer has it), "resolved".
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    #: "proceed", "joint", "delay" or "cancel".
+    resolution: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    resolution_note: Mapped[str] = mapped_column(Text, default="")
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    #: True when a supervisor let a team proceed under exigency before the watch centre resolved it.
+    exigency_waiver: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DeconflictionTarget(Base):
+    """One matching key of an event: a normalised target (``vehicle:ABC123``) or the resolved
+    entity it names (``entity:42``); looked up by equality through its index."""
+
+    __tablename__ = "deconfliction_targets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("deconfliction_events.id"), index=True)
+    key: Mapped[str] = mapped_column(String(220), index=True)
+
+
+class DeconflictionCell(Base):
+    """One grid cell (0.02 degrees square, about 2 km) an event's widened box touches: the spatial
+    index, looked up by equality (:func:`openilp.services.deconfliction.places.cells_of`)."""
+
+    __tablename__ = "deconfliction_cells"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("deconfliction_events.id"), index=True)
+    cell: Mapped[int] = mapped_column(Integer, index=True)

@@ -1,6 +1,6 @@
 """Roles and the permissions each one grants.
 
-Seven roles (the ``users.role`` column). A permission is a ``"resource:action"`` string; the
+Eight roles (the ``users.role`` column). A permission is a ``"resource:action"`` string; the
 table below is the single place that says who may do what, and the web app checks it on every
 request. Partners (other organisations) get no access to internal records by default: sharing
 with them goes through explicit dissemination, not through a role.
@@ -30,6 +30,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     ADMINISTRATOR = "administrator"
     PARTNER = "partner"
+    WATCH_OFFICER = "watch_officer"
 
 
 #: Every role name, in the order shown to administrators.
@@ -106,6 +107,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "products:send": frozenset({Role.ANALYST.value, Role.SUPERVISOR.value}),
     "products:read": _LAW_ENFORCEMENT,
     "deconfliction:submit": frozenset({Role.OFFICER.value, Role.ANALYST.value, Role.SUPERVISOR.value}),
+    # The watch centre (openilp.services.deconfliction.watch): watch officers see every agency's conflicts
+    # (agency, contact, type and window of each side; never the operation's name, place or targets),
+    # acknowledge them and record how each was resolved.
+    "deconfliction:watch": frozenset({Role.WATCH_OFFICER.value}),
+    # An exigency waiver lets a team proceed before the watch centre has resolved its conflict: supervisors.
+    "deconfliction:waive": frozenset({Role.SUPERVISOR.value}),
 }
 
 

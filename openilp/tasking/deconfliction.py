@@ -7,10 +7,11 @@ on a hit, give each side the other's point of contact, never the other operation
 
 The rule, the same for every pair of events:
 
-* **place and time**: the two circles (centre in metres, radius in metres) overlap or lie within
-  ``buffer_m`` of each other (default 300 m, about 1,000 ft), *and* the two time windows overlap
-  once each is widened by ``buffer`` (default 2 h) — ``start_a - buffer <= end_b`` and
-  ``start_b - buffer <= end_a``;
+* **place and time**: the two places (a point or a polygon, each widened by its radius in metres)
+  overlap or lie within ``buffer_m`` of each other (default 304.8 m, 1,000 ft), *and* the two time
+  windows overlap once each is widened by ``buffer`` (default 2 h) — ``start_a - buffer <= end_b``
+  and ``start_b - buffer <= end_a``. When the two events carry their own buffers (per event type,
+  :class:`EventRule`), the pair uses the larger of the two distances and the larger of the two times;
 * **target**: the two events share a target identifier (person, vehicle, phone, address) after
   :func:`normalise_target`, wherever and whenever they are.
 
@@ -34,6 +35,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,6 +44,8 @@ __all__ = [
     "DEFAULT_BUFFER_M",
     "DEFAULT_TIME_BUFFER",
     "EVENT_TYPES",
+    "EventRule",
+    "parse_rules",
     "TARGET_KINDS",
     "Conflict",
     "EventTable",
@@ -62,10 +66,11 @@ EVENT_TYPES: tuple[str, ...] = (
     "informant_meeting",
     "other",
 )
-#: Kinds of target identifier; a target is written ``kind:value`` (``vehicle:ABC 123``).
-TARGET_KINDS: tuple[str, ...] = ("person", "vehicle", "phone", "address", "other")
-#: Distance (metres) by which two circles may miss each other and still conflict (about 1,000 ft).
-DEFAULT_BUFFER_M = 300.0
+#: Kinds of target identifier; a target is written ``kind:value`` (``vehicle:ABC 123``); ``entity``
+#: is a resolved entity's id (``entity:42``), which the store adds for the targets it resolves.
+TARGET_KINDS: tuple[str, ...] = ("person", "vehicle", "phone", "address", "entity", "other")
+#: Distance (metres) by which two places may miss each other and still conflict (1,000 ft).
+DEFAULT_BUFFER_M = 304.8
 #: Time by which two windows may miss each other and still conflict.
 DEFAULT_TIME_BUFFER = dt.timedelta(hours=2)
 
@@ -106,11 +111,57 @@ def normalise_target(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class PlannedEvent:
-    """One planned operation: a circle (``x_m``, ``y_m``, ``radius_m``, metres), a UTC window, targets.
+class EventRule:
+    """How far (metres) and how long (a duration) an event type reaches beyond its place and window.
 
-    A geocoded address is a point with the radius of the premises (say 30 m). ``targets`` are
-    ``kind:value`` strings, normalised when the table is built.
+    >>> EventRule().buffer_m, EventRule().time_buffer
+    (304.8, datetime.timedelta(seconds=7200))
+    """
+
+    buffer_m: float = DEFAULT_BUFFER_M
+    time_buffer: dt.timedelta = DEFAULT_TIME_BUFFER
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.buffer_m <= 50_000) or self.time_buffer < dt.timedelta(0):
+            raise ValueError("a rule's buffer is 0 to 50,000 m and its time buffer is not negative")
+
+
+def parse_rules(text: str) -> dict[str, EventRule]:
+    """Rules per event type from ``"type=metres:hours, ..."`` (every other type keeps the default).
+
+    An empty text gives every type the default rule (1,000 ft, 2 h).
+
+    >>> rules = parse_rules("surveillance=500:4, raid=304.8:3")
+    >>> rules["surveillance"], rules["raid"].time_buffer, rules["other"] == EventRule()
+    (EventRule(buffer_m=500.0, time_buffer=datetime.timedelta(seconds=14400)), datetime.timedelta(seconds=10800), True)
+    >>> parse_rules("picnic=1:1")
+    Traceback (most recent call last):
+    ...
+    ValueError: deconfliction rule 'picnic=1:1': unknown event type 'picnic'
+    """
+    rules = dict.fromkeys(EVENT_TYPES, EventRule())
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        metres, _, hours = value.partition(":")
+        if name.strip() not in EVENT_TYPES:
+            raise ValueError(f"deconfliction rule {part!r}: unknown event type {name.strip()!r}")
+        try:
+            rule = EventRule(float(metres), dt.timedelta(hours=float(hours)))
+        except ValueError as error:
+            raise ValueError(f"deconfliction rule {part!r}: write type=metres:hours ({error})") from None
+        rules[name.strip()] = rule
+    return rules
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    """One planned operation: a place, a UTC window, targets, and optionally its own rule.
+
+    The place is a point (``x_m``, ``y_m``, metres) or, when ``polygon`` gives its vertices (metres,
+    same frame), that polygon; either way widened by ``radius_m``. A geocoded address is a point
+    with the radius of the premises (say 30 m); a block or a park is a polygon. ``targets`` are
+    ``kind:value`` strings, normalised when the table is built. ``rule`` is the event type's reach
+    (:class:`EventRule`); ``None`` uses the buffers the check is called with.
     """
 
     x_m: float
@@ -119,6 +170,8 @@ class PlannedEvent:
     starts_at: dt.datetime
     ends_at: dt.datetime
     targets: tuple[str, ...] = ()
+    polygon: tuple[tuple[float, float], ...] | None = None
+    rule: EventRule | None = None
 
     def __post_init__(self) -> None:
         if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
@@ -127,6 +180,8 @@ class PlannedEvent:
             raise ValueError("ends_at must not be before starts_at")
         if not (self.radius_m >= 0 and np.isfinite(self.radius_m)):
             raise ValueError("radius_m must be a finite number of metres >= 0")
+        if self.polygon is not None and len(self.polygon) < 3:
+            raise ValueError("a polygon needs at least three vertices")
 
 
 def _seconds(moment: dt.datetime) -> float:
@@ -135,7 +190,11 @@ def _seconds(moment: dt.datetime) -> float:
 
 @dataclass(frozen=True)
 class EventTable:
-    """Many events as arrays (metres, seconds since the epoch) and their normalised targets."""
+    """Many events as arrays (metres, seconds since the epoch) and their normalised targets.
+
+    ``polygons`` holds, per row, the polygon's vertices or ``None`` for a point (empty: all points);
+    ``buffer_m`` and ``time_buffer_s`` the row's own rule (``None``: the buffers of the call).
+    """
 
     x_m: NDArray[np.float64]
     y_m: NDArray[np.float64]
@@ -143,10 +202,14 @@ class EventTable:
     start_s: NDArray[np.float64]
     end_s: NDArray[np.float64]
     targets: tuple[frozenset[str], ...] = field(default=())
+    polygons: tuple[tuple[tuple[float, float], ...] | None, ...] = field(default=())
+    buffer_m: NDArray[np.float64] | None = None
+    time_buffer_s: NDArray[np.float64] | None = None
 
     @classmethod
     def of(cls, events: Sequence[PlannedEvent]) -> EventTable:
         """The table of ``events`` (row ``i`` is ``events[i]``)."""
+        ruled = any(e.rule is not None for e in events)
         return cls(
             x_m=np.array([e.x_m for e in events], dtype=float),
             y_m=np.array([e.y_m for e in events], dtype=float),
@@ -154,7 +217,31 @@ class EventTable:
             start_s=np.array([_seconds(e.starts_at) for e in events], dtype=float),
             end_s=np.array([_seconds(e.ends_at) for e in events], dtype=float),
             targets=tuple(frozenset(filter(None, map(normalise_target, e.targets))) for e in events),
+            polygons=tuple(e.polygon for e in events) if any(e.polygon for e in events) else (),
+            buffer_m=np.array([(e.rule or EventRule()).buffer_m for e in events], dtype=float) if ruled else None,
+            time_buffer_s=(
+                np.array([(e.rule or EventRule()).time_buffer.total_seconds() for e in events], dtype=float)
+                if ruled
+                else None
+            ),
         )
+
+    def reach_m(self) -> NDArray[np.float64]:
+        """Per row, how far the place reaches from (``x_m``, ``y_m``): radius plus the polygon's extent."""
+        extent = np.array(
+            [
+                0.0 if p is None else max(np.hypot(vx - x, vy - y) for vx, vy in p)
+                for p, x, y in zip(self.polygons, self.x_m, self.y_m, strict=True)
+            ]
+            if self.polygons
+            else np.zeros(len(self)),
+            dtype=float,
+        )
+        return self.radius_m + extent
+
+    def polygon_at(self, row: int) -> tuple[tuple[float, float], ...] | None:
+        """The polygon of ``row`` (``None`` for a point)."""
+        return self.polygons[row] if self.polygons else None
 
     def __len__(self) -> int:
         return int(self.x_m.shape[0])
@@ -178,15 +265,41 @@ class Conflict:
     shared_targets: tuple[str, ...] = ()
 
 
+def _shape(x: float, y: float, polygon: tuple[tuple[float, float], ...] | None) -> Any:
+    from shapely import Point, Polygon
+
+    return Point(x, y) if polygon is None else Polygon(polygon)
+
+
 def _gaps(
     table: EventTable, i: NDArray[np.intp], j: NDArray[np.intp]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     distance = np.hypot(table.x_m[i] - table.x_m[j], table.y_m[i] - table.y_m[j])
+    if table.polygons:
+        # A polygon widened by r and another place widened by s are d - r - s apart (Minkowski sums).
+        for k, (a, b) in enumerate(zip(i, j, strict=True)):
+            pa, pb = table.polygons[a], table.polygons[b]
+            if pa is not None or pb is not None:
+                shape_a = _shape(table.x_m[a], table.y_m[a], pa)
+                distance[k] = shape_a.distance(_shape(table.x_m[b], table.y_m[b], pb))
     gap_m = np.maximum(distance - table.radius_m[i] - table.radius_m[j], 0.0)
     later_start = np.maximum(table.start_s[i], table.start_s[j])
     earlier_end = np.minimum(table.end_s[i], table.end_s[j])
     gap_s = np.maximum(later_start - earlier_end, 0.0)
     return gap_m, gap_s / 3600.0
+
+
+def _row_buffers(
+    table: EventTable, rows: NDArray[np.intp], buffer_m: float, time_buffer: dt.timedelta
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Each row's own distance and time buffers (metres, seconds), or the call's when it has none."""
+    metres = table.buffer_m[rows] if table.buffer_m is not None else np.full(len(rows), buffer_m)
+    seconds = (
+        table.time_buffer_s[rows]
+        if table.time_buffer_s is not None
+        else np.full(len(rows), time_buffer.total_seconds())
+    )
+    return metres, seconds
 
 
 def _target_pairs(table: EventTable) -> dict[tuple[int, int], set[str]]:
@@ -229,13 +342,17 @@ def find_conflicts(
         raise ValueError("buffer_m and time_buffer must not be negative")
     found: dict[tuple[int, int], Conflict] = {}
     if len(table) >= 2:
-        reach = 2.0 * float(table.radius_m.max()) + buffer_m
+        all_rows = np.arange(len(table))
+        row_m, _ = _row_buffers(table, all_rows, buffer_m, time_buffer)
+        reach = 2.0 * float(table.reach_m().max()) + float(row_m.max())
         tree = cKDTree(np.column_stack([table.x_m, table.y_m]))
         pairs = tree.query_pairs(reach, output_type="ndarray")
         if len(pairs):
             i, j = pairs[:, 0], pairs[:, 1]
             gap_m, gap_h = _gaps(table, i, j)
-            hit = (gap_m <= buffer_m) & (gap_h * 3600.0 <= time_buffer.total_seconds())
+            metres_i, seconds_i = _row_buffers(table, i, buffer_m, time_buffer)
+            metres_j, seconds_j = _row_buffers(table, j, buffer_m, time_buffer)
+            hit = (gap_m <= np.maximum(metres_i, metres_j)) & (gap_h * 3600.0 <= np.maximum(seconds_i, seconds_j))
             for a, b, gm, gh in zip(i[hit], j[hit], gap_m[hit], gap_h[hit], strict=True):
                 first, second = (int(a), int(b)) if a < b else (int(b), int(a))
                 found[(first, second)] = Conflict(first, second, ("place_time",), float(gm), float(gh))
@@ -281,10 +398,24 @@ def check_event(
     if len(table) == 0:
         return []
     distance = np.hypot(table.x_m - event.x_m, table.y_m - event.y_m)
+    if event.polygon is not None or table.polygons:
+        mine_shape = _shape(event.x_m, event.y_m, event.polygon)
+        for row in range(len(table)):
+            if event.polygon is not None or table.polygon_at(row) is not None:
+                other = _shape(table.x_m[row], table.y_m[row], table.polygon_at(row))
+                distance[row] = mine_shape.distance(other)
     gap_m = np.maximum(distance - table.radius_m - event.radius_m, 0.0)
     start, end = _seconds(event.starts_at), _seconds(event.ends_at)
     gap_h = np.maximum(np.maximum(table.start_s, start) - np.minimum(table.end_s, end), 0.0) / 3600.0
-    place_time = (gap_m <= buffer_m) & (gap_h * 3600.0 <= time_buffer.total_seconds())
+    row_m, row_s = _row_buffers(table, np.arange(len(table)), buffer_m, time_buffer)
+    own = event.rule or EventRule(buffer_m, time_buffer)
+    limit_m = np.maximum(row_m, own.buffer_m) if event.rule is not None or table.buffer_m is not None else row_m
+    limit_s = (
+        np.maximum(row_s, own.time_buffer.total_seconds())
+        if event.rule is not None or table.time_buffer_s is not None
+        else row_s
+    )
+    place_time = (gap_m <= limit_m) & (gap_h * 3600.0 <= limit_s)
     mine = frozenset(filter(None, map(normalise_target, event.targets)))
     shared_by_row: dict[int, tuple[str, ...]] = {}
     if mine:

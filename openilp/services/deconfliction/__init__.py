@@ -1,7 +1,9 @@
 """Officer-safety deconfliction within one store: planned operations checked against each other.
 
 Each public function takes the core, the actor and one request and returns a frozen result with
-``as_dict()``. Submitting, listing, cancelling and ending need ``deconfliction:submit``. The rule is
+``as_dict()``. Submitting, listing, cancelling and ending need ``deconfliction:submit``; the watch
+centre's queue, acknowledgements and resolutions ``deconfliction:watch``; an exigency waiver
+``deconfliction:waive``. The rule is
 :mod:`openilp.tasking.deconfliction`; a conflict gives each side only the other's agency and point
 of contact, never the other operation's name, place, time or targets.
 """
@@ -19,8 +21,35 @@ from openilp.services.deconfliction.events import (
     list_events,
     submit_event,
 )
+from openilp.services.deconfliction.purge import LocationsPurged, purge_event_locations
+from openilp.services.deconfliction.watch import (
+    RESOLUTIONS,
+    AcknowledgeRequest,
+    ConflictHandled,
+    ResolveRequest,
+    WaiveRequest,
+    WatchQueue,
+    WatchQueueRequest,
+    acknowledge_conflict,
+    resolve_conflict,
+    waive_conflict,
+    watch_queue,
+)
 
 __all__ = [
+    "RESOLUTIONS",
+    "AcknowledgeRequest",
+    "ConflictHandled",
+    "LocationsPurged",
+    "ResolveRequest",
+    "WaiveRequest",
+    "WatchQueue",
+    "WatchQueueRequest",
+    "acknowledge_conflict",
+    "purge_event_locations",
+    "resolve_conflict",
+    "waive_conflict",
+    "watch_queue",
     "CLOSE_OUTCOMES",
     "CloseEventRequest",
     "ConflictNotice",

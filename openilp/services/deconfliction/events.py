@@ -26,19 +26,25 @@ from typing import TYPE_CHECKING, Any
 
 from openilp.core.contract import Request, Result, require
 from openilp.errors import NotFound, NotPermitted
+from openilp.services.deconfliction.places import (
+    Place,
+    candidate_rows,
+    cells_of,
+    event_rules,
+    local_polygon,
+    matching_keys,
+    table_around,
+)
+from openilp.services.deconfliction.purge import purge_locations
+from openilp.services.deconfliction.watch import alarm_watch_centre
 from openilp.tasking.deconfliction import (
-    DEFAULT_BUFFER_M,
-    DEFAULT_TIME_BUFFER,
     EVENT_TYPES,
-    EventTable,
     PlannedEvent,
     check_event,
     normalise_target,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from sqlalchemy.orm import Session
 
     from openilp.core import OpenILP
@@ -105,6 +111,8 @@ class SubmitEventRequest(Request):
     lat: float | None = None
     address: str = ""
     targets: tuple[str, ...] = ()
+    #: A polygon's vertices as (lon, lat) pairs (WGS84), instead of a centre; widened by ``radius_m``.
+    polygon: tuple[tuple[float, float], ...] | None = None
 
     def validate(self) -> SubmitEventRequest:
         require(self.event_type in EVENT_TYPES, f"event_type: choose one of {', '.join(EVENT_TYPES)}")
@@ -118,10 +126,15 @@ class SubmitEventRequest(Request):
         )
         has_xy = self.x_m is not None and self.y_m is not None
         has_lonlat = self.lon is not None and self.lat is not None
-        require(has_xy != has_lonlat, "location: give either x_m and y_m (agency CRS) or lon and lat (WGS84)")
-        if has_xy:
-            require(math.isfinite(self.x_m or 0.0) and math.isfinite(self.y_m or 0.0), "x_m, y_m: give finite metres")
+        polygon = None
+        if self.polygon is not None:
+            require(not has_xy and not has_lonlat, "polygon: give a polygon or a centre, not both")
+            polygon = _valid_polygon(self.polygon)
         else:
+            require(has_xy != has_lonlat, "location: give either x_m and y_m (agency CRS) or lon and lat (WGS84)")
+        if polygon is None and has_xy:
+            require(math.isfinite(self.x_m or 0.0) and math.isfinite(self.y_m or 0.0), "x_m, y_m: give finite metres")
+        elif polygon is None:
             require(-180 <= (self.lon or 0.0) <= 180 and -90 <= (self.lat or 0.0) <= 90, "lon, lat: out of range")
         require(0 < len(self.contact_name.strip()) <= 200, "contact_name: name the point of contact")
         require(
@@ -141,7 +154,35 @@ class SubmitEventRequest(Request):
             starts_at=starts_at,
             ends_at=ends_at,
             targets=targets,
+            polygon=polygon,
         )
+
+
+#: Most vertices of a polygon; its widest extent (metres).
+MAX_POLYGON_VERTICES = 200
+MAX_POLYGON_EXTENT_M = 10_000.0
+
+
+def _valid_polygon(vertices: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+    from shapely import Polygon
+
+    require(
+        3 <= len(vertices) <= MAX_POLYGON_VERTICES,
+        f"polygon: give 3 to {MAX_POLYGON_VERTICES} vertices as [lon, lat] pairs",
+    )
+    points = tuple((float(v[0]), float(v[1])) for v in vertices)
+    require(
+        all(
+            math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90 for lon, lat in points
+        ),
+        "polygon: each vertex is [lon, lat] in range",
+    )
+    shape = Polygon(points)
+    require(shape.is_valid and shape.area > 0, "polygon: the vertices must draw one simple area (no crossing edges)")
+    min_lon, min_lat, max_lon, max_lat = shape.bounds
+    wide_m = max(max_lat - min_lat, (max_lon - min_lon) * math.cos(math.radians(max(abs(min_lat), abs(max_lat)))))
+    require(wide_m * 111_320 <= MAX_POLYGON_EXTENT_M, f"polygon: at most {MAX_POLYGON_EXTENT_M:,.0f} m across")
+    return points
 
 
 @dataclass(frozen=True)
@@ -162,9 +203,14 @@ class EventSubmitted(Result):
     conflicts: tuple[ConflictNotice, ...]
 
 
-def _lonlat(session: Session, agency_id: int, request: SubmitEventRequest) -> tuple[float, float]:
+def _place(session: Session, agency_id: int, request: SubmitEventRequest) -> Place:
+    if request.polygon is not None:
+        from shapely import Polygon
+
+        centre = Polygon(request.polygon).centroid
+        return Place(float(centre.x), float(centre.y), float(request.radius_m), request.polygon)
     if request.lon is not None and request.lat is not None:
-        return float(request.lon), float(request.lat)
+        return Place(float(request.lon), float(request.lat), float(request.radius_m))
     from pyproj import Transformer
 
     from openilp.db.models import Agency
@@ -173,28 +219,7 @@ def _lonlat(session: Session, agency_id: int, request: SubmitEventRequest) -> tu
     assert agency is not None
     to_wgs84 = Transformer.from_crs(agency.crs, "EPSG:4326", always_xy=True)
     lon, lat = to_wgs84.transform(request.x_m, request.y_m)
-    return float(lon), float(lat)
-
-
-def _table_around(lon: float, lat: float, rows: Sequence[Any]) -> EventTable:
-    """Rows of (id, lon, lat, radius_m, starts_at, ends_at, targets) as an :class:`EventTable` in
-    metres, azimuthal equidistant around (lon, lat)."""
-    import numpy as np
-    from pyproj import Transformer
-
-    local = Transformer.from_crs(
-        "EPSG:4326", f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m", always_xy=True
-    )
-    x, y = local.transform(np.array([r[1] for r in rows], dtype=float), np.array([r[2] for r in rows], dtype=float))
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return EventTable(
-        x_m=np.asarray(x, dtype=float),
-        y_m=np.asarray(y, dtype=float),
-        radius_m=np.array([r[3] for r in rows], dtype=float),
-        start_s=np.array([(r[4] - epoch).total_seconds() for r in rows], dtype=float),
-        end_s=np.array([(r[5] - epoch).total_seconds() for r in rows], dtype=float),
-        targets=tuple(frozenset(json.loads(r[6])) if r[6] != "[]" else frozenset() for r in rows),
-    )
+    return Place(float(lon), float(lat), float(request.radius_m))
 
 
 def _contacts(session: Session, rows: list[DeconflictionEvent]) -> dict[int, tuple[str, str]]:
@@ -209,26 +234,38 @@ def _contacts(session: Session, rows: list[DeconflictionEvent]) -> dict[int, tup
 
 def submit_event(core: OpenILP, actor: UserInfo | None, request: SubmitEventRequest) -> EventSubmitted:
     """Record a planned operation and report its conflicts (see the module notes); audited."""
-    from sqlalchemy import select
 
-    from openilp.db.deconfliction_models import DeconflictionConflict, DeconflictionEvent
+    from openilp.db.deconfliction_models import (
+        DeconflictionCell,
+        DeconflictionConflict,
+        DeconflictionEvent,
+        DeconflictionTarget,
+    )
     from openilp.db.models import Notification
 
     with core.unit_of_work(actor) as uow:
         actor = _permitted(uow, actor, "submit deconfliction events")
     request = request.validate()
+    rule = event_rules(core)[request.event_type]
     with core.unit_of_work(actor) as uow:
-        lon, lat = _lonlat(uow.session, actor.agency_id, request)
-        # Columns, not ORM objects: the check reads every active event, the conflicts only a few.
+        place = _place(uow.session, actor.agency_id, request)
+        purge_locations(uow, core.settings.deconfliction_purge_after_h)
+        keys = matching_keys(uow.session, request.targets)
+        rows = candidate_rows(uow.session, place, request.starts_at, request.ends_at, rule, keys, uow.now)
+        new = PlannedEvent(
+            0.0,
+            0.0,
+            float(request.radius_m),
+            request.starts_at,
+            request.ends_at,
+            tuple(keys),
+            polygon=local_polygon(place),
+            rule=rule,
+        )
+        hits = check_event(new, table_around(place, rows)) if rows else []
         E = DeconflictionEvent
-        active = uow.session.execute(
-            select(E.id, E.lon, E.lat, E.radius_m, E.starts_at, E.ends_at, E.targets)
-            .where(E.status == "active", E.ends_at >= uow.now - DEFAULT_TIME_BUFFER)
-            .order_by(E.id)
-        ).all()
-        new = PlannedEvent(0.0, 0.0, float(request.radius_m), request.starts_at, request.ends_at, request.targets)
-        hits = check_event(new, _table_around(lon, lat, active), buffer_m=DEFAULT_BUFFER_M)
-        others = [uow.session.get(E, int(active[hit.second][0])) for hit in hits]
+        others = [uow.session.get(E, int(rows[hit.second][0])) for hit in hits]
+        min_lon, min_lat, max_lon, max_lat = place.box(rule.buffer_m)
         row = DeconflictionEvent(
             agency_id=actor.agency_id,
             created_by_id=actor.id,
@@ -236,8 +273,17 @@ def submit_event(core: OpenILP, actor: UserInfo | None, request: SubmitEventRequ
             event_type=request.event_type,
             operation_name=request.operation_name,
             address=request.address,
-            lon=lon,
-            lat=lat,
+            lon=place.lon,
+            lat=place.lat,
+            polygon=json.dumps([list(v) for v in place.polygon]) if place.polygon else None,
+            min_lon=min_lon,
+            min_lat=min_lat,
+            max_lon=max_lon,
+            max_lat=max_lat,
+            buffer_m=rule.buffer_m,
+            time_buffer_s=rule.time_buffer.total_seconds(),
+            window_from=request.starts_at - rule.time_buffer,
+            window_until=request.ends_at + rule.time_buffer,
             radius_m=float(request.radius_m),
             starts_at=request.starts_at,
             ends_at=request.ends_at,
@@ -248,6 +294,10 @@ def submit_event(core: OpenILP, actor: UserInfo | None, request: SubmitEventRequ
         )
         uow.session.add(row)
         uow.session.flush()
+        uow.session.add_all(DeconflictionTarget(event_id=row.id, key=key) for key in sorted(keys))
+        uow.session.add_all(
+            DeconflictionCell(event_id=row.id, cell=cell) for cell in cells_of((min_lon, min_lat, max_lon, max_lat))
+        )
         agencies = _contacts(uow.session, [*(o for o in others if o is not None), row])
         mine_code, mine_name = agencies[actor.agency_id]
         notices = []
@@ -274,6 +324,12 @@ def submit_event(core: OpenILP, actor: UserInfo | None, request: SubmitEventRequ
                     )[:1000],
                     created_at=uow.now,
                 )
+            )
+            alarm_watch_centre(
+                uow,
+                conflict.id,
+                f"{mine_name} ({mine_code}) planned event #{row.id} ({request.event_type}) that conflicts "
+                f"({' and '.join(_REASON_TEXT[r] for r in hit.reasons)}) with event #{other.id} of {name} ({code}).",
             )
             uow.audit(
                 action="deconfliction_conflict",
@@ -358,7 +414,16 @@ def list_events(core: OpenILP, actor: UserInfo | None, request: ListEventsReques
                 notice = ConflictNotice(
                     c.id, tuple(c.reasons.split(",")), code, name, other.contact_name, other.contact_phone
                 )
-                mine.append({**dataclasses.asdict(notice), "other_status": other.status})
+                mine.append(
+                    {
+                        **dataclasses.asdict(notice),
+                        "other_status": other.status,
+                        "status": c.status,
+                        "resolution": c.resolution,
+                        "resolution_note": c.resolution_note,
+                        "exigency_waiver": c.exigency_waiver,
+                    }
+                )
             out.append(
                 {
                     "id": row.id,

@@ -1,4 +1,5 @@
-"""``POST/GET /api/v1/deconfliction/events`` and ``POST /api/v1/deconfliction/events/{event_id}/close``."""
+"""``POST/GET /api/v1/deconfliction/events``, ``POST /api/v1/deconfliction/events/{event_id}/close`` and
+the watch centre's ``/api/v1/deconfliction/conflicts`` (queue, acknowledge, resolve, waive)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,20 @@ from pydantic import BaseModel, Field
 from openilp.core import OpenILP
 from openilp.security.actors import UserInfo
 from openilp.services.deconfliction import (
+    AcknowledgeRequest,
     CloseEventRequest,
     ListEventsRequest,
+    ResolveRequest,
     SubmitEventRequest,
+    WaiveRequest,
+    WatchQueueRequest,
+    acknowledge_conflict,
     close_event,
     list_events,
+    resolve_conflict,
     submit_event,
+    waive_conflict,
+    watch_queue,
 )
 from openilp.web.auth import require
 from openilp.web.context import get_core
@@ -45,6 +54,7 @@ class EventIn(BaseModel):
     lat: float | None = Field(None, ge=-90, le=90)
     address: str = Field("", max_length=300)
     targets: list[str] = Field(default_factory=list, max_length=50)
+    polygon: list[tuple[float, float]] | None = Field(None, max_length=200)
 
 
 class CloseIn(BaseModel):
@@ -55,7 +65,8 @@ class CloseIn(BaseModel):
 @router.post("/events", status_code=201)
 def submit_api(payload: EventIn, core: OpenILP = Depends(get_core), user: UserInfo = Depends(SUBMIT)) -> dict[str, Any]:
     """Record the event; its conflicts name only the other side's agency and point of contact."""
-    request = SubmitEventRequest(**{**payload.model_dump(), "targets": tuple(payload.targets)})
+    polygon = tuple((float(lon), float(lat)) for lon, lat in payload.polygon) if payload.polygon is not None else None
+    request = SubmitEventRequest(**{**payload.model_dump(), "targets": tuple(payload.targets), "polygon": polygon})
     return submit_event(core, user, request).as_dict()
 
 
@@ -75,3 +86,50 @@ def close_api(
 ) -> dict[str, Any]:
     """Cancel (``outcome`` "cancelled") or end ("ended") one of the agency's active events."""
     return close_event(core, user, CloseEventRequest(event_id, payload.outcome, payload.reason)).as_dict()
+
+
+WATCH = require("deconfliction:watch")
+WAIVE = require("deconfliction:waive")
+
+
+class ResolveIn(BaseModel):
+    resolution: str = Field(max_length=12)
+    note: str = Field("", max_length=1000)
+
+
+class WaiveIn(BaseModel):
+    reason: str = Field(max_length=1000)
+
+
+@router.get("/conflicts")
+def queue_api(
+    include_resolved: bool = Query(False, description="Include resolved conflicts."),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(WATCH),
+) -> dict[str, Any]:
+    """The watch centre's queue (watch officers; audited read)."""
+    return watch_queue(core, user, WatchQueueRequest(include_resolved=include_resolved)).as_dict()
+
+
+@router.post("/conflicts/{conflict_id}/acknowledge")
+def acknowledge_api(
+    conflict_id: Id, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WATCH)
+) -> dict[str, Any]:
+    """A watch officer acknowledges an open conflict; both parties are told."""
+    return acknowledge_conflict(core, user, AcknowledgeRequest(conflict_id)).as_dict()
+
+
+@router.post("/conflicts/{conflict_id}/resolve")
+def resolve_api(
+    conflict_id: Id, payload: ResolveIn, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WATCH)
+) -> dict[str, Any]:
+    """A watch officer records the resolution (proceed, joint, delay, cancel); both parties are told."""
+    return resolve_conflict(core, user, ResolveRequest(conflict_id, payload.resolution, payload.note)).as_dict()
+
+
+@router.post("/conflicts/{conflict_id}/waive")
+def waive_api(
+    conflict_id: Id, payload: WaiveIn, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WAIVE)
+) -> dict[str, Any]:
+    """A supervisor of either party lets their team proceed under exigency."""
+    return waive_conflict(core, user, WaiveRequest(conflict_id, payload.reason)).as_dict()
