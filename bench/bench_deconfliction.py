@@ -248,7 +248,12 @@ def _run_backend(url: str | None, folder: Path) -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
-    out: dict[str, Any] = {"active_events": N_ACTIVE, "new_events": N_NEW, "target_ms": 50}
+    out: dict[str, Any] = {
+        "active_events": N_ACTIVE,
+        "new_events": N_NEW,
+        "target_ms": 50,
+        "load_average_start": [round(v, 2) for v in os.getloadavg()],
+    }
     with tempfile.TemporaryDirectory(prefix="openilp-bench-deconfliction-") as folder:
         out["sqlite"] = _run_backend(None, Path(folder))
     pg = os.environ.get("OPENILP_BENCH_DATABASE_URL")
@@ -271,5 +276,6 @@ def run() -> dict[str, Any]:
             f"(same conflicts {r['same_conflicts']}) | {r['ratio']}× |"
         )
     out["table_rows"] = rows
+    out["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     write_result("deconfliction", out)
     return out

@@ -33,8 +33,17 @@ def test_weaker_parameters_need_a_rehash() -> None:
     assert not needs_rehash(hash_password("a password of length"))
 
 
-def test_roles_are_the_seven_documented_ones() -> None:
-    assert ROLES == ("analyst", "officer", "supervisor", "reviewer", "auditor", "administrator", "partner")
+def test_roles_are_the_eight_documented_ones() -> None:
+    assert ROLES == (
+        "analyst",
+        "officer",
+        "supervisor",
+        "reviewer",
+        "auditor",
+        "administrator",
+        "partner",
+        "watch_officer",
+    )
     assert "partner" not in INTERNAL_ROLES
 
 

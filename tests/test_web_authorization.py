@@ -299,6 +299,13 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
         **_only(["watch_officer"], 422),
     },
     ("POST", "/api/v1/deconfliction/conflicts/{conflict_id}/waive"): {"anonymous": 401, **_only(["supervisor"], 422)},
+    # Deconfliction pages (tests/test_browser_deconfliction.py): forms without a CSRF token are refused.
+    ("GET", "/deconfliction"): {"anonymous": 303, **_only(_DECONFLICT)},
+    ("POST", "/deconfliction/events"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/deconfliction/conflicts/{conflict_id}/waive"): {"anonymous": 303, **_everyone(403)},
+    ("GET", "/deconfliction/watch"): {"anonymous": 303, **_only(["watch_officer"])},
+    ("POST", "/deconfliction/conflicts/{conflict_id}/acknowledge"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/deconfliction/conflicts/{conflict_id}/resolve"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/series/similar"): {"anonymous": 303, **_only(_LE, 422)},
     ("POST", "/series"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/series/{series_id}"): {"anonymous": 303, **_only(_LE, 404)},

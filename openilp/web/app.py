@@ -131,6 +131,7 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
     app.include_router(transparency_routes.router)
     app.include_router(deconfliction_routes.api)
     app.include_router(exchange_routes.api)
+    app.include_router(deconfliction_routes.pages)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_error_handlers(app)
     # The last added middleware runs first: headers wrap everything, then the session, then the gate.

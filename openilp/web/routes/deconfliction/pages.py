@@ -1,0 +1,207 @@
+"""Deconfliction pages: plan an event and see its conflicts (``/deconfliction``), and the watch
+centre's queue (``/deconfliction/watch``) with its acknowledge and resolve forms; a supervisor's
+exigency waiver from the planning page. Thin shells over :mod:`openilp.services.deconfliction`, the
+same calls as the JSON API; every form carries the CSRF token."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from openilp.core import OpenILP
+from openilp.security.actors import UserInfo
+from openilp.services import deconfliction as service
+from openilp.tasking.deconfliction import EVENT_TYPES
+from openilp.web.actions import attempt
+from openilp.web.context import get_core
+from openilp.web.csrf import check_csrf
+from openilp.web.params import Id
+from openilp.web.rendering import render
+from openilp.web.routes.deconfliction.api import SUBMIT, WAIVE, WATCH
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/deconfliction", include_in_schema=False)
+
+
+def _plan_page(
+    request: Request,
+    core: OpenILP,
+    user: UserInfo,
+    *,
+    submitted: dict[str, Any] | None = None,
+    error: str | None = None,
+    form: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    events = service.list_events(core, user, service.ListEventsRequest()).as_dict()["events"]
+    return render(
+        request,
+        "deconfliction/plan.html",
+        user=user,
+        events=events,
+        event_types=EVENT_TYPES,
+        resolutions=service.RESOLUTIONS,
+        submitted=submitted,
+        error=error,
+        form=form or {},
+        can_waive=user.can("deconfliction:waive"),
+        status_code=status_code,
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+def plan_page(request: Request, core: OpenILP = Depends(get_core), user: UserInfo = Depends(SUBMIT)) -> Response:
+    """The planning form and the agency's active events with their conflicts."""
+    return _plan_page(request, core, user)
+
+
+def _moment(text: str, name: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{name}: write a date and time, e.g. 2027-03-01T22:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _number(text: str, name: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{name}: write a number") from None
+
+
+@router.post("/events", response_class=HTMLResponse)
+def submit_page(
+    request: Request,
+    csrf_token: str = Form(""),
+    event_type: str = Form("", max_length=40),
+    operation_name: str = Form("", max_length=200),
+    starts_at: str = Form("", max_length=40),
+    ends_at: str = Form("", max_length=40),
+    lon: str = Form("", max_length=40),
+    lat: str = Form("", max_length=40),
+    radius_m: str = Form("100", max_length=20),
+    address: str = Form("", max_length=300),
+    contact_name: str = Form("", max_length=200),
+    contact_phone: str = Form("", max_length=40),
+    targets: str = Form("", max_length=5_000),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(SUBMIT),
+) -> Response:
+    """Record the planned event and show its conflicts (the other side's agency and contact only)."""
+    check_csrf(request, csrf_token)
+    form = {
+        "event_type": event_type,
+        "operation_name": operation_name,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "lon": lon,
+        "lat": lat,
+        "radius_m": radius_m,
+        "address": address,
+        "contact_name": contact_name,
+        "contact_phone": contact_phone,
+        "targets": targets,
+    }
+    try:
+        submission = service.SubmitEventRequest(
+            event_type=event_type,
+            operation_name=operation_name,
+            starts_at=_moment(starts_at, "starts_at"),
+            ends_at=_moment(ends_at, "ends_at"),
+            contact_name=contact_name,
+            contact_phone=contact_phone,
+            radius_m=_number(radius_m, "radius_m"),
+            lon=_number(lon, "lon"),
+            lat=_number(lat, "lat"),
+            address=address,
+            targets=tuple(t.strip() for t in targets.replace("\n", ",").split(",") if t.strip()),
+        )
+    except ValueError as exc:
+        return _plan_page(request, core, user, error=str(exc), form=form, status_code=400)
+    outcome = attempt(lambda: service.submit_event(core, user, submission))
+    if outcome.value is None:
+        return _plan_page(request, core, user, error=outcome.error, form=form, status_code=outcome.status_code)
+    return _plan_page(request, core, user, submitted=outcome.value.as_dict())
+
+
+@router.post("/conflicts/{conflict_id}/waive", response_class=HTMLResponse)
+def waive_page(
+    conflict_id: Id,
+    request: Request,
+    csrf_token: str = Form(""),
+    reason: str = Form("", max_length=1000),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(WAIVE),
+) -> Response:
+    """A supervisor's exigency waiver: the team proceeds now."""
+    check_csrf(request, csrf_token)
+    outcome = attempt(lambda: service.waive_conflict(core, user, service.WaiveRequest(conflict_id, reason)))
+    if outcome.value is None:
+        return render(
+            request, "error.html", status_code=outcome.status_code, title="Not waived", message=outcome.error or ""
+        )
+    return RedirectResponse("/deconfliction", status_code=303)
+
+
+@router.get("/watch", response_class=HTMLResponse)
+def watch_page(request: Request, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WATCH)) -> Response:
+    """The watch centre's queue, with the resolved conflicts below."""
+    conflicts = service.watch_queue(core, user, service.WatchQueueRequest(include_resolved=True)).as_dict()
+    rows = list(conflicts["conflicts"])
+    return render(
+        request,
+        "deconfliction/watch.html",
+        user=user,
+        queue=[c for c in rows if c["status"] != "resolved"],
+        resolved=[c for c in rows if c["status"] == "resolved"],
+        resolutions=service.RESOLUTIONS,
+    )
+
+
+@router.post("/conflicts/{conflict_id}/acknowledge", response_class=HTMLResponse)
+def acknowledge_page(
+    conflict_id: Id,
+    request: Request,
+    csrf_token: str = Form(""),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(WATCH),
+) -> Response:
+    """Take an open conflict; both parties are told."""
+    check_csrf(request, csrf_token)
+    outcome = attempt(lambda: service.acknowledge_conflict(core, user, service.AcknowledgeRequest(conflict_id)))
+    if outcome.value is None:
+        return render(
+            request,
+            "error.html",
+            status_code=outcome.status_code,
+            title="Not acknowledged",
+            message=outcome.error or "",
+        )
+    return RedirectResponse("/deconfliction/watch", status_code=303)
+
+
+@router.post("/conflicts/{conflict_id}/resolve", response_class=HTMLResponse)
+def resolve_page(
+    conflict_id: Id,
+    request: Request,
+    csrf_token: str = Form(""),
+    resolution: str = Form("", max_length=12),
+    note: str = Form("", max_length=1000),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(WATCH),
+) -> Response:
+    """Record the resolution; both parties are told."""
+    check_csrf(request, csrf_token)
+    outcome = attempt(
+        lambda: service.resolve_conflict(core, user, service.ResolveRequest(conflict_id, resolution, note))
+    )
+    if outcome.value is None:
+        return render(
+            request, "error.html", status_code=outcome.status_code, title="Not resolved", message=outcome.error or ""
+        )
+    return RedirectResponse("/deconfliction/watch", status_code=303)
