@@ -1,7 +1,7 @@
 """deconfliction: polygons, per-type rules, an indexed place filter, matching keys, the watch-centre queue, purge
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import math
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
