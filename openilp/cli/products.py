@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from openilp.cli.common import console, core, emit_json, fail, service
 
@@ -67,10 +68,11 @@ def _report(produced: Any, where: list[str], as_json: bool) -> None:
     withheld = f"; withheld: {', '.join(produced.withheld)}" if produced.withheld else ""
     console.print(
         f"{produced.title}: product #{produced.product_id} version {produced.version}, "
-        f"{produced.pdf_pages} pages, {produced.marking.tlp}{withheld}."
+        f"{produced.pdf_pages} pages, {produced.marking.tlp}{withheld}.",
+        soft_wrap=True,  # a path or marking is never broken across lines
     )
     for place in where:
-        console.print(f"  delivered: {place}")
+        console.print(escape(f"  delivered: {place}"), soft_wrap=True)
 
 
 @app.command("compstat")
@@ -139,4 +141,4 @@ def send(
     for channel, recipient in targets:
         request = SendRequest(product_id, channel, recipient, reason)
         sent = service(functools.partial(send_product, core(), None, request))
-        console.print(f"product #{product_id} delivered: {sent.path or sent.recipient}")
+        console.print(escape(f"product #{product_id} delivered: {sent.path or sent.recipient}"), soft_wrap=True)
