@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,3 +97,50 @@ def test_killing_the_server_right_after_the_acknowledgement_loses_no_tip(engine:
             acknowledged.append(response.json()["tip_id"])
     engine.dispose()  # connections of the killed server are gone; read with fresh ones
     assert all(_tip_exists(engine, tip_id) for tip_id in acknowledged)
+
+
+def test_killing_the_server_mid_stream_loses_no_acknowledged_tip(engine: Engine, tmp_path: Path) -> None:
+    """Four clients submit tips back to back; the server is killed while requests are in flight.
+
+    Repeated over three server lives: every tip whose 201 reached a client is in the store afterwards,
+    and at most the requests in flight at each kill (one per client) are stored unacknowledged.
+    """
+    seed_agency(engine)
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    for life in range(3):
+        with server_process(engine, tmp_path) as (base, process):
+            stop = threading.Event()
+
+            def submit(base: str = base, stop: threading.Event = stop) -> None:
+                with httpx.Client(base_url=base, timeout=30) as client:
+                    while not stop.is_set():
+                        try:
+                            response = client.post("/api/v1/public/tips", json=TIP)
+                        except httpx.TransportError:
+                            return  # the server died mid-request: no acknowledgement
+                        if response.status_code == 201:
+                            with lock:
+                                acknowledged.append(response.json()["tip_id"])
+
+            clients = [threading.Thread(target=submit) for _ in range(4)]
+            for thread in clients:
+                thread.start()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # let at least a few tips through in this life
+                with lock:
+                    if len(acknowledged) >= 10 * (life + 1):
+                        break
+                time.sleep(0.01)
+            process.send_signal(signal.SIGKILL)
+            stop.set()
+            for thread in clients:
+                thread.join(timeout=60)
+    engine.dispose()
+    assert len(acknowledged) >= 30
+    missing = [tip_id for tip_id in acknowledged if not _tip_exists(engine, tip_id)]
+    assert missing == []
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(Tip)).scalar_one()
+    # Every acknowledged tip is stored; at most the requests in flight at each kill may be stored unacknowledged.
+    assert len(acknowledged) <= stored <= len(acknowledged) + 3 * 4
