@@ -40,6 +40,7 @@ PATH_PARAMS = {
     "designation_id": "1",
     "event_id": "1",
     "conflict_id": "1",
+    "group_id": "1",
 }
 #: A real file under each mount.
 MOUNT_SAMPLES = {"/static": "/static/css/openilp.css"}
@@ -147,6 +148,14 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/intel/settings/agreements"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/settings/agreements/{agreement_id}/revoke"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/settings/grading-scheme"): {"anonymous": 303, **_everyone(403)},
+    # Sharing groups (tests/test_sharing_groups.py): managed by settings roles, listed by releasers too.
+    ("GET", "/api/v1/intel/groups"): {"anonymous": 401, **_only(_SETTINGS + _TRIAGE)},
+    ("POST", "/api/v1/intel/groups"): {"anonymous": 401, **_only(_SETTINGS, 422)},
+    ("GET", "/api/v1/intel/groups/{group_id}"): {"anonymous": 401, **_only(_SETTINGS + _TRIAGE, 404)},
+    ("POST", "/api/v1/intel/groups/{group_id}/members"): {"anonymous": 401, **_only(_SETTINGS, 422)},
+    ("GET", "/intel/groups"): {"anonymous": 303, **_only(_SETTINGS)},
+    ("POST", "/intel/groups"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/intel/groups/{group_id}/members"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/records/{record_id}/correct/form"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/records/{record_id}/correct"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/intel/records/{record_id}/emergency-release"): {"anonymous": 303, **_everyone(403)},

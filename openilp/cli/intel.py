@@ -1,7 +1,8 @@
 """``openilp intel``: scheduler jobs for the 28 CFR Part 23 review-or-purge cycle, and administration.
 
 ``review-due`` and ``purge-expired`` run daily. ``agreements add|list|revoke`` keeps the partner
-sharing agreements (23.20(f)(1)) and ``grading-scheme show|set`` the agency's grading scheme; they
+sharing agreements (23.20(f)(1)), ``groups create|list|members`` the sharing groups and
+``grading-scheme show|set`` the agency's grading scheme; they
 act as an existing account (``--user``, an administrator or supervisor) and are audited under its
 name, through the same services as the web pages (:mod:`openilp.services.intel.agreements`).
 A refusal prints its message (naming the field at fault) and exits with status 1.
@@ -27,13 +28,15 @@ T = TypeVar("T")
 
 #: The ``openilp intel`` group (added by :mod:`openilp.cli.main`).
 app = typer.Typer(
-    help="Criminal intelligence: review tasks and purges (run daily), sharing agreements, grading scheme.",
+    help="Criminal intelligence: review tasks and purges (run daily), sharing agreements and groups, grading scheme.",
     no_args_is_help=True,
 )
 agreements_app = typer.Typer(help="Partner sharing agreements (28 CFR 23.20(f)(1)): add, list, revoke.")
 app.add_typer(agreements_app, name="agreements")
 grading_app = typer.Typer(help="The agency's grading scheme (Admiralty or UK 3x5x2): show, set.")
 app.add_typer(grading_app, name="grading-scheme")
+groups_app = typer.Typer(help="Sharing groups: named audiences of member agencies; create, list, members.")
+app.add_typer(groups_app, name="groups")
 
 _USER = typer.Option(..., "--user", help="Account to act as (an administrator or supervisor; audited).")
 _JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -188,3 +191,72 @@ def grading_set(
     actor = _admin(user)
     chosen = _call(lambda: choose_grading_scheme(core(), actor, GradingSchemeRequest(scheme)))
     console.print(escape(f"grading scheme of {actor.agency_code}: {chosen.grading_scheme}"))
+
+
+def _members(value: str) -> list[str]:
+    return [code.strip() for code in value.split(",") if code.strip()]
+
+
+def _print_group(row: dict[str, object]) -> None:
+    members = row["members"]
+    assert isinstance(members, list)
+    codes = ", ".join(str(m["code"]) for m in members)
+    console.print(escape(f"sharing group #{row['id']} {row['name']!s} ({row['owner_agency']!s}): {codes}"))
+
+
+@groups_app.command("list")
+def groups_list(user: str = _USER, as_json: bool = _JSON) -> None:
+    """The sharing groups your agency owns or belongs to, with their member agencies."""
+    from openilp.services.intel.groups import list_groups
+
+    actor = _admin(user)
+    rows = _call(lambda: list_groups(core(), actor)).as_dict()["groups"]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("id", "name", "owner", "members", "description")
+    for row in rows:
+        codes = ", ".join(m["code"] for m in row["members"])
+        table.add_row(
+            str(row["id"]), escape(row["name"]), escape(row["owner_agency"]), escape(codes), escape(row["description"])
+        )
+    console.print(table)
+
+
+@groups_app.command("create")
+def groups_create(
+    name: str = typer.Argument(..., help="Name of the group (unique in your agency)."),
+    members: str = typer.Option("", "--members", help="Comma-separated member agency codes (yours is added)."),
+    description: str = typer.Option("", "--description", help="Who the group is, on what terms."),
+    user: str = _USER,
+    as_json: bool = _JSON,
+) -> None:
+    """Create a sharing group owned by your agency (audited)."""
+    from openilp.services.intel.groups import GroupRequest, create_group
+
+    actor = _admin(user)
+    row = _call(lambda: create_group(core(), actor, GroupRequest(name, description, _members(members)))).as_dict()
+    if as_json:
+        emit_json(row)
+    else:
+        _print_group(row)
+
+
+@groups_app.command("members")
+def groups_members(
+    group_id: int = typer.Argument(..., help="Id of the group (see `openilp intel groups list`)."),
+    add: str = typer.Option("", "--add", help="Comma-separated agency codes to add."),
+    remove: str = typer.Option("", "--remove", help="Comma-separated agency codes to remove."),
+    user: str = _USER,
+    as_json: bool = _JSON,
+) -> None:
+    """Add and remove member agencies of a group your agency owns (audited)."""
+    from openilp.services.intel.groups import MembersRequest, change_members
+
+    actor = _admin(user)
+    request = MembersRequest(group_id, _members(add), _members(remove))
+    row = _call(lambda: change_members(core(), actor, request)).as_dict()
+    if as_json:
+        emit_json(row)
+    else:
+        _print_group(row)

@@ -4,6 +4,7 @@ from openilp.db import (
     deconfliction_models,  # noqa: F401  (registers the deconfliction tables on Base)
     entity_models,  # noqa: F401  (registers the entity tables on Base)
     product_models,  # noqa: F401  (registers the products tables on Base)
+    sharing_models,  # noqa: F401  (registers the sharing-group tables on Base)
 )
 from openilp.db.engine import DatabaseError, make_engine, migrate, session_scope
 from openilp.db.models import Agency, AuditEntry, Base, ImportFile, Incident, IncidentLedger, OffenceCategory, User

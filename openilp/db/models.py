@@ -416,6 +416,15 @@ class IntelRecord(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: The tip or suspicious-activity report this record came from, if any.
     source_tip_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id"), nullable=True)
+    #: TLP 2.0 marking ("TLP:CLEAR" … "TLP:RED", :mod:`openilp.intel.markings`) beside the handling code.
+    tlp: Mapped[str] = mapped_column(String(20), default="TLP:AMBER", server_default="TLP:AMBER")
+    #: For an item received from a partner (an imported bundle, a federated copy): who sent it, and the
+    #: marking, handling code and audience (JSON list of agency codes, None = any the marking allows) it
+    #: arrived with. Every further hop may only narrow them (:func:`openilp.intel.markings.check_narrowing`).
+    received_from: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    received_tlp: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    received_handling_code: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    received_audience: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     agency: Mapped[Agency] = relationship()
     subjects: Mapped[list[IntelSubject]] = relationship(
@@ -502,6 +511,10 @@ class IntelDissemination(Base):
     imminent_danger: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: The assessment released in an emergency (never the raw file); empty for other releases.
     assessment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: The TLP 2.0 marking the release went out under (never wider than the record's).
+    tlp: Mapped[str] = mapped_column(String(20), default="TLP:AMBER", server_default="TLP:AMBER")
+    #: The sharing group the release was addressed to (one row per recipient), if any.
+    sharing_group_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_groups.id"), nullable=True)
 
 
 class Notification(Base):
