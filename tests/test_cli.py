@@ -168,3 +168,18 @@ def test_piped_report_keeps_long_and_bracketed_file_names_whole(
     row = next(line for line in output.splitlines() if "month" in line)
     assert name in row  # on one line, brackets and all: not cut to 80 columns, not read as markup
     assert row.split(name)[1].split()[:4] == ["│", "imported", "│", "2"]
+
+
+def test_serve_keeps_idle_connections_open_longer_than_a_proxy(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn's 5 s keep-alive closed connections that busy clients and proxies (60 s) were about to
+    reuse: their next request got no response. ``openilp serve`` keeps them 65 s."""
+    import uvicorn
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
+    code, output = invoke("serve", "--port", "8765")
+    assert code == 0, output
+    assert calls and calls[0]["timeout_keep_alive"] == 65
+    assert calls[0]["host"] == "127.0.0.1" and calls[0]["port"] == 8765

@@ -12,6 +12,12 @@ from openilp.cli.common import console, core, fail
 #: The ``openilp serve`` command; :mod:`openilp.cli.main` adds it at the top level.
 app = typer.Typer()
 
+#: Seconds an idle keep-alive connection stays open. Longer than the 60 s of common reverse
+#: proxies and load balancers, so the server never closes a connection that a proxy (or a busy
+#: client) is about to reuse: with uvicorn's 5 s default, a client that paused a few seconds sent
+#: its next request into a closing connection and got no response.
+KEEP_ALIVE_S = 65
+
 
 @app.command("serve")
 def serve(
@@ -53,4 +59,9 @@ def serve(
             reload_dirs=[str(Path(__file__).resolve().parent.parent)],
         )
         return
-    uvicorn.run(create_app(deployment, https_only=https_only), host=bind_host, port=bind_port)
+    uvicorn.run(
+        create_app(deployment, https_only=https_only),
+        host=bind_host,
+        port=bind_port,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
