@@ -100,6 +100,48 @@ def compstat(
     _report(produced, _deliver(produced, output, folder, email, html, reason), as_json)
 
 
+@app.command("bulletin")
+def bulletin(
+    agency: str = typer.Option("", "--agency", help="Agency code (default: the only agency in the store)."),
+    category: str = typer.Option("burglary", "--category", help="Offence category or crime group of the series."),
+    as_of: str = typer.Option(..., "--as-of", help="Last day of the period searched (YYYY-MM-DD)."),
+    days: int = typer.Option(60, "--days", help="Days searched, up to --as-of."),
+    rank: int = typer.Option(1, "--rank", help="Which possible series: 1 = the strongest."),
+    threshold: float = typer.Option(3.0, "--threshold", help="Mean log Bayes factor a series must reach."),
+    min_size: int = typer.Option(3, "--min-size", help="Fewest incidents in a series."),
+    contact: str = typer.Option("", "--contact", help="Contact line (default: the setting products_contact)."),
+    reason: str = typer.Option("Tactical bulletin for patrol", "--reason", help="Why it is sent (logged)."),
+    on_restricted: str = _ON_RESTRICTED,
+    output: Path | None = _OUTPUT,
+    folder: Path | None = _FOLDER,
+    email: list[str] = _EMAIL,
+    html: Path | None = _HTML,
+    as_json: bool = _JSON,
+) -> None:
+    """A tactical bulletin of a possible series found by series linkage: map, timeline, incidents, MO, look-for."""
+    from openilp.services.products.bulletin import BulletinRequest
+    from openilp.services.products.bulletin import bulletin as run
+
+    try:
+        day = dt.date.fromisoformat(as_of.strip())
+    except ValueError:
+        fail(f"--as-of must be a date written YYYY-MM-DD, got {as_of!r}")
+    request = BulletinRequest(
+        agency_code=agency,
+        category=category,
+        as_of=day,
+        days=days,
+        rank=rank,
+        threshold=threshold,
+        min_size=min_size,
+        contact=contact,
+    )
+    if not (output or folder or email):
+        fail("say where the product goes: -o FILE.pdf, --folder DIR or --email ADDRESS")
+    produced = service(lambda: run(core(), None, request, on_restricted=on_restricted))
+    _report(produced, _deliver(produced, output, folder, email, html, reason), as_json)
+
+
 @app.command("rerender")
 def rerender(
     product_id: int = typer.Argument(..., help="The stored product version to build again."),
@@ -107,7 +149,7 @@ def rerender(
     as_json: bool = _JSON,
 ) -> None:
     """Build a stored product again from its parameters (a new version) and say whether its numbers changed."""
-    from openilp.services.products.common import rerender as run
+    from openilp.services.products.catalogue import rerender_product as run
 
     result = service(lambda: run(core(), None, product_id))
     if output is not None:

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Figure", "MapCircle", "MapLayer", "incident_map", "weekly_chart"]
+__all__ = ["Figure", "MapCircle", "MapLayer", "incident_map", "timeline_chart", "weekly_chart"]
 
 #: Dots per inch of the embedded PNG images (sharp on paper, small in the file).
 DPI = 150
@@ -117,6 +117,7 @@ def incident_map(
     circles: Sequence[MapCircle] = (),
     highlight: Sequence[str] = (),
     name_property: str = "",
+    labels: Sequence[str] = (),
     width_in: float = 6.5,
     height_in: float = 5.0,
 ) -> Figure:
@@ -124,7 +125,8 @@ def incident_map(
 
     ``highlight`` names boundary features (by ``name_property``, e.g. the neighbourhoods of a district)
     drawn with a darker outline and a light grey fill; the others are drawn thin. Without points, circles
-    or highlighted areas the map shows the whole layer.
+    or highlighted areas the map shows the whole layer. ``labels`` (one per point of the first layer)
+    are printed beside its points, e.g. the numbers of a bulletin's incidents table.
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(width_in, height_in))
@@ -166,6 +168,12 @@ def incident_map(
             label=f"{layer.label} ({len(lon)})",
             zorder=3 + index,
         )
+    if layers and labels:
+        first = layers[0]
+        for x, y, text in zip(first.lon, first.lat, labels, strict=True):
+            ax.annotate(
+                str(text), (float(x), float(y)), textcoords="offset points", xytext=(4, 4), fontsize=7, zorder=9
+            )
     for circle in circles:
         dy = circle.radius_m / _METRES_PER_DEGREE
         dx = dy / max(math.cos(math.radians(circle.lat)), 0.1)
@@ -227,3 +235,57 @@ def weekly_chart(
     described = "; ".join(f"{label}: {', '.join(str(int(c)) for c in counts)}" for label, counts in series.items())
     span = f"weeks from {week_starts[0]} to {week_starts[-1]}" if week_starts else "no weeks"
     return Figure(png, f"Chart: {title}. {described} ({span}).")
+
+
+def timeline_chart(
+    starts: Sequence[Any],
+    window_hours: Sequence[float],
+    labels: Sequence[str],
+    *,
+    title: str,
+    exact_window_hours: float = 3.0,
+    width_in: float = 6.5,
+    height_in: float = 2.6,
+) -> Figure:
+    """A series' incidents in time: the date across, the local time of day up, each point labelled.
+
+    ``starts`` are local start times (datetimes), ``window_hours`` the length of each recorded window
+    and ``labels`` a short label per incident (its number in the bulletin's table). Incidents with a
+    window up to ``exact_window_hours`` are black dots at their time (a bar shows the window); the
+    others, which have no time of day, are open squares on the "no time" row at the top.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(width_in, height_in))
+    no_time_row = 26.0
+    timed = 0
+    for when, hours, label in zip(starts, window_hours, labels, strict=True):
+        exact = float(hours) <= exact_window_hours
+        hour = when.hour + when.minute / 60.0 if exact else no_time_row
+        if exact:
+            timed += 1
+            if float(hours) > 0:
+                ax.plot([when, when], [hour, min(hour + float(hours), 24.0)], color="#000000", linewidth=1.2)
+            ax.scatter([when], [hour], s=24, marker="o", facecolor="#000000", edgecolor="#000000", zorder=3)
+        else:
+            ax.scatter([when], [hour], s=24, marker="s", facecolor="#ffffff", edgecolor="#000000", zorder=3)
+        ax.annotate(str(label), (when, hour), textcoords="offset points", xytext=(0, 5), ha="center", fontsize=6)
+    ax.set_ylim(-0.5, no_time_row + 2)
+    ax.set_yticks([0, 6, 12, 18, 24, no_time_row])
+    ax.set_yticklabels(["00:00", "06:00", "12:00", "18:00", "24:00", "no time"], fontsize=7)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.5)
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_title(title, fontsize=10)
+    png = _save(fig)
+    first = min(starts) if len(starts) else None
+    last = max(starts) if len(starts) else None
+    span = f" from {first:%Y-%m-%d} to {last:%Y-%m-%d}" if first is not None and last is not None else ""
+    return Figure(
+        png,
+        f"Timeline: {title}. {len(labels)} incidents{span}; {timed} at their recorded time of day, "
+        f"{len(labels) - timed} with a date or a long window only (top row).",
+    )

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from openilp.core import OpenILP
     from openilp.security.actors import UserInfo
 
-__all__ = ["PossibleSeries", "PossibleSeriesRequest", "possible_series"]
+__all__ = ["PossibleSeries", "PossibleSeriesRequest", "find_possible_series", "possible_series"]
 
 
 @dataclass(frozen=True)
@@ -70,11 +70,6 @@ class PossibleSeries(Result):
 
 def possible_series(core: OpenILP, actor: UserInfo | None, request: PossibleSeriesRequest) -> PossibleSeries:
     """The alert list of possible series among the agency's recent crimes of one category."""
-    from openilp.analysis.linkage.candidates import candidate_pairs
-    from openilp.analysis.linkage.clustering import MAX_CLUSTER_CRIMES, cluster_series
-    from openilp.analysis.linkage.features import pair_features
-    from openilp.services.analysis.events import EventQuery, load_events
-
     actor = require_permission(actor, "series:read", "list possible series")
     request = request.validate()
     with core.unit_of_work(actor) as uow:
@@ -85,17 +80,46 @@ def possible_series(core: OpenILP, actor: UserInfo | None, request: PossibleSeri
             details={"category": request.category, "days": request.days, "as_of": as_of.isoformat()},
             agency_id=actor.agency_id,
         )
+    start, crimes, pairs_scored, series = find_possible_series(core, actor.agency_code, request, as_of)
+    return PossibleSeries(
+        category=request.category,
+        period=(start.isoformat(), as_of.isoformat()),
+        crimes=crimes,
+        pairs_scored=pairs_scored,
+        series=tuple(series),
+        method={
+            "score": "log Bayes factor under a prior (PriorBayesLinkage); unlinked distributions from a year of data",
+            "variables": list(SCORED_VARIABLES),
+            "clustering": "average linkage on the scores (crimeClust_hier)",
+            "max_distance_m": request.max_distance_m,
+            "max_gap_days": request.max_gap_days,
+            "threshold": request.threshold,
+        },
+        limitations=LIMITATIONS,
+    )
+
+
+def find_possible_series(
+    core: OpenILP, agency_code: str, request: PossibleSeriesRequest, as_of: dt.date
+) -> tuple[dt.date, int, int, list[dict[str, Any]]]:
+    """The clustering behind :func:`possible_series`, for callers that checked permissions themselves
+    (a bulletin): the period's first day, the crimes compared, the pairs scored and the series found."""
+    from openilp.analysis.linkage.candidates import candidate_pairs
+    from openilp.analysis.linkage.clustering import MAX_CLUSTER_CRIMES, cluster_series
+    from openilp.analysis.linkage.features import pair_features
+    from openilp.services.analysis.events import EventQuery, load_events
+
     start = as_of - dt.timedelta(days=request.days - 1)
     try:
         recent, _ = load_events(
             core.engine,
-            EventQuery(agency_code=actor.agency_code, categories=(request.category,), date_from=start, date_to=as_of),
+            EventQuery(agency_code=agency_code, categories=(request.category,), date_from=start, date_to=as_of),
         )
         # the unlinked distributions come from a year of the same category (more pairs, same city)
         history, _ = load_events(
             core.engine,
             EventQuery(
-                agency_code=actor.agency_code,
+                agency_code=agency_code,
                 categories=(request.category,),
                 date_from=as_of - dt.timedelta(days=364),
                 date_to=as_of,
@@ -132,19 +156,4 @@ def possible_series(core: OpenILP, actor: UserInfo | None, request: PossibleSeri
                     "neighbourhoods": sorted({str(v) for v in members["neighbourhood"].dropna()}),
                 }
             )
-    return PossibleSeries(
-        category=request.category,
-        period=(start.isoformat(), as_of.isoformat()),
-        crimes=len(recent),
-        pairs_scored=pairs_scored,
-        series=tuple(series),
-        method={
-            "score": "log Bayes factor under a prior (PriorBayesLinkage); unlinked distributions from a year of data",
-            "variables": list(SCORED_VARIABLES),
-            "clustering": "average linkage on the scores (crimeClust_hier)",
-            "max_distance_m": request.max_distance_m,
-            "max_gap_days": request.max_gap_days,
-            "threshold": request.threshold,
-        },
-        limitations=LIMITATIONS,
-    )
+    return start, len(recent), pairs_scored, series
