@@ -49,7 +49,7 @@ def _write_pages(produced: ProducedProduct, pages: str, scale: float) -> None:
     document = pypdfium2.PdfDocument(produced.pdf)
     for number in (int(p) for p in pages.split(",") if p):
         image = document[number - 1].render(scale=scale, grayscale=True).to_pil().convert("L")
-        target = IMAGES / f"products-{produced.kind}-page-{number}.png"
+        target = IMAGES / f"products-{produced.kind.replace('_', '-')}-page-{number}.png"
         image.save(target, format="PNG", optimize=True)
         print(f"{target.name}: {image.size[0]}×{image.size[1]} px, {target.stat().st_size // 1024} KiB")
 

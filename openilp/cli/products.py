@@ -16,7 +16,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from openilp.cli.common import console, core, emit_json, fail, service
+from openilp.cli.common import acting_user, console, core, emit_json, fail, service
 
 #: The ``openilp products`` group (added by :mod:`openilp.cli.main`).
 app = typer.Typer(help="Intelligence products: the weekly CompStat pack, bulletins; stored, marked and logged.")
@@ -26,6 +26,10 @@ _FOLDER = typer.Option(None, "--folder", help="Also deliver the PDF into this fo
 _EMAIL = typer.Option([], "--email", help="Also e-mail the PDF to this address (repeatable; SMTP settings).")
 _HTML = typer.Option(None, "--html", help="Also write the HTML version to this file.")
 _JSON = typer.Option(False, "--json", help="Print the stored version's facts as JSON.")
+_CAUTIONS = (
+    "armed, violent, assaults_officers, flight_risk, weapons_at_address, dangerous_dogs, counter_surveillance, "
+    "medical_caution"
+)
 _ON_RESTRICTED = typer.Option("redact", "--on-restricted", help="redact (leave restricted items out) or refuse.")
 
 
@@ -41,7 +45,13 @@ def _week(value: str) -> dt.date:
 
 
 def _deliver(
-    produced: Any, output: Path | None, folder: Path | None, email: list[str], html: Path | None, reason: str
+    produced: Any,
+    output: Path | None,
+    folder: Path | None,
+    email: list[str],
+    html: Path | None,
+    reason: str,
+    actor: Any = None,
 ) -> list[str]:
     from openilp.services.products.delivery import SendRequest, send_product
 
@@ -56,7 +66,7 @@ def _deliver(
         html.write_text(produced.html, encoding="utf-8")
     for channel, recipient in targets:
         request = SendRequest(produced.product_id, channel, recipient, reason)
-        sent = service(functools.partial(send_product, openilp, None, request, pdf=produced.pdf))
+        sent = service(functools.partial(send_product, openilp, actor, request, pdf=produced.pdf))
         where.append(sent.path or sent.recipient)
     return where
 
@@ -142,16 +152,46 @@ def bulletin(
     _report(produced, _deliver(produced, output, folder, email, html, reason), as_json)
 
 
+@app.command("safety-alert")
+def safety_alert(
+    user: str = typer.Option(..., "--user", help="Account to act as: it reads the records (audited)."),
+    record: list[int] = typer.Option(..., "--record", help="Intelligence record number (repeatable)."),
+    purpose: str = typer.Option(..., "--purpose", help="Why the records are read (audited with each read)."),
+    caution: list[str] = typer.Option(..., "--caution", help="Caution flag (repeatable): " + _CAUTIONS + "."),
+    instructions: str = typer.Option("", "--instructions", help="What officers should do if they meet the subject."),
+    contact: str = typer.Option("", "--contact", help="Contact line (default: the setting products_contact)."),
+    reason: str = typer.Option("Officer safety", "--reason", help="Why it is sent (logged)."),
+    on_restricted: str = _ON_RESTRICTED,
+    output: Path | None = _OUTPUT,
+    folder: Path | None = _FOLDER,
+    email: list[str] = _EMAIL,
+    html: Path | None = _HTML,
+    as_json: bool = _JSON,
+) -> None:
+    """An officer-safety alert from intelligence records: caution flags, subjects, records; marked by the records."""
+    from openilp.services.products.safety_alert import SafetyAlertRequest
+    from openilp.services.products.safety_alert import safety_alert as run
+
+    actor = acting_user(user, "products:produce")
+    request = SafetyAlertRequest(tuple(record), purpose, tuple(caution), instructions, actor.agency_code, contact)
+    if not (output or folder or email):
+        fail("say where the product goes: -o FILE.pdf, --folder DIR or --email ADDRESS")
+    produced = service(lambda: run(core(), actor, request, on_restricted=on_restricted))
+    _report(produced, _deliver(produced, output, folder, email, html, reason, actor), as_json)
+
+
 @app.command("rerender")
 def rerender(
     product_id: int = typer.Argument(..., help="The stored product version to build again."),
+    user: str = typer.Option("", "--user", help="Account to act as (needed for products holding intelligence)."),
     output: Path | None = _OUTPUT,
     as_json: bool = _JSON,
 ) -> None:
     """Build a stored product again from its parameters (a new version) and say whether its numbers changed."""
     from openilp.services.products.catalogue import rerender_product as run
 
-    result = service(lambda: run(core(), None, product_id))
+    actor = acting_user(user, "products:produce") if user else None
+    result = service(lambda: run(core(), actor, product_id))
     if output is not None:
         output.write_bytes(result.product.pdf)
     if as_json:

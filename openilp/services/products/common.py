@@ -50,6 +50,7 @@ __all__ = [
 PRODUCT_KINDS: dict[str, str] = {
     "compstat": "Weekly CompStat pack",
     "bulletin": "Tactical bulletin",
+    "safety_alert": "Officer-safety alert",
 }
 #: Kind → function that builds that kind again from stored parameters (filled by each product module).
 _BUILDERS: dict[str, Callable[[OpenILP, UserInfo | None, Mapping[str, Any]], BuiltProduct]] = {}
