@@ -207,6 +207,10 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/deploy/override"): {"anonymous": 401, **_only(["supervisor"], 422)},
     ("POST", "/api/v1/deploy/justify"): {"anonymous": 401, **_only(["supervisor"], 422)},
     ("POST", "/deploy/justify"): {"anonymous": 303, **_everyone(403)},
+    # The concentration audit of issued lists (tests/test_patrol_log.py): planners; the matrix's store
+    # has no disparity data, so the page says why and the JSON answers with the counts.
+    ("GET", "/civil-rights/concentration"): {"anonymous": 303, **_only(_PLANNERS)},
+    ("GET", "/api/v1/civil-rights/concentration.json"): {"anonymous": 401, **_only(_PLANNERS)},
     # Problems (SARA): tests/test_problems_web.py. No problem 1 exists: reads answer 404 to those permitted.
     ("GET", "/api/v1/problems"): {"anonymous": 401, **_only(INTERNAL)},
     ("POST", "/api/v1/problems"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 422)},

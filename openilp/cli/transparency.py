@@ -1,4 +1,6 @@
-"""``openilp transparency``: the public transparency report (a thin shell over :mod:`openilp.services.transparency`)."""
+"""``openilp transparency``: the public transparency report (a thin shell over :mod:`openilp.services.transparency`);
+``openilp concentration``: the concentration audit of issued lists (over
+:mod:`openilp.services.analysis.concentration`)."""
 
 from __future__ import annotations
 
@@ -46,3 +48,54 @@ def transparency(
     console.print(table)
     for note in report.notes:
         console.print(escape(note))
+
+
+@app.command("concentration")
+def concentration(
+    date_from: str = typer.Option(..., "--from", help="First shift day of the period (YYYY-MM-DD)."),
+    date_to: str = typer.Option(..., "--to", help="Last shift day of the period (YYYY-MM-DD)."),
+    agency: str = typer.Option("", "--agency", help="Agency code (default: the only agency in the store)."),
+    measure: str = typer.Option("minutes", "--measure", help="Count patrol 'minutes' or issued 'lists'."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """The concentration audit (The Markup 2021) of the deployment lists issued for a period's shifts."""
+    from openilp.services.analysis.concentration import ConcentrationAudit, ConcentrationRequest, concentration_audit
+    from openilp.services.analysis.incidents import parse_iso_date
+
+    def audit() -> ConcentrationAudit:
+        request = ConcentrationRequest(
+            agency, parse_iso_date(date_from, "--from"), parse_iso_date(date_to, "--to"), measure
+        )
+        return concentration_audit(core(), None, request)
+
+    result = service(audit)
+    payload = result.as_dict()
+    if as_json:
+        emit_json(payload)
+        return
+    console.print(
+        escape(
+            f"{payload['agency']}: {payload['lists']} issued lists, {payload['places']} places, "
+            f"shifts {payload['date_from']} to {payload['date_to']}"
+        )
+    )
+    for key, title in (("residents", "residents by group"), ("income", "households by income")):
+        table_data = payload[key]
+        if table_data is None:
+            continue
+        table = Table(title=f"{title}{' (flagged)' if table_data['flagged'] else ''}")
+        for column in ("group", "most targeted", "median", "never targeted", "most ÷ median", "never ÷ median"):
+            table.add_column(column, justify="left" if column == "group" else "right")
+        for row in table_data["rows"]:
+            cells = [row["most_targeted_share"], row["median_share"], row["never_targeted_share"]]
+            ratios = [row["most_to_median"], row["never_to_median"]]
+            table.add_row(
+                escape(row["group"]),
+                *("–" if v is None else f"{v:.1%}" for v in cells),
+                *("–" if v is None else f"{v:.2f}" for v in ratios),
+            )
+        console.print(table)
+        for note in table_data["notes"]:
+            console.print(escape(note))
+    for why in {payload["why_no_residents"], payload["why_no_income"]} - {""}:
+        console.print(escape(why), soft_wrap=True)

@@ -61,6 +61,7 @@ from openilp.services.analysis.events import EventQuery, block_addresses_in_squa
 from openilp.services.analysis.forecasting import ForecastRequest, forecast_geojson, run_forecast
 from openilp.services.analysis.gates import check_written_reason, held_because, latest_justification, model_key
 from openilp.services.analysis.nearrepeat import KnoxRequest, NearRepeatAlertRequest, run_near_repeat_alerts
+from openilp.services.analysis.patrol_log import log_issued_plan
 from openilp.tasking import DeploymentPlan, DisparityReport, disparity_check, plan_deployment, read_demographics
 
 __all__ = [
@@ -94,6 +95,12 @@ class DisparitySource:
         population_column = "pop17"
         neighbourhoods = ""          # optional: default the agency's boundary layer
         label = "2017 ACS estimates by neighbourhood"
+        income = "households_by_income.csv"           # optional: for the concentration audit
+        income_groups = ["under_25k", "25k_to_200k", "over_200k"]   # households per band, same id column
+
+    Income (households by income band per neighbourhood, keyed by the same ``id_column``) is read
+    only by the concentration audit (:mod:`openilp.services.analysis.concentration`), never by a
+    plan.
     """
 
     demographics_path: Path
@@ -103,6 +110,8 @@ class DisparitySource:
     population_column: str | None = None
     neighbourhoods_path: Path | None = None
     label: str = ""
+    income_path: Path | None = None
+    income_columns: tuple[str, ...] = ()
 
     @classmethod
     def from_toml(cls, path: str | Path) -> DisparitySource:
@@ -112,7 +121,17 @@ class DisparitySource:
             values = tomllib.loads(source.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{source.name}: not valid TOML ({exc})") from exc
-        known = {"demographics", "id_column", "groups", "population", "population_column", "neighbourhoods", "label"}
+        known = {
+            "demographics",
+            "id_column",
+            "groups",
+            "population",
+            "population_column",
+            "neighbourhoods",
+            "label",
+            "income",
+            "income_groups",
+        }
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"{source.name}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -134,6 +153,10 @@ class DisparitySource:
         population = resolve("population")
         if population is not None and not values.get("population_column"):
             raise ValueError(f"{source.name}: population needs population_column")
+        income = resolve("income")
+        income_groups = values.get("income_groups") or []
+        if (income is None) != (not income_groups) or not isinstance(income_groups, list):
+            raise ValueError(f"{source.name}: give income (a CSV) and income_groups (its columns, a list) together")
         return cls(
             demographics_path=demographics,
             group_columns=tuple(str(g) for g in groups),
@@ -142,6 +165,8 @@ class DisparitySource:
             population_column=values.get("population_column") or None,
             neighbourhoods_path=resolve("neighbourhoods"),
             label=str(values.get("label", "")),
+            income_path=income,
+            income_columns=tuple(str(g) for g in income_groups),
         )
 
 
@@ -909,13 +934,16 @@ def make_deployment(
                 "issued_at": issued_at,
             }
         )
+        agency_id = _agency_id(uow.session, request.agency_code)
         uow.audit(
             action="hold" if held else "create",
             object_type="deployment_plan",
             object_id=reference,
             details={**_audit_details(request, plan), "held_because": held},
-            agency_id=_agency_id(uow.session, request.agency_code),
+            agency_id=agency_id,
         )
+        if not held:
+            _log_patrol(uow.session, agency_id, reference, request, plan, uow.now)
     return DeploymentResult(
         request,
         plan,
@@ -930,6 +958,23 @@ def make_deployment(
 
 def _agency_id(session: Session, agency_code: str) -> int:
     return int(session.scalars(select(Agency.id).where(Agency.code == agency_code)).one())
+
+
+def _log_patrol(
+    session: Session, agency_id: int, reference: str, request: DeployRequest, plan: Deployment, now: dt.datetime
+) -> None:
+    """Log the places of an issued list with their patrol propensity (:mod:`.patrol_log`)."""
+    log_issued_plan(
+        session,
+        agency_id=agency_id,
+        reference=reference,
+        issued_at=now,
+        shift_day=plan.as_of,
+        shift_hours=plan.plan.shift_hours,
+        method=request.method,
+        cell_size_m=request.cell_size_m,
+        places=plan.places,
+    )
 
 
 def _gates(session: Session, request: DeployRequest, plan: Deployment, now: dt.datetime) -> list[dict[str, str]]:
@@ -975,13 +1020,15 @@ def override_deployment(core: OpenILP, actor: UserInfo | None, request: Override
                 "an override releases the parity gate only: "
                 + "; ".join(h["why"] for h in held if h["gate"] != "parity")
             )
+        agency_id = _agency_id(uow.session, deploy.agency_code)
         uow.audit(
             action="override",
             object_type="deployment_plan",
             object_id=request.reference,
             details={**_audit_details(deploy, plan), "reason": request.reason, "overrides": held},
-            agency_id=_agency_id(uow.session, deploy.agency_code),
+            agency_id=agency_id,
         )
+        _log_patrol(uow.session, agency_id, request.reference, deploy, plan, uow.now)
         issued_by = actor.username if actor is not None else "command line"
         issued_at = f"{uow.now:%Y-%m-%d %H:%M} UTC"
     return DeploymentResult(

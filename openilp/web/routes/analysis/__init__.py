@@ -10,13 +10,15 @@ what they share).
 * :mod:`~openilp.web.routes.analysis.trends` — ``/api/v1/analysis/trends.*``, ``/analysis/trends``;
 * :mod:`~openilp.web.routes.analysis.forecast` — ``/api/v1/forecast/weekly.geojson``, ``/forecast``;
 * :mod:`~openilp.web.routes.analysis.tasking` — ``/api/v1/deploy.json``, ``/deploy``, ``/deploy/print``;
+* :mod:`~openilp.web.routes.analysis.civil_rights` — ``/api/v1/civil-rights/concentration.json``,
+  ``/civil-rights/concentration``;
 * ``/api/v1/jobs/{job_id}`` — progress of the analyses the pages run in the background
   (:func:`~openilp.web.routes.analysis.common.run_in_background`).
 """
 
 from fastapi import APIRouter
 
-from openilp.web.routes.analysis import forecast, hotspots, nearrepeat, tasking, trends
+from openilp.web.routes.analysis import civil_rights, forecast, hotspots, nearrepeat, tasking, trends
 from openilp.web.routes.analysis.common import jobs_api
 
 __all__ = ["ROUTERS"]
@@ -33,5 +35,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     forecast.pages,
     tasking.api,
     tasking.pages,
+    civil_rights.api,
+    civil_rights.pages,
     jobs_api,
 )
