@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from openilp.ingest.spec import load_source_spec
 from openilp.services.analysis.hotspots import HOTSPOT_COLUMNS
 from openilp.services.analysis.nearrepeat import KNOX_COLUMNS, ZONE_COLUMNS
 from openilp.services.analysis.trends import TREND_COLUMNS
+from openilp.web.paging import PAGE_ROWS
 
 pytestmark = pytest.mark.realdata
 
@@ -115,12 +117,57 @@ def test_the_alert_page_lists_zones_by_complaint_number_and_address(client: Test
     query = "category=burglary&time_bands=7,14,21&space_bands=100,200&permutations=99&history_days=30&as_of=2019-02-28"
     zones = client.get(f"/api/v1/analysis/near-repeat-alerts.geojson?{query}").json()["features"]
     assert zones, "burglary in early 2019 leaves near-repeat zones in force on 20 February"
-    page = client.get(f"/analysis/near-repeat?{query}")
-    assert page.status_code == 200 and 'id="alert-zones"' in page.text
-    table = page.text.split('id="alert-zones"')[1].split("</table>")[0]
+    table = ""
+    for number in range(1, -(-len(zones) // PAGE_ROWS) + 1):
+        page = client.get(f"/analysis/near-repeat?{query}&page={number}")
+        assert page.status_code == 200 and 'id="alert-zones"' in page.text
+        table += page.text.split('id="alert-zones"')[1].split("</table>")[0]
     for props in (f["properties"] for f in zones):
         assert f">{props['complaint_number']}</th>" in table and str(props["block_address"]) in table
         assert f">incident {props['incident_id']}<" not in table
+
+
+def test_the_alert_zones_are_paged_and_sorted(client: TestClient) -> None:
+    query = "category=burglary&category=motor_vehicle_theft&time_bands=7,14,21&space_bands=100,200&permutations=99"
+    query += "&history_days=58&as_of=2019-02-28"
+    zones = [
+        f["properties"] for f in client.get(f"/api/v1/analysis/near-repeat-alerts.geojson?{query}").json()["features"]
+    ]
+    assert len(zones) > PAGE_ROWS, f"{len(zones)} zones: more than one page holds"
+
+    def listed(html: str) -> list[str]:
+        table = html.split('id="alert-zones"')[1].split("</table>")[0]
+        return re.findall(r'<th scope="row">([^<]+)</th>', table)
+
+    def every_page(order: str) -> list[str]:
+        first = client.get(f"/analysis/near-repeat?{query}&sort={order}")
+        assert first.status_code == 200
+        pages = int(re.search(r"page 1 of (\d+)", first.text).group(1))  # type: ignore[union-attr]
+        assert pages == -(-len(zones) // PAGE_ROWS) and f"{len(zones):,} rows" in first.text
+        assert len(listed(first.text)) == min(len(zones), PAGE_ROWS)
+        shown = listed(first.text)
+        for number in range(2, pages + 1):
+            shown += listed(client.get(f"/analysis/near-repeat?{query}&sort={order}&page={number}").text)
+        return shown
+
+    def number(z: dict[str, object]) -> str:
+        return str(z["complaint_number"] or f"incident {z['incident_id']}")
+
+    by_risk = every_page("risk")
+    assert sorted(by_risk) == sorted(number(z) for z in zones)  # every zone once, over the pages
+    risk = {number(z): float(z["max_multiplier"]) for z in zones}  # type: ignore[arg-type]
+    assert [risk[n] for n in by_risk] == sorted(risk.values(), reverse=True)
+    expires = {number(z): str(z["expires_date"]) for z in zones}
+    by_expiry = every_page("expires")
+    assert [expires[n] for n in by_expiry] == sorted(expires.values())
+    # The sort links keep the filters; the column sorted on says so; a page past the end shows the last.
+    page = client.get(f"/analysis/near-repeat?{query}&sort=risk")
+    assert 'aria-sort="descending"><a href="/analysis/near-repeat?category=burglary' in page.text
+    assert "Alert zones, highest risk first" in page.text
+    last = client.get(f"/analysis/near-repeat?{query}&page=10000")
+    assert last.status_code == 200 and listed(last.text) == by_expiry[-len(listed(last.text)) :]
+    assert client.get(f"/analysis/near-repeat?{query}&page=0").status_code == 422
+    assert "Alert zones, soonest to expire first" in client.get(f"/analysis/near-repeat?{query}&sort=nonsense").text
 
 
 def test_trends_api(client: TestClient) -> None:

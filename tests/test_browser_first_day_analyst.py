@@ -78,8 +78,8 @@ def test_a_month_of_hot_spots_compstat_and_a_forecast_from_the_navigation(server
         page.goto(f"{server}{href}?category=burglary&method=naive", timeout=120000)
         page.wait_for_selector("#map:not([data-cells-drawn=''])", state="attached", timeout=60000)
         assert int(page.locator("#map").get_attribute("data-cells-drawn") or 0) > 0
-        page.wait_for_selector("#map[data-boundary-drawn]", state="attached", timeout=30000)
-        assert int(page.locator("#map").get_attribute("data-boundary-drawn") or 0) == 88  # St. Louis neighbourhoods
+        page.wait_for_selector("#map[data-boundary-features]", state="attached", timeout=30000)
+        assert int(page.locator("#map").get_attribute("data-boundary-features") or 0) == 88  # St. Louis neighbourhoods
         page.wait_for_selector("#map[data-streets-drawn]", state="attached", timeout=30000)
         assert int(page.locator("#map").get_attribute("data-streets-drawn") or 0) > 1000
         assert page.locator("#accuracy-chart svg polyline").count() >= 1

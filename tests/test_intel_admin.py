@@ -338,7 +338,7 @@ def test_settings_pages_and_api_manage_agreements_and_scheme(
     }
     bad = client.post("/intel/settings/agreements", data=form)
     assert bad.status_code == 400 and _error(bad.text).startswith("valid_to:")
-    assert 'data-field="valid_to"' in bad.text and 'value="MOU 2024/7"' in bad.text
+    assert 'id="err-valid_to"' in bad.text and 'value="MOU 2024/7"' in bad.text
     added = client.post("/intel/settings/agreements", data={**form, "valid_to": ""}, follow_redirects=False)
     assert added.status_code == 303
     listed = client.get("/api/v1/intel/agreements").json()["agreements"]

@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_SCHEME",
     "HANDLING_CODES",
     "check_grading",
+    "grading_errors",
     "check_handling",
     "describe_grading",
 ]
@@ -103,18 +104,33 @@ def _scheme(name: str) -> GradingScheme:
 
 
 def check_grading(scheme: str, source_grade: str, information_grade: str) -> None:
-    """Raise ValueError unless both grades belong to ``scheme``."""
-    chosen = _scheme(scheme)
+    """Raise ValueError unless both grades belong to ``scheme`` (the first of :func:`grading_errors`)."""
+    for message in grading_errors(scheme, source_grade, information_grade).values():
+        raise ValueError(message)
+
+
+def grading_errors(scheme: str, source_grade: str, information_grade: str) -> dict[str, str]:
+    """What is wrong with each grade (``source_grade``, ``information_grade``); empty when both fit ``scheme``.
+
+    >>> grading_errors("admiralty", "B", "9")  # doctest: +ELLIPSIS
+    {'information_grade': "information validity '9' is not in the admiralty scheme (choose 1, ...)"}
+    """
+    try:
+        chosen = _scheme(scheme)
+    except ValueError as exc:
+        return {"source_grade": str(exc)}
+    errors: dict[str, str] = {}
     if source_grade not in chosen.source_grades:
-        raise ValueError(
+        errors["source_grade"] = (
             f"source reliability {source_grade!r} is not in the {scheme} scheme "
             f"(choose {', '.join(chosen.source_grades)})"
         )
     if information_grade not in chosen.information_grades:
-        raise ValueError(
+        errors["information_grade"] = (
             f"information validity {information_grade!r} is not in the {scheme} scheme "
             f"(choose {', '.join(chosen.information_grades)})"
         )
+    return errors
 
 
 def check_handling(handling_code: str, conditions: str) -> None:

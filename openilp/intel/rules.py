@@ -39,11 +39,11 @@ openilp.intel.rules.SubmissionError: no criminal predicate: where is required ..
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from openilp.errors import InvalidRequest
-from openilp.intel.grading import DEFAULT_SCHEME, check_grading, check_handling
+from openilp.intel.grading import DEFAULT_SCHEME, HANDLING_CODES, check_handling, grading_errors
 
 __all__ = [
     "SubmissionError",
@@ -63,6 +63,7 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "MAX_SUBJECTS",
     "validate_submission",
+    "submission_field_errors",
     "check_predicate_facts",
     "clean_text",
 ]
@@ -134,7 +135,11 @@ MAX_SUBJECTS = 50
 
 
 class SubmissionError(InvalidRequest):
-    """A submission breaks a rule; the message says which and why."""
+    """A submission breaks a rule; the message says which and why, ``field`` the form field at fault."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -216,15 +221,17 @@ def check_predicate_facts(submission: Submission) -> dict[str, str]:
     >>> facts["predicate_where"]
     '100 Main St.'
     """
-    facts: dict[str, str] = {}
-    for name, (word, asks) in PREDICATE_FACTS.items():
-        text = clean_text(getattr(submission, name), name, MAX_SHORT_CHARS)
-        if not text:
-            raise SubmissionError(f"no criminal predicate: {word} is required ({name}: {asks})")
-        if len(text) < MIN_FACT_CHARS or _distinct_alnum(text) < MIN_FACT_DISTINCT:
-            raise SubmissionError(f"no criminal predicate: {word} must state a fact ({name}: {asks})")
-        facts[name] = text
-    return facts
+    return {name: _fact(submission, name) for name in PREDICATE_FACTS}
+
+
+def _fact(submission: Submission, name: str) -> str:
+    word, asks = PREDICATE_FACTS[name]
+    text = clean_text(getattr(submission, name), name, MAX_SHORT_CHARS)
+    if not text:
+        raise SubmissionError(f"no criminal predicate: {word} is required ({name}: {asks})")
+    if len(text) < MIN_FACT_CHARS or _distinct_alnum(text) < MIN_FACT_DISTINCT:
+        raise SubmissionError(f"no criminal predicate: {word} must state a fact ({name}: {asks})")
+    return text
 
 
 def _choice(value: str, name: str, choices: dict[str, str] | frozenset[str]) -> None:
@@ -244,11 +251,47 @@ def validate_submission(submission: Submission) -> None:
     at least :data:`MIN_NEXUS_CHARS` characters). Text lengths are bounded. Whether the offence
     category exists is checked against the database by the service.
     """
-    s = submission
-    clean_text(s.title, "title", MAX_TITLE_CHARS, required=True)
-    clean_text(s.summary, "summary", MAX_TEXT_CHARS, required=True)
+    for _, check in _CHECKS:
+        check(submission)
+
+
+def submission_field_errors(submission: Submission) -> dict[str, str]:
+    """Every rule of :func:`validate_submission` that ``submission`` breaks, by form field name.
+
+    :func:`validate_submission` stops at the first broken rule; a form shows them all at once, each
+    next to its control (``subjects`` for the subject rows). Empty when the submission passes.
+
+    >>> s = Submission("", "s", "drugs", "too short", "", "informant", False, "admiralty", "B", "2",
+    ...     "P", "open", 1, subjects=[SubjectInput("person", "criminal_subject", "J. Doe")],
+    ...     predicate_who="J. Doe", predicate_what="sells cocaine", predicate_when="May 2024",
+    ...     predicate_where="100 Main St.")
+    >>> sorted(submission_field_errors(s))
+    ['factual_basis', 'lawful_collection_attested', 'source_reference', 'title']
+    """
+    errors: dict[str, str] = {}
+    for name, check in _CHECKS:
+        if name in errors:
+            continue
+        try:
+            check(submission)
+        except ValueError as exc:
+            errors[name] = str(exc)
+    return errors
+
+
+def _required_text(name: str, max_chars: int) -> Callable[[Submission], None]:
+    def check(s: Submission) -> None:
+        clean_text(getattr(s, name), name, max_chars, required=True)
+
+    return check
+
+
+def _offence_category(s: Submission) -> None:
     if not clean_text(s.offence_category, "offence_category", 40):
         raise SubmissionError("no criminal predicate: offence_category is required")
+
+
+def _factual_basis(s: Submission) -> None:
     basis = clean_text(s.factual_basis, "factual_basis", MAX_TEXT_CHARS)
     if not basis:
         raise SubmissionError(
@@ -262,29 +305,60 @@ def validate_submission(submission: Submission) -> None:
         raise SubmissionError(
             "no criminal predicate: factual_basis must state the facts in words (who did what, when and where)"
         )
-    check_predicate_facts(s)
+
+
+def _source_reference(s: Submission) -> None:
     if not clean_text(s.source_reference, "source_reference", MAX_SHORT_CHARS):
         raise SubmissionError(
             "no criminal predicate: source_reference is required (your agency's file number, 23.20(n))"
         )
+
+
+def _collection_method(s: Submission) -> None:
     if s.collection_method in FORBIDDEN_COLLECTION_METHODS:
         raise SubmissionError(
             f"collection method {s.collection_method!r} is unlawful and cannot be recorded (23.20(d))"
         )
     _choice(s.collection_method, "collection_method", COLLECTION_METHODS)
+
+
+def _attestation(s: Submission) -> None:
     if s.lawful_collection_attested is not True:
         raise SubmissionError("the submitter must attest that the information was lawfully collected (23.20(d))")
-    try:
-        check_grading(s.grading_scheme or DEFAULT_SCHEME, s.source_grade, s.information_grade)
-        check_handling(s.handling_code, clean_text(s.handling_conditions, "handling_conditions", MAX_TEXT_CHARS))
-    except SubmissionError:
-        raise
-    except ValueError as exc:
-        raise SubmissionError(str(exc)) from exc
-    _choice(s.sensitivity, "sensitivity", SENSITIVITIES)
-    _choice(s.file_type, "file_type", FILE_TYPES)
+
+
+def _grade(part: str) -> Callable[[Submission], None]:
+    def check(s: Submission) -> None:
+        errors = grading_errors(s.grading_scheme or DEFAULT_SCHEME, s.source_grade, s.information_grade)
+        if part in errors:
+            raise SubmissionError(errors[part])
+
+    return check
+
+
+def _handling_code(s: Submission) -> None:
+    if s.handling_code not in HANDLING_CODES:
+        try:
+            check_handling(s.handling_code, "")
+        except ValueError as exc:
+            raise SubmissionError(str(exc)) from exc
+
+
+def _handling_conditions(s: Submission) -> None:
+    conditions = clean_text(s.handling_conditions, "handling_conditions", MAX_TEXT_CHARS)
+    if s.handling_code in HANDLING_CODES:
+        try:
+            check_handling(s.handling_code, conditions)
+        except ValueError as exc:
+            raise SubmissionError(str(exc)) from exc
+
+
+def _control_official(s: Submission) -> None:
     if not isinstance(s.control_official_id, int):
         raise SubmissionError("a control official is required (23.20(g))")
+
+
+def _subjects(s: Submission) -> None:
     if len(s.subjects) > MAX_SUBJECTS:
         raise SubmissionError(f"at most {MAX_SUBJECTS} subjects per record")
     for subject in s.subjects:
@@ -296,8 +370,14 @@ def validate_submission(submission: Submission) -> None:
         raise SubmissionError(
             "a record needs at least one criminal subject; non-criminal identifiers alone suspect nobody"
         )
+
+
+def _protected_categories(s: Submission) -> None:
     for category in s.protected_categories:
         _choice(category, "protected category", PROTECTED_CATEGORIES)
+
+
+def _nexus(s: Submission) -> None:
     if s.protected_categories:
         nexus = clean_text(s.nexus_justification, "nexus_justification", MAX_TEXT_CHARS)
         if len(nexus) < MIN_NEXUS_CHARS:
@@ -306,3 +386,33 @@ def validate_submission(submission: Submission) -> None:
                 "recorded only with a written justification of its direct relation to criminal conduct "
                 f"(nexus_justification, at least {MIN_NEXUS_CHARS} characters; 28 CFR 23.20(b))"
             )
+
+
+def _fact_check(name: str) -> Callable[[Submission], None]:
+    def check(s: Submission) -> None:
+        _fact(s, name)
+
+    return check
+
+
+#: The submission rules in the order :func:`validate_submission` applies them, by form field.
+_CHECKS: tuple[tuple[str, Callable[[Submission], None]], ...] = (
+    ("title", _required_text("title", MAX_TITLE_CHARS)),
+    ("summary", _required_text("summary", MAX_TEXT_CHARS)),
+    ("offence_category", _offence_category),
+    ("factual_basis", _factual_basis),
+    *((name, _fact_check(name)) for name in PREDICATE_FACTS),
+    ("source_reference", _source_reference),
+    ("collection_method", _collection_method),
+    ("lawful_collection_attested", _attestation),
+    ("source_grade", _grade("source_grade")),
+    ("information_grade", _grade("information_grade")),
+    ("handling_code", _handling_code),
+    ("handling_conditions", _handling_conditions),
+    ("sensitivity", lambda s: _choice(s.sensitivity, "sensitivity", SENSITIVITIES)),
+    ("file_type", lambda s: _choice(s.file_type, "file_type", FILE_TYPES)),
+    ("control_official_id", _control_official),
+    ("subjects", _subjects),
+    ("protected_categories", _protected_categories),
+    ("nexus_justification", _nexus),
+)

@@ -43,11 +43,13 @@ _TITLES = {400: "Bad request", 403: "Not permitted", 404: "Not found", 409: "Con
 
 @dataclass(frozen=True)
 class Outcome(Generic[T]):
-    """What a service call gave a form: its value, or the message and status of its refusal."""
+    """What a service call gave a form: its value, or the message and status of its refusal (and the
+    form field at fault, when the refusal names one)."""
 
     value: T | None = None
     error: str | None = None
     status_code: int = 200
+    field: str = ""
 
     @property
     def ok(self) -> bool:
@@ -61,7 +63,8 @@ def attempt(action: Callable[[], T]) -> Outcome[T]:
     except (NotFound, ViewFromAnotherSite):
         raise
     except SHOWN_ON_FORMS as exc:
-        return Outcome(error=str(exc), status_code=status_code_for(exc))
+        field = getattr(exc, "field", "")
+        return Outcome(error=str(exc), status_code=status_code_for(exc), field=field if isinstance(field, str) else "")
 
 
 def install_service_error_handler(app: FastAPI) -> None:

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
@@ -77,8 +78,7 @@ class FieldError(SubmissionError):
     """Bad input; ``field`` names it (``partner_agency``, ``valid_to``, …) and starts the message."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
+        super().__init__(f"{field}: {message}", field=field)
 
 
 def parse_moment(value: object, field: str, *, end_of_day: bool = False) -> dt.datetime:
@@ -133,25 +133,55 @@ class AgreementRequest(Request):
     version: str = "1"
 
     def validate(self) -> AgreementRequest:
-        valid_from = self.valid_from
+        values, errors = self._checked()
+        for error in errors:
+            raise error
+        return dataclasses.replace(self, **values)
+
+    def field_errors(self) -> dict[str, str]:
+        """Every bad field at once, by form field name, each message without the field's prefix.
+
+        :meth:`validate` stops at the first; the settings form shows them all, each next to its
+        control. Whether the partner agency exists is checked by the service, not here.
+
+        >>> sorted(AgreementRequest(valid_from="2025-13-01", reference=" ", scope="all").field_errors())
+        ['partner_agency', 'reference', 'scope', 'valid_from']
+        """
+        errors = {}
+        if not str(self.partner_agency or "").strip():
+            errors["partner_agency"] = "choose the partner agency"
+        for error in self._checked()[1]:
+            errors.setdefault(error.field, str(error).removeprefix(f"{error.field}: "))
+        return errors
+
+    def _checked(self) -> tuple[dict[str, Any], list[FieldError]]:
+        """The cleaned values and every field's error, in the order :meth:`validate` reports them."""
+        values: dict[str, Any] = {}
+        errors: list[FieldError] = []
+
+        def check(name: str, clean: Callable[[], object]) -> None:
+            try:
+                values[name] = clean()
+            except FieldError as exc:
+                errors.append(exc)
+
+        valid_from, valid_to = self.valid_from, self.valid_to
         if not isinstance(valid_from, dt.datetime):
-            valid_from = parse_moment(valid_from, "valid_from")
-        valid_to = self.valid_to
+            check("valid_from", lambda: parse_moment(valid_from, "valid_from"))
         if isinstance(valid_to, str):
-            valid_to = parse_moment(valid_to, "valid_to", end_of_day=True) if valid_to.strip() else None
-        if valid_from.tzinfo is None or (valid_to is not None and valid_to.tzinfo is None):
-            raise FieldError("valid_from", "dates must carry a time zone")
-        if valid_to is not None and valid_to <= valid_from:
-            raise FieldError("valid_to", "must be after valid_from")
+            to_text = valid_to
+            check("valid_to", lambda: parse_moment(to_text, "valid_to", end_of_day=True) if to_text.strip() else None)
+        start, end = values.get("valid_from", valid_from), values.get("valid_to", valid_to)
+        if isinstance(start, dt.datetime) and not isinstance(end, str):
+            if start.tzinfo is None or (end is not None and end.tzinfo is None):
+                errors.append(FieldError("valid_from", "dates must carry a time zone"))
+            elif end is not None and end <= start:
+                errors.append(FieldError("valid_to", "must be after valid_from"))
         if self.scope not in AGREEMENT_SCOPES:
-            raise FieldError("scope", f"{str(self.scope)[:40]!r} is not one of: {', '.join(AGREEMENT_SCOPES)}")
-        return dataclasses.replace(
-            self,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            reference=_text(self.reference, "reference", 200),
-            version=_text(self.version, "version", 40),
-        )
+            errors.append(FieldError("scope", f"{str(self.scope)[:40]!r} is not one of: {', '.join(AGREEMENT_SCOPES)}"))
+        check("reference", lambda: _text(self.reference, "reference", 200))
+        check("version", lambda: _text(self.version, "version", 40))
+        return values, errors
 
 
 @dataclass(frozen=True)

@@ -128,10 +128,10 @@ def save_submission(
     if submission.grading_scheme != scheme:
         raise SubmissionError(f"your agency grades with the {scheme} scheme, not {submission.grading_scheme!r}")
     if session.get(OffenceCategory, submission.offence_category.strip()) is None:
-        raise SubmissionError(f"unknown offence category {submission.offence_category!r}")
+        raise SubmissionError(f"unknown offence category {submission.offence_category!r}", field="offence_category")
     official = session.get(User, submission.control_official_id)
     if official is None or official.agency_id != actor.agency_id or not official.is_active:
-        raise SubmissionError("the control official must be an active user of your agency")
+        raise SubmissionError("the control official must be an active user of your agency", field="control_official_id")
     now = uow.now
     record = IntelRecord(
         agency_id=actor.agency_id,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -64,7 +64,7 @@ TIP_NOT_FOUND = "No tip matches this tip ID and secret."
 
 def _check_attachments(files: Sequence[bytes]) -> None:
     if len(files) > MAX_ATTACHMENTS:
-        raise SubmissionError(f"at most {MAX_ATTACHMENTS} attachments")
+        raise SubmissionError(f"at most {MAX_ATTACHMENTS} attachments", field="attachments")
 
 
 def _clean_attachments(files: Sequence[bytes]) -> list[CleanImage]:
@@ -75,7 +75,7 @@ def _clean_attachments(files: Sequence[bytes]) -> list[CleanImage]:
         try:
             cleaned.append(strip_image(data))
         except ValueError as exc:
-            raise SubmissionError(str(exc)) from exc
+            raise SubmissionError(str(exc), field="attachments") from exc
     return cleaned
 
 
@@ -105,19 +105,53 @@ class TipRequest(Request):
     attachments: Sequence[bytes] = field(default_factory=tuple)
 
     def validate(self) -> TipRequest:
-        if self.kind not in TIP_KINDS:
-            raise SubmissionError(f"kind must be one of: {', '.join(TIP_KINDS)}")
-        text = clean_text(self.narrative, "narrative", MAX_TEXT_CHARS)
-        if len(text) < MIN_NARRATIVE_CHARS:
-            raise SubmissionError(f"describe what you saw (at least {MIN_NARRATIVE_CHARS} characters)")
+        for _, check in self._checks():
+            check()
         category = (self.behaviour_category or "").strip() or None
-        if self.kind == "sar":
-            if category not in SAR_CATEGORIES:
-                raise SubmissionError(f"choose the behaviour you observed: {', '.join(SAR_CATEGORIES)}")
-        elif category is not None:
-            raise SubmissionError("a behaviour category belongs to suspicious-activity reports only")
-        _check_attachments(self.attachments)
+        text = clean_text(self.narrative, "narrative", MAX_TEXT_CHARS)
         return TipRequest(str(self.agency), self.kind, text, category, tuple(self.attachments))
+
+    def field_errors(self) -> dict[str, str]:
+        """Every bad field at once, by form field name (empty when :meth:`validate` would pass).
+
+        Whether the agency exists and the photos decode is checked by :func:`submit_tip`.
+
+        >>> sorted(TipRequest("SLMPD", "sar", "short", None).field_errors())
+        ['behaviour_category', 'narrative']
+        """
+        errors: dict[str, str] = {}
+        for name, check in self._checks():
+            try:
+                check()
+            except SubmissionError as exc:
+                errors.setdefault(name, str(exc))
+        return errors
+
+    def _checks(self) -> tuple[tuple[str, Callable[[], None]], ...]:
+        """The rules by form field, in the order :meth:`validate` applies them."""
+
+        def kind() -> None:
+            if self.kind not in TIP_KINDS:
+                raise SubmissionError(f"kind must be one of: {', '.join(TIP_KINDS)}")
+
+        def narrative() -> None:
+            if len(clean_text(self.narrative, "narrative", MAX_TEXT_CHARS)) < MIN_NARRATIVE_CHARS:
+                raise SubmissionError(f"describe what you saw (at least {MIN_NARRATIVE_CHARS} characters)")
+
+        def behaviour_category() -> None:
+            category = (self.behaviour_category or "").strip() or None
+            if self.kind == "sar":
+                if category not in SAR_CATEGORIES:
+                    raise SubmissionError(f"choose the behaviour you observed: {', '.join(SAR_CATEGORIES)}")
+            elif category is not None:
+                raise SubmissionError("a behaviour category belongs to suspicious-activity reports only")
+
+        return (
+            ("kind", kind),
+            ("narrative", narrative),
+            ("behaviour_category", behaviour_category),
+            ("attachments", lambda: _check_attachments(self.attachments)),
+        )
 
 
 @dataclass(frozen=True)
@@ -205,7 +239,7 @@ def submit_tip(core: OpenILP, actor: UserInfo | None, request: TipRequest) -> Ne
         session, now = uow.session, uow.now
         agency = session.scalars(select(Agency).where(Agency.code == request.agency)).one_or_none()
         if agency is None:
-            raise SubmissionError("unknown agency")
+            raise SubmissionError("unknown agency", field="agency")
         images = _clean_attachments(request.attachments)
         secret = new_secret()
         tip = Tip(

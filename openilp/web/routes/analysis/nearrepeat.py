@@ -8,6 +8,7 @@ Every one builds its request with :func:`knox_request` (and :func:`alert_request
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -30,6 +31,7 @@ from openilp.services.analysis.nearrepeat import (
     run_near_repeat_alerts,
 )
 from openilp.web.context import get_context, get_core
+from openilp.web.paging import PAGE, page_of
 from openilp.web.params import MAX_ID
 from openilp.web.rendering import render
 from openilp.web.routes.analysis.common import (
@@ -44,7 +46,7 @@ from openilp.web.routes.analysis.common import (
     run_in_background,
 )
 
-__all__ = ["alert_request", "api", "knox_class", "knox_request", "pages"]
+__all__ = ["ZONE_ORDERS", "alert_request", "api", "knox_class", "knox_request", "pages", "sorted_zones"]
 
 api = APIRouter(prefix="/api/v1/analysis", tags=["analysis"])
 pages = APIRouter(include_in_schema=False)
@@ -123,6 +125,29 @@ def near_repeat_alerts_geojson(
     return JSONResponse(result.to_geojson(), media_type=GEOJSON)
 
 
+#: How the page may order the alert zones: name -> (caption, key, newest/largest first).
+ZONE_ORDERS: dict[str, tuple[str, Callable[[dict[str, Any]], Any], bool]] = {
+    "expires": ("soonest to expire first", lambda z: (z["expires_date"], -z["max_multiplier"]), False),
+    "risk": ("highest risk first", lambda z: (z["max_multiplier"], z["radius_m"]), True),
+    "date": ("newest incident first", lambda z: (z["incident_date"], z["max_multiplier"]), True),
+    "complaint": ("by complaint number", lambda z: (str(z["complaint_number"] or ""), z["incident_id"]), False),
+}
+
+
+def sorted_zones(zones: list[dict[str, Any]], order: str) -> list[dict[str, Any]]:
+    """The alert zones in one of the :data:`ZONE_ORDERS` (an unknown name: soonest to expire first).
+
+    >>> zones = [{"expires_date": "2019-03-02", "max_multiplier": 2.0, "radius_m": 100, "incident_date": "2019-02-20"},
+    ...          {"expires_date": "2019-03-01", "max_multiplier": 1.5, "radius_m": 200, "incident_date": "2019-02-25"}]
+    >>> [z["max_multiplier"] for z in sorted_zones(zones, "expires")]
+    [1.5, 2.0]
+    >>> [z["max_multiplier"] for z in sorted_zones(zones, "risk")]
+    [2.0, 1.5]
+    """
+    _, key, reverse = ZONE_ORDERS.get(order, ZONE_ORDERS["expires"])
+    return sorted(zones, key=key, reverse=reverse)
+
+
 def knox_class(cell: dict[str, Any]) -> str:
     """CSS class of a heat-table cell: ratio bin, and ``sig`` when significant."""
     ratio = cell.get("knox_ratio")
@@ -145,10 +170,15 @@ def near_repeat_page(
     permutations: Annotated[int, Query(le=MAX_ID)] = 999,
     as_of: str = "",
     history_days: Annotated[int, Query(le=MAX_ID)] = 365,
+    sort: Annotated[
+        str, Query(max_length=20, description="Order of the zones: expires, risk, date or complaint.")
+    ] = "expires",
+    page: PAGE = 1,
     user: UserInfo = READER,
     core: OpenILP = _CORE,
 ) -> Response:
-    """The Knox table as a heat table, its summary, and the near-repeat alert map."""
+    """The Knox table as a heat table, its summary, and the near-repeat alert map with the list of
+    alert zones (sorted by ``sort``, paged; the GeoJSON download has them all)."""
     if not (date_from or date_to):
         year = recent_year(core, user)
         date_from, date_to = (str(year[0]), str(year[1])) if year else ("", "")
@@ -174,6 +204,13 @@ def near_repeat_page(
         params += [("time_bands", time_bands), ("permutations", permutations)]
         alerts_query = urlencode(params)
     boundary = core.boundaries.layer_for(user.agency_code)
+    sort = sort if sort in ZONE_ORDERS else "expires"
+    zones = page_of(sorted_zones(alerts.to_json()["zones"] if alerts is not None else [], sort), page)
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "sort")]
+
+    def zone_link(number: int = 1, order: str = sort) -> str:
+        return f"/analysis/near-repeat?{urlencode([*kept, ('sort', order), ('page', number)])}#alert-zones"
+
     return render(
         request,
         "analysis/nearrepeat.html",
@@ -184,7 +221,11 @@ def near_repeat_page(
         knox=knox,
         knox_class=knox_class,
         alerts=summary,
-        alert_zones=alerts.to_json()["zones"] if alerts is not None else [],
+        alert_zones=zones.rows,
+        zones_page=zones,
+        zone_sort=sort,
+        zone_orders={name: caption for name, (caption, _, _) in ZONE_ORDERS.items()},
+        zone_link=zone_link,
         alerts_query=alerts_query,
         groups=category_groups(core),
         selected=set(category) or {"burglary"},

@@ -23,6 +23,7 @@ from openilp.services.analysis.events import incident_labels
 from openilp.services.analysis.incidents import category_groups, parse_iso_date
 from openilp.services.analysis.trends import TrendRequest, TrendResult, run_trends
 from openilp.web.context import get_context, get_core
+from openilp.web.paging import PAGE, page_of
 from openilp.web.rendering import render
 from openilp.web.routes.analysis.common import (
     CATEGORY,
@@ -42,8 +43,6 @@ _CORE = Depends(get_core)
 ALL_PERIODS = ("week", "28d", "ytd")
 ALL_BASELINES = ("previous", "last_year", "rolling", "seasonal")
 _ALL = Query(default=False, alias="all", description="Include rows that are neither alert nor watch.")
-#: Rows of the CompStat table per page.
-PAGE_ROWS = 50
 LAYOUTS = ("compstat", "alerts")
 
 
@@ -143,7 +142,7 @@ def trends_page(
     baseline: list[str] = Query(default=[]),
     row: str = "",
     layout: str = "compstat",
-    page: int = Query(default=1, ge=1, le=10_000),
+    page: PAGE = 1,
     user: UserInfo = READER,
     core: OpenILP = _CORE,
 ) -> Response:
@@ -179,10 +178,7 @@ def trends_page(
         params += [("as_of", str(result.as_of)), ("by", by)]
         params += [("period", p) for p in period] + [("baseline", b) for b in baseline]
         base_query = urlencode(params)
-    compstat = result.compstat() if result is not None and layout == "compstat" else []
-    pages_total = max(1, -(-len(compstat) // PAGE_ROWS))
-    page = min(page, pages_total)
-    shown = compstat[(page - 1) * PAGE_ROWS : page * PAGE_ROWS]
+    compstat = page_of(result.compstat() if result is not None and layout == "compstat" else [], page)
     return render(
         request,
         "analysis/trends.html",
@@ -197,10 +193,8 @@ def trends_page(
         base_query=base_query,
         row_link=lambda key: f"/analysis/trends?{base_query}&{urlencode({'row': key, 'layout': layout})}#drill-down",
         layout=layout,
-        compstat=shown,
-        compstat_total=len(compstat),
-        page=page,
-        pages_total=pages_total,
+        compstat=compstat.rows,
+        compstat_page=compstat,
         page_link=lambda n: f"/analysis/trends?{base_query}&{urlencode({'layout': layout, 'page': n})}",
         sparkline=sparkline,
         compstat_periods=[p for p in ALL_PERIODS if not period or p in period],

@@ -107,7 +107,7 @@ def _settings_page(
     user: UserInfo,
     *,
     error: str | None = None,
-    error_field: str = "",
+    field_errors: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
     done: str = "",
 ) -> Response:
@@ -122,23 +122,31 @@ def _settings_page(
         partners=list(partner_agencies(core, user).agencies),
         scopes=agreements.scopes,
         error=error,
-        error_field=error_field,
+        field_errors=field_errors or {},
         form=form or {},
         done=done[:20],
     )
 
 
 def _settings_action(
-    request: Request, core: OpenILP, user: UserInfo, action: Callable[[], object], form: dict[str, str], done: str
+    request: Request,
+    core: OpenILP,
+    user: UserInfo,
+    action: Callable[[], object],
+    form: dict[str, str],
+    done: str,
+    check_fields: Callable[[], dict[str, str]] | None = None,
 ) -> Response:
+    """Run ``action``; a refusal shows the page again with the form as filled in and, through
+    ``check_fields``, every bad field marked next to its control."""
     outcome = attempt(action)
     if outcome.ok:
         return RedirectResponse(f"/intel/settings?done={done}", status_code=303)
-    # A FieldError's message starts with the field at fault ("valid_to: must be after valid_from").
-    field = (outcome.error or "").split(":", 1)[0]
-    return _settings_page(
-        request, core, user, error=outcome.error, error_field=field if field in _FIELDS else "", form=form
-    )
+    field = outcome.field if outcome.field in _FIELDS else ""
+    field_errors = check_fields() if check_fields is not None and outcome.status_code == 400 else {}
+    if not field_errors and field and outcome.error:
+        field_errors = {field: outcome.error.removeprefix(f"{field}: ")}
+    return _settings_page(request, core, user, error=outcome.error, field_errors=field_errors, form=form)
 
 
 #: Form fields a refusal may name.
@@ -190,7 +198,13 @@ def add_agreement_page(
     }
     agreement = AgreementRequest(**values)
     return _settings_action(
-        request, core, user, lambda: add_agreement(core, user, agreement), values, "agreement added"
+        request,
+        core,
+        user,
+        lambda: add_agreement(core, user, agreement),
+        values,
+        "agreement added",
+        check_fields=agreement.field_errors,
     )
 
 

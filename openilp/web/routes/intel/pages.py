@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openilp.core import OpenILP
+from openilp.intel.rules import submission_field_errors
 from openilp.security.actors import UserInfo
 from openilp.services.intel.compliance import compliance_report
 from openilp.services.intel.dissemination import (
@@ -38,7 +39,7 @@ from openilp.services.intel.records import (
     submit_record,
 )
 from openilp.services.intel.retention import ValidationRequest, review_queue, validate_record
-from openilp.web.actions import attempt
+from openilp.web.actions import Outcome, attempt
 from openilp.web.auth import require
 from openilp.web.context import get_core
 from openilp.web.csrf import check_csrf
@@ -75,19 +76,29 @@ def submission_page(
     *,
     action: str,
     values: dict[str, Any],
-    error: str | None = None,
+    refusal: Outcome[Any] | None = None,
     heading: str = "Submit intelligence",
     tip_id: str | None = None,
 ) -> Response:
-    """Render the submission form (also used to convert a tip)."""
+    """Render the submission form (also used to convert a tip); after a ``refusal``, the values as
+    they were filled in with every bad field marked next to its control."""
+    options = submission_options(core, user)
+    values = empty_submission_values(**values)
+    field_errors: dict[str, str] = {}
+    if refusal is not None and refusal.status_code == 400:
+        submitted = SubmissionForm("", values).submission(options.scheme.name)
+        field_errors = submission_field_errors(submitted)
+        if not field_errors and refusal.field and refusal.error:
+            field_errors = {refusal.field: refusal.error}
     return render(
         request,
         "intel/record_form.html",
         user=user,
-        status_code=400 if error else 200,
-        options=submission_options(core, user),
-        values=empty_submission_values(**values),
-        error=error,
+        status_code=400 if refusal is not None else 200,
+        options=options,
+        values=values,
+        error=refusal.error if refusal is not None else None,
+        field_errors=field_errors,
         action=action,
         heading=heading,
         tip_id=tip_id,
@@ -113,7 +124,7 @@ def submit_record_page(
     check_csrf(request, form.csrf_token)
     outcome = attempt(lambda: submit_record(core, user, SubmitRecordRequest(form.submission(), use_agency_scheme=True)))
     if outcome.value is None:
-        return submission_page(request, core, user, action="/intel/records", values=form.values, error=outcome.error)
+        return submission_page(request, core, user, action="/intel/records", values=form.values, refusal=outcome)
     record = outcome.value
     return show_record(request, core, user, record.id, f"submission {record.source_reference}", done="submitted")
 

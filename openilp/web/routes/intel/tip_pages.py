@@ -217,7 +217,7 @@ def tip_convert(
             user,
             action=f"/intel/tips/{tip_id}/convert",
             values=form.values,
-            error=outcome.error,
+            refusal=outcome,
             heading=_convert_heading(tip_id),
             tip_id=tip_id,
         )

@@ -50,7 +50,15 @@ async def _files(files: list[UploadFile]) -> tuple[bytes, ...]:
 
 
 def _form(request: Request, core: OpenILP, status_code: int = 200, **context: Any) -> Response:
-    values = {"agency": "", "kind": "tip", "narrative": "", "behaviour_category": "", "error": None, **context}
+    values = {
+        "agency": "",
+        "kind": "tip",
+        "narrative": "",
+        "behaviour_category": "",
+        "error": None,
+        "field_errors": {},
+        **context,
+    }
     return render(
         request,
         "tips/new.html",
@@ -84,11 +92,16 @@ async def tip_submit(
     tip = TipRequest(agency, kind, narrative, behaviour_category or None, await _files(attachments))
     outcome = attempt(lambda: submit_tip(core, None, tip))
     if outcome.value is None:
+        # Every bad field at once, each next to its control; the service's reason on top.
+        field_errors = tip.field_errors() if outcome.status_code == 400 else {}
+        if not field_errors and outcome.field and outcome.error:
+            field_errors = {outcome.field: outcome.error}
         return _form(
             request,
             core,
             status_code=400,
             error=outcome.error,
+            field_errors=field_errors,
             agency=agency[:40],
             kind=kind[:8],
             narrative=narrative[:10_000],

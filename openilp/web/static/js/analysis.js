@@ -4,14 +4,6 @@
 (function () {
   "use strict";
 
-  /* Tooltip content as a text node: Leaflet inserts a string tooltip as HTML, and names and
-     reasons come from data files and users (free text must never be interpreted as markup). */
-  function textTip(text) {
-    var span = document.createElement("span");
-    span.textContent = String(text);
-    return span;
-  }
-
   var element = document.getElementById("map");
   var status = document.getElementById("map-status");
   if (!element) { return; }
@@ -36,8 +28,6 @@
   map.attributionControl.setPrefix(false);
   element.openilpMap = map;
   map.setView([39.5, -98.35], 4);
-  map.createPane("boundaries");
-  map.getPane("boundaries").style.zIndex = "350";
   var tileUrl = element.getAttribute("data-tile-url");
   if (tileUrl) {
     L.tileLayer(tileUrl, { attribution: element.getAttribute("data-tile-attribution") || "", maxZoom: 19 }).addTo(map);
@@ -55,23 +45,7 @@
 
   var boundaryBounds = null;
   function loadBoundary() {
-    var url = element.getAttribute("data-boundary-url");
-    if (!url) { return Promise.resolve(); }
-    return getJSON(url).then(function (geojson) {
-      var layer = L.geoJSON(geojson, {
-        pane: "boundaries",
-        renderer: L.svg({ pane: "boundaries" }),
-        style: { color: "#444", weight: 1, fillColor: "#f3f1ea", fillOpacity: 0.6 },
-        attribution: element.getAttribute("data-boundary-attribution") || "",
-        onEachFeature: function (feature, featureLayer) {
-          var p = feature.properties || {};
-          var name = p.NHD_NAME || p.name || p.NAME;
-          if (name) { featureLayer.bindTooltip(textTip(name), { sticky: true }); }
-        }
-      }).addTo(map);
-      boundaryBounds = layer.getBounds();
-      if (boundaryBounds.isValid()) { map.fitBounds(boundaryBounds); }
-    }).catch(function (error) { setStatus("Could not load the boundary layer (" + error.message + ")."); });
+    return window.OpenILP.drawBoundaries(map, element, setStatus).then(function (bounds) { boundaryBounds = bounds; });
   }
 
   function fit(layer) {

@@ -31,29 +31,7 @@
   }
   // The agency's boundary layer under the cells, so a cell can be read against its neighbourhood.
   var boundaryUrl = element.getAttribute("data-boundary-url");
-  var boundaryDrawn = null;
-  if (boundaryUrl) {
-    map.createPane("boundaries").style.zIndex = 350;
-    boundaryDrawn = fetch(boundaryUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) { if (!response.ok) { throw new Error("HTTP " + response.status); } return response.json(); })
-      .then(function (geojson) {
-        var layer = L.geoJSON(geojson, {
-          pane: "boundaries",
-          renderer: L.svg({ pane: "boundaries" }),
-          style: { color: "#444", weight: 1, fillColor: "#f3f1ea", fillOpacity: 0.5 },
-          attribution: element.getAttribute("data-boundary-attribution") || "",
-          onEachFeature: function (feature, featureLayer) {
-            var p = feature.properties || {};
-            var name = p.NHD_NAME || p.name || p.NAME;
-            if (name) { featureLayer.bindTooltip(textTip(name), { sticky: true }); }
-          }
-        }).addTo(map);
-        if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); }
-        element.setAttribute("data-boundary-drawn", String(geojson.features ? geojson.features.length : 0));
-        return layer;
-      })
-      .catch(function (error) { setStatus("Could not load the boundary layer (" + error.message + ")."); return null; });
-  }
+  window.OpenILP.drawBoundaries(map, element, setStatus);
   var url = element.getAttribute("data-forecast-url");
   if (!url) { element.setAttribute("data-cells-drawn", "0"); return; }
   // Top 1 %, 5 %, 10 %, 20 % of the study area (same ramp as the density maps).

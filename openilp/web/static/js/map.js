@@ -70,9 +70,6 @@
   map.attributionControl.setPrefix(false);
   element.openilpMap = map;   // for tests and debugging in the browser console
   map.setView([39.5, -98.35], 4);   // overview until a boundary or the data give a better view
-  // Boundaries get their own pane below the incident markers (overlay pane, z-index 400).
-  map.createPane("boundaries");
-  map.getPane("boundaries").style.zIndex = "350";
 
   var tileUrl = element.getAttribute("data-tile-url");
   if (tileUrl) {
@@ -84,34 +81,7 @@
 
   var boundaryBounds = null;
   function loadBoundary() {
-    var url = element.getAttribute("data-boundary-url");
-    if (!url) { element.setAttribute("data-boundary-features", "0"); return Promise.resolve(); }
-    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
-      .then(function (response) {
-        if (!response.ok) { throw new Error("boundary layer: HTTP " + response.status); }
-        return response.json();
-      })
-      .then(function (geojson) {
-        var layer = L.geoJSON(geojson, {
-          pane: "boundaries",
-          // A few hundred polygons: SVG (markers, which may be thousands, use canvas).
-          renderer: L.svg({ pane: "boundaries" }),
-          style: { color: "#444", weight: 1, fillColor: "#f3f1ea", fillOpacity: 0.6 },
-          attribution: element.getAttribute("data-boundary-attribution") || "",
-          onEachFeature: function (feature, featureLayer) {
-            var p = feature.properties || {};
-            var name = p.NHD_NAME || p.name || p.NAME;
-            if (name) { featureLayer.bindTooltip(textTip(name), { sticky: true }); }
-          }
-        }).addTo(map);
-        boundaryBounds = layer.getBounds();
-        if (boundaryBounds.isValid()) { map.fitBounds(boundaryBounds, { padding: [4, 4] }); }
-        element.setAttribute("data-boundary-features", String((geojson.features || []).length));
-      })
-      .catch(function (error) {
-        element.setAttribute("data-boundary-features", "error");
-        setStatus("Could not load the boundary layer (" + error.message + ").");
-      });
+    return window.OpenILP.drawBoundaries(map, element, setStatus).then(function (bounds) { boundaryBounds = bounds; });
   }
 
   function loadIncidents() {
