@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import shared_file
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from store_support import import_source
 from web_support import login, make_client, seed_user
 
@@ -168,6 +168,13 @@ def test_the_alert_zones_are_paged_and_sorted(client: TestClient) -> None:
     assert last.status_code == 200 and listed(last.text) == by_expiry[-len(listed(last.text)) :]
     assert client.get(f"/analysis/near-repeat?{query}&page=0").status_code == 422
     assert "Alert zones, soonest to expire first" in client.get(f"/analysis/near-repeat?{query}&sort=nonsense").text
+    # The CSV download (linked from the page) has every zone, by complaint number and block address.
+    assert "/api/v1/analysis/near-repeat-alerts.csv?" in page.text
+    download = client.get(f"/api/v1/analysis/near-repeat-alerts.csv?{query}")
+    assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(download.text)))
+    assert [r["complaint_number"] for r in rows] == [str(z["complaint_number"] or "") for z in zones]
+    assert tuple(rows[0])[: len(ZONE_COLUMNS)] == ZONE_COLUMNS and rows[0]["block_address"]
 
 
 def test_trends_api(client: TestClient) -> None:
@@ -212,6 +219,19 @@ def test_pages_render(client: TestClient) -> None:
     listed = drill.text.split('id="drill-incidents"')[1].split("</table>")[0]
     # The drill-down names incidents by complaint number and block address, not store ids.
     assert listed.count("<tr><td>19-0") == min(row["current"], 500) and "incident " not in listed
+
+
+def test_the_analysis_pickers_offer_only_the_agencys_categories(client: TestClient, store: tuple[Engine, Path]) -> None:
+    engine, _ = store
+    with engine.connect() as connection:
+        held = set(connection.execute(text("SELECT DISTINCT category_code FROM incidents")).scalars())
+        taxonomy = set(connection.execute(text("SELECT code FROM offence_categories")).scalars())
+    assert held < taxonomy, "the taxonomy has categories St. Louis never recorded"
+    for path in ("/analysis/hotspots", f"/analysis/near-repeat?{KNOX_QUERY}&history_days=40", "/analysis/trends"):
+        page = client.get(path)
+        picker = page.text.split('<select id="category"')[1].split("</select>")[0]
+        offered = set(re.findall(r'<option value="([^"]+)"', picker))
+        assert offered - {"violent", "property", "society", "other"} == held, path
 
 
 def test_trends_in_compstat_layout_with_names_sparklines_paging_and_print(client: TestClient) -> None:

@@ -183,6 +183,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/analysis/knox.json"): {"anonymous": 401, **_only(INTERNAL, 400)},
     ("GET", "/api/v1/analysis/knox.csv"): {"anonymous": 401, **_only(INTERNAL, 400)},
     ("GET", "/api/v1/analysis/near-repeat-alerts.geojson"): {"anonymous": 401, **_only(INTERNAL, 400)},
+    ("GET", "/api/v1/analysis/near-repeat-alerts.csv"): {"anonymous": 401, **_only(INTERNAL, 400)},
     ("GET", "/api/v1/analysis/trends.json"): {"anonymous": 401, **_only(INTERNAL, 400)},
     ("GET", "/api/v1/analysis/trends.csv"): {"anonymous": 401, **_only(INTERNAL, 400)},
     ("GET", "/api/v1/analysis/compstat.json"): {"anonymous": 401, **_only(INTERNAL, 400)},

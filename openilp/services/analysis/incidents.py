@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from openilp.core import OpenILP
 from openilp.core.dates import parse_day
 from openilp.db.models import Agency, Incident, OffenceCategory
+from openilp.security.actors import UserInfo
 
 __all__ = [
     "CRIME_GROUPS",
@@ -76,10 +77,14 @@ def category_options(session: Session, agency_ids: Sequence[int] | None = None) 
     return sorted(options, key=lambda o: (order.get(o.crime_group, len(order)), o.label.lower()))
 
 
-def category_groups(core: OpenILP) -> list[tuple[str, list[CategoryOption]]]:
-    """The offence categories by crime group, for the pickers of the analysis pages (groups with none left out)."""
+def category_groups(core: OpenILP, actor: UserInfo | None = None) -> list[tuple[str, list[CategoryOption]]]:
+    """The offence categories by crime group, for the pickers of the analysis pages (groups with none left out).
+
+    With ``actor``, only the categories the actor's agency has incidents of, as on the map and the
+    problem pages: a picker does not offer what the agency never recorded.
+    """
     with core.unit_of_work(None) as uow:
-        options = category_options(uow.session)
+        options = category_options(uow.session, None if actor is None else [actor.agency_id])
     groups = [(group, [o for o in options if o.crime_group == group]) for group in CRIME_GROUPS]
     return [(group, members) for group, members in groups if members]
 

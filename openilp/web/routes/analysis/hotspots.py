@@ -178,7 +178,7 @@ def hotspots_page(
         notice=run.notice,
         summary=summary,
         summary_json=json.dumps(summary).replace("</", "<\\/") if summary else "",
-        groups=category_groups(core),
+        groups=category_groups(core, user),
         selected=set(category),
         date_from=date_from,
         date_to=date_to,

@@ -125,6 +125,25 @@ def near_repeat_alerts_geojson(
     return JSONResponse(result.to_geojson(), media_type=GEOJSON)
 
 
+@api.get("/near-repeat-alerts.csv", response_class=PlainTextResponse)
+def near_repeat_alerts_csv(
+    category: list[str] = CATEGORY,
+    as_of: str = _AS_OF,
+    history_days: int = _HISTORY,
+    space_bands: str = _SPACE_BANDS,
+    time_bands: str = _TIME_BANDS,
+    permutations: int = _PERMUTATIONS,
+    seed: int = SEED,
+    core: OpenILP = _CORE,
+    user: UserInfo = READER,
+) -> PlainTextResponse:
+    """The alert zones in force on ``as_of`` as CSV, one row per zone: complaint number, block address,
+    neighbourhood, category, date, radius, risk multiplier, expiry and the incident's coordinates."""
+    knox = knox_request(category, "", "", space_bands, time_bands, permutations, seed)
+    result = run_near_repeat_alerts(core, user, alert_request(knox, as_of, history_days))
+    return csv_download(result.to_csv(), "near-repeat-alerts.csv")
+
+
 #: How the page may order the alert zones: name -> (caption, key, newest/largest first).
 ZONE_ORDERS: dict[str, tuple[str, Callable[[dict[str, Any]], Any], bool]] = {
     "expires": ("soonest to expire first", lambda z: (z["expires_date"], -z["max_multiplier"]), False),
@@ -227,7 +246,7 @@ def near_repeat_page(
         zone_orders={name: caption for name, (caption, _, _) in ZONE_ORDERS.items()},
         zone_link=zone_link,
         alerts_query=alerts_query,
-        groups=category_groups(core),
+        groups=category_groups(core, user),
         selected=set(category) or {"burglary"},
         date_from=date_from,
         date_to=date_to,

@@ -198,7 +198,7 @@ def trends_page(
         page_link=lambda n: f"/analysis/trends?{base_query}&{urlencode({'layout': layout, 'page': n})}",
         sparkline=sparkline,
         compstat_periods=[p for p in ALL_PERIODS if not period or p in period],
-        groups=category_groups(core),
+        groups=category_groups(core, user),
         selected=set(category),
         as_of=as_of or (str(result.as_of) if result else ""),
         by=by,
