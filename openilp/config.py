@@ -61,6 +61,14 @@ SETTING_DOCS: dict[str, str] = {
     "(e.g. surveillance=500:4,undercover_buy=400:3); every type not named keeps 304.8 m (1,000 ft) and 2 h.",
     "deconfliction_purge_after_h": "Hours after a deconfliction event ends after which its location (centre, "
     "polygon, address) is purged.",
+    "federation_name": "Name this instance gives itself in federated answers and notices (e.g. the agency or "
+    "fusion centre); empty means 'OpenILP'.",
+    "federation_key_file": "File of this instance's Ed25519 private key for signed calls to partner instances; "
+    "empty means <data_dir>/federation_ed25519.pem ('openilp federation keygen' writes it, mode 0600).",
+    "federation_clock_skew_s": "Seconds a signed request's date may differ from this instance's clock; a request "
+    "outside the window is refused, and its nonce is remembered that long to refuse a replay.",
+    "federation_timeout_ms": "Milliseconds a federated search or check waits for each partner before answering "
+    "without it (the answer names who did not answer).",
     "host": "Address the web server listens on.",
     "port": "Port the web server listens on.",
 }
@@ -100,6 +108,10 @@ class Settings:
     spark_shuffle_partitions: int = 0
     deconfliction_rules: str = ""
     deconfliction_purge_after_h: int = 72
+    federation_name: str = ""
+    federation_key_file: str = ""
+    federation_clock_skew_s: int = 300
+    federation_timeout_ms: int = 3000
     host: str = "127.0.0.1"
     port: int = 8000
     products_template_dir: str = ""

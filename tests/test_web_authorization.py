@@ -320,6 +320,14 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/deconfliction/watch"): {"anonymous": 303, **_only(["watch_officer"])},
     ("POST", "/deconfliction/conflicts/{conflict_id}/acknowledge"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/deconfliction/conflicts/{conflict_id}/resolve"): {"anonymous": 303, **_everyone(403)},
+    # Federation between instances (tests/test_federation_instances.py). The partner API is authenticated
+    # ONLY by each request's Ed25519 signature: no session opens it, so every visitor gets 401.
+    ("POST", "/federation/v1/hello"): {"anonymous": 401, **_everyone(401)},
+    ("POST", "/federation/v1/search"): {"anonymous": 401, **_everyone(401)},
+    # The analyst's federated search (signed-in, intel:search).
+    ("POST", "/api/v1/federation/search"): {"anonymous": 401, **_only(_LE, 422)},
+    ("GET", "/federation/search"): {"anonymous": 303, **_only(_LE)},
+    ("POST", "/federation/search"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/series/similar"): {"anonymous": 303, **_only(_LE, 422)},
     ("POST", "/series"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/series/{series_id}"): {"anonymous": 303, **_only(_LE, 404)},

@@ -20,6 +20,7 @@ from openilp.cli import (
     demo,
     entities,
     export,
+    federation,
     forecast,
     imports,
     intel,
@@ -74,6 +75,7 @@ for _name, _group in (
     ("deconflict", deconflict.app),
     ("synth", synth.app),
     ("export", export.app),
+    ("federation", federation.app),
     ("products", products.app),
 ):
     app.add_typer(_group, name=_name)

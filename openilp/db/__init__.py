@@ -3,6 +3,7 @@
 from openilp.db import (
     deconfliction_models,  # noqa: F401  (registers the deconfliction tables on Base)
     entity_models,  # noqa: F401  (registers the entity tables on Base)
+    federation_models,  # noqa: F401  (registers the federation tables on Base)
     patrol_models,  # noqa: F401  (registers the patrol log on Base)
     product_models,  # noqa: F401  (registers the products tables on Base)
     sharing_models,  # noqa: F401  (registers the sharing-group tables on Base)

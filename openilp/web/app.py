@@ -42,6 +42,7 @@ from openilp.web.routes import api, health, pages
 from openilp.web.routes import deconfliction as deconfliction_routes
 from openilp.web.routes import entities as entity_routes
 from openilp.web.routes import exchange as exchange_routes
+from openilp.web.routes import federation as federation_routes
 from openilp.web.routes import networks as network_routes
 from openilp.web.routes import problems as problem_routes
 from openilp.web.routes import series as series_routes
@@ -132,6 +133,9 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
     app.include_router(deconfliction_routes.api)
     app.include_router(exchange_routes.api)
     app.include_router(deconfliction_routes.pages)
+    app.include_router(federation_routes.partner)
+    app.include_router(federation_routes.api)
+    app.include_router(federation_routes.pages)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_error_handlers(app)
     # The last added middleware runs first: headers wrap everything, then the session, then the gate.

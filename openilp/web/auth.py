@@ -65,8 +65,9 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "/transparency.pdf",
     }
 )
-#: Path prefixes anyone may request (static assets).
-PUBLIC_PREFIXES: tuple[str, ...] = ("/static/", "/tips/", "/api/v1/public/")
+#: Path prefixes anyone may request (static assets). ``/federation/v1/`` is for partner instances:
+#: no session, every route checks the request's Ed25519 signature (:mod:`openilp.security.federation`).
+PUBLIC_PREFIXES: tuple[str, ...] = ("/static/", "/tips/", "/api/v1/public/", "/federation/v1/")
 #: The token of the server-side session (random; only its SHA-256 is stored).
 SESSION_TOKEN_KEY = "sid"
 #: The id of a user who gave the right password and still owes the second factor.
