@@ -88,3 +88,60 @@ def test_routes_open_no_database_session_and_write_no_audit_entry() -> None:
             elif isinstance(node, ast.Attribute) and node.attr in ("commit", "rollback"):
                 offenders.append(f"{path.relative_to(REPO)}:{node.lineno}: .{node.attr}()")
     assert offenders == []
+
+
+#: Public service functions that may return ``dict[str, Any]``: each returns a GeoJSON document (or
+#: a member of one) whose members are not fixed by the service but by RFC 7946 and the caller's
+#: metadata, and is written out as it is. Nothing else may: a result is a frozen dataclass, or a
+#: precise TypedDict where the value is a document (docs/architecture.md, "The service contract").
+DOCUMENT_RETURNS = {
+    "openilp/services/analysis/forecasting.py:forecast_facts": "the `forecast` member of the forecast GeoJSON",
+    "openilp/services/analysis/forecasting.py:forecast_geojson": "the forecast as a GeoJSON FeatureCollection",
+    "openilp/services/analysis/incident_cells.py:incident_cells": "cell counts as a GeoJSON FeatureCollection",
+    "openilp/services/analysis/incidents.py:incident_features": "incidents as a GeoJSON FeatureCollection",
+}
+_UNTYPED_RETURNS = {"dict[str, Any]", "Dict[str, Any]", "dict[str, object]", "dict"}
+
+
+def untyped_service_returns(root: Path) -> list[str]:
+    """``path:function`` of every public module-level function under ``root/openilp/services``
+    whose return annotation is an untyped dict (:data:`_UNTYPED_RETURNS`)."""
+    import ast
+
+    found = []
+    for path in sorted((root / "openilp" / "services").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.name.startswith("_"):
+                continue
+            if node.returns is not None and ast.unparse(node.returns) in _UNTYPED_RETURNS:
+                found.append(f"{path.relative_to(root).as_posix()}:{node.name}")
+    return found
+
+
+def test_service_functions_return_typed_results() -> None:
+    """The service contract: no public service function hands a shell an untyped ``dict[str, Any]``."""
+    offenders = [name for name in untyped_service_returns(REPO) if name not in DOCUMENT_RETURNS]
+    assert offenders == []
+    stale = sorted(set(DOCUMENT_RETURNS) - set(untyped_service_returns(REPO)))
+    assert stale == [], "an exception that no longer applies must leave DOCUMENT_RETURNS"
+
+
+def test_an_untyped_service_result_is_caught(tmp_path: Path) -> None:
+    services = tmp_path / "openilp" / "services" / "example"
+    services.mkdir(parents=True)
+    (services / "things.py").write_text(
+        textwrap.dedent(
+            """
+            from typing import Any
+
+            def thing_summary(thing: object) -> dict[str, Any]:
+                return {"thing": thing}
+
+            def _private(thing: object) -> dict[str, Any]:
+                return {}
+            """
+        ),
+        encoding="utf-8",
+    )
+    assert untyped_service_returns(tmp_path) == ["openilp/services/example/things.py:thing_summary"]

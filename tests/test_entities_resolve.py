@@ -145,7 +145,7 @@ def test_decisions_override_the_model_and_are_audited(engine: Engine, core: Open
     assert {"created", "split", "merged"} <= events
     assert len(audits) == 2
     shown = show_entity(core, people.analyst, ShowEntityRequest(merged.entity_id))
-    assert {m["source_record_id"] for m in shown.mentions} >= {original, other}
+    assert {m.source_record_id for m in shown.mentions} >= {original, other}
     assert [e["event"] for e in shown.lineage][-1] == "merged"
 
 

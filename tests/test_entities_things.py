@@ -198,10 +198,10 @@ def test_vehicle_file_import_resolve_review_and_stable_ids(engine: Engine, core:
     assert _entity_of(engine, "r4") != _entity_of(engine, "r1")  # A8C123: a reader's B/8, for a person to judge
     queue = review_queue(core, people.analyst, ReviewQueueRequest())
     (pair,) = queue.pairs
-    assert pair["explanation"]["rule"] == "plate_ocr" and "confuse" in pair["explanation"]["reason"]
+    assert pair.explanation.rule == "plate_ocr" and "confuse" in str(pair.explanation.reason)
 
     first = {r: _entity_of(engine, r) for r in ("r1", "r4", "r5")}
-    decided = decide_pair(core, people.analyst, DecideRequest(pair["pair_id"], "match", "Same car on both cameras."))
+    decided = decide_pair(core, people.analyst, DecideRequest(pair.pair_id, "match", "Same car on both cameras."))
     assert decided.effect == "merged" and _entity_of(engine, "r4") == first["r1"]
     # Resolving again, with a new read of a known plate, keeps every id.
     more = VEHICLE_ROWS + b"r9,ZZZ 999,il,,,,2024-02-09\n"
@@ -215,7 +215,7 @@ def test_vehicle_file_import_resolve_review_and_stable_ids(engine: Engine, core:
     fuzzy = search_entities(core, people.officer, SearchEntitiesRequest(plate="ABCI23")).hits  # I read for 1
     assert [h["entity_id"] for h in fuzzy] == [first["r1"]] and fuzzy[0]["score"] == 0.9
     shown = show_entity(core, people.officer, ShowEntityRequest(first["r1"] or 0))
-    assert {m["source_record_id"] for m in shown.mentions} == {"r1", "r2", "r3", "r4"}
+    assert {m.source_record_id for m in shown.mentions} == {"r1", "r2", "r3", "r4"}
     with pytest.raises(InvalidRequest, match="not both"):
         search_entities(core, people.officer, SearchEntitiesRequest(name="x", plate="y"))
 
@@ -249,7 +249,7 @@ def test_phones_and_handles_from_intelligence_subjects_follow_the_record(
     # Every law-enforcement role sees the approved record's phone joined to the file's.
     for user in (people.analyst, people.reviewer, people.officer):
         (hit,) = phone_hits(user, "3145550142")
-        sources = {m["source"] for m in show_entity(core, user, ShowEntityRequest(int(hit["entity_id"]))).mentions}
+        sources = {m.source for m in show_entity(core, user, ShowEntityRequest(int(hit["entity_id"]))).mentions}
         assert sources == {"cdr", "intel"}
         assert phone_hits(user, "314-555-0177") == []  # a pending record's subject: nothing
         assert phone_hits(user, "314-555-0199") == []  # identifying information: never
@@ -272,9 +272,9 @@ def test_phones_and_handles_from_intelligence_subjects_follow_the_record(
     assert left == []
     assert search_entities(core, people.analyst, SearchEntitiesRequest(handle="slim_j")).hits == ()
     (hit,) = phone_hits(people.analyst, "3145550142")
-    assert {
-        m["source"] for m in show_entity(core, people.analyst, ShowEntityRequest(int(hit["entity_id"]))).mentions
-    } == {"cdr"}
+    assert {m.source for m in show_entity(core, people.analyst, ShowEntityRequest(int(hit["entity_id"]))).mentions} == {
+        "cdr"
+    }
     with pytest.raises(NotFound):
         show_entity(core, people.other_analyst, ShowEntityRequest(int(hit["entity_id"])))
 

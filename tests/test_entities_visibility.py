@@ -109,7 +109,7 @@ def _law_enforcement_sees_approved_subjects_only(core: OpenILP, people: Cast, st
     assert _names(search_entities(core, user, SearchEntitiesRequest(name="peter pendingsuspect"))) == set(), role
     assert _names(search_entities(core, user, SearchEntitiesRequest(name="mary innocentwitness"))) == set(), role
     shown = show_entity(core, user, ShowEntityRequest(store["approved_entity"]))
-    assert [m["intel_record_id"] for m in shown.mentions] == [store["approved_record"]], role
+    assert [m.intel_record_id for m in shown.mentions] == [store["approved_record"]], role
     with pytest.raises(NotFound):  # the pending record's subject: the same answer as a wrong id
         show_entity(core, user, ShowEntityRequest(store["pending_entity"]))
     exported = {row[5] for row in export_mentions(core, user, ExportRequest()).rows}

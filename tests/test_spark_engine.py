@@ -150,12 +150,12 @@ def test_entity_resolution_takes_its_backend_from_the_engine_setting(
     cores: tuple[OpenILP, OpenILP], session: Any
 ) -> None:
     """The resolve service builds its PersonMatcher with these options (FEBRL 3 parity: test_entities_spark)."""
-    from openilp.services.engine import matcher_options
+    from openilp.services.engine import MatcherBackend, matcher_options
 
     local, spark = cores
-    assert matcher_options(local) == {}
+    assert matcher_options(local) == MatcherBackend("duckdb", None)
     options = matcher_options(spark)
-    assert options["backend"] == "spark"
-    assert options["spark_session"].sparkContext.applicationId == session.sparkContext.applicationId
-    jars = options["spark_session"].sparkContext.getConf().get("spark.jars", "")
+    assert options.backend == "spark"
+    assert options.spark_session.sparkContext.applicationId == session.sparkContext.applicationId
+    jars = options.spark_session.sparkContext.getConf().get("spark.jars", "")
     assert "similarity" in jars.lower()  # Splink's similarity functions, from the Splink wheel

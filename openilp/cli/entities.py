@@ -180,13 +180,12 @@ def review_command(
         return
     console.print(f"{queue.agency}: {queue.open_pairs} open review pairs")
     for pair in queue.pairs:
-        table = Table(title=f"pair {pair['pair_id']}: p = {pair['match_probability']:.3f}")
+        table = Table(title=f"pair {pair.pair_id}: p = {pair.match_probability:.3f}")
         for column in ("field", "left", "right", "weight (bits)"):
             table.add_column(column)
-        left, right = pair["left"], pair["right"]
-        table.add_row("name", escape(str(left["display_name"])), escape(str(right["display_name"])), "")
-        for name, part in pair["explanation"]["fields"].items():
-            table.add_row(name, "", "", f"{part['weight']:+.2f}")
+        table.add_row("name", escape(pair.left.display_name), escape(pair.right.display_name), "")
+        for name, part in pair.explanation.fields.items():
+            table.add_row(name, "", "", f"{part.weight:+.2f}")
         console.print(table)
 
 
@@ -212,11 +211,11 @@ def show_command(
     for column in ("mention", "source", "record", "name", "date of birth", "address", "file:line"):
         table.add_column(column)
     for m in detail.mentions:
-        where = f"{m['file_name']}:{m['line_number']}" if m["file_name"] else f"intel record {m['intel_record_id']}"
+        where = f"{m.file_name}:{m.line_number}" if m.file_name else f"intel record {m.intel_record_id}"
         table.add_row(
-            str(m["mention_id"]),
-            *(escape(str(m[key] or "")) for key in ("source", "source_record_id", "display_name", "date_of_birth")),
-            escape(str(m["address"] or "")),
+            str(m.mention_id),
+            *(escape(str(value or "")) for value in (m.source, m.source_record_id, m.display_name, m.date_of_birth)),
+            escape(m.address),
             escape(where),
         )
     console.print(table)

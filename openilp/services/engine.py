@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,15 @@ from openilp.analysis.nearrepeat import KnoxTest
 from openilp.analysis.units import SpatialUnits
 from openilp.core import OpenILP
 
-__all__ = ["backtest", "count_in_units", "fit_knox", "matcher_options", "on_spark", "spark_session_of"]
+__all__ = [
+    "MatcherBackend",
+    "backtest",
+    "count_in_units",
+    "fit_knox",
+    "matcher_options",
+    "on_spark",
+    "spark_session_of",
+]
 
 
 def on_spark(core: OpenILP) -> bool:
@@ -114,8 +123,23 @@ def backtest(
     return spark_backtests(spark_session_of(core), {"backtest": job})["backtest"]
 
 
-def matcher_options(core: OpenILP) -> dict[str, Any]:
-    """Keyword arguments of :class:`openilp.entities.PersonMatcher` for the settings' engine."""
+@dataclass(frozen=True)
+class MatcherBackend:
+    """Where :class:`openilp.entities.PersonMatcher` runs: ``"duckdb"`` (embedded) or ``"spark"``.
+
+    ``spark_session`` is the settings' SparkSession on Spark and None otherwise; pass both to the
+    matcher (``PersonMatcher(backend=..., spark_session=...)``).
+
+    >>> MatcherBackend()
+    MatcherBackend(backend='duckdb', spark_session=None)
+    """
+
+    backend: str = "duckdb"
+    spark_session: Any = None
+
+
+def matcher_options(core: OpenILP) -> MatcherBackend:
+    """The backend of :class:`openilp.entities.PersonMatcher` for the settings' engine."""
     if not on_spark(core):
-        return {}
-    return {"backend": "spark", "spark_session": spark_session_of(core)}
+        return MatcherBackend()
+    return MatcherBackend("spark", spark_session_of(core))

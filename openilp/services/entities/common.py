@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openilp.core import Result
 from openilp.db.entity_models import EntityMention
 from openilp.db.models import Agency
 from openilp.entities.normalize import PERSON_COLUMNS
@@ -20,6 +22,7 @@ __all__ = [
     "agency_for",
     "mention_frame",
     "PERSON_FIELDS",
+    "MentionSummary",
     "mention_summary",
 ]
 
@@ -84,37 +87,73 @@ def mention_frame(mentions: list[EntityMention]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["record_id", *PERSON_FIELDS])
 
 
-def mention_summary(mention: EntityMention) -> dict[str, Any]:
-    """A mention as shown to a user who may see it: provenance and the fields it gives."""
-    return {
-        "mention_id": mention.id,
-        "kind": mention.kind,
-        "source": mention.source,
-        "source_record_id": mention.source_record_id,
-        "file_name": mention.file_name,
-        "line_number": mention.line_number,
-        "intel_record_id": mention.intel_record_id,
-        "display_name": mention.display_name,
-        "date_of_birth": mention.date_of_birth,
-        "identifier": mention.identifier,
-        "address": " ".join(
+@dataclass(frozen=True)
+class MentionSummary(Result):
+    """A mention as shown to a user who may see it: its provenance and the fields it gives.
+
+    ``as_dict()`` is its JSON form (dates as ISO text), the one the API and ``--json`` print.
+    ``address`` and ``vehicle`` join the mention's parts with spaces (empty when it has none).
+    """
+
+    mention_id: int
+    kind: str
+    source: str
+    source_record_id: str
+    file_name: str | None
+    line_number: int | None
+    intel_record_id: int | None
+    display_name: str
+    date_of_birth: dt.date | None
+    identifier: str | None
+    address: str
+    entity_id: int | None
+    role: str | None
+    plate: str | None
+    plate_state: str | None
+    vin: str | None
+    vehicle: str
+    phone: str | None
+    handle: str | None
+    organisation: str | None
+    match_key: str | None
+    incident_id: int | None
+    tip_id: int | None
+    seen_on: dt.date | None
+    x_m: float | None
+    y_m: float | None
+
+
+def mention_summary(mention: EntityMention) -> MentionSummary:
+    """A mention as shown to a user who may see it (:class:`MentionSummary`)."""
+    return MentionSummary(
+        mention_id=mention.id,
+        kind=mention.kind,
+        source=mention.source,
+        source_record_id=mention.source_record_id,
+        file_name=mention.file_name,
+        line_number=mention.line_number,
+        intel_record_id=mention.intel_record_id,
+        display_name=mention.display_name,
+        date_of_birth=mention.date_of_birth,
+        identifier=mention.identifier,
+        address=" ".join(
             str(v)
             for v in (mention.street_number, mention.street, mention.locality, mention.postcode, mention.state)
             if v
         ),
-        "entity_id": mention.entity_id,
-        "role": mention.role,
-        "plate": mention.plate,
-        "plate_state": mention.plate_state,
-        "vin": mention.vin,
-        "vehicle": " ".join(str(v) for v in (mention.colour, mention.make, mention.model) if v),
-        "phone": mention.phone,
-        "handle": mention.handle,
-        "organisation": mention.organisation,
-        "match_key": mention.match_key,
-        "incident_id": mention.incident_id,
-        "tip_id": mention.tip_id,
-        "seen_on": mention.seen_on,
-        "x_m": mention.x_m,
-        "y_m": mention.y_m,
-    }
+        entity_id=mention.entity_id,
+        role=mention.role,
+        plate=mention.plate,
+        plate_state=mention.plate_state,
+        vin=mention.vin,
+        vehicle=" ".join(str(v) for v in (mention.colour, mention.make, mention.model) if v),
+        phone=mention.phone,
+        handle=mention.handle,
+        organisation=mention.organisation,
+        match_key=mention.match_key,
+        incident_id=mention.incident_id,
+        tip_id=mention.tip_id,
+        seen_on=mention.seen_on,
+        x_m=mention.x_m,
+        y_m=mention.y_m,
+    )

@@ -40,7 +40,7 @@ from openilp.entities.things import (
 )
 from openilp.errors import NotFound
 from openilp.security.actors import UserInfo
-from openilp.services.entities.common import agency_for, mention_summary
+from openilp.services.entities.common import MentionSummary, agency_for, mention_summary
 from openilp.services.entities.common import require as require_permission
 from openilp.services.entities.timeline import timeline_of
 
@@ -118,7 +118,7 @@ class EntityDetail(Result):
     display_name: str
     status: str
     merged_into_id: int | None
-    mentions: tuple[dict[str, Any], ...]
+    mentions: tuple[MentionSummary, ...]
     lineage: tuple[dict[str, Any], ...]
     #: One entry per visible mention, oldest first: date, what, link, record.
     timeline: tuple[dict[str, Any], ...] = ()

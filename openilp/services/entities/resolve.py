@@ -20,21 +20,25 @@ run (``entity_resolution_runs``) so every link can be explained later.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import select
 
 from openilp.core import OpenILP, Request, Result, require
-from openilp.db.entity_models import EntityMention, EntityResolutionRun, EntityReviewPair
+from openilp.db.entity_models import EntityMention, EntityResolutionRun
 from openilp.entities import DegenerateModel, PersonMatcher, cluster_pairs, normalise_persons
 from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
 from openilp.services.engine import matcher_options
-from openilp.services.entities.clusters import apply_clusters
+from openilp.services.entities.clusters import (
+    FieldWeight,
+    PairExplanation,
+    apply_clusters,
+    link_constraints,
+    open_review_pairs,
+)
 from openilp.services.entities.common import agency_for, mention_frame
 from openilp.services.entities.common import require as require_permission
 
@@ -77,17 +81,19 @@ class ResolveResult(Result):
     fields: tuple[str, ...]
 
 
-def explanation_of(pair: Mapping[Any, Any], fields: list[str] | tuple[str, ...], prior_weight: float) -> dict[str, Any]:
+def explanation_of(
+    pair: Mapping[Any, Any], fields: list[str] | tuple[str, ...], prior_weight: float
+) -> PairExplanation:
     """A scored pair's explanation: the prior and each field's agreement level and weight (bits)."""
-    return {
-        "prior_weight": round(prior_weight, 4),
-        "fields": {
-            name: {"level": int(pair[f"gamma_{name}"]), "weight": round(float(pair[f"mw_{name}"]), 4)}
+    return PairExplanation(
+        prior_weight=round(prior_weight, 4),
+        fields={
+            name: FieldWeight(int(pair[f"gamma_{name}"]), round(float(pair[f"mw_{name}"]), 4))
             for name in fields
             if f"gamma_{name}" in pair
         },
-        "match_weight": round(float(pair["match_weight"]), 4),
-    }
+        match_weight=round(float(pair["match_weight"]), 4),
+    )
 
 
 def resolve_entities(core: OpenILP, actor: UserInfo | None, request: ResolveRequest) -> ResolveResult:
@@ -115,7 +121,10 @@ def resolve_entities(core: OpenILP, actor: UserInfo | None, request: ResolveRequ
             )
         persons = normalise_persons(mention_frame(mentions))
         try:
-            matcher = PersonMatcher(seed=request.seed, **matcher_options(core)).fit(persons)
+            backend = matcher_options(core)
+            matcher = PersonMatcher(
+                backend=backend.backend, spark_session=backend.spark_session, seed=request.seed
+            ).fit(persons)
         except DegenerateModel as error:
             raise uow.refuse(
                 InvalidRequest(str(error)),
@@ -126,21 +135,7 @@ def resolve_entities(core: OpenILP, actor: UserInfo | None, request: ResolveRequ
             ) from error
         pairs = matcher.predict(request.review_threshold)
         by_id = {str(m.id): m for m in mentions}
-        decided = session.scalars(
-            select(EntityReviewPair).where(
-                EntityReviewPair.agency_id == agency.id, EntityReviewPair.decision.in_(("match", "not_match"))
-            )
-        ).all()
-        must_link = [(str(p.mention_low_id), str(p.mention_high_id)) for p in decided if p.decision == "match"]
-        cannot_link = [(str(p.mention_low_id), str(p.mention_high_id)) for p in decided if p.decision == "not_match"]
-        # Stable ids: the mentions of an existing entity stay together (a "not a match" decision aside).
-        members: dict[int, list[str]] = defaultdict(list)
-        for mention in mentions:
-            if mention.entity_id is not None:
-                members[mention.entity_id].append(str(mention.id))
-        for group in members.values():
-            must_link.extend((group[0], other) for other in group[1:])
-        anchors = {str(m.id): m.entity_id for m in mentions if m.entity_id is not None}
+        must_link, cannot_link, anchors = link_constraints(session, agency.id, mentions)
         labels = cluster_pairs(
             list(by_id),
             pairs,
@@ -159,7 +154,15 @@ def resolve_entities(core: OpenILP, actor: UserInfo | None, request: ResolveRequ
             actor_id=actor.id if actor else None,
             now=uow.now,
         )
-        opened = _open_review_pairs(session, agency.id, pairs, by_id, matcher, uow.now)
+        prior = matcher.prior_weight()
+        opened = open_review_pairs(
+            session,
+            agency_id=agency.id,
+            by_id=by_id,
+            pairs=pairs.to_dict("records"),
+            explain=lambda pair: explanation_of(pair, matcher.fields_, prior),
+            now=uow.now,
+        )
         run = EntityResolutionRun(
             agency_id=agency.id,
             ran_at=uow.now,
@@ -203,45 +206,3 @@ def resolve_entities(core: OpenILP, actor: UserInfo | None, request: ResolveRequ
             review_pairs_opened=opened,
             fields=tuple(matcher.fields_),
         )
-
-
-def _open_review_pairs(
-    session: Any,
-    agency_id: int,
-    pairs: pd.DataFrame,
-    by_id: dict[str, EntityMention],
-    matcher: PersonMatcher,
-    now: Any,
-) -> int:
-    """Open a review pair for every scored pair whose mentions ended in different entities."""
-    known = {
-        (low, high)
-        for low, high in session.execute(
-            select(EntityReviewPair.mention_low_id, EntityReviewPair.mention_high_id).where(
-                EntityReviewPair.agency_id == agency_id
-            )
-        ).all()
-    }
-    prior = matcher.prior_weight()
-    opened = 0
-    for pair in pairs.to_dict("records"):
-        left, right = by_id[str(pair["record_id_l"])], by_id[str(pair["record_id_r"])]
-        if left.entity_id == right.entity_id:
-            continue
-        low, high = sorted((left.id, right.id))
-        if (low, high) in known:
-            continue
-        known.add((low, high))
-        session.add(
-            EntityReviewPair(
-                agency_id=agency_id,
-                mention_low_id=low,
-                mention_high_id=high,
-                match_probability=float(pair["match_probability"]),
-                match_weight=float(pair["match_weight"]),
-                explanation=json.dumps(explanation_of(pair, matcher.fields_, prior)),
-                created_at=now,
-            )
-        )
-        opened += 1
-    return opened

@@ -13,9 +13,8 @@ carries the counts. No trained model: there is nothing to collapse, and nothing 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
-from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,12 +23,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openilp.core import OpenILP, Request, Result, require
-from openilp.db.entity_models import EntityMention, EntityReviewPair
+from openilp.db.entity_models import EntityMention
 from openilp.entities.clustering import cluster_pairs
 from openilp.entities.thing_matching import THING_COLUMNS, candidate_pairs, explain_rule
 from openilp.entities.things import THING_KINDS
 from openilp.security.actors import UserInfo
-from openilp.services.entities.clusters import apply_clusters
+from openilp.services.entities.clusters import (
+    FieldWeight,
+    PairExplanation,
+    apply_clusters,
+    link_constraints,
+    open_review_pairs,
+)
 from openilp.services.entities.common import agency_for
 from openilp.services.entities.common import require as require_permission
 
@@ -66,15 +71,20 @@ def _frame(mentions: list[EntityMention]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(THING_COLUMNS))
 
 
-def _explanation(rule: str, probability: float) -> dict[str, Any]:
-    weight = math.log2(probability / (1 - probability)) if probability < 1 else 30.0
-    return {
-        "rule": rule,
-        "reason": explain_rule(rule),
-        "prior_weight": 0.0,
-        "fields": {rule: {"level": 1, "weight": round(weight, 4)}},
-        "match_weight": round(weight, 4),
-    }
+def _weight(probability: float) -> float:
+    """The match weight of a rule's probability, in bits (30 for a certain match)."""
+    return round(math.log2(probability / (1 - probability)) if probability < 1 else 30.0, 4)
+
+
+def _explanation(pair: Mapping[Any, Any]) -> PairExplanation:
+    rule, weight = str(pair["rule"]), float(pair["match_weight"])
+    return PairExplanation(
+        prior_weight=0.0,
+        fields={rule: FieldWeight(1, weight)},
+        match_weight=weight,
+        rule=rule,
+        reason=explain_rule(rule),
+    )
 
 
 def _resolve_kind(
@@ -91,20 +101,7 @@ def _resolve_kind(
         return {"mentions": 0, "pairs": 0, "entities": 0, "created": 0, "merged": 0, "linked": 0, "review": 0}
     by_id = {str(m.id): m for m in mentions}
     pairs = candidate_pairs(_frame(mentions))
-    decided = session.scalars(
-        select(EntityReviewPair).where(
-            EntityReviewPair.agency_id == agency_id, EntityReviewPair.decision.in_(("match", "not_match"))
-        )
-    ).all()
-    must_link = [(str(p.mention_low_id), str(p.mention_high_id)) for p in decided if p.decision == "match"]
-    cannot_link = [(str(p.mention_low_id), str(p.mention_high_id)) for p in decided if p.decision == "not_match"]
-    members: dict[int, list[str]] = defaultdict(list)
-    for mention in mentions:
-        if mention.entity_id is not None:
-            members[mention.entity_id].append(str(mention.id))
-    for group in members.values():
-        must_link.extend((group[0], other) for other in group[1:])
-    anchors = {str(m.id): m.entity_id for m in mentions if m.entity_id is not None}
+    must_link, cannot_link, anchors = link_constraints(session, agency_id, mentions)
     labels = cluster_pairs(
         list(by_id),
         pairs,
@@ -116,40 +113,12 @@ def _resolve_kind(
     created, merged, linked = apply_clusters(
         session, agency_id=agency_id, kind=kind, by_id=by_id, labels=labels, anchors=anchors, actor_id=actor_id, now=now
     )
-    known = {
-        (low, high)
-        for low, high in session.execute(
-            select(EntityReviewPair.mention_low_id, EntityReviewPair.mention_high_id).where(
-                EntityReviewPair.agency_id == agency_id
-            )
-        ).all()
-    }
-    opened = 0
-    for pair in pairs.to_dict("records"):
-        probability = float(pair["match_probability"])
-        if not REVIEW_PROBABILITY <= probability < 1.0:
-            continue
-        left, right = by_id[str(pair["record_id_l"])], by_id[str(pair["record_id_r"])]
-        if left.entity_id == right.entity_id:
-            continue
-        low, high = sorted((left.id, right.id))
-        if (low, high) in known:
-            continue
-        known.add((low, high))
-        explanation = _explanation(str(pair["rule"]), probability)
-        session.add(
-            EntityReviewPair(
-                agency_id=agency_id,
-                mention_low_id=low,
-                mention_high_id=high,
-                match_probability=probability,
-                match_weight=explanation["match_weight"],
-                explanation=json.dumps(explanation),
-                created_at=now,
-            )
-        )
-        opened += 1
-    session.flush()
+    review = [
+        {**pair, "match_weight": _weight(float(pair["match_probability"]))}
+        for pair in pairs.to_dict("records")
+        if REVIEW_PROBABILITY <= float(pair["match_probability"]) < 1.0
+    ]
+    opened = open_review_pairs(session, agency_id=agency_id, by_id=by_id, pairs=review, explain=_explanation, now=now)
     return {
         "mentions": len(mentions),
         "pairs": len(pairs),

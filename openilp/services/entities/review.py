@@ -13,9 +13,7 @@ A decision acts at once and on every later resolution:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 
@@ -23,7 +21,8 @@ from openilp.core import OpenILP, Request, Result, require
 from openilp.db.entity_models import Entity, EntityEvent, EntityMention, EntityReviewPair
 from openilp.errors import Conflict, NotFound
 from openilp.security.actors import UserInfo
-from openilp.services.entities.common import agency_for, mention_summary
+from openilp.services.entities.clusters import PairExplanation
+from openilp.services.entities.common import MentionSummary, agency_for, mention_summary
 from openilp.services.entities.common import require as require_permission
 
 __all__ = [
@@ -50,10 +49,22 @@ class ReviewQueueRequest(Request):
 
 
 @dataclass(frozen=True)
+class ReviewPairView(Result):
+    """One open review pair: its score, why (the explanation) and the two mentions side by side."""
+
+    pair_id: int
+    match_probability: float
+    match_weight: float
+    explanation: PairExplanation
+    left: MentionSummary
+    right: MentionSummary
+
+
+@dataclass(frozen=True)
 class ReviewQueue(Result):
     agency: str
     open_pairs: int
-    pairs: tuple[dict[str, Any], ...]
+    pairs: tuple[ReviewPairView, ...]
 
 
 @dataclass(frozen=True)
@@ -98,14 +109,14 @@ def review_queue(core: OpenILP, actor: UserInfo | None, request: ReviewQueueRequ
             high = session.get(EntityMention, pair.mention_high_id)
             assert low is not None and high is not None
             shown.append(
-                {
-                    "pair_id": pair.id,
-                    "match_probability": pair.match_probability,
-                    "match_weight": pair.match_weight,
-                    "explanation": json.loads(pair.explanation),
-                    "left": mention_summary(low),
-                    "right": mention_summary(high),
-                }
+                ReviewPairView(
+                    pair_id=pair.id,
+                    match_probability=pair.match_probability,
+                    match_weight=pair.match_weight,
+                    explanation=PairExplanation.from_json(pair.explanation),
+                    left=mention_summary(low),
+                    right=mention_summary(high),
+                )
             )
         uow.audit(
             action="entities_review_read",

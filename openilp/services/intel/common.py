@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
-from typing import Any
+from typing import cast
 
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from openilp.intel.errors import IntelForbidden, IntelNotFound, PurposeRequired
 from openilp.intel.grading import DEFAULT_SCHEME, SCHEMES
 from openilp.security.actors import UserInfo
 from openilp.security.audit import require_purpose
+from openilp.services.intel.documents import RecordDocument
 
 __all__ = [
     "LAW_ENFORCEMENT_ROLES",
@@ -83,16 +83,19 @@ def released_items(session: Session, user: UserInfo, record_id: int) -> set[str]
     return items
 
 
-def released_view(document: Mapping[str, Any], items: set[str]) -> dict[str, Any]:
+def released_view(document: RecordDocument, items: set[str]) -> RecordDocument:
     """``document`` with the fields of the items not released removed (see :data:`ITEM_FIELDS`).
 
-    >>> doc = {"id": 7, "title": "t", "summary": "s", "subjects": [1], "grading": {"label": "B2"}}
+    The keys keep their order; ``document`` itself is left as it was.
+
+    >>> doc = {"id": 7, "title": "t", "summary": "s", "subjects": [], "grading": {"label": "B2"}}
     >>> released_view(doc, {"subjects"})
-    {'id': 7, 'subjects': [1]}
+    {'id': 7, 'subjects': []}
     """
     withheld = {name for fields in ITEM_FIELDS.values() for name in fields}
     opened = {name for item in items for name in ITEM_FIELDS.get(item, ())}
-    return {key: value for key, value in document.items() if key not in withheld or key in opened}
+    kept = {key: value for key, value in document.items() if key not in withheld or key in opened}
+    return cast(RecordDocument, kept)  # only keys of ITEM_FIELDS, all NotRequired, are dropped
 
 
 def checked_purpose(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,7 @@ from openilp.services.intel.common import (
     require_permission,
     user_label,
 )
+from openilp.services.intel.documents import RecordDocument, SubjectDocument
 
 __all__ = [
     "MIN_QUERY_CHARS",
@@ -59,13 +60,17 @@ MAX_QUERY_CHARS = 200
 MAX_SEARCH_HITS = 100
 
 
-def _subject_dict(subject: IntelSubject) -> dict[str, Any]:
+def _subject_dict(subject: IntelSubject) -> SubjectDocument:
     return {"id": subject.id, "kind": subject.kind, "name": subject.display_name, "identifiers": subject.identifiers}
 
 
-def record_dict(session: Session, record: IntelRecord, *, full: bool) -> dict[str, Any]:
-    """A record as JSON. ``subjects`` holds criminal subjects only; identifying information is apart."""
-    base: dict[str, Any] = {
+def record_dict(session: Session, record: IntelRecord, *, full: bool) -> RecordDocument:
+    """A record as its JSON document (:class:`~openilp.services.intel.documents.RecordDocument`).
+
+    ``subjects`` holds criminal subjects only; identifying information is apart (``full`` only).
+    A purged or rejected record keeps its identity, dates and labels and nothing else.
+    """
+    base: RecordDocument = {
         "id": record.id,
         "status": record.status,
         "file_type": record.file_type,
@@ -87,14 +92,10 @@ def record_dict(session: Session, record: IntelRecord, *, full: bool) -> dict[st
     }
     if record.status in ("purged", "rejected"):
         return base
-    base.update(
-        {
-            "title": record.title,
-            "summary": record.summary,
-            "offence_category": record.offence_category,
-            "subjects": [_subject_dict(s) for s in record.subjects if s.role == "criminal_subject"],
-        }
-    )
+    base["title"] = record.title
+    base["summary"] = record.summary
+    base["offence_category"] = record.offence_category
+    base["subjects"] = [_subject_dict(s) for s in record.subjects if s.role == "criminal_subject"]
     if full:
         base.update(
             {
@@ -156,10 +157,10 @@ class RecordView(Result):
     #: Whether the reader belongs to the owning agency.
     own: bool
     purpose: str
-    document: Mapping[str, Any]
+    document: RecordDocument
 
     @property
-    def subjects(self) -> list[dict[str, Any]]:
+    def subjects(self) -> list[SubjectDocument]:
         """Criminal subjects, then non-criminal identifying information (owning agency only)."""
         return [*self.document.get("subjects", []), *self.document.get("identifying_information", [])]
 
@@ -224,7 +225,7 @@ class SearchHit(Result):
     record_id: int
     agency_name: str
     contact: str
-    record: Mapping[str, Any] | None = None
+    record: RecordDocument | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 import pyproj
@@ -31,6 +31,9 @@ from openilp.core import OpenILP
 from openilp.errors import InvalidRequest
 
 __all__ = [
+    "AreaFeature",
+    "AreaFeatureCollection",
+    "AreaGeometry",
     "MAX_AREA_BYTES",
     "MAX_AREA_VERTICES",
     "count_positions",
@@ -48,6 +51,40 @@ __all__ = [
 MAX_AREA_BYTES = 1_000_000
 #: Most positions (vertices) accepted in one area.
 MAX_AREA_VERTICES = 50_000
+
+
+class AreaGeometry(TypedDict):
+    """A GeoJSON geometry (RFC 7946) as the boundary layer holds it: a Polygon or MultiPolygon."""
+
+    type: str
+    coordinates: list[Any]
+
+
+class AreaName(TypedDict):
+    """A chosen polygon's properties: its name in the boundary layer (:func:`unit_name`)."""
+
+    name: str
+
+
+class AreaFeature(TypedDict):
+    """One chosen polygon of a boundary layer as a GeoJSON Feature."""
+
+    type: Literal["Feature"]
+    properties: AreaName
+    geometry: AreaGeometry
+
+
+class AreaFeatureCollection(TypedDict):
+    """Polygons chosen from a boundary layer, as one GeoJSON FeatureCollection in longitude/latitude.
+
+    A GeoJSON document, so a :class:`~typing.TypedDict` (RFC 7946 names its members) rather than a
+    dataclass: :func:`normalise_area` and every shell read it as the GeoJSON it is.
+    """
+
+    type: Literal["FeatureCollection"]
+    features: list[AreaFeature]
+
+
 #: Deepest nesting of coordinate arrays (a MultiPolygon is 4 deep; a FeatureCollection adds none).
 _MAX_DEPTH = 6
 
@@ -216,7 +253,7 @@ def unit_names(layer_path: Path) -> tuple[str, ...]:
     return tuple(unit_name(f.get("properties"), i) for i, f in enumerate(_features(layer_path)))
 
 
-def units_area(layer_path: Path, names: Sequence[str], what: str = "the area") -> dict[str, Any]:
+def units_area(layer_path: Path, names: Sequence[str], what: str = "the area") -> AreaFeatureCollection:
     """The chosen polygons of a boundary layer as one GeoJSON FeatureCollection (longitude/latitude).
 
     Raises InvalidRequest naming any name that is not in the layer.
@@ -232,7 +269,7 @@ def units_area(layer_path: Path, names: Sequence[str], what: str = "the area") -
         )
     if not chosen:
         raise InvalidRequest(f"{what}: choose at least one polygon of the boundary layer")
-    picked = [
+    picked: list[AreaFeature] = [
         {"type": "Feature", "properties": {"name": name}, "geometry": by_name[name]["geometry"]}
         for name in dict.fromkeys(chosen)
     ]
@@ -248,7 +285,7 @@ def unit_choice(value: Sequence[str] | str | None) -> tuple[str, ...]:
     return chosen
 
 
-def area_from_units(core: OpenILP, agency_code: str, names: Sequence[str], what: str) -> dict[str, Any]:
+def area_from_units(core: OpenILP, agency_code: str, names: Sequence[str], what: str) -> AreaFeatureCollection:
     """The union of the chosen polygons of the agency's boundary layer (the core's registry) as GeoJSON."""
     layer = core.boundaries.layer_for(agency_code)
     if layer is None:
