@@ -253,3 +253,30 @@ def test_units_area_is_a_geojson_feature_collection() -> None:
     }
     assert area["features"][0]["geometry"] == source["Dutchtown"]
     assert list(area) == ["type", "features"] and list(area["features"][0]) == ["type", "properties", "geometry"]
+
+
+# --- the forecasting method: one check for every request that names one --------------------------------------
+
+
+def test_every_request_names_an_unknown_method_the_same_way() -> None:
+    from openilp.errors import InvalidRequest
+    from openilp.services.analysis.forecasting import BacktestRequest, ForecastRequest, backtest_forecasters
+    from openilp.services.analysis.gates import JustifyRequest
+    from openilp.services.analysis.tasking import DeployRequest
+
+    checks = {
+        "forecast": lambda: ForecastRequest(method="oracle").validate(),
+        "deployment": lambda: DeployRequest(method="oracle").validate(),
+        "justification": lambda: JustifyRequest(method="oracle", justification="a long enough reason").validate(),
+        "backtest": lambda: BacktestRequest(
+            date_from=dt.date(2018, 1, 1), date_to=dt.date(2018, 3, 1), methods=("oracle",)
+        ).validate(),
+        "backtest forecasters": lambda: backtest_forecasters(["oracle"]),
+    }
+    messages = {}
+    for name, check in checks.items():
+        with pytest.raises(InvalidRequest) as refused:
+            check()
+        messages[name] = str(refused.value)
+    assert len(set(messages.values())) == 1, messages
+    assert next(iter(messages.values())).startswith("unknown forecasting method 'oracle'; choose from naive, kde")

@@ -65,6 +65,7 @@ __all__ = [
     "cached",
     "check_categories",
     "check_day",
+    "check_forecast_methods",
     "check_study_area",
     "check_test_settings",
     "event_noun",
@@ -85,6 +86,31 @@ ProgressCallback = Callable[[str, int, int], None]
 
 #: Metres added around the convex hull of the events when no boundary layer is known.
 HULL_BUFFER_M = 500.0
+
+
+def check_forecast_methods(methods: Sequence[str]) -> tuple[str, ...]:
+    """The forecasting methods named, trimmed and without repeats, or :class:`InvalidRequest`.
+
+    The one check of a method name (forecast, backtest, deployment, the civil-rights gate): every
+    shell gets the same message, naming the methods to choose from.
+
+    >>> check_forecast_methods([" kde", "naive", "kde"])
+    ('kde', 'naive')
+    >>> check_forecast_methods(["oracle"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    openilp.errors.InvalidRequest: unknown forecasting method 'oracle'; choose from naive, kde, ...
+    """
+    from openilp.analysis.forecast import FORECASTERS
+
+    chosen = tuple(dict.fromkeys(str(m).strip() for m in methods if str(m).strip()))
+    if not chosen:
+        raise InvalidRequest(f"choose at least one method: {', '.join(FORECASTERS)}")
+    unknown = [m for m in chosen if m not in FORECASTERS]
+    if unknown:
+        named = repr(unknown[0]) if len(unknown) == 1 else ", ".join(repr(m) for m in unknown)
+        raise InvalidRequest(f"unknown forecasting method {named}; choose from {', '.join(FORECASTERS)}")
+    return chosen
 
 
 class NoEventsError(InvalidRequest):

@@ -68,6 +68,7 @@ from openilp.services.analysis.common import (
     cached,
     check_categories,
     check_day,
+    check_forecast_methods,
     check_study_area,
     latest_incident_date,
     reader_agency,
@@ -155,11 +156,6 @@ def check_training(training: str) -> None:
     )
 
 
-def _check_method(method: str) -> None:
-    if method not in FORECASTERS:
-        raise InvalidRequest(f"unknown forecasting method {method!r}; choose from {', '.join(FORECASTERS)}")
-
-
 def split_categories(text: str) -> tuple[str, ...]:
     """Category words from ``"burglary"`` or ``"burglary,robbery"`` (as the command line and the API take them).
 
@@ -195,7 +191,7 @@ class ForecastRequest(Request):
 
     def validate(self) -> ForecastRequest:
         categories = _check_forecast_fields(self.categories, self.cell_size_m, self.history_days, self.study_area)
-        _check_method(self.method)
+        check_forecast_methods([self.method])
         check_training(self.training)
         check_day(self.as_of, "as_of")
         if not (isinstance(self.horizon_days, int | float) and 1 <= self.horizon_days <= 28):
@@ -286,14 +282,7 @@ class BacktestRequest(Request):
                 f"{periods:.0f} forecast periods exceed the {MAX_BACKTEST_PERIODS} one backtest may score: "
                 "shorten the span or lengthen the horizon"
             )
-        methods = tuple(dict.fromkeys(m.strip() for m in self.methods if m.strip()))
-        if not methods:
-            raise InvalidRequest(f"choose at least one method: {', '.join(FORECASTERS)}")
-        unknown = [m for m in methods if m not in FORECASTERS]
-        if unknown:
-            raise InvalidRequest(
-                f"unknown forecasting method(s) {', '.join(unknown)}; choose from {', '.join(FORECASTERS)}"
-            )
+        methods = check_forecast_methods(self.methods)
         if not self.coverages or not all(0 < c < 1 for c in self.coverages):
             raise InvalidRequest("coverages must be fractions of the area between 0 and 1, e.g. 0.05")
         return dataclasses.replace(self, categories=categories, methods=methods, coverages=tuple(self.coverages))
@@ -453,10 +442,7 @@ def forecast_geojson(
 
 def backtest_forecasters(methods: Sequence[str]) -> dict[str, Forecaster]:
     """Fresh forecasters for a backtest, by name (with :data:`DEFAULT_BACKTEST_PARAMS`)."""
-    unknown = [m for m in methods if m not in FORECASTERS]
-    if unknown:
-        raise ValueError(f"unknown forecasting method(s) {', '.join(unknown)}; choose from {', '.join(FORECASTERS)}")
-    return {m: make_forecaster(m, **DEFAULT_BACKTEST_PARAMS.get(m, {})) for m in methods}
+    return {m: make_forecaster(m, **DEFAULT_BACKTEST_PARAMS.get(m, {})) for m in check_forecast_methods(methods)}
 
 
 class _ForecastWriter:

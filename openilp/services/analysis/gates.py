@@ -29,14 +29,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openilp.analysis.forecast import FORECASTERS
 from openilp.constants import DEFAULT_FORECAST_METHOD
 from openilp.core import OpenILP, Request, Result
 from openilp.db.models import Agency, AuditEntry
 from openilp.errors import InvalidRequest
 from openilp.fairness import ProxyAudit
 from openilp.security.actors import UserInfo
-from openilp.services.analysis.common import reader_agency
+from openilp.services.analysis.common import check_forecast_methods, reader_agency
 from openilp.tasking import DisparityReport
 
 __all__ = [
@@ -139,8 +138,7 @@ class JustifyRequest(Request):
     justification: str = ""
 
     def validate(self) -> JustifyRequest:
-        if self.method not in FORECASTERS:
-            raise InvalidRequest(f"unknown forecasting method {self.method!r}; choose from {', '.join(FORECASTERS)}")
+        check_forecast_methods([self.method])
         return dataclasses.replace(self, justification=check_written_reason(self.justification, "justification"))
 
 

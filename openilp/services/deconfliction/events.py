@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from openilp.core.contract import Request, Result, require
-from openilp.errors import NotFound, NotPermitted
+from openilp.errors import NotFound
+from openilp.services.deconfliction.common import agency_names, leave_notice, permitted
 from openilp.services.deconfliction.places import (
     Place,
     candidate_rows,
@@ -48,8 +49,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from openilp.core import OpenILP
-    from openilp.core.unit_of_work import UnitOfWork
-    from openilp.db.deconfliction_models import DeconflictionEvent
     from openilp.security.actors import UserInfo
 
 __all__ = [
@@ -73,19 +72,6 @@ CLOSE_OUTCOMES = ("cancelled", "ended")
 MAX_RADIUS_M = 5_000.0
 MAX_WINDOW = dt.timedelta(days=14)
 MAX_TARGETS = 50
-
-
-def _permitted(uow: UnitOfWork, actor: UserInfo | None, what: str) -> UserInfo:
-    if actor is None or not actor.can(PERMISSION):
-        role = actor.role if actor is not None else "anonymous"
-        raise uow.refuse(
-            NotPermitted(f"your role ({role}) may not {what}"),
-            action="deconfliction_refused",
-            object_type="deconfliction_event",
-            details={"what": what},
-            agency_id=actor.agency_id if actor is not None else None,
-        )
-    return actor
 
 
 def _aware(moment: dt.datetime, name: str) -> dt.datetime:
@@ -222,16 +208,6 @@ def _place(session: Session, agency_id: int, request: SubmitEventRequest) -> Pla
     return Place(float(lon), float(lat), float(request.radius_m))
 
 
-def _contacts(session: Session, rows: list[DeconflictionEvent]) -> dict[int, tuple[str, str]]:
-    from sqlalchemy import select
-
-    from openilp.db.models import Agency
-
-    ids = {r.agency_id for r in rows}
-    found = session.execute(select(Agency.id, Agency.code, Agency.name).where(Agency.id.in_(ids))).all() if ids else []
-    return {int(i): (str(code), str(name)) for i, code, name in found}
-
-
 def submit_event(core: OpenILP, actor: UserInfo | None, request: SubmitEventRequest) -> EventSubmitted:
     """Record a planned operation and report its conflicts (see the module notes); audited."""
 
@@ -241,10 +217,9 @@ def submit_event(core: OpenILP, actor: UserInfo | None, request: SubmitEventRequ
         DeconflictionEvent,
         DeconflictionTarget,
     )
-    from openilp.db.models import Notification
 
     with core.unit_of_work(actor) as uow:
-        actor = _permitted(uow, actor, "submit deconfliction events")
+        actor = permitted(uow, actor, PERMISSION, "submit deconfliction events", "deconfliction_event")
     request = request.validate()
     rule = event_rules(core)[request.event_type]
     with core.unit_of_work(actor) as uow:
@@ -298,7 +273,7 @@ def submit_event(core: OpenILP, actor: UserInfo | None, request: SubmitEventRequ
         uow.session.add_all(
             DeconflictionCell(event_id=row.id, cell=cell) for cell in cells_of((min_lon, min_lat, max_lon, max_lat))
         )
-        agencies = _contacts(uow.session, [*(o for o in others if o is not None), row])
+        agencies = agency_names(uow.session, {e.agency_id for e in (*others, row) if e is not None})
         mine_code, mine_name = agencies[actor.agency_id]
         notices = []
         for hit, other in zip(hits, others, strict=True):
@@ -312,18 +287,16 @@ def submit_event(core: OpenILP, actor: UserInfo | None, request: SubmitEventRequ
             notices.append(
                 ConflictNotice(conflict.id, hit.reasons, code, name, other.contact_name, other.contact_phone)
             )
-            uow.session.add(
-                Notification(
-                    agency_id=other.agency_id,
-                    user_id=other.created_by_id,
-                    kind="deconfliction_conflict",
-                    message=(
-                        f"Deconfliction: your event #{other.id} ({other.operation_name}) conflicts "
-                        f"({' and '.join(_REASON_TEXT[r] for r in hit.reasons)}) with an event of {mine_name} "
-                        f"({mine_code}). Call {request.contact_name} on {request.contact_phone} before you proceed."
-                    )[:1000],
-                    created_at=uow.now,
-                )
+            leave_notice(
+                uow,
+                agency_id=other.agency_id,
+                user_id=other.created_by_id,
+                kind="deconfliction_conflict",
+                message=(
+                    f"Deconfliction: your event #{other.id} ({other.operation_name}) conflicts "
+                    f"({' and '.join(_REASON_TEXT[r] for r in hit.reasons)}) with an event of {mine_name} "
+                    f"({mine_code}). Call {request.contact_name} on {request.contact_phone} before you proceed."
+                ),
             )
             alarm_watch_centre(
                 uow,
@@ -378,7 +351,7 @@ def list_events(core: OpenILP, actor: UserInfo | None, request: ListEventsReques
     from openilp.db.deconfliction_models import DeconflictionConflict, DeconflictionEvent
 
     with core.unit_of_work(actor) as uow:
-        actor = _permitted(uow, actor, "read deconfliction events")
+        actor = permitted(uow, actor, PERMISSION, "read deconfliction events", "deconfliction_event")
         query = select(DeconflictionEvent).where(DeconflictionEvent.agency_id == actor.agency_id)
         if not request.include_closed:
             query = query.where(DeconflictionEvent.status == "active")
@@ -402,7 +375,7 @@ def list_events(core: OpenILP, actor: UserInfo | None, request: ListEventsReques
                 select(DeconflictionEvent).where(DeconflictionEvent.id.in_(counterpart_ids))
             ).all()
         }
-        agencies = _contacts(uow.session, list(counterparts.values()))
+        agencies = agency_names(uow.session, {e.agency_id for e in counterparts.values()})
         out = []
         for row in rows:
             mine = []
@@ -477,7 +450,7 @@ def close_event(core: OpenILP, actor: UserInfo | None, request: CloseEventReques
 
     request = request.validate()
     with core.unit_of_work(actor) as uow:
-        actor = _permitted(uow, actor, "cancel or end deconfliction events")
+        actor = permitted(uow, actor, PERMISSION, "cancel or end deconfliction events", "deconfliction_event")
     with core.unit_of_work(actor) as uow:
         row = uow.session.get(DeconflictionEvent, request.event_id)
         if row is None or row.agency_id != actor.agency_id or row.status != "active":

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from openilp.core.contract import Request, Result, require
-from openilp.errors import NotFound, NotPermitted
+from openilp.errors import NotFound
+from openilp.services.deconfliction.common import agency_names, leave_notice, permitted
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -56,19 +57,6 @@ WATCH = "deconfliction:watch"
 WAIVE = "deconfliction:waive"
 
 
-def _permitted(uow: UnitOfWork, actor: UserInfo | None, permission: str, what: str) -> UserInfo:
-    if actor is None or not actor.can(permission):
-        role = actor.role if actor is not None else "anonymous"
-        raise uow.refuse(
-            NotPermitted(f"your role ({role}) may not {what}"),
-            action="deconfliction_refused",
-            object_type="deconfliction_conflict",
-            details={"what": what},
-            agency_id=actor.agency_id if actor is not None else None,
-        )
-    return actor
-
-
 def _watch_officers(session: Session) -> list[tuple[int, int]]:
     from sqlalchemy import select
 
@@ -82,27 +70,14 @@ def _watch_officers(session: Session) -> list[tuple[int, int]]:
 
 def alarm_watch_centre(uow: UnitOfWork, conflict_id: int, text: str) -> None:
     """Notify every active watch officer of the store (kind ``deconfliction_alarm``)."""
-    from openilp.db.models import Notification
-
     for user_id, agency_id in _watch_officers(uow.session):
-        uow.session.add(
-            Notification(
-                agency_id=agency_id,
-                user_id=user_id,
-                kind="deconfliction_alarm",
-                message=f"Deconfliction alarm: conflict #{conflict_id}. {text}"[:1000],
-                created_at=uow.now,
-            )
+        leave_notice(
+            uow,
+            agency_id=agency_id,
+            user_id=user_id,
+            kind="deconfliction_alarm",
+            message=f"Deconfliction alarm: conflict #{conflict_id}. {text}",
         )
-
-
-def _agency_names(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
-    from sqlalchemy import select
-
-    from openilp.db.models import Agency
-
-    rows = session.execute(select(Agency.id, Agency.code, Agency.name).where(Agency.id.in_(ids))).all() if ids else []
-    return {int(i): (str(code), str(name)) for i, code, name in rows}
 
 
 def _side(event: DeconflictionEvent, agencies: dict[int, tuple[str, str]]) -> dict[str, Any]:
@@ -126,7 +101,7 @@ def _view(session: Session, conflict: DeconflictionConflict) -> dict[str, Any]:
     first = session.get(DeconflictionEvent, conflict.event_id)
     second = session.get(DeconflictionEvent, conflict.other_event_id)
     assert first is not None and second is not None
-    agencies = _agency_names(session, {first.agency_id, second.agency_id})
+    agencies = agency_names(session, {first.agency_id, second.agency_id})
     return {
         "conflict_id": conflict.id,
         "found_at": conflict.found_at.isoformat(),
@@ -161,7 +136,7 @@ def watch_queue(core: OpenILP, actor: UserInfo | None, request: WatchQueueReques
     from openilp.db.deconfliction_models import DeconflictionConflict as C
 
     with core.unit_of_work(actor) as uow:
-        actor = _permitted(uow, actor, WATCH, "read the watch-centre queue")
+        actor = permitted(uow, actor, WATCH, "read the watch-centre queue", "deconfliction_conflict")
     with core.unit_of_work(actor) as uow:
         query = select(C).order_by(C.found_at, C.id)
         if not request.include_resolved:
@@ -231,29 +206,25 @@ def _load(uow: UnitOfWork, conflict_id: int) -> tuple[DeconflictionConflict, Dec
 
 def _tell_parties(uow: UnitOfWork, conflict: DeconflictionConflict, events: tuple[Any, ...], text: str) -> None:
     """A notice to the planner of each event (their own operation named, the other side's contact)."""
-    from openilp.db.models import Notification
-
-    agencies = _agency_names(uow.session, {e.agency_id for e in events})
+    agencies = agency_names(uow.session, {e.agency_id for e in events})
     for mine, other in (events, events[::-1]):
         code, name = agencies[other.agency_id]
-        uow.session.add(
-            Notification(
-                agency_id=mine.agency_id,
-                user_id=mine.created_by_id,
-                kind="deconfliction_watch",
-                message=(
-                    f"Deconfliction conflict #{conflict.id} (your event #{mine.id}, {mine.operation_name}; "
-                    f"{name} ({code}), contact {other.contact_name} on {other.contact_phone}): {text}"
-                )[:1000],
-                created_at=uow.now,
-            )
+        leave_notice(
+            uow,
+            agency_id=mine.agency_id,
+            user_id=mine.created_by_id,
+            kind="deconfliction_watch",
+            message=(
+                f"Deconfliction conflict #{conflict.id} (your event #{mine.id}, {mine.operation_name}; "
+                f"{name} ({code}), contact {other.contact_name} on {other.contact_phone}): {text}"
+            ),
         )
 
 
 def acknowledge_conflict(core: OpenILP, actor: UserInfo | None, request: AcknowledgeRequest) -> ConflictHandled:
     """A watch officer takes an open conflict; both parties are told (audited)."""
     with core.unit_of_work(actor) as uow:
-        actor = _permitted(uow, actor, WATCH, "acknowledge deconfliction conflicts")
+        actor = permitted(uow, actor, WATCH, "acknowledge deconfliction conflicts", "deconfliction_conflict")
     with core.unit_of_work(actor) as uow:
         conflict, first, second = _load(uow, request.conflict_id)
         require(conflict.status == "open", f"conflict {conflict.id} is already {conflict.status}")
@@ -294,7 +265,7 @@ def resolve_conflict(core: OpenILP, actor: UserInfo | None, request: ResolveRequ
     """A watch officer records how a conflict was resolved; both parties are told (audited)."""
     request = request.validate()
     with core.unit_of_work(actor) as uow:
-        actor = _permitted(uow, actor, WATCH, "resolve deconfliction conflicts")
+        actor = permitted(uow, actor, WATCH, "resolve deconfliction conflicts", "deconfliction_conflict")
     with core.unit_of_work(actor) as uow:
         conflict, first, second = _load(uow, request.conflict_id)
         require(conflict.status != "resolved", f"conflict {conflict.id} is already resolved ({conflict.resolution})")
@@ -316,14 +287,14 @@ def waive_conflict(core: OpenILP, actor: UserInfo | None, request: WaiveRequest)
     and the watch centre are told)."""
     request = request.validate()
     with core.unit_of_work(actor) as uow:
-        actor = _permitted(uow, actor, WAIVE, "waive a deconfliction conflict")
+        actor = permitted(uow, actor, WAIVE, "waive a deconfliction conflict", "deconfliction_conflict")
     with core.unit_of_work(actor) as uow:
         conflict, first, second = _load(uow, request.conflict_id)
         if actor.agency_id not in (first.agency_id, second.agency_id):
             raise NotFound(f"no deconfliction conflict {request.conflict_id} of your agency")
         require(conflict.status != "resolved", f"conflict {conflict.id} is already resolved ({conflict.resolution})")
         _resolve(uow, actor, conflict, "proceed", request.reason, waiver=True)
-        agencies = _agency_names(uow.session, {actor.agency_id})
+        agencies = agency_names(uow.session, {actor.agency_id})
         code, name = agencies[actor.agency_id]
         text = (
             f"exigency waiver by {actor.full_name or actor.username}, supervisor at {name} ({code}): "
