@@ -137,17 +137,17 @@ def build_safety_alert(core: OpenILP, actor: UserInfo | None, request: SafetyAle
                     "id": row.id,
                     "title": document.get("title", ""),
                     "summary": document.get("summary", ""),
-                    "agency": (document.get("agency") or {}).get("name", ""),
-                    "control_official": document.get("control_official", ""),
-                    "grading": (document.get("grading") or {}).get("label", ""),
+                    "agency": document["agency"]["name"],
+                    "control_official": document["control_official"],
+                    "grading": document["grading"]["label"] if "grading" in document else "",
                     "handling_code": item.handling_code,
                     "handling_conditions": item.handling_conditions,
                     "tlp": item.tlp,
                     "subjects": [
                         {
-                            "kind": _SUBJECT_KINDS.get(str(s.get("kind")), str(s.get("kind", "")).title()),
-                            "name": str(s.get("name", "")),
-                            "identifiers": str(s.get("identifiers", "")),
+                            "kind": _SUBJECT_KINDS.get(s["kind"], s["kind"].title()),
+                            "name": s["name"],
+                            "identifiers": s["identifiers"],
                         }
                         for s in document.get("subjects", [])
                     ],
