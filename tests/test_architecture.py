@@ -90,15 +90,18 @@ def test_routes_open_no_database_session_and_write_no_audit_entry() -> None:
     assert offenders == []
 
 
-#: Public service functions that may return ``dict[str, Any]``: each returns a GeoJSON document (or
-#: a member of one) whose members are not fixed by the service but by RFC 7946 and the caller's
-#: metadata, and is written out as it is. Nothing else may: a result is a frozen dataclass, or a
-#: precise TypedDict where the value is a document (docs/architecture.md, "The service contract").
+#: Public service functions that may return ``dict[str, Any]``: each returns a document written out
+#: as it is, whose members RFC 7946 (GeoJSON) and the caller's metadata fix, or the federation
+#: protocol's answer that a partner instance reads (docs/sharing.md). Nothing else may: a result is
+#: a frozen dataclass, or a precise TypedDict where the value is a document (docs/architecture.md,
+#: "Typed results").
 DOCUMENT_RETURNS = {
     "openilp/services/analysis/forecasting.py:forecast_facts": "the `forecast` member of the forecast GeoJSON",
     "openilp/services/analysis/forecasting.py:forecast_geojson": "the forecast as a GeoJSON FeatureCollection",
     "openilp/services/analysis/incident_cells.py:incident_cells": "cell counts as a GeoJSON FeatureCollection",
     "openilp/services/analysis/incidents.py:incident_features": "incidents as a GeoJSON FeatureCollection",
+    "openilp/services/federation/hello.py:answer_hello": "the federation protocol's answer to a partner's hello",
+    "openilp/services/federation/search.py:answer_search": "the federation protocol's answer to a partner's search",
 }
 _UNTYPED_RETURNS = {"dict[str, Any]", "Dict[str, Any]", "dict[str, object]", "dict"}
 
