@@ -180,6 +180,37 @@ def safety_alert(
     _report(produced, _deliver(produced, output, folder, email, html, reason, actor), as_json)
 
 
+@app.command("problem-profile")
+def problem_profile(
+    user: str = typer.Option(..., "--user", help="Account to act as: it reads the problem (audited)."),
+    problem: int = typer.Option(..., "--problem", help="The SARA problem's number."),
+    as_of: str = typer.Option("", "--as-of", help="Goal progress up to this day (default: the data's end)."),
+    contact: str = typer.Option("", "--contact", help="Contact line (default: the setting products_contact)."),
+    reason: str = typer.Option("Problem review", "--reason", help="Why it is sent (logged)."),
+    output: Path | None = _OUTPUT,
+    folder: Path | None = _FOLDER,
+    email: list[str] = _EMAIL,
+    html: Path | None = _HTML,
+    as_json: bool = _JSON,
+) -> None:
+    """The profile of a SARA problem: scanning, analysis worksheet and products, responses, assessment charts."""
+    from openilp.services.products.problem_profile import ProblemProfileRequest
+    from openilp.services.products.problem_profile import problem_profile as run
+
+    day = None
+    if as_of.strip():
+        try:
+            day = dt.date.fromisoformat(as_of.strip())
+        except ValueError:
+            fail(f"--as-of must be a date written YYYY-MM-DD, got {as_of!r}")
+    actor = acting_user(user, "products:produce")
+    request = ProblemProfileRequest(problem, day, actor.agency_code, contact)
+    if not (output or folder or email):
+        fail("say where the product goes: -o FILE.pdf, --folder DIR or --email ADDRESS")
+    produced = service(lambda: run(core(), actor, request))
+    _report(produced, _deliver(produced, output, folder, email, html, reason, actor), as_json)
+
+
 @app.command("rerender")
 def rerender(
     product_id: int = typer.Argument(..., help="The stored product version to build again."),

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from openilp.core import OpenILP
 from openilp.security.actors import UserInfo
-from openilp.services.products import bulletin, compstat, safety_alert
+from openilp.services.products import bulletin, compstat, problem_profile, safety_alert
 from openilp.services.products.common import PRODUCT_KINDS, Rerendered, rerender
 
 __all__ = ["KIND_MODULES", "rerender_product"]
 
 #: Kind → the module that builds it.
-KIND_MODULES = {"compstat": compstat, "bulletin": bulletin, "safety_alert": safety_alert}
+KIND_MODULES = {
+    "compstat": compstat,
+    "bulletin": bulletin,
+    "safety_alert": safety_alert,
+    "problem_profile": problem_profile,
+}
 assert set(KIND_MODULES) <= set(PRODUCT_KINDS)
 
 
