@@ -7,6 +7,11 @@ officer-minutes, 150 m cells, burglary) and prints Markdown tables::
 
     .venv/bin/python scripts/civil_rights_stlouis.py --data ../shared/data/stlouis [--weeks 52] [--json out.json]
 
+With ``--issue`` a supervisor's recorded justification of the model and an override of each plan
+held for parity issue every list (as an agency that accepted the gates' findings on the record
+would), and the concentration audit then runs over the issued lists, as
+``openilp concentration`` does, from the patrol log.
+
 Residents by neighbourhood are the 2017 estimates of the shared files (white, Black, other =
 total - white - Black); they are read only to audit plans already made.
 """
@@ -31,9 +36,17 @@ from openilp.core import OpenILP
 from openilp.db import make_engine, migrate
 from openilp.fairness import concentration_table, live_feedback_check, majority_areas, proxy_auc
 from openilp.ingest.spec import load_source_spec
+from openilp.services.analysis.concentration import ConcentrationRequest, concentration_audit
 from openilp.services.analysis.events import EventQuery, load_events
 from openilp.services.analysis.forecasting import ForecastRequest, run_forecast
-from openilp.services.analysis.tasking import DeployRequest, DisparitySource, make_deployment
+from openilp.services.analysis.gates import JustifyRequest, justify_model
+from openilp.services.analysis.tasking import (
+    DeployRequest,
+    DisparitySource,
+    OverrideRequest,
+    make_deployment,
+    override_deployment,
+)
 from openilp.services.imports.run import ImportRequest, import_source
 from openilp.tasking import read_demographics
 
@@ -109,8 +122,27 @@ def proxy_by_forecaster(core: OpenILP, source: DisparitySource) -> list[dict[str
     return rows
 
 
+#: The written reasons recorded when ``--issue`` releases the gates (kept in the audit log).
+JUSTIFICATION = (
+    "Reported burglary in St. Louis follows the residential pattern; the model is kept to compare its plans "
+    "with that need on the record."
+)
+OVERRIDE = "Issued to audit where these plans send patrols; parity findings recorded for the governance board."
+
+
+def _issue(core: OpenILP, issued: Any, method: str) -> Any:
+    """Release a held plan: the model's justification (once), then a parity override."""
+    if any(h["gate"] == "proxy" for h in issued.held_because):
+        justify_model(core, None, JustifyRequest("SLMPD", method, JUSTIFICATION))
+        issued = make_deployment(core, None, issued.request)
+    if issued.status == "held":
+        cells = tuple(p["cell_id"] for p in issued.deployment.places)
+        issued = override_deployment(core, None, OverrideRequest(issued.request, issued.reference, cells, OVERRIDE))
+    return issued
+
+
 def weekly_plans(
-    core: OpenILP, source: DisparitySource, weeks: int, method: str
+    core: OpenILP, source: DisparitySource, weeks: int, method: str, issue: bool = False
 ) -> tuple[list[dict[str, Any]], dict[Any, float], dict[str, Any]]:
     """Every Monday's plan of 2019: parity by group, gates, patrol minutes by neighbourhood, and the live
     feedback check over the weeks (risk, patrol share and reported burglaries by neighbourhood)."""
@@ -126,7 +158,11 @@ def weekly_plans(
     for week in range(weeks):
         day = first + dt.timedelta(days=7 * week)
         request = DeployRequest("SLMPD", ("burglary",), day, 960.0, method, near_repeat=False)
-        issued = make_deployment(core, None, request, disparity=source)
+        issued = make_deployment(core, None, request, disparity=None if issue else source)
+        held_because = [h["gate"] for h in issued.held_because]
+        status = issued.status
+        if issue and issued.status == "held":
+            issued = _issue(core, issued, method)
         plan = issued.deployment
         report = plan.disparity
         assert report is not None
@@ -140,8 +176,9 @@ def weekly_plans(
                 "need": need,
                 "outside_parity": any(g.population_ratio_flag for g in report.groups),
                 "proxy_leakage": None if plan.proxy is None else round(plan.proxy.leakage, 3),
-                "status": issued.status,
-                "held_because": [h["gate"] for h in issued.held_because],
+                "status": status,
+                "held_because": held_because,
+                "issued": issued.status == "issued",
             }
         )
         forecast = run_forecast(core, None, ForecastRequest("SLMPD", ("burglary",), day, method, 150.0, 7.0))
@@ -183,12 +220,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--method", default=DeployRequest().method, help="forecaster of the weekly plans")
     parser.add_argument("--skip-proxy", action="store_true")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--issue", action="store_true", help="justify, override and issue every plan")
     args = parser.parse_args(argv)
     source = _disparity(args.data)
     with tempfile.TemporaryDirectory(prefix="openilp-civil-") as folder:
         core = _store(args.data, Path(folder))
+        if args.issue:  # the configured area data, which the override and the audit read
+            (Path(folder) / "disparity").mkdir()
+            (Path(folder) / "disparity" / "SLMPD.toml").write_text(
+                f'demographics = "{source.demographics_path}"\nid_column = "NHD_NUM"\n'
+                'groups = ["white17", "black17"]\n'
+                f'population = "{source.population_path}"\npopulation_column = "pop17"\n'
+                f'neighbourhoods = "{source.neighbourhoods_path}"\nlabel = "2017 estimates by neighbourhood"\n'
+            )
         proxy = [] if args.skip_proxy else proxy_by_forecaster(core, source)
-        plans, minutes, live = weekly_plans(core, source, args.weeks, args.method)
+        plans, minutes, live = weekly_plans(core, source, args.weeks, args.method, args.issue)
+        audit = None
+        if args.issue:
+            last = dt.date(2019, 1, 7) + dt.timedelta(days=7 * (args.weeks - 1))
+            audit = concentration_audit(core, None, ConcentrationRequest("SLMPD", dt.date(2019, 1, 7), last)).as_dict()
     residents = read_demographics(
         source.demographics_path,
         id_column=source.id_column,
@@ -197,7 +247,14 @@ def main(argv: list[str] | None = None) -> int:
         population_column=source.population_column,
     )
     table = concentration_table(minutes, residents)
-    out = {"proxy": proxy, "plans": plans, "concentration": table.as_dict(), "live": live, "method": args.method}
+    out = {
+        "proxy": proxy,
+        "plans": plans,
+        "concentration": table.as_dict(),
+        "issued_concentration": audit,
+        "live": live,
+        "method": args.method,
+    }
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, default=str) + "\n")
     print("| forecaster | AUC, Black-majority: 4 Feb | 6 May | 5 Aug | 4 Nov | mean | gate's leakage, mean (group) |")
@@ -230,6 +287,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{r.most_to_median:.2f} | {r.never_to_median:.2f} |"
         )
     print(f"\nlive feedback check: {live}")
+    if audit is not None:
+        print(f"\nconcentration audit over the issued lists: {audit['lists']} lists, {audit['places']} places")
+        for r in audit["residents"]["rows"]:
+            print(
+                f"| {r['group']} | {r['most_targeted_share']:.1%} | {r['median_share']:.1%} | "
+                f"{r['never_targeted_share']:.1%} | {r['most_to_median']:.2f} | {r['never_to_median']:.2f} |"
+            )
+        print(audit["why_no_income"])
     print(
         f"\n{len(table.most_targeted)} most targeted, {len(table.median_areas)} median, "
         f"{len(table.never_targeted)} never targeted of {table.n_areas} neighbourhoods"

@@ -24,24 +24,33 @@ from openilp.fairness.feedback import (
     inverse_propensity_sample,
     simulate_feedback,
 )
-from openilp.fairness.harm import HARM_DAYS, harm_of
+from openilp.fairness.harm import (
+    HARM_DAYS,
+    HARM_WEIGHTS_VERSION,
+    PublishedHarmWeights,
+    harm_of,
+    published_harm_weights,
+)
 from openilp.fairness.live import LiveFeedback, live_feedback_check
 from openilp.fairness.proxy import PROXY_AUC_THRESHOLD, ProxyAudit, majority_areas, proxy_auc
 
 __all__ = [
     "CONCENTRATION_FLAG",
     "HARM_DAYS",
+    "HARM_WEIGHTS_VERSION",
     "PROXY_AUC_THRESHOLD",
     "TRAINING_CHOICES",
     "ConcentrationTable",
     "FeedbackResult",
     "LiveFeedback",
     "ProxyAudit",
+    "PublishedHarmWeights",
     "concentration_table",
     "harm_of",
     "inverse_propensity_sample",
     "live_feedback_check",
     "majority_areas",
     "proxy_auc",
+    "published_harm_weights",
     "simulate_feedback",
 ]

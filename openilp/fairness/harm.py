@@ -9,8 +9,14 @@ share of patrol with its share of that reported harm, which tells over-policing 
 :data:`HARM_DAYS` gives one weight per OpenILP category, in days. They are **policy defaults modelled
 on the CHI's principle, set by OpenILP for its coarse categories, not the published CHI table**
 (which scores hundreds of specific offences): an agency should replace them with the current CHI (or
-its own sentencing guidelines) through the harm weights of its configuration. Categories mostly
-discovered by police weigh nothing, as in the CHI.
+its own sentencing guidelines). Categories mostly discovered by police weigh nothing, as in the CHI.
+
+**Published and versioned.** The weights in force are :data:`HARM_WEIGHTS_VERSION`; every version
+ever used stays in :data:`HARM_WEIGHT_VERSIONS`, so that the need of a plan recorded under an older
+version can be read with the weights it used. Each plan's audit entry records the version, the
+deployment page names it beside the need-adjusted parity, and the public transparency report lists
+the weights with their source (:func:`published_harm_weights`). A change of weights is a new version,
+never an edit of a published one.
 
 >>> harm_of(["burglary", "homicide", "drugs"])
 array([ 120., 5475.,    0.])
@@ -19,11 +25,20 @@ array([ 120., 5475.,    0.])
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["HARM_DAYS", "harm_of"]
+__all__ = [
+    "HARM_DAYS",
+    "HARM_WEIGHTS_SOURCE",
+    "HARM_WEIGHTS_VERSION",
+    "HARM_WEIGHT_VERSIONS",
+    "PublishedHarmWeights",
+    "harm_of",
+    "published_harm_weights",
+]
 
 #: Harm weight per category, days (policy defaults modelled on the Cambridge CHI; see the module docstring).
 HARM_DAYS: dict[str, float] = {
@@ -55,6 +70,50 @@ HARM_DAYS: dict[str, float] = {
     "traffic": 0.0,
     "service_call": 0.0,
 }
+
+
+#: The version of the harm weights in force (recorded with every plan's need-adjusted parity).
+HARM_WEIGHTS_VERSION = "openilp-harm-1"
+
+#: Where the weights come from, as published.
+HARM_WEIGHTS_SOURCE = (
+    "OpenILP policy defaults modelled on the Cambridge Crime Harm Index (Sherman, Neyroud & Neyroud 2016, "
+    "Policing 10(3)): days of custody at the sentencing starting point of a typical first offence of the "
+    "category; offences mostly found by police weigh 0, as in the CHI. Not the published CHI table, which "
+    "scores specific offences; an agency's governance body should replace them with it or its own guidelines."
+)
+
+#: Every version of the weights ever published (version -> category -> days); the current one last.
+HARM_WEIGHT_VERSIONS: dict[str, Mapping[str, float]] = {HARM_WEIGHTS_VERSION: HARM_DAYS}
+
+
+@dataclass(frozen=True)
+class PublishedHarmWeights:
+    """A version of the harm weights as published: its name, its source and each category's days."""
+
+    version: str
+    source: str
+    days: tuple[tuple[str, float], ...]
+
+    @property
+    def weighted(self) -> tuple[tuple[str, float], ...]:
+        """The categories with a weight above zero, heaviest first."""
+        return tuple(sorted(((c, d) for c, d in self.days if d > 0), key=lambda cd: (-cd[1], cd[0])))
+
+    @property
+    def unweighted(self) -> tuple[str, ...]:
+        return tuple(sorted(c for c, d in self.days if d <= 0))
+
+
+def published_harm_weights(version: str = HARM_WEIGHTS_VERSION) -> PublishedHarmWeights:
+    """The weights of ``version`` (default: in force) with their source (KeyError for an unknown version).
+
+    >>> weights = published_harm_weights()
+    >>> weights.version, weights.weighted[0], "drugs" in weights.unweighted
+    ('openilp-harm-1', ('homicide', 5475.0), True)
+    """
+    table = HARM_WEIGHT_VERSIONS[version]
+    return PublishedHarmWeights(version, HARM_WEIGHTS_SOURCE, tuple(sorted(table.items())))
 
 
 def harm_of(categories: Sequence[str | None], weights: Mapping[str, float] | None = None) -> NDArray[np.float64]:

@@ -54,7 +54,7 @@ from openilp.core import OpenILP, Request, Result, plain
 from openilp.core.dates import require_day
 from openilp.db.models import Agency
 from openilp.errors import InvalidRequest
-from openilp.fairness import ProxyAudit, harm_of, majority_areas, proxy_auc
+from openilp.fairness import HARM_WEIGHTS_VERSION, ProxyAudit, harm_of, majority_areas, proxy_auc
 from openilp.security.actors import UserInfo
 from openilp.services.analysis.common import cached, check_day, latest_incident_date, reader_agency
 from openilp.services.analysis.events import EventQuery, block_addresses_in_squares, incident_labels, load_events
@@ -243,6 +243,7 @@ class Deployment:
             "near_repeat_alert_zones": None if self.alerts is None else self.alert_zone_count,
             "alert_cells": self.alert_cells,
             "disparity": self.disparity.to_dict() if self.disparity else None,
+            "harm_weights": HARM_WEIGHTS_VERSION if self.disparity else None,
             "proxy": self.proxy.as_dict() if self.proxy else None,
             "notes": self.notes,
         }
@@ -619,8 +620,9 @@ def _disparity(
         ),
     )
     event_area = areas.assign(events["x_m"].to_numpy(dtype=float), events["y_m"].to_numpy(dtype=float))
-    # Need is reported harm: each reported incident weighted by its category's harm (days, modelled on
-    # the Cambridge Crime Harm Index); categories without a harm weight count one each.
+    # Need is reported harm: each reported incident weighted by its category's harm (days, the published
+    # weights in force, HARM_WEIGHTS_VERSION, modelled on the Cambridge Crime Harm Index); when no
+    # category of the plan has a harm weight, each incident counts one.
     harm = harm_of(events["category"].tolist())
     if not harm.any():
         harm = np.ones(len(events))
@@ -906,6 +908,7 @@ def _audit_details(request: DeployRequest, result: Deployment) -> dict[str, obje
         "flagged_groups": []
         if report is None
         else [g.group for g in report.groups if g.population_ratio_flag or g.crime_ratio_flag],
+        "harm_weights": None if report is None else HARM_WEIGHTS_VERSION,
     }
 
 

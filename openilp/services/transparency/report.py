@@ -5,8 +5,9 @@ only**: deployment lists issued, held by a civil-rights gate (and which gate), i
 supervisor's override, and model justifications recorded (all read from the audit log); the
 forecasting methods behind the plans with their measured out-of-sample accuracy (PAI and PEI at 1, 2
 and 5 % of the area, from the latest rolling-origin backtest recorded before the period ends:
-:mod:`openilp.services.analysis.accuracy`); the runaway-feedback test every release passes; intelligence
-records by status, purges and disseminations; tips received and rewards paid.
+:mod:`openilp.services.analysis.accuracy`); the harm weights in force for need-adjusted parity,
+with their version and source (:func:`openilp.fairness.published_harm_weights`); the runaway-feedback
+test every release passes; intelligence records by status, purges and disseminations; tips received and rewards paid.
 
 **Small-count suppression.** Every count below :data:`SUPPRESS_BELOW` (5) is published as ``"<5"``,
 zero included, so that no cell can single out a person, an officer or a tipster
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 from openilp.core import OpenILP, Request, Result
 from openilp.db.models import Agency, AuditEntry, IntelDissemination, IntelRecord, Tip, TipReward
 from openilp.errors import InvalidRequest
+from openilp.fairness import published_harm_weights
 from openilp.security.actors import UserInfo
 from openilp.services.analysis.accuracy import accuracy_cell, latest_accuracy
 
@@ -232,6 +234,11 @@ def transparency_report(core: OpenILP, actor: UserInfo | None, request: Transpar
         rows.append(("Models in use", f"lists planned with the {method} forecaster", public_cell(methods[method])))
         rows.append(("Models in use", f"{method}: measured out-of-sample accuracy", accuracy[method]))
     rows.append(("Models in use", "runaway-feedback test (Ensign et al. 2018)", "passed: " + FEEDBACK_TEST))
+    weights = published_harm_weights()
+    harm = "Harm weights (need-adjusted parity)"
+    rows.append((harm, "version in force", f"{weights.version}: {weights.source}"))
+    rows += [(harm, category, f"{days:,g} days") for category, days in weights.weighted]
+    rows.append((harm, "categories weighing nothing", "0 days: " + ", ".join(weights.unweighted)))
     intel = "Criminal intelligence (28 CFR Part 23)"
     for status in ("pending", "approved", "rejected", "purged"):
         rows.append((intel, f"records {status} (now)", public_cell(int(statuses.get(status, 0)))))
