@@ -69,6 +69,8 @@ SETTING_DOCS: dict[str, str] = {
     "outside the window is refused, and its nonce is remembered that long to refuse a replay.",
     "federation_timeout_ms": "Milliseconds a federated search or check waits for each partner before answering "
     "without it (the answer names who did not answer).",
+    "federation_delivery_interval_s": "Seconds between the web app's sends of pending correction and purge notices "
+    "to partner instances (retried with backoff); 0 turns the schedule off (then run 'openilp federation deliver').",
     "host": "Address the web server listens on.",
     "port": "Port the web server listens on.",
 }
@@ -112,6 +114,7 @@ class Settings:
     federation_key_file: str = ""
     federation_clock_skew_s: int = 300
     federation_timeout_ms: int = 3000
+    federation_delivery_interval_s: int = 30
     host: str = "127.0.0.1"
     port: int = 8000
     products_template_dir: str = ""

@@ -22,12 +22,14 @@ import pytest
 from federation_support import Instance, approved_record, instance, instance_process, link
 from sqlalchemy import Engine, select
 
-from openilp.db.federation_models import FederationReceived, FederationShare
-from openilp.db.models import AuditEntry, IntelDissemination, Notification
+from openilp.db.federation_models import FederationDelivery, FederationReceived, FederationShare
+from openilp.db.models import AuditEntry, IntelDissemination, IntelRecord, Notification
 from openilp.intel.rules import SubjectInput
 from openilp.security.federation import generate_private_key, load_private_key, sign_request
-from openilp.services.federation import FederatedSearchRequest, federated_search
+from openilp.services.federation import DeliveryReport, FederatedSearchRequest, deliver_pending, federated_search
 from openilp.services.federation.partners import instance_key_path
+from openilp.services.intel.corrections import CorrectionRequest, correct_record
+from openilp.services.intel.retention import JobRequest, purge_expired
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -175,3 +177,62 @@ def test_a_partner_killed_mid_search_gives_a_partial_answer_within_the_timeout(e
         started = time.monotonic()
         down = federated_search(a.core, a.analyst, FederatedSearchRequest("person", "Johnny", "case CT-7"))
         assert [u.partner for u in down.unanswered] == ["fusion"] and time.monotonic() - started < timeout_s + 1.5
+
+
+def test_a_purge_at_the_owner_reaches_the_instances_that_received_the_record(engine: Engine, tmp_path: Path) -> None:
+    with (
+        instance("city", "CITY", tmp_path / "a", engine) as a,
+        instance("county", "COUNTY", tmp_path / "b") as b,
+        instance("fusion", "FUSION", tmp_path / "c") as c,
+    ):
+        link(a, b)
+        link(c, b)
+        record_id = approved_record(b, sensitivity="open", title="Garage cocaine supply", subjects=JOHNNY)
+        for searcher in (a, c):
+            found = federated_search(searcher.core, searcher.analyst, FederatedSearchRequest("person", "Johnny", "T-1"))
+            assert [(h.partner, h.record_id, h.kind) for h in found.hits] == [("county", record_id, "summary")]
+        # the owner corrects, then purges at the end of retention: every receiving instance gets both notices
+        correct_record(b.core, b.analyst, CorrectionRequest(record_id, {"title": "Garage supply"}, purpose="fix"))
+        with b.core.unit_of_work(None) as uow:
+            row = uow.session.get(IntelRecord, record_id)
+            assert row is not None
+            row.retention_expires_at = uow.now - dt.timedelta(days=1)
+        assert purge_expired(b.core, None, JobRequest()).purged == (record_id,)
+        report = deliver_pending(b.core)
+        assert (report.delivered, report.retrying, report.failed) == (4, 0, 0)
+        for receiver in (a, c):
+            with receiver.core.unit_of_work(None) as uow:
+                (kept,) = uow.session.scalars(select(FederationReceived)).all()
+                assert (kept.remote_record_id, kept.status, kept.content) == (record_id, "purged", "")
+            notes = _notes(receiver, "purge")
+            assert len(notes) == 1 and "county purged record" in notes[0]
+            assert len(_notes(receiver, "correction")) == 1
+            assert _audit(receiver, "federation_notice")[-1]["partner"] == "county"
+        sent = _audit(b, "federation_notice_sent")
+        assert sorted((e["partner"], e["kind"], e["status"]) for e in sent) == [
+            ("city", "correction", "delivered"),
+            ("city", "purge", "delivered"),
+            ("fusion", "correction", "delivered"),
+            ("fusion", "purge", "delivered"),
+        ]
+        # the owner's control official is not told to advise anyone by hand: the notices went signed
+        assert _notes(b, "purge_advise") == [] and _notes(b, "correction_advise") == []
+        assert deliver_pending(b.core) == DeliveryReport(0, 0, 0)
+
+
+def test_an_undelivered_notice_is_retried_with_backoff(engine: Engine, tmp_path: Path) -> None:
+    with instance("county", "COUNTY", tmp_path / "b", engine) as b:
+        with instance("city", "CITY", tmp_path / "a") as a:
+            link(a, b)
+            record_id = approved_record(b, sensitivity="open", title="Garage cocaine supply", subjects=JOHNNY)
+            federated_search(a.core, a.analyst, FederatedSearchRequest("person", "Johnny", "T-1"))
+        # the city's server is gone now: the notice waits in the outbox
+        correct_record(b.core, b.analyst, CorrectionRequest(record_id, {"title": "Garage supply"}, purpose="fix"))
+        assert deliver_pending(b.core) == DeliveryReport(0, 1, 0)
+        with b.core.unit_of_work(None) as uow:
+            (row,) = uow.session.scalars(select(FederationDelivery)).all()
+            assert row.status == "pending" and row.attempts == 1 and row.last_error
+            wait_s = (row.next_attempt_at - uow.now).total_seconds()
+        assert 25 <= wait_s <= 35  # the first retry comes 30 s later
+        assert deliver_pending(b.core) == DeliveryReport(0, 0, 0)  # not due yet
+        assert _audit(b, "federation_notice_sent")[0]["status"] == "pending"

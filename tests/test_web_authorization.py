@@ -324,6 +324,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     # ONLY by each request's Ed25519 signature: no session opens it, so every visitor gets 401.
     ("POST", "/federation/v1/hello"): {"anonymous": 401, **_everyone(401)},
     ("POST", "/federation/v1/search"): {"anonymous": 401, **_everyone(401)},
+    ("POST", "/federation/v1/notices"): {"anonymous": 401, **_everyone(401)},
     # The analyst's federated search (signed-in, intel:search).
     ("POST", "/api/v1/federation/search"): {"anonymous": 401, **_only(_LE, 422)},
     ("GET", "/federation/search"): {"anonymous": 303, **_only(_LE)},

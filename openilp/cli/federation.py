@@ -129,3 +129,15 @@ def search(
             console.print(escape(f"[{hit.partner}] {hit.message}"), soft_wrap=True)
     for missing in result.unanswered:
         console.print(escape(f"partial answer: {missing.partner} did not answer ({missing.reason})"), soft_wrap=True)
+
+
+@app.command("deliver")
+def deliver(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Send pending correction and purge notices to partner instances now (the web app does it on a schedule)."""
+    from openilp.services.federation import deliver_pending
+
+    report = service(lambda: deliver_pending(core()))
+    if as_json:
+        emit_json({"delivered": report.delivered, "retrying": report.retrying, "failed": report.failed})
+        return
+    console.print(f"{report.delivered} delivered, {report.retrying} to retry, {report.failed} failed")

@@ -29,6 +29,7 @@ from starlette.routing import Mount
 from openilp import __version__
 from openilp.core import OpenILP
 from openilp.services.accounts.audit_log import AnchorRequest, anchor_audit_log
+from openilp.services.federation import deliver_pending
 from openilp.web.auth import SignInGateMiddleware
 from openilp.web.bodylimit import BodySizeLimitMiddleware
 from openilp.web.compression import GeoJSONGzipMiddleware
@@ -72,6 +73,16 @@ async def anchor_on_schedule(core: OpenILP, interval_s: float) -> None:
             log.exception("anchoring the audit log failed; retrying in %s s", interval_s)
 
 
+async def deliver_on_schedule(core: OpenILP, interval_s: float) -> None:
+    """Send pending correction and purge notices to partner instances every ``interval_s`` seconds."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await run_in_threadpool(deliver_pending, core)
+        except Exception:  # a missing key or a dead partner must not stop the schedule
+            log.exception("sending federation notices failed; retrying in %s s", interval_s)
+
+
 def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
     """Build the web application over ``core``.
 
@@ -92,11 +103,13 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         interval = settings.audit_anchor_interval_s
-        task = asyncio.create_task(anchor_on_schedule(core, interval)) if interval > 0 else None
+        tasks = [asyncio.create_task(anchor_on_schedule(core, interval))] if interval > 0 else []
+        if settings.federation_delivery_interval_s > 0:
+            tasks.append(asyncio.create_task(deliver_on_schedule(core, settings.federation_delivery_interval_s)))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

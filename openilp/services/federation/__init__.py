@@ -7,6 +7,8 @@
   deadline, each audited.
 * :mod:`~openilp.services.federation.hello`: the partner's key and clock check.
 * :mod:`~openilp.services.federation.search`: federated search, answered pointer-first by sensitivity.
+* :mod:`~openilp.services.federation.propagation`: corrections and purges sent to every partner
+  that received the record (signed outbox, retried with backoff).
 
 The signature scheme itself is in :mod:`openilp.security.federation` (docs/security.md).
 """
@@ -26,6 +28,7 @@ from openilp.services.federation.partners import (
     read_instance_key,
     remove_partner,
 )
+from openilp.services.federation.propagation import DeliveryReport, answer_notice, deliver_pending
 from openilp.services.federation.search import (
     FederatedHit,
     FederatedSearchRequest,
@@ -37,6 +40,9 @@ from openilp.services.federation.search import (
 
 __all__ = [
     "CallOutcome",
+    "DeliveryReport",
+    "answer_notice",
+    "deliver_pending",
     "FederatedHit",
     "FederatedSearchRequest",
     "FederatedSearchResult",

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from openilp.core import UnitOfWork
+from openilp.db.federation_models import FederationDelivery, FederationShare
 from openilp.db.models import Agency, IntelAgencySettings, IntelDissemination, IntelRecord, Notification, User
 from openilp.intel.errors import IntelForbidden, IntelNotFound, PurposeRequired
 from openilp.intel.grading import DEFAULT_SCHEME, SCHEMES
@@ -185,7 +186,10 @@ def notify_past_recipients(session: Session, record: IntelRecord, *, kind: str, 
 
     Recipients outside every agency in the store (emergency releases, 23.20(f)(2)) cannot get an
     in-app notice: the record's control official is told to advise each of them by hand, and
-    they count among the recipients notified.
+    they count among the recipients notified. Partner instances that received the record (an open
+    summary in a federated search) get a signed notice: one delivery per partner is put in the
+    federation outbox (``federation_deliveries``, sent and retried by
+    :func:`openilp.services.federation.propagation.deliver_pending`); each counts as one recipient.
     """
     recipients = session.execute(
         select(IntelDissemination.recipient_agency_id, IntelDissemination.recipient_user_id)
@@ -198,9 +202,14 @@ def notify_past_recipients(session: Session, record: IntelRecord, *, kind: str, 
         notify(session, agency_id=agency_id, user_id=user_id, kind=kind, message=message, record_id=record.id, now=now)
     outside = session.scalars(
         select(IntelDissemination.recipient_name)
-        .where(IntelDissemination.record_id == record.id, IntelDissemination.recipient_agency_id.is_(None))
+        .where(
+            IntelDissemination.record_id == record.id,
+            IntelDissemination.recipient_agency_id.is_(None),
+            IntelDissemination.kind != "federation",
+        )
         .distinct()
     ).all()
+    partners = queue_federation_notices(session, record, kind=kind, message=message, now=now)
     if outside:
         notify(
             session,
@@ -212,7 +221,33 @@ def notify_past_recipients(session: Session, record: IntelRecord, *, kind: str, 
             record_id=record.id,
             now=now,
         )
-    return len(recipients) + len(outside)
+    return len(recipients) + len(outside) + partners
+
+
+def queue_federation_notices(
+    session: Session, record: IntelRecord, *, kind: str, message: str, now: dt.datetime
+) -> int:
+    """Put a signed notice for every partner instance that received ``record`` in the outbox; how many."""
+    partner_ids = session.scalars(
+        select(FederationShare.partner_id).where(FederationShare.record_id == record.id).distinct()
+    ).all()
+    payload = json.dumps({"kind": kind, "record_id": record.id, "message": message[:1000]}, sort_keys=True)
+    for partner_id in partner_ids:
+        session.add(
+            FederationDelivery(
+                partner_id=partner_id,
+                kind=kind[:20],
+                record_id=record.id,
+                payload=payload,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                last_error="",
+                created_at=now,
+            )
+        )
+    session.flush()
+    return len(partner_ids)
 
 
 def load_record(session: Session, record_id: object) -> IntelRecord:

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from openilp.core import OpenILP
 from openilp.errors import ServiceError, status_code_for
-from openilp.services.federation import IncomingCall, answer_hello, answer_search
+from openilp.services.federation import IncomingCall, answer_hello, answer_notice, answer_search
 from openilp.web.context import get_core
 
 __all__ = ["router", "PREFIX"]
@@ -52,3 +52,9 @@ async def hello(request: Request, core: OpenILP = Depends(get_core)) -> JSONResp
 async def search(request: Request, core: OpenILP = Depends(get_core)) -> JSONResponse:
     """A partner's federated search for a person, vehicle, phone or address (pointer-first)."""
     return await _answer(answer_search, core, await _call(request))
+
+
+@router.post("/notices")
+async def notices(request: Request, core: OpenILP = Depends(get_core)) -> JSONResponse:
+    """A partner's correction or purge notice about a record this instance's users were shown."""
+    return await _answer(answer_notice, core, await _call(request))
