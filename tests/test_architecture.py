@@ -102,6 +102,7 @@ DOCUMENT_RETURNS = {
     "openilp/services/analysis/incidents.py:incident_features": "incidents as a GeoJSON FeatureCollection",
     "openilp/services/federation/hello.py:answer_hello": "the federation protocol's answer to a partner's hello",
     "openilp/services/federation/search.py:answer_search": "the federation protocol's answer to a partner's search",
+    "openilp/services/federation/propagation.py:answer_notice": "the federation protocol's answer to a notice",
 }
 _UNTYPED_RETURNS = {"dict[str, Any]", "Dict[str, Any]", "dict[str, object]", "dict"}
 
