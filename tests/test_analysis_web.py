@@ -168,6 +168,10 @@ def test_the_alert_zones_are_paged_and_sorted(client: TestClient) -> None:
     assert last.status_code == 200 and listed(last.text) == by_expiry[-len(listed(last.text)) :]
     assert client.get(f"/analysis/near-repeat?{query}&page=0").status_code == 422
     assert "Alert zones, soonest to expire first" in client.get(f"/analysis/near-repeat?{query}&sort=nonsense").text
+    # Nine permutations cannot reach p < 0.05: no band is elevated, and the page says so instead of a table.
+    none = client.get("/analysis/near-repeat?category=burglary&space_bands=100,200&time_bands=7,14&permutations=9")
+    assert none.status_code == 200 and 'id="alert-zones"' not in none.text
+    assert "found no distance and time band of elevated risk" in none.text
     # The CSV download (linked from the page) has every zone, by complaint number and block address.
     assert "/api/v1/analysis/near-repeat-alerts.csv?" in page.text
     download = client.get(f"/api/v1/analysis/near-repeat-alerts.csv?{query}")
@@ -218,7 +222,24 @@ def test_pages_render(client: TestClient) -> None:
     assert drill.status_code == 200 and 'id="drill-incidents"' in drill.text
     listed = drill.text.split('id="drill-incidents"')[1].split("</table>")[0]
     # The drill-down names incidents by complaint number and block address, not store ids.
-    assert listed.count("<tr><td>19-0") == min(row["current"], 500) and "incident " not in listed
+    assert listed.count("<tr><td>19-0") == min(row["current"], PAGE_ROWS) and "incident " not in listed
+
+    # A long drill-down is paged; over its pages every incident of the row once (the map has them all).
+    query = "category=burglary&category=robbery&period=ytd&by=district"
+    body = client.get(f"/api/v1/analysis/trends.json?{query}&all=true").json()
+    row = max(body["rows"], key=lambda r: r["current"])
+    assert row["current"] > PAGE_ROWS, "a row with more incidents than one page holds"
+    link = f"/analysis/trends?{query}&{urlencode({'row': row['key']})}"
+    pages = -(-row["current"] // PAGE_ROWS)
+    numbers: list[str] = []
+    for number in range(1, pages + 1):
+        more = client.get(f"{link}&drill_page={number}")
+        assert more.status_code == 200 and f"page {number} of {pages}" in more.text and 'id="drill-pages"' in more.text
+        listed = more.text.split('id="drill-incidents"')[1].split("</table>")[0]
+        shown = re.findall(r"<tr><td>([^<]+)</td><td>", listed)
+        assert len(shown) == (PAGE_ROWS if number < pages else row["current"] - PAGE_ROWS * (pages - 1))
+        numbers += shown
+    assert len(numbers) == row["current"] and "incident " not in "".join(numbers)
 
 
 def test_the_analysis_pickers_offer_only_the_agencys_categories(client: TestClient, store: tuple[Engine, Path]) -> None:

@@ -143,6 +143,7 @@ def trends_page(
     row: str = "",
     layout: str = "compstat",
     page: PAGE = 1,
+    drill_page: PAGE = 1,
     user: UserInfo = READER,
     core: OpenILP = _CORE,
 ) -> Response:
@@ -161,11 +162,11 @@ def trends_page(
             raise InvalidRequest(f"no trend row {row!r} in this table") from None
         rows = result.to_json(flagged_only=False)["rows"]
         selected_row = next((r for r in rows if r["key"] == row), None) or {"key": row}
-        shown = incidents.head(500).to_dict("records")
-        labels = incident_labels(core.engine, [int(i["incident_id"]) for i in shown])
-        for incident in shown:
+        shown = page_of(incidents.to_dict("records"), drill_page)
+        labels = incident_labels(core.engine, [int(i["incident_id"]) for i in shown.rows])
+        for incident in shown.rows:
             incident.update(labels.get(int(incident["incident_id"]), {}))
-        drill = {"row": selected_row, "incidents": shown, "total": len(incidents)}
+        drill = {"row": selected_row, "incidents": shown.rows, "page": shown, "total": len(incidents)}
         return result, drill, json.dumps(result.incidents_geojson(row))
 
     run = run_in_background(request, core, user, table_and_drill, title="Trend alerts")
@@ -192,6 +193,9 @@ def trends_page(
         drill_json=drill_json,
         base_query=base_query,
         row_link=lambda key: f"/analysis/trends?{base_query}&{urlencode({'row': key, 'layout': layout})}#drill-down",
+        drill_link=lambda n: (
+            f"/analysis/trends?{base_query}&{urlencode({'row': row, 'layout': layout, 'drill_page': n})}#drill-down"
+        ),
         layout=layout,
         compstat=compstat.rows,
         compstat_page=compstat,
