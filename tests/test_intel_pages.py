@@ -390,3 +390,33 @@ def test_actions_on_unknown_records_and_tips_answer_404(engine: Engine, tmp_path
     token = csrf_from(reviewer.get("/intel/review").text)
     decision = {"csrf_token": token, "view_purpose": "review", "reason": "Predicate checked in file."}
     assert reviewer.post("/intel/records/999/approve", data=decision).status_code == 404
+
+
+def test_a_tip_is_linked_by_the_agencys_complaint_number(
+    engine: Engine, tmp_path: Path, core: OpenILP, people: Cast
+) -> None:
+    (other,) = seed_incidents(engine, "OTHER", [IncidentSpec("robbery", None, extra={"source_record_id": "19-063496"})])
+    first, _ = seed_incidents(
+        engine,
+        "SLMPD",
+        [
+            IncidentSpec("robbery", None, address="5011 ALASKA AVE", extra={"source_record_id": "19-063496"}),
+            IncidentSpec("larceny", None, address="5011 ALASKA AVE", extra={"source_record_id": "19-063496"}),
+        ],
+    )
+    tip_id, _ = _tip(core)
+    analyst = _client(engine, tmp_path, "ana")
+    page = analyst.get(f"/intel/tips/{tip_id}")
+    assert "complaint number, e.g. 19-063496" in page.text
+    token = csrf_from(page.text)
+    unknown = analyst.post(f"/intel/tips/{tip_id}/link", data={"csrf_token": token, "incident_id": "19-999999"})
+    assert unknown.status_code == 400 and "complaint number (or #record number) 19-999999" in _error(unknown.text)
+    linked = analyst.post(
+        f"/intel/tips/{tip_id}/link", data={"csrf_token": token, "incident_id": " 19-063496 "}, follow_redirects=False
+    )
+    assert linked.status_code == 303
+    with session_scope(engine) as session:
+        # The agency's own record of the complaint (its first), never another agency's with the same number.
+        assert session.scalars(select(Tip.linked_incident_id)).one() == first != other
+    shown = analyst.get(f"/intel/tips/{tip_id}").text.split('id="tip-link">')[1].split("</p>")[0]
+    assert "complaint <strong>19-063496</strong> at 5011 ALASKA AVE" in shown

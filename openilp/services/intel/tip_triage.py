@@ -75,7 +75,8 @@ class ReplyRequest(Request):
 
 @dataclass(frozen=True)
 class LinkRequest(Request):
-    """The incident to link the tip to: its record number (form text such as ``"#123"`` is read)."""
+    """The incident to link the tip to: its complaint number as the agency writes it (``19-063496``),
+    or its record number (``#123``, or an int)."""
 
     tip_id: str
     incident_id: int | str = ""
@@ -83,10 +84,32 @@ class LinkRequest(Request):
     def validate(self) -> LinkRequest:
         if isinstance(self.incident_id, int) and not isinstance(self.incident_id, bool):
             return self
-        text = str(self.incident_id).strip().lstrip("#")
-        if not text.isdigit() or len(text) > 12:
-            raise SubmissionError("enter the incident's record number")
-        return dataclasses.replace(self, incident_id=int(text))
+        text = str(self.incident_id).strip()
+        if not text:
+            raise SubmissionError("enter the incident's complaint number (or #record number)", field="incident_id")
+        if len(text) > 100:
+            raise SubmissionError("a complaint number has at most 100 characters", field="incident_id")
+        return dataclasses.replace(self, incident_id=text)
+
+
+def _incident_for(session: Session, agency_id: int, reference: int | str) -> Incident | None:
+    """The agency's incident with complaint number ``reference`` (the first record of the complaint),
+    else with record number ``reference`` (``#123`` or ``123``); None when there is none."""
+    if isinstance(reference, str):
+        found = session.scalars(
+            select(Incident)
+            .where(Incident.agency_id == agency_id, Incident.source_record_id == reference)
+            .order_by(Incident.id)
+            .limit(1)
+        ).first()
+        if found is not None:
+            return found
+        number = reference.removeprefix("#")
+        if not number.isdigit() or len(number) > 12:
+            return None
+        reference = int(number)
+    incident = session.get(Incident, reference)
+    return incident if incident is not None and incident.agency_id == agency_id else None
 
 
 @dataclass(frozen=True)
@@ -238,14 +261,18 @@ def staff_reply(core: OpenILP, user: UserInfo, request: ReplyRequest) -> TipUpda
 
 
 def link_incident(core: OpenILP, user: UserInfo, request: LinkRequest) -> TipUpdated:
-    """Link a tip to one of the agency's incidents."""
+    """Link a tip to one of the agency's incidents, found by complaint number (or record number)."""
     request = request.validate()
     with core.unit_of_work(user) as uow:
         session = uow.session
         tip = staff_tip(session, user, request.tip_id)
-        incident = session.get(Incident, request.incident_id)
-        if incident is None or incident.agency_id != user.agency_id:
-            raise SubmissionError("no such incident in your agency")
+        incident = _incident_for(session, user.agency_id, request.incident_id)
+        if incident is None:
+            raise SubmissionError(
+                "no such incident in your agency: none has the complaint number (or #record number) "
+                f"{request.incident_id}",
+                field="incident_id",
+            )
         tip.linked_incident_id = incident.id
         tip.status = "linked"
         tip.triaged_by_id = user.id

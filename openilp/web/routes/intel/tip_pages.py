@@ -143,11 +143,11 @@ def tip_page_link(
     request: Request,
     tip_id: str,
     csrf_token: str = Form(""),
-    incident_id: str = Form("", max_length=20),
+    incident_id: str = Form("", max_length=100),
     user: UserInfo = Depends(_TRIAGE),
     core: OpenILP = _CORE,
 ) -> Response:
-    """Link the tip to one of the agency's incidents (by record number)."""
+    """Link the tip to one of the agency's incidents (by complaint number, or #record number)."""
     check_csrf(request, csrf_token)
     link = LinkRequest(tip_id, incident_id)
     return _tip_action(
