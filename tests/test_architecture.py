@@ -149,3 +149,17 @@ def test_an_untyped_service_result_is_caught(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert untyped_service_returns(tmp_path) == ["openilp/services/example/things.py:thing_summary"]
+
+
+def test_no_shell_opens_a_database_session() -> None:
+    """Neither the web app nor the command line opens a session: the services' units of work do."""
+    import ast
+
+    offenders = []
+    for path in sorted([*(REPO / "openilp" / "web").rglob("*.py"), *(REPO / "openilp" / "cli").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = {a.name for a in node.names}
+                if node.module.startswith("sqlalchemy.orm") or "session_scope" in names or "Session" in names:
+                    offenders.append(f"{path.relative_to(REPO)}:{node.lineno}: from {node.module} import ...")
+    assert offenders == []

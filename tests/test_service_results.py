@@ -280,3 +280,17 @@ def test_every_request_names_an_unknown_method_the_same_way() -> None:
         messages[name] = str(refused.value)
     assert len(set(messages.values())) == 1, messages
     assert next(iter(messages.values())).startswith("unknown forecasting method 'oracle'; choose from naive, kde")
+
+
+# --- the day a page proposes: a service call on the core, the reader's agency only ----------------------------
+
+
+def test_latest_day_is_the_readers_agency_only(core: OpenILP, people: Cast) -> None:
+    from openilp.errors import NotPermitted
+    from openilp.services.analysis.common import latest_day, latest_incident_date
+
+    assert latest_day(core, people.analyst) == latest_incident_date(core.engine, people.analyst.agency_code)
+    with pytest.raises(NotPermitted, match="own agency"):
+        latest_day(core, people.analyst, "OTHER")
+    with pytest.raises(NotPermitted, match="tasking:plan"):
+        latest_day(core, people.partner, permission="tasking:plan")

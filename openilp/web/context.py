@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from openilp.config import Settings
 from openilp.core import BoundaryRegistry, OpenILP
-from openilp.db import session_scope
 from openilp.security.secretbox import SecretBox
 
 __all__ = [
@@ -24,7 +22,6 @@ __all__ = [
     "CYTOSCAPE_DIR",
     "WebContext",
     "get_context",
-    "db_session",
     "get_core",
 ]
 
@@ -86,15 +83,3 @@ def get_context(request: Request) -> WebContext:
 def get_core(request: Request) -> OpenILP:
     """The app's core object (a FastAPI dependency): routes hand it to the services."""
     return get_context(request).core
-
-
-def _session(request: Request) -> Iterator[Session]:
-    with session_scope(get_context(request).engine) as session:
-        yield session
-
-
-#: A database session for one request that commits when the handler returns, before the
-#: response is sent (``scope="function"``): an acknowledged write is durable and visible to
-#: every other connection, and a failed commit becomes an error response. Routes moving to the
-#: service contract drop it: their service call commits its own unit of work.
-db_session = Depends(_session, scope="function")

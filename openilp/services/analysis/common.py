@@ -71,6 +71,7 @@ __all__ = [
     "event_noun",
     "frame_to_csv",
     "guard_event_frame",
+    "latest_day",
     "latest_incident_date",
     "local_times",
     "plain_records",
@@ -284,12 +285,23 @@ def latest_incident_date(engine: Engine, agency_code: str) -> dt.date | None:
     return day
 
 
+def latest_day(
+    core: OpenILP, actor: UserInfo | None, agency_code: str = "", permission: str = "analysis:read"
+) -> dt.date | None:
+    """The local day of the agency's latest located incident, None when it has none.
+
+    The agency is the reader's (:func:`reader_agency`, which checks ``permission``): what a page
+    proposes as the day a forecast or a deployment is for when none is given.
+    """
+    return latest_incident_date(core.engine, reader_agency(core, actor, agency_code, permission))
+
+
 def recent_year(core: OpenILP, actor: UserInfo | None, agency_code: str = "") -> tuple[dt.date, dt.date] | None:
     """The 365 local days up to the agency's latest located incident (None when it has none).
 
     What analysis pages fill in when no dates are given (the API and the command line take all).
     """
-    latest = latest_incident_date(core.engine, reader_agency(core, actor, agency_code))
+    latest = latest_day(core, actor, agency_code)
     if latest is None:
         return None
     return latest - dt.timedelta(days=364), latest

@@ -38,7 +38,7 @@ from openilp.errors import InvalidRequest
 from openilp.fairness import published_harm_weights
 from openilp.security.actors import UserInfo
 from openilp.security.roles import has_permission
-from openilp.services.analysis.common import latest_incident_date
+from openilp.services.analysis.common import latest_day
 from openilp.services.analysis.forecasting import split_categories
 from openilp.services.analysis.gates import JustifyRequest, justify_model
 from openilp.services.analysis.incidents import parse_iso_date
@@ -238,7 +238,7 @@ def deploy_page(
     """The form; with a budget, the shift's plan: map, list in visiting order, disparity check."""
     day_text = as_of
     if not as_of:
-        latest = latest_incident_date(core.engine, user.agency_code)
+        latest = latest_day(core, user, permission="tasking:plan")
         day_text = str(latest + dt.timedelta(days=1)) if latest else ""
     view: dict[str, Any] = {}
     error, status, print_url = None, 200, ""
