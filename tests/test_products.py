@@ -284,3 +284,52 @@ def test_cli_writes_the_pack_and_logs_it(cli_store: None, tmp_path: Path) -> Non
     assert "TLP:AMBER" in result.output and str(target) in result.output
     result = runner.invoke(app, ["products", "compstat", "--district", "99", "--week", "2019-06-03", "-o", "x.pdf"])
     assert result.exit_code == 1 and "district '99'" in result.output
+
+
+def test_the_pack_lists_the_open_problems_of_the_district(pack: tuple[OpenILP, ProducedProduct]) -> None:
+    """A problem on one of district 3's neighbourhoods is listed with the dashboard's progress; one elsewhere is not."""
+    from openilp.core.boundaries import BoundaryRegistry
+    from openilp.services.problems import (
+        OpenProblemRequest,
+        ProgressRequest,
+        StageRequest,
+        goal_progress,
+        open_problem,
+        set_stage,
+    )
+
+    core, produced = pack
+    assert produced.content["open_problems"] == []  # none opened yet
+    layer = BoundaryRegistry.default().layer_for("SLMPD")
+    assert layer is not None
+    features = {str(f["properties"]["NHD_NUM"]): f for f in json.loads(layer.path.read_text())["features"]}
+    inside = produced.content["neighbourhoods"][0]
+    outside = next(code for code in features if code not in produced.content["neighbourhoods"] and code in ("1", "2"))
+    with Session(core.engine) as session:
+        analyst = add_user(session, "analyst.problems", "correct horse battery", "analyst", "SLMPD")
+        session.commit()
+    opened = {}
+    for code in (inside, outside):
+        request = OpenProblemRequest(
+            title=f"Burglary in neighbourhood {code}",
+            categories=["burglary"],
+            target_reduction_pct=20.0,
+            baseline_start=dt.date(2018, 6, 4),
+            evaluation_start=dt.date(2019, 3, 4),
+            evaluation_end=dt.date(2019, 8, 31),
+            area=features[code]["geometry"],
+            area_name=str(features[code]["properties"]["NHD_NAME"]),
+        )
+        opened[code] = open_problem(core, analyst, request).id
+    try:
+        again = compstat_pack(core, None, CompStatPackRequest("SLMPD", "3", WEEK))
+    finally:  # closed problems leave the pack: the other tests' versions keep their numbers
+        for pid in opened.values():
+            set_stage(core, analyst, StageRequest(pid, "closed", "test over"))
+    listed = again.content["open_problems"]
+    assert [p["id"] for p in listed] == [opened[inside]]
+    expected = goal_progress(core, analyst, ProgressRequest(opened[inside], today=dt.date(2019, 6, 9))).as_dict()
+    assert listed[0]["progress"] == expected and expected["status"] in {"goal met", "improving", "not improving"}
+    text = " ".join(" ".join(_page_texts(again.pdf)).split())
+    assert f"Burglary in neighbourhood {inside}" in text and f"Burglary in neighbourhood {outside}" not in text
+    assert f"{expected['current_count']} {expected['expected_count']} {expected['change_pct']:+.1f}% -20%" in text

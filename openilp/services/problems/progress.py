@@ -26,7 +26,15 @@ from openilp.services.problems.common import agency_of, area_geometry, load_prob
 from openilp.services.problems.response import problem_events
 from openilp.services.problems.views import list_problems
 
-__all__ = ["Dashboard", "DashboardRequest", "GoalProgress", "ProgressRequest", "dashboard", "goal_progress"]
+__all__ = [
+    "agency_open_problems",
+    "Dashboard",
+    "DashboardRequest",
+    "GoalProgress",
+    "ProgressRequest",
+    "dashboard",
+    "goal_progress",
+]
 
 
 @dataclass(frozen=True)
@@ -181,3 +189,40 @@ def dashboard(core: OpenILP, actor: UserInfo | None, request: DashboardRequest |
                 )
             )
     return Dashboard(tuple(rows))
+
+
+def agency_open_problems(core: OpenILP, agency_code: str, today: dt.date | None) -> list[dict[str, Any]]:
+    """Every open problem of ``agency_code`` with its area (GeoJSON) and goal progress to ``today``.
+
+    For products built for the agency (the CompStat pack's open-problems section), which check the
+    producer's permission themselves; not audited here. Oldest problem first.
+    """
+    import json
+
+    from sqlalchemy import select
+
+    from openilp.db.models import Agency
+
+    rows: list[dict[str, Any]] = []
+    with core.unit_of_work(None) as uow:
+        agency_id = uow.session.scalar(select(Agency.id).where(Agency.code == agency_code))
+        problems = uow.session.scalars(
+            select(Problem).where(Problem.agency_id == agency_id, Problem.stage != "closed").order_by(Problem.id)
+        ).all()
+        for problem in problems:
+            try:
+                progress = _progress(core, uow.session, problem, today, uow.now)
+            except ValueError as exc:
+                progress = GoalProgress(status="unavailable", error=str(exc))
+            rows.append(
+                {
+                    "id": problem.id,
+                    "title": problem.title,
+                    "goal": problem.goal,
+                    "stage": problem.stage,
+                    "area_name": problem.area_name,
+                    "area": json.loads(problem.area_geojson),
+                    "progress": progress.as_dict(),
+                }
+            )
+    return rows

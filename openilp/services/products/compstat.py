@@ -119,6 +119,36 @@ def _boundaries(core: OpenILP, agency_code: str) -> dict[str, Any] | None:
     return data
 
 
+def _district_problems(
+    core: OpenILP, code: str, boundaries: Mapping[str, Any] | None, neighbourhoods: list[str], as_of: dt.date
+) -> list[dict[str, Any]]:
+    """The agency's open SARA problems whose area meets the district's neighbourhoods, with goal progress."""
+    import shapely
+    from shapely.geometry import shape
+
+    from openilp.services.problems.progress import agency_open_problems
+
+    chosen = set(neighbourhoods)
+    polygons = [
+        shape(feature["geometry"])
+        for feature in (boundaries or {}).get("features", [])
+        if _code((feature.get("properties") or {}).get("NHD_NUM")) in chosen and feature.get("geometry")
+    ]
+    if not polygons:
+        return []
+    district = shapely.union_all(polygons).buffer(0)
+    rows = []
+    for problem in agency_open_problems(core, code, as_of):
+        if not shape(problem["area"]).intersects(district):
+            continue
+        rows.append({k: problem[k] for k in ("id", "title", "goal", "stage", "area_name", "progress")})
+    return rows
+
+
+def _code(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
 def build_compstat_pack(core: OpenILP, actor: UserInfo | None, request: CompStatPackRequest) -> BuiltProduct:
     """Gather the pack's numbers, figures and items (nothing stored; :func:`compstat_pack` stores it)."""
     request = request.validate()
@@ -176,6 +206,9 @@ def build_compstat_pack(core: OpenILP, actor: UserInfo | None, request: CompStat
     zones = [z for z in near.to_json()["zones"] if int(z["incident_id"]) in in_district]
     zones.sort(key=lambda z: (-float(z["max_multiplier"]), str(z["incident_date"])), reverse=False)
 
+    # Open problems whose area touches the district (its neighbourhoods), with their goal progress.
+    problems = _district_problems(core, code, _boundaries(core, code), neighbourhoods, week_end)
+
     # Figures.
     groups = _crime_groups(core)
     located = this_week.dropna(subset=["lon", "lat"])
@@ -229,11 +262,13 @@ def build_compstat_pack(core: OpenILP, actor: UserInfo | None, request: CompStat
         ],
         "incidents_this_week": len(this_week),
         "incidents_mapped": len(located),
+        "open_problems": problems,
     }
     items = (
         ContentItem("Trend table (counts by category)", "TLP:GREEN"),
         ContentItem("Weekly chart (counts)", "TLP:GREEN"),
         ContentItem("Neighbourhood alerts (counts)", "TLP:GREEN"),
+        ContentItem("Open problems and their progress (counts)", "TLP:GREEN"),
         ContentItem("Map of the week's incidents (locations)", "TLP:AMBER"),
         ContentItem("Near-repeat zones (complaint numbers and block addresses)", "TLP:AMBER"),
     )
@@ -262,6 +297,7 @@ def build_compstat_pack(core: OpenILP, actor: UserInfo | None, request: CompStat
         "neighbourhood_rows_more": max(0, len(flagged) - MAX_NEIGHBOURHOOD_ROWS),
         "zones": zones[:MAX_ZONE_ROWS],
         "zones_more": max(0, len(zones) - MAX_ZONE_ROWS),
+        "open_problems": problems,
         "near_repeat_label": near_label,
         "near_repeat_summary": (
             f"{len(zones)} zones in {area_label} of {summary['zones']} in the city; the Knox test on "
