@@ -18,17 +18,19 @@ import pandas as pd
 import pytest
 from conftest import BACKENDS, _postgres_engine, _truncate_postgres, shared_file
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 from store_support import import_source
 
 from openilp.config import Settings
 from openilp.core import OpenILP, ResultCache
 from openilp.db import make_engine, migrate
+from openilp.db.models import Agency
 from openilp.errors import InvalidRequest
 from openilp.ingest.spec import load_source_spec
 from openilp.services.analysis import hotspots as hotspot_service
 from openilp.services.analysis import nearrepeat as nearrepeat_service
 from openilp.services.analysis import trends as trend_service
-from openilp.services.analysis.common import NoEventsError, guard_event_frame
+from openilp.services.analysis.common import NoEventsError, guard_event_frame, incident_names
 from openilp.services.analysis.events import EVENT_COLUMNS, load_events
 from openilp.services.analysis.hotspots import HOTSPOT_COLUMNS, HotspotRequest, run_hotspots
 from openilp.services.analysis.nearrepeat import (
@@ -349,3 +351,20 @@ def _query():  # noqa: ANN202 - tiny helper
     from openilp.services.analysis.events import EventQuery
 
     return EventQuery("SLMPD", ("robbery",))
+
+
+def test_incident_names_are_only_the_readers_agencys(core: OpenILP) -> None:
+    """A drill-down list names the incidents an analysis returned (complaint number, block address,
+    neighbourhood), and only the reader's agency's: an id of another agency gets no name."""
+    with core.engine.connect() as conn:
+        ids = conn.execute(text("SELECT id FROM incidents ORDER BY id LIMIT 5")).scalars().all()
+    names = incident_names(core, None, ids, "SLMPD")
+    assert sorted(names) == sorted(ids)
+    assert all(re.fullmatch(r"19-0\d{5}", n["complaint_number"] or "") for n in names.values())
+    with Session(core.engine) as session, session.begin():
+        session.add(Agency(code="OTHRPD", name="Other PD", timezone="UTC", crs="EPSG:3857"))
+    try:
+        assert incident_names(core, None, ids, "OTHRPD") == {}
+    finally:
+        with core.engine.begin() as conn:
+            conn.execute(text("DELETE FROM agencies WHERE code = 'OTHRPD'"))

@@ -47,7 +47,7 @@ from openilp.core.dates import check_day as core_check_day
 from openilp.errors import InvalidRequest, NotPermitted, ServiceError
 from openilp.security.actors import UserInfo
 from openilp.security.roles import has_permission
-from openilp.services.analysis.events import EVENT_COLUMNS
+from openilp.services.analysis.events import EVENT_COLUMNS, incident_labels
 
 __all__ = [
     "AnalysisLimits",
@@ -294,6 +294,23 @@ def latest_day(
     proposes as the day a forecast or a deployment is for when none is given.
     """
     return latest_incident_date(core.engine, reader_agency(core, actor, agency_code, permission))
+
+
+def incident_names(
+    core: OpenILP,
+    actor: UserInfo | None,
+    incident_ids: Sequence[int],
+    agency_code: str = "",
+    permission: str = "analysis:read",
+) -> dict[int, dict[str, str | None]]:
+    """What the reader's agency calls each of ``incident_ids`` (complaint number, block address,
+    neighbourhood), by store id; incidents of another agency are left out.
+
+    The agency is the reader's (:func:`reader_agency`, which checks ``permission``): the names a
+    drill-down list shows beside the incidents an analysis returned.
+    """
+    code = reader_agency(core, actor, agency_code, permission)
+    return incident_labels(core.engine, incident_ids, agency_code=code)
 
 
 def recent_year(core: OpenILP, actor: UserInfo | None, agency_code: str = "") -> tuple[dt.date, dt.date] | None:

@@ -161,18 +161,28 @@ def load_events(engine: Engine, query: EventQuery) -> tuple[pd.DataFrame, Agency
     return frame[list(EVENT_COLUMNS)], agency
 
 
-def incident_labels(engine: Engine, incident_ids: Sequence[int]) -> dict[int, dict[str, str | None]]:
+def incident_labels(
+    engine: Engine, incident_ids: Sequence[int], agency_code: str = ""
+) -> dict[int, dict[str, str | None]]:
     """What the agency calls each incident: its complaint number (``source_record_id``), block address and
-    neighbourhood, by store id. Lists that people act on show these; ids stay in URLs and exports."""
+    neighbourhood, by store id. Lists that people act on show these; ids stay in URLs and exports.
+    With ``agency_code``, incidents of other agencies are left out."""
     ids = sorted({int(i) for i in incident_ids})
     labels: dict[int, dict[str, str | None]] = {}
+    only_agency = " AND agency_id = (SELECT id FROM agencies WHERE code = :agency_code)" if agency_code else ""
     with Session(engine) as session:
         for start in range(0, len(ids), 900):  # SQLite binds at most 999 parameters
             chunk = ids[start : start + 900]
             names = ", ".join(f":i{k}" for k in range(len(chunk)))
+            binds: dict[str, Any] = {f"i{k}": v for k, v in enumerate(chunk)}
+            if agency_code:
+                binds["agency_code"] = agency_code
             rows = session.execute(
-                text(f"SELECT id, source_record_id, block_address, neighbourhood FROM incidents WHERE id IN ({names})"),
-                {f"i{k}": v for k, v in enumerate(chunk)},
+                text(
+                    "SELECT id, source_record_id, block_address, neighbourhood FROM incidents "
+                    f"WHERE id IN ({names}){only_agency}"
+                ),
+                binds,
             )
             for incident_id, complaint, address, neighbourhood in rows:
                 labels[int(incident_id)] = {

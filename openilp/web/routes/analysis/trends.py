@@ -19,7 +19,7 @@ from openilp.core import OpenILP
 from openilp.core.jobs import ProgressFn
 from openilp.errors import InvalidRequest
 from openilp.security.actors import UserInfo
-from openilp.services.analysis.events import incident_labels
+from openilp.services.analysis.common import incident_names
 from openilp.services.analysis.incidents import category_groups, parse_iso_date
 from openilp.services.analysis.trends import TrendRequest, TrendResult, run_trends
 from openilp.web.context import get_context, get_core
@@ -163,7 +163,7 @@ def trends_page(
         rows = result.to_json(flagged_only=False)["rows"]
         selected_row = next((r for r in rows if r["key"] == row), None) or {"key": row}
         shown = page_of(incidents.to_dict("records"), drill_page)
-        labels = incident_labels(core.engine, [int(i["incident_id"]) for i in shown.rows])
+        labels = incident_names(core, user, [int(i["incident_id"]) for i in shown.rows])
         for incident in shown.rows:
             incident.update(labels.get(int(incident["incident_id"]), {}))
         drill = {"row": selected_row, "incidents": shown.rows, "page": shown, "total": len(incidents)}
