@@ -5,14 +5,17 @@ designating anyone (the rule, the service, and the network charts)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from intel_support import T0, Cast, at, make_user
-from network_support import BOB, seed_network
-from sqlalchemy import Engine, func, select
+from network_support import BOB, approve_record_as, person, seed_network, submit_record_as
+from sqlalchemy import Engine, event, func, select
 from web_support import csrf_from, login, make_client
 
 from openilp.core import OpenILP
@@ -20,7 +23,9 @@ from openilp.db import session_scope
 from openilp.db.models import AuditEntry, Designation, DesignationCriterion, Notification
 from openilp.errors import InvalidRequest, NotFound, NotPermitted
 from openilp.intel.designations import CRITERIA, NOT_CRITERIA, CriterionInput, check_designation
+from openilp.intel.rules import SubjectInput
 from openilp.security.actors import UserInfo
+from openilp.services.entities import ImportPersonsRequest, import_persons
 from openilp.services.networks import (
     DecideDesignationRequest,
     DesignationMade,
@@ -288,3 +293,62 @@ def test_designation_pages(engine: Engine, tmp_path: Path) -> None:
     )
     assert review.status_code == 303
     assert client.get("/api/v1/networks/designations").json()["designations"] == []
+
+
+PROTECTED_WORDS = re.compile(r"\b(race|ethnicity|ethnic_origin|national_origin|nationality|religion)\b", re.IGNORECASE)
+
+
+def test_protected_attributes_never_enter_a_designation(
+    engine: Engine, world: tuple[OpenILP, Cast, dict[str, int]]
+) -> None:
+    """Bob is designated once before anything protected is known about him and once after his
+    records and his person file carry race, ethnicity, national origin and religion: the decisions,
+    the notices and the refusals are the same, no statement reads a protected field, and a
+    protected attribute offered as a criterion is refused."""
+    core, people, _ = world
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    def decide(organisation: str) -> tuple[Any, ...]:
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            made = designate_member(
+                core, people.reviewer, DesignationRequest("Bob Broker", organisation, (ADMITS, TATTOO), REVIEW)
+            )
+            decided = decide_designation(
+                core, _second(engine), DecideDesignationRequest(made.designation_id, "approve", "Criteria checked.")
+            )
+            with pytest.raises(InvalidRequest) as refused:
+                designate_member(
+                    core, people.reviewer, DesignationRequest("Bob Broker", organisation, (ADMITS,), REVIEW)
+                )
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        outcome = {k: v for k, v in decided.as_dict().items() if k != "designation_id"}
+        made_view = {k: v for k, v in made.as_dict().items() if k != "designation_id"}
+        return (
+            made_view,
+            json.dumps(outcome, sort_keys=True, default=str).replace(organisation, "ORG"),
+            str(refused.value),
+        )
+
+    before = decide("Northside Crew")
+    # Now Bob's records and person file carry every protected attribute.
+    description = "race: Black; ethnicity: Hispanic; national origin: Somalia; religion: Muslim"
+    bob = SubjectInput("person", "criminal_subject", "Bob Broker", description)
+    approve_record_as(core, people.reviewer, submit_record_as(core, people.analyst, [bob, person("Carl Courier")]))
+    mapping = '[source]\nname = "bookings"\n[columns]\nrecord_id = "id"\nfirst_name = "first"\nsurname = "last"\n'
+    rows = b"id,first,last,race,ethnicity,national_origin,religion\nk1,Bob,Broker,Black,Hispanic,Somali,Muslim\n"
+    assert import_persons(core, None, ImportPersonsRequest(mapping, "bookings.csv", rows, "SLMPD")).rows_accepted == 1
+    after = decide("Southside Crew")
+    assert before == after
+    assert statements and not [s for s in statements if PROTECTED_WORDS.search(s)]
+    # The rule itself refuses a protected attribute as a criterion, whatever else is documented.
+    for code in ("race", "ethnicity", "national_origin", "religion"):
+        offered = (ADMITS, CriterionInput(code, "Booking sheet 24-0931", DAY))
+        problems = check_designation(offered, designated_on=DAY, review_due_on=REVIEW)
+        assert f"{code} is never a criterion: a protected attribute" in problems[0]
+        with pytest.raises(InvalidRequest, match="protected attribute"):
+            designate_member(core, people.reviewer, DesignationRequest("Bob Broker", "Crew", offered, REVIEW))

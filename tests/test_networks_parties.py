@@ -4,18 +4,22 @@ with the incident as the link's record and its date as the link's date; victims 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import shared_file
 from intel_support import make_agency, make_core, make_user
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, event, select
 from store_support import import_source
 
+from openilp.core import OpenILP
 from openilp.db import session_scope
 from openilp.db.entity_models import Entity, EntityMention
 from openilp.db.models import Incident
-from openilp.errors import NotPermitted
+from openilp.errors import InvalidRequest, NotPermitted
+from openilp.security.actors import UserInfo
 from openilp.services.entities import ImportPersonsRequest, import_persons
 from openilp.services.networks import NetworkRequest, network_chart
 
@@ -90,3 +94,83 @@ def test_offenders_on_one_incident_are_linked_through_the_incident(engine: Engin
     assert network_chart(core, stranger, NetworkRequest()).as_dict()["links"] == []
     with pytest.raises(NotPermitted):
         network_chart(core, auditor, NetworkRequest())
+
+
+PROTECTED_WORDS = re.compile(r"\b(race|ethnicity|ethnic_origin|national_origin|nationality|religion)\b", re.IGNORECASE)
+PROTECTED_VALUES = ("Black", "Hispanic", "Somali", "Muslim", "White", "Irish", "Catholic", "Italian")
+
+
+def _with_protected_columns(rows: bytes) -> bytes:
+    """The same person file with race, ethnicity, national origin and religion on every person."""
+    lines = rows.decode().splitlines()
+    values = ["Black,Hispanic,Somali,Muslim", "White,Not Hispanic,Irish,Catholic", "White,Not Hispanic,Italian,None"]
+    out = [lines[0] + ",race,ethnicity,national_origin,religion"]
+    out += [line + "," + values[i % len(values)] for i, line in enumerate(lines[1:])]
+    return ("\n".join(out) + "\n").encode()
+
+
+def _chart_by_name(core: OpenILP, viewer: UserInfo, names: dict[str, str]) -> tuple[Any, ...]:
+    """The chart around everyone, entity identifiers replaced by the entity's name; and its SQL."""
+    chart = network_chart(core, viewer, NetworkRequest(key_players=1)).as_dict()
+    rename = lambda v: names.get(v, v)  # noqa: E731
+    nodes = sorted((rename(n["id"]), *[(k, v) for k, v in sorted(n.items()) if k != "id"]) for n in chart["nodes"])
+    links = sorted(
+        (rename(link["source"]), rename(link["target"]), link["link_type"], link["record"], link["date"])
+        for link in chart["links"]
+    )
+    return tuple(nodes), tuple(links), tuple(sorted(map(rename, chart["key_players_negative"])))
+
+
+def test_protected_attributes_on_the_people_change_no_co_offending_link(engine: Engine, tmp_path: Path) -> None:
+    """The person file carries race, ethnicity, national origin and religion on every person: the
+    co-offending network is the same with and without them, they are stored nowhere, and no
+    statement the chart runs reads a protected field."""
+    import_source(engine, "stlouis", [shared_file("stlouis", "monthly", "2019", "april2019.csv")])
+    with session_scope(engine) as session:
+        analyst = make_user(session, "ana", "analyst")
+    core = make_core(engine, tmp_path)
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    charts = []
+    for rows in (_with_protected_columns(ROWS), ROWS):
+        result = import_persons(core, None, ImportPersonsRequest(PARTIES, "arrests.csv", rows, agency="SLMPD"))
+        assert (result.rows_accepted, result.rows_rejected) == (6, 0)
+        with session_scope(engine) as session:
+            mentions = list(session.scalars(select(EntityMention)))
+            assert len(mentions) == 6
+            stored = [str(getattr(m, c.key)) for m in mentions for c in EntityMention.__table__.columns]
+            assert not [v for v in stored if any(p.casefold() in v.casefold() for p in PROTECTED_VALUES)]
+            entities: dict[str, int] = {}
+            for name in ("capone", "moran", "victim", "crew", "wolf"):
+                found = session.scalar(select(Entity.id).where(Entity.display_name == name))
+                if found is None:
+                    entity = Entity(agency_id=mentions[0].agency_id, kind="person", display_name=name)
+                    session.add(entity)
+                    session.flush()
+                    found = entity.id
+                entities[name] = found
+            by_record = {"b1": "capone", "b2": "moran", "b3": "victim", "b4": "capone", "b5": "crew", "b6": "wolf"}
+            for mention in mentions:
+                mention.entity_id = entities[by_record[mention.source_record_id]]
+        names = {f"entity:{i}": name for name, i in entities.items()}
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            charts.append(_chart_by_name(core, analyst, names))
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        with session_scope(engine) as session:  # the next file replaces this one
+            session.execute(delete(EntityMention))
+    with_protected, without = charts
+    assert with_protected == without
+    assert {link[2] for link in without[1]} == {"co_offending"} and len(without[1]) == 2
+    assert statements and not [s for s in statements if PROTECTED_WORDS.search(s)]
+    # Nor can a mapping bring one in.
+    with pytest.raises(InvalidRequest, match="protected"):
+        import_persons(
+            core,
+            None,
+            ImportPersonsRequest(PARTIES + 'race = "race"\n', "arrests.csv", _with_protected_columns(ROWS), "SLMPD"),
+        )

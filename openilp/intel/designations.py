@@ -11,6 +11,8 @@ follow its recommendations:
 * **association is never a criterion**: being linked to members in a network, seen with them, or
   living or staying in an area (:data:`NOT_CRITERIA`) is refused, so network association alone
   can never designate anyone, however many links a person has;
+* **a protected attribute is never a criterion** (race, ethnicity, national origin, religion): it
+  is refused when offered, and nothing about the person but the documented criteria is read;
 * every designation has a **review date**, at most :data:`MAX_REVIEW_DAYS` days ahead;
 * it is **purged** :data:`RETENTION_YEARS` years after the latest criterion (28 CFR 23.20(h)'s
   five-year limit; CalGang's purge rule) unless new criteria are documented.
@@ -66,6 +68,10 @@ NOT_CRITERIA: dict[str, str] = {
     "family_member": "being related to a member designates no one",
     "frequents_area": "living in or visiting an area designates no one",
     "clothing": "colours or clothing alone designate no one",
+    **{
+        code: "a protected attribute (race, ethnicity, national origin, religion) designates no one"
+        for code in ("race", "ethnicity", "national_origin", "religion")
+    },
 }
 MIN_CRITERIA = 2
 MIN_SOURCE_CHARS = 5
