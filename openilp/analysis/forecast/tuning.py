@@ -97,7 +97,9 @@ def top_cells(surfaces: NDArray[np.float64], k: int) -> NDArray[np.int64]:
     k = int(min(max(k, 1), surfaces.shape[1]))
     if k == surfaces.shape[1]:
         return np.tile(np.arange(k), (surfaces.shape[0], 1))
-    return np.asarray(np.argpartition(-surfaces, k - 1, axis=1)[:, :k], dtype=np.int64)
+    # A copy, not a view: a view would keep the whole candidates × cells partition alive wherever the
+    # top cells are kept (a warm-started blend keeps them for every past week).
+    return np.array(np.argpartition(-surfaces, k - 1, axis=1)[:, :k], dtype=np.int64, copy=True)
 
 
 def coverage_sizes(n_cells: int, coverages: Sequence[float]) -> list[int]:
