@@ -32,6 +32,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
+        # The 1, 5 and 15-minute load averages when the result was written (other work on the machine).
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
 

@@ -112,7 +112,12 @@ def _toprank_rows(result: dict) -> list[str]:
         blend = versus[("blend", "pai@0.01")]
         others = [
             f"{label} {pai(name)}"
-            for name, label in (("blend_reference", "reference blend"), ("naive", "naive"), ("learned", "learned"))
+            for name, label in (
+                ("blend_reference", "reference blend"),
+                ("naive", "naive"),
+                ("learned", "learned"),
+                ("toprank_ensemble", "toprank's ten best averaged (not the default)"),
+            )
             if name in methods
         ]
         ratios = [
@@ -126,9 +131,11 @@ def _toprank_rows(result: dict) -> list[str]:
             f"{naive['ratio']:.3f}× naive ({naive['difference']:+.2f} "
             f"[{naive['ci_low']:+.2f}, {naive['ci_high']:+.2f}])"
         )
+        load = run.get("load_average_at_start")
         rows.append(
             f"| PAI@1 / 2 / 5 %, weekly {result['city']} {run['category']} {run['span'][0]} … {run['span'][1]} "
-            f"({run['periods']} weeks, {run['cells']:,} cells of 150 m) | toprank {pai('toprank')} "
+            f"({run['periods']} weeks, {run['cells']:,} cells of 150 m"
+            f"{f'; load average {load[0]:g} at start' if load else ''}) | toprank {pai('toprank')} "
             f"| tuned blend {pai('blend')}; {'; '.join(others)} | @1 %: {', '.join(ratios)} |"
         )
     return rows
@@ -183,7 +190,11 @@ def write_summary(results_dir: Path) -> None:
     for name in sorted(published):
         result = published[name]
         lines += _rows(result)
-        measured.append(f"{result['benchmark']}: {result['measured_at']}, {result['machine']['cpus']} CPUs")
+        load = result["machine"].get("load_average")
+        measured.append(
+            f"{result['benchmark']}: {result['measured_at']}, {result['machine']['cpus']} CPUs"
+            + (f", load average {load[0]:g}" if load else "")
+        )
     table = "\n".join(lines) + "\n\nMeasured: " + "; ".join(measured) + "\n"
     text = DOC.read_text() if DOC.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
     if START not in text:

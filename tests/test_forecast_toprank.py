@@ -8,6 +8,7 @@ nothing.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -90,8 +91,8 @@ def test_fold_targets_are_the_events_of_each_past_week() -> None:
     assert model.tuning_["objective"].notna().all()
 
 
-@pytest.mark.parametrize("cls", [TopRankBlend, TunedProspectiveBlend])
-def test_later_events_change_neither_the_choice_nor_the_tuning(cls: type) -> None:
+@pytest.mark.parametrize("cls", [TopRankBlend, TunedProspectiveBlend, partial(TopRankBlend, ensemble=10)])
+def test_later_events_change_neither_the_choice_nor_the_tuning(cls: Any) -> None:
     events = _events(seed=2)
     known = events[events["occurred_to"] <= AS_OF - pd.Timedelta(hours=1)]
     later = _events(seed=3, n=600).assign(
@@ -146,6 +147,31 @@ def test_kept_work_between_fits_gives_the_same_forecast_as_a_fresh_fit() -> None
     )
 
 
+def test_the_ensemble_averages_the_best_candidates_on_the_past_weeks_each_scaled_alike() -> None:
+    from openilp.analysis.forecast._base import _history
+
+    events = _events(seed=7)
+    single = TopRankBlend(tuning_weeks=8).fit(events, grid=GRID, as_of=AS_OF)
+    model = TopRankBlend(tuning_weeks=8, ensemble=4).fit(events, grid=GRID, as_of=AS_OF)
+    # The same tuning; the ensemble's first member is the single model's choice.
+    pd.testing.assert_frame_equal(single.tuning_, model.tuning_)
+    best = model.tuning_.sort_values("objective", ascending=False, kind="stable").head(4)
+    assert [tuple(m) for m in model.chosen_["members"]] == list(
+        best[["primary", "secondary", "weight"]].itertuples(index=False, name=None)
+    )
+    first = model.chosen_["members"][0]
+    assert (first[0], first[2]) == (single.chosen_["primary"], single.chosen_["weight"])
+    # Recomputed by hand: each member's surface at the as-of moment over its own total, averaged.
+    history = _history(events, GRID, AS_OF)
+    names, surfaces = model._candidates(model._primary(history), model._secondary(history))
+    members = [names.index(tuple(m)) for m in model.chosen_["members"]]
+    expected = np.mean([surfaces[i] / surfaces[i].sum() for i in members], axis=0)
+    np.testing.assert_allclose(model.surface_, expected, rtol=1e-12)
+    # Still expected events: the total is the last year's events per day × the horizon.
+    assert model.predict(7).sum() == pytest.approx(single.predict(7).sum())
+    assert "members" not in single.chosen_
+
+
 def test_stable_hot_spots_are_ranked_first_and_scores_are_expected_events() -> None:
     events = _events(seed=6)
     model = make_forecaster("toprank", tuning_weeks=8).fit(events, grid=GRID, as_of=AS_OF)
@@ -167,6 +193,7 @@ def test_stable_hot_spots_are_ranked_first_and_scores_are_expected_events() -> N
         ({"target_coverages": (0.0,)}, "target_coverages"),
         ({"long_decays_days": ()}, "long_decays_days"),
         ({"short_sigmas_cells": (-0.5,)}, "short_sigmas_cells"),
+        ({"ensemble": 0}, "ensemble"),
     ],
 )
 def test_bad_parameters_are_named(params: dict[str, Any], message: str) -> None:

@@ -5,6 +5,9 @@ A :class:`TunedBlendForecaster` scores every cell ``primary[p] + w × secondary[
 weight. Which ``(p, s, w)`` is chosen at the as-of moment ``T`` by :func:`select_on_folds` over the
 ``tuning_weeks`` weeks before ``T`` (see :mod:`openilp.analysis.forecast.tuning`): each candidate
 is computed at each past origin from the events known there and scored on the week that followed.
+With ``ensemble = n > 1`` the ``n`` best candidates on those weeks are averaged, each scaled to the
+same total: the choice among near-equal candidates is noisy (a few dozen burglaries decide it), and
+the average of the best few ranks the top cells more steadily than any one of them.
 
 The top cells of every candidate at a past origin depend only on the events known at that origin,
 so they are kept between fits, keyed by the origin and a fingerprint of those events (their number,
@@ -43,6 +46,8 @@ class TunedBlendForecaster(Forecaster):
     """
 
     weights: tuple[float, ...]
+    #: How many of the best candidates on the past weeks are averaged (1: the best alone).
+    ensemble: int = 1
     tuning_weeks: int
     target_coverages: tuple[float, ...]
     horizon_days: float
@@ -54,6 +59,8 @@ class TunedBlendForecaster(Forecaster):
     def _validate(self) -> None:
         if not (isinstance(self.tuning_weeks, int) and self.tuning_weeks >= 1):
             raise ValueError("tuning_weeks must be a positive integer")
+        if not (isinstance(self.ensemble, int) and self.ensemble >= 1):
+            raise ValueError("ensemble must be a positive integer (the number of best candidates averaged)")
         if not self.weights or any(not (np.isfinite(w) and w >= 0) for w in self.weights):
             raise ValueError("weights must be non-negative numbers")
         if not self.target_coverages or any(not 0 < c <= 1 for c in self.target_coverages):
@@ -114,13 +121,21 @@ class TunedBlendForecaster(Forecaster):
         )
         p, s, w = self.candidates_[best]
         self.chosen_ = {"primary": p, "secondary": s if w > 0 else None, "weight": w}
+        members = _best_candidates(objective, self.ensemble)
+        if len(members) > 1:
+            self.chosen_["members"] = [self.candidates_[i] for i in members]
         self.tuning_ = pd.DataFrame(
             [
                 {"primary": a, "secondary": b, "weight": c, "objective": o}
                 for (a, b, c), o in zip(self.candidates_, objective, strict=True)
             ]
         )
-        self.surface_ = surfaces[best]
+        if len(members) > 1:
+            # Each member scaled to the same total, so every one weighs alike in the ranking.
+            totals = surfaces[members].sum(axis=1, keepdims=True)
+            self.surface_ = (surfaces[members] / np.where(totals > 0, totals, 1.0)).mean(axis=0)
+        else:
+            self.surface_ = surfaces[best]
         # Scale to the expected number of events per day over the last year (the ranking is unchanged).
         per_day = float((history.age_days <= 365.0).sum()) / 365.0
         total = float(self.surface_.sum())
@@ -128,6 +143,16 @@ class TunedBlendForecaster(Forecaster):
 
     def _predict(self, horizon_days: float) -> NDArray[np.float64]:
         return np.asarray(self.per_day_ * horizon_days, dtype=np.float64)
+
+
+def _best_candidates(objective: NDArray[np.float64], n: int) -> list[int]:
+    """Indices of the ``n`` best candidates, best first (the first of equals first).
+
+    >>> _best_candidates(np.array([0.2, 0.9, 0.5, 0.9]), 3)
+    [1, 3, 2]
+    """
+    order = np.argsort(-objective, kind="stable")
+    return [int(i) for i in order[: max(1, min(n, len(order)))]]
 
 
 def _fingerprint(history: EventHistory) -> tuple[int, int, float, float]:

@@ -15,7 +15,10 @@ cells rank first. Two signals decide it for burglary:
 The forecast is ``long(τ_L, σ_L) + w × short(τ_S, σ_S)``, with ``(τ_L, σ_L, τ_S, σ_S, w)``
 chosen by :func:`~openilp.analysis.forecast.tuning.select_on_folds` at every fit, on the
 ``tuning_weeks`` weeks before the as-of moment only (their pooled PAI at 1 % and 2 %; nested and
-time-ordered, see :mod:`openilp.analysis.forecast.tuning`). The scores are scaled to the city's
+time-ordered, see :mod:`openilp.analysis.forecast.tuning`). With ``ensemble = n > 1`` the forecast
+averages the ``n`` best candidates on those weeks, each scaled to the same total (an ensemble over
+the tuned parameters; not the default: see ``docs/forecasting.md`` for what it did on the
+reported spans). The scores are scaled to the city's
 events per day over the last year (the ranking is what is tuned; the scale only makes the
 numbers readable as expected events).
 
@@ -82,6 +85,9 @@ class TopRankBlend(TunedBlendForecaster):
         The same for the near-repeat boost (default two and four weeks; 1 and 1.5 cells).
     weights : tuple of float
         Candidate weights ``w`` of the boost (0 = no boost).
+    ensemble : int
+        How many of the best candidates on the past weeks are averaged, each scaled to the same
+        total (1 = the best alone).
     max_history_days : float
         Events older than this (from the origin) are ignored (default 1,461: four years).
     tuning_weeks : int
@@ -111,6 +117,7 @@ class TopRankBlend(TunedBlendForecaster):
         short_decays_days: tuple[float, ...] = (14.0, 30.0),
         short_sigmas_cells: tuple[float, ...] = (1.0, 1.5),
         weights: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2),
+        ensemble: int = 1,
         max_history_days: float = 1461.0,
         tuning_weeks: int = 52,
         target_coverages: tuple[float, ...] = (0.01, 0.02),
@@ -121,6 +128,7 @@ class TopRankBlend(TunedBlendForecaster):
         self.short_decays_days = short_decays_days
         self.short_sigmas_cells = short_sigmas_cells
         self.weights = weights
+        self.ensemble = ensemble
         self.max_history_days = max_history_days
         self.tuning_weeks = tuning_weeks
         self.target_coverages = target_coverages
