@@ -183,3 +183,12 @@ def test_serve_keeps_idle_connections_open_longer_than_a_proxy(
     assert code == 0, output
     assert calls and calls[0]["timeout_keep_alive"] == 65
     assert calls[0]["host"] == "127.0.0.1" and calls[0]["port"] == 8765
+
+
+def test_an_error_is_printed_on_one_line_whatever_the_terminal_width(cli_env: dict[str, str]) -> None:
+    """A long error (a file name with spaces, a record number) is not broken at the terminal's width,
+    so it can be read, copied and searched for as written."""
+    long_name = "a folder name with spaces " * 5 + "missing.csv"
+    code, output = invoke("import", "stlouis", long_name)
+    assert code != 0
+    assert long_name in output  # whole, on one line

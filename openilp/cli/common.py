@@ -159,7 +159,7 @@ def emit_json(payload: Any) -> None:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``message`` as an error (as text: brackets such as a TOML ``[table]`` name are kept) and exit."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}")
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)  # never broken at the width
     raise typer.Exit(code)
 
 
