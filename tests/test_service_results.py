@@ -143,6 +143,7 @@ def test_released_view_drops_only_withheld_items_and_leaves_the_document_alone()
         "sensitivity": "open",
         "grading": {"scheme": "admiralty", "source": "B", "information": "2", "label": "B2"},
         "handling_code": "P",
+        "tlp": "TLP:AMBER",
         "handling_conditions": "",
         "title": "t",
         "summary": "s",

@@ -117,6 +117,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/intel/records/{record_id}/validate"): {"anonymous": 401, **_only(_REVIEW, 422)},
     ("POST", "/api/v1/intel/records/{record_id}/correct"): {"anonymous": 401, **_only(_LE, 422)},
     ("POST", "/api/v1/intel/records/{record_id}/disseminate"): {"anonymous": 401, **_only(_TRIAGE, 422)},
+    ("POST", "/api/v1/intel/records/{record_id}/preview"): {"anonymous": 401, **_only(_TRIAGE, 422)},
     ("GET", "/api/v1/intel/review-queue"): {"anonymous": 401, **_only(_REVIEW)},
     ("GET", "/api/v1/intel/compliance"): {"anonymous": 401, **_only(["auditor", "administrator", "supervisor"])},
     ("GET", "/api/v1/intel/tips"): {"anonymous": 401, **_only(_TRIAGE)},
@@ -301,6 +302,15 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/exports/{agency_code}.gpkg"): {
         "anonymous": 401,
         **_only(["analyst", "supervisor", "administrator"], 400),
+    },
+    # NIBRS and STIX downloads: tests/test_exchange_downloads.py. Without dates / body: 400 / 422 for those permitted.
+    ("GET", "/api/v1/exports/{agency_code}.nibrs.zip"): {
+        "anonymous": 401,
+        **_only(["analyst", "supervisor", "administrator"], 400),
+    },
+    ("POST", "/api/v1/exports/{agency_code}.stix.json"): {
+        "anonymous": 401,
+        **_only(["analyst", "supervisor", "administrator"], 422),
     },
     # The watch centre: watch officers read the queue and act on conflicts (none here: 404); supervisors waive.
     ("GET", "/api/v1/deconfliction/conflicts"): {"anonymous": 401, **_only(["watch_officer"])},

@@ -1,4 +1,5 @@
-"""``openilp import`` and ``openilp sources``: bring police exports into the store."""
+"""``openilp import``, ``openilp sources`` and ``openilp import-stix``: bring police exports and received
+intelligence into the store."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openilp.cli.common import console, core, emit_json, fail, progress_bar, service
+from openilp.cli.common import acting_user, console, core, emit_json, fail, progress_bar, service
 
 if TYPE_CHECKING:
     from openilp.services.imports.run import ImportReport
@@ -180,3 +181,37 @@ def load_parquet_command(
             f"in {report.seconds:.1f} s: {report.rows_per_s:,.0f} rows/s"
             + (" (first load: indexes and keys built at the end)" if report.first_load else "")
         )
+
+
+@app.command("import-stix")
+def import_stix_command(
+    path: Path = typer.Argument(..., help="A STIX 2.1 bundle (JSON) a partner released to your agency."),
+    user: str = typer.Option(..., "--user", help="Account that imports it (audited; may submit intelligence)."),
+    require_validator: bool = typer.Option(
+        False, "--require-validator", help="Refuse unless the OASIS stix2-validator is installed and passes."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Import the intelligence records of a received STIX 2.1 bundle (from `openilp export stix`) as
+    received items: their marking, handling code and audience only narrow from here. Idempotent."""
+    from openilp.services.exchange.stix_import import IMPORT_PERMISSION, StixImportRequest, import_stix
+
+    actor = acting_user(user, IMPORT_PERMISSION)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {path}: {exc}")
+    result = service(lambda: import_stix(core(), actor, StixImportRequest(text, require_validator)))
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    senders = ", ".join(result.senders)
+    console.print(
+        escape(
+            f"{len(result.imported)} record(s) imported from {senders}"
+            + (f", {len(result.unchanged)} already imported" if result.unchanged else "")
+            + (" (stix2-validator: no error)" if result.validated else " (stix2-validator not installed)")
+            + (f": {', '.join(f'#{i}' for i in result.imported)}" if result.imported else "")
+        ),
+        soft_wrap=True,
+    )

@@ -22,9 +22,21 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CFR_EXTENSION_ID", "TLP_BY_SENSITIVITY", "intelligence_bundle", "read_intelligence_bundle", "tlp_for"]
+__all__ = [
+    "CFR_EXTENSION_ID",
+    "TLP_BY_SENSITIVITY",
+    "STIX_TLP",
+    "TLP_FROM_STIX",
+    "BundleRefused",
+    "ReceivedReport",
+    "intelligence_bundle",
+    "read_intelligence_bundle",
+    "received_reports",
+    "tlp_for",
+]
 
 #: The extension definition that carries a record's 28 CFR Part 23 fields (one fixed id, so every
 #: OpenILP bundle uses the same extension).
@@ -41,6 +53,25 @@ _EXTENSION_SCHEMA = (
 #: goes wider than the recipient's organisation (AMBER); restricted records to the named recipient only (RED).
 TLP_BY_SENSITIVITY: dict[str, str] = {"open": "amber", "agency_name_only": "amber", "restricted": "red"}
 _IDENTITY_CLASS = {"person": "individual", "organisation": "organization", "organization": "organization"}
+
+
+#: TLP 2.0 level of a record -> the STIX 2.1 TLP marking definition its objects carry. STIX 2.1 defines
+#: the four TLP 1.0 markings; AMBER+STRICT is marked amber, CLEAR white, and the exact TLP 2.0 level
+#: travels in the 28 CFR extension (``record.tlp``), so an OpenILP recipient reads it back exactly.
+STIX_TLP: dict[str, str] = {
+    "TLP:CLEAR": "white",
+    "TLP:GREEN": "green",
+    "TLP:AMBER": "amber",
+    "TLP:AMBER+STRICT": "amber",
+    "TLP:RED": "red",
+}
+#: STIX TLP marking -> the TLP 2.0 level a record that states none is read as (the strictest that fits).
+TLP_FROM_STIX: dict[str, str] = {
+    "white": "TLP:CLEAR",
+    "green": "TLP:GREEN",
+    "amber": "TLP:AMBER+STRICT",
+    "red": "TLP:RED",
+}
 
 
 def tlp_for(sensitivity: str | None) -> str:
@@ -69,7 +100,7 @@ def intelligence_bundle(
     """
     import stix2
 
-    tlp = {"amber": stix2.TLP_AMBER, "red": stix2.TLP_RED}
+    tlp = {"white": stix2.TLP_WHITE, "green": stix2.TLP_GREEN, "amber": stix2.TLP_AMBER, "red": stix2.TLP_RED}
     stamp = {"created": created, "modified": created}
     producer = stix2.v21.Identity(id=_new_id("identity"), name=producer_name, identity_class="organization", **stamp)
     extension = stix2.v21.ExtensionDefinition(
@@ -85,7 +116,7 @@ def intelligence_bundle(
     objects: list[Any] = [producer, extension]
     markings_used: set[str] = set()
     for record in records:
-        level = tlp_for(record.get("sensitivity"))
+        level = STIX_TLP.get(str(record.get("tlp") or ""), tlp_for(record.get("sensitivity")))
         markings_used.add(level)
         marking = {"created_by_ref": producer.id, "object_marking_refs": [tlp[level]], **stamp}
         subjects = list(record.get("subjects") or [])
@@ -128,6 +159,25 @@ def intelligence_bundle(
     return str(stix2.v21.Bundle(objects=objects).serialize(pretty=True))
 
 
+def _record_of(obj: Any, by_id: Mapping[str, Any]) -> dict[str, Any]:
+    properties = json.loads(json.dumps(obj.extensions[CFR_EXTENSION_ID], default=str))
+    record: dict[str, Any] = dict(properties["record"])
+    if "title-released" in (obj.get("labels") or []):
+        record["title"] = obj.name
+        record["summary"] = obj.get("description") or ""
+    if "subjects" in properties:
+        record["subjects"] = [
+            {
+                "id": entry["id"],
+                "kind": entry["kind"],
+                "name": by_id[entry["identity"]].name,
+                "identifiers": by_id[entry["identity"]].get("contact_information") or "",
+            }
+            for entry in properties["subjects"]
+        ]
+    return record
+
+
 def read_intelligence_bundle(text: str) -> list[dict[str, Any]]:
     """The records of a bundle written by :func:`intelligence_bundle`, as they were released.
 
@@ -137,24 +187,116 @@ def read_intelligence_bundle(text: str) -> list[dict[str, Any]]:
 
     bundle = stix2.parse(text, allow_custom=False)
     by_id = {obj.id: obj for obj in bundle.objects}
-    out: list[dict[str, Any]] = []
+    return [
+        _record_of(obj, by_id)
+        for obj in bundle.objects
+        if obj.type == "report" and CFR_EXTENSION_ID in (obj.get("extensions") or {})
+    ]
+
+
+class BundleRefused(ValueError):
+    """A bundle that cannot be imported; ``object_id`` and ``field`` name what is wrong."""
+
+    def __init__(self, object_id: str, field: str, message: str) -> None:
+        super().__init__(f"{object_id}: {field}: {message}")
+        self.object_id = object_id
+        self.field = field
+
+
+@dataclass(frozen=True)
+class ReceivedReport:
+    """One OpenILP record read from a received bundle: its report id, sender, TLP 2.0 level and record."""
+
+    report_id: str
+    sender: str
+    tlp: str
+    record: dict[str, Any]
+    dissemination: dict[str, Any]
+
+
+def _require(condition: bool, object_id: str, field: str, message: str) -> None:
+    if not condition:
+        raise BundleRefused(object_id, field, message)
+
+
+def received_reports(text: str) -> list[ReceivedReport]:
+    """Check a received bundle object by object and read its OpenILP records.
+
+    Raises :class:`BundleRefused` naming the object and field at fault: not JSON, not a bundle, a
+    STIX error (``stix2`` parsing), a report without a TLP marking, a 28 CFR extension without the
+    record's id or agency, a subject pointing to no identity in the bundle, an unknown TLP level.
+    Reports without the 28 CFR extension are skipped (they are not OpenILP records).
+    """
+    import stix2
+    import stix2.exceptions
+
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise BundleRefused("bundle", "json", f"not JSON ({exc})") from None
+    _require(isinstance(raw, dict) and raw.get("type") == "bundle", "bundle", "type", "not a STIX bundle")
+    for index, obj in enumerate(raw.get("objects") or []):
+        object_id = str(obj.get("id") or f"objects[{index}]") if isinstance(obj, dict) else f"objects[{index}]"
+        try:
+            stix2.parse(obj, allow_custom=False)
+        except stix2.exceptions.STIXError as exc:
+            field = str(getattr(exc, "prop_name", "") or getattr(exc, "properties", "") or "object")
+            raise BundleRefused(object_id, field, str(exc)) from None
+        except (ValueError, TypeError, KeyError) as exc:
+            raise BundleRefused(object_id, "object", str(exc)) from None
+    bundle = stix2.parse(raw, allow_custom=False)
+    by_id = {obj.id: obj for obj in bundle.objects}
+    markings = {obj.id: obj for obj in bundle.objects if obj.type == "marking-definition"}
+    out: list[ReceivedReport] = []
     for obj in bundle.objects:
         if obj.type != "report" or CFR_EXTENSION_ID not in (obj.get("extensions") or {}):
             continue
-        properties = json.loads(json.dumps(obj.extensions[CFR_EXTENSION_ID], default=str))
-        record: dict[str, Any] = dict(properties["record"])
-        if "title-released" in (obj.get("labels") or []):
-            record["title"] = obj.name
-            record["summary"] = obj.get("description") or ""
-        if "subjects" in properties:
-            record["subjects"] = [
-                {
-                    "id": entry["id"],
-                    "kind": entry["kind"],
-                    "name": by_id[entry["identity"]].name,
-                    "identifiers": by_id[entry["identity"]].get("contact_information") or "",
-                }
-                for entry in properties["subjects"]
-            ]
-        out.append(record)
+        where = f"extensions.{CFR_EXTENSION_ID}"
+        properties = obj.extensions[CFR_EXTENSION_ID]
+        record = properties.get("record")
+        _require(isinstance(record, Mapping), obj.id, f"{where}.record", "missing: not an OpenILP record")
+        _require(isinstance(record.get("id"), int), obj.id, f"{where}.record.id", "missing or not a number")
+        agency = record.get("agency")
+        _require(
+            isinstance(agency, Mapping) and bool(str(agency.get("name") or "").strip()),
+            obj.id,
+            f"{where}.record.agency.name",
+            "missing: the owning agency must be named",
+        )
+        for position, entry in enumerate(properties.get("subjects") or []):
+            target = by_id.get(str(entry.get("identity")))
+            _require(
+                target is not None and target.type == "identity",
+                obj.id,
+                f"{where}.subjects[{position}].identity",
+                f"{entry.get('identity')!r} is no identity in the bundle",
+            )
+        levels = [
+            markings[ref].definition.get("tlp")
+            for ref in obj.get("object_marking_refs") or []
+            if ref in markings and markings[ref].get("definition_type") == "tlp"
+        ]
+        _require(bool(levels), obj.id, "object_marking_refs", "no TLP marking: the sender must mark what it shares")
+        stated = record.get("tlp")
+        if stated is not None:
+            _require(stated in STIX_TLP, obj.id, f"{where}.record.tlp", f"{stated!r} is not a TLP 2.0 level")
+            _require(
+                STIX_TLP[str(stated)] in levels,
+                obj.id,
+                "object_marking_refs",
+                f"marked TLP {', '.join(levels)} but the record states {stated}",
+            )
+        level = (
+            str(stated) if stated is not None else max((TLP_FROM_STIX[lv] for lv in levels), key=list(STIX_TLP).index)
+        )
+        sender = by_id.get(str(obj.get("created_by_ref")))
+        out.append(
+            ReceivedReport(
+                report_id=obj.id,
+                sender=str(sender.name) if sender is not None else str(agency["name"]),
+                tlp=level,
+                record=_record_of(obj, by_id),
+                dissemination=dict(json.loads(json.dumps(properties.get("dissemination") or {}, default=str))),
+            )
+        )
     return out

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 from openilp.errors import InvalidRequest
 from openilp.intel.grading import DEFAULT_SCHEME, HANDLING_CODES, check_handling, grading_errors
+from openilp.intel.markings import parse_tlp
 
 __all__ = [
     "SubmissionError",
@@ -179,6 +180,8 @@ class Submission:
     predicate_what: str = ""
     predicate_when: str = ""
     predicate_where: str = ""
+    #: TLP 2.0 marking (:mod:`openilp.intel.markings`); empty = TLP:RED when restricted, else TLP:AMBER.
+    tlp: str = ""
 
 
 def clean_text(value: object, name: str, max_chars: int, *, required: bool = False) -> str:
@@ -353,6 +356,14 @@ def _handling_conditions(s: Submission) -> None:
             raise SubmissionError(str(exc)) from exc
 
 
+def _tlp(s: Submission) -> None:
+    if s.tlp:
+        try:
+            parse_tlp(s.tlp)
+        except InvalidRequest as exc:
+            raise SubmissionError(str(exc)) from None
+
+
 def _control_official(s: Submission) -> None:
     if not isinstance(s.control_official_id, int):
         raise SubmissionError("a control official is required (23.20(g))")
@@ -410,6 +421,7 @@ _CHECKS: tuple[tuple[str, Callable[[Submission], None]], ...] = (
     ("handling_code", _handling_code),
     ("handling_conditions", _handling_conditions),
     ("sensitivity", lambda s: _choice(s.sensitivity, "sensitivity", SENSITIVITIES)),
+    ("tlp", _tlp),
     ("file_type", lambda s: _choice(s.file_type, "file_type", FILE_TYPES)),
     ("control_official_id", _control_official),
     ("subjects", _subjects),

@@ -113,6 +113,9 @@ def export_stix(core: OpenILP, actor: UserInfo, request: StixExportRequest) -> S
             "recipient": release.recipient,
             "recipient_agency": request.recipient_agency.strip(),
             "items": list(request.items),
+            "tlp": release.tlp,
+            # Who may hold it at the receiving end: the recipient's agency (TLP:AMBER and stricter).
+            "audience": [request.recipient_agency.strip().upper()],
         }
     with core.unit_of_work(actor) as uow:
         if not releases:

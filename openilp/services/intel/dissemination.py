@@ -21,13 +21,12 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from openilp.core import OpenILP, Request, Result
-from openilp.db.models import Agency, IntelDissemination, IntelRecord, Notification, User
+from openilp.db.models import IntelDissemination, IntelRecord, Notification
 from openilp.intel.errors import IntelForbidden, IntelNotFound
 from openilp.intel.rules import MAX_TEXT_CHARS, SubmissionError, clean_text
 from openilp.security.actors import UserInfo
-from openilp.services.intel.agreements import has_current_agreement
+from openilp.services.intel.audience import NOBODY, AudienceRequest, resolve_audience
 from openilp.services.intel.common import (
-    RECIPIENT_ROLES,
     agency_name,
     checked_purpose,
     load_record,
@@ -72,6 +71,10 @@ class DisseminationRequest(Request):
     purpose: str | None = None
     need_to_know: str = ""
     items: Sequence[str] = field(default_factory=tuple)
+    #: Address the release to a sharing group instead of a named recipient (every member's recipients).
+    sharing_group_id: int | None = None
+    #: TLP 2.0 level of the release: empty keeps the record's; it may narrow, never widen.
+    tlp: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,14 +87,32 @@ class Release(Result):
     imminent_danger: bool
     recipient: str
     released_at: dt.datetime
+    tlp: str = ""
+    #: Every log row the release wrote (one per recipient) and who they went to (``AGENCY/username``).
+    dissemination_ids: tuple[int, ...] = ()
+    recipients: tuple[str, ...] = ()
 
 
-def _release(row: IntelDissemination) -> Release:
-    return Release(row.id, row.record_id, row.kind, bool(row.imminent_danger), row.recipient_name, row.released_at)
+def _release(row: IntelDissemination, rows: Sequence[IntelDissemination] = ()) -> Release:
+    every = tuple(rows) or (row,)
+    return Release(
+        row.id,
+        row.record_id,
+        row.kind,
+        bool(row.imminent_danger),
+        row.recipient_name,
+        row.released_at,
+        row.tlp,
+        tuple(r.id for r in every),
+        tuple(r.recipient_name for r in every),
+    )
 
 
 def disseminate(core: OpenILP, actor: UserInfo, request: DisseminationRequest) -> Release:
-    """Release a record to a named user of another agency, after every check.
+    """Release a record to a named user of another agency, or to a sharing group, after every check.
+
+    The recipients are exactly those :func:`openilp.services.intel.audience.preview_release` shows
+    for the same request (one log row, notice and right to read per recipient).
 
     Raises
     ------
@@ -124,58 +145,67 @@ def disseminate(core: OpenILP, actor: UserInfo, request: DisseminationRequest) -
         chosen = list(dict.fromkeys(request.items))
         if not chosen or any(item not in RELEASABLE_ITEMS for item in chosen):
             raise SubmissionError(f"choose the items to release from: {', '.join(RELEASABLE_ITEMS)}")
-        code = request.recipient_agency
-        agency = session.scalars(select(Agency).where(Agency.code == code)).one_or_none()
-        if agency is None:
-            raise SubmissionError(f"unknown recipient agency {code!r}")
-        if agency.id == actor.agency_id:
-            raise SubmissionError("that is your own agency: colleagues read the record directly, no release is needed")
-        username = request.recipient_username
-        recipient = session.scalars(
-            select(User).where(User.username == username.strip().lower(), User.agency_id == agency.id)
-        ).one_or_none()
-        if recipient is None or not recipient.is_active:
-            raise SubmissionError(f"no active user {username!r} in {agency.code}")
-        if recipient.role not in RECIPIENT_ROLES:
-            raise IntelForbidden(
-                f"{recipient.username} is not a law-enforcement user (role {recipient.role}): "
-                "no right to know (23.20(e))"
-            )
-        if not has_current_agreement(session, actor.agency_id, agency.id, now):
-            raise IntelForbidden(f"no current sharing agreement with {agency.code} is on file (23.20(f)(1))")
-        release = IntelDissemination(
-            record_id=record.id,
-            kind="release",
-            released_by_id=actor.id,
-            recipient_agency_id=agency.id,
-            recipient_user_id=recipient.id,
-            recipient_name=recipient.full_name or recipient.username,
-            reason=text,
-            need_to_know=need,
-            items=json.dumps(chosen),
-            handling_conditions=record.handling_conditions,
-            released_at=now,
+        audience, recipients = resolve_audience(
+            session,
+            actor,
+            record,
+            AudienceRequest(
+                record.id, request.recipient_agency, request.recipient_username, request.sharing_group_id, request.tlp
+            ),
+            now,
         )
-        session.add(release)
+        if audience.refusal is not None:
+            excluded = [a for a in audience.agencies if not a.included]
+            nobody = audience.refusal.startswith(NOBODY)
+            if nobody and audience.target == "user" and len(excluded) == 1 and excluded[0].reason:
+                raise IntelForbidden(excluded[0].reason)
+            raise IntelForbidden(audience.refusal)
+        rows: list[IntelDissemination] = []
+        for recipient in recipients:
+            row = IntelDissemination(
+                record_id=record.id,
+                kind="release",
+                released_by_id=actor.id,
+                recipient_agency_id=recipient.agency.id,
+                recipient_user_id=recipient.user.id,
+                recipient_name=recipient.user.full_name or recipient.user.username,
+                reason=text,
+                need_to_know=need,
+                items=json.dumps(chosen),
+                handling_conditions=record.handling_conditions,
+                released_at=now,
+                tlp=audience.tlp,
+                sharing_group_id=audience.group_id,
+            )
+            session.add(row)
+            rows.append(row)
         session.flush()
         conditions = f" Handling conditions: {record.handling_conditions}" if record.handling_code == "C" else ""
-        notify(
-            session,
-            agency_id=agency.id,
-            user_id=recipient.id,
-            kind="dissemination_received",
-            message=f"{actor.agency_name} released intelligence record #{record.id} to you.{conditions}",
-            record_id=record.id,
-            now=now,
-        )
-        uow.audit(
-            action="disseminate",
-            object_type="intel_record",
-            object_id=record.id,
-            purpose=text,
-            details={"recipient": recipient.username, "recipient_agency": agency.code, "items": chosen},
-        )
-        return _release(release)
+        via = f" (sharing group {audience.group_name})" if audience.group_name else ""
+        for recipient in recipients:
+            notify(
+                session,
+                agency_id=recipient.agency.id,
+                user_id=recipient.user.id,
+                kind="dissemination_received",
+                message=f"{actor.agency_name} released intelligence record #{record.id} to you{via}, "
+                f"marked {audience.tlp}.{conditions}",
+                record_id=record.id,
+                now=now,
+            )
+        details: dict[str, Any] = {
+            "recipient": recipients[0].user.username if len(recipients) == 1 else None,
+            "recipient_agency": recipients[0].agency.code if len(recipients) == 1 else None,
+            "items": chosen,
+            "tlp": audience.tlp,
+        }
+        if audience.group_id is not None:
+            details |= {
+                "sharing_group": audience.group_id,
+                "recipients": [f"{r.agency.code}/{r.user.username}" for r in recipients],
+            }
+        uow.audit(action="disseminate", object_type="intel_record", object_id=record.id, purpose=text, details=details)
+        return _release(rows[0], rows)
 
 
 @dataclass(frozen=True)
@@ -195,6 +225,9 @@ class DisseminationEntry(Result):
     released_at: dt.datetime
     imminent_danger: bool
     assessment: str | None
+    tlp: str = ""
+    #: The sharing group the release was addressed to, if any.
+    sharing_group_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +256,8 @@ def _entry(session: Session, row: IntelDissemination) -> DisseminationEntry:
         released_at=row.released_at,
         imminent_danger=bool(row.imminent_danger),
         assessment=row.assessment,
+        tlp=row.tlp,
+        sharing_group_id=row.sharing_group_id,
     )
 
 

@@ -86,6 +86,8 @@ class RecordDocument(TypedDict):
     sensitivity: NotRequired[str]
     grading: NotRequired[GradingDocument]
     handling_code: NotRequired[str]
+    #: The TLP 2.0 marking: always travels with the record, released or not (it says how far it may go).
+    tlp: str
     handling_conditions: str
     #: Absent once the record is purged or rejected; withheld unless the release opens ``summary``.
     title: NotRequired[str]

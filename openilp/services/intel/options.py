@@ -7,13 +7,14 @@ store and the active staff of the agency who can be named control official (23.2
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from openilp.core import OpenILP, Result
 from openilp.db.models import Agency, User
 from openilp.intel.grading import HANDLING_CODES, SCHEMES, GradingScheme
+from openilp.intel.markings import TLP_MEANINGS
 from openilp.intel.rules import (
     COLLECTION_METHODS,
     FILE_TYPES,
@@ -53,6 +54,8 @@ class SubmissionOptions(Result):
     protected_categories: dict[str, str]
     subject_kinds: dict[str, str]
     subject_roles: dict[str, str]
+    #: TLP 2.0 levels, widest first, with what each allows.
+    tlp_levels: dict[str, str] = field(default_factory=lambda: dict(TLP_MEANINGS))
 
 
 @dataclass(frozen=True)

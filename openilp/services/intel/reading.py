@@ -88,6 +88,7 @@ def record_dict(session: Session, record: IntelRecord, *, full: bool) -> RecordD
             "label": describe_grading(record.grading_scheme, record.source_grade, record.information_grade),
         },
         "handling_code": record.handling_code,
+        "tlp": record.tlp,
         "handling_conditions": record.handling_conditions,
     }
     if record.status in ("purged", "rejected"):

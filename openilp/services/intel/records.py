@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from openilp.core import OpenILP, Request, Result, UnitOfWork
 from openilp.db.models import IntelRecord, IntelReviewDecision, IntelReviewTask, IntelSubject, OffenceCategory, User
 from openilp.intel.errors import IntelForbidden, IntelNotFound
+from openilp.intel.markings import default_tlp, parse_tlp
 from openilp.intel.retention import retention_end, review_due_at
 from openilp.intel.rules import (
     MAX_TEXT_CHARS,
@@ -153,6 +154,7 @@ def save_submission(
         handling_code=submission.handling_code,
         handling_conditions=submission.handling_conditions.strip(),
         sensitivity=submission.sensitivity,
+        tlp=parse_tlp(submission.tlp) if submission.tlp else default_tlp(submission.sensitivity),
         control_official_id=official.id,
         protected_categories=",".join(sorted(set(submission.protected_categories))),
         nexus_justification=submission.nexus_justification.strip(),

@@ -6,6 +6,7 @@ same calls as the JSON API; every form carries the CSRF token."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -16,7 +17,7 @@ from openilp.security.actors import UserInfo
 from openilp.services import deconfliction as service
 from openilp.tasking.deconfliction import EVENT_TYPES
 from openilp.web.actions import attempt
-from openilp.web.context import get_core
+from openilp.web.context import get_context, get_core
 from openilp.web.csrf import check_csrf
 from openilp.web.params import Id
 from openilp.web.rendering import render
@@ -49,6 +50,7 @@ def _plan_page(
         error=error,
         form=form or {},
         can_waive=user.can("deconfliction:waive"),
+        leaflet_available=get_context(request).leaflet_available,
         status_code=status_code,
     )
 
@@ -74,6 +76,48 @@ def _number(text: str, name: str) -> float:
         raise ValueError(f"{name}: write a number") from None
 
 
+def parse_polygon(text: str) -> tuple[tuple[float, float], ...]:
+    """The vertices (lon, lat) of a polygon written as text: "lon lat" pairs, or GeoJSON.
+
+    Pairs are separated by new lines or semicolons, a pair's numbers by spaces or a comma; GeoJSON
+    may be a Polygon, a Feature holding one, or its ring of ``[lon, lat]`` positions. A closing
+    vertex equal to the first is dropped (the service closes the ring).
+
+    >>> parse_polygon("-90.20 38.62\\n-90.19 38.62\\n-90.19 38.63")
+    ((-90.2, 38.62), (-90.19, 38.62), (-90.19, 38.63))
+    >>> parse_polygon('{"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}')
+    ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0))
+    """
+    text = text.strip()
+    points: list[Any]
+    if text[:1] in "{[":
+        try:
+            data: Any = json.loads(text)
+        except ValueError:
+            raise ValueError("polygon: not valid GeoJSON or JSON") from None
+        if isinstance(data, dict) and data.get("type") == "Feature":
+            data = data.get("geometry") or {}
+        if isinstance(data, dict):
+            if data.get("type") != "Polygon":
+                raise ValueError("polygon: GeoJSON must be a Polygon (or a Feature holding one)")
+            data = (data.get("coordinates") or [[]])[0]
+        if isinstance(data, list) and data and isinstance(data[0], list) and data[0] and isinstance(data[0][0], list):
+            data = data[0]
+        points = data if isinstance(data, list) else []
+    else:
+        points = [line.replace(",", " ").split() for line in text.replace(";", "\n").splitlines() if line.strip()]
+    vertices: list[tuple[float, float]] = []
+    for number, point in enumerate(points, start=1):
+        try:
+            lon, lat = (float(value) for value in point)
+        except (TypeError, ValueError):
+            raise ValueError(f"polygon: vertex {number} must be two numbers, longitude then latitude") from None
+        vertices.append((lon, lat))
+    if len(vertices) > 1 and vertices[0] == vertices[-1]:
+        vertices.pop()
+    return tuple(vertices)
+
+
 @router.post("/events", response_class=HTMLResponse)
 def submit_page(
     request: Request,
@@ -89,10 +133,14 @@ def submit_page(
     contact_name: str = Form("", max_length=200),
     contact_phone: str = Form("", max_length=40),
     targets: str = Form("", max_length=5_000),
+    polygon: str = Form("", max_length=20_000),
     core: OpenILP = Depends(get_core),
     user: UserInfo = Depends(SUBMIT),
 ) -> Response:
-    """Record the planned event and show its conflicts (the other side's agency and contact only)."""
+    """Record the planned event and show its conflicts (the other side's agency and contact only).
+
+    The place is a point (``lon``, ``lat``) or an area: ``polygon`` holds its vertices, pasted or
+    drawn on the page's map (:func:`parse_polygon`)."""
     check_csrf(request, csrf_token)
     form = {
         "event_type": event_type,
@@ -106,6 +154,7 @@ def submit_page(
         "contact_name": contact_name,
         "contact_phone": contact_phone,
         "targets": targets,
+        "polygon": polygon,
     }
     try:
         submission = service.SubmitEventRequest(
@@ -116,8 +165,9 @@ def submit_page(
             contact_name=contact_name,
             contact_phone=contact_phone,
             radius_m=_number(radius_m, "radius_m"),
-            lon=_number(lon, "lon"),
-            lat=_number(lat, "lat"),
+            lon=_number(lon, "lon") if lon.strip() or not polygon.strip() else None,
+            lat=_number(lat, "lat") if lat.strip() or not polygon.strip() else None,
+            polygon=parse_polygon(polygon) if polygon.strip() else None,
             address=address,
             targets=tuple(t.strip() for t in targets.replace("\n", ",").split(",") if t.strip()),
         )

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from openilp.core import OpenILP
 from openilp.intel.rules import SubjectInput, Submission
 from openilp.security.actors import UserInfo
+from openilp.services.intel.audience import AudienceRequest, preview_release
 from openilp.services.intel.compliance import compliance_report
 from openilp.services.intel.corrections import CorrectionRequest, correct_record
 from openilp.services.intel.dissemination import DisseminationRequest, disseminate, notifications_for
@@ -61,6 +62,7 @@ class RecordIn(BaseModel):
     handling_code: str = Field(max_length=2)
     handling_conditions: str = Field(default="", max_length=10_000)
     sensitivity: str = Field(max_length=20)
+    tlp: str = Field(default="", max_length=20, description="TLP 2.0 marking; empty: RED if restricted, else AMBER.")
     control_official_id: Id
     file_type: str = Field(default="permanent", max_length=12)
     subjects: list[SubjectIn] = Field(max_length=50)
@@ -104,10 +106,15 @@ class CorrectionIn(BaseModel):
     changes: dict[str, str]
 
 
-class DisseminationIn(BaseModel):
+class AudienceIn(BaseModel):
+    recipient_agency: str = Field(default="", max_length=32)
+    recipient_username: str = Field(default="", max_length=80)
+    sharing_group_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+    tlp: str = Field(default="", max_length=20, description="TLP 2.0 level; empty keeps the record's.")
+
+
+class DisseminationIn(AudienceIn):
     purpose: str = Field(default="", max_length=1000)
-    recipient_agency: str = Field(max_length=32)
-    recipient_username: str = Field(max_length=80)
     need_to_know: str = Field(max_length=10_000)
     items: list[str] = Field(max_length=5)
 
@@ -207,9 +214,32 @@ def api_disseminate(
         purpose=payload.purpose,
         need_to_know=payload.need_to_know,
         items=tuple(payload.items),
+        sharing_group_id=payload.sharing_group_id,
+        tlp=payload.tlp,
     )
     release = disseminate(core, user, request)
-    return {"dissemination_id": release.dissemination_id, "released_at": release.released_at.isoformat()}
+    return {
+        "dissemination_id": release.dissemination_id,
+        "released_at": release.released_at.isoformat(),
+        "tlp": release.tlp,
+        "dissemination_ids": list(release.dissemination_ids),
+        "recipients": list(release.recipients),
+    }
+
+
+@router.post("/intel/records/{record_id}/preview")
+def api_preview_release(
+    record_id: Id,
+    payload: AudienceIn,
+    user: UserInfo = Depends(require("intel:disseminate")),
+    core: OpenILP = _CORE,
+) -> dict[str, Any]:
+    """Who will see this: the agencies, users and roles a release would reach, and who not and why."""
+    request = AudienceRequest(
+        record_id, payload.recipient_agency, payload.recipient_username, payload.sharing_group_id, payload.tlp
+    )
+    audience = preview_release(core, user, request)
+    return audience.as_dict() | {"recipient_count": audience.recipient_count}
 
 
 @router.post("/intel/records/{record_id}/emergency-release", status_code=201)

@@ -17,8 +17,10 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openilp.core import OpenILP
+from openilp.intel.markings import TLP_MEANINGS
 from openilp.intel.rules import submission_field_errors
 from openilp.security.actors import UserInfo
+from openilp.services.intel.audience import AudienceRequest, preview_release
 from openilp.services.intel.compliance import compliance_report
 from openilp.services.intel.dissemination import (
     RELEASABLE_ITEMS,
@@ -29,6 +31,7 @@ from openilp.services.intel.dissemination import (
     notifications_for,
     received_disseminations,
 )
+from openilp.services.intel.groups import list_groups
 from openilp.services.intel.options import release_recipients, submission_options
 from openilp.services.intel.reading import SearchRequest, ViewRecordRequest, search_records, view_record
 from openilp.services.intel.records import (
@@ -190,9 +193,13 @@ def show_record(
     error: str | None = None,
     done: str = "",
     form: dict[str, str] | None = None,
+    preview: dict[str, Any] | None = None,
 ) -> Response:
     view = view_record(core, user, ViewRecordRequest(record_id, purpose))
     log = disseminations_of(core, user, record_id).rows() if view.own and user.can("intel:disseminate") else None
+    groups = (
+        [(g.id, g.name, ", ".join(g.member_codes)) for g in list_groups(core, user).groups] if log is not None else []
+    )
     return render(
         request,
         "intel/record.html",
@@ -204,6 +211,9 @@ def show_record(
         log=log,
         recipients=list(release_recipients(core, user).recipients) if log is not None else [],
         items=RELEASABLE_ITEMS,
+        groups=groups,
+        tlp_levels=TLP_MEANINGS,
+        preview=preview,
         error=error,
         done=done[:20],
         form=form or {},
@@ -354,16 +364,41 @@ def disseminate_page(
     recipient_username: str = Form("", max_length=80),
     need_to_know: str = Form(""),
     items: list[str] = Form([]),
+    tlp: str = Form("", max_length=20),
+    action: str = Form("release", max_length=10),
     user: UserInfo = Depends(require("intel:disseminate")),
     core: OpenILP = _CORE,
 ) -> Response:
-    """Release to a named user of another agency; the release joins the dissemination log.
+    """Release to a named user of another agency or to a sharing group, or preview who would receive it.
 
-    The form picks the recipient from a list (``recipient`` = ``AGENCY/username``).
+    The form picks the recipient from a list (``recipient`` = ``AGENCY/username`` or ``group:ID``);
+    ``action=preview`` shows "who will see this" (the same computation the release uses) and
+    releases nothing.
     """
     check_csrf(request, csrf_token)
-    if recipient:
+    group_id: int | None = None
+    if recipient.startswith("group:"):
+        number = recipient.removeprefix("group:")
+        group_id = int(number) if number.isdigit() and len(number) < 10 else 0
+        recipient_agency = recipient_username = ""
+    elif recipient:
         recipient_agency, _, recipient_username = recipient.partition("/")
+    form = {
+        "release_purpose": purpose,
+        "recipient": recipient,
+        "recipient_agency": recipient_agency,
+        "recipient_username": recipient_username,
+        "need_to_know": need_to_know,
+        "release_items": ",".join(items[:10]),
+        "tlp": tlp,
+    }
+    if action == "preview":
+        audience = AudienceRequest(record_id, recipient_agency, recipient_username, group_id, tlp)
+        outcome = attempt(lambda: preview_release(core, user, audience))
+        if outcome.value is None:
+            return show_record(request, core, user, record_id, view_purpose, error=outcome.error, form=form)
+        shown = outcome.value.as_dict() | {"recipient_count": outcome.value.recipient_count}
+        return show_record(request, core, user, record_id, view_purpose, form=form, preview=shown)
     release = DisseminationRequest(
         record_id,
         recipient_agency=recipient_agency,
@@ -371,23 +406,11 @@ def disseminate_page(
         purpose=purpose,
         need_to_know=need_to_know,
         items=tuple(items[:10]),
+        sharing_group_id=group_id,
+        tlp=tlp,
     )
     return after_action(
-        request,
-        core,
-        user,
-        record_id,
-        view_purpose,
-        lambda: disseminate(core, user, release),
-        "disseminated",
-        {
-            "release_purpose": purpose,
-            "recipient": recipient,
-            "recipient_agency": recipient_agency,
-            "recipient_username": recipient_username,
-            "need_to_know": need_to_know,
-            "release_items": ",".join(items[:10]),
-        },
+        request, core, user, record_id, view_purpose, lambda: disseminate(core, user, release), "disseminated", form
     )
 
 
