@@ -7,7 +7,9 @@ see. The service joins the tables of its sources and hands them to :mod:`openilp
 * :class:`IntelRecordLinks`: the criminal subjects of the intelligence records the viewer may read
   (28 CFR Part 23, :func:`visible_record_ids`). Subjects named in one record are linked
   (``association``, the record and its approval date on the link); people tied to the same vehicle
-  or location in different records are linked by ``shared_vehicle`` / ``shared_address``.
+  or location in different records are linked by ``shared_vehicle`` / ``shared_address``; so are
+  people whose identifiers give phones or plates that thing resolution made one entity
+  (``shared_phone`` / ``shared_vehicle``, :func:`identifier_holdings`).
   Non-criminal identifying information (role ``non_criminal_identifier``) never becomes a node or
   a link: it is not a subject.
 * :class:`OffenderLinks`: co-offending from a table of people and the incidents they offended on
@@ -26,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -45,12 +48,15 @@ __all__ = [
     "LinkSource",
     "LinkTables",
     "OffenderLinks",
+    "identifier_holdings",
     "resolved_entities",
     "subject_key",
     "visible_record_ids",
 ]
 
 _SHARED_KINDS = {"vehicle": "shared_vehicle", "location": "shared_address"}
+#: Identifiers typed into a subject that tie two people when resolution makes them one thing.
+_IDENTIFIER_KINDS = {"phone": "shared_phone", "vehicle": "shared_vehicle"}
 #: Party roles that make co-offending links; a victim or witness is never an offender's associate.
 OFFENDING_ROLES = ("offender", "suspect", "arrestee")
 
@@ -140,7 +146,7 @@ def resolved_entities(session: Session, subject_ids: list[int]) -> dict[int, int
     """
     from sqlalchemy import select
 
-    from openilp.db.entity_models import Entity, EntityMention
+    from openilp.db.entity_models import EntityMention
 
     if not subject_ids:
         return {}
@@ -151,6 +157,20 @@ def resolved_entities(session: Session, subject_ids: list[int]) -> dict[int, int
             )
         ).all()
     )
+    current = _current_entities(session)
+    return {
+        int(subject_id): current(int(entity_id))
+        for subject_id, entity_id in found.items()
+        if subject_id is not None and entity_id is not None
+    }
+
+
+def _current_entities(session: Session) -> Callable[[int], int]:
+    """A function giving the entity an entity was merged into (itself when it was not merged)."""
+    from sqlalchemy import select
+
+    from openilp.db.entity_models import Entity
+
     merged: dict[int, int] = {
         int(entity): int(into)
         for entity, into in session.execute(
@@ -158,17 +178,56 @@ def resolved_entities(session: Session, subject_ids: list[int]) -> dict[int, int
         ).all()
         if into is not None
     }
-    out: dict[int, int] = {}
-    for subject_id, entity_id in found.items():
-        if subject_id is None or entity_id is None:
-            continue
-        current = int(entity_id)
+
+    def current(entity_id: int) -> int:
         for _ in range(20):  # a merge chain is short; the bound only guards against a cycle
-            if current not in merged:
+            if entity_id not in merged:
                 break
-            current = merged[current]
-        out[int(subject_id)] = current
-    return out
+            entity_id = merged[entity_id]
+        return entity_id
+
+    return current
+
+
+_DERIVED_KEY = re.compile(r"^subject-(\d+)-")
+
+
+def identifier_holdings(session: Session, record_ids: list[int]) -> pd.DataFrame:
+    """The resolved phones and vehicles typed into the identifiers of subjects of ``record_ids``.
+
+    A subject's identifiers (``cell (314) 555-0142``, ``plate XYZ987``) become mentions of their
+    own kind (:mod:`openilp.services.entities.mentions`, ``source_record_id``
+    ``subject-<id>-<kind>-<n>``); once thing resolution has put such a mention in an entity, the
+    subject holds that entity. Columns ``subject`` (the subject's id), ``kind`` (``phone`` or
+    ``vehicle``), ``thing`` (``entity:<id>``, following merges), ``label`` (the phone or plate as
+    the record writes it). Mentions that are not searchable (a non-criminal identifier's) are left out.
+    """
+    from sqlalchemy import select
+
+    from openilp.db.entity_models import EntityMention
+
+    columns = ["subject", "kind", "thing", "label"]
+    if not record_ids:
+        return pd.DataFrame(columns=columns)
+    rows = session.execute(
+        select(EntityMention.source_record_id, EntityMention.kind, EntityMention.entity_id, EntityMention.display_name)
+        .where(
+            EntityMention.intel_record_id.in_(record_ids),
+            EntityMention.intel_subject_id.is_(None),
+            EntityMention.kind.in_(tuple(_IDENTIFIER_KINDS)),
+            EntityMention.entity_id.is_not(None),
+            EntityMention.searchable.is_(True),
+        )
+        .order_by(EntityMention.id)
+    ).all()
+    current = _current_entities(session) if rows else (lambda e: e)
+    found = []
+    for key, kind, entity_id, label in rows:
+        match = _DERIVED_KEY.match(key)
+        if match is None or entity_id is None:
+            continue
+        found.append((int(match.group(1)), kind, f"entity:{current(int(entity_id))}", " ".join(label.split())))
+    return pd.DataFrame(found, columns=columns)
 
 
 @dataclass(frozen=True)
@@ -202,6 +261,7 @@ class IntelRecordLinks:
         subjects = pd.DataFrame(
             [
                 (
+                    subject_id,
                     f"entity:{resolved[subject_id]}" if subject_id in resolved else subject_key(kind, name),
                     kind,
                     " ".join(name.split()),
@@ -210,7 +270,7 @@ class IntelRecordLinks:
                 )
                 for subject_id, record_id, kind, name, approved, submitted in rows
             ],
-            columns=["person", "kind", "label", "record", "date"],
+            columns=["subject", "person", "kind", "label", "record", "date"],
         )
         subjects["date"] = pd.to_datetime(subjects["date"], utc=True).dt.tz_convert(None)
         if subjects.empty:
@@ -218,9 +278,20 @@ class IntelRecordLinks:
         nodes = subjects.drop_duplicates("person")[["person", "kind", "label"]].rename(columns={"person": "id"})
         parts = [association_links(subjects)]
         people = subjects.loc[subjects["kind"] == "person"]
-        for kind, link_type in _SHARED_KINDS.items():
+        # phones and plates typed into a person's identifiers, once resolved into one entity
+        typed = identifier_holdings(session, record_ids)
+        typed = typed.loc[typed["subject"].isin(people["subject"])]
+        typed = typed.merge(people[["subject", "person", "record", "date"]], on="subject")
+        thing_labels = dict(zip(typed["thing"], typed["label"], strict=True))
+        for kind, link_type in {**_SHARED_KINDS, "phone": _IDENTIFIER_KINDS["phone"]}.items():
             things = subjects.loc[subjects["kind"] == kind, ["record", "person"]].rename(columns={"person": "thing"})
-            held = people.merge(things, on="record")
+            held = pd.concat(
+                [
+                    people.merge(things, on="record")[["person", "thing", "record", "date"]],
+                    typed.loc[typed["kind"] == kind, ["person", "thing", "record", "date"]],
+                ],
+                ignore_index=True,
+            )
             if held.empty:
                 continue
             # the same thing named with people in different records: the shared tie
@@ -233,7 +304,7 @@ class IntelRecordLinks:
         found = [p for p in parts if not p.empty]
         links = pd.concat(found, ignore_index=True) if found else LinkTables().links
         if "via" in links.columns:
-            labels = dict(zip(nodes["id"], nodes["label"], strict=True))
+            labels = {**thing_labels, **dict(zip(nodes["id"], nodes["label"], strict=True))}
             links["via"] = links["via"].map(lambda v: labels.get(v, v) if isinstance(v, str) else v)
         return LinkTables(nodes=nodes.reset_index(drop=True), links=links)
 
