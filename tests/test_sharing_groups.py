@@ -126,7 +126,15 @@ def test_groups_page_and_api(engine: Engine, tmp_path: Path, people: Cast, admin
     assert page.status_code == 200 and "No sharing groups yet" in page.text
     token = csrf_from(page.text)
     bad = client.post("/intel/groups", data={"csrf_token": token, "name": "", "members": ["OTHER"]})
-    assert bad.status_code == 400 and 'data-field="name"' in bad.text
+    assert bad.status_code == 400 and 'id="err-name"' in bad.text and 'aria-invalid="true"' in bad.text
+    # Every bad field at once, the form kept as filled in: an empty name and a too-long description.
+    both = client.post(
+        "/intel/groups", data={"csrf_token": token, "name": " ", "description": "d" * 2001, "members": ["OTHER"]}
+    )
+    assert both.status_code == 400
+    assert 'id="err-name"' in both.text and 'id="err-description"' in both.text
+    assert "2 fields need a correction" in both.text
+    assert 'value="OTHER" checked' in both.text
     made = client.post(
         "/intel/groups",
         data={"csrf_token": token, "name": "Fusion partners", "members": ["OTHER", "STATE"]},

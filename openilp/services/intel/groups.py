@@ -20,6 +20,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -69,18 +70,37 @@ class GroupRequest(Request):
     members: Sequence[str] = field(default_factory=tuple)
 
     def validate(self) -> GroupRequest:
-        try:
-            name = clean_text(self.name, "name", MAX_GROUP_NAME_CHARS)
-            description = clean_text(self.description, "description", 2000)
-        except SubmissionError as exc:
-            field_name, _, message = str(exc).partition(" ")
-            raise FieldError(field_name, message) from None
-        if not name:
-            raise FieldError("name", "is required")
+        values, errors = self._checked()
+        for error in errors:
+            raise error
+        return dataclasses.replace(self, **values)
+
+    def field_errors(self) -> dict[str, str]:
+        """Every bad field at once, by form field name, each message without the field's prefix.
+
+        :meth:`validate` stops at the first; the page shows them all, each next to its control.
+
+        >>> sorted(GroupRequest(name=" ", description="x" * 2001).field_errors())
+        ['description', 'name']
+        """
+        return {error.field: str(error).removeprefix(f"{error.field}: ") for error in self._checked()[1]}
+
+    def _checked(self) -> tuple[dict[str, Any], list[FieldError]]:
+        """The cleaned values and every field's error, in the order :meth:`validate` reports them."""
+        values: dict[str, Any] = {}
+        errors: list[FieldError] = []
+        for name, limit in (("name", MAX_GROUP_NAME_CHARS), ("description", 2000)):
+            try:
+                values[name] = clean_text(getattr(self, name), name, limit)
+            except SubmissionError as exc:
+                errors.append(FieldError(name, str(exc).partition(" ")[2]))
+        if values.get("name") == "":
+            errors.insert(0, FieldError("name", "is required"))
         members = _codes(self.members)
         if len(members) > MAX_GROUP_MEMBERS:
-            raise FieldError("members", f"at most {MAX_GROUP_MEMBERS} agencies per group")
-        return dataclasses.replace(self, name=name, description=description, members=members)
+            errors.append(FieldError("members", f"at most {MAX_GROUP_MEMBERS} agencies per group"))
+        values["members"] = members
+        return values, errors
 
 
 @dataclass(frozen=True)

@@ -86,10 +86,10 @@ def _page(
     user: UserInfo,
     *,
     error: str | None = None,
+    field_errors: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
     done: str = "",
 ) -> Response:
-    field = (error or "").split(":", 1)[0]
     return render(
         request,
         "intel/groups.html",
@@ -98,7 +98,7 @@ def _page(
         groups=list_groups(core, user).as_dict()["groups"],
         partners=list(partner_agencies(core, user).agencies),
         error=error,
-        error_field=field if field in _FIELDS else "",
+        field_errors=field_errors or {},
         form=form or {},
         done=done[:20],
     )
@@ -122,14 +122,20 @@ def create_group_page(
 ) -> Response:
     """Create a group from the page's form (members ticked in the list of agencies)."""
     check_csrf(request, csrf_token)
-    outcome = attempt(lambda: create_group(core, user, GroupRequest(name, description, members)))
+    asked = GroupRequest(name, description, members)
+    outcome = attempt(lambda: create_group(core, user, asked))
     if outcome.ok:
         return RedirectResponse("/intel/groups?done=group created", status_code=303)
+    # Every bad field at once, each next to its control; otherwise the one field the service named.
+    field_errors = asked.field_errors() if outcome.status_code == 400 else {}
+    if not field_errors and outcome.field in _FIELDS and outcome.error:
+        field_errors = {outcome.field: outcome.error.removeprefix(f"{outcome.field}: ")}
     return _page(
         request,
         core,
         user,
         error=outcome.error,
+        field_errors=field_errors,
         form={"name": name, "description": description, **dict.fromkeys(members, "on")},
     )
 
