@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 import sys
 import tempfile
+from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pyproj
@@ -44,9 +47,12 @@ ROLES = ("analyst", "administrator")
 TIMEOUT_S = 300
 
 
-def _build() -> tuple[object, dict[str, dict[str, str]]]:
+def _build() -> tuple[object, dict[str, dict[str, str]], Callable[[], None]]:
+    """The app over a fresh store, the signed-in cookies per role, and a function that puts the
+    store back as it was when the users had just signed in."""
     folder = Path(tempfile.mkdtemp(prefix="openilp-fuzz-"))
-    engine = make_engine(f"sqlite:///{folder / 'store.sqlite3'}")
+    store = folder / "store.sqlite3"
+    engine = make_engine(f"sqlite:///{store}")
     core = core_for(engine, folder, public_rate_per_s=1_000_000, public_burst=1_000_000)
     core.migrate()
     seed_agency(engine)
@@ -67,10 +73,23 @@ def _build() -> tuple[object, dict[str, dict[str, str]]]:
         response = login(client, f"fuzz-{role}")
         assert response.status_code == 303, response.text[:300]
         cookies[role] = dict(client.cookies)
-    return app, cookies
+    pristine = folder / "pristine.sqlite3"
+    _copy_store(store, pristine)
+
+    def restore() -> None:
+        engine.dispose()  # no connection of the app is in use between two scenarios
+        _copy_store(pristine, store)
+
+    return app, cookies, restore
 
 
-APP, COOKIES = _build()
+def _copy_store(source: Path, target: Path) -> None:
+    """Copy a SQLite store with SQLite's online backup (consistent, whatever its journal holds)."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
+APP, COOKIES, RESTORE_STORE = _build()
 schema = schemathesis.openapi.from_dict(APP.openapi())  # type: ignore[attr-defined]
 schema.app = APP
 
@@ -90,6 +109,12 @@ def _workflow(role: str) -> type:
     """A state machine over the inferred links, signed in as ``role``, failing on any 5xx."""
 
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            # Each scenario starts from the same store: which calls can follow which depends on what
+            # earlier responses returned, and Hypothesis requires the same choices to lead to the same
+            # calls (otherwise: FlakyStrategyDefinition, "data generation depending on external state").
+            RESTORE_STORE()
+
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
             return {"cookies": COOKIES[role], "timeout": TIMEOUT_S}
 
