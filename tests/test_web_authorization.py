@@ -41,6 +41,8 @@ PATH_PARAMS = {
     "event_id": "1",
     "conflict_id": "1",
     "group_id": "1",
+    "product_id": "1",
+    "kind": "compstat",
 }
 #: A real file under each mount.
 MOUNT_SAMPLES = {"/static": "/static/css/openilp.css"}
@@ -63,6 +65,7 @@ _PROBLEM_WRITERS = ["analyst", "supervisor", "administrator"]
 _SETTINGS = ["supervisor", "administrator"]
 _PLANNERS = ["analyst", "supervisor"]
 _DECONFLICT = ["officer", "analyst", "supervisor"]
+_PRODUCERS = ["analyst", "supervisor"]
 
 
 #: (method, path) -> {"anonymous": status, role: status, ...}.
@@ -245,6 +248,16 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
         **_only(INTERNAL, 404),
     },
     ("GET", "/api/v1/problems/{problem_id}/map.geojson"): {"anonymous": 401, **_only(INTERNAL, 404)},
+    # Intelligence products (tests/test_products_web.py): read by law-enforcement roles, made by
+    # analysts and supervisors. No product 1 exists: its documents answer 404 to those permitted.
+    ("GET", "/api/v1/products"): {"anonymous": 401, **_only(_LE)},
+    ("POST", "/api/v1/products/{kind}"): {"anonymous": 401, **_only(_PRODUCERS, 422)},
+    ("GET", "/api/v1/products/{product_id}.pdf"): {"anonymous": 401, **_only(_LE, 404)},
+    ("GET", "/api/v1/products/{product_id}.html"): {"anonymous": 401, **_only(_LE, 404)},
+    ("POST", "/api/v1/products/{product_id}/rerender"): {"anonymous": 401, **_only(_PRODUCERS, 404)},
+    ("GET", "/products"): {"anonymous": 303, **_only(_LE)},
+    ("POST", "/products/{kind}"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/products/{product_id}/rerender"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/problems"): {"anonymous": 303, **_only(INTERNAL)},
     ("GET", "/problems/new"): {"anonymous": 303, **_only(_PROBLEM_WRITERS)},
     ("POST", "/problems"): {"anonymous": 303, **_everyone(403)},

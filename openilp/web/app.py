@@ -46,6 +46,7 @@ from openilp.web.routes import exchange as exchange_routes
 from openilp.web.routes import federation as federation_routes
 from openilp.web.routes import networks as network_routes
 from openilp.web.routes import problems as problem_routes
+from openilp.web.routes import products as product_routes
 from openilp.web.routes import series as series_routes
 from openilp.web.routes import transparency as transparency_routes
 from openilp.web.routes.accounts import ROUTERS as ACCOUNT_ROUTERS
@@ -134,6 +135,8 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
         app.include_router(analysis_router)
     app.include_router(problem_routes.api)
     app.include_router(problem_routes.pages)
+    app.include_router(product_routes.api)
+    app.include_router(product_routes.pages)
     app.include_router(series_routes.api)
     app.include_router(series_routes.pages)
     app.include_router(entity_routes.api)

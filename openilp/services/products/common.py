@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from openilp.core import OpenILP, Result
 from openilp.db.models import Agency, ImportFile
 from openilp.db.product_models import Product
-from openilp.errors import InvalidRequest, NotPermitted, ServiceError
+from openilp.errors import InvalidRequest, NotFound, NotPermitted, ServiceError
 from openilp.products import ContentItem, Marking, RestrictedContent, most_restrictive, screen_items
 from openilp.products.render import badge_data_uri, html_to_pdf, render_html
 from openilp.security.actors import UserInfo
@@ -61,7 +61,7 @@ class ProductRefused(ServiceError):
     """The product would include restricted items and the request said to refuse (names them)."""
 
 
-class ProductNotFound(ServiceError):
+class ProductNotFound(NotFound):
     """No such product in the actor's agency."""
 
 

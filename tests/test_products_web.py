@@ -1,0 +1,147 @@
+"""Products in the web app: the page ``/products`` and the JSON API, on real St. Louis data.
+
+A CompStat pack of district 3 for the week of 2019-06-03 is made once per backend from the page's
+form, then listed, downloaded as PDF and HTML (each download in the dissemination log, audited)
+and built again through the API. Officers read and download but do not make products; a partner
+sees nothing; the kinds that hold intelligence are not made here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import BACKENDS, _postgres_engine, _truncate_postgres, shared_file
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from store_support import import_source
+from web_support import csrf_from, login, make_client, seed_user
+
+from openilp.db import make_engine, migrate
+from openilp.db.models import AuditEntry
+from openilp.db.product_models import Product, ProductDissemination
+from openilp.ingest.spec import load_source_spec
+
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """St. Louis, May and June 2019, with an analyst, an officer and a partner."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('products-web') / 'openilp.sqlite3'}")
+        migrate(engine)
+    else:
+        engine = _postgres_engine()
+        _truncate_postgres(engine)
+    files = [shared_file("stlouis", "monthly", "2019", f"{m}2019.csv") for m in ("may", "june")]
+    import_source(engine, load_source_spec("stlouis"), files)
+    for role in ("analyst", "officer", "partner"):
+        seed_user(engine, f"products-{role}", role=role)
+    yield engine
+    if request.param == "sqlite":
+        engine.dispose()
+
+
+def audited(engine: Engine, product_id: int) -> list[tuple[str, str | None]]:
+    """``(action, actor_username)`` of the audit entries about product ``product_id``, oldest first."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(AuditEntry.action, AuditEntry.actor_username)
+            .where(AuditEntry.object_type == "product", AuditEntry.object_id == str(product_id))
+            .order_by(AuditEntry.seq)
+        ).all()
+    return [(str(a), u) for a, u in rows]
+
+
+@pytest.fixture(scope="module")
+def made(store: Engine, tmp_path_factory: pytest.TempPathFactory) -> tuple[TestClient, int]:
+    """The analyst's client, and the id of the pack made from the page's form."""
+    client = make_client(store, tmp_path_factory.mktemp("web"))
+    assert login(client, "products-analyst").status_code == 303
+    page = client.get("/products")
+    assert page.status_code == 200 and 'id="compstat-form"' in page.text
+    response = client.post(
+        "/products/compstat",
+        data={"csrf_token": csrf_from(page.text), "district": "3", "week": "2019-06-03"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"].startswith("/products?made=")
+    return client, int(response.headers["location"].split("=")[1])
+
+
+def test_the_page_makes_a_pack_audited_and_listed(store: Engine, made: tuple[TestClient, int]) -> None:
+    client, product_id = made
+    with Session(store) as session:
+        row = session.get(Product, product_id)
+        assert row is not None and row.kind == "compstat" and row.version == 1 and row.pdf_pages > 0
+    assert ("produce", "products-analyst") in audited(store, product_id)
+    listed = {p["product_id"]: p for p in client.get("/api/v1/products").json()["products"]}
+    entry = listed[product_id]
+    assert entry["kind"] == "compstat" and entry["produced_by"] == "products-analyst"
+    assert entry["parameters"]["district"] == "3" and entry["parameters"]["week"] == "2019-06-03"
+    assert entry["tlp"] == row.tlp and entry["data_cutoff"] is not None
+    page = client.get(f"/products?made={product_id}").text
+    assert row.title in page and f"/api/v1/products/{product_id}.pdf" in page and 'href="/products"' in page
+
+
+def test_downloads_are_in_the_dissemination_log(store: Engine, made: tuple[TestClient, int]) -> None:
+    client, product_id = made
+    pdf = client.get(f"/api/v1/products/{product_id}.pdf", params={"reason": "Command meeting, district 3"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert f"compstat-{product_id}-" in pdf.headers["content-disposition"]
+    html = client.get(f"/api/v1/products/{product_id}.html")
+    assert html.status_code == 200 and "<html" in html.text.lower()
+    with Session(store) as session:
+        rows = session.scalars(
+            select(ProductDissemination)
+            .where(ProductDissemination.product_id == product_id)
+            .order_by(ProductDissemination.id)
+        ).all()
+        assert [(r.channel, r.status, r.reason) for r in rows[-2:]] == [
+            ("download", "delivered", "Command meeting, district 3"),
+            ("download", "delivered", "Read in the web app"),
+        ]
+        assert "products-analyst" in rows[-1].recipient and rows[-1].tlp
+    assert audited(store, product_id).count(("send", "products-analyst")) == 2
+
+
+def test_a_stored_version_is_built_again_with_the_same_numbers(made: tuple[TestClient, int]) -> None:
+    client, product_id = made
+    response = client.post(f"/api/v1/products/{product_id}/rerender")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["original_id"] == product_id and body["same_numbers"] is True
+    assert body["product"]["version"] == 2 and body["product"]["product_id"] != product_id
+
+
+def test_kinds_holding_intelligence_are_not_made_here(made: tuple[TestClient, int]) -> None:
+    client, _ = made
+    response = client.post("/api/v1/products/safety_alert", json={})
+    assert response.status_code == 400 and "openilp products" in response.json()["detail"]
+    bad = client.post("/api/v1/products/compstat", json={"district": "3", "week": "June"})
+    assert bad.status_code == 400 and "YYYY-MM-DD" in bad.json()["detail"]
+
+
+def test_officers_read_but_do_not_make_and_partners_see_nothing(
+    store: Engine, made: tuple[TestClient, int], tmp_path: Path
+) -> None:
+    _, product_id = made
+    officer = make_client(store, tmp_path / "officer")
+    assert login(officer, "products-officer").status_code == 303
+    page = officer.get("/products")
+    assert page.status_code == 200 and 'id="compstat-form"' not in page.text and "Build again" not in page.text
+    assert product_id in [p["product_id"] for p in officer.get("/api/v1/products").json()["products"]]
+    assert officer.get(f"/api/v1/products/{product_id}.html").status_code == 200
+    assert officer.post("/api/v1/products/compstat", json={"district": "3", "week": "2019-06-03"}).status_code == 403
+    assert officer.post(f"/api/v1/products/{product_id}/rerender").status_code == 403
+    partner = make_client(store, tmp_path / "partner")
+    assert login(partner, "products-partner").status_code == 303
+    assert partner.get("/api/v1/products").status_code == 403
+    assert partner.get("/products").status_code == 403
+    assert partner.get(f"/api/v1/products/{product_id}.pdf").status_code == 403
+    assert 'href="/products"' not in partner.get("/").text
