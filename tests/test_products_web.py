@@ -145,3 +145,16 @@ def test_officers_read_but_do_not_make_and_partners_see_nothing(
     assert partner.get("/products").status_code == 403
     assert partner.get(f"/api/v1/products/{product_id}.pdf").status_code == 403
     assert 'href="/products"' not in partner.get("/").text
+
+
+def test_a_refused_form_comes_back_filled_in_with_the_reason(made: tuple[TestClient, int]) -> None:
+    client, _ = made
+    page = client.get("/products")
+    response = client.post(
+        "/products/compstat", data={"csrf_token": csrf_from(page.text), "district": "3", "week": "June 3rd"}
+    )
+    assert response.status_code == 400
+    assert 'id="product-error"' in response.text and "YYYY-MM-DD" in response.text
+    assert 'name="district" required maxlength="50" value="3"' in response.text
+    wrong = client.post("/products/safety_alert", data={"csrf_token": csrf_from(page.text)})
+    assert wrong.status_code == 400 and "openilp products" in wrong.text
