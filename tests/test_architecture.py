@@ -103,6 +103,9 @@ DOCUMENT_RETURNS = {
     "openilp/services/federation/hello.py:answer_hello": "the federation protocol's answer to a partner's hello",
     "openilp/services/federation/search.py:answer_search": "the federation protocol's answer to a partner's search",
     "openilp/services/federation/propagation.py:answer_notice": "the federation protocol's answer to a notice",
+    "openilp/services/deconfliction/partner_answer.py:answer_partner_check": (
+        "the federation protocol's answer to a partner's deconfliction check"
+    ),
 }
 _UNTYPED_RETURNS = {"dict[str, Any]", "Dict[str, Any]", "dict[str, object]", "dict"}
 

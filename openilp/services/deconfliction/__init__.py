@@ -3,7 +3,9 @@
 Each public function takes the core, the actor and one request and returns a frozen result with
 ``as_dict()``. Submitting, listing, cancelling and ending need ``deconfliction:submit``; the watch
 centre's queue, acknowledgements and resolutions ``deconfliction:watch``; an exigency waiver
-``deconfliction:waive``. The rule is
+``deconfliction:waive``. A submitted event is also checked against partner instances' active
+events (:mod:`~openilp.services.deconfliction.federated`; the partner's side is
+:mod:`~openilp.services.deconfliction.partner_answer`). The rule is
 :mod:`openilp.tasking.deconfliction`; a conflict gives each side only the other's agency and point
 of contact, never the other operation's name, place, time or targets.
 """
@@ -21,6 +23,8 @@ from openilp.services.deconfliction.events import (
     list_events,
     submit_event,
 )
+from openilp.services.deconfliction.federated import PartnerCheck, PartnerConflict, PartnerUnanswered
+from openilp.services.deconfliction.partner_answer import answer_partner_check
 from openilp.services.deconfliction.purge import LocationsPurged, purge_event_locations
 from openilp.services.deconfliction.watch import (
     RESOLUTIONS,
@@ -37,6 +41,10 @@ from openilp.services.deconfliction.watch import (
 )
 
 __all__ = [
+    "PartnerCheck",
+    "PartnerConflict",
+    "PartnerUnanswered",
+    "answer_partner_check",
     "RESOLUTIONS",
     "AcknowledgeRequest",
     "ConflictHandled",

@@ -6,6 +6,8 @@
   other side's agency and point of contact only; the owner of the other event is notified (an
   in-app notice naming their own operation and the submitter's contact). The event, each conflict
   and each notice are written and audited in one transaction.
+  The event is then checked, signed, against every partner instance's active events
+  (:mod:`openilp.services.deconfliction.federated`); their conflicts come back in ``partners``.
 * ``list_events``: the agency's events (active only unless asked), each with its conflicts, the
   other side again reduced to its agency and contact (an audited read).
 * ``close_event``: cancel or end one of the agency's active events (audited); a closed event is no
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from openilp.core.contract import Request, Result, require
 from openilp.errors import NotFound
 from openilp.services.deconfliction.common import agency_names, leave_notice, permitted
+from openilp.services.deconfliction.federated import PartnerCheck, check_partners
 from openilp.services.deconfliction.places import (
     Place,
     candidate_rows,
@@ -187,6 +190,8 @@ class ConflictNotice:
 class EventSubmitted(Result):
     event_id: int
     conflicts: tuple[ConflictNotice, ...]
+    #: What partner instances answered (:mod:`openilp.services.deconfliction.federated`).
+    partners: PartnerCheck = PartnerCheck()
 
 
 def _place(session: Session, agency_id: int, request: SubmitEventRequest) -> Place:
@@ -326,7 +331,20 @@ def submit_event(core: OpenILP, actor: UserInfo | None, request: SubmitEventRequ
             agency_id=actor.agency_id,
         )
         event_id = row.id
-    return EventSubmitted(event_id=event_id, conflicts=tuple(notices))
+    payload = {
+        "event_type": request.event_type,
+        "lon": place.lon,
+        "lat": place.lat,
+        "polygon": [list(v) for v in place.polygon] if place.polygon else None,
+        "radius_m": float(request.radius_m),
+        "starts_at": request.starts_at.isoformat(),
+        "ends_at": request.ends_at.isoformat(),
+        "targets": list(request.targets),
+        "contact_name": request.contact_name,
+        "contact_phone": request.contact_phone,
+    }
+    partners = check_partners(core, actor, event_id, request.operation_name, payload)
+    return EventSubmitted(event_id=event_id, conflicts=tuple(notices), partners=partners)
 
 
 _REASON_TEXT = {"place_time": "place and time", "target": "a shared target"}

@@ -68,15 +68,17 @@ def _watch_officers(session: Session) -> list[tuple[int, int]]:
     return [(int(user_id), int(agency_id)) for user_id, agency_id in rows]
 
 
-def alarm_watch_centre(uow: UnitOfWork, conflict_id: int, text: str) -> None:
-    """Notify every active watch officer of the store (kind ``deconfliction_alarm``)."""
+def alarm_watch_centre(uow: UnitOfWork, conflict_id: int | None, text: str) -> None:
+    """Notify every active watch officer of the store (kind ``deconfliction_alarm``); ``conflict_id``
+    is None for a conflict with a partner instance's event (no conflict of this store's own)."""
+    what = f"conflict #{conflict_id}" if conflict_id is not None else "conflict with a partner instance's event"
     for user_id, agency_id in _watch_officers(uow.session):
         leave_notice(
             uow,
             agency_id=agency_id,
             user_id=user_id,
             kind="deconfliction_alarm",
-            message=f"Deconfliction alarm: conflict #{conflict_id}. {text}",
+            message=f"Deconfliction alarm: {what}. {text}",
         )
 
 

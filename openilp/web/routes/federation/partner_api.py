@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from openilp.core import OpenILP
 from openilp.errors import ServiceError, status_code_for
+from openilp.services.deconfliction import answer_partner_check
 from openilp.services.federation import IncomingCall, answer_hello, answer_notice, answer_search
 from openilp.web.context import get_core
 
@@ -58,3 +59,9 @@ async def search(request: Request, core: OpenILP = Depends(get_core)) -> JSONRes
 async def notices(request: Request, core: OpenILP = Depends(get_core)) -> JSONResponse:
     """A partner's correction or purge notice about a record this instance's users were shown."""
     return await _answer(answer_notice, core, await _call(request))
+
+
+@router.post("/deconfliction/check")
+async def deconfliction_check(request: Request, core: OpenILP = Depends(get_core)) -> JSONResponse:
+    """A partner's planned event checked against this instance's active events (contacts only)."""
+    return await _answer(answer_partner_check, core, await _call(request))
