@@ -209,6 +209,16 @@ def test_place_and_time_conflict_gives_only_a_pointer(engine: Engine, world: tup
     assert "Lantern" not in json.dumps(their_row)
 
 
+def test_two_conflicting_events_of_one_agency_are_both_listed(world: tuple[OpenILP, Cast]) -> None:
+    core, people = world
+    first = submit_event(core, people.analyst, _event("Operation One", 0, NIGHT))
+    second = submit_event(core, people.officer, _event("Operation Two", 100, NIGHT))
+    (notice,) = second.conflicts
+    rows = {row["id"]: row for row in list_events(core, people.analyst, ListEventsRequest()).events}
+    assert [c["conflict_id"] for c in rows[first.event_id]["conflicts"]] == [notice.conflict_id]
+    assert [c["conflict_id"] for c in rows[second.event_id]["conflicts"]] == [notice.conflict_id]
+
+
 def test_same_place_other_day_or_far_away_does_not_conflict(world: tuple[OpenILP, Cast]) -> None:
     core, people = world
     submit_event(core, people.other_analyst, _event("Operation Nightjar", 0, NIGHT))

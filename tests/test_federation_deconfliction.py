@@ -16,10 +16,13 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from federation_support import Instance, instance, link
+from federation_support import FEDERATION_SETTINGS, Instance, instance, link
 from intel_support import make_user
 from sqlalchemy import Engine, select
+from test_cli import cli_env, invoke  # noqa: F401  (fixture re-used)
+from web_support import csrf_from, login, make_client
 
+from openilp.cli import common
 from openilp.db.models import AuditEntry, Notification
 from openilp.security.actors import UserInfo
 from openilp.security.federation import generate_private_key, public_key_text
@@ -168,9 +171,30 @@ def test_a_shared_plate_conflicts_across_instances_and_a_down_partner_is_named(e
                 "MOU 2026/12",
             ),
         )
-        again = _plan(a, a.analyst, "Operation Again", 20_000, start, targets=("vehicle:ABC123",))
-        assert [u.partner for u in again.partners.unanswered] == ["fusion"] and again.partners.unanswered[0].reason
-        assert [c.partner for c in again.partners.conflicts] == ["county"]
+        # planned on the page: the county's conflict is shown, and the partner that did not answer
+        client = make_client(engine, tmp_path / "a", federation_name="city", **FEDERATION_SETTINGS)
+        login(client, "city-ana")
+        form = {
+            "csrf_token": csrf_from(client.get("/deconfliction").text),
+            "event_type": "search_warrant",
+            "operation_name": "Operation Again",
+            "starts_at": start.isoformat(),
+            "ends_at": (start + 2 * HOUR).isoformat(),
+            "radius_m": "0",
+            "contact_name": "Sgt Diaz",
+            "contact_phone": "314-555-0100",
+            "lon": str(LON + 20_000 / M_PER_DEG_LON),
+            "lat": str(LAT),
+            "targets": "vehicle:ABC123",
+        }
+        page = client.post("/deconfliction/events", data=form)
+        assert page.status_code == 200, page.text
+        assert "2 conflict(s)" in page.text  # the county's event, and the city's own Operation Lantern
+        assert "at partner county: COUNTY police (COUNTY); call Lt Okafor on 618 555 0199" in page.text
+        assert 'id="partners-unanswered"' in page.text and "fusion (no answer" in page.text
+        assert "Nightjar" not in page.text
+        calls = [c for c in _audit(a, "federation_call") if c["path"] == CHECK_PATH]
+        assert {(c["partner"], c["answered"]) for c in calls[-2:]} == {("county", True), ("fusion", False)}
 
 
 def test_the_check_is_refused_unsigned(engine: Engine, tmp_path: Path) -> None:
@@ -178,3 +202,33 @@ def test_the_check_is_refused_unsigned(engine: Engine, tmp_path: Path) -> None:
         response = httpx.post(b.url + CHECK_PATH, json={"event_type": "search_warrant"}, timeout=30)
         assert response.status_code == 401
         assert _audit(b, "federation_refused")[-1]["path"] == CHECK_PATH
+
+
+def test_the_command_line_prints_partner_conflicts(
+    cli_env: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with instance("city", "CITY", tmp_path / "a") as a, instance("county", "COUNTY", tmp_path / "b") as b:
+        link(a, b)
+        start = _start()
+        _plan(b, b.analyst, "Operation Nightjar", 0, start, contact=("Lt Okafor", "618 555 0199"))
+        # the command line over the city's data folder and store
+        monkeypatch.setenv("OPENILP_DATA_DIR", str(tmp_path / "a"))
+        monkeypatch.setenv("OPENILP_FEDERATION_NAME", "city")
+        monkeypatch.setenv("OPENILP_FEDERATION_TIMEOUT_MS", "2000")
+        for cached in (common.settings, common.engine, common.core):
+            cached.cache_clear()
+        later = start + 3.5 * HOUR
+        code, output = invoke(
+            "deconflict", "submit", "--user", "city-ana", "--type", "search_warrant", "--name", "Operation Lantern",
+            "--lon", str(LON + 250 / M_PER_DEG_LON), "--lat", str(LAT), "--contact-name", "Sgt Diaz",
+            "--contact-phone", "314-555-0100", "--start", later.isoformat(), "--end", (later + 2 * HOUR).isoformat(),
+            "--radius", "0",
+        )  # fmt: skip
+        assert code == 0, output
+        assert "1 conflict(s)" in output
+        assert (
+            "CONFLICT (place_time) at partner county: COUNTY police (COUNTY); call Lt Okafor on 618 555 0199" in output
+        )
+        assert "Nightjar" not in output and "NOT CHECKED" not in output

@@ -85,12 +85,26 @@ def submit_command(
     if as_json:
         emit_json(result.as_dict())
         return
-    console.print(f"event {result.event_id} recorded; {len(result.conflicts)} conflict(s)")
+    partners = result.partners
+    console.print(f"event {result.event_id} recorded; {len(result.conflicts) + len(partners.conflicts)} conflict(s)")
     for notice in result.conflicts:
         console.print(
             f"CONFLICT ({' and '.join(notice.reasons)}): {notice.agency_name} ({notice.agency_code}); "
             f"call {notice.contact_name} on {notice.contact_phone}",
             markup=False,
+        )
+    for other in partners.conflicts:
+        console.print(
+            f"CONFLICT ({' and '.join(other.reasons)}) at partner {other.partner}: {other.agency_name} "
+            f"({other.agency_code}); call {other.contact_name} on {other.contact_phone}",
+            markup=False,
+            soft_wrap=True,
+        )
+    for missing in partners.unanswered:
+        console.print(
+            f"NOT CHECKED at partner {missing.partner} ({missing.reason}): deconflict with them by phone",
+            markup=False,
+            soft_wrap=True,
         )
 
 

@@ -386,7 +386,8 @@ def list_events(core: OpenILP, actor: UserInfo | None, request: ListEventsReques
             if ids
             else []
         )
-        counterpart_ids = {c.other_event_id if c.event_id in ids else c.event_id for c in conflicts}
+        # both ends: two of the agency's own events may conflict with each other
+        counterpart_ids = {i for c in conflicts for i in (c.event_id, c.other_event_id)}
         counterparts = {
             e.id: e
             for e in uow.session.scalars(
