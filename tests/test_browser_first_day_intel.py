@@ -80,7 +80,11 @@ def test_a_record_released_to_a_partner_role_user(served: tuple[str, Engine, int
         assert any("pat" in label and "partner" in label for label in labels), labels
         analyst.select_option("#recipient", "OTHER/pat")
         analyst.fill("#need_to_know", "Pat leads the partner agency's surveillance of the garage.")
-        analyst.click("#disseminate-form button[type=submit]")
+        # "Who will see this?" first: the form comes back with the audience and the choices kept.
+        analyst.click("#preview-button")
+        analyst.wait_for_selector("#audience-preview")
+        assert "1 recipient(s) would receive it." in analyst.locator("#audience-count").inner_text()
+        analyst.click("#disseminate-form button[value=release]")
         analyst.wait_for_url(f"**/intel/records/{record_id}**")
         assert analyst.locator(".alert-error").count() == 0, analyst.locator(".alert-error").all_inner_texts()
         assert "Pat" in analyst.content()

@@ -166,7 +166,7 @@ def key_id_of(public_key: str) -> str:
     """The key id of a public key: the first 32 hex digits of SHA-256 over its 32 raw bytes.
 
     >>> key_id_of("A" * 43)
-    'ef5f52c92fd8fca8ac6b2c6d2b2b44b8'
+    '66687aadf862bd776c8fc18b8e9f8e20'
     """
     return hashlib.sha256(_unb64(public_key.strip())).hexdigest()[:32]
 
