@@ -107,8 +107,7 @@ def knox_csv(result: KnoxResult = Depends(_knox_result)) -> PlainTextResponse:
     return csv_download(result.to_csv(), "knox.csv")
 
 
-@api.get("/near-repeat-alerts.geojson", response_class=JSONResponse)
-def near_repeat_alerts_geojson(
+def _alert_result(
     category: list[str] = CATEGORY,
     as_of: str = _AS_OF,
     history_days: int = _HISTORY,
@@ -118,29 +117,22 @@ def near_repeat_alerts_geojson(
     seed: int = SEED,
     core: OpenILP = _CORE,
     user: UserInfo = READER,
-) -> JSONResponse:
-    """Alert zones (circles, EPSG:4326) in force on ``as_of``, with the run's facts and Knox summary."""
+) -> NearRepeatAlertResult:
+    """The alert zones in force on ``as_of``: one request read the same way for every download."""
     knox = knox_request(category, "", "", space_bands, time_bands, permutations, seed)
-    result = run_near_repeat_alerts(core, user, alert_request(knox, as_of, history_days))
+    return run_near_repeat_alerts(core, user, alert_request(knox, as_of, history_days))
+
+
+@api.get("/near-repeat-alerts.geojson", response_class=JSONResponse)
+def near_repeat_alerts_geojson(result: NearRepeatAlertResult = Depends(_alert_result)) -> JSONResponse:
+    """Alert zones (circles, EPSG:4326) in force on ``as_of``, with the run's facts and Knox summary."""
     return JSONResponse(result.to_geojson(), media_type=GEOJSON)
 
 
 @api.get("/near-repeat-alerts.csv", response_class=PlainTextResponse)
-def near_repeat_alerts_csv(
-    category: list[str] = CATEGORY,
-    as_of: str = _AS_OF,
-    history_days: int = _HISTORY,
-    space_bands: str = _SPACE_BANDS,
-    time_bands: str = _TIME_BANDS,
-    permutations: int = _PERMUTATIONS,
-    seed: int = SEED,
-    core: OpenILP = _CORE,
-    user: UserInfo = READER,
-) -> PlainTextResponse:
+def near_repeat_alerts_csv(result: NearRepeatAlertResult = Depends(_alert_result)) -> PlainTextResponse:
     """The alert zones in force on ``as_of`` as CSV, one row per zone: complaint number, block address,
     neighbourhood, category, date, radius, risk multiplier, expiry and the incident's coordinates."""
-    knox = knox_request(category, "", "", space_bands, time_bands, permutations, seed)
-    result = run_near_repeat_alerts(core, user, alert_request(knox, as_of, history_days))
     return csv_download(result.to_csv(), "near-repeat-alerts.csv")
 
 
