@@ -83,8 +83,13 @@ def test_bundle_is_valid_stix_and_reads_back_as_the_recipient_sees_it(
 
     bundle = json.loads(result.bundle)
     reports = [o for o in bundle["objects"] if o["type"] == "report"]
-    markings = {o["id"]: o["definition"]["tlp"] for o in bundle["objects"] if o["type"] == "marking-definition"}
-    assert [markings[r["object_marking_refs"][0]] for r in reports] == ["amber", "red"]  # restricted -> RED
+    markings = {o["id"]: o["name"] for o in bundle["objects"] if o["type"] == "marking-definition"}
+    assert [markings[r["object_marking_refs"][0]] for r in reports] == ["TLP:AMBER", "TLP:RED"]  # restricted -> RED
+    # The official OASIS TLP 2.0 marking definitions, not the TLP 1.0 ones of STIX 2.1 itself.
+    assert markings == {
+        "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421": "TLP:AMBER",
+        "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1": "TLP:RED",
+    }
     assert all(CFR_EXTENSION_ID in r["extensions"] for r in reports)
     assert any(o["type"] == "extension-definition" and o["id"] == CFR_EXTENSION_ID for o in bundle["objects"])
 

@@ -84,3 +84,12 @@ def test_parse_and_defaults() -> None:
         parse_tlp("amber-ish")
     assert default_tlp("restricted") == "TLP:RED"
     assert default_tlp("open") == default_tlp("agency_name_only") == "TLP:AMBER"
+
+
+def test_one_list_of_levels_products_read_the_intelligence_one() -> None:
+    from openilp.intel import markings
+    from openilp.products import marking as product_marking
+
+    assert product_marking.TLP_LEVELS is markings.TLP_LEVELS
+    assert product_marking.TLP_MEANINGS is markings.TLP_MEANINGS
+    assert set(markings.TLP_COLOURS) == set(TLP_LEVELS)

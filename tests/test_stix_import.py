@@ -172,7 +172,7 @@ def test_refusals_name_the_object_and_field(engine: Engine, core: OpenILP, peopl
         (_tampered(bundle, no_identity), f"refused: {report_id}: {extension}.subjects[0].identity:"),
         (_tampered(bundle, unknown_category), f"refused: {report_id}: record.offence_category: 'piracy'"),
         (_tampered(bundle, unmarked), f"refused: {report_id}: object_marking_refs: no TLP marking"),
-        (_tampered(bundle, wider_marking), f"refused: {report_id}: object_marking_refs: marked TLP amber but"),
+        (_tampered(bundle, wider_marking), f"refused: {report_id}: object_marking_refs: marked TLP:AMBER but"),
         (_tampered(bundle, no_agency), f"refused: {report_id}: {extension}.record.agency.name: missing"),
     ]
     for text, start in cases:

@@ -25,17 +25,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from openilp.intel.markings import TLP_LEVELS, default_tlp, parse_tlp
+
 __all__ = [
     "CFR_EXTENSION_ID",
-    "TLP_BY_SENSITIVITY",
-    "STIX_TLP",
-    "TLP_FROM_STIX",
+    "TLP2_EXTENSION_ID",
+    "TLP2_MARKING_IDS",
+    "TLP2_MARKING_CREATED",
+    "TLP1_MARKING_LEVELS",
     "BundleRefused",
     "ReceivedReport",
     "intelligence_bundle",
     "read_intelligence_bundle",
     "received_reports",
     "tlp_for",
+    "tlp_marking",
+    "tlp_of_marking",
 ]
 
 #: The extension definition that carries a record's 28 CFR Part 23 fields (one fixed id, so every
@@ -49,38 +54,100 @@ _EXTENSION_SCHEMA = (
     "and handling_code; subject_ids (array): the record's own ids of the subjects, in the order of "
     "object_refs; dissemination (object): the release it went out under (id, released_at, items)."
 )
-#: Sensitivity of a record -> the TLP level its release is marked with. Released intelligence never
-#: goes wider than the recipient's organisation (AMBER); restricted records to the named recipient only (RED).
-TLP_BY_SENSITIVITY: dict[str, str] = {"open": "amber", "agency_name_only": "amber", "restricted": "red"}
 _IDENTITY_CLASS = {"person": "individual", "organisation": "organization", "organization": "organization"}
 
-
-#: TLP 2.0 level of a record -> the STIX 2.1 TLP marking definition its objects carry. STIX 2.1 defines
-#: the four TLP 1.0 markings; AMBER+STRICT is marked amber, CLEAR white, and the exact TLP 2.0 level
-#: travels in the 28 CFR extension (``record.tlp``), so an OpenILP recipient reads it back exactly.
-STIX_TLP: dict[str, str] = {
-    "TLP:CLEAR": "white",
-    "TLP:GREEN": "green",
-    "TLP:AMBER": "amber",
-    "TLP:AMBER+STRICT": "amber",
-    "TLP:RED": "red",
+#: The OASIS extension that marks STIX 2.1 content with TLP 2.0 (``cti-stix-common-objects``,
+#: ``extension-definition-specifications/tlp-2.0``).
+TLP2_EXTENSION_ID = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
+#: TLP 2.0 level -> its marking definition's fixed id, as OASIS publishes them. Every producer uses
+#: these same objects (created 2022-10-01, no ``created_by_ref``), so any STIX reader recognises them.
+TLP2_MARKING_IDS: dict[str, str] = {
+    "TLP:CLEAR": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+    "TLP:GREEN": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+    "TLP:AMBER": "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+    "TLP:AMBER+STRICT": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+    "TLP:RED": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
 }
-#: STIX TLP marking -> the TLP 2.0 level a record that states none is read as (the strictest that fits).
-TLP_FROM_STIX: dict[str, str] = {
-    "white": "TLP:CLEAR",
-    "green": "TLP:GREEN",
-    "amber": "TLP:AMBER+STRICT",
-    "red": "TLP:RED",
+#: When OASIS created the TLP 2.0 marking definitions (part of each object, so part of its identity).
+TLP2_MARKING_CREATED = "2022-10-01T00:00:00.000Z"
+#: The TLP 1.0 marking definitions of the STIX 2.1 specification (section 7.2.1.4), as senders that
+#: have not moved to TLP 2.0 still use them -> the TLP 2.0 level each is read as (FIRST: WHITE is
+#: now CLEAR; GREEN, AMBER and RED keep their meaning).
+TLP1_MARKING_LEVELS: dict[str, str] = {
+    "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": "TLP:CLEAR",
+    "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": "TLP:GREEN",
+    "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": "TLP:AMBER",
+    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": "TLP:RED",
 }
+#: TLP 1.0 level names (``definition.tlp`` of a TLP 1.0 marking) -> TLP 2.0.
+_TLP1_NAMES = {"white": "TLP:CLEAR", "clear": "TLP:CLEAR", "green": "TLP:GREEN", "amber": "TLP:AMBER", "red": "TLP:RED"}
+_TLP2_BY_ID = {marking_id: level for level, marking_id in TLP2_MARKING_IDS.items()}
 
 
 def tlp_for(sensitivity: str | None) -> str:
-    """The TLP level of a record of ``sensitivity`` (unknown sensitivities get the strictest, red).
+    """The TLP 2.0 level of a record of ``sensitivity`` that states none (unknown: the strictest, RED).
 
     >>> tlp_for("open"), tlp_for("restricted"), tlp_for(None)
-    ('amber', 'red', 'red')
+    ('TLP:AMBER', 'TLP:RED', 'TLP:RED')
     """
-    return TLP_BY_SENSITIVITY.get(sensitivity or "", "red")
+    return default_tlp(sensitivity) if sensitivity in ("open", "agency_name_only", "restricted") else "TLP:RED"
+
+
+def tlp_marking(level: str) -> dict[str, Any]:
+    """The official STIX 2.1 marking definition of TLP 2.0 ``level``, exactly as OASIS publishes it.
+
+    >>> marking = tlp_marking("amber+strict")
+    >>> marking["id"], marking["name"]
+    ('marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003', 'TLP:AMBER+STRICT')
+    >>> marking["extensions"][TLP2_EXTENSION_ID]["tlp_2_0"]
+    'amber+strict'
+    """
+    canonical = parse_tlp(level)
+    name = canonical.removeprefix("TLP:").lower()
+    return {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": TLP2_MARKING_IDS[canonical],
+        "created": TLP2_MARKING_CREATED,
+        "name": canonical,
+        "extensions": {TLP2_EXTENSION_ID: {"extension_type": "property-extension", "tlp_2_0": name}},
+    }
+
+
+def tlp_of_marking(marking_id: str, marking: Mapping[str, Any] | None = None) -> str | None:
+    """The TLP 2.0 level a marking reference stands for, or None when it is no TLP marking.
+
+    The official TLP 2.0 ids are read as themselves and the STIX 2.1 TLP 1.0 ids as their TLP 2.0
+    equivalent (WHITE -> CLEAR), whether or not the bundle carries the definition object. Any other
+    id counts only through its definition: a TLP 1.0 ``definition_type: tlp`` is mapped the same
+    way; a TLP 2.0 extension on an id that is not the official one is refused
+    (:class:`BundleRefused`), since the ids are fixed.
+
+    >>> tlp_of_marking("marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9")
+    'TLP:CLEAR'
+    >>> tlp_of_marking(TLP2_MARKING_IDS["TLP:AMBER+STRICT"])
+    'TLP:AMBER+STRICT'
+    """
+    if marking_id in _TLP2_BY_ID:
+        level = _TLP2_BY_ID[marking_id]
+        stated = ((marking or {}).get("extensions") or {}).get(TLP2_EXTENSION_ID)
+        if stated is not None and "TLP:" + str(stated.get("tlp_2_0", "")).upper() != level:
+            raise BundleRefused(marking_id, f"extensions.{TLP2_EXTENSION_ID}.tlp_2_0", f"is not {level}")
+        return level
+    if marking_id in TLP1_MARKING_LEVELS:
+        return TLP1_MARKING_LEVELS[marking_id]
+    if marking is None:
+        return None
+    if TLP2_EXTENSION_ID in (marking.get("extensions") or {}):
+        raise BundleRefused(
+            marking_id, "id", "a TLP 2.0 marking must use the official OASIS marking-definition id of its level"
+        )
+    if marking.get("definition_type") == "tlp":
+        name = str((marking.get("definition") or {}).get("tlp", "")).lower()
+        if name not in _TLP1_NAMES:
+            raise BundleRefused(marking_id, "definition.tlp", f"{name!r} is no TLP level")
+        return _TLP1_NAMES[name]
+    return None
 
 
 def _new_id(kind: str) -> str:
@@ -96,11 +163,12 @@ def intelligence_bundle(
 ) -> str:
     """A STIX 2.1 bundle (JSON text) of ``records``, each as released (its keys are what the recipient may see).
 
-    ``disseminations`` maps a record id to its dissemination-log entry (id, released_at, items).
+    ``disseminations`` maps a record id to its dissemination-log entry (id, released_at, items, tlp).
+    Each record is marked with the TLP 2.0 level of its release (the entry's ``tlp``), else its own
+    ``tlp``, else the level its sensitivity implies (:func:`tlp_for`).
     """
     import stix2
 
-    tlp = {"white": stix2.TLP_WHITE, "green": stix2.TLP_GREEN, "amber": stix2.TLP_AMBER, "red": stix2.TLP_RED}
     stamp = {"created": created, "modified": created}
     producer = stix2.v21.Identity(id=_new_id("identity"), name=producer_name, identity_class="organization", **stamp)
     extension = stix2.v21.ExtensionDefinition(
@@ -116,9 +184,11 @@ def intelligence_bundle(
     objects: list[Any] = [producer, extension]
     markings_used: set[str] = set()
     for record in records:
-        level = STIX_TLP.get(str(record.get("tlp") or ""), tlp_for(record.get("sensitivity")))
+        release = (disseminations or {}).get(int(record.get("id") or 0)) or {}
+        stated = release.get("tlp") or record.get("tlp")
+        level = parse_tlp(stated) if stated else tlp_for(record.get("sensitivity"))
         markings_used.add(level)
-        marking = {"created_by_ref": producer.id, "object_marking_refs": [tlp[level]], **stamp}
+        marking = {"created_by_ref": producer.id, "object_marking_refs": [TLP2_MARKING_IDS[level]], **stamp}
         subjects = list(record.get("subjects") or [])
         subject_objects = [
             stix2.v21.Identity(
@@ -155,7 +225,9 @@ def intelligence_bundle(
             **marking,
         )
         objects.append(report)
-    objects.extend(tlp[level] for level in sorted(markings_used))
+    objects.extend(
+        stix2.v21.MarkingDefinition(**tlp_marking(level)) for level in sorted(markings_used, key=TLP_LEVELS.index)
+    )
     return str(stix2.v21.Bundle(objects=objects).serialize(pretty=True))
 
 
@@ -223,8 +295,10 @@ def received_reports(text: str) -> list[ReceivedReport]:
     """Check a received bundle object by object and read its OpenILP records.
 
     Raises :class:`BundleRefused` naming the object and field at fault: not JSON, not a bundle, a
-    STIX error (``stix2`` parsing), a report without a TLP marking, a 28 CFR extension without the
-    record's id or agency, a subject pointing to no identity in the bundle, an unknown TLP level.
+    STIX error (``stix2`` parsing), a report without a TLP marking (TLP 2.0, or TLP 1.0 read as its
+    TLP 2.0 equivalent), a TLP 2.0 marking under an id that is not the official one, a record that
+    states a TLP level wider than its marking, a 28 CFR extension without the record's id or agency,
+    a subject pointing to no identity in the bundle, an unknown TLP level.
     Reports without the 28 CFR extension are skipped (they are not OpenILP records).
     """
     import stix2
@@ -272,23 +346,22 @@ def received_reports(text: str) -> list[ReceivedReport]:
                 f"{entry.get('identity')!r} is no identity in the bundle",
             )
         levels = [
-            markings[ref].definition.get("tlp")
+            level
             for ref in obj.get("object_marking_refs") or []
-            if ref in markings and markings[ref].get("definition_type") == "tlp"
+            if (level := tlp_of_marking(ref, markings.get(ref))) is not None
         ]
         _require(bool(levels), obj.id, "object_marking_refs", "no TLP marking: the sender must mark what it shares")
+        marked = max(levels, key=TLP_LEVELS.index)
         stated = record.get("tlp")
         if stated is not None:
-            _require(stated in STIX_TLP, obj.id, f"{where}.record.tlp", f"{stated!r} is not a TLP 2.0 level")
+            _require(stated in TLP_LEVELS, obj.id, f"{where}.record.tlp", f"{stated!r} is not a TLP 2.0 level")
             _require(
-                STIX_TLP[str(stated)] in levels,
+                TLP_LEVELS.index(str(stated)) >= TLP_LEVELS.index(marked),
                 obj.id,
                 "object_marking_refs",
-                f"marked TLP {', '.join(levels)} but the record states {stated}",
+                f"marked {marked} but the record states the wider {stated}",
             )
-        level = (
-            str(stated) if stated is not None else max((TLP_FROM_STIX[lv] for lv in levels), key=list(STIX_TLP).index)
-        )
+        level = str(stated) if stated is not None else marked
         sender = by_id.get(str(obj.get("created_by_ref")))
         out.append(
             ReceivedReport(

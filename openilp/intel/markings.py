@@ -29,6 +29,7 @@ __all__ = [
     "TLP_LEVELS",
     "TLP_MEANINGS",
     "TLP_ONWARD",
+    "TLP_COLOURS",
     "HANDLING_RANK",
     "DEFAULT_TLP",
     "MarkingWidened",
@@ -57,6 +58,16 @@ TLP_ONWARD: dict[str, str] = {
     "TLP:AMBER": "the receiving agency's law-enforcement users with a need to know, and its clients",
     "TLP:AMBER+STRICT": "the receiving agency's law-enforcement users with a need to know, no one outside it",
     "TLP:RED": "nobody else: the named recipient only",
+}
+#: How each level is shown (FIRST, TLP 2.0, "TLP colours"): the label's text colour on a black
+#: background, as hex RGB. AMBER+STRICT is shown in amber; the label always spells the level out,
+#: so it never rests on colour alone.
+TLP_COLOURS: dict[str, str] = {
+    "TLP:CLEAR": "#FFFFFF",
+    "TLP:GREEN": "#33FF00",
+    "TLP:AMBER": "#FFC000",
+    "TLP:AMBER+STRICT": "#FFC000",
+    "TLP:RED": "#FF2B2B",
 }
 #: 28 CFR handling codes, widest first: P (lawful sharing permitted), C (with conditions).
 HANDLING_RANK: dict[str, int] = {"P": 0, "C": 1}

@@ -1,7 +1,8 @@
 """Handling markings of a product: the most restrictive of its items, on every page.
 
 Each item a product holds (a trend table, a map of incidents, an intelligence record) carries a
-Traffic Light Protocol level (FIRST TLP 2.0: CLEAR < GREEN < AMBER < AMBER+STRICT < RED), and an
+Traffic Light Protocol level (FIRST TLP 2.0: CLEAR < GREEN < AMBER < AMBER+STRICT < RED; the levels and
+their meanings are those of :mod:`openilp.intel.markings`, the one list the whole system uses), and an
 intelligence record also its handling code (``P``: lawful sharing permitted; ``C``: with
 conditions) and the 28 CFR Part 23 caveat. A product is marked with the most restrictive of them,
 so a page never understates what it carries. Items marked ``restricted`` (sensitivity
@@ -27,6 +28,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from openilp.intel.markings import TLP_LEVELS, TLP_MEANINGS
+
 __all__ = [
     "CAVEAT_CRIMINAL_INTELLIGENCE",
     "CAVEAT_NO_INTELLIGENCE",
@@ -40,16 +43,6 @@ __all__ = [
     "screen_items",
 ]
 
-#: TLP 2.0 levels, least restrictive first.
-TLP_LEVELS: tuple[str, ...] = ("TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED")
-#: What each level allows (FIRST, TLP 2.0), printed in the product's handling box.
-TLP_MEANINGS: dict[str, str] = {
-    "TLP:CLEAR": "Disclosure is not limited.",
-    "TLP:GREEN": "Limited disclosure: may be shared within the community, not published.",
-    "TLP:AMBER": "Limited disclosure: recipients' organisations and their clients, on a need-to-know basis.",
-    "TLP:AMBER+STRICT": "Limited disclosure: the recipient's organisation only, on a need-to-know basis.",
-    "TLP:RED": "For the eyes and ears of individual recipients only, no further disclosure.",
-}
 #: The caveat of a product holding criminal intelligence (28 CFR 23.20(e), (f), (g)).
 CAVEAT_CRIMINAL_INTELLIGENCE = (
     "Contains criminal intelligence under 28 CFR Part 23: for law-enforcement recipients with a need "
