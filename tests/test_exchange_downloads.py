@@ -94,3 +94,34 @@ def test_stix_download_releases_through_the_log(engine: Engine, tmp_path: Path) 
     assert login(officer, "off").status_code == 303
     assert officer.post("/api/v1/exports/SLMPD.stix.json", json=body).status_code == 403
     assert client.post("/api/v1/exports/OTHER.stix.json", json=body).status_code == 403
+
+
+def test_stix_download_at_a_narrower_level_and_never_wider(engine: Engine, tmp_path: Path) -> None:
+    people = cast(engine)
+    core = make_core(engine, tmp_path / "core")
+    with session_scope(engine) as session:
+        admin: UserInfo = make_user(session, "admin", "administrator")
+    add_agreement(core, admin, AgreementRequest("OTHER", "MOU 2024/7", T0 - dt.timedelta(days=30)))
+    record = submit_record(core, people.analyst, SubmitRecordRequest(submission(people.analyst.id, tlp="TLP:AMBER")))
+    approve_record(core, people.reviewer, ReviewRequest(record.id, reason="Predicate checked against file."))
+    day = T0.date().isoformat()
+    body = {
+        "date_from": day,
+        "date_to": day,
+        "recipient_agency": "OTHER",
+        "recipient_username": "other-ana",
+        "purpose": "Joint investigation 24-117",
+        "need_to_know": "Their task force works the same supply chain.",
+    }
+    client = make_client(engine, tmp_path)
+    assert login(client, "ana").status_code == 303
+    wider = client.post("/api/v1/exports/SLMPD.stix.json", json=body | {"tlp": "TLP:GREEN"})
+    assert wider.status_code == 400, wider.text
+    assert f"record #{record.id} is marked TLP:AMBER" in wider.text
+    narrowed = client.post("/api/v1/exports/SLMPD.stix.json", json=body | {"tlp": "TLP:AMBER+STRICT"})
+    assert narrowed.status_code == 200, narrowed.text
+    assert validate_string(narrowed.text, ValidationOptions(version="2.1")).is_valid
+    [sent] = read_intelligence_bundle(narrowed.text)
+    assert sent["tlp"] == "TLP:AMBER+STRICT"
+    with session_scope(engine) as session:
+        assert session.scalars(select(IntelDissemination.tlp)).all() == ["TLP:AMBER+STRICT"]

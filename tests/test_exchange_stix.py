@@ -16,7 +16,8 @@ from openilp.core import OpenILP
 from openilp.db import session_scope
 from openilp.db.models import AuditEntry, IntelDissemination
 from openilp.errors import InvalidRequest, NotPermitted
-from openilp.exchange.stix import CFR_EXTENSION_ID, read_intelligence_bundle
+from openilp.exchange.stix import CFR_EXTENSION_ID, read_intelligence_bundle, received_reports
+from openilp.intel.markings import MarkingWidened
 from openilp.services.exchange import StixExportRequest, export_stix
 from openilp.services.intel.agreements import AgreementRequest, add_agreement
 from openilp.services.intel.reading import ViewRecordRequest, view_record
@@ -137,3 +138,76 @@ def test_nothing_leaves_without_a_rule_and_a_log(engine: Engine, core: OpenILP, 
         assert session.scalar(select(func.count()).select_from(IntelDissemination)) == 0
         refusals = session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("export_stix%"))).all()
     assert refusals == ["export_stix_refused"] * 3
+
+
+AMBER_STRICT_ID = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
+
+
+def test_an_export_narrows_every_record_to_the_level_asked_for(engine: Engine, core: OpenILP, people: Cast) -> None:
+    green = _approved(core, people, tlp="TLP:GREEN")
+    amber = _approved(core, people, tlp="TLP:AMBER")
+    _agreement(engine, core)
+    result = export_stix(core, people.analyst, _request(tlp="amber+strict"))
+    assert result.released == (green, amber) and result.tlp == "TLP:AMBER+STRICT"
+
+    report = validate_string(result.bundle, ValidationOptions(version="2.1"))
+    assert report.is_valid and [str(w) for w in report.warnings] == []
+    objects = json.loads(result.bundle)["objects"]
+    assert [o["id"] for o in objects if o["type"] == "marking-definition"] == [AMBER_STRICT_ID]
+    assert {ref for o in objects if o["type"] != "marking-definition" for ref in o.get("object_marking_refs", [])} == {
+        AMBER_STRICT_ID
+    }
+    # The record states the level it was released at, and the partner reads it so.
+    assert [record["tlp"] for record in read_intelligence_bundle(result.bundle)] == ["TLP:AMBER+STRICT"] * 2
+    assert [r.tlp for r in received_reports(result.bundle)] == ["TLP:AMBER+STRICT"] * 2
+    with Session(engine) as session:
+        assert session.scalars(select(IntelDissemination.tlp)).all() == ["TLP:AMBER+STRICT"] * 2
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "export_stix")).one()
+    assert json.loads(entry.details)["tlp"] == "TLP:AMBER+STRICT"
+
+
+def test_an_export_never_widens_and_names_each_record_marked_stricter(
+    engine: Engine, core: OpenILP, people: Cast
+) -> None:
+    _approved(core, people, tlp="TLP:GREEN")
+    amber = _approved(core, people, tlp="TLP:AMBER")
+    red = _approved(core, people, sensitivity="restricted", tlp="TLP:RED")
+    _agreement(engine, core)
+    with pytest.raises(MarkingWidened) as refused:
+        export_stix(core, people.analyst, _request(tlp="TLP:GREEN"))
+    message = str(refused.value)
+    assert f"record #{amber} is marked TLP:AMBER" in message and f"record #{red} is marked TLP:RED" in message
+    assert message.startswith("refused: exporting at TLP:GREEN would widen the marking of 2 record(s)")
+    assert "choose TLP:RED" in message
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(IntelDissemination)) == 0  # nothing left
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "export_stix_refused")).one()
+    assert json.loads(entry.details)["stricter"] == {str(amber): "TLP:AMBER", str(red): "TLP:RED"}
+    with pytest.raises(InvalidRequest, match="not a TLP 2.0 level"):
+        export_stix(core, people.analyst, _request(tlp="orange"))
+
+
+def test_the_command_line_exports_at_a_narrower_level(
+    engine: Engine, core: OpenILP, people: Cast, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from openilp.cli import app, common
+    from openilp.cli import export as export_cli
+
+    green = _approved(core, people, tlp="TLP:GREEN")
+    _agreement(engine, core)
+    for module in (common, export_cli):
+        monkeypatch.setattr(module, "core", lambda: core)
+    output = tmp_path / "narrowed.stix.json"
+    base = ["export", "stix", "--agency", "SLMPD", "--from", DAY.isoformat(), "--to", DAY.isoformat(), "-o"]
+    who = ["--user", "ana", "--to-agency", "OTHER", "--recipient", "other-ana"]
+    why = ["--purpose", PURPOSE, "--need-to-know", NEED]
+    result = CliRunner().invoke(app, [*base, str(output), *who, *why, "--tlp", "RED"])
+    assert result.exit_code == 0, result.output
+    assert "1 record(s) released to other-ana (OTHER) at TLP:RED" in result.output
+    assert [r.tlp for r in received_reports(output.read_text())] == ["TLP:RED"]
+
+    wider = CliRunner().invoke(app, [*base, str(tmp_path / "wider.json"), *who, *why, "--tlp", "CLEAR"])
+    assert wider.exit_code != 0 and f"record #{green} is marked TLP:GREEN" in wider.output
+    assert not (tmp_path / "wider.json").exists()

@@ -159,6 +159,12 @@ def stix_command(
     purpose: str = typer.Option(..., "--purpose", help="Purpose of the release (kept in the audit log)."),
     need_to_know: str = typer.Option(..., "--need-to-know", help="The recipient's need to know (23.20(e))."),
     items: str = typer.Option("summary,subjects,labels", "--items", help="What to release: summary, subjects, labels."),
+    tlp: str = typer.Option(
+        "",
+        "--tlp",
+        help="Export every record at this TLP 2.0 level (CLEAR, GREEN, AMBER, AMBER+STRICT, RED); it may only "
+        "narrow each record's own marking, never widen it. Default: each record's own.",
+    ),
     as_json: bool = _JSON,
 ) -> None:
     """STIX 2.1 bundle of the agency's approved intelligence records submitted in the window, each
@@ -176,6 +182,7 @@ def stix_command(
         purpose=purpose,
         need_to_know=need_to_know,
         items=tuple(part.strip() for part in items.split(",") if part.strip()),
+        tlp=tlp,
     )
     result = service(lambda: export_stix(core(), actor, request))
     _write(output, result.bundle.encode("utf-8"))
@@ -183,8 +190,9 @@ def stix_command(
         emit_json({key: value for key, value in result.as_dict().items() if key != "bundle"})
         return
     console.print(
-        f"{len(result.released)} record(s) released to {escape(result.recipient)} "
-        f"(dissemination log {', '.join(map(str, result.disseminations))}) -> {escape(str(output))}"
+        f"{len(result.released)} record(s) released to {escape(result.recipient)}"
+        + (f" at {escape(result.tlp)}" if result.tlp else "")
+        + f" (dissemination log {', '.join(map(str, result.disseminations))}) -> {escape(str(output))}"
     )
     for record_id, reason in result.refused.items():
         console.print(f"record {record_id} not released: {reason}", markup=False)

@@ -98,6 +98,12 @@ class StixExportIn(BaseModel):
     purpose: str = Field(default="", max_length=1000)
     need_to_know: str = Field(max_length=10_000)
     items: list[str] = Field(default=["summary", "subjects", "labels"], max_length=5)
+    tlp: str = Field(
+        default="",
+        max_length=20,
+        description="TLP 2.0 level to export at (e.g. TLP:AMBER+STRICT): narrows each record's marking, never "
+        "widens it. Empty: each record's own.",
+    )
 
 
 @router.post("/{agency_code}.stix.json", response_class=Response)
@@ -123,6 +129,7 @@ def stix(
         purpose=payload.purpose,
         need_to_know=payload.need_to_know,
         items=tuple(payload.items),
+        tlp=payload.tlp,
     )
     result = export_stix(core, user, request)
     name = f"{agency_code}-{payload.date_from}-{payload.date_to}.stix.json"
