@@ -23,6 +23,8 @@ SETTING_DOCS: dict[str, str] = {
     "data_dir": "Folder for the embedded SQLite database and other local state.",
     "database_url": "SQLAlchemy URL of the store; empty means SQLite in the data folder. "
     "PostgreSQL: postgresql+pg8000://user@host:5432/dbname.",
+    "database_pool_size": "PostgreSQL connections each process keeps open (as many again may open under a burst); "
+    "the web server opens them at start.",
     "secret_key": "Key that signs session cookies and printable links; empty means a random key generated "
     "on first run into <data_dir>/secret_key.",
     "session_max_age_s": "Seconds of inactivity after which a signed-in session expires.",
@@ -86,6 +88,7 @@ class Settings:
 
     data_dir: str = field(default_factory=_default_data_dir)
     database_url: str = ""
+    database_pool_size: int = 10
     secret_key: str = ""
     session_max_age_s: int = 1800
     session_absolute_max_s: int = 43200
@@ -157,6 +160,8 @@ def get_settings(environ: dict[str, str] | None = None) -> Settings:
                 raise ValueError(
                     f"setting {setting.name} must be a whole number, got {values[setting.name]!r}"
                 ) from exc
+    if int(values.get("database_pool_size", 1)) < 1:  # type: ignore[call-overload]
+        raise ValueError(f"setting database_pool_size must be at least 1, got {values['database_pool_size']!r}")
     if values.get("engine", "local") not in ENGINES:
         raise ValueError(f"setting engine must be one of {', '.join(ENGINES)}, got {values['engine']!r}")
     return Settings(**values)  # type: ignore[arg-type]

@@ -81,7 +81,7 @@ def engine(*, migrate_schema: bool = True) -> Engine:
     """The configured store, migrated to the latest schema."""
     from openilp.db import DatabaseError, make_engine, migrate
 
-    eng = make_engine(settings().resolved_database_url)
+    eng = make_engine(settings().resolved_database_url, pool_size=settings().database_pool_size)
     if migrate_schema:
         try:
             migrate(eng)

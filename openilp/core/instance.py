@@ -22,7 +22,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import configure_mappers
 
 from openilp.config import Settings, get_settings
 from openilp.core.boundaries import BoundaryRegistry
@@ -74,7 +75,11 @@ class OpenILP:
         if not settings.secret_key:
             settings = replace(settings, secret_key=resolve_secret_key(settings.data_dir))
         self.settings: Settings = settings
-        self.engine: Engine = engine if engine is not None else make_engine(settings.resolved_database_url)
+        self.engine: Engine = (
+            engine
+            if engine is not None
+            else make_engine(settings.resolved_database_url, pool_size=settings.database_pool_size)
+        )
         self.clock: Callable[[], dt.datetime] = clock if clock is not None else utcnow
         self.boundaries: BoundaryRegistry = boundaries or BoundaryRegistry.default(settings.data_dir)
         self.cache: ResultCache = cache if cache is not None else ResultCache()
@@ -114,6 +119,37 @@ class OpenILP:
         except Exception:
             return False
         return True
+
+    def warm_up(self) -> int:
+        """Open the store's pooled connections and configure the ORM before the first request.
+
+        A web server started cold makes its first concurrent requests pay for new database
+        connections (a PostgreSQL log-in is tens of milliseconds) and for the ORM's one-off set-up;
+        opening ``database_pool_size`` connections here moves that cost to start-up (and an embedded
+        store's write-ahead log is checkpointed, for the same reason). Returns how
+        many connections were opened; a store that cannot be reached opens none (health checks
+        report it) rather than stopping the server.
+        """
+        configure_mappers()
+        if self.engine.dialect.name == "sqlite":
+            # Fold a bulk import's write-ahead log into the file now, so that the first write
+            # after start does not pay for copying it (PASSIVE: never waits for readers or writers).
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        wanted = getattr(self.engine.pool, "size", lambda: 1)()
+        opened: list[Connection] = []
+        ready = 0
+        try:
+            for _ in range(wanted):
+                opened.append(self.engine.connect())
+                opened[-1].execute(text("SELECT 1"))
+                ready += 1
+        except Exception:  # unreachable store: the server starts anyway and its health check says so
+            ready = min(ready, len(opened))
+        finally:
+            for connection in opened:
+                connection.close()
+        return ready
 
     def unit_of_work(self, actor: UserInfo | None) -> AbstractContextManager[UnitOfWork]:
         """One transaction for one service call by ``actor`` (None: the system or an anonymous visitor).

@@ -13,6 +13,8 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from openilp.db.sqlite_writers import QueuedSQLiteConnection, before_write, queue_for
+
 __all__ = ["make_engine", "migrate", "session_scope", "MIGRATIONS_DIR", "DatabaseError"]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -28,6 +30,10 @@ class DatabaseError(RuntimeError):
 SQLITE_PAGE_SIZE = 16384
 #: Bytes of write-ahead log after which a commit copies it back into the database file.
 SQLITE_CHECKPOINT_BYTES = 40 * 1024 * 1024
+#: Milliseconds a SQLite connection waits for another process's write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: Connections a PostgreSQL engine keeps open (``database_pool_size``); as many again may open under bursts.
+DEFAULT_POOL_SIZE = 10
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -36,7 +42,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache: bulk index updates stay in memory
     cursor.execute("PRAGMA temp_store=MEMORY")
     # Checkpoint the write-ahead log every ~40 MB rather than every 4 MB: bulk imports commit
@@ -46,22 +52,36 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Engine:
     """Create an engine for ``url``.
 
-    SQLite gets WAL journaling, foreign keys and a busy timeout; its folder is created.
-    ``postgresql://`` URLs without a driver use pg8000 (BSD licensed).
+    SQLite gets WAL journaling, foreign keys and a busy timeout; its folder is created, and the
+    writers of this process take turns in arrival order before SQLite's lock
+    (:mod:`openilp.db.sqlite_writers`), which keeps the slowest of a burst of concurrent writes
+    close to the others. ``postgresql://`` URLs without a driver use pg8000 (BSD licensed);
+    ``pool_size`` connections are kept open, with as many again allowed under bursts.
     """
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+pg8000")
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"check_same_thread": False})
+        database = parsed.database or ""
+        on_disk = bool(database) and database != ":memory:" and not database.startswith("file:")
+        if on_disk:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"check_same_thread": False, "factory": QueuedSQLiteConnection})
         event.listen(engine, "connect", _sqlite_pragmas)
+        if on_disk:
+            queue = queue_for(database)
+
+            def _join_queue(dbapi_connection: Any, _record: Any) -> None:
+                dbapi_connection.writer_queue = queue
+                dbapi_connection.writer_timeout_s = SQLITE_BUSY_TIMEOUT_MS / 1000.0
+
+            event.listen(engine, "connect", _join_queue)
+            event.listen(engine, "before_cursor_execute", before_write)
         return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
 
 
 def alembic_config(engine: Engine) -> Config:
