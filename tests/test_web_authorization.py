@@ -336,6 +336,22 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
         **_only(["watch_officer"], 422),
     },
     ("POST", "/api/v1/deconfliction/conflicts/{conflict_id}/waive"): {"anonymous": 401, **_only(["supervisor"], 422)},
+    # Conflicts with partner instances' events (tests/test_federation_deconfliction_queue.py): the same roles.
+    ("POST", "/api/v1/deconfliction/partner-conflicts/{conflict_id}/acknowledge"): {
+        "anonymous": 401,
+        **_only(["watch_officer"], 404),
+    },
+    ("POST", "/api/v1/deconfliction/partner-conflicts/{conflict_id}/resolve"): {
+        "anonymous": 401,
+        **_only(["watch_officer"], 422),
+    },
+    ("POST", "/api/v1/deconfliction/partner-conflicts/{conflict_id}/waive"): {
+        "anonymous": 401,
+        **_only(["supervisor"], 422),
+    },
+    ("POST", "/deconfliction/partner-conflicts/{conflict_id}/acknowledge"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/deconfliction/partner-conflicts/{conflict_id}/resolve"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/deconfliction/partner-conflicts/{conflict_id}/waive"): {"anonymous": 303, **_everyone(403)},
     # Deconfliction pages (tests/test_browser_deconfliction.py): forms without a CSRF token are refused.
     ("GET", "/deconfliction"): {"anonymous": 303, **_only(_DECONFLICT)},
     ("POST", "/deconfliction/events"): {"anonymous": 303, **_everyone(403)},

@@ -132,7 +132,14 @@ def list_command(
             event["ends_at"],
             event["status"],
             escape(
-                "; ".join(f"{c['agency_code']}: {c['contact_name']} {c['contact_phone']}" for c in event["conflicts"])
+                "; ".join(
+                    [f"{c['agency_code']}: {c['contact_name']} {c['contact_phone']}" for c in event["conflicts"]]
+                    + [
+                        f"P{c['partner_conflict_id']} {c['partner_side']['agency_code']} at partner {c['partner']}: "
+                        f"{c['partner_side']['contact_name']} {c['partner_side']['contact_phone']} ({c['status']})"
+                        for c in event["partner_conflicts"]
+                    ]
+                )
             ),
         )
     console.print(table)
@@ -179,7 +186,8 @@ def queue_command(
     include_resolved: bool = typer.Option(False, "--all", help="Include resolved conflicts."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """The watch centre's queue: open and acknowledged conflicts, oldest alarm first."""
+    """The watch centre's queue: open and acknowledged conflicts, oldest alarm first; then the conflicts
+    with partner instances' events (ids P1, P2, ...: act on them with --partner)."""
     from openilp.services.deconfliction import WatchQueueRequest, watch_queue
 
     actor = acting_user(user, WATCH)
@@ -198,45 +206,94 @@ def queue_command(
             str(c["conflict_id"]), c["found_at"], ", ".join(c["reasons"]), status, escape(sides[0]), escape(sides[1])
         )
     console.print(table)
+    partners = Table("partner conflict", "found", "reasons", "status", "here (agency, type, contact)", "partner")
+    for p in result.partner_conflicts:
+        here, there = p["here"], p["partner_side"]
+        status = p["status"] + (f" ({p['resolution']})" if p["resolution"] else "")
+        if p["event_closed"]:
+            status += f"; {'their' if p['event_closed_side'] == 'partner' else 'our'} event {p['event_closed']}"
+        if p["notice_status"] == "pending":
+            status += "; partner not yet told"
+        ref = f" event #{there['event_ref']}" if there["event_ref"] else ""
+        partners.add_row(
+            f"P{p['partner_conflict_id']}",
+            p["found_at"],
+            ", ".join(p["reasons"]),
+            status,
+            escape(
+                f"{here['agency_code']} {here['event_type']} {here['starts_at']}: {here['contact_name']} "
+                f"{here['contact_phone']}"
+            ),
+            escape(f"{p['partner']}: {there['agency_code']}{ref}: {there['contact_name']} {there['contact_phone']}"),
+        )
+    if result.partner_conflicts:
+        console.print(partners)
+
+
+PARTNER_HELP = "The id is a conflict with a partner instance's event (P<id> in the queue)."
+
+
+def _conflict_id(text: str) -> int:
+    """A conflict's id as the queue prints it (``12``, or ``P3`` for a partner conflict)."""
+    digits = text[1:] if text[:1] in ("P", "p") else text
+    if not digits.isdigit():
+        fail(f"a conflict's id is a number, or P and a number for a partner conflict (got {text!r})")
+    return int(digits)
+
+
+def _label(partner: bool) -> str:
+    return "partner conflict P" if partner else "conflict "
 
 
 @app.command("acknowledge")
 def acknowledge_command(
-    conflict_id: int = typer.Argument(..., help="The conflict's id."),
+    conflict_id: str = typer.Argument(..., help="The conflict's id (P<id>: with a partner's event)."),
     user: str = typer.Option(..., "--user", help="Watch officer (audited)."),
+    partner: bool = typer.Option(False, "--partner", help=PARTNER_HELP),
 ) -> None:
     """Acknowledge an open conflict; both parties are told."""
-    from openilp.services.deconfliction import AcknowledgeRequest, acknowledge_conflict
+    from openilp.services.deconfliction import AcknowledgeRequest, acknowledge_conflict, acknowledge_partner_conflict
 
     actor = acting_user(user, WATCH)
-    result = service(lambda: acknowledge_conflict(core(), actor, AcknowledgeRequest(conflict_id)))
-    console.print(f"conflict {result.conflict_id} {result.status}")
+    partner = partner or conflict_id[:1] in ("P", "p")
+    act = acknowledge_partner_conflict if partner else acknowledge_conflict
+    request = AcknowledgeRequest(_conflict_id(conflict_id))
+    result = service(lambda: act(core(), actor, request))
+    console.print(f"{_label(partner)}{result.conflict_id} {result.status}")
 
 
 @app.command("resolve")
 def resolve_command(
-    conflict_id: int = typer.Argument(..., help="The conflict's id."),
+    conflict_id: str = typer.Argument(..., help="The conflict's id (P<id>: with a partner's event)."),
     user: str = typer.Option(..., "--user", help="Watch officer (audited)."),
     resolution: str = typer.Option(..., "--resolution", help="proceed, joint, delay or cancel."),
     note: str = typer.Option("", "--note", help="Which team moves or stands down, and to when."),
+    partner: bool = typer.Option(False, "--partner", help=PARTNER_HELP),
 ) -> None:
     """Record how a conflict was resolved; both parties are told."""
-    from openilp.services.deconfliction import ResolveRequest, resolve_conflict
+    from openilp.services.deconfliction import ResolveRequest, resolve_conflict, resolve_partner_conflict
 
     actor = acting_user(user, WATCH)
-    result = service(lambda: resolve_conflict(core(), actor, ResolveRequest(conflict_id, resolution, note)))
-    console.print(f"conflict {result.conflict_id} resolved: {result.resolution}")
+    partner = partner or conflict_id[:1] in ("P", "p")
+    act = resolve_partner_conflict if partner else resolve_conflict
+    request = ResolveRequest(_conflict_id(conflict_id), resolution, note)
+    result = service(lambda: act(core(), actor, request))
+    console.print(f"{_label(partner)}{result.conflict_id} resolved: {result.resolution}")
 
 
 @app.command("waive")
 def waive_command(
-    conflict_id: int = typer.Argument(..., help="The conflict's id."),
+    conflict_id: str = typer.Argument(..., help="The conflict's id (P<id>: with a partner's event)."),
     user: str = typer.Option(..., "--user", help="Supervisor of either party (audited)."),
     reason: str = typer.Option(..., "--reason", help="The exigency: why the team must proceed now."),
+    partner: bool = typer.Option(False, "--partner", help=PARTNER_HELP),
 ) -> None:
     """Exigency waiver: a supervisor lets their team proceed before the watch centre resolves the conflict."""
-    from openilp.services.deconfliction import WaiveRequest, waive_conflict
+    from openilp.services.deconfliction import WaiveRequest, waive_conflict, waive_partner_conflict
 
     actor = acting_user(user, "deconfliction:waive")
-    result = service(lambda: waive_conflict(core(), actor, WaiveRequest(conflict_id, reason)))
-    console.print(f"conflict {result.conflict_id} resolved: proceed under an exigency waiver")
+    partner = partner or conflict_id[:1] in ("P", "p")
+    act = waive_partner_conflict if partner else waive_conflict
+    request = WaiveRequest(_conflict_id(conflict_id), reason)
+    result = service(lambda: act(core(), actor, request))
+    console.print(f"{_label(partner)}{result.conflict_id} resolved: proceed under an exigency waiver")

@@ -4,7 +4,9 @@ An event is a circle (WGS84 centre, radius in metres) and a UTC window, the agen
 planned it, the operation's name, its point of contact and its normalised target identifiers
 (:mod:`openilp.tasking.deconfliction`). A conflict row records a pair found when an event was
 submitted, with the reasons (``place_time``, ``target``); neither side is shown the other's
-operation, only its agency and point of contact.
+operation, only its agency and point of contact. A partner conflict row records a conflict between
+an event here and an event at a partner instance (found by either side's check), holding only what
+the partner released: its event's pointer, its agency and its point of contact.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from openilp.db.models import Base, utcnow
 from openilp.db.types import UTCDateTime
 
-__all__ = ["DeconflictionCell", "DeconflictionConflict", "DeconflictionEvent", "DeconflictionTarget"]
+__all__ = [
+    "DeconflictionCell",
+    "DeconflictionConflict",
+    "DeconflictionEvent",
+    "DeconflictionPartnerConflict",
+    "DeconflictionTarget",
+]
 
 
 class DeconflictionEvent(Base):
@@ -114,3 +122,55 @@ class DeconflictionCell(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("deconfliction_events.id"), index=True)
     cell: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class DeconflictionPartnerConflict(Base):
+    """A conflict between an event of this store and an event at a partner instance.
+
+    ``direction`` says whose check found it: ``outgoing`` (this store's event was checked at the
+    partner) or ``incoming`` (the partner's event was checked here). The partner's side is only what
+    it released: the pointer to its event (its event number there, as text), its agency and its point
+    of contact; never its operation's name, place, window or targets. The watch centre works it as a
+    local conflict (``open`` → ``acknowledged`` → ``resolved``); it is ``cancelled`` when either event
+    is cancelled or ended first. When this store's event closes, the partner is sent a signed notice
+    (``notice_status`` ``pending`` until the partner acknowledges it, then ``sent``).
+    """
+
+    __tablename__ = "deconfliction_partner_conflicts"
+    __table_args__ = (Index("ix_deconfliction_partner_conflicts_partner_ref", "partner_id", "remote_event_ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The event of this store.
+    event_id: Mapped[int] = mapped_column(ForeignKey("deconfliction_events.id"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("federation_partners.id"))
+    #: "outgoing" (found by this store's check at the partner) or "incoming" (by the partner's check here).
+    direction: Mapped[str] = mapped_column(String(8))
+    #: The partner's pointer to its event ("" when the partner released none).
+    remote_event_ref: Mapped[str] = mapped_column(String(40), default="")
+    #: Comma-separated: "place_time", "target".
+    reasons: Mapped[str] = mapped_column(String(40))
+    #: The partner side's agency and point of contact, as the partner gave them.
+    agency_code: Mapped[str] = mapped_column(String(40), default="")
+    agency_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    found_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: "open", "acknowledged", "resolved" or "cancelled" (an event was cancelled or ended first).
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    #: "proceed", "joint", "delay" or "cancel".
+    resolution: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    resolution_note: Mapped[str] = mapped_column(Text, default="")
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    exigency_waiver: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: "", "cancelled" or "ended": how one of the two events closed, and on which side ("here", "partner").
+    event_closed: Mapped[str] = mapped_column(String(12), default="")
+    event_closed_side: Mapped[str] = mapped_column(String(8), default="")
+    event_closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The closure notice to the partner: "" (none due), "pending" (not yet acknowledged) or "sent".
+    notice_status: Mapped[str] = mapped_column(String(8), default="")
+    notice_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    notice_error: Mapped[str] = mapped_column(String(500), default="")
+    notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

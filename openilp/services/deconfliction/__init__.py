@@ -5,7 +5,8 @@ Each public function takes the core, the actor and one request and returns a fro
 centre's queue, acknowledgements and resolutions ``deconfliction:watch``; an exigency waiver
 ``deconfliction:waive``. A submitted event is also checked against partner instances' active
 events (:mod:`~openilp.services.deconfliction.federated`; the partner's side is
-:mod:`~openilp.services.deconfliction.partner_answer`). The rule is
+:mod:`~openilp.services.deconfliction.partner_answer`); conflicts with partners' events are queued
+for the watch centre on both sides (:mod:`~openilp.services.deconfliction.partner_queue`). The rule is
 :mod:`openilp.tasking.deconfliction`; a conflict gives each side only the other's agency and point
 of contact, never the other operation's name, place, time or targets.
 """
@@ -25,6 +26,11 @@ from openilp.services.deconfliction.events import (
 )
 from openilp.services.deconfliction.federated import PartnerCheck, PartnerConflict, PartnerUnanswered
 from openilp.services.deconfliction.partner_answer import answer_partner_check
+from openilp.services.deconfliction.partner_queue import (
+    acknowledge_partner_conflict,
+    resolve_partner_conflict,
+    waive_partner_conflict,
+)
 from openilp.services.deconfliction.purge import LocationsPurged, purge_event_locations
 from openilp.services.deconfliction.watch import (
     RESOLUTIONS,
@@ -45,6 +51,9 @@ __all__ = [
     "PartnerConflict",
     "PartnerUnanswered",
     "answer_partner_check",
+    "acknowledge_partner_conflict",
+    "resolve_partner_conflict",
+    "waive_partner_conflict",
     "RESOLUTIONS",
     "AcknowledgeRequest",
     "ConflictHandled",

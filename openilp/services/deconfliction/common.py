@@ -7,7 +7,7 @@ at most 1,000 characters, stamped with the unit of work's clock.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from openilp.errors import NotPermitted
 
@@ -15,9 +15,24 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from openilp.core.unit_of_work import UnitOfWork
+    from openilp.db.deconfliction_models import DeconflictionEvent
     from openilp.security.actors import UserInfo
 
-__all__ = ["agency_names", "leave_notice", "permitted"]
+__all__ = ["EventSide", "agency_names", "event_side", "leave_notice", "permitted"]
+
+
+class EventSide(TypedDict):
+    """One event as the watch centre sees it."""
+
+    event_id: int
+    agency_code: str
+    agency_name: str
+    event_type: str
+    starts_at: str
+    ends_at: str
+    status: str
+    contact_name: str
+    contact_phone: str
 
 
 def permitted(uow: UnitOfWork, actor: UserInfo | None, permission: str, what: str, object_type: str) -> UserInfo:
@@ -51,3 +66,20 @@ def leave_notice(uow: UnitOfWork, *, agency_id: int, user_id: int | None, kind: 
     uow.session.add(
         Notification(agency_id=agency_id, user_id=user_id, kind=kind, message=message[:1000], created_at=uow.now)
     )
+
+
+def event_side(event: DeconflictionEvent, agencies: dict[int, tuple[str, str]]) -> EventSide:
+    """What the watch centre sees of one event: agency, type, window, status and contact (no name, place
+    or targets)."""
+    code, name = agencies[event.agency_id]
+    return {
+        "event_id": event.id,
+        "agency_code": code,
+        "agency_name": name,
+        "event_type": event.event_type,
+        "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat(),
+        "status": event.status,
+        "contact_name": event.contact_name,
+        "contact_phone": event.contact_phone,
+    }

@@ -9,7 +9,8 @@
   The event is then checked, signed, against every partner instance's active events
   (:mod:`openilp.services.deconfliction.federated`); their conflicts come back in ``partners``.
 * ``list_events``: the agency's events (active only unless asked), each with its conflicts, the
-  other side again reduced to its agency and contact (an audited read).
+  other side again reduced to its agency and contact, and its conflicts with partner instances'
+  events (``partner_conflicts``); an audited read.
 * ``close_event``: cancel or end one of the agency's active events (audited); a closed event is no
   longer checked against.
 
@@ -30,6 +31,7 @@ from openilp.core.contract import Request, Result, require
 from openilp.errors import NotFound
 from openilp.services.deconfliction.common import agency_names, leave_notice, permitted
 from openilp.services.deconfliction.federated import PartnerCheck, check_partners
+from openilp.services.deconfliction.partner_records import partner_conflicts_of_events
 from openilp.services.deconfliction.places import (
     Place,
     candidate_rows,
@@ -395,6 +397,7 @@ def list_events(core: OpenILP, actor: UserInfo | None, request: ListEventsReques
             ).all()
         }
         agencies = agency_names(uow.session, {e.agency_id for e in counterparts.values()})
+        with_partners = partner_conflicts_of_events(uow.session, ids)
         out = []
         for row in rows:
             mine = []
@@ -432,6 +435,7 @@ def list_events(core: OpenILP, actor: UserInfo | None, request: ListEventsReques
                     "targets": json.loads(row.targets),
                     "status": row.status,
                     "conflicts": mine,
+                    "partner_conflicts": with_partners.get(row.id, []),
                 }
             )
         uow.audit(

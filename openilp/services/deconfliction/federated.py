@@ -3,24 +3,29 @@
 When an event is submitted (:func:`~openilp.services.deconfliction.events.submit_event`), it is
 also sent, signed, to every active partner instance in parallel
 (:func:`~openilp.services.federation.client.fan_out`, at most ``federation_timeout_ms``): its type,
-place (point or polygon, radius), window, target identifiers, and the submitting agency and point
-of contact; never the operation's name or address. Each partner checks it against its own active
-events by its own rules (:mod:`openilp.services.deconfliction.partner_answer`) and answers, for each
-conflict, only the reasons and its side's agency and point of contact.
+place (point or polygon, radius), window, target identifiers, the pointer to the event here (its
+number, ``event_id``), and the submitting agency and point of contact; never the operation's name or
+address. Each partner checks it against its own active events by its own rules
+(:mod:`openilp.services.deconfliction.partner_answer`) and answers, for each conflict, only the
+reasons, the pointer to its event (``event_id``) and its side's agency and point of contact.
 
-Here each partner conflict notifies the submitter (``deconfliction_conflict``) and every watch
-officer (``deconfliction_alarm``), and is audited (``deconfliction_partner_conflict``); every call
-out is audited (``federation_call``). Partners that did not answer are named in the result.
+Here each partner conflict is queued for the watch centre (direction ``outgoing``,
+:mod:`~openilp.services.deconfliction.partner_queue`), notifies the submitter
+(``deconfliction_conflict``) and every watch officer (``deconfliction_alarm``), and is audited
+(``deconfliction_partner_conflict``); every call out is audited (``federation_call``). Partners that
+did not answer are named in the result.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from openilp.core.contract import Result
 from openilp.services.deconfliction.common import agency_names, leave_notice
+from openilp.services.deconfliction.partner_records import record_partner_conflict
 from openilp.services.deconfliction.watch import alarm_watch_centre
 
 if TYPE_CHECKING:
@@ -52,6 +57,10 @@ class PartnerConflict(Result):
     agency_name: str
     contact_name: str
     contact_phone: str
+    #: The partner's pointer to its event ("" when it released none).
+    event_ref: str = ""
+    #: The watch centre's queue entry here (:mod:`~openilp.services.deconfliction.partner_queue`).
+    partner_conflict_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,7 @@ def parse_conflict(partner: str, raw: Any) -> PartnerConflict | None:
         agency_name=_text(raw.get("agency_name"), 200),
         contact_name=_text(raw.get("contact_name"), 200),
         contact_phone=_text(raw.get("contact_phone"), 40),
+        event_ref=_text(raw.get("event_id"), 40),
     )
 
 
@@ -112,10 +122,10 @@ def check_partners(
     if not targets:
         return PartnerCheck()
     end_user = f"{actor.full_name or actor.username} ({actor.username}, {actor.agency_code})"
-    body = {**payload, "agency_code": code, "agency_name": name}
+    body = {**payload, "event_id": event_id, "agency_code": code, "agency_name": name}
     timeout_s = max(core.settings.federation_timeout_ms, 1) / 1000.0
     outcomes = fan_out(core, targets, CHECK_PATH, body, end_user=end_user, timeout_s=timeout_s)
-    conflicts: list[PartnerConflict] = []
+    found: list[tuple[int, PartnerConflict]] = []
     unanswered: list[PartnerUnanswered] = []
     for outcome in outcomes:
         if outcome.answer is None:
@@ -125,10 +135,25 @@ def check_partners(
         for item in raw if isinstance(raw, list) else []:
             conflict = parse_conflict(outcome.partner.name, item)
             if conflict is not None:
-                conflicts.append(conflict)
+                found.append((outcome.partner.partner_id, conflict))
+    conflicts: list[PartnerConflict] = []
     with core.unit_of_work(actor) as uow:
         audit_outgoing(uow, outcomes, path=CHECK_PATH, end_user=end_user)
-        for conflict in conflicts:
+        for partner_id, conflict in found:
+            queued = record_partner_conflict(
+                uow,
+                event_id=event_id,
+                partner_id=partner_id,
+                direction="outgoing",
+                remote_event_ref=conflict.event_ref,
+                reasons=conflict.reasons,
+                agency_code=conflict.agency_code,
+                agency_name=conflict.agency_name,
+                contact_name=conflict.contact_name,
+                contact_phone=conflict.contact_phone,
+            )
+            conflict = dataclasses.replace(conflict, partner_conflict_id=queued)
+            conflicts.append(conflict)
             why = " and ".join(REASON_TEXT[r] for r in conflict.reasons)
             other = f"{conflict.agency_name} ({conflict.agency_code}) at partner {conflict.partner}"
             leave_notice(
@@ -143,9 +168,10 @@ def check_partners(
             )
             alarm_watch_centre(
                 uow,
-                None,
+                queued,
                 f"{name} ({code}) planned event #{event_id} ({payload.get('event_type')}) that conflicts ({why}) "
                 f"with an event of {other}; their contact: {conflict.contact_name}, {conflict.contact_phone}.",
+                partner=True,
             )
             uow.audit(
                 action="deconfliction_partner_conflict",
@@ -156,6 +182,8 @@ def check_partners(
                     "end_user": end_user,
                     "reasons": list(conflict.reasons),
                     "agency_code": conflict.agency_code,
+                    "partner_event": conflict.event_ref,
+                    "partner_conflict_id": queued,
                 },
                 agency_id=actor.agency_id,
             )

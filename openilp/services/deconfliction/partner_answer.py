@@ -1,15 +1,19 @@
 """Answering a partner's deconfliction check (``POST /federation/v1/deconfliction/check``).
 
 The signed call carries a partner's planned event: type, point (``lon``, ``lat``) or ``polygon``,
-``radius_m``, window, target identifiers, and the partner's agency and point of contact. It is
-validated as a local submission is, and checked against this store's active events by this
-store's rules (the same candidate search and :func:`~openilp.tasking.deconfliction.check_event`);
-the partner's event is not stored. For each conflict the owner of the event here is notified
+``radius_m``, window, target identifiers, the pointer to it at the partner (``event_id``), and the
+partner's agency and point of contact. It is validated as a local submission is, and checked
+against this store's active events by this store's rules (the same candidate search and
+:func:`~openilp.tasking.deconfliction.check_event`); the partner's event is not stored. Each conflict
+is queued for the watch centre here (direction ``incoming``,
+:mod:`~openilp.services.deconfliction.partner_queue`) with only what the partner released to keep:
+the pointer, its agency and its point of contact. For each conflict the owner of the event here is notified
 (``deconfliction_conflict``, naming their own operation and the partner's contact), every watch
 officer is alarmed (``deconfliction_alarm``), and it is audited (``deconfliction_partner_conflict``,
 with the calling instance and its end user); every answered check is audited
-(``deconfliction_partner_check``). The answer holds, per conflict, only the reasons and the agency
-and point of contact here: never an operation's name, place, time or targets.
+(``deconfliction_partner_check``). The answer holds, per conflict, only the reasons, the pointer to the event here
+(``event_id``) and the agency and point of contact here: never an operation's name, place, time or
+targets.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from openilp.errors import InvalidRequest
 from openilp.services.deconfliction.common import agency_names, leave_notice
 from openilp.services.deconfliction.events import SubmitEventRequest
 from openilp.services.deconfliction.federated import REASON_TEXT
+from openilp.services.deconfliction.partner_records import record_partner_conflict
 from openilp.services.deconfliction.places import (
     Place,
     candidate_rows,
@@ -102,6 +107,7 @@ def answer_partner_check(core: OpenILP, call: IncomingCall) -> dict[str, Any]:
         request = _request(body)
         their_code = " ".join(str(body.get("agency_code", "")).split())[:40]
         their_name = " ".join(str(body.get("agency_name", "")).split())[:200]
+        their_event = " ".join(str(body.get("event_id", "")).split())[:40]
         rule = event_rules(core)[request.event_type]
         if request.polygon is not None:
             centre = Polygon(request.polygon).centroid
@@ -129,6 +135,18 @@ def answer_partner_check(core: OpenILP, call: IncomingCall) -> dict[str, Any]:
             assert other is not None
             why = " and ".join(REASON_TEXT[r] for r in hit.reasons)
             code, name = agencies[other.agency_id]
+            queued = record_partner_conflict(
+                uow,
+                event_id=other.id,
+                partner_id=caller.partner_id,
+                direction="incoming",
+                remote_event_ref=their_event,
+                reasons=hit.reasons,
+                agency_code=their_code,
+                agency_name=their_name,
+                contact_name=request.contact_name,
+                contact_phone=request.contact_phone,
+            )
             leave_notice(
                 uow,
                 agency_id=other.agency_id,
@@ -141,20 +159,28 @@ def answer_partner_check(core: OpenILP, call: IncomingCall) -> dict[str, Any]:
             )
             alarm_watch_centre(
                 uow,
-                None,
+                queued,
                 f"{partner} plans an event ({request.event_type}) that conflicts ({why}) with event #{other.id} "
                 f"of {name} ({code}); their contact: {request.contact_name}, {request.contact_phone}.",
+                partner=True,
             )
             uow.audit(
                 action="deconfliction_partner_conflict",
                 object_type="deconfliction_event",
                 object_id=other.id,
-                details={**caller.audit_details(), "reasons": list(hit.reasons), "agency_code": their_code},
+                details={
+                    **caller.audit_details(),
+                    "reasons": list(hit.reasons),
+                    "agency_code": their_code,
+                    "partner_event": their_event,
+                    "partner_conflict_id": queued,
+                },
                 agency_id=other.agency_id,
             )
             answer.append(
                 {
                     "reasons": list(hit.reasons),
+                    "event_id": other.id,
                     "agency_code": code,
                     "agency_name": name,
                     "contact_name": other.contact_name,

@@ -17,7 +17,8 @@ watch officer are notified. Every step is audited.
 
 Watch officers (``deconfliction:watch``) see, for each conflict, both sides' agency, point of
 contact, event type and window, the reasons and the state; never an operation's name, place or
-targets. They serve every agency in the store.
+targets. They serve every agency in the store. Conflicts with partner instances' events are in
+the same queue and worked the same way (:mod:`~openilp.services.deconfliction.partner_queue`).
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from openilp.core.contract import Request, Result, require
 from openilp.errors import NotFound
-from openilp.services.deconfliction.common import agency_names, leave_notice, permitted
+from openilp.services.deconfliction.common import agency_names, event_side, leave_notice, permitted
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from openilp.core import OpenILP
     from openilp.core.unit_of_work import UnitOfWork
-    from openilp.db.deconfliction_models import DeconflictionConflict, DeconflictionEvent
+    from openilp.db.deconfliction_models import DeconflictionConflict, DeconflictionEvent, DeconflictionPartnerConflict
     from openilp.security.actors import UserInfo
 
 __all__ = [
@@ -47,6 +48,8 @@ __all__ = [
     "WatchQueueRequest",
     "acknowledge_conflict",
     "alarm_watch_centre",
+    "record_resolution",
+    "tell_watch_centre",
     "resolve_conflict",
     "waive_conflict",
     "watch_queue",
@@ -68,33 +71,22 @@ def _watch_officers(session: Session) -> list[tuple[int, int]]:
     return [(int(user_id), int(agency_id)) for user_id, agency_id in rows]
 
 
-def alarm_watch_centre(uow: UnitOfWork, conflict_id: int | None, text: str) -> None:
-    """Notify every active watch officer of the store (kind ``deconfliction_alarm``); ``conflict_id``
-    is None for a conflict with a partner instance's event (no conflict of this store's own)."""
-    what = f"conflict #{conflict_id}" if conflict_id is not None else "conflict with a partner instance's event"
-    for user_id, agency_id in _watch_officers(uow.session):
-        leave_notice(
-            uow,
-            agency_id=agency_id,
-            user_id=user_id,
-            kind="deconfliction_alarm",
-            message=f"Deconfliction alarm: {what}. {text}",
+def alarm_watch_centre(uow: UnitOfWork, conflict_id: int | None, text: str, *, partner: bool = False) -> None:
+    """Notify every active watch officer of the store (kind ``deconfliction_alarm``); ``partner``: the
+    conflict is one with a partner instance's event (``conflict_id`` numbers its partner conflict)."""
+    if partner:
+        what = "conflict with a partner instance's event" + (
+            f" (partner conflict #{conflict_id})" if conflict_id is not None else ""
         )
+    else:
+        what = f"conflict #{conflict_id}"
+    tell_watch_centre(uow, f"Deconfliction alarm: {what}. {text}", kind="deconfliction_alarm")
 
 
-def _side(event: DeconflictionEvent, agencies: dict[int, tuple[str, str]]) -> dict[str, Any]:
-    code, name = agencies[event.agency_id]
-    return {
-        "event_id": event.id,
-        "agency_code": code,
-        "agency_name": name,
-        "event_type": event.event_type,
-        "starts_at": event.starts_at.isoformat(),
-        "ends_at": event.ends_at.isoformat(),
-        "status": event.status,
-        "contact_name": event.contact_name,
-        "contact_phone": event.contact_phone,
-    }
+def tell_watch_centre(uow: UnitOfWork, message: str, *, kind: str = "deconfliction_watch") -> None:
+    """The same notice to every active watch officer of the store."""
+    for user_id, agency_id in _watch_officers(uow.session):
+        leave_notice(uow, agency_id=agency_id, user_id=user_id, kind=kind, message=message)
 
 
 def _view(session: Session, conflict: DeconflictionConflict) -> dict[str, Any]:
@@ -114,8 +106,8 @@ def _view(session: Session, conflict: DeconflictionConflict) -> dict[str, Any]:
         "exigency_waiver": conflict.exigency_waiver,
         "acknowledged_at": conflict.acknowledged_at.isoformat() if conflict.acknowledged_at else None,
         "resolved_at": conflict.resolved_at.isoformat() if conflict.resolved_at else None,
-        "submitted": _side(first, agencies),
-        "existing": _side(second, agencies),
+        "submitted": event_side(first, agencies),
+        "existing": event_side(second, agencies),
     }
 
 
@@ -128,7 +120,11 @@ class WatchQueueRequest(Request):
 
 @dataclass(frozen=True)
 class WatchQueue(Result):
+    """This store's conflicts, and its conflicts with partner instances' events
+    (:mod:`~openilp.services.deconfliction.partner_queue`)."""
+
     conflicts: tuple[dict[str, Any], ...]
+    partner_conflicts: tuple[dict[str, Any], ...] = ()
 
 
 def watch_queue(core: OpenILP, actor: UserInfo | None, request: WatchQueueRequest) -> WatchQueue:
@@ -136,6 +132,7 @@ def watch_queue(core: OpenILP, actor: UserInfo | None, request: WatchQueueReques
     from sqlalchemy import select
 
     from openilp.db.deconfliction_models import DeconflictionConflict as C
+    from openilp.services.deconfliction.partner_records import partner_conflict_views
 
     with core.unit_of_work(actor) as uow:
         actor = permitted(uow, actor, WATCH, "read the watch-centre queue", "deconfliction_conflict")
@@ -144,13 +141,18 @@ def watch_queue(core: OpenILP, actor: UserInfo | None, request: WatchQueueReques
         if not request.include_resolved:
             query = query.where(C.status != "resolved")
         rows = [_view(uow.session, c) for c in uow.session.scalars(query).all()]
+        partner_rows = partner_conflict_views(uow.session, include_resolved=request.include_resolved)
         uow.audit(
             action="deconfliction_queue_read",
             object_type="deconfliction_conflict",
-            details={"count": len(rows), "include_resolved": request.include_resolved},
+            details={
+                "count": len(rows),
+                "partner_count": len(partner_rows),
+                "include_resolved": request.include_resolved,
+            },
             agency_id=actor.agency_id,
         )
-    return WatchQueue(conflicts=tuple(rows))
+    return WatchQueue(conflicts=tuple(rows), partner_conflicts=tuple(partner_rows))
 
 
 @dataclass(frozen=True)
@@ -249,9 +251,15 @@ def acknowledge_conflict(core: OpenILP, actor: UserInfo | None, request: Acknowl
     return ConflictHandled(conflict.id, "acknowledged", None, False)
 
 
-def _resolve(
-    uow: UnitOfWork, actor: UserInfo, conflict: DeconflictionConflict, resolution: str, note: str, waiver: bool
+def record_resolution(
+    uow: UnitOfWork,
+    actor: UserInfo,
+    conflict: DeconflictionConflict | DeconflictionPartnerConflict,
+    resolution: str,
+    note: str,
+    waiver: bool,
 ) -> None:
+    """Mark a conflict (of this store, or with a partner's event) resolved by ``actor``."""
     conflict.status = "resolved"
     conflict.resolution = resolution
     conflict.resolution_note = note.strip()
@@ -271,7 +279,7 @@ def resolve_conflict(core: OpenILP, actor: UserInfo | None, request: ResolveRequ
     with core.unit_of_work(actor) as uow:
         conflict, first, second = _load(uow, request.conflict_id)
         require(conflict.status != "resolved", f"conflict {conflict.id} is already resolved ({conflict.resolution})")
-        _resolve(uow, actor, conflict, request.resolution, request.note, waiver=False)
+        record_resolution(uow, actor, conflict, request.resolution, request.note, waiver=False)
         note = f" Note: {request.note.strip()}" if request.note.strip() else ""
         _tell_parties(uow, conflict, (first, second), f"resolved by the watch centre: {request.resolution}.{note}")
         uow.audit(
@@ -295,7 +303,7 @@ def waive_conflict(core: OpenILP, actor: UserInfo | None, request: WaiveRequest)
         if actor.agency_id not in (first.agency_id, second.agency_id):
             raise NotFound(f"no deconfliction conflict {request.conflict_id} of your agency")
         require(conflict.status != "resolved", f"conflict {conflict.id} is already resolved ({conflict.resolution})")
-        _resolve(uow, actor, conflict, "proceed", request.reason, waiver=True)
+        record_resolution(uow, actor, conflict, "proceed", request.reason, waiver=True)
         agencies = agency_names(uow.session, {actor.agency_id})
         code, name = agencies[actor.agency_id]
         text = (

@@ -1,5 +1,6 @@
 """``POST/GET /api/v1/deconfliction/events``, ``POST /api/v1/deconfliction/events/{event_id}/close`` and
-the watch centre's ``/api/v1/deconfliction/conflicts`` (queue, acknowledge, resolve, waive)."""
+the watch centre's ``/api/v1/deconfliction/conflicts`` (queue, acknowledge, resolve, waive) and
+``/api/v1/deconfliction/partner-conflicts`` (the same actions on conflicts with partners' events)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,14 @@ from openilp.services.deconfliction import (
     WaiveRequest,
     WatchQueueRequest,
     acknowledge_conflict,
+    acknowledge_partner_conflict,
     close_event,
     list_events,
     resolve_conflict,
+    resolve_partner_conflict,
     submit_event,
     waive_conflict,
+    waive_partner_conflict,
     watch_queue,
 )
 from openilp.web.auth import require
@@ -133,3 +137,27 @@ def waive_api(
 ) -> dict[str, Any]:
     """A supervisor of either party lets their team proceed under exigency."""
     return waive_conflict(core, user, WaiveRequest(conflict_id, payload.reason)).as_dict()
+
+
+@router.post("/partner-conflicts/{conflict_id}/acknowledge")
+def acknowledge_partner_api(
+    conflict_id: Id, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WATCH)
+) -> dict[str, Any]:
+    """A watch officer acknowledges an open conflict with a partner instance's event."""
+    return acknowledge_partner_conflict(core, user, AcknowledgeRequest(conflict_id)).as_dict()
+
+
+@router.post("/partner-conflicts/{conflict_id}/resolve")
+def resolve_partner_api(
+    conflict_id: Id, payload: ResolveIn, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WATCH)
+) -> dict[str, Any]:
+    """A watch officer records how a conflict with a partner's event was resolved."""
+    return resolve_partner_conflict(core, user, ResolveRequest(conflict_id, payload.resolution, payload.note)).as_dict()
+
+
+@router.post("/partner-conflicts/{conflict_id}/waive")
+def waive_partner_api(
+    conflict_id: Id, payload: WaiveIn, core: OpenILP = Depends(get_core), user: UserInfo = Depends(WAIVE)
+) -> dict[str, Any]:
+    """A supervisor of the agency whose event it is lets their team proceed under exigency."""
+    return waive_partner_conflict(core, user, WaiveRequest(conflict_id, payload.reason)).as_dict()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -209,6 +210,8 @@ def watch_page(request: Request, core: OpenILP = Depends(get_core), user: UserIn
         user=user,
         queue=[c for c in rows if c["status"] != "resolved"],
         resolved=[c for c in rows if c["status"] == "resolved"],
+        partner_queue=[c for c in conflicts["partner_conflicts"] if c["status"] in ("open", "acknowledged")],
+        partner_closed=[c for c in conflicts["partner_conflicts"] if c["status"] not in ("open", "acknowledged")],
         resolutions=service.RESOLUTIONS,
     )
 
@@ -255,3 +258,67 @@ def resolve_page(
             request, "error.html", status_code=outcome.status_code, title="Not resolved", message=outcome.error or ""
         )
     return RedirectResponse("/deconfliction/watch", status_code=303)
+
+
+def _partner_action(request: Request, call: Callable[[], object], title: str, back: str) -> Response:
+    outcome = attempt(call)
+    if outcome.value is None:
+        return render(request, "error.html", status_code=outcome.status_code, title=title, message=outcome.error or "")
+    return RedirectResponse(back, status_code=303)
+
+
+@router.post("/partner-conflicts/{conflict_id}/acknowledge", response_class=HTMLResponse)
+def acknowledge_partner_page(
+    conflict_id: Id,
+    request: Request,
+    csrf_token: str = Form(""),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(WATCH),
+) -> Response:
+    """Take an open conflict with a partner instance's event; the planner here is told."""
+    check_csrf(request, csrf_token)
+    return _partner_action(
+        request,
+        lambda: service.acknowledge_partner_conflict(core, user, service.AcknowledgeRequest(conflict_id)),
+        "Not acknowledged",
+        "/deconfliction/watch",
+    )
+
+
+@router.post("/partner-conflicts/{conflict_id}/resolve", response_class=HTMLResponse)
+def resolve_partner_page(
+    conflict_id: Id,
+    request: Request,
+    csrf_token: str = Form(""),
+    resolution: str = Form("", max_length=12),
+    note: str = Form("", max_length=1000),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(WATCH),
+) -> Response:
+    """Record how a conflict with a partner instance's event was resolved."""
+    check_csrf(request, csrf_token)
+    return _partner_action(
+        request,
+        lambda: service.resolve_partner_conflict(core, user, service.ResolveRequest(conflict_id, resolution, note)),
+        "Not resolved",
+        "/deconfliction/watch",
+    )
+
+
+@router.post("/partner-conflicts/{conflict_id}/waive", response_class=HTMLResponse)
+def waive_partner_page(
+    conflict_id: Id,
+    request: Request,
+    csrf_token: str = Form(""),
+    reason: str = Form("", max_length=1000),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(WAIVE),
+) -> Response:
+    """A supervisor's exigency waiver of a conflict with a partner instance's event."""
+    check_csrf(request, csrf_token)
+    return _partner_action(
+        request,
+        lambda: service.waive_partner_conflict(core, user, service.WaiveRequest(conflict_id, reason)),
+        "Not waived",
+        "/deconfliction",
+    )
