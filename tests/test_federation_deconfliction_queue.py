@@ -219,9 +219,12 @@ def test_the_command_line_lists_and_works_partner_conflicts(
         for cached in (common.settings, common.engine, common.core):
             cached.cache_clear()
         code, output = invoke("deconflict", "queue", "--user", "city-watch")
+        assert code == 0 and f"P{found.partner_conflict_id}" in output and "Nightjar" not in output, output
+        code, output = invoke("deconflict", "queue", "--user", "city-watch", "--json")
         assert code == 0, output
-        assert f"P{found.partner_conflict_id}" in output and "county: COUNTY event" in output
-        assert f"#{nightjar.event_id}" in output and "Lt Okafor" in output and "Nightjar" not in output
+        (listed,) = json.loads(output)["partner_conflicts"]
+        assert listed["partner_side"]["event_ref"] == str(nightjar.event_id) and listed["partner"] == "county"
+        assert listed["partner_side"]["contact_name"] == "Lt Okafor" and "Nightjar" not in output
         code, output = invoke("deconflict", "acknowledge", f"P{found.partner_conflict_id}", "--user", "city-watch")
         assert code == 0 and f"partner conflict P{found.partner_conflict_id} acknowledged" in output, output
         code, output = invoke(
@@ -229,8 +232,12 @@ def test_the_command_line_lists_and_works_partner_conflicts(
             "--resolution", "proceed", "--note", "both proceed, each told",
         )  # fmt: skip
         assert code == 0 and "resolved: proceed" in output, output
-        code, output = invoke("deconflict", "list", "--user", "city-ana")
-        assert code == 0 and f"P{found.partner_conflict_id} COUNTY at partner county" in output, output
+        code, output = invoke("deconflict", "list", "--user", "city-ana", "--json")
+        assert code == 0, output
+        (event,) = json.loads(output)["events"]
+        assert [(c["partner_conflict_id"], c["status"], c["resolution"]) for c in event["partner_conflicts"]] == [
+            (found.partner_conflict_id, "resolved", "proceed")
+        ]
         code, output = invoke("deconflict", "acknowledge", "Px", "--user", "city-watch")
         assert code != 0 and "a conflict's id is a number" in output
 
