@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from intel_support import Cast, cast, make_user
+from intel_support import Cast, cast, make_user, submission
+from markupsafe import escape
 from sqlalchemy import Engine, func, select
 from store_support import core_for
 from web_support import IncidentSpec, csrf_from, login, make_client, open_record, seed_incidents
@@ -21,7 +22,10 @@ from web_support import IncidentSpec, csrf_from, login, make_client, open_record
 from openilp.core import OpenILP
 from openilp.db import session_scope
 from openilp.db.models import AuditEntry, IntelDissemination, IntelRecord, Tip, TipReward
+from openilp.intel.markings import TLP_COLOURS, TLP_MEANINGS
 from openilp.services.intel.agreements import AgreementRequest, add_agreement
+from openilp.services.intel.dissemination import DisseminationRequest, disseminate
+from openilp.services.intel.records import ReviewRequest, SubmitRecordRequest, approve_record, submit_record
 from openilp.services.intel.tips import TipRequest, submit_tip
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -420,3 +424,52 @@ def test_a_tip_is_linked_by_the_agencys_complaint_number(
         assert session.scalars(select(Tip.linked_incident_id)).one() == first != other
     shown = analyst.get(f"/intel/tips/{tip_id}").text.split('id="tip-link">')[1].split("</p>")[0]
     assert "complaint <strong>19-063496</strong> at 5011 ALASKA AVE" in shown
+
+
+def _table_rows(page: str, table_id: str) -> list[str]:
+    table = re.search(rf'<table[^>]*id="{table_id}".*?<tbody>(.*?)</tbody>', page, re.S)
+    assert table, f"no table {table_id} on the page"
+    return re.findall(r"<tr[^>]*>(.*?)</tr>", table.group(1), re.S)
+
+
+def test_the_log_and_the_received_page_show_each_releases_tlp_beside_its_handling_code(
+    engine: Engine, tmp_path: Path, core: OpenILP, people: Cast
+) -> None:
+    conditions = "Not outside the task force"
+    overrides = {"tlp": "TLP:GREEN", "handling_code": "C", "handling_conditions": conditions}
+    record = submit_record(core, people.analyst, SubmitRecordRequest(submission(people.analyst.id, **overrides)))
+    approve_record(core, people.reviewer, ReviewRequest(record.id, reason="Predicate checked against file."))
+    with session_scope(engine) as session:
+        admin = make_user(session, "admin", "administrator")
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    add_agreement(core, admin, AgreementRequest("OTHER", reference="MOU 2024/7", version="1.0", valid_from=since))
+    release = {"recipient_agency": "OTHER", "recipient_username": "other-ana", "items": ("summary",)}
+    why = {"purpose": "joint operation Bluebird", "need_to_know": "Other-ana leads the Bluebird surveillance."}
+    disseminate(core, people.analyst, DisseminationRequest(record.id, **release, **why))  # the record's own
+    disseminate(core, people.analyst, DisseminationRequest(record.id, **release, **why, tlp="TLP:AMBER+STRICT"))
+
+    analyst = _client(engine, tmp_path, "ana")
+    log = _table_rows(open_record(analyst, record.id, "case 24-1").text, "dissemination-log")
+    assert len(log) == 2
+    assert 'class="tlp-badge tlp-green"' in log[0] and ">TLP:GREEN<" in log[0]
+    assert 'class="tlp-badge tlp-amber-strict"' in log[1] and ">TLP:AMBER+STRICT<" in log[1]
+    # Spelled out with what it allows, for screen readers and as a tooltip: never colour alone.
+    strict = str(escape(TLP_MEANINGS["TLP:AMBER+STRICT"]))
+    assert f'title="{strict}">TLP:AMBER+STRICT<span class="visually-hidden">: {strict}</span>' in log[1]
+    for row in log:  # the TLP cell sits right before the handling code, in the same row
+        assert re.search(r'<td class="tlp">.*?</td><td><span class="handling-code"[^>]*>C</span></td>', row, re.S)
+
+    other = _client(engine, tmp_path, "other-ana")
+    received = other.get("/intel/received")
+    header = re.search(r'<table[^>]*id="received".*?<thead>(.*?)</thead>', received.text, re.S)
+    assert header and "<th>TLP</th><th>handling code</th>" in header.group(1)
+    rows = _table_rows(received.text, "received")
+    assert [">TLP:AMBER+STRICT<" in rows[0], ">TLP:GREEN<" in rows[1]] == [True, True]  # newest first
+    assert all(conditions in row and '<span class="handling-code"' in row for row in rows)
+
+    # The badges' colours are the FIRST TLP 2.0 colours of the one list (openilp.intel.markings).
+    css = (Path(__file__).parents[1] / "openilp/web/static/css/openilp.css").read_text()
+    for level, colour in TLP_COLOURS.items():
+        slug = level.removeprefix("TLP:").lower().replace("+", "-")
+        assert re.search(rf"\.tlp-{slug} \{{ color: {colour}; \}}", css), level
+    assert ".tlp-badge { display: inline-block; background: #000000;" in css

@@ -30,6 +30,7 @@ from starlette.routing import Mount
 
 from openilp import __version__
 from openilp.core import OpenILP
+from openilp.intel.markings import TLP_MEANINGS
 from openilp.services.accounts.audit_log import AnchorRequest, anchor_audit_log
 from openilp.services.federation import deliver_pending
 from openilp.web.auth import SignInGateMiddleware
@@ -124,6 +125,8 @@ def create_app(core: OpenILP, *, https_only: bool = False) -> FastAPI:
     """
     settings = core.settings
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    # What each TLP 2.0 level allows, for the marking badges of every page (_markings.html).
+    templates.env.globals["tlp_meanings"] = TLP_MEANINGS
     context = WebContext(core=core, templates=templates, https_only=https_only)
 
     @contextlib.asynccontextmanager

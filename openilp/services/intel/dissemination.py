@@ -228,6 +228,8 @@ class DisseminationEntry(Result):
     tlp: str = ""
     #: The sharing group the release was addressed to, if any.
     sharing_group_id: int | None = None
+    #: The record's 28 CFR handling code (``P`` or ``C``), shown beside the release's TLP level.
+    handling_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -258,7 +260,13 @@ def _entry(session: Session, row: IntelDissemination) -> DisseminationEntry:
         assessment=row.assessment,
         tlp=row.tlp,
         sharing_group_id=row.sharing_group_id,
+        handling_code=_handling_code(session, row.record_id),
     )
+
+
+def _handling_code(session: Session, record_id: int) -> str:
+    record = session.get(IntelRecord, record_id)
+    return record.handling_code if record is not None else ""
 
 
 def disseminations_of(core: OpenILP, user: UserInfo, record_id: int) -> DisseminationLog:
