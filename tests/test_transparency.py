@@ -41,7 +41,9 @@ def _numbers_ok(value: str) -> bool:
         return int(value.replace(",", "")) >= SUPPRESS_BELOW
     if re.fullmatch(r"[\d,.]+ days", value):  # a published harm weight, not a count
         return True
-    return value.startswith(("passed: ", "PAI ", "not measured: ", "openilp-harm-", "0 days: "))
+    # Group shares of residents and their ratios (the concentration audit), not counts of anyone.
+    shares = ("most targeted ", "not published: fewer than 5", "not computed: ")
+    return value.startswith(("passed: ", "PAI ", "not measured: ", "openilp-harm-", "0 days: ", *shares))
 
 
 @pytest.fixture
@@ -160,3 +162,31 @@ def test_the_command_line_prints_the_same_suppressed_report(
     finally:
         for cached in (common.settings, common.engine, common.core):
             cached.cache_clear()
+
+
+def test_the_concentration_audit_is_published_over_five_lists_or_more(store: Engine, tmp_path: Path) -> None:
+    from openilp.services.analysis.concentration import ConcentrationRequest, concentration_of_issued_lists
+
+    year = AS_OF.year  # the audit counts the lists by the shifts they were for
+    core = core_for(store, tmp_path)
+    _held_and_overridden(store, tmp_path, [800.0, 775.0])
+    report = transparency_report(core, None, TransparencyRequest(AGENCY, year))
+    few = {m: v for s, m, v in report.rows if "Concentr" in s}
+    assert few["issued lists audited"] == "<5"
+    assert few["residents of the most-targeted neighbourhoods"] == "not published: fewer than 5 lists"
+    _held_and_overridden(store, tmp_path, [750.0, 725.0, 700.0])
+    report = transparency_report(core, None, TransparencyRequest(AGENCY, year))
+    rows = {m: v for s, m, v in report.rows if s == "Concentration of patrol (The Markup 2021)"}
+    assert rows["issued lists audited"] == "5"
+    # The published shares are the audit's own, for the same lists (the minutes of the patrol log).
+    audit = concentration_of_issued_lists(
+        core, ConcentrationRequest(AGENCY, dt.date(year, 1, 1), dt.date(year, 12, 31), "minutes"), 1
+    )
+    assert audit.lists == 5 and audit.residents is not None
+    for row in audit.residents.rows:
+        cell = rows[f"{row.group} residents: most-targeted 5 %, median and never-targeted neighbourhoods"]
+        assert cell.startswith(f"most targeted {100 * row.most_targeted_share:.1f} %")
+        assert ("(flag)" in cell) == row.flagged
+    assert all(_numbers_ok(value) for _, _, value in report.rows)
+    # No neighbourhood is named in the public report.
+    assert not any(name in str(report.as_dict()) for name in audit.names.values() if name)

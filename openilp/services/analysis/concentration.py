@@ -36,7 +36,13 @@ from openilp.services.analysis.patrol_log import issued_patrol
 from openilp.services.analysis.tasking import DisparitySource, disparity_source_for
 from openilp.tasking import read_demographics
 
-__all__ = ["MEASURES", "ConcentrationAudit", "ConcentrationRequest", "concentration_audit"]
+__all__ = [
+    "MEASURES",
+    "ConcentrationAudit",
+    "ConcentrationRequest",
+    "concentration_audit",
+    "concentration_of_issued_lists",
+]
 
 #: How a neighbourhood's targeting is counted: patrol minutes on scene, or issued lists sending patrol there.
 MEASURES = ("minutes", "lists")
@@ -150,6 +156,17 @@ def concentration_audit(core: OpenILP, actor: UserInfo | None, request: Concentr
             agency_id=agency_id,
             details={"from": str(request.date_from), "to": str(request.date_to), "measure": request.measure},
         )
+    return concentration_of_issued_lists(core, request, agency_id)
+
+
+def concentration_of_issued_lists(core: OpenILP, request: ConcentrationRequest, agency_id: int) -> ConcentrationAudit:
+    """The table of a validated ``request`` for the agency ``agency_id``, neither authorised nor audited.
+
+    For callers that are themselves the check: :func:`concentration_audit` (signed-in analysts) and
+    the public transparency report, which publishes only the group shares and ratios, never a place.
+    """
+    code = request.agency_code
+    assert request.date_from is not None and request.date_to is not None
     patrol = issued_patrol(core.engine, agency_id, request.date_from, request.date_to)
     lists = int(patrol["plan_reference"].nunique()) if len(patrol) else 0
     source, why_not = disparity_source_for(core.settings.data_dir, code)

@@ -7,7 +7,11 @@ forecasting methods behind the plans with their measured out-of-sample accuracy 
 and 5 % of the area, from the latest rolling-origin backtest recorded before the period ends:
 :mod:`openilp.services.analysis.accuracy`); the harm weights in force for need-adjusted parity,
 with their version and source (:func:`openilp.fairness.published_harm_weights`); the runaway-feedback
-test every release passes; intelligence records by status, purges and disseminations; tips received and rewards paid.
+test every release passes; The Markup's concentration audit of the lists issued in the period
+(residents of the most-targeted 5 % of neighbourhoods against the median and the never-targeted
+ones, group shares and ratios only, not published over fewer than five lists:
+:mod:`openilp.services.analysis.concentration`); intelligence records by status, purges and
+disseminations; tips received and rewards paid.
 
 **Small-count suppression.** Every count below :data:`SUPPRESS_BELOW` (5) is published as ``"<5"``,
 zero included, so that no cell can single out a person, an officer or a tipster
@@ -32,9 +36,14 @@ from sqlalchemy.orm import Session
 from openilp.core import OpenILP, Request, Result
 from openilp.db.models import Agency, AuditEntry, IntelDissemination, IntelRecord, Tip, TipReward
 from openilp.errors import InvalidRequest
-from openilp.fairness import published_harm_weights
+from openilp.fairness import CONCENTRATION_FLAG, published_harm_weights
 from openilp.security.actors import UserInfo
 from openilp.services.analysis.accuracy import accuracy_cell, latest_accuracy
+from openilp.services.analysis.concentration import (
+    ConcentrationAudit,
+    ConcentrationRequest,
+    concentration_of_issued_lists,
+)
 
 __all__ = [
     "SUPPRESS_BELOW",
@@ -157,6 +166,42 @@ def _accuracy(session: Session, agency: Agency, method: str, before: dt.datetime
     return f"{accuracy_cell(recorded.metrics)} ({recorded.protocol})"
 
 
+def _percent(share: float) -> str:
+    return "n/a" if share != share else f"{100 * share:.1f} %"
+
+
+def _ratio_cell(ratio: float, flagged: bool) -> str:
+    return "n/a" if ratio != ratio else f"{ratio:.2f}" + (" (flag)" if flagged else "")
+
+
+def concentration_rows(audit: ConcentrationAudit) -> list[tuple[str, str, str]]:
+    """The report's rows of a concentration audit: group shares and ratios, never a place or a count
+    under :data:`SUPPRESS_BELOW` (over fewer than five issued lists the table is not published)."""
+    section = "Concentration of patrol (The Markup 2021)"
+    rows = [(section, "issued lists audited", public_cell(audit.lists))]
+    table = audit.residents
+    if audit.lists < SUPPRESS_BELOW:
+        rows.append((section, "residents of the most-targeted neighbourhoods", "not published: fewer than 5 lists"))
+        return rows
+    if table is None:
+        reason = audit.why_no_residents or "no area data"
+        rows.append((section, "residents of the most-targeted neighbourhoods", f"not computed: {reason}"))
+        return rows
+    for row in table.rows:
+        flag = CONCENTRATION_FLAG
+        rows.append(
+            (
+                section,
+                f"{row.group} residents: most-targeted 5 %, median and never-targeted neighbourhoods",
+                f"most targeted {_percent(row.most_targeted_share)}, median {_percent(row.median_share)}, "
+                f"never targeted {_percent(row.never_targeted_share)}; most / median "
+                f"{_ratio_cell(row.most_to_median, row.most_to_median > flag)}, never / median "
+                f"{_ratio_cell(row.never_to_median, row.never_to_median > flag)}",
+            )
+        )
+    return rows
+
+
 def transparency_report(core: OpenILP, actor: UserInfo | None, request: TransparencyRequest) -> TransparencyReport:
     """The aggregate report of ``request`` (module docstring); public: no sign-in, nothing audited
     because nothing about anyone is read out."""
@@ -221,6 +266,10 @@ def transparency_report(core: OpenILP, actor: UserInfo | None, request: Transpar
             .join(Tip, Tip.id == TipReward.tip_id)
             .where(Tip.agency_id == agency.id, TipReward.paid_at >= lo, TipReward.paid_at < hi)
         )
+    last_day = (end - dt.timedelta(days=1)).date()
+    concentration = concentration_of_issued_lists(
+        core, ConcentrationRequest(agency.code, start.date(), last_day, "minutes").validate(), int(agency.id)
+    )
     plans = "Deployment lists"
     rows: list[tuple[str, str, str]] = [
         (plans, "lists issued (passed every gate)", public_cell(actions["create"])),
@@ -234,6 +283,7 @@ def transparency_report(core: OpenILP, actor: UserInfo | None, request: Transpar
         rows.append(("Models in use", f"lists planned with the {method} forecaster", public_cell(methods[method])))
         rows.append(("Models in use", f"{method}: measured out-of-sample accuracy", accuracy[method]))
     rows.append(("Models in use", "runaway-feedback test (Ensign et al. 2018)", "passed: " + FEEDBACK_TEST))
+    rows += concentration_rows(concentration)
     weights = published_harm_weights()
     harm = "Harm weights (need-adjusted parity)"
     rows.append((harm, "version in force", f"{weights.version}: {weights.source}"))
@@ -252,6 +302,9 @@ def transparency_report(core: OpenILP, actor: UserInfo | None, request: Transpar
         f"Counts below {SUPPRESS_BELOW} are shown as <{SUPPRESS_BELOW} so that no one can be singled out.",
         "Parity compares each resident group's share of patrol minutes with its share of the population; "
         "it describes where patrols went, not who was stopped (docs/civil-rights.md).",
+        "Concentration compares the residents of the 5 % of neighbourhoods that issued lists sent the most patrol "
+        "minutes to with those of the neighbourhoods around the median and of those never targeted; a ratio above "
+        f"{CONCENTRATION_FLAG} is flagged for review. It describes residents of areas, not the people patrols met.",
         "Accuracy is out of sample: each weekly forecast of a rolling-origin backtest is fitted only on incidents "
         "known before its week and scored on that week's reported incidents. PAI is the share of incidents in the "
         "flagged cells over the share of the area flagged (1 = no better than chance); PEI is the share of the "
