@@ -14,6 +14,11 @@ is never searched. Each matched record is answered **pointer-first by its sensit
 * ``restricted``: nothing at all in the answer; the record's control official is notified
   (``restricted_hit``) with the partner, the end user and the purpose, and it is audited.
 
+A record released to a sharing group reaches only the partners that belong to one of the groups it
+was released to (:mod:`openilp.services.federation.reach`): any other partner gets no hit for it,
+whatever its sensitivity (counted as ``group_withheld`` in the audit entry). Every summary states
+the record's TLP 2.0 marking beside its handling code.
+
 **Asking the partners** (:func:`federated_search`). The signed call goes to every active partner
 in parallel (:func:`~openilp.services.federation.client.fan_out`); the answer holds what came back
 within ``federation_timeout_ms`` and names every partner that did not answer and why. Every
@@ -34,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from openilp.core import OpenILP, Request, Result
 from openilp.db.entity_models import EntityMention
-from openilp.db.federation_models import FederationReceived, FederationShare
+from openilp.db.federation_models import FederationPartner, FederationReceived, FederationShare
 from openilp.db.models import IntelDissemination, IntelRecord, IntelSubject
 from openilp.entities.things import normalise_phone, normalise_plate
 from openilp.errors import InvalidRequest
@@ -43,6 +48,7 @@ from openilp.security.actors import UserInfo
 from openilp.services.federation.client import PartnerTarget, audit_outgoing, fan_out
 from openilp.services.federation.inbound import IncomingCall, authenticate
 from openilp.services.federation.partners import active_partners, instance_name
+from openilp.services.federation.reach import group_reach, partner_reaches
 from openilp.services.intel.common import agency_name, checked_purpose, notify, require_permission, user_label
 
 __all__ = [
@@ -218,6 +224,7 @@ def _summary(session: Session, record: IntelRecord) -> dict[str, Any]:
         "grading": describe_grading(record.grading_scheme, record.source_grade, record.information_grade),
         "handling_code": record.handling_code,
         "handling_conditions": record.handling_conditions,
+        "tlp": record.tlp,
         "approved_at": record.approved_at.isoformat() if record.approved_at else None,
     }
 
@@ -241,8 +248,11 @@ def answer_search(core: OpenILP, call: IncomingCall) -> dict[str, Any]:
         session, now = uow.session, uow.now
         requester = f"{caller.end_user} at partner {caller.partner_name}"
         hits: list[dict[str, Any]] = []
-        restricted = 0
-        for record in matching_records(session, request.kind, request.query, now):
+        restricted = group_withheld = 0
+        records = matching_records(session, request.kind, request.query, now)
+        reach = group_reach(session, [record.id for record in records])
+        partner = session.get(FederationPartner, caller.partner_id)
+        for record in records:
             owner = agency_name(session, record.agency_id)
             contact = user_label(session, record.control_official_id)
             if record.sensitivity == "restricted":
@@ -267,6 +277,9 @@ def answer_search(core: OpenILP, call: IncomingCall) -> dict[str, Any]:
                     agency_id=record.agency_id,
                     details=caller.audit_details(),
                 )
+                continue
+            if record.id in reach and (partner is None or not partner_reaches(partner, reach[record.id])):
+                group_withheld += 1  # released to sharing groups this partner is not in: no hit at all
                 continue
             if len(hits) >= MAX_HITS:
                 continue
@@ -304,6 +317,7 @@ def answer_search(core: OpenILP, call: IncomingCall) -> dict[str, Any]:
                 "summaries": sum(h["kind"] == "summary" for h in hits),
                 "pointers": sum(h["kind"] == "pointer" for h in hits),
                 "restricted_withheld": restricted,
+                "group_withheld": group_withheld,
             },
         )
         return {"instance": instance_name(core), "hits": hits}
