@@ -19,7 +19,9 @@ from rich.markup import escape
 from openilp.cli.common import acting_user, console, core, emit_json, fail, service
 
 #: The ``openilp products`` group (added by :mod:`openilp.cli.main`).
-app = typer.Typer(help="Intelligence products: the weekly CompStat pack, bulletins; stored, marked and logged.")
+app = typer.Typer(
+    help="Intelligence products: CompStat packs, bulletins, strategic assessments; stored, marked and logged."
+)
 
 _OUTPUT = typer.Option(None, "-o", "--output", help="Write the PDF to this file.")
 _FOLDER = typer.Option(None, "--folder", help="Also deliver the PDF into this folder.")
@@ -209,6 +211,34 @@ def problem_profile(
         fail("say where the product goes: -o FILE.pdf, --folder DIR or --email ADDRESS")
     produced = service(lambda: run(core(), actor, request))
     _report(produced, _deliver(produced, output, folder, email, html, reason, actor), as_json)
+
+
+@app.command("strategic")
+def strategic(
+    agency: str = typer.Option("", "--agency", help="Agency code (default: the only agency in the store)."),
+    year: int = typer.Option(..., "--year", help="The year assessed (YYYY), against the year before."),
+    backtest_category: list[str] = typer.Option(
+        [], "--backtest-category", help="Categories of the backtest run when none is recorded (default burglary)."
+    ),
+    backtest_weeks: int = typer.Option(8, "--backtest-weeks", help="Weekly forecasts of that backtest (1-52)."),
+    contact: str = typer.Option("", "--contact", help="Contact line (default: the setting products_contact)."),
+    reason: str = typer.Option("Annual strategic assessment", "--reason", help="Why it is sent (logged)."),
+    output: Path | None = _OUTPUT,
+    folder: Path | None = _FOLDER,
+    email: list[str] = _EMAIL,
+    html: Path | None = _HTML,
+    as_json: bool = _JSON,
+) -> None:
+    """The strategic assessment of a year: trends, places and displacement, forecast accuracy, civil-rights audits."""
+    from openilp.services.products.strategic import StrategicAssessmentRequest, strategic_assessment
+
+    request = StrategicAssessmentRequest(
+        agency, year, tuple(backtest_category) or ("burglary",), backtest_weeks, contact
+    )
+    if not (output or folder or email):
+        fail("say where the product goes: -o FILE.pdf, --folder DIR or --email ADDRESS")
+    produced = service(lambda: strategic_assessment(core(), None, request))
+    _report(produced, _deliver(produced, output, folder, email, html, reason), as_json)
 
 
 @app.command("rerender")

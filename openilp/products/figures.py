@@ -13,6 +13,10 @@ which the templates put on the image (screen readers and tagged PDF read it).
 >>> chart = weekly_chart(["2019-05-20", "2019-05-27"], {"all": [3, 5]}, title="Weekly")
 >>> chart.alt
 'Chart: Weekly. all: 3, 5 (weeks from 2019-05-20 to 2019-05-27).'
+>>> monthly_chart(["Jan", "Feb"], {"2019": [10, 12], "2018": [9, 14]}, title="Monthly").alt
+'Chart: Monthly. 2019: 10, 12; 2018: 9, 14 (Jan to Feb).'
+>>> change_map(square, {"A": -3.5}, title="Change", name_property="NHD_NAME").alt
+'Map: Change. Areas shaded by the Poisson z of their change: 1 fell strongly (z <= -3). Strongest fall: A (z -3.50).'
 """
 
 from __future__ import annotations
@@ -24,7 +28,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Figure", "MapCircle", "MapLayer", "incident_map", "timeline_chart", "weekly_chart"]
+__all__ = [
+    "CHANGE_CLASSES",
+    "Figure",
+    "MapCircle",
+    "MapLayer",
+    "change_map",
+    "incident_map",
+    "monthly_chart",
+    "timeline_chart",
+    "weekly_chart",
+]
 
 #: Dots per inch of the embedded PNG images (sharp on paper, small in the file).
 DPI = 150
@@ -289,3 +303,135 @@ def timeline_chart(
         f"Timeline: {title}. {len(labels)} incidents{span}; {timed} at their recorded time of day, "
         f"{len(labels) - timed} with a date or a long window only (top row).",
     )
+
+
+def monthly_chart(
+    months: Sequence[str],
+    series: Mapping[str, Sequence[int]],
+    *,
+    title: str,
+    ylabel: str = "incidents",
+    width_in: float = 6.5,
+    height_in: float = 2.4,
+) -> Figure:
+    """Counts per month (or any labelled period) as lines, one per series (this year, last year), in greys."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(width_in, height_in))
+    styles = (("-", "o", "#000000"), ("--", "s", "#606060"), (":", "^", "#909090"))
+    positions = list(range(len(months)))
+    for index, (label, counts) in enumerate(series.items()):
+        line, marker, colour = styles[index % len(styles)]
+        ax.plot(positions, list(counts), linestyle=line, marker=marker, color=colour, markersize=3.5, label=label)
+    ax.set_xticks(positions)
+    ax.set_xticklabels(list(months), fontsize=7)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.set_ylim(bottom=0)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.5)
+    ax.set_title(title, fontsize=10)
+    ax.tick_params(axis="y", labelsize=7)
+    if len(series) > 1:
+        ax.legend(fontsize=7, frameon=False, ncol=min(4, len(series)))
+    png = _save(fig)
+    described = "; ".join(f"{label}: {', '.join(str(int(c)) for c in counts)}" for label, counts in series.items())
+    span = f"{months[0]} to {months[-1]}" if months else "no periods"
+    return Figure(png, f"Chart: {title}. {described} ({span}).")
+
+
+#: Classes of :func:`change_map`: (label, lowest z, highest z, fill, hatch), strongest fall first.
+CHANGE_CLASSES: tuple[tuple[str, float, float, str, str], ...] = (
+    ("fell strongly (z <= -3)", -math.inf, -3.0, "#ffffff", "////"),
+    ("fell (-3 < z <= -2)", -3.0, -2.0, "#ffffff", "//"),
+    ("no clear change (|z| < 2)", -2.0, 2.0, "#ffffff", ""),
+    ("rose (2 <= z < 3)", 2.0, 3.0, "#b0b0b0", ""),
+    ("rose strongly (z >= 3)", 3.0, math.inf, "#505050", ""),
+)
+
+
+def _change_class(z: float) -> int:
+    """Index in :data:`CHANGE_CLASSES` of a change with Poisson z ``z``."""
+    if z <= -3.0:
+        return 0
+    if z <= -2.0:
+        return 1
+    if z < 2.0:
+        return 2
+    return 3 if z < 3.0 else 4
+
+
+def change_map(
+    boundaries: Mapping[str, Any] | None,
+    z_by_area: Mapping[str, float],
+    *,
+    title: str,
+    name_property: str,
+    label_property: str = "",
+    outlined: Sequence[str] = (),
+    width_in: float = 6.5,
+    height_in: float = 5.5,
+) -> Figure:
+    """Boundary polygons shaded by the Poisson z of their change (:data:`CHANGE_CLASSES`).
+
+    Falls are hatched (denser for stronger), rises are grey (darker for stronger), so the classes
+    read in a grayscale print; areas without a value are left blank. ``outlined`` areas (by
+    ``name_property``) get a thick outline, e.g. the target of a displacement check.
+    """
+    from matplotlib.patches import Patch, Polygon
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(width_in, height_in))
+    chosen = set(outlined)
+    counts = [0] * len(CHANGE_CLASSES)
+    names: dict[str, str] = {}
+    xs: list[float] = []
+    ys: list[float] = []
+    for feature in (boundaries or {}).get("features", []):
+        properties = feature.get("properties") or {}
+        key = _code_text(properties.get(name_property, ""))
+        names[key] = str(properties.get(label_property, key)) if label_property else key
+        z = z_by_area.get(key)
+        style = None if z is None else CHANGE_CLASSES[_change_class(float(z))]
+        if z is not None:
+            counts[_change_class(float(z))] += 1
+        for ring in _rings(feature.get("geometry") or {}):
+            xs += [p[0] for p in ring]
+            ys += [p[1] for p in ring]
+            patch = Polygon(
+                [(p[0], p[1]) for p in ring],
+                closed=True,
+                facecolor="#ffffff" if style is None else style[3],
+                hatch=None if style is None or not style[4] else style[4],
+                edgecolor="#000000" if key in chosen else "#707070",
+                linewidth=2.0 if key in chosen else 0.4,
+                zorder=3 if key in chosen else 1,
+            )
+            ax.add_patch(patch)
+    if xs:
+        extent = _Extent(min(xs), min(ys), max(xs), max(ys))
+        ax.set_xlim(extent.west - extent.pad, extent.east + extent.pad)
+        ax.set_ylim(extent.south - extent.pad, extent.north + extent.pad)
+        ax.set_aspect(1 / max(math.cos(math.radians((extent.south + extent.north) / 2)), 0.1))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=10)
+    handles = [
+        Patch(facecolor=fill, edgecolor="#707070", hatch=hatch or None, label=f"{label} ({counts[i]})")
+        for i, (label, _, _, fill, hatch) in enumerate(CHANGE_CLASSES)
+    ]
+    if chosen:
+        handles.append(Patch(facecolor="none", edgecolor="#000000", linewidth=2.0, label="assessed for displacement"))
+    ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=True, framealpha=0.95)
+    png = _save(fig)
+    described = ", ".join(
+        f"{counts[i]} {label}" for i, (label, *_) in enumerate(CHANGE_CLASSES) if counts[i] and i != 2
+    )
+    parts = [f"Map: {title}. Areas shaded by the Poisson z of their change: {described or 'none changed clearly'}."]
+    if z_by_area:
+        low = min(z_by_area.items(), key=lambda kv: (kv[1], kv[0]))
+        high = max(z_by_area.items(), key=lambda kv: (kv[1], kv[0]))
+        if low[1] < 0:
+            parts.append(f"Strongest fall: {names.get(low[0], low[0])} (z {low[1]:+.2f}).")
+        if high[1] > 0:
+            parts.append(f"Strongest rise: {names.get(high[0], high[0])} (z {high[1]:+.2f}).")
+    if chosen:
+        parts.append(f"Outlined: {', '.join(names.get(k, k) for k in sorted(chosen))}.")
+    return Figure(png, " ".join(parts))

@@ -37,6 +37,7 @@ __all__ = [
     "accuracy_cell",
     "latest_accuracy",
     "record_backtest",
+    "recorded_in_span",
 ]
 
 #: Shares of the area at which accuracy is published (PAI and PEI at 1, 2 and 5 %).
@@ -130,7 +131,10 @@ def latest_accuracy(session: Session, agency: Agency, method: str, before: dt.da
     ).all()
     if not entries:
         return None
-    entry = entries[0]
+    return _recorded(entries[0], method)
+
+
+def _recorded(entry: AuditEntry, method: str) -> RecordedAccuracy:
     details: dict[str, Any] = json.loads(entry.details or "{}")
     metrics = {k: (math.nan if v is None else float(v)) for k, v in (details.get("metrics") or {}).items()}
     return RecordedAccuracy(
@@ -143,3 +147,33 @@ def latest_accuracy(session: Session, agency: Agency, method: str, before: dt.da
         metrics=metrics,
         recorded_at=entry.occurred_at,
     )
+
+
+def recorded_in_span(session: Session, agency: Agency, first: dt.date, last: dt.date) -> list[RecordedAccuracy]:
+    """The newest recorded backtest of each method and categories whose forecasts all lie in ``[first, last]``.
+
+    Where :func:`latest_accuracy` asks what was *known* before a moment (the recording time), this
+    asks what was *measured* on a span of the data (the backtest's own first and last day), e.g. the
+    forecasts of one year for a strategic assessment. Sorted by method, then categories.
+    """
+    prefix = f"{agency.code}/"
+    entries = session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.action == "backtest",
+            AuditEntry.object_type == "forecast_model",
+            AuditEntry.agency_id == agency.id,
+        )
+        .order_by(AuditEntry.seq.desc())
+    ).all()
+    newest: dict[tuple[str, tuple[str, ...]], RecordedAccuracy] = {}
+    for entry in entries:
+        method = str(entry.object_id or "").removeprefix(prefix)
+        recorded = _recorded(entry, method)
+        try:
+            span = dt.date.fromisoformat(recorded.date_from), dt.date.fromisoformat(recorded.date_to)
+        except ValueError:
+            continue
+        if first <= span[0] and span[1] <= last:
+            newest.setdefault((method, recorded.categories), recorded)
+    return [newest[key] for key in sorted(newest)]

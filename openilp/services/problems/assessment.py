@@ -197,8 +197,14 @@ def _areas(request: AssessmentRequest, crs: str, events: pd.DataFrame, local: pd
 
 
 @refusals
-def assess_from_store(core: OpenILP, actor: UserInfo | None, request: AssessmentRequest) -> StoreAssessment:
+def assess_from_store(
+    core: OpenILP, actor: UserInfo | None, request: AssessmentRequest, *, panel: bool = True
+) -> StoreAssessment:
     """Count the incidents of the request's categories in each area and window, and run every method.
+
+    ``panel=False`` leaves out the methods on the weekly panel (the overdispersion check, the
+    quasi-Poisson WDD and the difference in differences, the slow part on a year of a city's
+    incidents): the count methods (WDD, WDQ, rate ratio, E-tests, power) are the same.
 
     ``actor`` None is the command-line operator; an account may assess its own agency only. The
     assessment is audited as a search of the agency's incidents.
@@ -213,7 +219,7 @@ def assess_from_store(core: OpenILP, actor: UserInfo | None, request: Assessment
     if actor is not None and actor.agency_code != request.agency_code:
         raise NotPermitted(f"you may assess incidents of your agency ({actor.agency_code}) only")
     with core.unit_of_work(actor) as uow:
-        result = assess_in_unit(core, uow.session, request)
+        result = assess_in_unit(core, uow.session, request, panel=panel)
         uow.audit(
             action="search",
             object_type="assessment",
@@ -227,7 +233,9 @@ def assess_from_store(core: OpenILP, actor: UserInfo | None, request: Assessment
     return result
 
 
-def assess_in_unit(core: OpenILP, session: Session, request: AssessmentRequest) -> StoreAssessment:
+def assess_in_unit(
+    core: OpenILP, session: Session, request: AssessmentRequest, *, panel: bool = True
+) -> StoreAssessment:
     """:func:`assess_from_store` inside the caller's unit of work (``session``), not audited.
 
     ``request`` must be validated.
@@ -273,7 +281,7 @@ def assess_in_unit(core: OpenILP, session: Session, request: AssessmentRequest) 
         counts,
         pre_length=windows.pre_days,
         post_length=windows.post_days,
-        weekly=weekly,
+        weekly=weekly if panel else None,
         goal_reduction=request.goal_reduction,
         harm=harm or None,
         alpha=request.alpha,

@@ -6,6 +6,10 @@
 * :mod:`~openilp.services.products.compstat` — the weekly CompStat pack of a district;
 * :mod:`~openilp.services.products.bulletin` — the tactical bulletin of a near-repeat cluster or a
   saved crime series;
+* :mod:`~openilp.services.products.safety_alert` — the officer-safety alert from intelligence records;
+* :mod:`~openilp.services.products.problem_profile` — the problem profile of a SARA problem;
+* :mod:`~openilp.services.products.strategic` — the strategic assessment of a year (trends,
+  displacement, forecast accuracy, civil-rights audits);
 * :mod:`~openilp.services.products.delivery` — writing and sending a product (file, folder, e-mail),
   each sending in the dissemination log, a failure recorded and raised, never swallowed.
 """

@@ -19,7 +19,7 @@ from openilp.db.product_models import Product
 from openilp.errors import NotPermitted
 from openilp.security.actors import UserInfo
 from openilp.security.roles import has_permission
-from openilp.services.products import bulletin, compstat, problem_profile, safety_alert
+from openilp.services.products import bulletin, compstat, problem_profile, safety_alert, strategic
 from openilp.services.products.common import PRODUCT_KINDS, Rerendered, rerender
 
 __all__ = ["KIND_MODULES", "ProductList", "StoredProduct", "list_products", "rerender_product"]
@@ -30,6 +30,7 @@ KIND_MODULES = {
     "bulletin": bulletin,
     "safety_alert": safety_alert,
     "problem_profile": problem_profile,
+    "strategic": strategic,
 }
 assert set(KIND_MODULES) <= set(PRODUCT_KINDS)
 

@@ -52,6 +52,7 @@ PRODUCT_KINDS: dict[str, str] = {
     "bulletin": "Tactical bulletin",
     "safety_alert": "Officer-safety alert",
     "problem_profile": "Problem profile (SARA)",
+    "strategic": "Strategic assessment",
 }
 #: Kind → function that builds that kind again from stored parameters (filled by each product module).
 _BUILDERS: dict[str, Callable[[OpenILP, UserInfo | None, Mapping[str, Any]], BuiltProduct]] = {}

@@ -2,9 +2,10 @@
 
 Thin adapters over :mod:`openilp.services.products`, the services the command line calls:
 listing needs ``products:read`` (law-enforcement roles; a partner sees nothing), making a CompStat
-pack or a tactical bulletin and re-rendering a stored version need ``products:produce``. Each
-product is audited as the command line's is (``produce``); each download of a PDF or HTML is a row
-of the product dissemination log (channel ``download``) and an audit entry. Only the two kinds that
+pack, a tactical bulletin or the strategic assessment of a year and re-rendering a stored version
+need ``products:produce``. Each product is audited as the command line's is (``produce``); each
+download of a PDF or HTML is a row of the product dissemination log (channel ``download``) and an
+audit entry. Only the kinds that
 need no intelligence access are made here; officer-safety alerts and problem profiles stay on
 ``openilp products``.
 """
@@ -26,6 +27,7 @@ from openilp.services.products.catalogue import list_products, rerender_product
 from openilp.services.products.common import ProducedProduct
 from openilp.services.products.compstat import CompStatPackRequest, compstat_pack
 from openilp.services.products.delivery import download_product
+from openilp.services.products.strategic import StrategicAssessmentRequest, strategic_assessment
 from openilp.web.actions import attempt
 from openilp.web.auth import require
 from openilp.web.context import get_core
@@ -38,7 +40,7 @@ __all__ = ["WEB_KINDS", "api", "pages"]
 READ = require("products:read")
 PRODUCE = require("products:produce")
 #: The kinds made from the web app (no intelligence access needed).
-WEB_KINDS = ("compstat", "bulletin")
+WEB_KINDS = ("compstat", "bulletin", "strategic")
 _DOWNLOAD_REASON = "Read in the web app"
 
 api = APIRouter(prefix="/api/v1/products", tags=["products"])
@@ -46,7 +48,8 @@ pages = APIRouter(prefix="/products", include_in_schema=False)
 
 
 class ProductBody(BaseModel):
-    """What to make: ``district`` and ``week`` for a CompStat pack; the series search for a bulletin."""
+    """What to make: ``district`` and ``week`` for a CompStat pack; the series search for a bulletin;
+    ``year`` for a strategic assessment."""
 
     district: str = Field(default="", max_length=50)
     week: str = Field(default="", max_length=10, description="First day of the week, YYYY-MM-DD (CompStat pack).")
@@ -59,6 +62,7 @@ class ProductBody(BaseModel):
     min_size: int = Field(default=3, ge=2, le=1000)
     contact: str = Field(default="", max_length=300)
     on_restricted: str = Field(default="redact", max_length=10)
+    year: int = Field(default=0, ge=0, le=2199, description="The year assessed (strategic assessment).")
 
 
 def _day(value: str, name: str) -> dt.date:
@@ -87,8 +91,10 @@ def _make(core: OpenILP, user: UserInfo, kind: str, body: ProductBody) -> Produc
             contact=body.contact,
         )
         return bulletin(core, user, bulletin_request, on_restricted=body.on_restricted)
+    if kind == "strategic":
+        return strategic_assessment(core, user, StrategicAssessmentRequest("", body.year, contact=body.contact))
     raise InvalidRequest(
-        f"the web app makes {' and '.join(WEB_KINDS)} products, not {kind[:40]!r}; use openilp products for the others"
+        f"the web app makes {', '.join(WEB_KINDS)} products, not {kind[:40]!r}; use openilp products for the others"
     )
 
 
@@ -112,7 +118,7 @@ def list_api(core: OpenILP = Depends(get_core), user: UserInfo = Depends(READ)) 
 def create_api(
     kind: str, body: ProductBody, core: OpenILP = Depends(get_core), user: UserInfo = Depends(PRODUCE)
 ) -> dict[str, Any]:
-    """Make a ``compstat`` pack or a tactical ``bulletin`` (stored as a new version, audited)."""
+    """Make a ``compstat`` pack, a tactical ``bulletin`` or a ``strategic`` assessment (a new version, audited)."""
     return _make(core, user, kind[:40], body).as_dict()
 
 
@@ -185,12 +191,13 @@ def create_page(
     as_of: str = Form("", max_length=10),
     days: int = Form(60, ge=1, le=3660),
     rank: int = Form(1, ge=1, le=1000),
+    year: int = Form(0, ge=0, le=2199),
     core: OpenILP = Depends(get_core),
     user: UserInfo = Depends(PRODUCE),
 ) -> Response:
-    """Make a CompStat pack or a tactical bulletin from the page's form."""
+    """Make a CompStat pack, a tactical bulletin or a strategic assessment from the page's form."""
     check_csrf(request, csrf_token)
-    body = ProductBody(district=district, week=week, category=category, as_of=as_of, days=days, rank=rank)
+    body = ProductBody(district=district, week=week, category=category, as_of=as_of, days=days, rank=rank, year=year)
     outcome = attempt(lambda: _make(core, user, kind[:40], body))
     if outcome.value is None:
         return _page(request, core, user, error=outcome.error, status=outcome.status_code, form=body.model_dump())
