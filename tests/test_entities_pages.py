@@ -162,3 +162,42 @@ def test_pages_decide_pairs_and_suggest_known_people(engine: Engine, tmp_path: P
     other = make_client(engine, tmp_path / "other")
     login(other, "stranger")
     assert other.post(f"/api/v1/entities/tips/{world['tip']}", json={"name": "x"}).status_code == 404
+
+
+def test_the_entity_page_puts_its_places_on_a_map(engine: Engine, tmp_path: Path) -> None:
+    """Incidents keep their map points; an address placed in the agency CRS gets its longitude and
+    latitude back for the map; the page draws them (data for the map script, no inline script)."""
+    import json
+    from html import unescape
+
+    import pyproj
+
+    from openilp.db.models import Agency
+    from openilp.services.accounts.records import user_info
+
+    world = _store(engine, tmp_path)
+    core = world["core"]
+    resolve_things(core, None, ResolveThingsRequest(agency="SLMPD"))  # type: ignore[arg-type]
+    with session_scope(engine) as session:
+        analyst = user_info(session, 1)
+        crs = session.scalar(select(Agency.crs).where(Agency.code == "SLMPD"))
+        x, y = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(-90.2, 38.63)
+        mention = session.scalars(select(EntityMention).where(EntityMention.source_record_id == "c2")).one()
+        mention.x_m, mention.y_m = float(x), float(y)
+        entity_id = mention.entity_id
+    assert analyst is not None and entity_id is not None
+    detail = show_entity(core, analyst, ShowEntityRequest(entity_id)).as_dict()  # type: ignore[arg-type]
+    placed = [p for p in detail["places"] if p["x_m"] == float(x)]
+    assert len(placed) == 1
+    assert placed[0]["lon"] == pytest.approx(-90.2, abs=1e-6) and placed[0]["lat"] == pytest.approx(38.63, abs=1e-6)
+
+    client = make_client(engine, tmp_path / "web")
+    login(client, "ana")
+    page = client.get(f"/entities/{entity_id}")
+    assert page.status_code == 200
+    drawn = re.search(r'id="entity-map"[^>]*data-points="([^"]*)"', page.text)
+    assert drawn is not None
+    points = json.loads(unescape(drawn.group(1)))
+    expected = [(p["lat"], p["lon"]) for p in detail["places"] if p["lat"] is not None]
+    assert [(p["lat"], p["lon"]) for p in points] == expected and len(expected) == 2
+    assert "/static/js/entity_map.js" in page.text

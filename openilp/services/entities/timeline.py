@@ -4,7 +4,8 @@ Each visible mention gives one timeline entry: the incident it is a party to (it
 number, offence and start, the party's role), the intelligence record it comes from (the
 record's submission day; its content stays behind the record's own purpose-logged read), the tip
 that named it, or the file and line that gave it with the day the source recorded it. Places are
-the mentions' own (an address placed on the agency's blocks) and their incidents' map points.
+the mentions' own (an address placed on the agency's blocks, in the agency's CRS, with its longitude
+and latitude for the map) and their incidents' map points.
 Because the entries come only from visible mentions, a timeline never shows a record the viewer
 could not read.
 """
@@ -15,11 +16,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import pyproj
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openilp.db.entity_models import EntityMention
-from openilp.db.models import Incident, IntelRecord, Tip
+from openilp.db.models import Agency, Incident, IntelRecord, Tip
 
 __all__ = ["timeline_of"]
 
@@ -28,6 +30,19 @@ def _day(value: dt.datetime | dt.date | None) -> str | None:
     if value is None:
         return None
     return value.date().isoformat() if isinstance(value, dt.datetime) else value.isoformat()
+
+
+def _lonlat_transformers(session: Session, mentions: Sequence[EntityMention]) -> dict[int, pyproj.Transformer]:
+    """Agency id -> transformer from the agency's CRS (metres) to longitude/latitude, for placed mentions."""
+    agency_ids = {m.agency_id for m in mentions if m.x_m is not None and m.y_m is not None}
+    if not agency_ids:
+        return {}
+    crs = dict(session.execute(select(Agency.id, Agency.crs).where(Agency.id.in_(agency_ids))).all())
+    return {
+        agency_id: pyproj.Transformer.from_crs(code, "EPSG:4326", always_xy=True)
+        for agency_id, code in crs.items()
+        if code
+    }
 
 
 def timeline_of(
@@ -54,6 +69,7 @@ def timeline_of(
     tips = {t.id: t for t in session.scalars(select(Tip).where(Tip.id.in_(tip_ids)))} if tip_ids else {}
     entries: list[dict[str, Any]] = []
     places: list[dict[str, Any]] = []
+    to_lonlat = _lonlat_transformers(session, mentions)
     for mention in mentions:
         entry: dict[str, Any] = {"mention_id": mention.id, "kind": mention.kind, "role": mention.role}
         incident = incidents.get(mention.incident_id) if mention.incident_id is not None else None
@@ -95,8 +111,13 @@ def timeline_of(
                 "record": f"file:{mention.source}",
             }
         if mention.x_m is not None and mention.y_m is not None:
+            lon = lat = None
+            if mention.agency_id in to_lonlat:
+                lon, lat = (
+                    round(float(v), 6) for v in to_lonlat[mention.agency_id].transform(mention.x_m, mention.y_m)
+                )
             places.append(
-                {"lon": None, "lat": None, "x_m": mention.x_m, "y_m": mention.y_m, "label": mention.display_name}
+                {"lon": lon, "lat": lat, "x_m": mention.x_m, "y_m": mention.y_m, "label": mention.display_name}
             )
         entries.append(entry)
     entries.sort(key=lambda e: (e["date"] is None, e["date"] or "", e["mention_id"]))

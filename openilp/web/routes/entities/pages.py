@@ -3,6 +3,7 @@ pair's match-weight waterfall. Thin over :mod:`openilp.services.entities`, like 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -12,7 +13,7 @@ from openilp.core import OpenILP
 from openilp.security.actors import UserInfo
 from openilp.services import entities
 from openilp.web.actions import attempt
-from openilp.web.context import get_core
+from openilp.web.context import get_context, get_core
 from openilp.web.csrf import check_csrf
 from openilp.web.params import Id
 from openilp.web.rendering import render
@@ -117,4 +118,17 @@ def entity_page(
 ) -> Response:
     """One entity: the mentions the user may see, with provenance and links, and its lineage."""
     detail = entities.show_entity(core, user, entities.ShowEntityRequest(entity_id)).as_dict()
-    return render(request, "entities/detail.html", user=user, entity=detail)
+    points = [
+        {"lat": p["lat"], "lon": p["lon"], "label": p["label"]} for p in detail["places"] if p.get("lat") is not None
+    ]
+    boundary = core.boundaries.layer_for(user.agency_code)
+    return render(
+        request,
+        "entities/detail.html",
+        user=user,
+        entity=detail,
+        map_points=points,
+        map_points_json=json.dumps(points),
+        boundary_url=f"/api/v1/boundaries/{user.agency_code}.geojson" if boundary else "",
+        leaflet_available=get_context(request).leaflet_available,
+    )
