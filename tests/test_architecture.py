@@ -106,6 +106,9 @@ DOCUMENT_RETURNS = {
     "openilp/services/deconfliction/partner_answer.py:answer_partner_check": (
         "the federation protocol's answer to a partner's deconfliction check"
     ),
+    "openilp/services/deconfliction/partner_notices.py:answer_partner_closure": (
+        "the federation protocol's answer to a partner's notice that its events closed"
+    ),
 }
 _UNTYPED_RETURNS = {"dict[str, Any]", "Dict[str, Any]", "dict[str, object]", "dict"}
 

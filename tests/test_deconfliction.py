@@ -322,7 +322,7 @@ def test_json_api(engine: Engine, tmp_path: Path) -> None:
     (mine,) = client.get("/api/v1/deconfliction/events").json()["events"]
     assert mine["operation_name"] == "Lantern" and len(mine["conflicts"]) == 1
     closed = client.post(f"/api/v1/deconfliction/events/{mine['id']}/close", json={"outcome": "ended"})
-    assert closed.json() == {"event_id": mine["id"], "status": "ended"}
+    assert closed.json() == {"event_id": mine["id"], "status": "ended", "partners": {"notices": []}}
     login(client, "partner")
     assert client.get("/api/v1/deconfliction/events").status_code == 403
 

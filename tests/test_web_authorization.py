@@ -365,6 +365,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/federation/v1/search"): {"anonymous": 401, **_everyone(401)},
     ("POST", "/federation/v1/notices"): {"anonymous": 401, **_everyone(401)},
     ("POST", "/federation/v1/deconfliction/check"): {"anonymous": 401, **_everyone(401)},
+    ("POST", "/federation/v1/deconfliction/closed"): {"anonymous": 401, **_everyone(401)},
     # The analyst's federated search (signed-in, intel:search).
     ("POST", "/api/v1/federation/search"): {"anonymous": 401, **_only(_LE, 422)},
     ("GET", "/federation/search"): {"anonymous": 303, **_only(_LE)},

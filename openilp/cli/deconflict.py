@@ -4,20 +4,26 @@
 --radius 50 --start 2024-03-01T22:00:00+00:00 --end 2024-03-02T01:00:00+00:00 --contact-name "Sgt Diaz"
 --contact-phone "314-555-0100" --target "vehicle:ABC123"`` records the event and prints its conflicts
 (the other side's agency and point of contact only); ``list`` shows the agency's events and
-``cancel`` cancels (or, with ``--ended``, ends) one; ``purge`` erases the locations of events past
-the purge time. Thin shells over
+``cancel`` cancels (or, with ``--ended``, ends) one and tells partners told of its conflicts;
+``notify-partners`` sends the notices partners have not yet acknowledged; ``purge`` erases the
+locations of events past the purge time. Thin shells over
 :mod:`openilp.services.deconfliction`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from openilp.cli.common import acting_user, console, core, emit_json, fail, service
+
+if TYPE_CHECKING:
+    from openilp.services.deconfliction import PartnerNotice
 
 #: The ``openilp deconflict`` group (added by :mod:`openilp.cli.main`).
 app = typer.Typer(help="Officer-safety deconfliction: planned operations checked against every agency's.")
@@ -153,7 +159,8 @@ def cancel_command(
     reason: str = typer.Option("", "--reason", help="Why (kept in the audit log)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Cancel (or end) one of your agency's active events; it is no longer checked against."""
+    """Cancel (or end) one of your agency's active events; it is no longer checked against, and partners
+    told of its conflicts are sent a notice."""
     from openilp.services.deconfliction import CloseEventRequest, close_event
 
     actor = acting_user(user, PERMISSION)
@@ -163,6 +170,36 @@ def cancel_command(
         emit_json(result.as_dict())
         return
     console.print(f"event {result.event_id} {result.status}")
+    _print_notices(result.partners.notices)
+
+
+def _print_notices(notices: Sequence[PartnerNotice]) -> None:
+    for notice in notices:
+        if notice.told:
+            console.print(f"partner {notice.partner} told ({notice.events} event(s))", markup=False, soft_wrap=True)
+        else:
+            console.print(
+                f"partner {notice.partner} NOT YET TOLD ({notice.error}); "
+                "retried at the next notice or by 'openilp deconflict notify-partners'",
+                markup=False,
+                soft_wrap=True,
+            )
+
+
+@app.command("notify-partners")
+def notify_partners_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Send the pending notices that events were cancelled or ended to the partners not yet told (audited)."""
+    from openilp.services.deconfliction import notify_partners
+
+    result = service(lambda: notify_partners(core()))
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    if not result.notices:
+        console.print("no partner is waiting for a notice")
+    _print_notices(result.notices)
+    if result.pending:
+        raise typer.Exit(1)
 
 
 @app.command("purge")
@@ -205,7 +242,8 @@ def queue_command(
         table.add_row(
             str(c["conflict_id"]), c["found_at"], ", ".join(c["reasons"]), status, escape(sides[0]), escape(sides[1])
         )
-    console.print(table)
+    if result.conflicts or not result.partner_conflicts:
+        console.print(table)
     partners = Table("partner conflict", "found", "reasons", "status", "here (agency, type, contact)", "partner")
     for p in result.partner_conflicts:
         here, there = p["here"], p["partner_side"]

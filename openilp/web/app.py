@@ -32,6 +32,7 @@ from openilp import __version__
 from openilp.core import OpenILP
 from openilp.intel.markings import TLP_MEANINGS
 from openilp.services.accounts.audit_log import AnchorRequest, anchor_audit_log
+from openilp.services.deconfliction import notify_partners
 from openilp.services.federation import deliver_pending
 from openilp.web.auth import SignInGateMiddleware
 from openilp.web.bodylimit import BodySizeLimitMiddleware
@@ -78,11 +79,13 @@ async def anchor_on_schedule(core: OpenILP, interval_s: float) -> None:
 
 
 async def deliver_on_schedule(core: OpenILP, interval_s: float) -> None:
-    """Send pending correction and purge notices to partner instances every ``interval_s`` seconds."""
+    """Send pending correction and purge notices, and deconfliction closure notices, to partner instances
+    every ``interval_s`` seconds."""
     while True:
         await asyncio.sleep(interval_s)
         try:
             await run_in_threadpool(deliver_pending, core)
+            await run_in_threadpool(notify_partners, core)
         except Exception:  # a missing key or a dead partner must not stop the schedule
             log.exception("sending federation notices failed; retrying in %s s", interval_s)
 

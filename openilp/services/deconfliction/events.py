@@ -11,8 +11,8 @@
 * ``list_events``: the agency's events (active only unless asked), each with its conflicts, the
   other side again reduced to its agency and contact, and its conflicts with partner instances'
   events (``partner_conflicts``); an audited read.
-* ``close_event``: cancel or end one of the agency's active events (audited); a closed event is no
-  longer checked against.
+* ``close_event`` (:mod:`~openilp.services.deconfliction.closing`): cancel or end one of the
+  agency's active events; partners told of its conflicts are sent a notice.
 
 Places are compared in metres in an azimuthal equidistant projection centred on the new event
 (exact distances from its centre), so agencies with different analysis CRSs share one rule.
@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from openilp.core.contract import Request, Result, require
-from openilp.errors import NotFound
 from openilp.services.deconfliction.common import agency_names, leave_notice, permitted
 from openilp.services.deconfliction.federated import PartnerCheck, check_partners
 from openilp.services.deconfliction.partner_records import partner_conflicts_of_events
@@ -57,22 +56,16 @@ if TYPE_CHECKING:
     from openilp.security.actors import UserInfo
 
 __all__ = [
-    "CLOSE_OUTCOMES",
-    "CloseEventRequest",
     "ConflictNotice",
-    "EventClosed",
     "EventList",
     "EventSubmitted",
     "ListEventsRequest",
     "SubmitEventRequest",
-    "close_event",
     "list_events",
     "submit_event",
 ]
 
 PERMISSION = "deconfliction:submit"
-#: How an active event is closed.
-CLOSE_OUTCOMES = ("cancelled", "ended")
 #: Bounds of a request: the largest circle (metres), the longest window, the most targets.
 MAX_RADIUS_M = 5_000.0
 MAX_WINDOW = dt.timedelta(days=14)
@@ -445,47 +438,3 @@ def list_events(core: OpenILP, actor: UserInfo | None, request: ListEventsReques
             agency_id=actor.agency_id,
         )
     return EventList(events=tuple(out))
-
-
-@dataclass(frozen=True)
-class CloseEventRequest(Request):
-    """Cancel or end one of the agency's active events, with an optional reason."""
-
-    event_id: int
-    outcome: str = "cancelled"
-    reason: str = ""
-
-    def validate(self) -> CloseEventRequest:
-        require(self.outcome in CLOSE_OUTCOMES, f"outcome: choose {' or '.join(CLOSE_OUTCOMES)}")
-        require(len(self.reason) <= 1000, "reason: at most 1,000 characters")
-        return self
-
-
-@dataclass(frozen=True)
-class EventClosed(Result):
-    event_id: int
-    status: str
-
-
-def close_event(core: OpenILP, actor: UserInfo | None, request: CloseEventRequest) -> EventClosed:
-    """Cancel or end an active event of the actor's agency (audited); it is no longer checked against."""
-    from openilp.db.deconfliction_models import DeconflictionEvent
-
-    request = request.validate()
-    with core.unit_of_work(actor) as uow:
-        actor = permitted(uow, actor, PERMISSION, "cancel or end deconfliction events", "deconfliction_event")
-    with core.unit_of_work(actor) as uow:
-        row = uow.session.get(DeconflictionEvent, request.event_id)
-        if row is None or row.agency_id != actor.agency_id or row.status != "active":
-            raise NotFound(f"no active deconfliction event {request.event_id} in your agency")
-        row.status = request.outcome
-        row.closed_at = uow.now
-        row.closed_by_id = actor.id
-        uow.audit(
-            action=f"deconfliction_event_{request.outcome}",
-            object_type="deconfliction_event",
-            object_id=row.id,
-            details={"reason": request.reason.strip()},
-            agency_id=actor.agency_id,
-        )
-    return EventClosed(event_id=request.event_id, status=request.outcome)

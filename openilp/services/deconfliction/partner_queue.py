@@ -13,7 +13,8 @@ of the agency whose event it is (``deconfliction:waive``) may waive it under exi
 The planner of the event here is told each step, and a waiver alarms every watch officer; every
 step is audited (``partner_conflict_acknowledged``, ``partner_conflict_resolved``,
 ``partner_conflict_exigency_waiver``). The partner's watch centre works its own entry: the two
-centres agree by phone, from the contacts each holds.
+centres agree by phone, from the contacts each holds. When either event is cancelled or ended the
+entry becomes ``cancelled`` (:mod:`~openilp.services.deconfliction.partner_notices`).
 """
 
 from __future__ import annotations

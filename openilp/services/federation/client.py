@@ -24,7 +24,15 @@ from openilp.core import OpenILP, UnitOfWork
 from openilp.security.federation import load_private_key, sign_request
 from openilp.services.federation.partners import FederationError, instance_key_path
 
-__all__ = ["PartnerTarget", "CallOutcome", "signed_post", "fan_out", "audit_outgoing", "instance_private_key"]
+__all__ = [
+    "PartnerTarget",
+    "CallOutcome",
+    "signed_post",
+    "fan_out",
+    "fan_out_each",
+    "audit_outgoing",
+    "instance_private_key",
+]
 
 
 @dataclass(frozen=True)
@@ -115,8 +123,21 @@ def fan_out(
     timeout_s: float,
 ) -> list[CallOutcome]:
     """The same signed POST to every target in parallel; at most ``timeout_s`` seconds in all."""
-    if not targets:
+    return fan_out_each(core, [(target, payload) for target in targets], path, end_user=end_user, timeout_s=timeout_s)
+
+
+def fan_out_each(
+    core: OpenILP,
+    calls: Sequence[tuple[PartnerTarget, Mapping[str, Any]]],
+    path: str,
+    *,
+    end_user: str,
+    timeout_s: float,
+) -> list[CallOutcome]:
+    """A signed POST of its own payload to each target, in parallel; at most ``timeout_s`` seconds in all."""
+    if not calls:
         return []
+    targets = [target for target, _ in calls]
     key = instance_private_key(core)
     started = time.monotonic()
     # TLS verification only matters (and its certificate store is only loaded) for https partners.
@@ -129,7 +150,7 @@ def fan_out(
             pool.submit(
                 signed_post, core, key, target, path, payload, end_user=end_user, timeout_s=timeout_s, client=client
             ): target
-            for target in targets
+            for target, payload in calls
         }
         done, _ = wait(futures, timeout=timeout_s + 0.5, return_when=FIRST_EXCEPTION)
     finally:

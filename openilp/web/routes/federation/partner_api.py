@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from openilp.core import OpenILP
 from openilp.errors import ServiceError, status_code_for
-from openilp.services.deconfliction import answer_partner_check
+from openilp.services.deconfliction import answer_partner_check, answer_partner_closure
 from openilp.services.federation import IncomingCall, answer_hello, answer_notice, answer_search
 from openilp.web.context import get_core
 
@@ -65,3 +65,9 @@ async def notices(request: Request, core: OpenILP = Depends(get_core)) -> JSONRe
 async def deconfliction_check(request: Request, core: OpenILP = Depends(get_core)) -> JSONResponse:
     """A partner's planned event checked against this instance's active events (contacts only)."""
     return await _answer(answer_partner_check, core, await _call(request))
+
+
+@router.post("/deconfliction/closed")
+async def deconfliction_closed(request: Request, core: OpenILP = Depends(get_core)) -> JSONResponse:
+    """A partner's notice that events it told this instance of were cancelled or ended."""
+    return await _answer(answer_partner_closure, core, await _call(request))
