@@ -2,16 +2,54 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from pathlib import Path
 
 import pandas as pd
 from conftest import REPO_ROOT, shared_file
+from sqlalchemy import Engine
+from store_support import core_for
+from web_support import IncidentSpec, seed_agency, seed_incidents, seed_user
 
+from openilp.core import OpenILP
 from openilp.entities import normalise_persons
 from openilp.entities.mapping import load_person_mapping
+from openilp.services.entities import ImportPersonsRequest, import_persons
 
 FEBRL_MAPPING = REPO_ROOT / "docs" / "examples" / "febrl.toml"
+
+#: Call records naming phones, each maybe a party (suspect) to an incident by its complaint number.
+PHONES = """\
+[source]
+name = "cdr"
+kind = "phone"
+party_role = "suspect"
+[columns]
+record_id = "id"
+phone = "number"
+incident = "complaint"
+seen_on = "day"
+"""
+
+
+def seed_phone_case(engine: Engine, core_dir: Path, users: dict[str, str], cdr_rows: bytes) -> OpenILP:
+    """SLMPD with ``users`` (name -> role), burglary 24-000123 at 1200 MARKET ST on 5 January 2024,
+    and call records ``cdr_rows`` (``id,number,complaint,day``) imported as phone mentions."""
+    seed_agency(engine)
+    for name, role in users.items():
+        seed_user(engine, name, role)
+    burglary = IncidentSpec(
+        "burglary",
+        dt.datetime(2024, 1, 5, 3, 0, tzinfo=dt.UTC),
+        description="BURGLARY-RESIDENCE",
+        address="1200 MARKET ST",
+        extra={"source_record_id": "24-000123"},
+    )
+    seed_incidents(engine, "SLMPD", [burglary])
+    core = core_for(engine, core_dir)
+    import_persons(core, None, ImportPersonsRequest(PHONES, "cdr.csv", cdr_rows, agency="SLMPD"))
+    return core
 
 
 def febrl_path(number: int) -> Path:

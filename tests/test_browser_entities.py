@@ -9,16 +9,13 @@ Chromium through Playwright, Leaflet served from the app (built from npm); no re
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 
 import pytest
 from browser_support import BROWSER, PageLog, chromium, require_leaflet, serve, sign_in
 from conftest import shared_file
-from entities_support import FEBRL_MAPPING
+from entities_support import FEBRL_MAPPING, seed_phone_case
 from sqlalchemy import select
-from store_support import core_for
-from web_support import IncidentSpec, seed_agency, seed_incidents, seed_user
 
 from openilp.db import make_engine, migrate, session_scope
 from openilp.db.entity_models import EntityMention
@@ -30,6 +27,10 @@ from openilp.services.entities import (
     resolve_entities,
     resolve_things,
 )
+
+pytestmark = [*BROWSER, pytest.mark.realdata]
+#: A FEBRL 1 person with a duplicate (rec-122-org and rec-122-dup-0): "lachlan berry".
+KNOWN = "Lachlan Berr"
 
 pytestmark = [*BROWSER, pytest.mark.realdata]
 #: A FEBRL 1 person with a duplicate (rec-122-org and rec-122-dup-0): "lachlan berry".
@@ -54,24 +55,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
     data_dir = tmp_path_factory.mktemp("browser-entities")
     engine = make_engine(f"sqlite:///{data_dir / 'openilp.sqlite3'}")
     migrate(engine)
-    seed_agency(engine)
-    seed_user(engine, "ana", "analyst")
-    seed_incidents(
-        engine,
-        "SLMPD",
-        [
-            IncidentSpec(
-                "burglary",
-                dt.datetime(2024, 1, 5, 3, 0, tzinfo=dt.UTC),
-                description="BURGLARY-RESIDENCE",
-                address="1200 MARKET ST",
-                extra={"source_record_id": "24-000123"},
-            )
-        ],
-    )
-    core = core_for(engine, data_dir / "core")
     rows = b"id,number,complaint,day\nc1,314 555 0142,24-000123,2024-01-05\n"
-    import_persons(core, None, ImportPersonsRequest(PHONES, "cdr.csv", rows, agency="SLMPD"))
+    core = seed_phone_case(engine, data_dir / "core", {"ana": "analyst"}, rows)
     resolve_things(core, None, ResolveThingsRequest(agency="SLMPD"))
     febrl = ImportPersonsRequest(
         FEBRL_MAPPING.read_text(), "dataset1.csv", shared_file("febrl", "dataset1.csv").read_bytes()

@@ -3,14 +3,13 @@ the page; "do we already know this person?" on the intelligence record form."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 
 import pytest
+from entities_support import PHONES, seed_phone_case
 from sqlalchemy import Engine, select
-from store_support import core_for
-from web_support import IncidentSpec, login, make_client, seed_agency, seed_incidents, seed_user
+from web_support import login, make_client, seed_agency, seed_user
 
 from openilp.db import session_scope
 from openilp.db.entity_models import EntityMention
@@ -28,39 +27,11 @@ from openilp.services.intel.tips import TipRequest, submit_tip
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
-PHONES = """\
-[source]
-name = "cdr"
-kind = "phone"
-party_role = "suspect"
-[columns]
-record_id = "id"
-phone = "number"
-incident = "complaint"
-seen_on = "day"
-"""
-
 
 def _store(engine: Engine, tmp_path: Path) -> dict[str, object]:
-    seed_agency(engine)
-    for name, role in (("ana", "analyst"), ("off", "officer"), ("sup", "supervisor")):
-        seed_user(engine, name, role)
-    seed_incidents(
-        engine,
-        "SLMPD",
-        [
-            IncidentSpec(
-                "burglary",
-                dt.datetime(2024, 1, 5, 3, 0, tzinfo=dt.UTC),
-                description="BURGLARY-RESIDENCE",
-                address="1200 MARKET ST",
-                extra={"source_record_id": "24-000123"},
-            )
-        ],
-    )
-    core = core_for(engine, tmp_path / "core")
+    users = {"ana": "analyst", "off": "officer", "sup": "supervisor"}
     rows = b"id,number,complaint,day\nc1,314 555 0142,24-000123,2024-01-05\nc2,(314) 555-0142,,2024-02-10\n"
-    import_persons(core, None, ImportPersonsRequest(PHONES, "cdr.csv", rows, agency="SLMPD"))
+    core = seed_phone_case(engine, tmp_path / "core", users, rows)
     tip = submit_tip(
         core, None, TipRequest("SLMPD", "tip", "Slim sells from the corner; his cell is 314-555-0142.", None)
     )
