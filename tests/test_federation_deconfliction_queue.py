@@ -190,6 +190,24 @@ def test_the_watch_page_and_the_json_api_show_and_work_partner_conflicts(engine:
         )
         plan = client.get("/deconfliction")
         assert f"P{found.partner_conflict_id} COUNTY at partner county" in plan.text
+        assert "partner-conflicts" not in plan.text  # no waiver form for an officer without the role
+        # a supervisor of the city waives a second conflict from the planning page
+        kestrel = _plan(a, a.analyst, "Operation Kestrel", 200, start + 3.5 * HOUR)
+        (second,) = kestrel.partners.conflicts
+        _person(a, "city-sup", "supervisor")
+        login(client, "city-sup")
+        plan = client.get("/deconfliction")
+        action = f"/deconfliction/partner-conflicts/{second.partner_conflict_id}/waive"
+        assert f'action="{action}"' in plan.text
+        reason = "shots fired at the address, entry now"
+        waived = client.post(
+            action, data={"csrf_token": csrf_from(plan.text), "reason": reason}, follow_redirects=False
+        )
+        assert waived.status_code == 303 and waived.headers["location"] == "/deconfliction"
+        plan = client.get("/deconfliction")
+        assert f"P{second.partner_conflict_id} COUNTY at partner county" in plan.text
+        assert "resolved: proceed (exigency waiver)" in plan.text
+        assert _audit(a, "partner_conflict_exigency_waiver")[-1]["reason"] == reason
 
 
 def _actions(inst: Instance) -> list[dict[str, object]]:
