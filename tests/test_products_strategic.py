@@ -342,3 +342,85 @@ def test_a_protected_attribute_never_enters_the_assessment(
     core = core_for(store, tmp_path / "core")  # a fresh result cache
     with pytest.raises(ValueError, match="race"):
         strategic_assessment(core, None, StrategicAssessmentRequest("SLMPD", YEAR))
+
+
+def test_problems_evaluated_in_the_year_are_listed_with_their_stored_assessment(store: Engine, tmp_path: Path) -> None:
+    """A SARA problem evaluated in 2019 is listed with its newest stored assessment; one of 2017 is not.
+
+    Runs last: the problems it opens are part of every later assessment of the store.
+    """
+    from openilp.core.boundaries import BoundaryRegistry
+    from openilp.db import session_scope
+    from openilp.db.models import ProblemEvaluation
+    from openilp.services.accounts.records import user_by_username, user_info
+    from openilp.services.problems import OpenProblemRequest, open_problem
+
+    core = core_for(store, tmp_path / "core")
+    with Session(store) as session:
+        account = user_by_username(session, "strategic-analyst")
+        assert account is not None
+        analyst = user_info(session, account.id)
+    assert analyst is not None
+    layer = BoundaryRegistry.default().layer_for("SLMPD")
+    assert layer is not None
+    dutchtown = next(
+        f for f in json.loads(layer.path.read_text())["features"] if str(f["properties"]["NHD_NAME"]) == "Dutchtown"
+    )
+    opened = {}
+    for year in (YEAR, 2017):
+        request = OpenProblemRequest(
+            title=f"Burglary in Dutchtown, {year}",
+            categories=["burglary"],
+            target_reduction_pct=20.0,
+            baseline_start=dt.date(year - 1, 7, 1),
+            evaluation_start=dt.date(year, 1, 1),
+            evaluation_end=dt.date(year, 6, 30),
+            area=dutchtown["geometry"],
+            area_name="Dutchtown",
+        )
+        opened[year] = open_problem(core, analyst, request).id
+    counts = {"target": (117, 89), "control": (140, 138), "buffer": (95, 90), "control_buffer": (120, 118)}
+    older = wdd(treated=(117, 100), control=(140, 138))
+    newest = wdd(
+        treated=counts["target"],
+        control=counts["control"],
+        displacement=counts["buffer"],
+        displacement_control=counts["control_buffer"],
+    )
+    quotient = wdq(treated=counts["target"], control=counts["control"], displacement=counts["buffer"])
+    with session_scope(store) as session:
+        for problem_id in opened.values():
+            for when, result in ((dt.datetime(2019, 7, 5), older), (dt.datetime(2019, 7, 12), newest)):
+                report = {
+                    "counts": {name: {"pre": pre, "post": post} for name, (pre, post) in counts.items()},
+                    "wdd": result.as_dict(),
+                    "wdq": quotient.as_dict(),
+                }
+                session.add(
+                    ProblemEvaluation(
+                        problem_id=problem_id,
+                        kind="assessment",
+                        report=json.dumps(report),
+                        created_by_id=analyst.id,
+                        created_at=when.replace(tzinfo=dt.UTC),
+                    )
+                )
+    produced = strategic_assessment(core, analyst, StrategicAssessmentRequest("SLMPD", YEAR))
+    assert produced.content["problem_assessments"] == [
+        {
+            "id": opened[YEAR],
+            "title": f"Burglary in Dutchtown, {YEAR}",
+            "area_name": "Dutchtown",
+            "stage": "scanning",
+            "evaluation": f"{YEAR}-01-01 to {YEAR}-06-30",
+            "target_pre": 117.0,
+            "target_post": 89.0,
+            "wdd_estimate": round(newest.estimate, 1),
+            "wdd_p_value": round(newest.p_value, 4),
+            "wdq": round(float(quotient.wdq or 0.0), 2),
+            "wdq_interpretation": quotient.interpretation,
+        }
+    ]
+    text = _flat(produced.pdf)
+    assert f"Burglary in Dutchtown, {YEAR}" in text and "Burglary in Dutchtown, 2017" not in text
+    assert f"117 89 {newest.estimate:+.1f} {newest.p_value:.4f} {quotient.wdq:.2f}" in text
