@@ -216,6 +216,10 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     # has no disparity data, so the page says why and the JSON answers with the counts.
     ("GET", "/civil-rights/concentration"): {"anonymous": 303, **_only(_PLANNERS)},
     ("GET", "/api/v1/civil-rights/concentration.json"): {"anonymous": 401, **_only(_PLANNERS)},
+    # The live feedback check of issued lists (tests/test_feedback_check.py): planners; the page shows its form
+    # until sent, and the JSON refuses (400) since the matrix's store has no issued list.
+    ("GET", "/civil-rights/feedback"): {"anonymous": 303, **_only(_PLANNERS)},
+    ("GET", "/api/v1/civil-rights/feedback.json"): {"anonymous": 401, **_only(_PLANNERS, 400)},
     # Problems (SARA): tests/test_problems_web.py. No problem 1 exists: reads answer 404 to those permitted.
     ("GET", "/api/v1/problems"): {"anonymous": 401, **_only(INTERNAL)},
     ("POST", "/api/v1/problems"): {"anonymous": 401, **_only(_PROBLEM_WRITERS, 422)},

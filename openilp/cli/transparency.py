@@ -1,6 +1,7 @@
 """``openilp transparency``: the public transparency report (a thin shell over :mod:`openilp.services.transparency`);
 ``openilp concentration``: the concentration audit of issued lists (over
-:mod:`openilp.services.analysis.concentration`)."""
+:mod:`openilp.services.analysis.concentration`); ``openilp feedback-check``: the live feedback check
+of issued lists (over :mod:`openilp.services.analysis.feedback_check`)."""
 
 from __future__ import annotations
 
@@ -99,3 +100,47 @@ def concentration(
             console.print(escape(note))
     for why in {payload["why_no_residents"], payload["why_no_income"]} - {""}:
         console.print(escape(why), soft_wrap=True)
+
+
+@app.command("feedback-check")
+def feedback_check(
+    date_from: str = typer.Option(..., "--from", help="First shift day of the period (YYYY-MM-DD)."),
+    date_to: str = typer.Option(..., "--to", help="Last shift day of the period (YYYY-MM-DD)."),
+    agency: str = typer.Option("", "--agency", help="Agency code (default: the only agency in the store)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a summary."),
+) -> None:
+    """The live feedback check (Ensign et al. 2018) of the deployment lists issued for a period's shifts:
+    does last cycle's patrol share raise this cycle's forecast risk, reported crime aside?"""
+    from openilp.services.analysis.feedback_check import FeedbackRequest, LiveFeedbackAudit, live_feedback_audit
+    from openilp.services.analysis.incidents import parse_iso_date
+
+    def check() -> LiveFeedbackAudit:
+        request = FeedbackRequest(agency, parse_iso_date(date_from, "--from"), parse_iso_date(date_to, "--to"))
+        return live_feedback_audit(core(), None, request)
+
+    payload = service(check).as_dict()
+    if as_json:
+        emit_json(payload)
+        return
+    table = Table(
+        title=escape(f"{payload['agency']}: live feedback check, shifts {payload['date_from']} to {payload['date_to']}")
+    )
+    for column in ("measure", "value"):
+        table.add_column(column)
+    for label, key, shown in (
+        ("beta (patrol share)", "beta", "{:.4f}"),
+        ("standard error", "standard_error", "{:.4f}"),
+        ("one-sided p-value", "p_value", "{:.4f}"),
+        ("gamma (reported crime)", "gamma", "{:.4f}"),
+        ("observations", "observations", "{:,}"),
+        ("cycles", "cycles", "{:,}"),
+        ("areas", "areas", "{:,}"),
+        ("issued lists", "lists", "{:,}"),
+        ("alert", "alert", "{}"),
+    ):
+        value = payload[key]
+        table.add_row(label, "–" if value is None else shown.format(value))
+    console.print(table)
+    console.print(escape(payload["meaning"]), soft_wrap=True)
+    for note in payload["notes"]:
+        console.print(escape(note), soft_wrap=True)

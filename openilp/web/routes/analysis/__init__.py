@@ -11,7 +11,7 @@ what they share).
 * :mod:`~openilp.web.routes.analysis.forecast` — ``/api/v1/forecast/weekly.geojson``, ``/forecast``;
 * :mod:`~openilp.web.routes.analysis.tasking` — ``/api/v1/deploy.json``, ``/deploy``, ``/deploy/print``;
 * :mod:`~openilp.web.routes.analysis.civil_rights` — ``/api/v1/civil-rights/concentration.json``,
-  ``/civil-rights/concentration``;
+  ``/civil-rights/concentration``, ``/api/v1/civil-rights/feedback.json``, ``/civil-rights/feedback``;
 * ``/api/v1/jobs/{job_id}`` — progress of the analyses the pages run in the background
   (:func:`~openilp.web.routes.analysis.common.run_in_background`).
 """

@@ -1,8 +1,11 @@
-"""The concentration audit in the web app: ``GET /civil-rights/concentration`` and its JSON.
+"""The concentration audit and the live feedback check in the web app: ``GET /civil-rights/concentration``,
+``GET /civil-rights/feedback`` and their JSON.
 
-Both (``tasking:plan``: analysts and supervisors) call
-:func:`openilp.services.analysis.concentration.concentration_audit` over the lists issued for the
-shifts of a period (default: the last 365 days to today), and the audit is recorded.
+All (``tasking:plan``: analysts and supervisors) call a service over the lists issued for the shifts of
+a period (default: the last 365 days to today):
+:func:`openilp.services.analysis.concentration.concentration_audit` and
+:func:`openilp.services.analysis.feedback_check.live_feedback_audit`; each run is recorded. The
+feedback page shows its form until it is sent, since the check re-runs a forecast for every cycle.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from openilp.services.analysis.concentration import (
     ConcentrationRequest,
     concentration_audit,
 )
+from openilp.services.analysis.feedback_check import FeedbackRequest, LiveFeedbackAudit, live_feedback_audit
 from openilp.services.analysis.incidents import parse_iso_date
 from openilp.web.auth import require
 from openilp.web.context import get_core
@@ -81,5 +85,49 @@ def concentration_page(
         audit=audit,
         view=None if audit is None else audit.as_dict(),
         measures=MEASURES,
+        form=form,
+    )
+
+
+def _feedback_request(core: OpenILP, date_from: str, date_to: str) -> FeedbackRequest:
+    last = parse_iso_date(date_to, "to") or core.clock().date()
+    first = parse_iso_date(date_from, "from") or last - dt.timedelta(days=364)
+    return FeedbackRequest("", first, last)
+
+
+@api.get("/civil-rights/feedback.json")
+def feedback_json(
+    date_from: str = Query(default="", alias="from", max_length=10),
+    date_to: str = Query(default="", alias="to", max_length=10),
+    core: OpenILP = _CORE,
+    user: UserInfo = _PLANNER,
+) -> dict[str, Any]:
+    """The live feedback check of the lists issued for the period's shifts, as JSON (400 when refused)."""
+    return live_feedback_audit(core, user, _feedback_request(core, date_from, date_to)).as_dict()
+
+
+@pages.get("/civil-rights/feedback", response_class=HTMLResponse)
+def feedback_page(
+    request: Request,
+    date_from: str = Query(default="", alias="from", max_length=10),
+    date_to: str = Query(default="", alias="to", max_length=10),
+    core: OpenILP = _CORE,
+    user: UserInfo = _PLANNER,
+) -> Response:
+    """The page: the period's form and, once sent, the check with what it means."""
+    form = {"from": date_from, "to": date_to}
+    if not (date_from or date_to):
+        return render(request, "civil_rights_feedback.html", user=user, error=None, view=None, form=form)
+    run = run_for_page(lambda: live_feedback_audit(core, user, _feedback_request(core, date_from, date_to)))
+    check: LiveFeedbackAudit | None = run.value
+    if check is not None:
+        form = {"from": str(check.request.date_from), "to": str(check.request.date_to)}
+    return render(
+        request,
+        "civil_rights_feedback.html",
+        user=user,
+        status_code=run.status_code if check is None else 200,
+        error=run.error,
+        view=None if check is None else check.as_dict(),
         form=form,
     )
