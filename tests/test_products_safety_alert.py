@@ -3,7 +3,8 @@
 A record with handling code C marks every page with the code and the 28 CFR Part 23 caveat; its
 criminal subjects are shown and its non-criminal identifying information never; a restricted record
 is left out and named (redact) or refuses the alert (refuse); each read is audited with the purpose;
-the dissemination log lists the records the alert holds.
+the dissemination log lists the records the alert holds, and each record sent out has the sending
+in its own dissemination log.
 """
 
 from __future__ import annotations
@@ -172,3 +173,37 @@ def test_the_cli_builds_an_alert_as_a_user(
     finally:
         for cached in (common.settings, common.engine, common.core):
             cached.cache_clear()  # type: ignore[attr-defined]
+
+
+def test_sending_the_alert_writes_each_records_own_dissemination_log(
+    world: tuple[OpenILP, Cast, int, int], tmp_path: Path
+) -> None:
+    from openilp.services.intel.corrections import CorrectionRequest, correct_record
+    from openilp.services.intel.dissemination import disseminations_of, notifications_for
+
+    core, people, guarded, restricted = world
+    produced = safety_alert(core, people.analyst, _request(guarded, restricted))
+    reason = "north patrol briefing"
+    send_product(core, people.analyst, SendRequest(produced.product_id, "folder", str(tmp_path), reason))
+    entries = disseminations_of(core, people.analyst, guarded).rows()
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry["kind"] == "product" and entry["recipient"] == f"folder: {tmp_path}"
+    assert entry["reason"] == reason and entry["handling_conditions"] == CONDITIONS and entry["tlp"] == "TLP:AMBER"
+    assert entry["items"] == [f"product #{produced.product_id} (safety_alert, version 1): {produced.title}"[:300]]
+    # The restricted record never went out, so its log stays empty.
+    assert disseminations_of(core, people.analyst, restricted).rows() == []
+    # A failed sending releases nothing.
+    with pytest.raises(Exception, match="not delivered"):
+        send_product(
+            core, people.analyst, SendRequest(produced.product_id, "folder", str(tmp_path / "f.pdf" / "x"), reason)
+        )
+    assert len(disseminations_of(core, people.analyst, guarded).rows()) == 1
+    # A correction of the record asks the control official to advise the product's recipients.
+    correct_record(
+        core,
+        people.analyst,
+        CorrectionRequest(guarded, {"summary": "Supplies cocaine from a garage on Main St. (fixed)."}, "Typo fixed"),
+    )
+    messages = [n.message for n in notifications_for(core, people.analyst).notices]
+    assert any(f"folder: {tmp_path}" in m and "advise each of them by hand" in m for m in messages), messages

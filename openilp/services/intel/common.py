@@ -216,8 +216,9 @@ def notify_past_recipients(session: Session, record: IntelRecord, *, kind: str, 
             agency_id=record.agency_id,
             user_id=record.control_official_id,
             kind=f"{kind}_advise"[:40],
-            message=f"{message} Record #{record.id} was also released in an emergency to people outside the "
-            f"system: advise each of them by hand: {'; '.join(sorted(outside))}.",
+            message=f"{message} Record #{record.id} also went to people outside the system (an emergency "
+            f"release or a product sent by e-mail or to a folder): advise each of them by hand: "
+            f"{'; '.join(sorted(outside))}.",
             record_id=record.id,
             now=now,
         )

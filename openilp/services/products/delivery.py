@@ -2,9 +2,15 @@
 
 Every sending writes a row of the product dissemination log (who sent which version to whom, why,
 by which channel, which items, at which TLP level) and an audit entry, whether it arrived or not.
-A failed sending (the folder cannot be written, the mail server refuses or cannot be reached) is
-recorded as ``failed`` with the error and then raised as :class:`DeliveryFailed`: a schedule run
-from cron exits non-zero and prints why, nothing is swallowed.
+A product that holds intelligence records (an officer-safety alert) also writes, for each record on
+its pages, a row of that **record's** dissemination log (``kind`` "product": who, to whom, why, which
+product version, at which TLP level, with the record's handling conditions), exactly as a release
+does: the control official sees every sending of the record, and corrections and purges of the
+record advise the product's recipients. Downloads by signed-in users of the agency are not
+releases and write only the product's log. A failed sending (the folder cannot be written, the
+mail server refuses or cannot be reached) is recorded as ``failed`` with the error and then raised
+as :class:`DeliveryFailed`: a schedule run from cron exits non-zero and prints why, nothing is
+swallowed.
 
 E-mail goes through the SMTP server of the settings (``smtp_host``, ``smtp_port``,
 ``smtp_sender``); the subject carries the TLP level and the body the handling caveat, the PDF is
@@ -23,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from openilp.core import OpenILP, Request, Result
+from openilp.db.models import IntelDissemination, IntelRecord
 from openilp.db.product_models import Product, ProductDissemination
 from openilp.errors import InvalidRequest, NotPermitted, ServiceError
 from openilp.products.render import html_to_pdf
@@ -125,6 +132,38 @@ def _deliver(core: OpenILP, request: SendRequest, name: str, subject: str, body:
     return request.recipient
 
 
+def _log_record_releases(
+    session: Any,
+    record_ids: list[int],
+    actor: UserInfo | None,
+    request: SendRequest,
+    version_label: str,
+    tlp: str,
+    now: Any,
+) -> None:
+    """One row of each record's own dissemination log for a product sent outside the app."""
+    for record_id in record_ids:
+        record = session.get(IntelRecord, record_id)
+        if record is None:  # purged since the product was built: nothing of it is left to log
+            continue
+        session.add(
+            IntelDissemination(
+                record_id=record_id,
+                kind="product",
+                released_by_id=None if actor is None else actor.id,
+                recipient_agency_id=None,
+                recipient_user_id=None,
+                recipient_name=f"{request.channel}: {request.recipient}"[:200],
+                reason=request.reason[:500],
+                need_to_know=request.reason,
+                items=json.dumps([version_label]),
+                handling_conditions=record.handling_conditions or "",
+                released_at=now,
+                tlp=tlp,
+            )
+        )
+
+
 def send_product(core: OpenILP, actor: UserInfo | None, request: SendRequest, *, pdf: bytes | None = None) -> Sent:
     """Send a stored product version and log it (see the module docstring).
 
@@ -144,6 +183,8 @@ def send_product(core: OpenILP, actor: UserInfo | None, request: SendRequest, *,
             f"Sent because: {request.reason}\n"
         )
         html, items, tlp, agency_id = row.html, row.items, row.tlp, row.agency_id
+        record_ids = [int(i) for i in json.loads(row.content or "{}").get("record_ids", [])]
+        version_label = f"product #{row.id} ({row.kind}, version {row.version}): {row.title}"[:300]
     document = pdf if pdf is not None else html_to_pdf(html)[0]
     error = ""
     where = ""
@@ -166,7 +207,11 @@ def send_product(core: OpenILP, actor: UserInfo | None, request: SendRequest, *,
         )
         uow.session.add(entry)
         uow.session.flush()
+        if not error:
+            _log_record_releases(uow.session, record_ids, actor, request, version_label, tlp, uow.now)
         details: dict[str, Any] = {"channel": request.channel, "recipient": request.recipient, "tlp": tlp}
+        if record_ids and not error:
+            details["records"] = record_ids
         if error:
             details["error"] = error
         uow.audit(
