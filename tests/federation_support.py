@@ -153,7 +153,7 @@ def link(a: Instance, b: Instance, groups: tuple[str, ...] = ("metro-task-force"
 
 
 def approved_record(
-    inst: Instance, *, sensitivity: str, title: str, subjects: list[SubjectInput], summary: str = ""
+    inst: Instance, *, sensitivity: str, title: str, subjects: list[SubjectInput], summary: str = "", tlp: str = ""
 ) -> int:
     """An approved permanent record of ``inst``'s agency, its control official the analyst."""
     from intel_support import submission
@@ -168,6 +168,7 @@ def approved_record(
                 summary=summary or f"{title}: supplies cocaine to street dealers from a garage.",
                 sensitivity=sensitivity,
                 subjects=subjects,
+                tlp=tlp,
             )
         ),
     )

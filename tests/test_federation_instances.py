@@ -236,3 +236,22 @@ def test_an_undelivered_notice_is_retried_with_backoff(engine: Engine, tmp_path:
         assert 25 <= wait_s <= 35  # the first retry comes 30 s later
         assert deliver_pending(b.core) == DeliveryReport(0, 0, 0)  # not due yet
         assert _audit(b, "federation_notice_sent")[0]["status"] == "pending"
+
+
+def test_an_open_record_marked_tlp_red_answers_a_search_with_a_pointer_only(engine: Engine, tmp_path: Path) -> None:
+    """TLP:RED is for named recipients only: a search answer goes to whoever asked, so no summary."""
+    with instance("city", "CITY", tmp_path / "a", engine) as a, instance("county", "COUNTY", tmp_path / "b") as b:
+        link(a, b)
+        red = approved_record(b, sensitivity="open", title="Wiretap summary Falcon", subjects=JOHNNY, tlp="TLP:RED")
+        amber = approved_record(b, sensitivity="open", title="Garage cocaine supply", subjects=JOHNNY)
+        result = federated_search(a.core, a.analyst, FederatedSearchRequest("person", "johnny suspect", "case CT-8"))
+        kinds = {h.record_id: h.kind for h in result.hits}
+        assert kinds == {red: "pointer", amber: "summary"}
+        pointer = next(h for h in result.hits if h.record_id == red)
+        assert pointer.summary is None and "TLP:RED" in pointer.message
+        assert "Falcon" not in json.dumps(result.as_dict())
+        # Only the summary is a dissemination; the RED record was not released to anyone.
+        with b.core.unit_of_work(None) as uow:
+            released = uow.session.scalars(select(IntelDissemination.record_id)).all()
+        assert released == [amber]
+        assert _audit(b, "federation_search")[0]["red_pointers"] == 1

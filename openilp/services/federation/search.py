@@ -10,6 +10,8 @@ is never searched. Each matched record is answered **pointer-first by its sensit
 * ``open``: a summary (title, summary, criminal subjects, grading and handling code, owner and
   contact); the release is logged as a dissemination (kind ``federation``) and remembered as a
   share, so a later correction or purge reaches the partner;
+* ``open`` but marked ``TLP:RED`` (named recipients only): a pointer, never a summary, because an
+  answer to a search goes to whoever asked, not to a recipient the owner named;
 * ``agency_name_only``: a pointer only: "<agency> holds information; contact <control official>";
 * ``restricted``: nothing at all in the answer; the record's control official is notified
   (``restricted_hit``) with the partner, the end user and the purpose, and it is audited.
@@ -248,7 +250,7 @@ def answer_search(core: OpenILP, call: IncomingCall) -> dict[str, Any]:
         session, now = uow.session, uow.now
         requester = f"{caller.end_user} at partner {caller.partner_name}"
         hits: list[dict[str, Any]] = []
-        restricted = group_withheld = 0
+        restricted = group_withheld = red_pointers = 0
         records = matching_records(session, request.kind, request.query, now)
         reach = group_reach(session, [record.id for record in records])
         partner = session.get(FederationPartner, caller.partner_id)
@@ -283,7 +285,20 @@ def answer_search(core: OpenILP, call: IncomingCall) -> dict[str, Any]:
                 continue
             if len(hits) >= MAX_HITS:
                 continue
-            if record.sensitivity == "open":
+            if record.sensitivity == "open" and record.tlp == "TLP:RED":
+                red_pointers += 1
+                hits.append(
+                    {
+                        "kind": "pointer",
+                        "record_id": record.id,
+                        "agency": owner,
+                        "contact": contact,
+                        "message": f"{owner} holds information marked TLP:RED (named recipients only); "
+                        f"contact {contact}",
+                        "summary": None,
+                    }
+                )
+            elif record.sensitivity == "open":
                 _log_release(session, record, caller.partner_id, requester, purpose, request, now)
                 hits.append(
                     {
@@ -318,6 +333,7 @@ def answer_search(core: OpenILP, call: IncomingCall) -> dict[str, Any]:
                 "pointers": sum(h["kind"] == "pointer" for h in hits),
                 "restricted_withheld": restricted,
                 "group_withheld": group_withheld,
+                "red_pointers": red_pointers,
             },
         )
         return {"instance": instance_name(core), "hits": hits}
