@@ -84,11 +84,12 @@ def _flat(pdf: bytes) -> str:
     return " ".join(" ".join(page_texts(pdf)).split())
 
 
-def _count(engine: Engine, year: int) -> int:
-    """Incidents of SLMPD whose start lies in the local calendar year (what the trend service counts)."""
+def _count(engine: Engine, year: int, last: tuple[int, int] = (12, 31)) -> int:
+    """Incidents of SLMPD whose start lies in the local calendar year up to the day ``last`` (month, day),
+    what the trend service counts."""
     with Session(engine) as session:
         agency = session.scalars(select(Agency).where(Agency.code == "SLMPD")).one()
-        start, end = local_day_bounds(agency.timezone, dt.date(year, 1, 1), dt.date(year, 12, 31))
+        start, end = local_day_bounds(agency.timezone, dt.date(year, 1, 1), dt.date(year, *last))
         return int(
             session.scalar(
                 select(func.count())
@@ -342,6 +343,29 @@ def test_a_protected_attribute_never_enters_the_assessment(
     core = core_for(store, tmp_path / "core")  # a fresh result cache
     with pytest.raises(ValueError, match="race"):
         strategic_assessment(core, None, StrategicAssessmentRequest("SLMPD", YEAR))
+
+
+def test_a_year_the_data_stop_in_is_compared_over_the_same_days(engine: Engine, tmp_path: Path) -> None:
+    """With 2019 known to the end of March only, 2019 to the last day is compared with the same days of 2018."""
+    from openilp.services.analysis.common import latest_incident_date
+
+    monthly = DEMO_DATA_DIR / "stlouis" / "monthly"
+    first_quarter = [monthly / "2019" / f"{month}2019.csv.gz" for month in ("january", "february", "march")]
+    import_source(engine, load_source_spec("stlouis"), [monthly / "2018", *first_quarter])
+    core = core_for(engine, tmp_path)
+    produced = strategic_assessment(core, None, StrategicAssessmentRequest("SLMPD", YEAR, backtest_weeks=2))
+    content = produced.content
+    as_of = dt.date.fromisoformat(content["as_of"])
+    assert content["partial_year"] is True and as_of == latest_incident_date(engine, "SLMPD")
+    assert as_of.month == 3
+    assert content["totals"]["current"] == _count(engine, YEAR, (as_of.month, as_of.day))
+    assert content["totals"]["last_year"] == _count(engine, YEAR - 1, (as_of.month, as_of.day))
+    assert len(content["monthly"][str(YEAR)]) == 3 and len(content["monthly"][str(YEAR - 1)]) == 12
+    assert [(r["date_from"], r["date_to"]) for r in content["forecast_accuracy"]] == [
+        (str(as_of - dt.timedelta(days=13)), str(as_of))
+    ] * 2
+    text = _flat(produced.pdf)
+    assert f"The data end on {as_of}" in text and f"1 January to {as_of:%d %B} {YEAR}" in text
 
 
 def test_problems_evaluated_in_the_year_are_listed_with_their_stored_assessment(store: Engine, tmp_path: Path) -> None:

@@ -314,14 +314,20 @@ def monthly_chart(
     width_in: float = 6.5,
     height_in: float = 2.4,
 ) -> Figure:
-    """Counts per month (or any labelled period) as lines, one per series (this year, last year), in greys."""
+    """Counts per month (or any labelled period) as lines, one per series (this year, last year), in greys.
+
+    A series may be shorter than ``months`` (the year the data stop in): its line ends early.
+    """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(width_in, height_in))
     styles = (("-", "o", "#000000"), ("--", "s", "#606060"), (":", "^", "#909090"))
     positions = list(range(len(months)))
     for index, (label, counts) in enumerate(series.items()):
         line, marker, colour = styles[index % len(styles)]
-        ax.plot(positions, list(counts), linestyle=line, marker=marker, color=colour, markersize=3.5, label=label)
+        values = list(counts)[: len(positions)]  # a year the data stop in has fewer months
+        ax.plot(
+            positions[: len(values)], values, linestyle=line, marker=marker, color=colour, markersize=3.5, label=label
+        )
     ax.set_xticks(positions)
     ax.set_xticklabels(list(months), fontsize=7)
     ax.set_ylabel(ylabel, fontsize=8)

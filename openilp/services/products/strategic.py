@@ -437,7 +437,7 @@ def build_strategic_assessment(
 
     span = f"1 January to {as_of:%d %B} {year}" if partial else str(year)
     chart = monthly_chart(
-        list(MONTHS[: max(len(v) for v in monthly.values())]),
+        list(MONTHS),
         monthly,
         title=f"Incidents per month, {year} against {year - 1}",
     )
