@@ -195,7 +195,7 @@ def show_command(
     acting: str = _AS,
     as_json: bool = _JSON,
 ) -> None:
-    """One entity: its mentions (with provenance) and its lineage."""
+    """One entity: its mentions (with provenance), designated memberships (active designations) and lineage."""
     from openilp.services.entities import ShowEntityRequest, show_entity
 
     actor = _actor(acting, "entities:read")
@@ -211,7 +211,12 @@ def show_command(
     for column in ("mention", "source", "record", "name", "date of birth", "address", "file:line"):
         table.add_column(column)
     for m in detail.mentions:
-        where = f"{m.file_name}:{m.line_number}" if m.file_name else f"intel record {m.intel_record_id}"
+        if m.file_name:
+            where = f"{m.file_name}:{m.line_number}"
+        elif m.designation_id is not None:
+            where = f"designation {m.designation_id}"
+        else:
+            where = f"intel record {m.intel_record_id}"
         table.add_row(
             str(m.mention_id),
             *(escape(str(value or "")) for value in (m.source, m.source_record_id, m.display_name, m.date_of_birth)),
@@ -219,6 +224,18 @@ def show_command(
             escape(where),
         )
     console.print(table)
+    for title, rows, other in (
+        ("designated members", detail.members, "person"),
+        ("designated member of", detail.member_of, "organisation"),
+    ):
+        if rows:
+            console.print(f"{title}:", markup=False)
+        for row in rows:
+            console.print(
+                f"  {row[other]} (entity {row[f'{other}_entity_id']}): designation {row['designation_id']}, "
+                f"review due {row['review_due_on']}, purged by {row['expires_on']}",
+                markup=False,
+            )
     for event in detail.lineage:
         other = event["other_entity_id"] or ""
         console.print(f"  {event['occurred_at']}: {event['event']} {other} {event['reason']}", markup=False)

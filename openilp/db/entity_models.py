@@ -26,6 +26,7 @@ __all__ = [
     "EntityEvent",
     "EntityImport",
     "EntityResolutionRun",
+    "EntityMembership",
 ]
 
 #: What an entity or a mention can be.
@@ -120,6 +121,11 @@ class EntityMention(Base):
     tip_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id", ondelete="CASCADE"), nullable=True, index=True)
     #: The day the source recorded the mention (an arrest, a stop, a camera read), when it says.
     seen_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    #: The approved gang or enterprise designation that named this person or organisation
+    #: (``source`` "designation"); shown only to holders of ``designations:read`` while it is active.
+    designation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("designations.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id"), nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -202,3 +208,24 @@ class EntityResolutionRun(Base):
     review_pairs_opened: Mapped[int] = mapped_column(Integer)
     #: JSON: the Splink model (m and u of every level, the prior), for explanations.
     model: Mapped[str] = mapped_column(Text)
+
+
+class EntityMembership(Base):
+    """A person mention that is a designated member of an organisation mention.
+
+    Written only when a designation (:class:`openilp.db.models.Designation`) is approved, and
+    deleted when it is purged, rejected or expires: membership comes from documented criteria and a
+    second person's approval, never from association. It links mentions, not entities, so merges
+    and splits carry it to whichever entities the two mentions belong to.
+    """
+
+    __tablename__ = "entity_memberships"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    designation_id: Mapped[int] = mapped_column(ForeignKey("designations.id", ondelete="CASCADE"), unique=True)
+    person_mention_id: Mapped[int] = mapped_column(ForeignKey("entity_mentions.id", ondelete="CASCADE"), index=True)
+    organisation_mention_id: Mapped[int] = mapped_column(
+        ForeignKey("entity_mentions.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

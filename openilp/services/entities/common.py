@@ -121,6 +121,8 @@ class MentionSummary(Result):
     seen_on: dt.date | None
     x_m: float | None
     y_m: float | None
+    #: The designation that named this person or organisation (``source`` "designation").
+    designation_id: int | None = None
 
 
 def mention_summary(mention: EntityMention) -> MentionSummary:
@@ -156,4 +158,5 @@ def mention_summary(mention: EntityMention) -> MentionSummary:
         seen_on=mention.seen_on,
         x_m=mention.x_m,
         y_m=mention.y_m,
+        designation_id=mention.designation_id,
     )

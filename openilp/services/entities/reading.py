@@ -8,6 +8,9 @@
   record is approved and within its retention period (a pending, rejected, expired or purged
   record is invisible), and only when it names a criminal subject: non-criminal identifying
   information is never shown, never searched, never exported;
+* a person or organisation named by a gang or enterprise designation is seen only by holders of
+  ``designations:read`` while the designation is active (approved, not purged, rejected or
+  expired), like the designation list; its membership (:mod:`.memberships`) likewise;
 * an entity none of whose mentions the viewer may see does not exist for them (the same "not
   found" as a wrong id).
 
@@ -28,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from openilp.core import OpenILP, Request, Result, require
 from openilp.db.entity_models import Entity, EntityEvent, EntityMention
-from openilp.db.models import IntelRecord
+from openilp.db.models import Designation, IntelRecord
 from openilp.entities.normalize import clean_name, parse_date_of_birth
 from openilp.entities.things import (
     normalise_address,
@@ -42,6 +45,7 @@ from openilp.errors import NotFound
 from openilp.security.actors import UserInfo
 from openilp.services.entities.common import MentionSummary, agency_for, mention_summary
 from openilp.services.entities.common import require as require_permission
+from openilp.services.entities.memberships import may_see_memberships, memberships_of
 from openilp.services.entities.timeline import timeline_of
 
 __all__ = [
@@ -95,10 +99,20 @@ def visible_mentions(
             )
         )
     tips_ok = actor.can("tips:triage")
+    designation_ids = {m.designation_id for m in shown if m.designation_id is not None}
+    designated: set[int] = set()
+    if designation_ids and may_see_memberships(actor):
+        designated = set(
+            session.scalars(
+                select(Designation.id).where(Designation.id.in_(designation_ids), Designation.status == "active")
+            )
+        )
     return [
         m
         for m in shown
-        if (m.intel_record_id is None or m.intel_record_id in readable) and (m.tip_id is None or tips_ok)
+        if (m.intel_record_id is None or m.intel_record_id in readable)
+        and (m.tip_id is None or tips_ok)
+        and (m.designation_id is None or m.designation_id in designated)
     ]
 
 
@@ -126,6 +140,10 @@ class EntityDetail(Result):
     places: tuple[dict[str, Any], ...] = ()
     #: How many incidents, intelligence records, tips and files the visible mentions link to.
     linked: dict[str, int] | None = None
+    #: An organisation's designated members (active designations only; ``designations:read``).
+    members: tuple[dict[str, Any], ...] = ()
+    #: The organisations a person is a designated member of, with the designation, review date and link.
+    member_of: tuple[dict[str, Any], ...] = ()
 
 
 def show_entity(core: OpenILP, actor: UserInfo | None, request: ShowEntityRequest) -> EntityDetail:
@@ -149,12 +167,16 @@ def show_entity(core: OpenILP, actor: UserInfo | None, request: ShowEntityReques
             select(EntityEvent).where(EntityEvent.entity_id == entity.id).order_by(EntityEvent.id)
         ).all()
         timeline, places, linked = timeline_of(session, shown)
+        members, member_of = memberships_of(session, actor, entity, uow.now)
         uow.audit(
             action="entities_read",
             object_type="entity",
             object_id=entity.id,
             agency_id=entity.agency_id,
-            details={"mentions_shown": len(shown)},
+            details={
+                "mentions_shown": len(shown),
+                "memberships_shown": sorted({m["designation_id"] for m in (*members, *member_of)}),
+            },
         )
         return EntityDetail(
             entity_id=entity.id,
@@ -176,6 +198,8 @@ def show_entity(core: OpenILP, actor: UserInfo | None, request: ShowEntityReques
             timeline=tuple(timeline),
             places=tuple(places),
             linked=linked,
+            members=tuple(members),
+            member_of=tuple(member_of),
         )
 
 

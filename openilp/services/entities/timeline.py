@@ -3,9 +3,10 @@
 Each visible mention gives one timeline entry: the incident it is a party to (its complaint
 number, offence and start, the party's role), the intelligence record it comes from (the
 record's submission day; its content stays behind the record's own purpose-logged read), the tip
-that named it, or the file and line that gave it with the day the source recorded it. Places are
-the mentions' own (an address placed on the agency's blocks, in the agency's CRS, with its longitude
-and latitude for the map) and their incidents' map points.
+that named it, the approved designation that named it (its approval day), or the file and line
+that gave it with the day the source recorded it. Places are the mentions' own (an address
+placed on the agency's blocks, in the agency's CRS, with its longitude and latitude for the map)
+and their incidents' map points.
 Because the entries come only from visible mentions, a timeline never shows a record the viewer
 could not read.
 """
@@ -101,6 +102,13 @@ def timeline_of(
                 "what": f"{tip.kind} {tip.public_id}",
                 "link": f"/intel/tips/{tip.public_id}",
                 "record": f"tip:{tip.id}",
+            }
+        elif mention.designation_id is not None:
+            entry |= {
+                "date": _day(mention.seen_on),
+                "what": f"designation {mention.designation_id} approved ({mention.kind})",
+                "link": f"/networks/designations#designation-{mention.designation_id}",
+                "record": f"designation:{mention.designation_id}",
             }
         else:
             where = f"{mention.file_name}:{mention.line_number}" if mention.file_name else mention.source

@@ -5,14 +5,17 @@
   review date (within a year). A refused proposal is audited (``designation_refused``) with its
   reasons. Network association is never a criterion, and nothing in :mod:`.charts` designates anyone.
 * ``decide_designation``: a *second* supervisor or reviewer (never the proposer) approves the
-  proposal, which makes it active, or rejects it (its criteria deleted and the name blanked at
-  once). Either way the proposer is notified; an approval also gives the text of the written
-  notice the agency sends the person (what they are designated as, on which kinds of criteria, the
-  review and purge dates, and how to contest it), as California's AB 90 requires after the 2016
-  CalGang audit. Until approved, a proposal is listed only to those who may decide it.
+  proposal, which makes it active and links the person to the organisation as its member on the
+  entity pages (:mod:`openilp.services.entities.memberships`; no other path creates membership),
+  or rejects it (its criteria deleted and the name blanked at once). Either way the proposer is
+  notified; an approval also gives the text of the written notice the agency sends the person
+  (what they are designated as, on which kinds of criteria, the review and purge dates, and how to
+  contest it), as California's AB 90 requires after the 2016 CalGang audit. Until approved, a
+  proposal is listed only to those who may decide it.
 * ``review_designation``: keep it (a new review date) or end it (purged at once).
 * ``purge_expired_designations``: the daily job; a designation is purged five years after its
-  latest criterion: its criteria are deleted and the name blanked, a tombstone stays.
+  latest criterion: its criteria are deleted and the name blanked, a tombstone stays. Every purge
+  (rejection, review ending it, expiry) also deletes the membership and blanks its mentions.
 * ``list_designations``: the agency's active designations, those due for review first.
 
 Every step is in the audit log.
@@ -195,6 +198,7 @@ def decide_designation(core: OpenILP, actor: UserInfo | None, request: DecideDes
     from sqlalchemy import select
 
     from openilp.db.models import Agency, Designation, DesignationCriterion, Notification
+    from openilp.services.entities.memberships import record_membership
 
     actor = _permitted(actor, "designations:write", "decide designations")
     request = request.validate()
@@ -217,6 +221,7 @@ def decide_designation(core: OpenILP, actor: UserInfo | None, request: DecideDes
         notice = ""
         if request.decision == "approve":
             row.status, row.approved_by_id, row.approved_at = "active", actor.id, uow.now
+            record_membership(uow.session, row, actor.id, uow.now)
             agency = uow.session.get(Agency, row.agency_id)
             notice = _person_notice(row, codes, agency.name if agency is not None else "The agency")
             message = f"Designation {row.id} ({row.organisation}) was approved by {actor.username}."
@@ -250,8 +255,10 @@ def _purge(session: Session, row: Designation, now: dt.datetime) -> None:
     from sqlalchemy import delete
 
     from openilp.db.models import DesignationCriterion
+    from openilp.services.entities.memberships import end_membership
 
     session.execute(delete(DesignationCriterion).where(DesignationCriterion.designation_id == row.id))
+    end_membership(session, row.id, now)
     row.status = "purged"
     row.person_name = ""
     row.notes = ""
@@ -364,6 +371,7 @@ def list_designations(core: OpenILP, actor: UserInfo | None) -> DesignationList:
     from sqlalchemy import select
 
     from openilp.db.models import Designation, DesignationCriterion
+    from openilp.services.entities.memberships import membership_entities
 
     actor = _permitted(actor, "designations:read", "read designations")
     with core.unit_of_work(actor) as uow:
@@ -375,6 +383,7 @@ def list_designations(core: OpenILP, actor: UserInfo | None) -> DesignationList:
         ).all()
         out: list[dict[str, Any]] = []
         proposals: list[dict[str, Any]] = []
+        entities = membership_entities(uow.session, [row.id for row in rows if row.status == "active"])
         for row in rows:
             criteria = uow.session.scalars(
                 select(DesignationCriterion)
@@ -395,6 +404,7 @@ def list_designations(core: OpenILP, actor: UserInfo | None) -> DesignationList:
                     "criteria": [
                         {"code": c.code, "source": c.source, "observed_on": c.observed_on.isoformat()} for c in criteria
                     ],
+                    **entities.get(row.id, {"person_entity_id": None, "organisation_entity_id": None}),
                 }
             )
         uow.audit(
