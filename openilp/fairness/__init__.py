@@ -29,6 +29,7 @@ from openilp.fairness.harm import (
     HARM_WEIGHTS_VERSION,
     PublishedHarmWeights,
     harm_of,
+    harm_weights_from_toml,
     published_harm_weights,
 )
 from openilp.fairness.live import LiveFeedback, live_feedback_check
@@ -47,6 +48,7 @@ __all__ = [
     "PublishedHarmWeights",
     "concentration_table",
     "harm_of",
+    "harm_weights_from_toml",
     "inverse_propensity_sample",
     "live_feedback_check",
     "majority_areas",

@@ -18,12 +18,18 @@ deployment page names it beside the need-adjusted parity, and the public transpa
 the weights with their source (:func:`published_harm_weights`). A change of weights is a new version,
 never an edit of a published one.
 
+**An agency's own weights.** An agency's governance body replaces the defaults with a TOML file
+(:func:`harm_weights_from_toml`): a version name of its own, the source of the weights, and the
+days of each category it sets (the categories it does not list keep the defaults). Its plans then
+record that version, and its transparency report publishes those weights.
+
 >>> harm_of(["burglary", "homicide", "drugs"])
 array([ 120., 5475.,    0.])
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -37,6 +43,7 @@ __all__ = [
     "HARM_WEIGHT_VERSIONS",
     "PublishedHarmWeights",
     "harm_of",
+    "harm_weights_from_toml",
     "published_harm_weights",
 ]
 
@@ -104,6 +111,11 @@ class PublishedHarmWeights:
     def unweighted(self) -> tuple[str, ...]:
         return tuple(sorted(c for c, d in self.days if d <= 0))
 
+    @property
+    def table(self) -> dict[str, float]:
+        """Category -> days, for :func:`harm_of`."""
+        return dict(self.days)
+
 
 def published_harm_weights(version: str = HARM_WEIGHTS_VERSION) -> PublishedHarmWeights:
     """The weights of ``version`` (default: in force) with their source (KeyError for an unknown version).
@@ -114,6 +126,58 @@ def published_harm_weights(version: str = HARM_WEIGHTS_VERSION) -> PublishedHarm
     """
     table = HARM_WEIGHT_VERSIONS[version]
     return PublishedHarmWeights(version, HARM_WEIGHTS_SOURCE, tuple(sorted(table.items())))
+
+
+#: Longest harm weight accepted, days (a life sentence's order of magnitude: 100 years).
+MAX_HARM_DAYS = 36_500.0
+
+
+def harm_weights_from_toml(text: str, *, name: str = "harm weights") -> PublishedHarmWeights:
+    r"""An agency's harm weights from TOML text (ValueError naming the key and the fix).
+
+    ``version`` names the agency's weights (never a built-in version's name), ``source`` says where
+    they come from (at least 20 characters), and ``[days]`` gives days per category; categories it
+    leaves out keep the defaults of :data:`HARM_DAYS`.
+
+    >>> weights = harm_weights_from_toml(
+    ...     'version = "SLMPD-harm-2026"\n'
+    ...     'source = "Board of Police Commissioners, resolution 2026-04: Cambridge CHI 2020 table"\n'
+    ...     '[days]\nburglary = 150\nlarceny = 3.5\n'
+    ... )
+    >>> weights.version, weights.table["burglary"], weights.table["homicide"]
+    ('SLMPD-harm-2026', 150.0, 5475.0)
+    >>> harm_weights_from_toml('version = "x-1"\nsource = "a board resolution of 2026"\n[days]\nburglar = 1\n')
+    Traceback (most recent call last):
+    ...
+    ValueError: harm weights: [days] burglar is not a category (categories: aggravated_assault, arson, ...)
+    """
+    try:
+        values = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{name}: not valid TOML ({exc})") from exc
+    unknown = sorted(set(values) - {"version", "source", "days"})
+    if unknown:
+        raise ValueError(f"{name}: unknown key(s) {', '.join(unknown)} (use version, source and [days])")
+    version = str(values.get("version", "")).strip()
+    if not version or len(version) > 60:
+        raise ValueError(f"{name}: give version, the name of these weights (1 to 60 characters)")
+    if version in HARM_WEIGHT_VERSIONS:
+        raise ValueError(f"{name}: version {version!r} is a built-in version; name the agency's weights")
+    source = " ".join(str(values.get("source", "")).split())
+    if len(source) < 20:
+        raise ValueError(f"{name}: give source: who set these weights and from what (at least 20 characters)")
+    days = values.get("days")
+    if not isinstance(days, dict) or not days:
+        raise ValueError(f"{name}: give a [days] table of days per category")
+    table = dict(HARM_DAYS)
+    for category, value in days.items():
+        if category not in HARM_DAYS:
+            known = ", ".join(sorted(HARM_DAYS)[:2])
+            raise ValueError(f"{name}: [days] {category} is not a category (categories: {known}, ...)")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_HARM_DAYS:
+            raise ValueError(f"{name}: [days] {category} must be a number of days from 0 to {MAX_HARM_DAYS:,.0f}")
+        table[category] = float(value)
+    return PublishedHarmWeights(version, source, tuple(sorted(table.items())))
 
 
 def harm_of(categories: Sequence[str | None], weights: Mapping[str, float] | None = None) -> NDArray[np.float64]:

@@ -54,7 +54,15 @@ from openilp.core import OpenILP, Request, Result, plain
 from openilp.core.dates import require_day
 from openilp.db.models import Agency
 from openilp.errors import InvalidRequest
-from openilp.fairness import HARM_WEIGHTS_VERSION, ProxyAudit, harm_of, majority_areas, proxy_auc
+from openilp.fairness import (
+    ProxyAudit,
+    PublishedHarmWeights,
+    harm_of,
+    harm_weights_from_toml,
+    majority_areas,
+    proxy_auc,
+    published_harm_weights,
+)
 from openilp.security.actors import UserInfo
 from openilp.services.analysis.common import cached, check_day, latest_incident_date, reader_agency
 from openilp.services.analysis.events import EventQuery, block_addresses_in_squares, incident_labels, load_events
@@ -184,6 +192,23 @@ def disparity_source_for(data_dir: str | Path, agency_code: str) -> tuple[Dispar
         return None, f"the disparity configuration is unusable: {exc}"
 
 
+def agency_harm_weights(data_dir: str | Path, agency_code: str) -> PublishedHarmWeights:
+    """The harm weights in force for an agency: ``<data_dir>/harm/<CODE>.toml`` when its governance
+    body set its own (:func:`openilp.fairness.harm_weights_from_toml`), else the published defaults.
+
+    An unusable file is an error (InvalidRequest naming the file and the key), never a silent fall back
+    to the defaults: need-adjusted parity is published, so it must be computed with the weights the
+    agency believes are in force.
+    """
+    path = Path(data_dir) / "harm" / f"{agency_code}.toml"
+    if not path.is_file():
+        return published_harm_weights()
+    try:
+        return harm_weights_from_toml(path.read_text(encoding="utf-8"), name=f"harm/{agency_code}.toml")
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from exc
+
+
 @dataclass
 class Deployment:
     """A shift's plan with everything shown beside it: labelled places, alert zones, the disparity check."""
@@ -206,6 +231,12 @@ class Deployment:
     disparity_error: str = ""
     #: Proxy leakage of the forecast's neighbourhood scores (None without demographic data).
     proxy: ProxyAudit | None = None
+    #: The harm weights the need-adjusted parity used (the agency's, or the published defaults).
+    harm_weights: PublishedHarmWeights = field(default_factory=published_harm_weights)
+
+    @property
+    def harm_weights_version(self) -> str:
+        return self.harm_weights.version
 
     def schedule_rows(self, shift_start: dt.time | None = None) -> list[dict[str, Any]]:
         """The visits in order: round, position, place number and the round's window (minutes from the
@@ -243,7 +274,7 @@ class Deployment:
             "near_repeat_alert_zones": None if self.alerts is None else self.alert_zone_count,
             "alert_cells": self.alert_cells,
             "disparity": self.disparity.to_dict() if self.disparity else None,
-            "harm_weights": HARM_WEIGHTS_VERSION if self.disparity else None,
+            "harm_weights": self.harm_weights_version if self.disparity else None,
             "proxy": self.proxy.as_dict() if self.proxy else None,
             "notes": self.notes,
         }
@@ -363,6 +394,7 @@ def _plan_shift(
     population_column: str | None = None,
     seed: int | None = None,
     keep_list_without_disparity: bool = False,
+    harm_weights: PublishedHarmWeights | None = None,
 ) -> Deployment:
     """Forecast, find the alert cells, plan the shift, label it and audit it (module docstring).
 
@@ -376,8 +408,10 @@ def _plan_shift(
     ``keep_list_without_disparity`` leave the list without its check and say why in
     ``disparity_error``. The visiting order is drawn with
     ``seed``, by default the shift's date (a new order every day, the same list when it is remade).
+    ``harm_weights`` weigh the need of need-adjusted parity (default: the published defaults).
     """
     engine = core.engine
+    weights = harm_weights or published_harm_weights()
     forecast = run_forecast(
         core,
         None,
@@ -482,6 +516,7 @@ def _plan_shift(
                 group_columns=group_columns,
                 population_path=population_path,
                 population_column=population_column,
+                harm_weights=weights,
             )
         except (ValueError, KeyError) as exc:  # unusable demographic data: the list stands, the audit cannot run
             if not keep_list_without_disparity:
@@ -498,6 +533,7 @@ def _plan_shift(
         revisit_every_minutes=revisit_every_minutes,
         alert_cells=sorted(alert_cells),
         notes=notes,
+        harm_weights=weights,
         disparity_error=disparity_error,
     )
 
@@ -599,6 +635,7 @@ def _disparity(
     group_columns: tuple[str, ...],
     population_path: str | Path | None,
     population_column: str | None,
+    harm_weights: PublishedHarmWeights,
 ) -> DisparityReport:
     """The audit of a finished plan: patrol minutes and the year's reported harm by neighbourhood."""
     areas = PolygonAreas.from_geojson(Path(neighbourhoods_path), id_property=neighbourhood_id, target_crs=grid.crs)
@@ -620,10 +657,10 @@ def _disparity(
         ),
     )
     event_area = areas.assign(events["x_m"].to_numpy(dtype=float), events["y_m"].to_numpy(dtype=float))
-    # Need is reported harm: each reported incident weighted by its category's harm (days, the published
-    # weights in force, HARM_WEIGHTS_VERSION, modelled on the Cambridge Crime Harm Index); when no
+    # Need is reported harm: each reported incident weighted by its category's harm (days: the agency's
+    # weights in force, or the published defaults modelled on the Cambridge Crime Harm Index); when no
     # category of the plan has a harm weight, each incident counts one.
-    harm = harm_of(events["category"].tolist())
+    harm = harm_of(events["category"].tolist(), harm_weights.table)
     if not harm.any():
         harm = np.ones(len(events))
     inside = event_area >= 0
@@ -864,9 +901,11 @@ def _shift(core: OpenILP, request: DeployRequest, disparity: DisparitySource | N
             population_path=disparity.population_path if disparity else None,
             population_column=disparity.population_column if disparity else None,
             keep_list_without_disparity=not strict,
+            harm_weights=weights,
         )
 
-    key = (request, disparity, str(neighbourhoods))
+    weights = agency_harm_weights(core.settings.data_dir, request.agency_code)
+    key = (request, disparity, str(neighbourhoods), weights)
     return cached(core, "deployment", request.agency_code, key, compute), why_not
 
 
@@ -908,7 +947,7 @@ def _audit_details(request: DeployRequest, result: Deployment) -> dict[str, obje
         "flagged_groups": []
         if report is None
         else [g.group for g in report.groups if g.population_ratio_flag or g.crime_ratio_flag],
-        "harm_weights": None if report is None else HARM_WEIGHTS_VERSION,
+        "harm_weights": None if report is None else result.harm_weights_version,
     }
 
 

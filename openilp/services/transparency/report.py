@@ -44,6 +44,7 @@ from openilp.services.analysis.concentration import (
     ConcentrationRequest,
     concentration_of_issued_lists,
 )
+from openilp.services.analysis.tasking import agency_harm_weights
 
 __all__ = [
     "SUPPRESS_BELOW",
@@ -284,8 +285,12 @@ def transparency_report(core: OpenILP, actor: UserInfo | None, request: Transpar
         rows.append(("Models in use", f"{method}: measured out-of-sample accuracy", accuracy[method]))
     rows.append(("Models in use", "runaway-feedback test (Ensign et al. 2018)", "passed: " + FEEDBACK_TEST))
     rows += concentration_rows(concentration)
-    weights = published_harm_weights()
     harm = "Harm weights (need-adjusted parity)"
+    try:
+        weights = agency_harm_weights(core.settings.data_dir, agency.code)
+    except InvalidRequest as exc:  # published as such: the plans cannot run with these weights either
+        weights = published_harm_weights()
+        rows.append((harm, "the agency's own weights", f"not usable: {exc}"))
     rows.append((harm, "version in force", f"{weights.version}: {weights.source}"))
     rows += [(harm, category, f"{days:,g} days") for category, days in weights.weighted]
     rows.append((harm, "categories weighing nothing", "0 days: " + ", ".join(weights.unweighted)))

@@ -35,7 +35,6 @@ from openilp.analysis.forecast import FORECASTERS
 from openilp.constants import CATEGORY_SETS, DEFAULT_FORECAST_METHOD
 from openilp.core import OpenILP
 from openilp.errors import InvalidRequest
-from openilp.fairness import published_harm_weights
 from openilp.security.actors import UserInfo
 from openilp.security.roles import has_permission
 from openilp.services.analysis.common import latest_day
@@ -204,7 +203,7 @@ def _view(result: DeploymentResult, agency_code: str) -> dict[str, Any]:
         "places": plan.places,
         "rounds": rounds,
         "report": plan.disparity,
-        "harm_weights": published_harm_weights(),
+        "harm_weights": plan.harm_weights,
         "why_no_disparity": result.why_no_disparity,
         "alerts_facts": (plan.alerts or {}).get("analysis"),
         "map_data": {"cells": {"type": "FeatureCollection", "features": plan.cells["features"]}, "alerts": plan.alerts},
