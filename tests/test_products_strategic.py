@@ -282,13 +282,15 @@ def test_the_command_line_and_the_web_app_make_the_same_product(
     for cached in (common.settings, common.engine, common.core):
         cached.cache_clear()  # type: ignore[attr-defined]
     try:
-        target = tmp_path / "strategic.pdf"
-        result = runner.invoke(
-            app, ["products", "strategic", "--agency", "SLMPD", "--year", str(YEAR), "-o", str(target), "--json"]
-        )
+        target, html = tmp_path / "strategic.pdf", tmp_path / "strategic.html"
+        arguments = ["products", "strategic", "--agency", "SLMPD", "--year", str(YEAR), "-o", str(target)]
+        result = runner.invoke(app, [*arguments, "--html", str(html), "--json"])
         assert result.exit_code == 0, result.output
         cli = json.loads(result.output)
         assert target.read_bytes()[:5] == b"%PDF-" and cli["delivered_to"] == [str(target)]
+        page = html.read_text(encoding="utf-8")
+        assert "<h1" in page and f"Strategic assessment {YEAR}" in page and MARKING in page
+        assert f'alt="Chart: Incidents per month, {YEAR} against {YEAR - 1}.' in page
         missing = runner.invoke(app, ["products", "strategic", "--agency", "SLMPD", "--year", "2023", "-o", "x.pdf"])
         assert missing.exit_code == 1 and "no incidents in 2023" in missing.output
     finally:
