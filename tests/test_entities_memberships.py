@@ -21,15 +21,17 @@ from openilp.cli.main import app as cli_app
 from openilp.core import OpenILP
 from openilp.db import session_scope
 from openilp.db.engine import alembic_config, migrate
-from openilp.db.entity_models import EntityMembership, EntityMention
+from openilp.db.entity_models import EntityMembership, EntityMention, EntityReviewPair
 from openilp.errors import NotFound
 from openilp.intel.rules import SubjectInput
 from openilp.security import roles
 from openilp.services.entities import (
+    DecideRequest,
     ExportRequest,
     ResolveThingsRequest,
     SearchEntitiesRequest,
     ShowEntityRequest,
+    decide_pair,
     export_mentions,
     resolve_things,
     search_entities,
@@ -113,6 +115,7 @@ def test_an_active_designation_shows_membership_both_ways(
     ]
     assert organisation.members[0]["review_due_on"] == REVIEW.isoformat() and organisation.member_of == ()
     assert {m.source for m in organisation.mentions} == {"intel", "designation"}
+    assert any(f"designation {designation} approved" in e["reason"] for e in organisation.lineage)
     bob = show_entity(core, people.officer, ShowEntityRequest(member))
     assert bob.kind == "person" and bob.members == ()
     (entry,) = bob.member_of
@@ -185,6 +188,20 @@ def test_a_purge_removes_the_membership_from_every_view(
     member = list_designations(core, people.officer).designations[0]["person_entity_id"]
     hits = search_entities(core, people.officer, SearchEntitiesRequest(name="Bob Broker")).hits
     assert member in {h["entity_id"] for h in hits}
+    with session_scope(engine) as session:  # an open review pair with another Bob, withdrawn by the purge
+        bobs = session.scalars(
+            select(EntityMention.id).where(EntityMention.display_name == "Bob Broker").order_by(EntityMention.id)
+        ).all()
+        record_bob, designated_bob = bobs[-2], bobs[-1]
+        session.add(
+            EntityReviewPair(
+                agency_id=people.officer.agency_id,
+                mention_low_id=record_bob,
+                mention_high_id=designated_bob,
+                match_probability=0.8,
+                match_weight=2.0,
+            )
+        )
     if ending == "review":
         review_designation(
             core, people.reviewer, ReviewDesignationRequest(designation, "end", "Informant withdrew the report.")
@@ -194,11 +211,12 @@ def test_a_purge_removes_the_membership_from_every_view(
         purged = at(core, later, lambda: purge_expired_designations(core, None, PurgeDesignationsRequest()))
         assert purged.purged == (designation,)
 
-    assert _count(engine, EntityMembership) == 0
+    assert _count(engine, EntityMembership) == 0 and _count(engine, EntityReviewPair) == 0
     assert _designation_mentions(engine) == [("person", "", False, None), ("organisation", "", False, None)]
     for viewer in (people.officer, people.reviewer, None):
         organisation = show_entity(core, viewer, ShowEntityRequest(crew))
         assert organisation.members == () and {m.source for m in organisation.mentions} == {"intel"}
+        assert not any("designation" in e["reason"] for e in organisation.lineage)
         with pytest.raises(NotFound):
             show_entity(core, viewer, ShowEntityRequest(member))
         hits = search_entities(core, viewer, SearchEntitiesRequest(name="Bob Broker", agency="SLMPD")).hits
@@ -223,6 +241,7 @@ def test_a_viewer_who_may_not_read_designations_sees_no_membership(
 
     organisation = show_entity(core, officer, ShowEntityRequest(crew))
     assert organisation.members == () and {m.source for m in organisation.mentions} == {"intel"}
+    assert not any("designation" in e["reason"] for e in organisation.lineage)  # not even in the lineage
     with pytest.raises(NotFound):
         show_entity(core, officer, ShowEntityRequest(member))  # known only through the designation
     hits = search_entities(core, officer, SearchEntitiesRequest(name="Bob Broker")).hits
@@ -262,6 +281,38 @@ def test_network_association_alone_never_creates_a_membership(
     assert named == ["Carl Courier"]
     assert [kind for kind, name, *_ in _designation_mentions(engine) if name == "Bob Broker"] == []
     assert _count(engine, EntityMembership) == 1
+
+
+def test_a_review_decision_carries_the_membership_to_the_merged_entity(
+    engine: Engine, world: tuple[OpenILP, Cast, dict[str, int]]
+) -> None:
+    """Two designations of "Bob Broker" give two person entities (a name alone never joins people);
+    a reviewer's match merges them, and both memberships follow the mentions to the survivor."""
+    core, people, _ = world
+    first = _approve(engine, core, people, "Bob Broker")
+    second = _approve(engine, core, people, "Bob Broker", organisation="Southside Holdings LLC")
+    entities = {d["id"]: d["person_entity_id"] for d in list_designations(core, people.officer).designations}
+    assert entities[first] != entities[second]
+    with session_scope(engine) as session:
+        low, high = session.scalars(
+            select(EntityMembership.person_mention_id).order_by(EntityMembership.person_mention_id)
+        ).all()
+        pair = EntityReviewPair(
+            agency_id=people.reviewer.agency_id,
+            mention_low_id=low,
+            mention_high_id=high,
+            match_probability=0.9,
+            match_weight=3.2,
+        )
+        session.add(pair)
+        session.flush()
+        pair_id = pair.id
+    decided = decide_pair(core, people.reviewer, DecideRequest(pair_id, "match", "Same booking number on both."))
+    assert decided.effect == "merged"
+    survivor = min(entities.values())
+    merged = show_entity(core, people.officer, ShowEntityRequest(survivor))
+    assert sorted(m["designation_id"] for m in merged.member_of) == [first, second]
+    assert {m["organisation"] for m in merged.member_of} == {"North Side Crew", "Southside Holdings LLC"}
 
 
 def test_the_membership_migration_downgrades_and_upgrades(engine: Engine) -> None:

@@ -14,7 +14,8 @@ anything the link chart draws creates no membership.
   mentions. An ``entity_memberships`` row links the two mentions, so merges and splits carry it.
 * :func:`end_membership` — called when a designation is purged, rejected or expires: the row is
   deleted and both mentions are blanked (name, fields and entity cleared, never searchable), as
-  the designation itself is; only the provenance of the tombstone stays.
+  the designation itself is, and their undecided review pairs are withdrawn; only the provenance
+  of the tombstone stays.
 * :func:`memberships_of` — the members of an organisation entity and the organisations a person
   entity is a designated member of, for a viewer holding ``designations:read`` (the same rule as
   the designation list); everyone else learns nothing, not even that a membership exists.
@@ -25,10 +26,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from openilp.db.entity_models import Entity, EntityEvent, EntityMembership, EntityMention
+from openilp.db.entity_models import Entity, EntityEvent, EntityMembership, EntityMention, EntityReviewPair
 from openilp.db.models import Designation
 from openilp.entities.subjects import content_hash, mention_fields_from_subject
 from openilp.security.actors import UserInfo
@@ -170,6 +171,14 @@ def end_membership(session: Session, designation_id: int, now: dt.datetime) -> i
         mention.entity_id = None
         mention.content_hash = content_hash(dict(_BLANK))
         mention.updated_at = now
+    ids = [mention.id for mention in mentions]
+    if ids:
+        session.execute(
+            delete(EntityReviewPair).where(
+                EntityReviewPair.decision.is_(None),
+                or_(EntityReviewPair.mention_low_id.in_(ids), EntityReviewPair.mention_high_id.in_(ids)),
+            )
+        )
     return len(mentions)
 
 

@@ -116,6 +116,22 @@ def visible_mentions(
     ]
 
 
+def _lineage_shown(session: Session, events: Sequence[EntityEvent], shown_ids: set[int]) -> list[EntityEvent]:
+    """The lineage without the events of designation mentions the viewer may not see (or that were
+    purged): the lineage must not tell that a designation exists or existed."""
+    event_mentions = {e.mention_id for e in events if e.mention_id is not None} - shown_ids
+    hidden: set[int] = set()
+    if event_mentions:
+        hidden = set(
+            session.scalars(
+                select(EntityMention.id).where(
+                    EntityMention.id.in_(event_mentions), EntityMention.designation_id.is_not(None)
+                )
+            )
+        )
+    return [e for e in events if e.mention_id not in hidden]
+
+
 @dataclass(frozen=True)
 class ShowEntityRequest(Request):
     entity_id: int
@@ -166,6 +182,7 @@ def show_entity(core: OpenILP, actor: UserInfo | None, request: ShowEntityReques
         events = session.scalars(
             select(EntityEvent).where(EntityEvent.entity_id == entity.id).order_by(EntityEvent.id)
         ).all()
+        events = _lineage_shown(session, events, {m.id for m in shown})
         timeline, places, linked = timeline_of(session, shown)
         members, member_of = memberships_of(session, actor, entity, uow.now)
         uow.audit(
