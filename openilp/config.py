@@ -73,6 +73,9 @@ SETTING_DOCS: dict[str, str] = {
     "without it (the answer names who did not answer).",
     "federation_delivery_interval_s": "Seconds between the web app's sends of pending correction and purge notices "
     "to partner instances (retried with backoff); 0 turns the schedule off (then run 'openilp federation deliver').",
+    "products_folder": "Folder the web app's Send (folder channel) writes products to; {agency} in it is replaced "
+    "by the agency code (e.g. /srv/products/{agency}), and the folder must exist; empty means the web app sends "
+    "by e-mail only. A request never names a folder.",
     "host": "Address the web server listens on.",
     "port": "Port the web server listens on.",
 }
@@ -122,6 +125,7 @@ class Settings:
     port: int = 8000
     products_template_dir: str = ""
     products_contact: str = ""
+    products_folder: str = ""
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_sender: str = ""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import email
+import email.message
 import io
 import shutil
+import socket
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +50,38 @@ def pdftoppm_pages(pdf: bytes, *, dpi: int = 50) -> list[bytes]:
         source.write_bytes(pdf)
         subprocess.run([binary, "-png", "-gray", "-r", str(dpi), str(source), str(Path(folder) / "page")], check=True)
         return [path.read_bytes() for path in sorted(Path(folder).glob("page-*.png"))]
+
+
+class SmtpSink:
+    """A mail server on 127.0.0.1 that keeps every message it is given (aiosmtpd), for ``with``.
+
+    ``port`` is free when it starts; ``wait(n)`` waits until ``n`` messages have arrived and returns them.
+    """
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self._controller: Any = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+    def __enter__(self) -> SmtpSink:
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._controller.stop()
+
+    def wait(self, count: int) -> list[email.message.Message]:
+        for _ in range(100):
+            if len(self.messages) >= count:
+                break
+            threading.Event().wait(0.05)
+        return [email.message_from_bytes(m) for m in self.messages]

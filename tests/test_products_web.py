@@ -3,7 +3,9 @@
 A CompStat pack of district 3 for the week of 2019-06-03 is made once per backend from the page's
 form, then listed, downloaded as PDF and HTML (each download in the dissemination log, audited)
 and built again through the API. Officers read and download but do not make products; a partner
-sees nothing; the kinds that hold intelligence are not made here.
+sees nothing; the kinds that hold intelligence are not made here. Analysts send a version from the
+page and the API, by e-mail to a local SMTP sink or to the agency's products folder of the
+settings, never to a path the request names; a failed delivery is a 502, shown and logged.
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ from pathlib import Path
 import pytest
 from conftest import BACKENDS, _postgres_engine, _truncate_postgres, shared_file
 from fastapi.testclient import TestClient
+from markupsafe import escape
+from products_support import SmtpSink
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from store_support import import_source
-from web_support import csrf_from, login, make_client, seed_user
+from web_support import csrf_from, login, make_client, seed_agency, seed_user
 
 from openilp.db import make_engine, migrate
 from openilp.db.models import AuditEntry
 from openilp.db.product_models import Product, ProductDissemination
 from openilp.ingest.spec import load_source_spec
+from openilp.intel.markings import TLP_ONWARD
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
@@ -158,3 +163,180 @@ def test_a_refused_form_comes_back_filled_in_with_the_reason(made: tuple[TestCli
     assert 'name="district" required maxlength="50" value="3"' in response.text
     wrong = client.post("/products/safety_alert", data={"csrf_token": csrf_from(page.text)})
     assert wrong.status_code == 400 and "openilp products" in wrong.text
+
+
+def sender(store: Engine, tmp_path: Path, sink_port: int, username: str = "products-analyst") -> TestClient:
+    """A client of ``username`` whose app mails through the sink and sends to ``tmp_path/folders/{agency}``."""
+    client = make_client(
+        store,
+        tmp_path / f"app-{username}",
+        smtp_host="127.0.0.1",
+        smtp_port=sink_port,
+        smtp_sender="cau@slmpd.test",
+        products_folder=str(tmp_path / "folders" / "{agency}"),
+    )
+    assert login(client, username).status_code == 303
+    return client
+
+
+def sendings(store: Engine, product_id: int) -> list[ProductDissemination]:
+    with Session(store) as session:
+        return list(
+            session.scalars(
+                select(ProductDissemination)
+                .where(ProductDissemination.product_id == product_id, ProductDissemination.channel != "download")
+                .order_by(ProductDissemination.id)
+            ).all()
+        )
+
+
+def test_the_page_and_the_api_send_by_email_logged_and_audited(
+    store: Engine, made: tuple[TestClient, int], tmp_path: Path
+) -> None:
+    _, product_id = made
+    with Session(store) as session:
+        row = session.get(Product, product_id)
+        assert row is not None
+        tlp, title = row.tlp, row.title
+    before = audited(store, product_id).count(("send", "products-analyst"))
+    with SmtpSink() as sink:
+        client = sender(store, tmp_path, sink.port)
+        page = client.get("/products")
+        assert f'id="send-form-{product_id}"' in page.text
+        who = page.text.split(f'id="who-will-see-{product_id}"')[1].split("</p>")[0]
+        assert tlp in who and str(escape(TLP_ONWARD[tlp])) in who
+        assert '<option value="file"' not in page.text and '<option value="folder"' in page.text
+        response = client.post(
+            f"/products/{product_id}/send",
+            data={
+                "csrf_token": csrf_from(page.text),
+                "channel": "email",
+                "recipient": "captain.d3@slmpd.test",
+                "reason": "Weekly command meeting",
+            },
+            follow_redirects=False,
+        )
+        assert response.status_code == 303 and response.headers["location"] == f"/products?sent={product_id}"
+        assert 'id="product-sent"' in client.get(response.headers["location"]).text
+        api = client.post(
+            f"/api/v1/products/{product_id}/send",
+            json={"channel": "email", "recipient": "lt.d3@slmpd.test; sgt.d3@slmpd.test", "reason": "Patrol briefing"},
+        )
+        assert api.status_code == 200, api.text
+        assert api.json()["status"] == "delivered" and api.json()["channel"] == "email"
+        messages = sink.wait(2)
+    assert len(messages) == 2
+    assert [m["To"] for m in messages] == ["captain.d3@slmpd.test", "lt.d3@slmpd.test, sgt.d3@slmpd.test"]
+    assert all(m["Subject"].startswith(f"[{tlp}] {title}") for m in messages)
+    pdfs = [p for m in messages for p in m.walk() if p.get_content_type() == "application/pdf"]
+    assert len(pdfs) == 2 and all(p.get_payload(decode=True).startswith(b"%PDF") for p in pdfs)
+    log = sendings(store, product_id)[-2:]
+    assert [(e.channel, e.status, e.reason, e.tlp) for e in log] == [
+        ("email", "delivered", "Weekly command meeting", tlp),
+        ("email", "delivered", "Patrol briefing", tlp),
+    ]
+    assert log[1].recipient == "lt.d3@slmpd.test, sgt.d3@slmpd.test" and api.json()["dissemination_id"] == log[1].id
+    assert audited(store, product_id).count(("send", "products-analyst")) == before + 2
+
+
+def test_the_folder_channel_writes_only_the_agency_folder_of_the_settings(
+    store: Engine, made: tuple[TestClient, int], tmp_path: Path
+) -> None:
+    _, product_id = made
+    folder = tmp_path / "folders" / "SLMPD"
+    folder.mkdir(parents=True)
+    client = sender(store, tmp_path, 9)
+    api = client.post(f"/api/v1/products/{product_id}/send", json={"channel": "folder", "reason": "Command archive"})
+    assert api.status_code == 200, api.text
+    assert api.json()["recipient"] == "your agency's products folder"
+    page = client.get("/products")
+    form = client.post(
+        f"/products/{product_id}/send",
+        data={"csrf_token": csrf_from(page.text), "channel": "folder", "recipient": "", "reason": "Command archive"},
+        follow_redirects=False,
+    )
+    assert form.status_code == 303
+    written = list(folder.iterdir())
+    assert len(written) == 1 and written[0].name.startswith(f"compstat-{product_id}-")
+    assert written[0].read_bytes().startswith(b"%PDF")
+    log = sendings(store, product_id)[-2:]
+    assert [(e.channel, e.recipient, e.status) for e in log] == [("folder", str(folder), "delivered")] * 2
+
+
+def test_a_path_in_the_request_is_refused_and_nothing_is_written(
+    store: Engine, made: tuple[TestClient, int], tmp_path: Path
+) -> None:
+    _, product_id = made
+    (tmp_path / "folders" / "SLMPD").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    client = sender(store, tmp_path, 9)
+    logged = len(sendings(store, product_id))
+    for body in (
+        {"channel": "folder", "recipient": str(elsewhere), "reason": "Command archive"},
+        {"channel": "folder", "recipient": "../elsewhere", "reason": "Command archive"},
+        {"channel": "file", "recipient": str(elsewhere / "pack.pdf"), "reason": "Command archive"},
+    ):
+        response = client.post(f"/api/v1/products/{product_id}/send", json=body)
+        assert response.status_code == 400, body
+        assert "path" in response.json()["detail"] or "command line" in response.json()["detail"]
+    page = client.get("/products")
+    form = client.post(
+        f"/products/{product_id}/send",
+        data={"csrf_token": csrf_from(page.text), "channel": "file", "recipient": "/tmp/pack.pdf", "reason": "Archive"},
+    )
+    assert form.status_code == 400 and "Not sent" in form.text and "command line" in form.text
+    assert list(elsewhere.iterdir()) == [] and list((tmp_path / "folders" / "SLMPD").iterdir()) == []
+    assert len(sendings(store, product_id)) == logged
+    unconfigured = make_client(store, tmp_path / "plain")
+    assert login(unconfigured, "products-analyst").status_code == 303
+    refused = unconfigured.post(f"/api/v1/products/{product_id}/send", json={"channel": "folder", "reason": "Archive"})
+    assert refused.status_code == 400 and "products_folder" in refused.json()["detail"]
+    assert '<option value="folder"' not in unconfigured.get("/products").text
+
+
+def test_a_failed_delivery_is_a_502_shown_on_the_page_and_logged(
+    store: Engine, made: tuple[TestClient, int], tmp_path: Path
+) -> None:
+    _, product_id = made
+    with SmtpSink() as sink:
+        closed_port = sink.port
+    client = sender(store, tmp_path, closed_port)  # nobody listens there now; no agency folder exists
+    api = client.post(
+        f"/api/v1/products/{product_id}/send",
+        json={"channel": "email", "recipient": "captain.d3@slmpd.test", "reason": "Weekly command meeting"},
+    )
+    assert api.status_code == 502 and "was not delivered" in api.json()["detail"]
+    page = client.get("/products")
+    form = client.post(
+        f"/products/{product_id}/send",
+        data={"csrf_token": csrf_from(page.text), "channel": "folder", "reason": "Command archive"},
+    )
+    assert form.status_code == 502 and "does not exist" in form.text
+    assert f'id="send-form-{product_id}"' in form.text and "<details open>" in form.text
+    log = sendings(store, product_id)[-2:]
+    assert [(e.channel, e.status) for e in log] == [("email", "failed"), ("folder", "failed")]
+    assert all(e.error for e in log)
+    assert audited(store, product_id).count(("send_failed", "products-analyst")) >= 2
+
+
+def test_only_senders_of_the_agency_send(store: Engine, made: tuple[TestClient, int], tmp_path: Path) -> None:
+    _, product_id = made
+    body = {"channel": "email", "recipient": "captain.d3@slmpd.test", "reason": "Weekly command meeting"}
+    officer = sender(store, tmp_path, 9, "products-officer")
+    assert officer.post(f"/api/v1/products/{product_id}/send", json=body).status_code == 403
+    page = officer.get("/products")
+    assert page.status_code == 200 and f'id="send-form-{product_id}"' not in page.text
+    form = officer.post(f"/products/{product_id}/send", data={"csrf_token": csrf_from(page.text), **body})
+    assert form.status_code == 403
+    partner = sender(store, tmp_path, 9, "products-partner")
+    assert partner.post(f"/api/v1/products/{product_id}/send", json=body).status_code == 403
+    seed_agency(store, "STLCO")
+    seed_user(store, "products-analyst-stlco", role="analyst", agency_code="STLCO")
+    other = sender(store, tmp_path, 9, "products-analyst-stlco")
+    assert other.post(f"/api/v1/products/{product_id}/send", json=body).status_code == 404
+    other_page = other.get("/products")
+    assert f'id="send-form-{product_id}"' not in other_page.text
+    other_form = other.post(f"/products/{product_id}/send", data={"csrf_token": csrf_from(other_page.text), **body})
+    assert other_form.status_code == 404
+    assert ("send", "products-analyst-stlco") not in audited(store, product_id)

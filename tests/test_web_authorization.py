@@ -66,6 +66,8 @@ _SETTINGS = ["supervisor", "administrator"]
 _PLANNERS = ["analyst", "supervisor"]
 _DECONFLICT = ["officer", "analyst", "supervisor"]
 _PRODUCERS = ["analyst", "supervisor"]
+#: Who sends products (products:send): the same roles as make them.
+_SENDERS = ["analyst", "supervisor"]
 
 
 #: (method, path) -> {"anonymous": status, role: status, ...}.
@@ -259,9 +261,11 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/products/{product_id}.pdf"): {"anonymous": 401, **_only(_LE, 404)},
     ("GET", "/api/v1/products/{product_id}.html"): {"anonymous": 401, **_only(_LE, 404)},
     ("POST", "/api/v1/products/{product_id}/rerender"): {"anonymous": 401, **_only(_PRODUCERS, 404)},
+    ("POST", "/api/v1/products/{product_id}/send"): {"anonymous": 401, **_only(_SENDERS, 422)},
     ("GET", "/products"): {"anonymous": 303, **_only(_LE)},
     ("POST", "/products/{kind}"): {"anonymous": 303, **_everyone(403)},
     ("POST", "/products/{product_id}/rerender"): {"anonymous": 303, **_everyone(403)},
+    ("POST", "/products/{product_id}/send"): {"anonymous": 303, **_everyone(403)},
     ("GET", "/problems"): {"anonymous": 303, **_only(INTERNAL)},
     ("GET", "/problems/new"): {"anonymous": 303, **_only(_PROBLEM_WRITERS)},
     ("POST", "/problems"): {"anonymous": 303, **_everyone(403)},

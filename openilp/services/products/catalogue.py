@@ -17,6 +17,7 @@ from openilp.core import OpenILP, Result
 from openilp.db.models import User
 from openilp.db.product_models import Product
 from openilp.errors import NotPermitted
+from openilp.intel.markings import TLP_ONWARD
 from openilp.security.actors import UserInfo
 from openilp.security.roles import has_permission
 from openilp.services.products import bulletin, compstat, problem_profile, safety_alert, strategic
@@ -51,6 +52,10 @@ class StoredProduct:
     version: int
     tlp: str
     marking: str
+    #: The handling code of its most restrictive item (``P``, ``C`` or "" when it holds no record).
+    handling_code: str
+    #: Who may see it onward, by its TLP level (:data:`openilp.intel.markings.TLP_ONWARD`).
+    onward: str
     data_cutoff: dt.datetime | None
     produced_at: dt.datetime
     produced_by: str
@@ -66,6 +71,8 @@ class StoredProduct:
             "version": self.version,
             "tlp": self.tlp,
             "marking": self.marking,
+            "handling_code": self.handling_code,
+            "onward": self.onward,
             "data_cutoff": None if self.data_cutoff is None else self.data_cutoff.isoformat(),
             "produced_at": self.produced_at.isoformat(),
             "produced_by": self.produced_by,
@@ -105,6 +112,8 @@ def list_products(core: OpenILP, actor: UserInfo, *, limit: int = 500) -> Produc
                 version=row.version,
                 tlp=row.tlp,
                 marking=str(json.loads(row.marking).get("header", row.tlp)),
+                handling_code=str(json.loads(row.marking).get("handling_code", "")),
+                onward=TLP_ONWARD.get(row.tlp, ""),
                 data_cutoff=row.data_cutoff,
                 produced_at=row.produced_at,
                 produced_by=username or "OpenILP (command line or schedule)",

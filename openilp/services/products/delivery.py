@@ -15,6 +15,11 @@ swallowed.
 E-mail goes through the SMTP server of the settings (``smtp_host``, ``smtp_port``,
 ``smtp_sender``); the subject carries the TLP level and the body the handling caveat, the PDF is
 attached.
+
+The web app sends through :func:`send_from_app`, which offers only the ``folder`` and ``email``
+channels: a request made over HTTP never names a file or folder on the server. Its ``folder``
+channel writes to the agency's folder of the settings (``products_folder``, ``{agency}`` replaced
+by the agency code) and to no other.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from openilp.config import Settings
 from openilp.core import OpenILP, Request, Result
 from openilp.db.models import IntelDissemination, IntelRecord
 from openilp.db.product_models import Product, ProductDissemination
@@ -38,19 +44,24 @@ from openilp.security.roles import has_permission
 from openilp.services.products.common import load_product
 
 __all__ = [
+    "APP_CHANNELS",
     "CHANNELS",
     "DOWNLOAD",
     "DeliveryFailed",
     "Download",
     "SendRequest",
     "Sent",
+    "agency_folder",
     "download_product",
     "file_name",
+    "send_from_app",
     "send_product",
 ]
 
 #: How a product is sent.
 CHANNELS = ("file", "folder", "email")
+#: The channels the web app offers: never ``file``, whose recipient is a path on the server.
+APP_CHANNELS = ("folder", "email")
 #: The dissemination-log channel of a product downloaded from the web app by a signed-in user.
 DOWNLOAD = "download"
 _ADDRESS = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
@@ -59,6 +70,9 @@ MIN_REASON_CHARS = 5
 
 class DeliveryFailed(ServiceError):
     """The product could not be delivered; the failure is in the dissemination log."""
+
+    #: The web app answers 502: the folder or the mail server behind it failed, not the request.
+    status_code = 502
 
 
 @dataclass(frozen=True)
@@ -226,6 +240,44 @@ def send_product(core: OpenILP, actor: UserInfo | None, request: SendRequest, *,
     if error:
         raise DeliveryFailed(f"product #{request.product_id} was not delivered to {request.recipient}: {error}")
     return Sent(entry_id, request.product_id, request.channel, request.recipient, where)
+
+
+def agency_folder(settings: Settings, agency_code: str) -> str:
+    """The folder the web app sends agency ``agency_code``'s products to ("" when none is configured).
+
+    >>> agency_folder(Settings(products_folder="/srv/products/{agency}"), "SLMPD")
+    '/srv/products/SLMPD'
+    >>> agency_folder(Settings(), "SLMPD")
+    ''
+    """
+    folder = settings.products_folder.strip()
+    return folder.replace("{agency}", agency_code) if folder else ""
+
+
+def send_from_app(core: OpenILP, actor: UserInfo, product_id: int, channel: str, recipient: str, reason: str) -> Sent:
+    """Send a stored version of the actor's agency from the web app, through :func:`send_product`.
+
+    Only :data:`APP_CHANNELS`: e-mail to the addresses in ``recipient``, or the agency's configured
+    folder (``recipient`` must then be empty: a request never names a server path). Raises
+    :class:`~openilp.errors.InvalidRequest` for any other channel or a named folder, and
+    :class:`DeliveryFailed` (logged) when the folder or the mail server fails.
+    """
+    if channel not in APP_CHANNELS:
+        raise InvalidRequest(
+            f"the web app sends by {' or '.join(APP_CHANNELS)}, not {channel[:20]!r}; "
+            "writing a file on the server is for the command line"
+        )
+    if channel == "folder":
+        if recipient.strip():
+            raise InvalidRequest(
+                "the folder channel writes to your agency's configured products folder; "
+                "a request may not name a folder or path (leave the recipient empty)"
+            )
+        folder = agency_folder(core.settings, actor.agency_code)
+        if not folder:
+            raise InvalidRequest("no products folder is configured for your agency (setting products_folder)")
+        recipient = folder
+    return send_product(core, actor, SendRequest(product_id, channel, recipient, reason))
 
 
 @dataclass(frozen=True)

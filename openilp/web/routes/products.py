@@ -7,7 +7,9 @@ need ``products:produce``. Each product is audited as the command line's is (``p
 download of a PDF or HTML is a row of the product dissemination log (channel ``download``) and an
 audit entry. Only the kinds that
 need no intelligence access are made here; officer-safety alerts and problem profiles stay on
-``openilp products``.
+``openilp products``. Sending a stored version needs ``products:send`` and goes through
+:func:`~openilp.services.products.delivery.send_from_app`: by e-mail, or to the agency's products
+folder of the settings; never to a path the request names.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from openilp.services.products.bulletin import BulletinRequest, bulletin
 from openilp.services.products.catalogue import list_products, rerender_product
 from openilp.services.products.common import ProducedProduct
 from openilp.services.products.compstat import CompStatPackRequest, compstat_pack
-from openilp.services.products.delivery import download_product
+from openilp.services.products.delivery import APP_CHANNELS, agency_folder, download_product, send_from_app
 from openilp.services.products.strategic import StrategicAssessmentRequest, strategic_assessment
 from openilp.web.actions import attempt
 from openilp.web.auth import require
@@ -39,6 +41,7 @@ __all__ = ["WEB_KINDS", "api", "pages"]
 
 READ = require("products:read")
 PRODUCE = require("products:produce")
+SEND = require("products:send")
 #: The kinds made from the web app (no intelligence access needed).
 WEB_KINDS = ("compstat", "bulletin", "strategic")
 _DOWNLOAD_REASON = "Read in the web app"
@@ -63,6 +66,15 @@ class ProductBody(BaseModel):
     contact: str = Field(default="", max_length=300)
     on_restricted: str = Field(default="redact", max_length=10)
     year: int = Field(default=0, ge=0, le=2199, description="The year assessed (strategic assessment).")
+
+
+class SendBody(BaseModel):
+    """How to send a stored version: ``email`` to ``recipient`` (addresses separated by commas), or
+    ``folder`` (the agency's products folder of the settings; ``recipient`` stays empty)."""
+
+    channel: str = Field(max_length=20, description="folder or email")
+    recipient: str = Field(default="", max_length=500)
+    reason: str = Field(max_length=500, description="Why it is sent (the dissemination log).")
 
 
 def _day(value: str, name: str) -> dt.date:
@@ -152,6 +164,21 @@ def rerender_api(
     return rerender_product(core, user, product_id).as_dict()
 
 
+@api.post("/{product_id}/send")
+def send_api(
+    product_id: Id, body: SendBody, core: OpenILP = Depends(get_core), user: UserInfo = Depends(SEND)
+) -> dict[str, Any]:
+    """Send a stored version by ``email`` or to the agency's ``folder`` (logged, audited); 502 when it fails."""
+    sent = send_from_app(core, user, product_id, body.channel, body.recipient, body.reason)
+    return {
+        "dissemination_id": sent.dissemination_id,
+        "product_id": sent.product_id,
+        "channel": sent.channel,
+        "recipient": "your agency's products folder" if sent.channel == "folder" else sent.recipient,
+        "status": "delivered",
+    }
+
+
 def _page(
     request: Request,
     core: OpenILP,
@@ -160,8 +187,10 @@ def _page(
     error: str | None = None,
     status: int = 200,
     form: dict[str, Any] | None = None,
+    send_error: tuple[int, str] | None = None,
 ) -> Response:
     made = request.query_params.get("made", "")
+    sent = request.query_params.get("sent", "")
     return render(
         request,
         "products/list.html",
@@ -170,6 +199,9 @@ def _page(
         error=error,
         form=form or {},
         made=made if made.isdigit() else "",
+        sent=sent if sent.isdigit() else "",
+        send_error=send_error,
+        send_channels=[c for c in APP_CHANNELS if c != "folder" or agency_folder(core.settings, user.agency_code)],
         products=list_products(core, user).as_dict()["products"],
     )
 
@@ -218,3 +250,23 @@ def rerender_page(
     if outcome.value is None:
         return _page(request, core, user, error=outcome.error, status=outcome.status_code)
     return RedirectResponse(f"/products?made={outcome.value.product.product_id}", status_code=303)
+
+
+@pages.post("/{product_id}/send", response_class=HTMLResponse)
+def send_page(
+    request: Request,
+    product_id: Id,
+    csrf_token: str = Form(""),
+    channel: str = Form("", max_length=20),
+    recipient: str = Form("", max_length=500),
+    reason: str = Form("", max_length=500),
+    core: OpenILP = Depends(get_core),
+    user: UserInfo = Depends(SEND),
+) -> Response:
+    """Send a stored version from the list's form; a failed delivery is shown on the page (and logged)."""
+    check_csrf(request, csrf_token)
+    outcome = attempt(lambda: send_from_app(core, user, product_id, channel, recipient, reason))
+    if outcome.value is None:
+        error = f"Not sent: {outcome.error}"
+        return _page(request, core, user, error=error, status=outcome.status_code, send_error=(product_id, error))
+    return RedirectResponse(f"/products?sent={product_id}", status_code=303)
