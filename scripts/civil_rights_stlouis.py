@@ -9,8 +9,8 @@ officer-minutes, 150 m cells, burglary) and prints Markdown tables::
 
 With ``--issue`` a supervisor's recorded justification of the model and an override of each plan
 held for parity issue every list (as an agency that accepted the gates' findings on the record
-would), and the concentration audit then runs over the issued lists, as
-``openilp concentration`` does, from the patrol log.
+would), and the concentration audit and the live feedback check then run over the issued lists, as
+``openilp concentration`` and ``openilp feedback-check`` do, from the patrol log.
 
 Residents by neighbourhood are the 2017 estimates of the shared files (white, Black, other =
 total - white - Black); they are read only to audit plans already made.
@@ -34,10 +34,15 @@ from openilp.analysis.forecast import FORECASTERS
 from openilp.config import Settings
 from openilp.core import OpenILP
 from openilp.db import make_engine, migrate
-from openilp.fairness import concentration_table, live_feedback_check, majority_areas, proxy_auc
+from openilp.fairness import concentration_table, majority_areas, proxy_auc
 from openilp.ingest.spec import load_source_spec
 from openilp.services.analysis.concentration import ConcentrationRequest, concentration_audit
-from openilp.services.analysis.events import EventQuery, load_events
+from openilp.services.analysis.feedback_check import (
+    FeedbackCycle,
+    FeedbackRequest,
+    feedback_of_cycles,
+    live_feedback_audit,
+)
 from openilp.services.analysis.forecasting import ForecastRequest, run_forecast
 from openilp.services.analysis.gates import JustifyRequest, justify_model
 from openilp.services.analysis.tasking import (
@@ -145,16 +150,15 @@ def weekly_plans(
     core: OpenILP, source: DisparitySource, weeks: int, method: str, issue: bool = False
 ) -> tuple[list[dict[str, Any]], dict[Any, float], dict[str, Any]]:
     """Every Monday's plan of 2019: parity by group, gates, patrol minutes by neighbourhood, and the live
-    feedback check over the weeks (risk, patrol share and reported burglaries by neighbourhood)."""
+    feedback check over the weeks (:mod:`openilp.services.analysis.feedback_check`). With ``issue`` every
+    list is issued and the check is the service's over the patrol log (``openilp feedback-check``);
+    without, lists held by a gate are not in the log, so the check runs on the plans as made."""
     assert source.neighbourhoods_path is not None
     first = dt.date(2019, 1, 7)
     rows = []
     minutes: dict[Any, float] = {}
-    hoods = PolygonAreas.from_geojson(source.neighbourhoods_path, id_property="NHD_NUM", target_crs="EPSG:4326")
-    ids = [i.item() for i in hoods.ids]
-    risk = np.zeros((len(ids), weeks))
-    share = np.zeros((len(ids), weeks))
-    reported = np.zeros((len(ids), weeks))
+    areas = PolygonAreas.from_geojson(source.neighbourhoods_path, id_property="NHD_NUM", target_crs="EPSG:4326")
+    cycles = []
     for week in range(weeks):
         day = first + dt.timedelta(days=7 * week)
         request = DeployRequest("SLMPD", ("burglary",), day, 960.0, method, near_repeat=False)
@@ -181,23 +185,7 @@ def weekly_plans(
                 "issued": issued.status == "issued",
             }
         )
-        forecast = run_forecast(core, None, ForecastRequest("SLMPD", ("burglary",), day, method, 150.0, 7.0))
-        grid = forecast.forecaster.grid_
-        projected = PolygonAreas.from_geojson(source.neighbourhoods_path, id_property="NHD_NUM", target_crs=grid.crs)
-        cx, cy = grid.centres_m()
-        cell_area = projected.assign(cx, cy)
-        values = np.asarray(forecast.scores, dtype=float)
-        for i in range(len(ids)):
-            inside = cell_area == i
-            risk[i, week] = float(values[inside].sum()) if inside.any() else 0.0
-        events, _ = load_events(
-            core.engine,
-            EventQuery("SLMPD", ("burglary",), day, day + dt.timedelta(days=6), attention=("reported",)),
-        )
-        where = projected.assign(events["x_m"].to_numpy(dtype=float), events["y_m"].to_numpy(dtype=float))
-        reported[:, week] = np.bincount(where[where >= 0], minlength=len(ids))[: len(ids)]
         grid_places = plan.places
-        areas = PolygonAreas.from_geojson(source.neighbourhoods_path, id_property="NHD_NUM", target_crs="EPSG:4326")
         lon = np.array([p["lon"] for p in grid_places])
         lat = np.array([p["lat"] for p in grid_places])
         which = areas.assign(lon, lat)
@@ -205,11 +193,25 @@ def weekly_plans(
             if a >= 0:
                 key = areas.ids[int(a)].item()
                 minutes[key] = minutes.get(key, 0.0) + float(place["minutes_on_scene"])
-                share[int(a), week] += float(place["minutes_on_scene"])
-        if share[:, week].sum() > 0:
-            share[:, week] /= share[:, week].sum()
+        cycles.append(
+            FeedbackCycle(
+                day,
+                method,
+                ("burglary",),
+                request.cell_size_m,
+                tuple((float(p["lon"]), float(p["lat"]), float(p["minutes_on_scene"])) for p in grid_places),
+            )
+        )
         print(f"week {day}: {rows[-1]}", file=sys.stderr, flush=True)
-    live = live_feedback_check(risk, share, reported).as_dict() if weeks >= 2 else {}
+    live: dict[str, Any] = {}
+    if weeks >= 2:
+        last = first + dt.timedelta(days=7 * (weeks - 1))
+        check = (
+            live_feedback_audit(core, None, FeedbackRequest("SLMPD", first, last))
+            if issue
+            else feedback_of_cycles(core, "SLMPD", cycles)
+        )
+        live = {**check.check.as_dict(), "meaning": check.meaning, "areas": check.areas, "cycles": len(cycles)}
     return rows, minutes, live
 
 
