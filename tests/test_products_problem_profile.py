@@ -1,4 +1,8 @@
-"""The problem profile of a SARA problem: its record, worksheet, responses and assessment as a marked PDF."""
+"""The problem profile of a SARA problem: its record, worksheet, responses and assessment as a marked PDF.
+
+Its map outlines the problem's area with the problem's incidents counted in 250 m squares (the
+profile stays TLP:GREEN) or, when asked, drawn as points (incident locations: TLP:AMBER).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyproj
 import pytest
 from intel_support import make_agency
 from products_support import page_texts, pdftoppm_pages, structure_of
 from sqlalchemy import Engine
 from store_support import core_for
 from typer.testing import CliRunner
-from web_support import seed_user
+from web_support import IncidentSpec, seed_incidents, seed_user
 
 from openilp.cli import app, common
 from openilp.core import OpenILP
@@ -26,8 +31,10 @@ from openilp.services.problems import (
     InterventionRequest,
     OpenProblemRequest,
     ProblemNotFound,
+    ProgressRequest,
     WorksheetRequest,
     add_intervention,
+    goal_progress,
     open_problem,
     update_worksheet,
 )
@@ -132,11 +139,70 @@ def test_the_profile_shows_the_sara_record_and_is_marked(problem: tuple[OpenILP,
     assert produced.content["progress"]["status"] == "no baseline"  # no incidents in this store
     marked, elements = structure_of(produced.pdf)
     figures = [alt for role, alt in elements if role == "/Figure"]
-    assert marked and len(figures) == 1
-    assert figures[0].startswith("Chart: incidents per week in the problem, buffer and control areas, assessment #")
-    assert "Problem area: 84 before, 61 during." in figures[0]
+    assert marked and len(figures) == 2
+    assert figures[0].startswith("Map: Downtown: burglary, 2019-01-01 to ")
+    assert "Outlined: problem area: Downtown (solid black line). No incidents in the period" in figures[0]
+    assert figures[1].startswith("Chart: incidents per week in the problem, buffer and control areas, assessment #")
+    assert "Problem area: 84 before, 61 during." in figures[1]
     again = rerender_product(core, analyst, produced.product_id)
     assert again.same_numbers
+
+
+#: Burglaries inside the problem's square (two 250 m squares apart) and outside it, and a robbery inside.
+INSIDE_A = (-90.2049, 38.6251)
+INSIDE_B = (-90.1951, 38.6349)
+OUTSIDE = (-90.25, 38.66)
+
+
+def _incidents(engine: Engine) -> None:
+    to_metres = pyproj.Transformer.from_crs("EPSG:4326", "ESRI:102696", always_xy=True)
+
+    def at(day: dt.date, where: tuple[float, float], category: str = "burglary") -> IncidentSpec:
+        x_m, y_m = to_metres.transform(*where)  # projected as an import would (the agency's CRS)
+        occurred = dt.datetime(day.year, day.month, day.day, 18, tzinfo=dt.UTC)
+        return IncidentSpec(category, occurred, *where, extra={"x_m": x_m, "y_m": y_m})
+
+    specs = [at(dt.date(2019, 2, d), INSIDE_A) for d in (4, 11, 18, 25)]
+    specs += [at(dt.date(2019, 3, d), INSIDE_B) for d in (5, 12)]
+    specs += [at(dt.date(2019, 8, 6), INSIDE_A), at(dt.date(2019, 8, 7), OUTSIDE), at(dt.date(2019, 8, 8), OUTSIDE)]
+    specs += [at(dt.date(2019, 4, 2), INSIDE_A, "robbery")]
+    seed_incidents(engine, "SLMPD", specs)
+
+
+def test_the_profile_maps_its_area_with_incidents_counted_in_squares(problem: tuple[OpenILP, UserInfo, int]) -> None:
+    core, analyst, pid = problem
+    _incidents(core.engine)
+    produced = problem_profile(core, analyst, ProblemProfileRequest(pid))
+    progress = goal_progress(core, analyst, ProgressRequest(pid)).as_dict()
+    # The map changes no number: the profile's progress is the dashboard's, and the map counts the same incidents.
+    assert produced.content["progress"] == progress
+    assert (progress["baseline_count"], progress["current_count"], progress["as_of"]) == (6, 1, "2019-08-08")
+    assert produced.marking.tlp == "TLP:GREEN"
+    texts = [" ".join(t.split()) for t in page_texts(produced.pdf)]
+    assert all(
+        "TLP:GREEN · LAW ENFORCEMENT USE" in t and f"Page {n} of {len(texts)}" in t for n, t in enumerate(texts, 1)
+    )
+    assert "counted in squares of 250 m so that no incident's location is shown" in " ".join(texts)
+    marked, elements = structure_of(produced.pdf)
+    maps = [alt for role, alt in elements if role == "/Figure" and alt.startswith("Map:")]
+    assert marked and len(maps) == 1
+    assert maps[0].startswith("Map: Downtown: burglary, 2019-01-01 to 2019-08-08.")
+    assert "7 incidents counted in 2 squares of 250 m (at most 5 in one square)" in maps[0]
+    assert "Map of the problem's areas, incidents counted in 250 m squares (areas, no incidents)" in produced.items
+    assert rerender_product(core, analyst, produced.product_id).same_numbers
+
+
+def test_incident_points_make_the_profile_amber(problem: tuple[OpenILP, UserInfo, int]) -> None:
+    core, analyst, pid = problem
+    _incidents(core.engine)
+    cells = problem_profile(core, analyst, ProblemProfileRequest(pid))
+    points = problem_profile(core, analyst, ProblemProfileRequest(pid, incident_points=True))
+    assert points.marking.tlp == "TLP:AMBER" and points.content == cells.content
+    texts = [" ".join(t.split()) for t in page_texts(points.pdf)]
+    assert all("TLP:AMBER · LAW ENFORCEMENT USE" in t and "TLP:GREEN" not in t for t in texts)
+    maps = [alt for role, alt in structure_of(points.pdf)[1] if role == "/Figure" and alt.startswith("Map:")]
+    assert len(maps) == 1 and "7 incidents as points" in maps[0]
+    assert "Map of the problem's incidents (locations)" in points.items
 
 
 def test_who_may_build_a_profile(engine: Engine, problem: tuple[OpenILP, UserInfo, int], tmp_path: Path) -> None:
@@ -165,6 +231,13 @@ def test_the_cli_writes_a_profile(
         )
         assert result.exit_code == 0, result.output
         assert target.read_bytes()[:5] == b"%PDF-" and "TLP:GREEN" in result.output
+        points = CliRunner().invoke(
+            app,
+            ["products", "problem-profile", "--user", analyst.username, "--problem", str(pid), "--incident-points"]
+            + ["-o", str(tmp_path / "amber.pdf")],
+        )
+        assert points.exit_code == 0, points.output
+        assert "TLP:AMBER" in points.output and (tmp_path / "amber.pdf").read_bytes()[:5] == b"%PDF-"
     finally:
         for cached in (common.settings, common.engine, common.core):
             cached.cache_clear()  # type: ignore[attr-defined]

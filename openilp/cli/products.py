@@ -188,6 +188,12 @@ def problem_profile(
     problem: int = typer.Option(..., "--problem", help="The SARA problem's number."),
     as_of: str = typer.Option("", "--as-of", help="Goal progress up to this day (default: the data's end)."),
     contact: str = typer.Option("", "--contact", help="Contact line (default: the setting products_contact)."),
+    incident_points: bool = typer.Option(
+        False,
+        "--incident-points",
+        help="Draw each incident on the map as a point (incident locations: the profile becomes TLP:AMBER); "
+        "by default they are counted in 250 m squares and the profile stays TLP:GREEN.",
+    ),
     reason: str = typer.Option("Problem review", "--reason", help="Why it is sent (logged)."),
     output: Path | None = _OUTPUT,
     folder: Path | None = _FOLDER,
@@ -206,7 +212,7 @@ def problem_profile(
         except ValueError:
             fail(f"--as-of must be a date written YYYY-MM-DD, got {as_of!r}")
     actor = acting_user(user, "products:produce")
-    request = ProblemProfileRequest(problem, day, actor.agency_code, contact)
+    request = ProblemProfileRequest(problem, day, actor.agency_code, contact, incident_points)
     if not (output or folder or email):
         fail("say where the product goes: -o FILE.pdf, --folder DIR or --email ADDRESS")
     produced = service(lambda: run(core(), actor, request))

@@ -17,6 +17,13 @@ which the templates put on the image (screen readers and tagged PDF read it).
 'Chart: Monthly. 2019: 10, 12; 2018: 9, 14 (Jan to Feb).'
 >>> change_map(square, {"A": -3.5}, title="Change", name_property="NHD_NAME").alt
 'Map: Change. Areas shaded by the Poisson z of their change: 1 fell strongly (z <= -3). Strongest fall: A (z -3.50).'
+>>> cell = MapCell(((0.004, 0.004), (0.006, 0.004), (0.006, 0.006), (0.004, 0.006)), 3)
+>>> alt = area_map(square, [MapArea("Problem area", square["features"][0]["geometry"])], title="Area",
+...                cells=[cell], cell_m=250).alt
+>>> alt[:65]
+'Map: Area. Outlined: problem area (solid black line). 3 incidents'
+>>> alt[66:]
+"counted in 1 square of 250 m (at most 3 in one square), greyer for more; on the agency's boundary layer."
 """
 
 from __future__ import annotations
@@ -29,10 +36,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "AREA_STYLES",
+    "CELL_CLASSES",
     "CHANGE_CLASSES",
     "Figure",
+    "MapArea",
+    "MapCell",
     "MapCircle",
     "MapLayer",
+    "area_map",
     "change_map",
     "incident_map",
     "monthly_chart",
@@ -81,6 +93,35 @@ class MapCircle:
 
 
 @dataclass(frozen=True)
+class MapArea:
+    """An area outlined on a map: its name and its GeoJSON (Polygon or MultiPolygon geometry, a Feature or a
+    FeatureCollection of them; longitude/latitude)."""
+
+    label: str
+    geometry: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class MapCell:
+    """One square of a count grid: its corners (lon, lat) and how many incidents fell in it."""
+
+    corners: Sequence[tuple[float, float]]
+    count: int
+
+
+#: How the areas of :func:`area_map` are outlined, in the order given: colour, width, line style and
+#: the words the alt text uses. Line styles, not colours, tell them apart in a grayscale print.
+AREA_STYLES: tuple[tuple[str, float, str, str], ...] = (
+    ("#000000", 2.2, "-", "solid black line"),
+    ("#000000", 1.2, "--", "dashed line"),
+    ("#404040", 1.8, "-.", "dash-dotted line"),
+    ("#404040", 1.2, ":", "dotted line"),
+)
+#: Count classes of :func:`area_map`'s squares: the smallest count of the class and its grey.
+CELL_CLASSES: tuple[tuple[int, str], ...] = ((1, "#e4e4e4"), (2, "#bdbdbd"), (5, "#8a8a8a"), (10, "#505050"))
+
+
+@dataclass(frozen=True)
 class _Extent:
     west: float
     south: float
@@ -106,6 +147,16 @@ def _rings(geometry: Mapping[str, Any]) -> list[list[list[float]]]:
     if kind == "MultiPolygon":
         return [ring for polygon in coordinates for ring in polygon]
     return []
+
+
+def _any_rings(source: Mapping[str, Any]) -> list[list[list[float]]]:
+    """The rings of a GeoJSON geometry, Feature or FeatureCollection (others: none)."""
+    kind = source.get("type")
+    if kind == "FeatureCollection":
+        return [ring for feature in source.get("features") or [] for ring in _any_rings(feature)]
+    if kind == "Feature":
+        return _rings(source.get("geometry") or {})
+    return _rings(source)
 
 
 def _code_text(value: Any) -> str:
@@ -440,4 +491,128 @@ def change_map(
             parts.append(f"Strongest rise: {names.get(high[0], high[0])} (z {high[1]:+.2f}).")
     if chosen:
         parts.append(f"Outlined: {', '.join(names.get(k, k) for k in sorted(chosen))}.")
+    return Figure(png, " ".join(parts))
+
+
+def _cell_class(count: int) -> int:
+    """Index in :data:`CELL_CLASSES` of a square holding ``count`` incidents."""
+    return max(i for i, (low, _) in enumerate(CELL_CLASSES) if count >= low)
+
+
+def _cell_label(index: int) -> str:
+    low = CELL_CLASSES[index][0]
+    if index + 1 == len(CELL_CLASSES):
+        return f"{low} or more"
+    high = CELL_CLASSES[index + 1][0] - 1
+    return str(low) if low == high else f"{low}–{high}"
+
+
+def area_map(
+    boundaries: Mapping[str, Any] | None,
+    areas: Sequence[MapArea],
+    *,
+    title: str,
+    cells: Sequence[MapCell] = (),
+    cell_m: float = 0.0,
+    points: MapLayer | None = None,
+    width_in: float = 4.6,
+    height_in: float = 4.2,
+) -> Figure:
+    """``areas`` outlined (:data:`AREA_STYLES`) over the boundary layer, zoomed to them, with incidents.
+
+    Incidents are drawn either aggregated, as ``cells`` (squares ``cell_m`` metres wide shaded by
+    their count, :data:`CELL_CLASSES`, so no incident's location is shown), or as ``points``; a
+    map gives one or the other. The first area is the problem's and is drawn on top.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch, Polygon
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(width_in, height_in))
+    xs: list[float] = []
+    ys: list[float] = []
+    all_x: list[float] = []
+    all_y: list[float] = []
+    for feature in (boundaries or {}).get("features", []):
+        for ring in _rings(feature.get("geometry") or {}):
+            all_x += [p[0] for p in ring]
+            all_y += [p[1] for p in ring]
+            ax.plot([p[0] for p in ring], [p[1] for p in ring], color="#a0a0a0", linewidth=0.4, zorder=1)
+    present: dict[int, int] = {}
+    for cell in cells:
+        index = _cell_class(int(cell.count))
+        present[index] = present.get(index, 0) + 1
+        xs += [float(x) for x, _ in cell.corners]
+        ys += [float(y) for _, y in cell.corners]
+        ax.add_patch(
+            Polygon(
+                [(float(x), float(y)) for x, y in cell.corners],
+                closed=True,
+                facecolor=CELL_CLASSES[index][1],
+                edgecolor="#ffffff",
+                linewidth=0.3,
+                zorder=2,
+            )
+        )
+    handles: list[Any] = []
+    described = []
+    for order, area in reversed(list(enumerate(areas))):
+        colour, width, style, words = AREA_STYLES[order % len(AREA_STYLES)]
+        for ring in _any_rings(area.geometry):
+            rx = [p[0] for p in ring]
+            ry = [p[1] for p in ring]
+            xs += rx
+            ys += ry
+            ax.plot(rx, ry, color=colour, linewidth=width, linestyle=style, zorder=5 + len(areas) - order)
+    for order, area in enumerate(areas):
+        colour, width, style, words = AREA_STYLES[order % len(AREA_STYLES)]
+        line: dict[str, Any] = {"color": colour, "linewidth": width, "linestyle": style, "label": area.label}
+        handles.append(Line2D([], [], **line))
+        described.append(f"{area.label[:1].lower()}{area.label[1:]} ({words})")
+    total = sum(int(c.count) for c in cells)
+    for index in sorted(present):
+        handles.append(
+            Patch(
+                facecolor=CELL_CLASSES[index][1],
+                edgecolor="#707070",
+                label=f"{_cell_label(index)} in a {cell_m:g} m square ({present[index]})",
+            )
+        )
+    if points is not None:
+        lon = [float(v) for v in points.lon]
+        lat = [float(v) for v in points.lat]
+        ax.scatter(
+            lon, lat, s=14, marker=points.marker, facecolor="#000000", edgecolor="#ffffff", linewidth=0.5, zorder=20
+        )
+        handles.append(
+            Line2D([], [], marker=points.marker, color="#000000", linestyle="", label=f"{points.label} ({len(lon)})")
+        )
+    if len(xs) == sum(len(c.corners) for c in cells):  # no area outlined: the whole layer
+        xs, ys = xs + all_x, ys + all_y
+    if xs:
+        extent = _Extent(min(xs), min(ys), max(xs), max(ys), pad=0.002)
+        ax.set_xlim(extent.west - extent.pad, extent.east + extent.pad)
+        ax.set_ylim(extent.south - extent.pad, extent.north + extent.pad)
+        ax.set_aspect(1 / max(math.cos(math.radians((extent.south + extent.north) / 2)), 0.1))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=10)
+    if handles:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=True)
+    png = _save(fig)
+    parts = [f"Map: {title}."]
+    if described:
+        parts.append(f"Outlined: {', '.join(described)}.")
+    if points is not None:
+        parts.append(f"{len(points.lon)} {points.label.lower()} as points;")
+    elif cells:
+        most = max(int(c.count) for c in cells)
+        squares = "square" if len(cells) == 1 else "squares"
+        parts.append(
+            f"{total} incidents counted in {len(cells)} {squares} of {cell_m:g} m "
+            f"(at most {most} in one square), greyer for more;"
+        )
+    else:
+        parts.append("No incidents in the period;")
+    parts.append("on the agency's boundary layer.")
     return Figure(png, " ".join(parts))

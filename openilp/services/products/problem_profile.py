@@ -8,9 +8,15 @@ assessments with their weekly chart (assessment). The profile computes nothing o
 goal progress is :func:`openilp.services.problems.progress.goal_progress` and its assessment rows
 are the stored reports of :func:`openilp.services.problems.evaluation.run_assessment`.
 
-Handling: the problem's counts, text and charts are the agency's own analysis (TLP:GREEN); its
-area map is not drawn (the area is named), so the profile is TLP:GREEN unless an agency template
-adds incident detail. It holds no criminal intelligence and says so.
+The scanning section carries the problem's map (:mod:`openilp.services.products.problem_map`): its
+area and comparison areas over the agency's boundaries with its incidents of the baseline and the
+evaluation so far.
+
+Handling: the problem's counts, text and charts are the agency's own analysis (TLP:GREEN), and so
+is the map as it is drawn by default: the incidents counted in 250 m squares, no incident's
+location shown. The profile is then TLP:GREEN. Asked for ``incident_points``, the map shows each
+incident as a point, incident detail under the products' own rule, and the profile is TLP:AMBER on
+every page. It holds no criminal intelligence and says so.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from openilp.services.products.common import (
     producer_agency,
     register_builder,
 )
+from openilp.services.products.problem_map import CELL_M, problem_map
 
 __all__ = ["ProblemProfileRequest", "build_problem_profile", "problem_profile"]
 
@@ -64,6 +71,8 @@ class ProblemProfileRequest(Request):
     as_of: dt.date | None = None
     agency_code: str = ""
     contact: str = ""
+    #: Draw each incident on the map as a point (incident locations: the profile becomes TLP:AMBER).
+    incident_points: bool = False
 
     def validate(self) -> ProblemProfileRequest:
         require(1 <= int(self.problem_id) <= 2**31 - 1, "problem_id: give the problem's number")
@@ -75,6 +84,7 @@ class ProblemProfileRequest(Request):
             "problem_id": self.problem_id,
             "as_of": None if self.as_of is None else str(self.as_of),
             "contact": self.contact,
+            "incident_points": self.incident_points,
         }
 
 
@@ -107,6 +117,14 @@ def build_problem_profile(core: OpenILP, actor: UserInfo | None, request: Proble
     request = dataclasses.replace(request, agency_code=code)
     detail = get_problem(core, actor, request.problem_id)
     progress = goal_progress(core, actor, ProgressRequest(request.problem_id, today=request.as_of)).as_dict()
+    counted_to = dt.date.fromisoformat(str(progress["as_of"])) if progress.get("as_of") else None
+    drawn = problem_map(
+        core,
+        actor,
+        detail.id,
+        counted_to or dt.date.fromisoformat(detail.evaluation["end"]),
+        incident_points=request.incident_points,
+    )
     assessments = []
     charts = []
     for evaluation in detail.evaluations:
@@ -181,6 +199,7 @@ def build_problem_profile(core: OpenILP, actor: UserInfo | None, request: Proble
     items = (
         ContentItem("Problem record, worksheet and responses", "TLP:GREEN"),
         ContentItem("Goal progress and assessments (counts)", "TLP:GREEN"),
+        drawn.item,
     )
     context = {
         "problem": detail,
@@ -191,6 +210,11 @@ def build_problem_profile(core: OpenILP, actor: UserInfo | None, request: Proble
         "interventions": interventions,
         "assessments": assessments,
         "charts": charts,
+        "area_map": drawn.figure,
+        "area_map_points": request.incident_points,
+        "area_map_incidents": drawn.incidents,
+        "area_map_period": (drawn.period_start, drawn.period_end),
+        "area_map_cell_m": CELL_M,
     }
     return BuiltProduct(
         kind="problem_profile",
@@ -219,6 +243,7 @@ def _rebuild(core: OpenILP, actor: UserInfo | None, parameters: Mapping[str, Any
         as_of=None if not as_of else dt.date.fromisoformat(str(as_of)),
         agency_code=str(parameters["agency_code"]),
         contact=str(parameters.get("contact") or ""),
+        incident_points=bool(parameters.get("incident_points", False)),
     )
     return build_problem_profile(core, actor, request)
 
