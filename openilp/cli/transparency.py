@@ -1,7 +1,8 @@
 """``openilp transparency``: the public transparency report (a thin shell over :mod:`openilp.services.transparency`);
 ``openilp concentration``: the concentration audit of issued lists (over
 :mod:`openilp.services.analysis.concentration`); ``openilp feedback-check``: the live feedback check
-of issued lists (over :mod:`openilp.services.analysis.feedback_check`)."""
+of issued lists (over :mod:`openilp.services.analysis.feedback_check`); ``openilp patrol-propensities``:
+the patrol log's propensities given to discovered incidents (over :mod:`openilp.services.analysis.propensities`)."""
 
 from __future__ import annotations
 
@@ -144,3 +145,38 @@ def feedback_check(
     console.print(escape(payload["meaning"]), soft_wrap=True)
     for note in payload["notes"]:
         console.print(escape(note), soft_wrap=True)
+
+
+@app.command("patrol-propensities")
+def patrol_propensities(
+    date_from: str = typer.Option(..., "--from", help="First local day of the period (YYYY-MM-DD)."),
+    date_to: str = typer.Option(..., "--to", help="Last local day of the period (YYYY-MM-DD)."),
+    agency: str = typer.Option("", "--agency", help="Agency code (default: the only agency in the store)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a summary."),
+) -> None:
+    """Give the period's incidents discovered by police the patrol propensity of the issued lists of
+    their day (the patrol log), for inverse-propensity training; recorded values are kept."""
+    from openilp.services.analysis.incidents import parse_iso_date
+    from openilp.services.analysis.propensities import (
+        PropensitiesAttached,
+        PropensityRequest,
+        attach_patrol_propensities,
+    )
+
+    def attach() -> PropensitiesAttached:
+        request = PropensityRequest(agency, parse_iso_date(date_from, "--from"), parse_iso_date(date_to, "--to"))
+        return attach_patrol_propensities(core(), None, request)
+
+    payload = service(attach).as_dict()
+    if as_json:
+        emit_json(payload)
+        return
+    console.print(
+        escape(
+            f"{payload['agency']}, {payload['date_from']} to {payload['date_to']}: {payload['discovered']:,} "
+            f"discovered incidents; {payload['patrolled']:,} found where an issued list sent patrol, "
+            f"{payload['outside_patrol']:,} found elsewhere on a day with lists (propensity 0), "
+            f"{payload['no_list']:,} on days without a list (left empty), {payload['already']:,} already had one"
+        ),
+        soft_wrap=True,
+    )

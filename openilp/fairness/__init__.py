@@ -33,6 +33,7 @@ from openilp.fairness.harm import (
     published_harm_weights,
 )
 from openilp.fairness.live import LiveFeedback, live_feedback_check
+from openilp.fairness.propensity import propensities_at
 from openilp.fairness.proxy import PROXY_AUC_THRESHOLD, ProxyAudit, majority_areas, proxy_auc
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "inverse_propensity_sample",
     "live_feedback_check",
     "majority_areas",
+    "propensities_at",
     "proxy_auc",
     "published_harm_weights",
     "simulate_feedback",
