@@ -28,6 +28,7 @@ from openilp.errors import NotPermitted
 from openilp.security.actors import UserInfo
 from openilp.services.accounts.records import user_info
 from openilp.services.problems import (
+    ComparisonAreaRequest,
     InterventionRequest,
     OpenProblemRequest,
     ProblemNotFound,
@@ -36,6 +37,7 @@ from openilp.services.problems import (
     add_intervention,
     goal_progress,
     open_problem,
+    set_comparison_area,
     update_worksheet,
 )
 from openilp.services.products.catalogue import rerender_product
@@ -190,6 +192,25 @@ def test_the_profile_maps_its_area_with_incidents_counted_in_squares(problem: tu
     assert "7 incidents counted in 2 squares of 250 m (at most 5 in one square)" in maps[0]
     assert "Map of the problem's areas, incidents counted in 250 m squares (areas, no incidents)" in produced.items
     assert rerender_product(core, analyst, produced.product_id).same_numbers
+
+
+def test_the_control_area_gets_its_own_panel(problem: tuple[OpenILP, UserInfo, int]) -> None:
+    core, analyst, pid = problem
+    _incidents(core.engine)
+    outer = [[-90.215, 38.615], [-90.185, 38.615], [-90.185, 38.645], [-90.215, 38.645], [-90.215, 38.615]]
+    ring = {"type": "Polygon", "coordinates": [outer, SQUARE["coordinates"][0][::-1]]}  # around the square
+    corners = [[-90.26, 38.655], [-90.24, 38.655], [-90.24, 38.665], [-90.26, 38.665], [-90.26, 38.655]]
+    control = {"type": "Polygon", "coordinates": [corners]}
+    set_comparison_area(core, analyst, ComparisonAreaRequest(pid, "buffer", area=ring))
+    set_comparison_area(core, analyst, ComparisonAreaRequest(pid, "control", area=control))
+    produced = problem_profile(core, analyst, ProblemProfileRequest(pid))
+    assert produced.marking.tlp == "TLP:GREEN"
+    maps = [alt for role, alt in structure_of(produced.pdf)[1] if role == "/Figure" and alt.startswith("Map:")]
+    assert len(maps) == 1
+    assert "2 panels: The problem area and its buffer, The control area." in maps[0]
+    assert "displacement buffer (dashed line), control area (dash-dotted line)" in maps[0]
+    # The two burglaries outside the problem's square lie in the control area: 9 in all, in 3 squares.
+    assert "9 incidents counted in 3 squares of 250 m" in maps[0]
 
 
 def test_incident_points_make_the_profile_amber(problem: tuple[OpenILP, UserInfo, int]) -> None:

@@ -515,92 +515,96 @@ def area_map(
     cells: Sequence[MapCell] = (),
     cell_m: float = 0.0,
     points: MapLayer | None = None,
-    width_in: float = 4.6,
-    height_in: float = 4.2,
+    panels: Sequence[tuple[str, Sequence[int]]] = (),
+    width_in: float = 6.5,
+    height_in: float = 4.4,
 ) -> Figure:
     """``areas`` outlined (:data:`AREA_STYLES`) over the boundary layer, zoomed to them, with incidents.
 
     Incidents are drawn either aggregated, as ``cells`` (squares ``cell_m`` metres wide shaded by
     their count, :data:`CELL_CLASSES`, so no incident's location is shown), or as ``points``; a
-    map gives one or the other. The first area is the problem's and is drawn on top.
+    map gives one or the other. The first area is the problem's and is drawn on top. ``panels``
+    (a heading and the indexes of the areas it is zoomed to) draws side-by-side panels, e.g. the
+    problem with its buffer and, apart, a control area across the city; by default one panel shows
+    every area.
     """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Polygon
 
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(width_in, height_in))
-    xs: list[float] = []
-    ys: list[float] = []
-    all_x: list[float] = []
-    all_y: list[float] = []
-    for feature in (boundaries or {}).get("features", []):
-        for ring in _rings(feature.get("geometry") or {}):
-            all_x += [p[0] for p in ring]
-            all_y += [p[1] for p in ring]
-            ax.plot([p[0] for p in ring], [p[1] for p in ring], color="#a0a0a0", linewidth=0.4, zorder=1)
+    chosen_panels = list(panels) or [("", list(range(len(areas))))]
+    fig, axes = plt.subplots(1, len(chosen_panels), figsize=(width_in, height_in), squeeze=False)
     present: dict[int, int] = {}
-    for cell in cells:
-        index = _cell_class(int(cell.count))
+    for index in (_cell_class(int(cell.count)) for cell in cells):
         present[index] = present.get(index, 0) + 1
-        xs += [float(x) for x, _ in cell.corners]
-        ys += [float(y) for _, y in cell.corners]
-        ax.add_patch(
-            Polygon(
-                [(float(x), float(y)) for x, y in cell.corners],
-                closed=True,
-                facecolor=CELL_CLASSES[index][1],
-                edgecolor="#ffffff",
-                linewidth=0.3,
-                zorder=2,
+    for ax, (heading, members) in zip(axes[0], chosen_panels, strict=True):
+        xs: list[float] = []
+        ys: list[float] = []
+        for feature in (boundaries or {}).get("features", []):
+            for ring in _rings(feature.get("geometry") or {}):
+                if not members:
+                    xs += [p[0] for p in ring]
+                    ys += [p[1] for p in ring]
+                ax.plot([p[0] for p in ring], [p[1] for p in ring], color="#a0a0a0", linewidth=0.4, zorder=1)
+        for cell in cells:
+            ax.add_patch(
+                Polygon(
+                    [(float(x), float(y)) for x, y in cell.corners],
+                    closed=True,
+                    facecolor=CELL_CLASSES[_cell_class(int(cell.count))][1],
+                    edgecolor="#ffffff",
+                    linewidth=0.3,
+                    zorder=2,
+                )
             )
-        )
+        for order, area in reversed(list(enumerate(areas))):
+            colour, width, style, _ = AREA_STYLES[order % len(AREA_STYLES)]
+            for ring in _any_rings(area.geometry):
+                rx = [p[0] for p in ring]
+                ry = [p[1] for p in ring]
+                if order in members:
+                    xs += rx
+                    ys += ry
+                ax.plot(rx, ry, color=colour, linewidth=width, linestyle=style, zorder=5 + len(areas) - order)
+        if points is not None:
+            lon = [float(v) for v in points.lon]
+            lat = [float(v) for v in points.lat]
+            ax.scatter(
+                lon, lat, s=12, marker=points.marker, facecolor="#000000", edgecolor="#ffffff", linewidth=0.5, zorder=20
+            )
+        if xs:
+            extent = _Extent(min(xs), min(ys), max(xs), max(ys), pad=0.002)
+            ax.set_xlim(extent.west - extent.pad, extent.east + extent.pad)
+            ax.set_ylim(extent.south - extent.pad, extent.north + extent.pad)
+            ax.set_aspect(1 / max(math.cos(math.radians((extent.south + extent.north) / 2)), 0.1))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if heading:
+            ax.set_title(heading, fontsize=8)
     handles: list[Any] = []
     described = []
-    for order, area in reversed(list(enumerate(areas))):
-        colour, width, style, words = AREA_STYLES[order % len(AREA_STYLES)]
-        for ring in _any_rings(area.geometry):
-            rx = [p[0] for p in ring]
-            ry = [p[1] for p in ring]
-            xs += rx
-            ys += ry
-            ax.plot(rx, ry, color=colour, linewidth=width, linestyle=style, zorder=5 + len(areas) - order)
     for order, area in enumerate(areas):
         colour, width, style, words = AREA_STYLES[order % len(AREA_STYLES)]
         line: dict[str, Any] = {"color": colour, "linewidth": width, "linestyle": style, "label": area.label}
         handles.append(Line2D([], [], **line))
         described.append(f"{area.label[:1].lower()}{area.label[1:]} ({words})")
-    total = sum(int(c.count) for c in cells)
     for index in sorted(present):
+        label = f"{_cell_label(index)} in a {cell_m:g} m square ({present[index]})"
+        handles.append(Patch(facecolor=CELL_CLASSES[index][1], edgecolor="#707070", label=label))
+    if points is not None:
         handles.append(
-            Patch(
-                facecolor=CELL_CLASSES[index][1],
-                edgecolor="#707070",
-                label=f"{_cell_label(index)} in a {cell_m:g} m square ({present[index]})",
+            Line2D(
+                [], [], marker=points.marker, color="#000000", linestyle="", label=f"{points.label} ({len(points.lon)})"
             )
         )
-    if points is not None:
-        lon = [float(v) for v in points.lon]
-        lat = [float(v) for v in points.lat]
-        ax.scatter(
-            lon, lat, s=14, marker=points.marker, facecolor="#000000", edgecolor="#ffffff", linewidth=0.5, zorder=20
-        )
-        handles.append(
-            Line2D([], [], marker=points.marker, color="#000000", linestyle="", label=f"{points.label} ({len(lon)})")
-        )
-    if len(xs) == sum(len(c.corners) for c in cells):  # no area outlined: the whole layer
-        xs, ys = xs + all_x, ys + all_y
-    if xs:
-        extent = _Extent(min(xs), min(ys), max(xs), max(ys), pad=0.002)
-        ax.set_xlim(extent.west - extent.pad, extent.east + extent.pad)
-        ax.set_ylim(extent.south - extent.pad, extent.north + extent.pad)
-        ax.set_aspect(1 / max(math.cos(math.radians((extent.south + extent.north) / 2)), 0.1))
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_title(title, fontsize=10)
+    fig.suptitle(title, fontsize=10)
     if handles:
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=True)
+        fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=7, frameon=True, handlelength=3.5)
+        fig.tight_layout(rect=(0, 0.04 * (len(handles) + 1) / 2 + 0.04, 1, 1))
     png = _save(fig)
     parts = [f"Map: {title}."]
+    if len(chosen_panels) > 1:
+        parts.append(f"{len(chosen_panels)} panels: {', '.join(h for h, _ in chosen_panels)}.")
     if described:
         parts.append(f"Outlined: {', '.join(described)}.")
     if points is not None:
@@ -608,6 +612,7 @@ def area_map(
     elif cells:
         most = max(int(c.count) for c in cells)
         squares = "square" if len(cells) == 1 else "squares"
+        total = sum(int(c.count) for c in cells)
         parts.append(
             f"{total} incidents counted in {len(cells)} {squares} of {cell_m:g} m "
             f"(at most {most} in one square), greyer for more;"

@@ -105,7 +105,14 @@ def problem_map(
         ).all()
         geojson.update({row.role: json.loads(row.geojson) for row in rows})
     areas = [MapArea(f"Problem area: {title_area}", geojson["target"])]
-    areas += [MapArea(ROLE_NAMES[role].capitalize(), geojson[role]) for role in COMPARISON_ROLES if role in shapes]
+    roles = [role for role in COMPARISON_ROLES if role in shapes]
+    areas += [MapArea(ROLE_NAMES[role].capitalize(), geojson[role]) for role in roles]
+    # The control area lies elsewhere in the city: its own panel keeps the problem's area legible.
+    near = [0] + [1 + i for i, role in enumerate(roles) if role == "buffer"]
+    apart = [1 + i for i, role in enumerate(roles) if role != "buffer"]
+    panels = [("The problem area" + (" and its buffer" if len(near) > 1 else ""), near)]
+    if apart:
+        panels.append(("The control area" + (" and its buffer" if len(apart) > 1 else ""), apart))
     to_lonlat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     x = events["x_m"].to_numpy(dtype=float)
     y = events["y_m"].to_numpy(dtype=float)
@@ -116,7 +123,7 @@ def problem_map(
     if incident_points:
         lon, lat = to_lonlat.transform(x, y)
         layer = MapLayer("Incidents", [float(v) for v in lon], [float(v) for v in lat], "o")
-        figure = area_map(_boundaries(core, code), areas, title=title, points=layer)
+        figure = area_map(_boundaries(core, code), areas, title=title, points=layer, panels=panels)
         item = ContentItem("Map of the problem's incidents (locations)", "TLP:AMBER")
     else:
         cells = []
@@ -125,7 +132,7 @@ def problem_map(
             ys = [south, south, south + CELL_M, south + CELL_M]
             lon, lat = to_lonlat.transform(xs, ys)
             cells.append(MapCell(tuple(zip((float(v) for v in lon), (float(v) for v in lat), strict=True)), count))
-        figure = area_map(_boundaries(core, code), areas, title=title, cells=cells, cell_m=CELL_M)
+        figure = area_map(_boundaries(core, code), areas, title=title, cells=cells, cell_m=CELL_M, panels=panels)
         item = ContentItem(
             f"Map of the problem's areas, incidents counted in {CELL_M:g} m squares (areas, no incidents)", "TLP:GREEN"
         )
