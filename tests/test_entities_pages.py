@@ -172,3 +172,35 @@ def test_the_entity_page_puts_its_places_on_a_map(engine: Engine, tmp_path: Path
     expected = [(p["lat"], p["lon"]) for p in detail["places"] if p["lat"] is not None]
     assert [(p["lat"], p["lon"]) for p in points] == expected and len(expected) == 2
     assert "/static/js/entity_map.js" in page.text
+
+
+def test_the_review_queue_shows_only_pairs_whose_mentions_the_reviewer_may_see(engine: Engine, tmp_path: Path) -> None:
+    from openilp.errors import NotFound
+    from openilp.services.accounts.records import user_info
+    from openilp.services.entities import DecideRequest, ReviewQueueRequest, decide_pair, review_queue
+
+    world = _store(engine, tmp_path)
+    core = world["core"]
+    local = b"id,number,complaint,day\nc3,555-0142,,2024-02-11\n"
+    import_persons(core, None, ImportPersonsRequest(PHONES, "cdr2.csv", local, agency="SLMPD"))  # type: ignore[arg-type]
+    resolve_things(core, None, ResolveThingsRequest(agency="SLMPD"))  # type: ignore[arg-type]
+    with session_scope(engine) as session:
+        analyst = user_info(session, 1)
+    assert analyst is not None
+    queue = review_queue(core, analyst, ReviewQueueRequest())  # type: ignore[arg-type]
+    assert queue.open_pairs >= 1 and queue.withheld_pairs == 0
+    pair = queue.pairs[0]
+    # One side's source is withdrawn (blanked, as a purge leaves it): the pair is no one's to see.
+    with session_scope(engine) as session:
+        hidden = session.scalars(
+            select(EntityMention).where(EntityMention.source_record_id == pair.right.source_record_id)
+        ).one()
+        hidden.searchable = False
+    after = review_queue(core, analyst, ReviewQueueRequest())  # type: ignore[arg-type]
+    assert pair.pair_id not in {p.pair_id for p in after.pairs} and after.withheld_pairs == 1
+    with pytest.raises(NotFound):
+        decide_pair(core, analyst, DecideRequest(pair.pair_id, "match", "Same handset."))  # type: ignore[arg-type]
+    client = make_client(engine, tmp_path / "web")
+    login(client, "ana")
+    page = client.get("/entities/review")
+    assert 'id="review-withheld"' in page.text and f"pair-{pair.pair_id}" not in page.text

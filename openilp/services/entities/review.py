@@ -24,6 +24,7 @@ from openilp.security.actors import UserInfo
 from openilp.services.entities.clusters import PairExplanation
 from openilp.services.entities.common import MentionSummary, agency_for, mention_summary
 from openilp.services.entities.common import require as require_permission
+from openilp.services.entities.reading import visible_mentions
 
 __all__ = [
     "DECISIONS",
@@ -63,8 +64,11 @@ class ReviewPairView(Result):
 @dataclass(frozen=True)
 class ReviewQueue(Result):
     agency: str
+    #: Open pairs the reviewer may decide: both mentions visible to them.
     open_pairs: int
     pairs: tuple[ReviewPairView, ...]
+    #: Open pairs left for a reviewer who may see both mentions (their records stay unnamed here).
+    withheld_pairs: int = 0
 
 
 @dataclass(frozen=True)
@@ -103,11 +107,22 @@ def review_queue(core: OpenILP, actor: UserInfo | None, request: ReviewQueueRequ
                 .order_by(EntityReviewPair.match_probability.desc(), EntityReviewPair.id)
             )
         )
+        mentions = {
+            m.id: m
+            for m in session.scalars(
+                select(EntityMention).where(
+                    EntityMention.id.in_({i for p in open_pairs for i in (p.mention_low_id, p.mention_high_id)})
+                )
+            )
+        }
+        # Need to know: a pair is shown only when the reviewer may see both of its mentions (the
+        # record, tip or designation behind each), as on an entity page; the others wait for
+        # a reviewer who may, and are only counted.
+        visible = {m.id for m in visible_mentions(session, actor, list(mentions.values()), uow.now)}
+        decidable = [p for p in open_pairs if p.mention_low_id in visible and p.mention_high_id in visible]
         shown = []
-        for pair in open_pairs[: request.limit]:
-            low = session.get(EntityMention, pair.mention_low_id)
-            high = session.get(EntityMention, pair.mention_high_id)
-            assert low is not None and high is not None
+        for pair in decidable[: request.limit]:
+            low, high = mentions[pair.mention_low_id], mentions[pair.mention_high_id]
             shown.append(
                 ReviewPairView(
                     pair_id=pair.id,
@@ -123,9 +138,9 @@ def review_queue(core: OpenILP, actor: UserInfo | None, request: ReviewQueueRequ
             object_type="entities",
             object_id=agency.code,
             agency_id=agency.id,
-            details={"pairs_shown": len(shown)},
+            details={"pairs_shown": len(shown), "pairs_withheld": len(open_pairs) - len(decidable)},
         )
-        return ReviewQueue(agency.code, len(open_pairs), tuple(shown))
+        return ReviewQueue(agency.code, len(decidable), tuple(shown), len(open_pairs) - len(decidable))
 
 
 def decide_pair(core: OpenILP, actor: UserInfo | None, request: DecideRequest) -> DecisionResult:
@@ -144,6 +159,8 @@ def decide_pair(core: OpenILP, actor: UserInfo | None, request: DecideRequest) -
         low = session.get(EntityMention, pair.mention_low_id)
         high = session.get(EntityMention, pair.mention_high_id)
         assert low is not None and high is not None
+        if len(visible_mentions(session, actor, [low, high], uow.now)) < 2:
+            raise NotFound(f"no review pair {request.pair_id}")  # not one this reviewer may see
         effect, entity_id, other_id = "none", low.entity_id, high.entity_id
 
         def event(entity: int, kind: str, other: int | None, mention: int | None = None) -> None:
