@@ -179,6 +179,15 @@ def send_api(
     }
 
 
+def _send_channels(core: OpenILP, user: UserInfo) -> list[str]:
+    """The channels the page offers: e-mail when a mail server is set, the folder when one is set for the agency."""
+    configured = {
+        "email": bool(core.settings.smtp_host and core.settings.smtp_sender),
+        "folder": bool(agency_folder(core.settings, user.agency_code)),
+    }
+    return [channel for channel in APP_CHANNELS if configured[channel]]
+
+
 def _page(
     request: Request,
     core: OpenILP,
@@ -201,7 +210,7 @@ def _page(
         made=made if made.isdigit() else "",
         sent=sent if sent.isdigit() else "",
         send_error=send_error,
-        send_channels=[c for c in APP_CHANNELS if c != "folder" or agency_folder(core.settings, user.agency_code)],
+        send_channels=_send_channels(core, user),
         products=list_products(core, user).as_dict()["products"],
     )
 
