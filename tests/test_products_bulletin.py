@@ -214,3 +214,32 @@ def test_the_mo_summary_counts_what_is_recorded_and_nothing_protected() -> None:
     with_race = members.assign(race=["B", "W", "B"], ethnicity=["H", "N", "N"])
     assert series_profile(with_race) == profile
     assert not {"race", "ethnicity", "religion", "national_origin"} & set(json.dumps(profile.as_dict()).split('"'))
+
+
+def test_a_saved_series_makes_its_own_bulletin(produced: tuple[OpenILP, ProducedProduct], tmp_path: Path) -> None:
+    """An analyst keeps the series (with a title); the bulletin of the saved series shows exactly its
+    incidents and says it is the saved one, is marked on every page, and builds again the same."""
+    from openilp.errors import NotFound
+    from openilp.services.series.records import SaveSeriesRequest, save_series
+
+    core, found = produced
+    with Session(core.engine) as session:
+        analyst = add_user(session, "analyst.saved", "correct horse battery", "analyst", "SLMPD")
+        officer = add_user(session, "officer.saved", "correct horse battery", "officer", "SLMPD")
+        session.commit()
+    ids = tuple(found.content["incident_ids"])
+    saved = save_series(core, analyst, SaveSeriesRequest("South side garage burglaries", ids))
+    product = bulletin(core, analyst, BulletinRequest("SLMPD", series_id=saved.series_id))
+    assert product.content["saved_series"]["id"] == saved.series_id
+    assert sorted(product.content["incident_ids"]) == sorted(ids)
+    assert sorted(r["incident_id"] for r in product.content["incidents"]) == sorted(ids)
+    texts = [" ".join(t.split()) for t in page_texts(product.pdf)]
+    text = " ".join(texts)
+    assert f"Saved series {saved.series_id}" in text and "South side garage burglaries" in text
+    assert all(product.marking.tlp in t for t in texts) and len(texts) == len(pdftoppm_pages(product.pdf))
+    again = rerender_product(core, analyst, product.product_id)
+    assert again.same_numbers
+    with pytest.raises(NotPermitted):
+        bulletin(core, officer, BulletinRequest("SLMPD", series_id=saved.series_id))
+    with pytest.raises(NotFound, match="no crime series 999999"):
+        bulletin(core, analyst, BulletinRequest("SLMPD", series_id=999999))

@@ -116,9 +116,12 @@ def compstat(
 def bulletin(
     agency: str = typer.Option("", "--agency", help="Agency code (default: the only agency in the store)."),
     category: str = typer.Option("burglary", "--category", help="Offence category or crime group of the series."),
-    as_of: str = typer.Option(..., "--as-of", help="Last day of the period searched (YYYY-MM-DD)."),
+    as_of: str = typer.Option("", "--as-of", help="Last day of the period searched (YYYY-MM-DD)."),
     days: int = typer.Option(60, "--days", help="Days searched, up to --as-of."),
     rank: int = typer.Option(1, "--rank", help="Which possible series: 1 = the strongest."),
+    series: int = typer.Option(
+        0, "--series", help="A saved series' number instead of a search (see openilp series list)."
+    ),
     threshold: float = typer.Option(3.0, "--threshold", help="Mean log Bayes factor a series must reach."),
     min_size: int = typer.Option(3, "--min-size", help="Fewest incidents in a series."),
     contact: str = typer.Option("", "--contact", help="Contact line (default: the setting products_contact)."),
@@ -130,14 +133,17 @@ def bulletin(
     html: Path | None = _HTML,
     as_json: bool = _JSON,
 ) -> None:
-    """A tactical bulletin of a possible series found by series linkage: map, timeline, incidents, MO, look-for."""
+    """A tactical bulletin of a saved series (--series) or of a possible series found by series linkage
+    (--as-of): map, timeline, incidents, MO, look-for."""
     from openilp.services.products.bulletin import BulletinRequest
     from openilp.services.products.bulletin import bulletin as run
 
-    try:
-        day = dt.date.fromisoformat(as_of.strip())
-    except ValueError:
-        fail(f"--as-of must be a date written YYYY-MM-DD, got {as_of!r}")
+    day: dt.date | None = None
+    if not series:
+        try:
+            day = dt.date.fromisoformat(as_of.strip())
+        except ValueError:
+            fail(f"--as-of must be a date written YYYY-MM-DD (or give --series), got {as_of!r}")
     request = BulletinRequest(
         agency_code=agency,
         category=category,
@@ -147,6 +153,7 @@ def bulletin(
         threshold=threshold,
         min_size=min_size,
         contact=contact,
+        series_id=series,
     )
     if not (output or folder or email):
         fail("say where the product goes: -o FILE.pdf, --folder DIR or --email ADDRESS")

@@ -29,15 +29,17 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from openilp.core import OpenILP, Request
 from openilp.core.contract import require
-from openilp.db.models import Agency, Incident
-from openilp.errors import InvalidRequest
+from openilp.db.models import Agency, CrimeSeries, CrimeSeriesMember, Incident
+from openilp.errors import InvalidRequest, NotFound, NotPermitted
 from openilp.products import ContentItem
 from openilp.products.figures import MapLayer, incident_map, timeline_chart
 from openilp.products.series_profile import WEEKDAYS, look_for, series_profile
 from openilp.security.actors import UserInfo
+from openilp.security.roles import has_permission
 from openilp.services.analysis.common import NoEventsError
 from openilp.services.products.common import (
     BuiltProduct,
@@ -59,9 +61,11 @@ NAME_PROPERTY = "NHD_NUM"
 
 @dataclass(frozen=True)
 class BulletinRequest(Request):
-    """The bulletin of the ``rank``-th strongest possible series of ``category`` in ``days`` days to ``as_of``.
+    """The bulletin of the ``rank``-th strongest possible series of ``category`` in ``days`` days to ``as_of``,
+    or of the agency's saved series ``series_id`` (the series an analyst kept and reviewed).
 
-    The other fields are those of :class:`PossibleSeriesRequest`, with its defaults.
+    The other fields are those of :class:`PossibleSeriesRequest`, with its defaults; a saved series
+    needs none of them (its period is its incidents').
     """
 
     agency_code: str = ""
@@ -74,8 +78,13 @@ class BulletinRequest(Request):
     threshold: float = 3.0
     min_size: int = 3
     contact: str = ""
+    #: A saved series of the agency (0: find the series by linkage, as above).
+    series_id: int = 0
 
     def validate(self) -> BulletinRequest:
+        require(self.series_id >= 0, "series_id: give a saved series' number")
+        if self.series_id:
+            return dataclasses.replace(self, category=self.category.strip(), contact=self.contact.strip()[:300])
         require(self.as_of is not None, "as_of: give the last day of the period (--as-of YYYY-MM-DD)")
         require(1 <= self.rank <= 100, "rank: give 1 (the strongest series) to 100")
         self.series_request().validate()
@@ -85,6 +94,8 @@ class BulletinRequest(Request):
         return bulletin_series_request(self)
 
     def parameters(self) -> dict[str, Any]:
+        if self.series_id:
+            return {"agency_code": self.agency_code, "series_id": self.series_id, "contact": self.contact}
         return {
             "agency_code": self.agency_code,
             "category": self.category,
@@ -186,20 +197,50 @@ def _neighbourhood_names(boundaries: Mapping[str, Any] | None) -> dict[str, str]
     return names
 
 
+def _saved_series(core: OpenILP, actor: UserInfo | None, code: str, series_id: int) -> dict[str, Any]:
+    """The saved series ``series_id`` of agency ``code``: title, status, review and member incident ids."""
+    if actor is not None and not has_permission(actor.role, "series:read"):
+        raise NotPermitted(f"your role ({actor.role}) may not read crime series (series:read)")
+    with Session(core.engine) as session:
+        row = session.execute(
+            select(CrimeSeries)
+            .join(Agency, Agency.id == CrimeSeries.agency_id)
+            .where(CrimeSeries.id == series_id, Agency.code == code)
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFound(f"no crime series {series_id} in {code}")
+        ids = session.scalars(select(CrimeSeriesMember.incident_id).where(CrimeSeriesMember.series_id == row.id)).all()
+        return {
+            "id": row.id,
+            "title": row.title,
+            "status": row.status,
+            "reviewed_at": None if row.reviewed_at is None else row.reviewed_at.date().isoformat(),
+            "review_note": row.review_note or "",
+            "incident_ids": [int(i) for i in ids],
+        }
+
+
 def build_bulletin(core: OpenILP, actor: UserInfo | None, request: BulletinRequest) -> BuiltProduct:
     """Find the series, gather its incidents and figures (nothing stored; :func:`bulletin` stores it)."""
     request = request.validate()
     code = producer_agency(core, actor, request.agency_code)
     request = dataclasses.replace(request, agency_code=code)
-    assert request.as_of is not None
-    start, crimes, pairs_scored, found = find_possible_series(core, code, request.series_request(), request.as_of)
-    if len(found) < request.rank:
-        raise NoEventsError(
-            f"{len(found)} possible {request.category} series among {crimes:,} crimes from {start} to "
-            f"{request.as_of} (threshold {request.threshold:g}, at least {request.min_size} crimes); "
-            f"no series ranked {request.rank}"
-        )
-    series = found[request.rank - 1]
+    saved: dict[str, Any] | None = None
+    if request.series_id:
+        saved = _saved_series(core, actor, code, request.series_id)
+        series: dict[str, Any] = {"incident_ids": saved["incident_ids"], "mean_score": None, "min_score": None}
+        crimes = pairs_scored = 0
+        found: list[Any] = [series]
+    else:
+        assert request.as_of is not None
+        start, crimes, pairs_scored, found = find_possible_series(core, code, request.series_request(), request.as_of)
+        if len(found) < request.rank:
+            raise NoEventsError(
+                f"{len(found)} possible {request.category} series among {crimes:,} crimes from {start} to "
+                f"{request.as_of} (threshold {request.threshold:g}, at least {request.min_size} crimes); "
+                f"no series ranked {request.rank}"
+            )
+        series = found[request.rank - 1]
     members, agency = _members(core, code, list(series["incident_ids"]))
     if members.empty:
         raise InvalidRequest("the series' incidents are no longer in the store")
@@ -211,12 +252,19 @@ def build_bulletin(core: OpenILP, actor: UserInfo | None, request: BulletinReque
     lines = look_for(profile)
     members["number"] = range(1, len(members) + 1)
     label = f"{request.category.replace('_', ' ')} series #{request.rank}"
+    if saved is not None:
+        label = f"series {saved['id']}: {saved['title']}"
+        categories = sorted({str(c) for c in members["category"] if c}) if "category" in members else []
+        request = dataclasses.replace(request, category=", ".join(categories) or request.category)
+        start, request = profile.first.date(), dataclasses.replace(request, as_of=profile.last.date())
     located = members.dropna(subset=["lon", "lat"])
-    layers = [MapLayer(f"{label.capitalize()} incidents", located["lon"].tolist(), located["lat"].tolist(), "o")]
+    layers = [
+        MapLayer(f"{label[:1].upper() + label[1:]} incidents", located["lon"].tolist(), located["lat"].tolist(), "o")
+    ]
     figure = incident_map(
         boundaries,
         layers,
-        title=f"{label.capitalize()}, {profile.first:%Y-%m-%d} to {profile.last:%Y-%m-%d}",
+        title=f"{label[:1].upper() + label[1:]}, {profile.first:%Y-%m-%d} to {profile.last:%Y-%m-%d}",
         labels=[str(n) for n in located["number"]],
         highlight=codes,
         name_property=NAME_PROPERTY,
@@ -226,7 +274,7 @@ def build_bulletin(core: OpenILP, actor: UserInfo | None, request: BulletinReque
         list(members["occurred_local"]),
         [float(v) for v in members["window_hours"]],
         [str(n) for n in members["number"]],
-        title=f"{label.capitalize()}: when",
+        title=f"{label[:1].upper() + label[1:]}: when",
     )
     table = [
         {
@@ -250,8 +298,9 @@ def build_bulletin(core: OpenILP, actor: UserInfo | None, request: BulletinReque
         "crimes_compared": crimes,
         "pairs_scored": pairs_scored,
         "incident_ids": [int(v) for v in series["incident_ids"]],
-        "mean_score": round(float(series["mean_score"]), 6),
-        "min_score": round(float(series["min_score"]), 6),
+        "mean_score": None if series["mean_score"] is None else round(float(series["mean_score"]), 6),
+        "min_score": None if series["min_score"] is None else round(float(series["min_score"]), 6),
+        "saved_series": saved,
         "incidents": table,
         "profile": profile.as_dict(),
         "look_for": lines,
@@ -267,6 +316,7 @@ def build_bulletin(core: OpenILP, actor: UserInfo | None, request: BulletinReque
         "period_start": str(start),
         "period_end": str(request.as_of),
         "series": series,
+        "saved_series": saved,
         "series_found": len(found),
         "crimes_compared": crimes,
         "pairs_scored": pairs_scored,
@@ -286,15 +336,23 @@ def build_bulletin(core: OpenILP, actor: UserInfo | None, request: BulletinReque
         "incidents_more": max(0, len(table) - MAX_TABLE_ROWS),
         "timezone": agency.timezone,
     }
+    if saved is not None:
+        title = f"Tactical bulletin: {label}, {profile.first:%Y-%m-%d} to {profile.last:%Y-%m-%d}"
+        short_title = f"Bulletin series {saved['id']}"
+        subtitle = f"{len(members)} incidents of saved series {saved['id']} ({saved['status']})"
+    else:
+        title = f"Tactical bulletin: possible {label}, {profile.first:%Y-%m-%d} to {profile.last:%Y-%m-%d}"
+        short_title = f"Bulletin {request.category} #{request.rank} {request.as_of}"
+        subtitle = (
+            f"{len(members)} incidents linked by where, when and offence; found among {crimes:,} "
+            f"{request.category.replace('_', ' ')} crimes from {start} to {request.as_of}"
+        )
     return BuiltProduct(
         kind="bulletin",
         agency_code=code,
-        title=f"Tactical bulletin: possible {label}, {profile.first:%Y-%m-%d} to {profile.last:%Y-%m-%d}",
-        short_title=f"Bulletin {request.category} #{request.rank} {request.as_of}",
-        subtitle=(
-            f"{len(members)} incidents linked by where, when and offence; found among {crimes:,} "
-            f"{request.category.replace('_', ' ')} crimes from {start} to {request.as_of}"
-        ),
+        title=title,
+        short_title=short_title,
+        subtitle=subtitle,
         template="bulletin.html",
         parameters=request.parameters(),
         items=items,
@@ -312,6 +370,13 @@ def bulletin(
 
 
 def _rebuild(core: OpenILP, actor: UserInfo | None, parameters: Mapping[str, Any]) -> BuiltProduct:
+    if parameters.get("series_id"):
+        saved = BulletinRequest(
+            agency_code=str(parameters["agency_code"]),
+            series_id=int(parameters["series_id"]),
+            contact=str(parameters.get("contact") or ""),
+        )
+        return build_bulletin(core, actor, saved)
     request = BulletinRequest(
         agency_code=str(parameters["agency_code"]),
         category=str(parameters["category"]),

@@ -61,6 +61,7 @@ class ProductBody(BaseModel):
     as_of: str = Field(default="", max_length=10, description="Last day searched, YYYY-MM-DD (bulletin).")
     days: int = Field(default=60, ge=1, le=3660)
     rank: int = Field(default=1, ge=1, le=1000)
+    series_id: int = Field(default=0, ge=0, description="A saved series instead of a search (bulletin); 0: search.")
     threshold: float = 3.0
     min_size: int = Field(default=3, ge=2, le=1000)
     contact: str = Field(default="", max_length=300)
@@ -95,12 +96,13 @@ def _make(core: OpenILP, user: UserInfo, kind: str, body: ProductBody) -> Produc
         bulletin_request = BulletinRequest(
             agency_code="",
             category=body.category,
-            as_of=_day(body.as_of, "as_of"),
+            as_of=None if body.series_id else _day(body.as_of, "as_of"),
             days=body.days,
             rank=body.rank,
             threshold=body.threshold,
             min_size=body.min_size,
             contact=body.contact,
+            series_id=body.series_id,
         )
         return bulletin(core, user, bulletin_request, on_restricted=body.on_restricted)
     if kind == "strategic":
@@ -232,13 +234,15 @@ def create_page(
     as_of: str = Form("", max_length=10),
     days: int = Form(60, ge=1, le=3660),
     rank: int = Form(1, ge=1, le=1000),
+    series_id: int = Form(0, ge=0),
     year: int = Form(0, ge=0, le=2199),
     core: OpenILP = Depends(get_core),
     user: UserInfo = Depends(PRODUCE),
 ) -> Response:
     """Make a CompStat pack, a tactical bulletin or a strategic assessment from the page's form."""
     check_csrf(request, csrf_token)
-    body = ProductBody(district=district, week=week, category=category, as_of=as_of, days=days, rank=rank, year=year)
+    body = ProductBody(district=district, week=week, year=year, category=category, as_of=as_of, days=days)
+    body = body.model_copy(update={"rank": rank, "series_id": series_id})
     outcome = attempt(lambda: _make(core, user, kind[:40], body))
     if outcome.value is None:
         return _page(request, core, user, error=outcome.error, status=outcome.status_code, form=body.model_dump())
