@@ -180,6 +180,14 @@ def submit_page(
     return _plan_page(request, core, user, submitted=outcome.value.as_dict())
 
 
+def _act(request: Request, call: Callable[[], object], title: str, back: str) -> Response:
+    """Run one watch-centre action: back to ``back`` when done, else an error page titled ``title``."""
+    outcome = attempt(call)
+    if outcome.value is None:
+        return render(request, "error.html", status_code=outcome.status_code, title=title, message=outcome.error or "")
+    return RedirectResponse(back, status_code=303)
+
+
 @router.post("/conflicts/{conflict_id}/waive", response_class=HTMLResponse)
 def waive_page(
     conflict_id: Id,
@@ -191,12 +199,12 @@ def waive_page(
 ) -> Response:
     """A supervisor's exigency waiver: the team proceeds now."""
     check_csrf(request, csrf_token)
-    outcome = attempt(lambda: service.waive_conflict(core, user, service.WaiveRequest(conflict_id, reason)))
-    if outcome.value is None:
-        return render(
-            request, "error.html", status_code=outcome.status_code, title="Not waived", message=outcome.error or ""
-        )
-    return RedirectResponse("/deconfliction", status_code=303)
+    return _act(
+        request,
+        lambda: service.waive_conflict(core, user, service.WaiveRequest(conflict_id, reason)),
+        "Not waived",
+        "/deconfliction",
+    )
 
 
 @router.get("/watch", response_class=HTMLResponse)
@@ -226,16 +234,12 @@ def acknowledge_page(
 ) -> Response:
     """Take an open conflict; both parties are told."""
     check_csrf(request, csrf_token)
-    outcome = attempt(lambda: service.acknowledge_conflict(core, user, service.AcknowledgeRequest(conflict_id)))
-    if outcome.value is None:
-        return render(
-            request,
-            "error.html",
-            status_code=outcome.status_code,
-            title="Not acknowledged",
-            message=outcome.error or "",
-        )
-    return RedirectResponse("/deconfliction/watch", status_code=303)
+    return _act(
+        request,
+        lambda: service.acknowledge_conflict(core, user, service.AcknowledgeRequest(conflict_id)),
+        "Not acknowledged",
+        "/deconfliction/watch",
+    )
 
 
 @router.post("/conflicts/{conflict_id}/resolve", response_class=HTMLResponse)
@@ -250,21 +254,12 @@ def resolve_page(
 ) -> Response:
     """Record the resolution; both parties are told."""
     check_csrf(request, csrf_token)
-    outcome = attempt(
-        lambda: service.resolve_conflict(core, user, service.ResolveRequest(conflict_id, resolution, note))
+    return _act(
+        request,
+        lambda: service.resolve_conflict(core, user, service.ResolveRequest(conflict_id, resolution, note)),
+        "Not resolved",
+        "/deconfliction/watch",
     )
-    if outcome.value is None:
-        return render(
-            request, "error.html", status_code=outcome.status_code, title="Not resolved", message=outcome.error or ""
-        )
-    return RedirectResponse("/deconfliction/watch", status_code=303)
-
-
-def _partner_action(request: Request, call: Callable[[], object], title: str, back: str) -> Response:
-    outcome = attempt(call)
-    if outcome.value is None:
-        return render(request, "error.html", status_code=outcome.status_code, title=title, message=outcome.error or "")
-    return RedirectResponse(back, status_code=303)
 
 
 @router.post("/partner-conflicts/{conflict_id}/acknowledge", response_class=HTMLResponse)
@@ -277,7 +272,7 @@ def acknowledge_partner_page(
 ) -> Response:
     """Take an open conflict with a partner instance's event; the planner here is told."""
     check_csrf(request, csrf_token)
-    return _partner_action(
+    return _act(
         request,
         lambda: service.acknowledge_partner_conflict(core, user, service.AcknowledgeRequest(conflict_id)),
         "Not acknowledged",
@@ -297,7 +292,7 @@ def resolve_partner_page(
 ) -> Response:
     """Record how a conflict with a partner instance's event was resolved."""
     check_csrf(request, csrf_token)
-    return _partner_action(
+    return _act(
         request,
         lambda: service.resolve_partner_conflict(core, user, service.ResolveRequest(conflict_id, resolution, note)),
         "Not resolved",
@@ -316,7 +311,7 @@ def waive_partner_page(
 ) -> Response:
     """A supervisor's exigency waiver of a conflict with a partner instance's event."""
     check_csrf(request, csrf_token)
-    return _partner_action(
+    return _act(
         request,
         lambda: service.waive_partner_conflict(core, user, service.WaiveRequest(conflict_id, reason)),
         "Not waived",
