@@ -66,6 +66,7 @@ __all__ = [
     "check_categories",
     "check_day",
     "check_forecast_methods",
+    "check_period",
     "check_study_area",
     "check_test_settings",
     "event_noun",
@@ -157,6 +158,37 @@ LATEST_DAY = LAST_DAY
 def check_day(day: dt.date | None, name: str) -> None:
     """InvalidRequest for a day outside :data:`EARLIEST_DAY` … :data:`LATEST_DAY` (:mod:`openilp.core.dates`)."""
     core_check_day(day, name)
+
+
+def check_period(
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    *,
+    max_days: int,
+    day_word: str = "day",
+    covered_by: str = "call",
+) -> None:
+    """InvalidRequest unless ``date_from`` and ``date_to`` are both given, in range, in order and at
+    most ``max_days`` apart; ``day_word`` and ``covered_by`` name the days and the request in the messages.
+
+    >>> check_period(dt.date(2024, 1, 1), dt.date(2024, 12, 31), max_days=3660)
+    >>> check_period(dt.date(2024, 1, 1), None, max_days=3660, day_word="shift day")
+    Traceback (most recent call last):
+    ...
+    openilp.errors.InvalidRequest: give the first and the last shift day of the period (date_from, date_to)
+    >>> check_period(dt.date(2020, 1, 1), dt.date(2024, 1, 1), max_days=365, covered_by="audit")
+    Traceback (most recent call last):
+    ...
+    openilp.errors.InvalidRequest: one audit covers at most 365 days
+    """
+    if date_from is None or date_to is None:
+        raise InvalidRequest(f"give the first and the last {day_word} of the period (date_from, date_to)")
+    check_day(date_from, "date_from")
+    check_day(date_to, "date_to")
+    if date_from > date_to:
+        raise InvalidRequest(f"date_from {date_from} is after date_to {date_to}")
+    if (date_to - date_from).days > max_days:
+        raise InvalidRequest(f"one {covered_by} covers at most {max_days:,} days")
 
 
 def reader_agency(core: OpenILP, actor: UserInfo | None, agency_code: str, permission: str = "analysis:read") -> str:

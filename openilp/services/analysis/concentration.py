@@ -31,7 +31,7 @@ from openilp.db.models import Agency
 from openilp.errors import InvalidRequest
 from openilp.fairness import CONCENTRATION_FLAG, ConcentrationTable, concentration_table
 from openilp.security.actors import UserInfo
-from openilp.services.analysis.common import check_day, reader_agency
+from openilp.services.analysis.common import check_period, reader_agency
 from openilp.services.analysis.patrol_log import issued_patrol
 from openilp.services.analysis.tasking import DisparitySource, disparity_source_for
 from openilp.tasking import read_demographics
@@ -60,14 +60,7 @@ class ConcentrationRequest(Request):
     measure: str = "minutes"
 
     def validate(self) -> ConcentrationRequest:
-        if self.date_from is None or self.date_to is None:
-            raise InvalidRequest("give the first and the last shift day of the period (date_from, date_to)")
-        check_day(self.date_from, "date_from")
-        check_day(self.date_to, "date_to")
-        if self.date_from > self.date_to:
-            raise InvalidRequest(f"date_from {self.date_from} is after date_to {self.date_to}")
-        if (self.date_to - self.date_from).days > MAX_PERIOD_DAYS:
-            raise InvalidRequest(f"one audit covers at most {MAX_PERIOD_DAYS:,} days")
+        check_period(self.date_from, self.date_to, max_days=MAX_PERIOD_DAYS, day_word="shift day", covered_by="audit")
         if self.measure not in MEASURES:
             raise InvalidRequest(f"measure is one of {', '.join(MEASURES)}, got {self.measure!r}")
         return self

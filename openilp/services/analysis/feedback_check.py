@@ -53,7 +53,7 @@ from openilp.db.models import Agency, AuditEntry
 from openilp.errors import InvalidRequest
 from openilp.fairness import LiveFeedback, live_feedback_check
 from openilp.security.actors import UserInfo
-from openilp.services.analysis.common import STUDY_AREA_WORDS, boundary_areas, check_day, reader_agency
+from openilp.services.analysis.common import STUDY_AREA_WORDS, boundary_areas, check_period, reader_agency
 from openilp.services.analysis.events import EventQuery, load_events
 from openilp.services.analysis.forecasting import ForecastRequest, run_forecast
 from openilp.services.analysis.patrol_log import issued_patrol
@@ -90,14 +90,7 @@ class FeedbackRequest(Request):
     date_to: dt.date | None = None
 
     def validate(self) -> FeedbackRequest:
-        if self.date_from is None or self.date_to is None:
-            raise InvalidRequest("give the first and the last shift day of the period (date_from, date_to)")
-        check_day(self.date_from, "date_from")
-        check_day(self.date_to, "date_to")
-        if self.date_from > self.date_to:
-            raise InvalidRequest(f"date_from {self.date_from} is after date_to {self.date_to}")
-        if (self.date_to - self.date_from).days > MAX_PERIOD_DAYS:
-            raise InvalidRequest(f"one check covers at most {MAX_PERIOD_DAYS:,} days")
+        check_period(self.date_from, self.date_to, max_days=MAX_PERIOD_DAYS, day_word="shift day", covered_by="check")
         return self
 
 

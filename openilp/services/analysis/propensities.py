@@ -27,10 +27,9 @@ from sqlalchemy.orm import Session
 
 from openilp.core import OpenILP, Request, Result
 from openilp.db.models import Agency, Incident
-from openilp.errors import InvalidRequest
 from openilp.fairness import propensities_at
 from openilp.security.actors import UserInfo
-from openilp.services.analysis.common import check_day, reader_agency
+from openilp.services.analysis.common import check_period, reader_agency
 from openilp.services.analysis.events import local_day_bounds
 from openilp.services.analysis.patrol_log import issued_patrol
 
@@ -49,14 +48,7 @@ class PropensityRequest(Request):
     date_to: dt.date | None = None
 
     def validate(self) -> PropensityRequest:
-        if self.date_from is None or self.date_to is None:
-            raise InvalidRequest("give the first and the last day of the period (date_from, date_to)")
-        check_day(self.date_from, "date_from")
-        check_day(self.date_to, "date_to")
-        if self.date_from > self.date_to:
-            raise InvalidRequest(f"date_from {self.date_from} is after date_to {self.date_to}")
-        if (self.date_to - self.date_from).days > MAX_PERIOD_DAYS:
-            raise InvalidRequest(f"one call covers at most {MAX_PERIOD_DAYS:,} days")
+        check_period(self.date_from, self.date_to, max_days=MAX_PERIOD_DAYS)
         return self
 
 
