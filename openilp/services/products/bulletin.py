@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +43,7 @@ from openilp.services.analysis.common import NoEventsError
 from openilp.services.products.common import (
     BuiltProduct,
     ProducedProduct,
+    boundary_layer,
     produce,
     producer_agency,
     register_builder,
@@ -177,14 +177,6 @@ def _when(row: Mapping[str, Any]) -> str:
     return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"
 
 
-def _boundaries(core: OpenILP, agency_code: str) -> dict[str, Any] | None:
-    layer = core.boundaries.layer_for(agency_code)
-    if layer is None:
-        return None
-    data: dict[str, Any] = json.loads(layer.path.read_text(encoding="utf-8"))
-    return data
-
-
 def _neighbourhood_names(boundaries: Mapping[str, Any] | None) -> dict[str, str]:
     """Neighbourhood number → "number name" from the boundary layer (``NHD_NUM``/``NHD_NAME``), when it has them."""
     names: dict[str, str] = {}
@@ -244,7 +236,7 @@ def build_bulletin(core: OpenILP, actor: UserInfo | None, request: BulletinReque
     members, agency = _members(core, code, list(series["incident_ids"]))
     if members.empty:
         raise InvalidRequest("the series' incidents are no longer in the store")
-    boundaries = _boundaries(core, code)
+    boundaries = boundary_layer(core, code)
     names = _neighbourhood_names(boundaries)
     codes = sorted({str(v) for v in members["neighbourhood"] if v})
     members["neighbourhood"] = [names.get(str(v), str(v)) for v in members["neighbourhood"]]

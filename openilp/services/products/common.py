@@ -38,6 +38,7 @@ __all__ = [
     "ProductNotFound",
     "ProductRefused",
     "Rerendered",
+    "boundary_layer",
     "data_cutoff",
     "load_product",
     "produce",
@@ -56,6 +57,15 @@ PRODUCT_KINDS: dict[str, str] = {
 }
 #: Kind → function that builds that kind again from stored parameters (filled by each product module).
 _BUILDERS: dict[str, Callable[[OpenILP, UserInfo | None, Mapping[str, Any]], BuiltProduct]] = {}
+
+
+def boundary_layer(core: OpenILP, agency_code: str) -> dict[str, Any] | None:
+    """The agency's boundary layer as GeoJSON (a FeatureCollection), or None when it has none."""
+    layer = core.boundaries.layer_for(agency_code)
+    if layer is None:
+        return None
+    data: dict[str, Any] = json.loads(layer.path.read_text(encoding="utf-8"))
+    return data
 
 
 class ProductRefused(ServiceError):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +38,7 @@ from openilp.services.analysis.trends import SPARK_WEEKS, TrendRequest, run_tren
 from openilp.services.products.common import (
     BuiltProduct,
     ProducedProduct,
+    boundary_layer,
     produce,
     producer_agency,
     register_builder,
@@ -109,14 +109,6 @@ def neighbourhood_trend_request(agency_code: str, as_of: dt.date) -> TrendReques
 def _crime_groups(core: OpenILP) -> dict[str, str]:
     with core.unit_of_work(None) as uow:
         return {c.code: c.crime_group for c in uow.session.scalars(select(OffenceCategory))}
-
-
-def _boundaries(core: OpenILP, agency_code: str) -> dict[str, Any] | None:
-    layer = core.boundaries.layer_for(agency_code)
-    if layer is None:
-        return None
-    data: dict[str, Any] = json.loads(layer.path.read_text(encoding="utf-8"))
-    return data
 
 
 def _district_problems(
@@ -207,7 +199,7 @@ def build_compstat_pack(core: OpenILP, actor: UserInfo | None, request: CompStat
     zones.sort(key=lambda z: (-float(z["max_multiplier"]), str(z["incident_date"])), reverse=False)
 
     # Open problems whose area touches the district (its neighbourhoods), with their goal progress.
-    problems = _district_problems(core, code, _boundaries(core, code), neighbourhoods, week_end)
+    problems = _district_problems(core, code, boundary_layer(core, code), neighbourhoods, week_end)
 
     # Figures.
     groups = _crime_groups(core)
@@ -223,7 +215,7 @@ def build_compstat_pack(core: OpenILP, actor: UserInfo | None, request: CompStat
     circles = [MapCircle(float(z["lon"]), float(z["lat"]), float(z["radius_m"])) for z in zones]
     area_label = f"District {request.district}"
     figure = incident_map(
-        _boundaries(core, code),
+        boundary_layer(core, code),
         layers,
         title=f"{area_label}, {week_start} to {week_end}",
         circles=circles,

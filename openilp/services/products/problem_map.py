@@ -34,6 +34,7 @@ from openilp.products.figures import Figure, MapArea, MapCell, MapLayer, area_ma
 from openilp.security.actors import UserInfo
 from openilp.services.problems.common import agency_of, area_geometry, load_problem
 from openilp.services.problems.response import COMPARISON_ROLES, ROLE_NAMES, problem_events, stored_areas
+from openilp.services.products.common import boundary_layer
 
 __all__ = ["CELL_M", "ProblemMap", "aggregate_cells", "problem_map"]
 
@@ -69,14 +70,6 @@ def aggregate_cells(
     rows = np.floor(np.asarray(y_m, dtype=float) / cell_m).astype(np.int64)
     keys, counts = np.unique(np.stack([columns, rows], axis=1), axis=0, return_counts=True)
     return [(float(c) * cell_m, float(r) * cell_m, int(n)) for (c, r), n in zip(keys, counts, strict=True)]
-
-
-def _boundaries(core: OpenILP, agency_code: str) -> dict[str, Any] | None:
-    layer = core.boundaries.layer_for(agency_code)
-    if layer is None:
-        return None
-    data: dict[str, Any] = json.loads(layer.path.read_text(encoding="utf-8"))
-    return data
 
 
 def problem_map(
@@ -123,7 +116,7 @@ def problem_map(
     if incident_points:
         lon, lat = to_lonlat.transform(x, y)
         layer = MapLayer("Incidents", [float(v) for v in lon], [float(v) for v in lat], "o")
-        figure = area_map(_boundaries(core, code), areas, title=title, points=layer, panels=panels)
+        figure = area_map(boundary_layer(core, code), areas, title=title, points=layer, panels=panels)
         item = ContentItem("Map of the problem's incidents (locations)", "TLP:AMBER")
     else:
         cells = []
@@ -132,7 +125,7 @@ def problem_map(
             ys = [south, south, south + CELL_M, south + CELL_M]
             lon, lat = to_lonlat.transform(xs, ys)
             cells.append(MapCell(tuple(zip((float(v) for v in lon), (float(v) for v in lat), strict=True)), count))
-        figure = area_map(_boundaries(core, code), areas, title=title, cells=cells, cell_m=CELL_M, panels=panels)
+        figure = area_map(boundary_layer(core, code), areas, title=title, cells=cells, cell_m=CELL_M, panels=panels)
         item = ContentItem(
             f"Map of the problem's areas, incidents counted in {CELL_M:g} m squares (areas, no incidents)", "TLP:GREEN"
         )

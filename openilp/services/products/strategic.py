@@ -66,6 +66,7 @@ from openilp.services.problems.assessment import AssessmentRequest, assess_from_
 from openilp.services.products.common import (
     BuiltProduct,
     ProducedProduct,
+    boundary_layer,
     produce,
     producer_agency,
     register_builder,
@@ -178,14 +179,6 @@ def _monthly(result: TrendResult, year: int, as_of: dt.date) -> dict[str, list[i
         last_month = as_of.month if which == year else 12
         out[label] = [int(months.get(m, 0)) for m in range(1, last_month + 1)]
     return out
-
-
-def _boundaries(core: OpenILP, agency_code: str) -> dict[str, Any] | None:
-    layer = core.boundaries.layer_for(agency_code)
-    if layer is None:
-        return None
-    data: dict[str, Any] = json.loads(layer.path.read_text(encoding="utf-8"))
-    return data
 
 
 def _feature(boundaries: Mapping[str, Any] | None, code: str) -> Mapping[str, Any] | None:
@@ -428,7 +421,7 @@ def build_strategic_assessment(
     busiest = sorted(neighbourhoods, key=lambda a: (-a["current"], _natural(a["area"])))[:TOP_AREAS]
     rises = sorted((a for a in neighbourhoods if a["z"] > 0), key=lambda a: (-a["z"], a["area"]))[:TOP_CHANGES]
     falls = sorted((a for a in neighbourhoods if a["z"] < 0), key=lambda a: (a["z"], a["area"]))[:TOP_CHANGES]
-    boundaries = _boundaries(core, code)
+    boundaries = boundary_layer(core, code)
     displacement = _displacement(core, actor, code, neighbourhoods, boundaries, year, as_of)
     problems = _problem_assessments(core, code, year)
     accuracy, accuracy_fresh, accuracy_note = _forecast_accuracy(core, actor, code, request, as_of)
