@@ -270,6 +270,52 @@ def incident_map(
     return Figure(png, f"Map: {title}. Shows {shown}{area}, on the agency's boundary layer.")
 
 
+def _line_chart(
+    tick_labels: Sequence[str],
+    series: Mapping[str, Sequence[int]],
+    styles: Sequence[tuple[str, str, str]],
+    *,
+    title: str,
+    ylabel: str,
+    span: str,
+    width_in: float,
+    height_in: float,
+    shorten: bool,
+) -> Figure:
+    """Counts per period as lines, one per series, styled ``(linestyle, marker, colour)`` in turn.
+
+    With ``shorten`` a series longer than the periods is cut to them and a shorter one ends early;
+    ``span`` closes the alt text, which lists every series' counts.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(width_in, height_in))
+    positions = list(range(len(tick_labels)))
+    for index, (label, counts) in enumerate(series.items()):
+        line, marker, colour = styles[index % len(styles)]
+        values = list(counts)[: len(positions)] if shorten else list(counts)
+        ax.plot(
+            positions[: len(values)] if shorten else positions,
+            values,
+            linestyle=line,
+            marker=marker,
+            color=colour,
+            markersize=3.5,
+            label=label,
+        )
+    ax.set_xticks(positions)
+    ax.set_xticklabels(list(tick_labels), fontsize=7, rotation=0)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.set_ylim(bottom=0)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.5)
+    ax.set_title(title, fontsize=10)
+    ax.tick_params(axis="y", labelsize=7)
+    if len(series) > 1:
+        ax.legend(fontsize=7, frameon=False, ncol=min(4, len(series)))
+    png = _save(fig)
+    described = "; ".join(f"{label}: {', '.join(str(int(c)) for c in counts)}" for label, counts in series.items())
+    return Figure(png, f"Chart: {title}. {described} ({span}).")
+
+
 def weekly_chart(
     week_starts: Sequence[str],
     series: Mapping[str, Sequence[int]],
@@ -280,26 +326,19 @@ def weekly_chart(
     height_in: float = 2.4,
 ) -> Figure:
     """Weekly counts as lines, one per series, in black and greys with distinct markers and dashes."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(width_in, height_in))
     styles = (("-", "o", "#000000"), ("--", "s", "#404040"), (":", "^", "#707070"), ("-.", "D", "#909090"))
-    positions = list(range(len(week_starts)))
-    for index, (label, counts) in enumerate(series.items()):
-        line, marker, colour = styles[index % len(styles)]
-        ax.plot(positions, list(counts), linestyle=line, marker=marker, color=colour, markersize=3.5, label=label)
-    ax.set_xticks(positions)
-    ax.set_xticklabels([w[5:] for w in week_starts], fontsize=7, rotation=0)
-    ax.set_ylabel(ylabel, fontsize=8)
-    ax.set_ylim(bottom=0)
-    ax.grid(axis="y", color="#dddddd", linewidth=0.5)
-    ax.set_title(title, fontsize=10)
-    ax.tick_params(axis="y", labelsize=7)
-    if len(series) > 1:
-        ax.legend(fontsize=7, frameon=False, ncol=min(4, len(series)))
-    png = _save(fig)
-    described = "; ".join(f"{label}: {', '.join(str(int(c)) for c in counts)}" for label, counts in series.items())
     span = f"weeks from {week_starts[0]} to {week_starts[-1]}" if week_starts else "no weeks"
-    return Figure(png, f"Chart: {title}. {described} ({span}).")
+    return _line_chart(
+        [w[5:] for w in week_starts],
+        series,
+        styles,
+        title=title,
+        ylabel=ylabel,
+        span=span,
+        width_in=width_in,
+        height_in=height_in,
+        shorten=False,
+    )
 
 
 def timeline_chart(
@@ -369,29 +408,19 @@ def monthly_chart(
 
     A series may be shorter than ``months`` (the year the data stop in): its line ends early.
     """
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(width_in, height_in))
     styles = (("-", "o", "#000000"), ("--", "s", "#606060"), (":", "^", "#909090"))
-    positions = list(range(len(months)))
-    for index, (label, counts) in enumerate(series.items()):
-        line, marker, colour = styles[index % len(styles)]
-        values = list(counts)[: len(positions)]  # a year the data stop in has fewer months
-        ax.plot(
-            positions[: len(values)], values, linestyle=line, marker=marker, color=colour, markersize=3.5, label=label
-        )
-    ax.set_xticks(positions)
-    ax.set_xticklabels(list(months), fontsize=7)
-    ax.set_ylabel(ylabel, fontsize=8)
-    ax.set_ylim(bottom=0)
-    ax.grid(axis="y", color="#dddddd", linewidth=0.5)
-    ax.set_title(title, fontsize=10)
-    ax.tick_params(axis="y", labelsize=7)
-    if len(series) > 1:
-        ax.legend(fontsize=7, frameon=False, ncol=min(4, len(series)))
-    png = _save(fig)
-    described = "; ".join(f"{label}: {', '.join(str(int(c)) for c in counts)}" for label, counts in series.items())
     span = f"{months[0]} to {months[-1]}" if months else "no periods"
-    return Figure(png, f"Chart: {title}. {described} ({span}).")
+    return _line_chart(
+        list(months),
+        series,
+        styles,
+        title=title,
+        ylabel=ylabel,
+        span=span,
+        width_in=width_in,
+        height_in=height_in,
+        shorten=True,
+    )
 
 
 #: Classes of :func:`change_map`: (label, lowest z, highest z, fill, hatch), strongest fall first.
