@@ -34,7 +34,7 @@ from openilp.web.actions import attempt
 from openilp.web.auth import require
 from openilp.web.context import get_core
 from openilp.web.csrf import check_csrf
-from openilp.web.params import Id
+from openilp.web.params import MAX_ID, Id
 from openilp.web.rendering import render
 
 __all__ = ["WEB_KINDS", "api", "pages"]
@@ -61,7 +61,9 @@ class ProductBody(BaseModel):
     as_of: str = Field(default="", max_length=10, description="Last day searched, YYYY-MM-DD (bulletin).")
     days: int = Field(default=60, ge=1, le=3660)
     rank: int = Field(default=1, ge=1, le=1000)
-    series_id: int = Field(default=0, ge=0, description="A saved series instead of a search (bulletin); 0: search.")
+    series_id: int = Field(
+        default=0, ge=0, le=MAX_ID, description="A saved series instead of a search (bulletin); 0: search."
+    )
     threshold: float = 3.0
     min_size: int = Field(default=3, ge=2, le=1000)
     contact: str = Field(default="", max_length=300)
@@ -234,7 +236,7 @@ def create_page(
     as_of: str = Form("", max_length=10),
     days: int = Form(60, ge=1, le=3660),
     rank: int = Form(1, ge=1, le=1000),
-    series_id: int = Form(0, ge=0),
+    series_id: int = Form(0, ge=0, le=MAX_ID),
     year: int = Form(0, ge=0, le=2199),
     core: OpenILP = Depends(get_core),
     user: UserInfo = Depends(PRODUCE),
