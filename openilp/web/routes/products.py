@@ -243,8 +243,16 @@ def create_page(
 ) -> Response:
     """Make a CompStat pack, a tactical bulletin or a strategic assessment from the page's form."""
     check_csrf(request, csrf_token)
-    body = ProductBody(district=district, week=week, year=year, category=category, as_of=as_of, days=days)
-    body = body.model_copy(update={"rank": rank, "series_id": series_id})
+    body = ProductBody(
+        district=district,
+        week=week,
+        year=year,
+        category=category,
+        as_of=as_of,
+        days=days,
+        rank=rank,
+        series_id=series_id,
+    )
     outcome = attempt(lambda: _make(core, user, kind[:40], body))
     if outcome.value is None:
         return _page(request, core, user, error=outcome.error, status=outcome.status_code, form=body.model_dump())
