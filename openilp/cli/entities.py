@@ -2,7 +2,8 @@
 
 ``import MAPPING.toml FILE.csv`` reads person records through a TOML mapping, ``resolve`` links
 them into entities (stable ids), ``review`` lists the uncertain pairs and records decisions,
-``show`` prints one entity, ``export --format csv`` writes one row per mention. A thin shell over
+``show`` prints one entity, ``export --format csv`` writes one row per mention, ``backfill-memberships``
+links the members of designations approved before memberships existed. A thin shell over
 :mod:`openilp.services.entities`; the command line acts as the store's operator unless ``--as``
 names an account.
 """
@@ -262,3 +263,28 @@ def export_command(
     finally:
         if output:
             handle.close()
+
+
+@app.command("backfill-memberships")
+def backfill_memberships_command(
+    agency: str = typer.Option(
+        "", "--agency", help="Agency code (default: every agency; with --as, the account's own)."
+    ),
+    acting: str = _AS,
+    as_json: bool = _JSON,
+) -> None:
+    """Link the members of gang/enterprise designations approved before memberships existed (migration
+    0022) to their organisations, as an approval does; run once after upgrading, safe to run again."""
+    from openilp.services.entities import BackfillMembershipsRequest, backfill_memberships
+
+    actor = _actor(acting, "designations:write")
+    result = service(lambda: backfill_memberships(core(), actor, BackfillMembershipsRequest(agency=agency)))
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    added = ", ".join(str(i) for i in result.added) or "none"
+    console.print(
+        f"{', '.join(result.agencies) or 'no agency'}: {len(result.added)} designations given their membership "
+        f"({added}), {len(result.unchanged)} already had one",
+        markup=False,
+    )

@@ -11,6 +11,8 @@
 * :mod:`~openilp.services.entities.reading` — one entity, the CSV export, the search, each
   showing only the mentions the viewer may see (``openilp entities show|export``);
 * :mod:`~openilp.services.entities.mentions` — intelligence subjects kept as mentions;
+* :mod:`~openilp.services.entities.backfill` — memberships for designations approved before
+  they existed (``openilp entities backfill-memberships``);
 * :mod:`~openilp.services.entities.common` — permissions, the agency, mentions as person frames.
 
 Every public function takes the core object, the acting user (None: the command line) and one
@@ -19,6 +21,11 @@ request, and returns a frozen result with ``as_dict()``. Importing and resolving
 limited to the actor's agency and audited.
 """
 
+from openilp.services.entities.backfill import (
+    BackfillMembershipsRequest,
+    BackfillMembershipsResult,
+    backfill_memberships,
+)
 from openilp.services.entities.imports import ImportPersonsRequest, ImportPersonsResult, import_persons
 from openilp.services.entities.reading import (
     EXPORT_COLUMNS,
@@ -46,6 +53,9 @@ from openilp.services.entities.review import (
 from openilp.services.entities.tips import NameInTipRequest, TipMentions, name_in_tip
 
 __all__ = [
+    "BackfillMembershipsRequest",
+    "BackfillMembershipsResult",
+    "backfill_memberships",
     "DECISIONS",
     "EXPORT_COLUMNS",
     "DecideRequest",

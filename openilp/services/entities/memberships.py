@@ -96,7 +96,7 @@ def _organisation_entity(session: Session, agency_id: int, key: str | None) -> i
     )
 
 
-def _mention(row: Designation, kind: str, name: str, now: dt.datetime) -> EntityMention:
+def _mention(row: Designation, kind: str, name: str, now: dt.datetime, seen_on: dt.date) -> EntityMention:
     fields = mention_fields_from_subject(kind, "designated_member", name, "")
     return EntityMention(
         agency_id=row.agency_id,
@@ -104,20 +104,31 @@ def _mention(row: Designation, kind: str, name: str, now: dt.datetime) -> Entity
         source_record_id=f"designation-{row.id}-{kind}",
         designation_id=row.id,
         content_hash=content_hash(fields),
-        seen_on=now.date(),
+        seen_on=seen_on,
         created_at=now,
         updated_at=now,
         **fields,
     )
 
 
-def record_membership(session: Session, row: Designation, actor_id: int | None, now: dt.datetime) -> EntityMembership:
-    """Write the mentions, entities and membership of an approved designation (see the module notes)."""
-    person = _mention(row, "person", row.person_name, now)
-    organisation = _mention(row, "organisation", row.organisation, now)
+def record_membership(
+    session: Session, row: Designation, actor_id: int | None, now: dt.datetime, *, backfill: bool = False
+) -> EntityMembership:
+    """Write the mentions, entities and membership of an approved designation (see the module notes).
+
+    With ``backfill`` (:mod:`.backfill`, a designation approved before memberships existed) the
+    mentions are seen on the designation's approval day, and the lineage says the membership was
+    backfilled on ``now``.
+    """
+    approved = row.approved_at or row.designated_at
+    seen_on = approved.date() if backfill else now.date()
+    person = _mention(row, "person", row.person_name, now, seen_on)
+    organisation = _mention(row, "organisation", row.organisation, now, seen_on)
     session.add_all([person, organisation])
     session.flush()
     why = f"designation {row.id} approved"
+    if backfill:
+        why = f"designation {row.id} approved on {seen_on.isoformat()} (membership backfilled)"
     organisation.entity_id = _organisation_entity(session, row.agency_id, organisation.match_key)
     if organisation.entity_id is None:
         organisation.entity_id = _new_entity(session, organisation, why, actor_id, now)
