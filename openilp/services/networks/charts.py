@@ -8,7 +8,9 @@ returns the chart, or its export (GraphML or an Analyst's Notebook CSV). Every c
 audited with its seeds and size.
 
 A person's place in a network is never a designation: the chart marks no one as a gang member and
-feeds nothing into :mod:`.designations`, which needs documented criteria.
+feeds nothing into :mod:`.designations`, which needs documented criteria. The memberships those
+designations make once approved are a layer of their own (:mod:`.membership_layer`: ``memberships``
+and ``membership_nodes``), shown to viewers who may read designations and kept out of every metric.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from openilp.analysis.networks import metrics as network_metrics
 from openilp.analysis.networks.export import anb_csv, graphml
 from openilp.core.contract import Request, Result, require
 from openilp.errors import NotFound, NotPermitted
+from openilp.services.networks.membership_layer import membership_layer
 from openilp.services.networks.sources import (
     IncidentPartyLinks,
     IntelRecordLinks,
@@ -66,6 +69,8 @@ NOTES = (
     "A place in a network never designates anyone as a member of a gang or enterprise.",
     "A subject is its resolved entity when entity resolution has placed it, otherwise its kind and name: "
     "two unresolved people of the same name are one node here.",
+    'Dashed "designated member of" edges come only from approved gang or enterprise designations '
+    "(documented criteria, a second person's approval) that you may read; they count in no metric.",
 )
 
 
@@ -129,6 +134,10 @@ class NetworkChart(Result):
     format: str = "json"
     export: str = ""
     records: tuple[str, ...] = field(default=())
+    #: Person → organisation edges of active designations the viewer may read (:mod:`.membership_layer`).
+    memberships: tuple[dict[str, Any], ...] = ()
+    #: Organisation nodes only the membership layer draws (no record in the chart names them).
+    membership_nodes: tuple[dict[str, Any], ...] = ()
 
     @property
     def media_type(self) -> str:
@@ -212,6 +221,13 @@ def network_chart(core: OpenILP, actor: UserInfo | None, request: NetworkRequest
         if hidden:  # the same answer as for a name no one has
             raise NotFound(f"no one named {hidden[0]!r} in the records you may read")
         chart = _chart(tables, seeds, request)
+        layer = membership_layer(session, actor, {str(n["id"]): str(n["label"]) for n in chart.nodes})
+        chart = dataclasses.replace(
+            chart,
+            memberships=layer.edges,
+            membership_nodes=layer.nodes,
+            summary={**chart.summary, "memberships": len(layer.edges)},
+        )
         uow.audit(
             action="network_chart" if request.format == "json" else "network_export",
             object_type="network",
@@ -226,6 +242,7 @@ def network_chart(core: OpenILP, actor: UserInfo | None, request: NetworkRequest
                 "nodes": len(chart.nodes),
                 "links": len(chart.links),
                 "records": list(chart.records),
+                "designations": layer.designations,
             },
             agency_id=actor.agency_id if actor is not None else None,
         )

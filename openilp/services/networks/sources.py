@@ -48,6 +48,7 @@ __all__ = [
     "LinkSource",
     "LinkTables",
     "OffenderLinks",
+    "current_entities",
     "identifier_holdings",
     "resolved_entities",
     "subject_key",
@@ -157,7 +158,7 @@ def resolved_entities(session: Session, subject_ids: list[int]) -> dict[int, int
             )
         ).all()
     )
-    current = _current_entities(session)
+    current = current_entities(session)
     return {
         int(subject_id): current(int(entity_id))
         for subject_id, entity_id in found.items()
@@ -165,7 +166,7 @@ def resolved_entities(session: Session, subject_ids: list[int]) -> dict[int, int
     }
 
 
-def _current_entities(session: Session) -> Callable[[int], int]:
+def current_entities(session: Session) -> Callable[[int], int]:
     """A function giving the entity an entity was merged into (itself when it was not merged)."""
     from sqlalchemy import select
 
@@ -220,7 +221,7 @@ def identifier_holdings(session: Session, record_ids: list[int]) -> pd.DataFrame
         )
         .order_by(EntityMention.id)
     ).all()
-    current = _current_entities(session) if rows else (lambda e: e)
+    current = current_entities(session) if rows else (lambda e: e)
     found = []
     for key, kind, entity_id, label in rows:
         match = _DERIVED_KEY.match(key)

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from openilp.analysis.networks import LINK_TYPES
 from openilp.security.actors import UserInfo
+from openilp.services.entities.memberships import may_see_memberships
 from openilp.services.networks import METRICS, NetworkRequest
 from openilp.web.context import get_context
 from openilp.web.rendering import render
@@ -40,4 +41,5 @@ def chart_page(request: Request, user: UserInfo = Depends(READ)) -> Response:
         chosen_link_types=chosen,
         metrics=METRICS,
         cytoscape_available=get_context(request).cytoscape_available,
+        show_memberships=may_see_memberships(user),
     )

@@ -1,7 +1,9 @@
 /* The link chart (/networks): draws /api/v1/networks/chart.json with Cytoscape.js (built from npm).
  * Expand a node (its neighbours are fetched and added), size nodes by a metric, colour communities,
  * hide links after a date with the slider, export PNG (drawn here) or GraphML / Analyst's Notebook
- * CSV (asked of the server, which checks what the viewer may see and audits the export). */
+ * CSV (asked of the server, which checks what the viewer may see and audits the export).
+ * Designated memberships (approved designations the viewer may read) are a layer of their own:
+ * dashed edges to the organisation, a toggle, and the same list as a table under the chart. */
 (function () {
   "use strict";
   var container = document.getElementById("network-chart");
@@ -19,6 +21,9 @@
     "#bcbd22", "#17becf", "#393b79", "#637939"];
   var LINK_COLOURS = { co_offending: "#c0392b", association: "#34495e", shared_vehicle: "#16a085",
     shared_phone: "#8e44ad", shared_address: "#d35400" };
+  var MEMBERSHIP_COLOUR = "#111";
+  var membershipToggle = document.getElementById("show-memberships");
+  var membershipSection = document.getElementById("network-memberships");
   var SHAPES = { person: "ellipse", organisation: "hexagon", vehicle: "round-rectangle", location: "triangle" };
 
   var cy = cytoscape({
@@ -34,6 +39,11 @@
       { selector: "node:selected", style: { "overlay-opacity": 0.25, "overlay-color": "#000" } },
       { selector: "edge", style: { "line-color": "data(colour)", "width": 2, "curve-style": "bezier", "opacity": 0.8 } },
       { selector: "edge:selected", style: { "width": 4, "opacity": 1 } },
+      { selector: "edge.membership", style: { "line-style": "dashed", "line-color": MEMBERSHIP_COLOUR,
+        "target-arrow-shape": "triangle", "target-arrow-color": MEMBERSHIP_COLOUR, "opacity": 1 } },
+      { selector: "node.membership", style: { "background-color": "#fff", "border-width": 2,
+        "border-color": MEMBERSHIP_COLOUR, "border-style": "dashed" } },
+      { selector: ".membership-hidden", style: { "display": "none" } },
       { selector: ".after-slider", style: { "display": "none" } }
     ]
   });
@@ -77,13 +87,19 @@
 
   function show(element) {
     var data = element.data();
-    var rows = element.isNode()
+    var rows = element.hasClass("membership")
+      ? (element.isNode()
+        ? [["kind", "organisation"], ["drawn because", "a designation names it; no record in this chart does"]]
+        : [["link", "designated member of (not a link of the network)"], ["designation", "#" + data.designation_id],
+           ["organisation", data.organisation], ["approved", data.approved_on || "–"], ["review due", data.review_due_on]])
+      : element.isNode()
       ? [["kind", data.kind], ["degree", data.degree], ["betweenness", data.betweenness], ["eigenvector", data.eigenvector],
          ["PageRank", data.pagerank], ["community", data.community], ["key player", data.key_player ? "yes" : "no"]]
       : [["link", data.link_type], ["date", data.date || "–"], ["record", data.record || "–"], ["via", data.via || "–"]];
     detail.innerHTML = "";
     var title = document.createElement("h2");
-    title.textContent = element.isNode() ? data.label : data.source + " – " + data.target;
+    title.textContent = element.isNode() ? data.label
+      : element.hasClass("membership") ? data.person + " – " + data.organisation : data.source + " – " + data.target;
     var list = document.createElement("dl");
     rows.forEach(function (row) {
       var dt = document.createElement("dt"); dt.textContent = row[0];
@@ -112,6 +128,33 @@
     });
   }
 
+  function showMemberships() {
+    var on = !membershipToggle || membershipToggle.checked;
+    cy.elements(".membership").forEach(function (e) {
+      if (on) { e.removeClass("membership-hidden"); } else { e.addClass("membership-hidden"); }
+    });
+  }
+
+  function listMemberships(chart) {
+    if (!membershipSection) { return; }
+    var body = membershipSection.querySelector("tbody");
+    body.innerHTML = "";
+    chart.memberships.forEach(function (m) {
+      var row = document.createElement("tr");
+      [m.person, m.organisation, null, m.approved_on || "–", m.review_due_on].forEach(function (text) {
+        var cell = document.createElement("td");
+        if (text === null) {
+          var link = document.createElement("a");
+          link.href = m.link; link.textContent = "#" + m.designation_id;
+          cell.appendChild(link);
+        } else { cell.textContent = text; }
+        row.appendChild(cell);
+      });
+      body.appendChild(row);
+    });
+    membershipSection.hidden = !chart.memberships.length;
+  }
+
   function draw(chart) {
     var known = {};
     cy.nodes().forEach(function (n) { known[n.id()] = n.position(); });
@@ -126,6 +169,13 @@
       return element;
     }).concat(chart.links.map(function (l) {
       return { group: "edges", data: Object.assign({}, l, { colour: LINK_COLOURS[l.link_type] || "#999" }) };
+    })).concat(chart.membership_nodes.map(function (n) {
+      var element = { group: "nodes", classes: "membership",
+        data: Object.assign({}, n, { color: "#fff", shape: SHAPES.organisation, size: 24 }) };
+      if (known[n.id]) { element.position = known[n.id]; }
+      return element;
+    })).concat(chart.memberships.map(function (m) {
+      return { group: "edges", classes: "membership", data: Object.assign({}, m, { colour: MEMBERSHIP_COLOUR }) };
     }));
     cy.elements().remove();
     cy.add(elements);
@@ -145,12 +195,18 @@
       slider.disabled = dates.length < 2;
     }
     applySlider();
+    showMemberships();
     listKeyPlayers(chart);
+    listMemberships(chart);
     exportLinks();
     var s = chart.summary;
     function finish() {
       status.textContent = s.nodes + " nodes (" + s.people + " people), " + s.links + " links, " + s.components +
-        " components, " + s.communities + " communities" + (expanded.length ? "; expanded: " + expanded.length : "");
+        " components, " + s.communities + " communities" +
+        (s.memberships ? ", " + s.memberships + " designated memberships" : "") +
+        (expanded.length ? "; expanded: " + expanded.length : "");
+      container.setAttribute("aria-label", "link chart: " + status.textContent +
+        (s.memberships ? " (the memberships are listed in the table below the chart)" : ""));
       // the text above the chart may have moved it: make Cytoscape measure its container again
       cy.resize();
       container.setAttribute("data-nodes", String(s.nodes));
@@ -181,14 +237,15 @@
   cy.on("tap", "node, edge", function (event) {
     selected = event.target;
     show(selected);
-    expandButton.disabled = !selected.isNode();
+    expandButton.disabled = !selected.isNode() || selected.hasClass("membership");
   });
   expandButton.addEventListener("click", function () {
-    if (!selected || !selected.isNode()) { return; }
+    if (!selected || !selected.isNode() || selected.hasClass("membership")) { return; }
     if (expanded.indexOf(selected.id()) < 0) { expanded.push(selected.id()); }
     load();
   });
   sizeBy.addEventListener("change", resize);
+  if (membershipToggle) { membershipToggle.addEventListener("change", showMemberships); }
   slider.addEventListener("input", applySlider);
   slider.addEventListener("change", function () {
     var last = Number(slider.value) === dates.length - 1;
