@@ -11,6 +11,8 @@ It produces the pack for the week of 2019-06-03 through the same service as ``op
 compstat``, and the bulletin of the strongest possible burglary series in the 60 days to 2019-06-09
 as ``openilp products bulletin`` does, and writes their pages as small grayscale PNG images to
 ``docs/images/products-<kind>-page-<n>.png`` (pypdfium2, a development dependency).
+``--kinds hotspot`` renders the bulletin of the strongest burglary hot spot in force on the same day,
+as ``openilp products bulletin --hot-spot`` does (``products-hotspot-page-<n>.png``).
 
 The strategic assessment of 2019 needs all of 2019 (``openilp demo`` or ``openilp import stlouis
 openilp/demo_data/stlouis/monthly``); ``--kinds strategic`` renders it alone, as ``openilp products
@@ -52,9 +54,12 @@ def main() -> None:
     parser.add_argument("--pages", default="1,3", help="Pack pages to write as PNG (1-based, comma-separated).")
     parser.add_argument("--as-of", default="2019-06-09", help="Last day the bulletin's series is searched to.")
     parser.add_argument("--bulletin-pages", default="1,2,3", help="Bulletin pages to write as PNG.")
+    parser.add_argument("--hotspot-pages", default="1,2", help="Hot-spot bulletin pages to write as PNG.")
     parser.add_argument("--year", type=int, default=2019, help="Year of the strategic assessment.")
     parser.add_argument("--strategic-pages", default="1,3", help="Strategic assessment pages to write as PNG.")
-    parser.add_argument("--kinds", default="compstat,bulletin,strategic", help="Products to render (comma-separated).")
+    parser.add_argument(
+        "--kinds", default="compstat,bulletin,hotspot,strategic", help="Products to render (comma-separated)."
+    )
     parser.add_argument("--problem", type=int, default=0, help="The SARA problem of the problem profile.")
     parser.add_argument("--user", default="", help="Account the problem profile reads the problem as.")
     parser.add_argument("--profile-as-of", default="", help="Goal progress of the profile up to this day.")
@@ -69,6 +74,9 @@ def main() -> None:
     if "bulletin" in kinds:
         series = BulletinRequest("SLMPD", "burglary", dt.date.fromisoformat(args.as_of))
         _write_pages(bulletin(core, None, series), args.bulletin_pages, args.scale)
+    if "hotspot" in kinds:
+        spot = BulletinRequest("SLMPD", "burglary", dt.date.fromisoformat(args.as_of), hot_spot=True)
+        _write_pages(bulletin(core, None, spot), args.hotspot_pages, args.scale, name="hotspot")
     if "strategic" in kinds:
         assessment = strategic_assessment(core, None, StrategicAssessmentRequest("SLMPD", args.year))
         _write_pages(assessment, args.strategic_pages, args.scale)
@@ -90,11 +98,11 @@ def _user(core: OpenILP, username: str) -> UserInfo:
     return info
 
 
-def _write_pages(produced: ProducedProduct, pages: str, scale: float) -> None:
+def _write_pages(produced: ProducedProduct, pages: str, scale: float, name: str = "") -> None:
     document = pypdfium2.PdfDocument(produced.pdf)
     for number in (int(p) for p in pages.split(",") if p):
         image = document[number - 1].render(scale=scale, grayscale=True).to_pil().convert("L")
-        target = IMAGES / f"products-{produced.kind.replace('_', '-')}-page-{number}.png"
+        target = IMAGES / f"products-{name or produced.kind.replace('_', '-')}-page-{number}.png"
         image.save(target, format="PNG", optimize=True)
         print(f"{target.name}: {image.size[0]}×{image.size[1]} px, {target.stat().st_size // 1024} KiB")
 

@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike
 
 from openilp.analysis.nearrepeat import DEFAULT_MIN_RATIO
 
-__all__ = ["alert_zones", "alerts_geojson", "elevated_bands", "near_repeat_alerts"]
+__all__ = ["alert_zones", "alerts_geojson", "elevated_bands", "near_repeat_alerts", "zone_members"]
 
 
 class CoordinateTransformer(Protocol):
@@ -191,6 +191,57 @@ def alert_zones(alerts: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
     )
     return zones.sort_values(["max_multiplier", "incident_day"], ascending=False).reset_index(drop=True)
+
+
+def zone_members(zones: pd.DataFrame, x_m: ArrayLike, y_m: ArrayLike, incident_ids: ArrayLike) -> pd.DataFrame:
+    """The incidents inside each zone's circle: one row per (zone, incident) pair.
+
+    An incident is a member of a zone when its distance from the zone's incident (the trigger,
+    ``zones.x_m, zones.y_m``) is at most the zone's ``radius_m``; the trigger is a member of its
+    own zone (distance 0). Only the coordinates and ids given are read, so nothing but where an
+    incident happened decides whether it belongs to a hot spot.
+
+    Parameters
+    ----------
+    zones : DataFrame
+        :func:`alert_zones` (``incident_id, x_m, y_m, radius_m``).
+    x_m, y_m : array_like of float
+        Candidate incidents, metres (the same projected CRS as the zones).
+    incident_ids : array_like of int
+        Their ids.
+
+    Returns
+    -------
+    DataFrame
+        ``zone_incident_id, incident_id, distance_m``, by zone (in the order of ``zones``), then
+        distance, then incident id.
+
+    Examples
+    --------
+    >>> zones = pd.DataFrame({"incident_id": [7], "x_m": [0.0], "y_m": [0.0], "radius_m": [200.0]})
+    >>> members = zone_members(zones, [0.0, 120.0, 160.0, 300.0], [0.0, 0.0, 120.0, 0.0], [7, 8, 9, 10])
+    >>> members["incident_id"].tolist(), members["distance_m"].tolist()
+    ([7, 8, 9], [0.0, 120.0, 200.0])
+    """
+    x = np.asarray(x_m, dtype=float)
+    y = np.asarray(y_m, dtype=float)
+    ids = np.asarray(incident_ids)
+    if not (len(x) == len(y) == len(ids)):
+        raise ValueError("x_m, y_m and incident_ids must have the same length")
+    rows: list[tuple[int, int, float]] = []
+    columns = zip(
+        zones["incident_id"].to_numpy(dtype=np.int64),
+        zones["x_m"].to_numpy(dtype=float),
+        zones["y_m"].to_numpy(dtype=float),
+        zones["radius_m"].to_numpy(dtype=float),
+        strict=True,
+    )
+    for zone_id, zone_x, zone_y, radius in columns:
+        distance = np.hypot(x - zone_x, y - zone_y)
+        inside = np.flatnonzero(distance <= radius + 1e-9)
+        order = sorted(inside, key=lambda k: (distance[k], int(ids[k])))
+        rows += [(int(zone_id), int(ids[k]), round(float(distance[k]), 3)) for k in order]
+    return pd.DataFrame(rows, columns=["zone_incident_id", "incident_id", "distance_m"])
 
 
 def _ring(cx: float, cy: float, radius: float, segments: int) -> np.ndarray:

@@ -124,6 +124,14 @@ def bulletin(
     ),
     threshold: float = typer.Option(3.0, "--threshold", help="Mean log Bayes factor a series must reach."),
     min_size: int = typer.Option(3, "--min-size", help="Fewest incidents in a series."),
+    hot_spot: bool = typer.Option(
+        False,
+        "--hot-spot",
+        help="A near-repeat hot spot in force on --as-of instead of a series (--rank 1 = the most incidents).",
+    ),
+    zone_incident: int = typer.Option(
+        0, "--zone-incident", help="With --hot-spot: the zone of this incident number (see openilp near-repeat-alerts)."
+    ),
     contact: str = typer.Option("", "--contact", help="Contact line (default: the setting products_contact)."),
     reason: str = typer.Option("Tactical bulletin for patrol", "--reason", help="Why it is sent (logged)."),
     on_restricted: str = _ON_RESTRICTED,
@@ -133,8 +141,8 @@ def bulletin(
     html: Path | None = _HTML,
     as_json: bool = _JSON,
 ) -> None:
-    """A tactical bulletin of a saved series (--series) or of a possible series found by series linkage
-    (--as-of): map, timeline, incidents, MO, look-for."""
+    """A tactical bulletin of a saved series (--series), of a possible series found by series linkage
+    (--as-of) or of a near-repeat hot spot (--hot-spot --as-of): map, timeline, incidents, MO, look-for."""
     from openilp.services.products.bulletin import BulletinRequest
     from openilp.services.products.bulletin import bulletin as run
 
@@ -154,6 +162,8 @@ def bulletin(
         min_size=min_size,
         contact=contact,
         series_id=series,
+        hot_spot=hot_spot,
+        zone_incident_id=zone_incident,
     )
     if not (output or folder or email):
         fail("say where the product goes: -o FILE.pdf, --folder DIR or --email ADDRESS")

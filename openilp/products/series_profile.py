@@ -134,8 +134,11 @@ def _top(counts: dict[str, int]) -> list[str]:
     return [name for name, count in counts.items() if count == best and best > 0]
 
 
-def look_for(profile: SeriesProfile) -> list[str]:
-    """The "what to look for" lines of a bulletin, each stated from the counts of ``profile``."""
+def look_for(profile: SeriesProfile, *, centre: str = "the series' centre") -> list[str]:
+    """The "what to look for" lines of a bulletin, each stated from the counts of ``profile``.
+
+    ``centre`` names the point the spread is measured from in the "Where" line.
+    """
     n = profile.incidents
     lines = []
     if profile.offences:
@@ -154,7 +157,7 @@ def look_for(profile: SeriesProfile) -> list[str]:
     each = " each" if len(days) > 1 else ""
     lines.append(f"Days: {', '.join(days)} ({profile.weekdays[days[0]]} of {n}{each}).")
     where = ", ".join(name for name, _ in profile.neighbourhoods[:3]) or "no recorded neighbourhood"
-    lines.append(f"Where: within {profile.radius_m:,.0f} m of the series' centre; {where}.")
+    lines.append(f"Where: within {profile.radius_m:,.0f} m of {centre}; {where}.")
     if profile.median_gap_days is not None:
         lines.append(
             f"Pace: a median of {profile.median_gap_days:g} days between incidents; the last began "

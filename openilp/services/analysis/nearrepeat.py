@@ -32,7 +32,7 @@ import pyproj
 from sqlalchemy import Engine
 
 from openilp.analysis.nearrepeat import KnoxTest, event_days
-from openilp.analysis.nearrepeat_alerts import alert_zones, alerts_geojson, near_repeat_alerts
+from openilp.analysis.nearrepeat_alerts import alert_zones, alerts_geojson, near_repeat_alerts, zone_members
 from openilp.constants import DEFAULT_SPACE_BANDS_M, DEFAULT_TIME_BANDS_DAYS
 from openilp.core import OpenILP, Request, Result
 from openilp.errors import InvalidRequest
@@ -370,6 +370,22 @@ class NearRepeatAlertResult(Result):
     zones: pd.DataFrame
     recent_events: int
     recent_from: dt.date
+    #: The recent incidents (the window that raises alerts), as the analysis saw them (EVENT_COLUMNS and ``day``).
+    recent: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    def zone_members(self, incident_id: int | None = None) -> pd.DataFrame:
+        """The recent incidents inside each zone's circle (of the zone around ``incident_id`` alone when given).
+
+        :func:`openilp.analysis.nearrepeat_alerts.zone_members` over :attr:`recent`: the incidents of
+        the same categories from ``recent_from`` to ``as_of`` within the zone's radius of its trigger,
+        the trigger included. Columns ``zone_incident_id, incident_id, distance_m``.
+        """
+        zones = self.zones
+        if incident_id is not None:
+            zones = zones[zones["incident_id"] == incident_id] if len(zones) else zones
+        if zones.empty or self.recent.empty:
+            return pd.DataFrame(columns=["zone_incident_id", "incident_id", "distance_m"])
+        return zone_members(zones, self.recent["x_m"], self.recent["y_m"], self.recent["incident_id"])
 
     def _zones_out(self) -> pd.DataFrame:
         zones = self.zones.copy()
@@ -495,7 +511,9 @@ def run_near_repeat_alerts(
                 zones[column] = [labels.get(int(i), {}).get(column) for i in zones["incident_id"]]
         if progress:
             progress("done", 3, 3)
-        return NearRepeatAlertResult(resolved, as_of, agency.crs, knox, rings, zones, len(recent), recent_from)
+        return NearRepeatAlertResult(
+            resolved, as_of, agency.crs, knox, rings, zones, len(recent), recent_from, recent.reset_index(drop=True)
+        )
 
     return cached(core, "near-repeat-alerts", request.agency_code, resolved, compute)
 

@@ -1,4 +1,7 @@
-"""The tactical bulletin of a possible crime series found by series linkage.
+"""The tactical bulletin of a possible crime series found by series linkage (or of a saved series).
+
+A bulletin of a near-repeat hot spot takes the same request with ``hot_spot`` set and is built by
+:mod:`openilp.services.products.hotspot_bulletin` with this module's table, timeline and MO helpers.
 
 The series is one of those :func:`openilp.services.series.possible.possible_series` lists for the
 same request (category, the recent days up to ``as_of``, blocking limits, threshold): the
@@ -22,17 +25,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openilp.core import OpenILP, Request
-from openilp.core.contract import require
-from openilp.db.models import Agency, CrimeSeries, CrimeSeriesMember, Incident
+from openilp.core import OpenILP
+from openilp.db.models import Agency, CrimeSeries, CrimeSeriesMember
 from openilp.errors import InvalidRequest, NotFound, NotPermitted
 from openilp.products import ContentItem
 from openilp.products.figures import MapLayer, incident_map, timeline_chart
@@ -40,6 +39,15 @@ from openilp.products.series_profile import WEEKDAYS, look_for, series_profile
 from openilp.security.actors import UserInfo
 from openilp.security.roles import has_permission
 from openilp.services.analysis.common import NoEventsError
+from openilp.services.products.bulletin_parts import (
+    MAX_TABLE_ROWS,
+    NAME_PROPERTY,
+    BulletinRequest,
+    bulletin_series_request,
+    member_rows,
+    neighbourhood_names,
+    when_text,
+)
 from openilp.services.products.common import (
     BuiltProduct,
     ProducedProduct,
@@ -48,145 +56,11 @@ from openilp.services.products.common import (
     producer_agency,
     register_builder,
 )
+from openilp.services.products.hotspot_bulletin import build_hotspot_bulletin
 from openilp.services.series.common import LIMITATIONS
-from openilp.services.series.possible import PossibleSeriesRequest, find_possible_series
+from openilp.services.series.possible import find_possible_series
 
 __all__ = ["BulletinRequest", "build_bulletin", "bulletin", "bulletin_series_request"]
-
-#: Incidents listed in the table (a longer series is counted, the rest left to the series page).
-MAX_TABLE_ROWS = 40
-#: The boundary property that holds the neighbourhood code incidents store (as the CompStat pack's map).
-NAME_PROPERTY = "NHD_NUM"
-
-
-@dataclass(frozen=True)
-class BulletinRequest(Request):
-    """The bulletin of the ``rank``-th strongest possible series of ``category`` in ``days`` days to ``as_of``,
-    or of the agency's saved series ``series_id`` (the series an analyst kept and reviewed).
-
-    The other fields are those of :class:`PossibleSeriesRequest`, with its defaults; a saved series
-    needs none of them (its period is its incidents').
-    """
-
-    agency_code: str = ""
-    category: str = "burglary"
-    as_of: dt.date | None = None
-    days: int = 60
-    rank: int = 1
-    max_distance_m: float = 1500.0
-    max_gap_days: float = 30.0
-    threshold: float = 3.0
-    min_size: int = 3
-    contact: str = ""
-    #: A saved series of the agency (0: find the series by linkage, as above).
-    series_id: int = 0
-
-    def validate(self) -> BulletinRequest:
-        require(self.series_id >= 0, "series_id: give a saved series' number")
-        if self.series_id:
-            return dataclasses.replace(self, category=self.category.strip(), contact=self.contact.strip()[:300])
-        require(self.as_of is not None, "as_of: give the last day of the period (--as-of YYYY-MM-DD)")
-        require(1 <= self.rank <= 100, "rank: give 1 (the strongest series) to 100")
-        self.series_request().validate()
-        return dataclasses.replace(self, category=self.category.strip(), contact=self.contact.strip()[:300])
-
-    def series_request(self) -> PossibleSeriesRequest:
-        return bulletin_series_request(self)
-
-    def parameters(self) -> dict[str, Any]:
-        if self.series_id:
-            return {"agency_code": self.agency_code, "series_id": self.series_id, "contact": self.contact}
-        return {
-            "agency_code": self.agency_code,
-            "category": self.category,
-            "as_of": str(self.as_of),
-            "days": self.days,
-            "rank": self.rank,
-            "max_distance_m": self.max_distance_m,
-            "max_gap_days": self.max_gap_days,
-            "threshold": self.threshold,
-            "min_size": self.min_size,
-            "contact": self.contact,
-        }
-
-
-def bulletin_series_request(request: BulletinRequest) -> PossibleSeriesRequest:
-    """The possible-series request the bulletin's series comes from (the same as the series page's)."""
-    return PossibleSeriesRequest(
-        category=request.category,
-        days=request.days,
-        as_of=request.as_of,
-        max_distance_m=request.max_distance_m,
-        max_gap_days=request.max_gap_days,
-        threshold=request.threshold,
-        min_size=request.min_size,
-    )
-
-
-def _window_hours(row: Incident) -> float:
-    if row.time_precision in ("day", "month"):
-        return 24.0
-    if row.occurred_from is None or row.occurred_to is None:
-        return 0.0
-    return max(0.0, (row.occurred_to - row.occurred_from).total_seconds() / 3600.0)
-
-
-def _members(core: OpenILP, agency_code: str, incident_ids: list[int]) -> tuple[pd.DataFrame, Agency]:
-    """The series' incidents with what the bulletin prints, in time order, times local."""
-    with core.unit_of_work(None) as uow:
-        agency = uow.session.scalars(select(Agency).where(Agency.code == agency_code)).one()
-        rows = uow.session.scalars(select(Incident).where(Incident.id.in_(incident_ids))).all()
-        zone = ZoneInfo(agency.timezone)
-        records = []
-        for row in rows:
-            assert row.occurred_from is not None  # linkage only compares dated incidents
-            start = row.occurred_from.astimezone(zone).replace(tzinfo=None)
-            records.append(
-                {
-                    "incident_id": row.id,
-                    "complaint_number": row.source_record_id or str(row.id),
-                    "occurred_local": start,
-                    "window_hours": _window_hours(row),
-                    "time_precision": row.time_precision,
-                    "offence_description": row.offence_description or row.category_code or "",
-                    "category": row.category_code or "",
-                    "block_address": row.block_address or "",
-                    "neighbourhood": row.neighbourhood or "",
-                    "district": row.district or "",
-                    "lon": row.lon,
-                    "lat": row.lat,
-                    "x_m": row.x_m,
-                    "y_m": row.y_m,
-                }
-            )
-        uow.session.expunge_all()
-    frame = pd.DataFrame.from_records(records).sort_values(["occurred_local", "incident_id"]).reset_index(drop=True)
-    return frame, agency
-
-
-def _when(row: Mapping[str, Any]) -> str:
-    start: dt.datetime = row["occurred_local"]
-    hours = float(row["window_hours"])
-    if row["time_precision"] in ("day", "month"):
-        return f"{start:%Y-%m-%d} (date only)"
-    if hours <= 0:
-        return f"{start:%Y-%m-%d %H:%M}"
-    end = start + dt.timedelta(hours=hours)
-    if end.date() != start.date():
-        return f"{start:%Y-%m-%d %H:%M} to {end:%m-%d %H:%M}"
-    return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"
-
-
-def _neighbourhood_names(boundaries: Mapping[str, Any] | None) -> dict[str, str]:
-    """Neighbourhood number → "number name" from the boundary layer (``NHD_NUM``/``NHD_NAME``), when it has them."""
-    names: dict[str, str] = {}
-    for feature in (boundaries or {}).get("features", []):
-        properties = feature.get("properties") or {}
-        number, name = properties.get(NAME_PROPERTY), properties.get("NHD_NAME")
-        if number is not None and name:
-            code = str(int(number)) if isinstance(number, float) and number.is_integer() else str(number)
-            names[code] = f"{code} {name}"
-    return names
 
 
 def _saved_series(core: OpenILP, actor: UserInfo | None, code: str, series_id: int) -> dict[str, Any]:
@@ -213,8 +87,14 @@ def _saved_series(core: OpenILP, actor: UserInfo | None, code: str, series_id: i
 
 
 def build_bulletin(core: OpenILP, actor: UserInfo | None, request: BulletinRequest) -> BuiltProduct:
-    """Find the series, gather its incidents and figures (nothing stored; :func:`bulletin` stores it)."""
+    """Find the series, gather its incidents and figures (nothing stored; :func:`bulletin` stores it).
+
+    A hot-spot request (``hot_spot``) is built by
+    :func:`~openilp.services.products.hotspot_bulletin.build_hotspot_bulletin`.
+    """
     request = request.validate()
+    if request.hot_spot:
+        return build_hotspot_bulletin(core, actor, request)
     code = producer_agency(core, actor, request.agency_code)
     request = dataclasses.replace(request, agency_code=code)
     saved: dict[str, Any] | None = None
@@ -233,11 +113,11 @@ def build_bulletin(core: OpenILP, actor: UserInfo | None, request: BulletinReque
                 f"no series ranked {request.rank}"
             )
         series = found[request.rank - 1]
-    members, agency = _members(core, code, list(series["incident_ids"]))
+    members, agency = member_rows(core, code, list(series["incident_ids"]))
     if members.empty:
         raise InvalidRequest("the series' incidents are no longer in the store")
     boundaries = boundary_layer(core, code)
-    names = _neighbourhood_names(boundaries)
+    names = neighbourhood_names(boundaries)
     codes = sorted({str(v) for v in members["neighbourhood"] if v})
     members["neighbourhood"] = [names.get(str(v), str(v)) for v in members["neighbourhood"]]
     profile = series_profile(members)
@@ -273,7 +153,7 @@ def build_bulletin(core: OpenILP, actor: UserInfo | None, request: BulletinReque
             "number": int(row["number"]),
             "incident_id": int(row["incident_id"]),
             "complaint_number": str(row["complaint_number"]),
-            "when": _when({str(k): v for k, v in row.items()}),
+            "when": when_text({str(k): v for k, v in row.items()}),
             "weekday": WEEKDAYS[row["occurred_local"].weekday()],
             "offence": str(row["offence_description"]),
             "block_address": str(row["block_address"]),
@@ -309,6 +189,7 @@ def build_bulletin(core: OpenILP, actor: UserInfo | None, request: BulletinReque
         "period_end": str(request.as_of),
         "series": series,
         "saved_series": saved,
+        "hot_spot": None,
         "series_found": len(found),
         "crimes_compared": crimes,
         "pairs_scored": pairs_scored,
@@ -362,6 +243,19 @@ def bulletin(
 
 
 def _rebuild(core: OpenILP, actor: UserInfo | None, parameters: Mapping[str, Any]) -> BuiltProduct:
+    if parameters.get("hot_spot"):
+        hot_spot = BulletinRequest(
+            agency_code=str(parameters["agency_code"]),
+            category=str(parameters["category"]),
+            as_of=dt.date.fromisoformat(str(parameters["as_of"])),
+            rank=int(parameters["rank"]),
+            contact=str(parameters.get("contact") or ""),
+            hot_spot=True,
+            zone_incident_id=int(parameters.get("zone_incident_id") or 0),
+            history_days=int(parameters["history_days"]),
+            knox_permutations=int(parameters["knox_permutations"]),
+        )
+        return build_bulletin(core, actor, hot_spot)
     if parameters.get("series_id"):
         saved = BulletinRequest(
             agency_code=str(parameters["agency_code"]),

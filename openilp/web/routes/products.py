@@ -51,8 +51,8 @@ pages = APIRouter(prefix="/products", include_in_schema=False)
 
 
 class ProductBody(BaseModel):
-    """What to make: ``district`` and ``week`` for a CompStat pack; the series search for a bulletin;
-    ``year`` for a strategic assessment."""
+    """What to make: ``district`` and ``week`` for a CompStat pack; the series search, a saved series or
+    a hot spot (``hot_spot``) for a bulletin; ``year`` for a strategic assessment."""
 
     district: str = Field(default="", max_length=50)
     week: str = Field(default="", max_length=10, description="First day of the week, YYYY-MM-DD (CompStat pack).")
@@ -63,6 +63,12 @@ class ProductBody(BaseModel):
     rank: int = Field(default=1, ge=1, le=1000)
     series_id: int = Field(
         default=0, ge=0, le=MAX_ID, description="A saved series instead of a search (bulletin); 0: search."
+    )
+    hot_spot: bool = Field(
+        default=False, description="A near-repeat hot spot in force on as_of instead of a series (bulletin)."
+    )
+    zone_incident_id: int = Field(
+        default=0, ge=0, le=MAX_ID, description="With hot_spot: the zone of this incident; 0: by rank (bulletin)."
     )
     threshold: float = 3.0
     min_size: int = Field(default=3, ge=2, le=1000)
@@ -105,6 +111,8 @@ def _make(core: OpenILP, user: UserInfo, kind: str, body: ProductBody) -> Produc
             min_size=body.min_size,
             contact=body.contact,
             series_id=body.series_id,
+            hot_spot=body.hot_spot,
+            zone_incident_id=body.zone_incident_id,
         )
         return bulletin(core, user, bulletin_request, on_restricted=body.on_restricted)
     if kind == "strategic":
@@ -237,6 +245,8 @@ def create_page(
     days: int = Form(60, ge=1, le=3660),
     rank: int = Form(1, ge=1, le=1000),
     series_id: int = Form(0, ge=0, le=MAX_ID),
+    hot_spot: bool = Form(False),
+    zone_incident_id: int = Form(0, ge=0, le=MAX_ID),
     year: int = Form(0, ge=0, le=2199),
     core: OpenILP = Depends(get_core),
     user: UserInfo = Depends(PRODUCE),
@@ -252,6 +262,8 @@ def create_page(
         days=days,
         rank=rank,
         series_id=series_id,
+        hot_spot=hot_spot,
+        zone_incident_id=zone_incident_id,
     )
     outcome = attempt(lambda: _make(core, user, kind[:40], body))
     if outcome.value is None:

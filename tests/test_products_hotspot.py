@@ -1,0 +1,304 @@
+"""The tactical bulletin of a hot spot on real St. Louis data: a near-repeat alert zone in force.
+
+The bulletin of the strongest burglary hot spot in force on 2019-06-09 is rendered to PDF once per
+backend; its pages are turned into PNG images with ``pdftoppm`` and its text extracted. Its zone must
+be one the near-repeat service finds for the same request (the CompStat pack's), its incidents the
+service's members of that zone and, recounted by brute force from the incident rows, the same; the
+handling marking on every page. Protected attributes cannot reach the selection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+from conftest import BACKENDS, _postgres_engine, _truncate_postgres, shared_file
+from PIL import Image
+from products_support import page_texts, pdftoppm_pages, structure_of
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from store_support import add_user, core_for, import_source
+from typer.testing import CliRunner
+
+from openilp.cli import app, common
+from openilp.core import OpenILP
+from openilp.db.models import Incident
+from openilp.db.product_models import Product
+from openilp.errors import InvalidRequest, NotPermitted
+from openilp.ingest.spec import load_source_spec
+from openilp.services.analysis import nearrepeat as nearrepeat_service
+from openilp.services.analysis.common import NoEventsError, guard_event_frame
+from openilp.services.analysis.events import EVENT_COLUMNS, load_events
+from openilp.services.analysis.nearrepeat import run_near_repeat_alerts
+from openilp.services.products.bulletin import BulletinRequest, bulletin
+from openilp.services.products.catalogue import rerender_product
+from openilp.services.products.common import ProducedProduct
+from openilp.services.products.hotspot_bulletin import hot_spot_alert_request, rank_hot_spots
+
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+FILES = [("2018", m) for m in ("june", "july", "august", "september", "october", "november", "december")]
+FILES += [("2019", m) for m in ("january", "february", "march", "april", "may", "june")]
+AS_OF = dt.date(2019, 6, 9)
+REQUEST = BulletinRequest("SLMPD", "burglary", AS_OF, hot_spot=True)
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """St. Louis, June 2018 to June 2019: the alert window and the year its Knox test learns from."""
+    from openilp.db import make_engine, migrate
+
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('hotspot') / 'openilp.sqlite3'}")
+        migrate(engine)
+    else:
+        engine = _postgres_engine()
+        _truncate_postgres(engine)
+    files = [shared_file("stlouis", "monthly", year, f"{month}{year}.csv") for year, month in FILES]
+    import_source(engine, load_source_spec("stlouis"), files)
+    yield engine
+    if request.param == "sqlite":
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def produced(store: Engine, tmp_path_factory: pytest.TempPathFactory) -> tuple[OpenILP, ProducedProduct]:
+    core = core_for(store, tmp_path_factory.mktemp("core"), products_contact="Crime analysis unit, 314-555-0100")
+    return core, bulletin(core, None, REQUEST)
+
+
+def _local_day(row: Incident, zone: ZoneInfo) -> dt.date:
+    """The local day of the midpoint of the occurrence window (the near-repeat services' event day)."""
+    assert row.occurred_from is not None
+    start = row.occurred_from.replace(tzinfo=row.occurred_from.tzinfo or dt.UTC)
+    end = start if row.occurred_to is None else row.occurred_to.replace(tzinfo=row.occurred_to.tzinfo or dt.UTC)
+    return (start + (end - start) / 2).astimezone(zone).date()
+
+
+def test_the_hot_spot_is_the_service_zone_and_its_members_are_recounted(
+    produced: tuple[OpenILP, ProducedProduct],
+) -> None:
+    """Member count = the near-repeat service's members of the same zone = a brute-force recount from the store."""
+    core, product = produced
+    alerts = run_near_repeat_alerts(
+        core, None, hot_spot_alert_request(dataclasses.replace(REQUEST, agency_code="SLMPD"))
+    )
+    spot = product.content["hot_spot"]
+    zones = {int(z["incident_id"]): z for z in alerts.to_json()["zones"]}
+    assert spot["incident_id"] in zones
+    assert spot["radius_m"] == zones[spot["incident_id"]]["radius_m"]
+    assert spot["expires_date"] == zones[spot["incident_id"]]["expires_date"]
+    members = alerts.zone_members(spot["incident_id"])
+    assert len(members) == spot["incidents"] == len(product.content["incident_ids"]) >= 2
+    assert sorted(members["incident_id"]) == sorted(product.content["incident_ids"])
+    # Rank 1 holds the most incidents of any zone in force.
+    counts = alerts.zone_members().groupby("zone_incident_id").size()
+    assert spot["incidents"] == int(counts.max())
+    assert product.content["hot_spots_found"] == len(rank_hot_spots(alerts)) >= 1
+    # Brute force from the incident rows: same category, located, in the alert window, within the radius.
+    recent_from = dt.date.fromisoformat(product.content["period"][0])
+    with Session(core.engine) as session:
+        trigger = session.get(Incident, spot["incident_id"])
+        assert trigger is not None and trigger.x_m is not None and trigger.y_m is not None
+        rows = session.scalars(
+            select(Incident).where(Incident.category_code == "burglary", Incident.x_m.is_not(None))
+        ).all()
+        inside = sorted(
+            row.id
+            for row in rows
+            if row.occurred_from is not None
+            and recent_from <= _local_day(row, ZoneInfo("America/Chicago")) <= AS_OF
+            and math.hypot(row.x_m - trigger.x_m, row.y_m - trigger.y_m) <= spot["radius_m"] + 1e-6  # type: ignore[operator]
+        )
+    assert inside == sorted(product.content["incident_ids"])
+    assert (recent_from - AS_OF).days == -41  # the 42 days of the last time band, to as_of
+    # The numbers as printed.
+    text = " ".join(" ".join(page_texts(product.pdf)).split())
+    assert f"{spot['incidents']} incidents from" in text
+    assert f"radius {spot['radius_m']:,.0f} m" in text
+    assert f"{alerts.summary()['zones']} zones are in force" in text
+    assert f"number 1 of {product.content['hot_spots_found']} distinct hot spots" in text
+    assert "How the hot spot was found" in text and "Knox test" in text
+    for row in product.content["incidents"]:
+        assert row["complaint_number"] in text
+    assert "Crime analysis unit, 314-555-0100" in text
+
+
+def test_the_hot_spot_bulletin_pages_render_and_carry_the_marking(produced: tuple[OpenILP, ProducedProduct]) -> None:
+    _, product = produced
+    assert product.marking.tlp == "TLP:AMBER" and not product.marking.criminal_intelligence
+    pages = pdftoppm_pages(product.pdf)
+    assert len(pages) == product.pdf_pages >= 2
+    for png in pages:
+        image = Image.open(io.BytesIO(png))
+        assert image.format == "PNG" and image.size == (425, 550)
+        darkest, lightest = image.convert("L").getextrema()
+        assert darkest < 64 and lightest > 240
+    texts = page_texts(product.pdf)
+    for number, text in enumerate(texts, start=1):
+        flat = " ".join(text.split())
+        assert "TLP:AMBER · LAW ENFORCEMENT USE" in flat, number
+        assert "No criminal intelligence (28 CFR Part 23) records" in flat, number
+        assert f"Page {number} of {len(texts)}" in flat
+    marked, elements = structure_of(product.pdf)
+    figures = [alt for role, alt in elements if role == "/Figure"]
+    assert marked and len(figures) == 2
+    assert figures[0].startswith("Map: Burglary hot spot at ") and "1 near-repeat zones (dashed circles)" in figures[0]
+
+
+def test_the_hot_spot_bulletin_is_stored_and_rerenders_to_the_same_numbers(
+    produced: tuple[OpenILP, ProducedProduct],
+) -> None:
+    core, product = produced
+    with Session(core.engine) as session:
+        row = session.get(Product, product.product_id)
+        assert row is not None and row.kind == "bulletin" and row.data_cutoff is not None
+        parameters = json.loads(row.parameters)
+    assert parameters["hot_spot"] is True and parameters["as_of"] == str(AS_OF)
+    assert parameters["knox_permutations"] == 99 and parameters["history_days"] == 365
+    again = rerender_product(core, None, product.product_id)
+    assert again.same_numbers and again.changed == ()
+    assert again.product.version == product.version + 1
+
+
+def test_a_zone_is_chosen_by_its_incident_and_ranks_are_distinct_places(
+    produced: tuple[OpenILP, ProducedProduct],
+) -> None:
+    core, first = produced
+    alerts = run_near_repeat_alerts(
+        core, None, hot_spot_alert_request(dataclasses.replace(REQUEST, agency_code="SLMPD"))
+    )
+    ranked = rank_hot_spots(alerts)
+    if len(ranked) >= 2:
+        second = bulletin(core, None, dataclasses.replace(REQUEST, rank=2)).content
+        assert second["hot_spot"]["incident_id"] == ranked[1]["incident_id"]
+        assert second["hot_spot"]["incident_id"] not in first.content["incident_ids"]
+    chosen = int(alerts.zones["incident_id"].iloc[-1])
+    by_zone = bulletin(core, None, dataclasses.replace(REQUEST, zone_incident_id=chosen)).content
+    assert by_zone["hot_spot"]["incident_id"] == chosen
+    assert sorted(by_zone["incident_ids"]) == sorted(int(i) for i in alerts.zone_members(chosen)["incident_id"])
+    with pytest.raises(NoEventsError, match="distinct hot spots among the .* arson .*; no hot spot ranked 100"):
+        bulletin(core, None, dataclasses.replace(REQUEST, category="arson", rank=100))  # St. Louis has a few
+    with pytest.raises(NoEventsError, match="incident 999999999 raised none"):
+        bulletin(core, None, dataclasses.replace(REQUEST, zone_incident_id=999999999))
+    with pytest.raises(InvalidRequest, match="not both"):
+        bulletin(core, None, BulletinRequest("SLMPD", as_of=AS_OF, hot_spot=True, series_id=1))
+    with pytest.raises(InvalidRequest, match="as_of"):
+        bulletin(core, None, BulletinRequest("SLMPD", hot_spot=True))
+    with Session(core.engine) as session:
+        officer = add_user(session, "officer.hotspot", "correct horse battery", "officer", "SLMPD")
+        session.commit()
+    with pytest.raises(NotPermitted, match="products:produce"):
+        bulletin(core, officer, REQUEST)
+
+
+def test_protected_attributes_never_enter_the_hot_spot_selection(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The selection sees exactly EVENT_COLUMNS; a loader that let a protected column through is refused."""
+    seen: list[tuple[str, ...]] = []
+
+    def spy(frame: pd.DataFrame) -> pd.DataFrame:
+        seen.append(tuple(frame.columns))
+        return guard_event_frame(frame)
+
+    monkeypatch.setattr(nearrepeat_service, "guard_event_frame", spy)
+    core = core_for(store, tmp_path / "spy")  # a fresh result cache
+    bulletin(core, None, REQUEST)
+    assert seen and all(columns == EVENT_COLUMNS for columns in seen)
+    monkeypatch.undo()
+
+    def leaky(engine: Engine, query: object) -> tuple[pd.DataFrame, object]:
+        frame, agency = load_events(engine, query)  # type: ignore[arg-type]
+        return frame.assign(race="x", ethnicity="y"), agency
+
+    monkeypatch.setattr(nearrepeat_service, "load_events", leaky)
+    with pytest.raises((ValueError, InvalidRequest), match="race"):
+        bulletin(core_for(store, tmp_path / "leaky"), None, REQUEST)
+
+
+def test_the_cli_writes_the_hot_spot_bulletin(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, produced: tuple[OpenILP, ProducedProduct]
+) -> None:
+    monkeypatch.setenv("OPENILP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("OPENILP_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    for cached in (common.settings, common.engine, common.core):
+        cached.cache_clear()  # type: ignore[attr-defined]
+    try:
+        target = tmp_path / "hotspot.pdf"
+        result = runner.invoke(
+            app,
+            [
+                "products",
+                "bulletin",
+                "--agency",
+                "SLMPD",
+                "--hot-spot",
+                "--as-of",
+                str(AS_OF),
+                "-o",
+                str(target),
+                "--json",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        assert target.read_bytes()[:5] == b"%PDF-"
+        facts = json.loads(result.output)
+        assert facts["kind"] == "bulletin" and facts["title"] == produced[1].title
+        result = runner.invoke(app, ["products", "rerender", str(facts["product_id"])])
+        assert result.exit_code == 0 and "the same numbers" in result.output, result.output
+        result = runner.invoke(
+            app,
+            ["products", "bulletin", "--hot-spot", "--category", "arson", "--as-of", str(AS_OF), "--rank", "100"]
+            + ["-o", "x.pdf"],
+        )
+        assert result.exit_code == 1 and "no hot spot ranked 100" in result.output
+    finally:
+        for cached in (common.settings, common.engine, common.core):
+            cached.cache_clear()  # type: ignore[attr-defined]
+
+
+def test_the_web_form_and_the_api_make_the_hot_spot_bulletin(
+    store: Engine, tmp_path: Path, produced: tuple[OpenILP, ProducedProduct]
+) -> None:
+    """The products page's "Or a hot spot" box and ``hot_spot`` in the API call the same service."""
+    from web_support import csrf_from, login, make_client, seed_user
+
+    seed_user(store, "hotspot-analyst", role="analyst")
+    client = make_client(store, tmp_path / "web")
+    assert login(client, "hotspot-analyst").status_code == 303
+    page = client.get("/products")
+    assert page.status_code == 200 and 'name="hot_spot"' in page.text and 'name="zone_incident_id"' in page.text
+    form = {"csrf_token": csrf_from(page.text), "category": "burglary", "as_of": str(AS_OF), "hot_spot": "true"}
+    response = client.post("/products/bulletin", data=form, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    with Session(store) as session:
+        row = session.get(Product, int(response.headers["location"].split("=")[1]))
+        assert row is not None and row.title == produced[1].title
+        assert json.loads(row.content)["incident_ids"] == produced[1].content["incident_ids"]
+    trigger = produced[1].content["hot_spot"]["incident_id"]
+    made = client.post(
+        "/api/v1/products/bulletin",
+        json={"as_of": str(AS_OF), "hot_spot": True, "zone_incident_id": trigger},
+    )
+    assert made.status_code == 201, made.text
+    with Session(store) as session:
+        row = session.get(Product, made.json()["product_id"])
+        assert row is not None and json.loads(row.parameters)["zone_incident_id"] == trigger
+        chosen = json.loads(row.content)
+    assert chosen["hot_spot"] == produced[1].content["hot_spot"]  # the same zone, the same incidents
+    assert chosen["incident_ids"] == produced[1].content["incident_ids"]
+    refused = client.post("/api/v1/products/bulletin", json={"as_of": str(AS_OF), "zone_incident_id": 2**63})
+    assert refused.status_code == 422
+    lost = client.post("/products/bulletin", data={**form, "category": "arson", "rank": "100"})
+    assert lost.status_code == 400 and "no hot spot ranked 100" in lost.text
+    assert 'name="hot_spot" value="true" checked' in lost.text
