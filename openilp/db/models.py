@@ -828,6 +828,11 @@ class Designation(Base):
     #: The second person who approved it (never the proposer), and when.
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The existing person entity the proposer picked (migration 0023): on approval the designation's
+    #: person mention joins it instead of becoming an entity of its own.
+    person_entity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entities.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     review_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

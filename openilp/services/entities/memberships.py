@@ -9,9 +9,11 @@ anything the link chart draws creates no membership.
   organisation become mentions (``source`` "designation", ``designation_id`` set, the
   designation's approval day as ``seen_on``). The organisation joins the organisation entity with
   the same normalised name (:func:`openilp.entities.things.match_key`, as
-  :mod:`.resolve_things` resolves), or becomes a new one; the person becomes an entity of their
-  own until person resolution or a review decision links the mention to the person's other
-  mentions. An ``entity_memberships`` row links the two mentions, so merges and splits carry it.
+  :mod:`.resolve_things` resolves), or becomes a new one; the person joins the person entity the
+  proposer picked on the form (``designations.person_entity_id``, following merges, while it is an
+  active person entity of the agency), or else becomes an entity of their own until person
+  resolution or a review decision links the mention to the person's other mentions. An
+  ``entity_memberships`` row links the two mentions, so merges and splits carry it.
 * :func:`end_membership` — called when a designation is purged, rejected or expires: the row is
   deleted and both mentions are blanked (name, fields and entity cleared, never searchable), as
   the designation itself is, and their undecided review pairs are withdrawn; only the provenance
@@ -144,9 +146,24 @@ def record_membership(
                 occurred_at=now,
             )
         )
-    person.entity_id = _new_entity(
-        session, person, f"{why}; person resolution or a review decision links it to other mentions", actor_id, now
-    )
+    picked = _picked_person(session, row)
+    if picked is None:
+        person.entity_id = _new_entity(
+            session, person, f"{why}; person resolution or a review decision links it to other mentions", actor_id, now
+        )
+    else:
+        person.entity_id = picked
+        session.add(
+            EntityEvent(
+                agency_id=row.agency_id,
+                entity_id=picked,
+                event="mention_moved",
+                mention_id=person.id,
+                actor_id=actor_id,
+                reason=f"{why}: the person entity picked when it was proposed",
+                occurred_at=now,
+            )
+        )
     membership = EntityMembership(
         agency_id=row.agency_id,
         designation_id=row.id,
@@ -157,6 +174,19 @@ def record_membership(
     session.add(membership)
     session.flush()
     return membership
+
+
+def _picked_person(session: Session, row: Designation) -> int | None:
+    """The person entity picked for ``row``, following merges; None when none was or it is gone."""
+    entity_id = row.person_entity_id
+    for _ in range(20):  # a merge chain is short; the bound only guards against a cycle
+        entity = session.get(Entity, entity_id) if entity_id is not None else None
+        if entity is None or entity.agency_id != row.agency_id or entity.kind != "person":
+            return None
+        if entity.status == "active":
+            return entity.id
+        entity_id = entity.merged_into_id
+    return None
 
 
 _BLANK = {

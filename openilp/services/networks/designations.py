@@ -56,6 +56,8 @@ __all__ = [
 ]
 
 REVIEW_OUTCOMES = ("keep", "end")
+#: The largest entity number a request may name (the largest signed 64-bit integer, as every id).
+MAX_ENTITY_ID = 2**63 - 1
 
 
 def _permitted(actor: UserInfo | None, permission: str, what: str) -> UserInfo:
@@ -78,9 +80,16 @@ class DesignationRequest(Request):
     criteria: tuple[CriterionInput, ...]
     review_due_on: dt.date | None
     notes: str = ""
+    #: An existing person entity the person is (picked with the entity suggestion; migration 0023):
+    #: on approval the membership links it, instead of a new entity that resolution must link later.
+    person_entity_id: int | None = None
 
     def validate(self) -> DesignationRequest:
         require(0 < len(self.person.strip()) <= 200, "person: give the person's name (1 to 200 characters)")
+        require(
+            self.person_entity_id is None or 1 <= self.person_entity_id <= MAX_ENTITY_ID,
+            f"person_entity_id: an entity number from 1 to {MAX_ENTITY_ID}, or none",
+        )
         require(0 < len(self.organisation.strip()) <= 200, "organisation: name it (1 to 200 characters)")
         require(len(self.criteria) <= 20, "criteria: at most 20")
         require(all(len(c.source) <= 500 for c in self.criteria), "criteria: a source has at most 500 characters")
@@ -116,6 +125,20 @@ def designate_member(core: OpenILP, actor: UserInfo | None, request: Designation
                 agency_id=actor.agency_id,
             )
         assert request.review_due_on is not None
+        if request.person_entity_id is not None and not _may_pick(
+            uow.session, actor, request.person_entity_id, uow.now
+        ):
+            # hidden or absent: the same words, so a refusal tells nothing of an entity one may not see
+            raise uow.refuse(
+                InvalidRequest(
+                    f"person_entity_id: no person entity {request.person_entity_id} that you may see; "
+                    "pick one the suggestions offer, or leave it empty"
+                ),
+                action="designation_refused",
+                object_type="designation",
+                details={"organisation": request.organisation, "person_entity_id": request.person_entity_id},
+                agency_id=actor.agency_id,
+            )
         expires_on = retention_end(request.criteria)
         row = Designation(
             agency_id=actor.agency_id,
@@ -127,6 +150,7 @@ def designate_member(core: OpenILP, actor: UserInfo | None, request: Designation
             designated_at=uow.now,
             review_due_at=_midnight(request.review_due_on),
             expires_at=_midnight(expires_on),
+            person_entity_id=request.person_entity_id,
         )
         uow.session.add(row)
         uow.session.flush()
@@ -149,11 +173,29 @@ def designate_member(core: OpenILP, actor: UserInfo | None, request: Designation
                 "codes": sorted({c.code.strip() for c in request.criteria}),
                 "review_due_on": request.review_due_on.isoformat(),
                 "expires_on": expires_on.isoformat(),
+                "person_entity_id": request.person_entity_id,
             },
             agency_id=actor.agency_id,
         )
         designation_id = row.id
     return DesignationMade(designation_id=designation_id, review_due_on=request.review_due_on, expires_on=expires_on)
+
+
+def _may_pick(session: Session, actor: UserInfo, entity_id: int, now: dt.datetime) -> bool:
+    """Whether ``actor`` may name ``entity_id`` as the person: an active person entity of their agency
+    of which they may see at least one mention (the entity page's rule)."""
+    from sqlalchemy import select
+
+    from openilp.db.entity_models import Entity, EntityMention
+    from openilp.services.entities.reading import visible_mentions
+
+    if not actor.can("entities:read"):
+        return False
+    entity = session.get(Entity, entity_id)
+    if entity is None or entity.agency_id != actor.agency_id or entity.kind != "person" or entity.status != "active":
+        return False
+    mentions = session.scalars(select(EntityMention).where(EntityMention.entity_id == entity.id)).all()
+    return bool(visible_mentions(session, actor, list(mentions), now))
 
 
 DECISIONS = ("approve", "reject")
@@ -221,7 +263,7 @@ def decide_designation(core: OpenILP, actor: UserInfo | None, request: DecideDes
         notice = ""
         if request.decision == "approve":
             row.status, row.approved_by_id, row.approved_at = "active", actor.id, uow.now
-            record_membership(uow.session, row, actor.id, uow.now)
+            record_membership(uow.session, row, actor.id, uow.now)  # joins the picked person entity, if any
             agency = uow.session.get(Agency, row.agency_id)
             notice = _person_notice(row, codes, agency.name if agency is not None else "The agency")
             message = f"Designation {row.id} ({row.organisation}) was approved by {actor.username}."
@@ -404,7 +446,8 @@ def list_designations(core: OpenILP, actor: UserInfo | None) -> DesignationList:
                     "criteria": [
                         {"code": c.code, "source": c.source, "observed_on": c.observed_on.isoformat()} for c in criteria
                     ],
-                    **entities.get(row.id, {"person_entity_id": None, "organisation_entity_id": None}),
+                    # an active one's entities are its membership's; a proposal's person the one picked for it
+                    **entities.get(row.id, {"person_entity_id": row.person_entity_id, "organisation_entity_id": None}),
                 }
             )
         uow.audit(

@@ -1,8 +1,9 @@
 """Gang and enterprise designations: ``/networks/designations`` (list, form, review) and its JSON API.
 
-Thin over :mod:`openilp.services.networks.designations`: the form sends the person, the
-organisation, up to four criteria (code, source, date) and the review date; the service refuses
-anything short of two documented criteria, and never takes network association as one.
+Thin over :mod:`openilp.services.networks.designations`: the form sends the person (and, picked
+from the entity suggestions, the known person entity), the organisation, up to four criteria
+(code, source, date) and the review date; the service refuses anything short of two documented
+criteria, never takes network association as one, and checks that the user may see a picked entity.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def _page(
         criteria=CRITERIA,
         rows=range(FORM_CRITERIA),
         can_write=user.can("designations:write"),
+        can_pick=user.can("entities:read"),
         error=error,
         status_code=status,
     )
@@ -96,6 +98,7 @@ def designate_page(
     organisation: str = Form("", max_length=200),
     review_due_on: str = Form("", max_length=20),
     notes: str = Form("", max_length=20_000),
+    person_entity_id: str = Form("", max_length=20),
     criterion_code: list[str] = Form([]),
     criterion_source: list[str] = Form([]),
     criterion_date: list[str] = Form([]),
@@ -104,6 +107,10 @@ def designate_page(
 ) -> Response:
     """Designate a member on the documented criteria of the form (refusals shown with every reason)."""
     check_csrf(request, csrf_token)
+    picked = person_entity_id.strip()
+    if picked and not (picked.isascii() and picked.isdigit()):
+        error = "person_entity_id: give the number of a known person entity (digits only), or leave it empty"
+        return _page(request, core, user, error=error, status=400)
     criteria = tuple(
         CriterionInput(code, source, _day(day))
         for code, source, day in zip(criterion_code, criterion_source, criterion_date, strict=False)
@@ -111,7 +118,11 @@ def designate_page(
     )
     outcome = attempt(
         lambda: designate_member(
-            core, user, DesignationRequest(person, organisation, criteria, _day(review_due_on), notes)
+            core,
+            user,
+            DesignationRequest(
+                person, organisation, criteria, _day(review_due_on), notes, int(picked) if picked else None
+            ),
         )
     )
     if outcome.value is None:
