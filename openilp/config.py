@@ -41,7 +41,10 @@ SETTING_DOCS: dict[str, str] = {
     "default_agency": "Agency code analyses use when a command names none and the store holds several agencies.",
     "totp_key": "Key that encrypts TOTP secrets in the database; empty means derived from secret_key "
     "(then changing secret_key forces everyone to enrol their authenticator again).",
-    "tile_url": "Optional map tile URL template ({z}/{x}/{y}); empty means boundaries only (offline).",
+    "tile_url": (
+        "Optional map tile URL template ({z}/{x}/{y}) for the web maps and the product maps; "
+        "empty means boundaries only (offline)."
+    ),
     "tile_attribution": "Attribution shown with the tile layer when tile_url is set.",
     "max_map_points": "Largest number of incidents one map request returns.",
     "public_rate_per_s": "Anonymous writes (tip submissions and follow-ups, sign-in attempts) allowed per second, "

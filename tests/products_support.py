@@ -1,4 +1,5 @@
-"""What the products' tests share: a PDF's text per page, its structure tree, and its pages as PNG images."""
+"""What the products' tests share: a PDF's text per page, its structure tree, its pages as PNG images,
+a mail sink and a map tile server, both on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -85,3 +86,51 @@ class SmtpSink:
                 break
             threading.Event().wait(0.05)
         return [email.message_from_bytes(m) for m in self.messages]
+
+
+class TileServer:
+    """An XYZ tile server on 127.0.0.1 (for ``with``): every ``/z/x/y.png`` is the same flat grey PNG.
+
+    ``requests`` lists the paths asked for; with ``failing=True`` every answer is a 500.
+    ``url`` is the template to give as the setting ``tile_url``.
+    """
+
+    GREY = 100
+
+    def __init__(self, *, failing: bool = False) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.new("L", (256, 256), self.GREY).save(buffer, format="PNG")
+        tile = buffer.getvalue()
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                server.requests.append(self.path)
+                if failing:
+                    self.send_error(500, "tile server down")
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(tile)))
+                self.end_headers()
+                self.wfile.write(tile)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
+                del format, args
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/{{z}}/{{x}}/{{y}}.png"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> TileServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from conftest import BACKENDS, _postgres_engine, _truncate_postgres, shared_file
 from PIL import Image
-from products_support import page_texts, pdftoppm_pages, structure_of
+from products_support import TileServer, page_texts, pdftoppm_pages, structure_of
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from store_support import add_user, core_for, import_source
@@ -302,3 +302,57 @@ def test_the_web_form_and_the_api_make_the_hot_spot_bulletin(
     lost = client.post("/products/bulletin", data={**form, "category": "arson", "rank": "100"})
     assert lost.status_code == 400 and "no hot spot ranked 100" in lost.text
     assert 'name="hot_spot" value="true" checked' in lost.text
+
+
+def _map_image(product: ProducedProduct) -> Image.Image:
+    """The bulletin's map as drawn (the first figure of the HTML whose alt text starts with "Map:")."""
+    import base64
+    import re
+
+    match = re.search(r'<img src="data:image/png;base64,([^"]+)" alt="Map:', product.html)
+    assert match, "no map in the bulletin"
+    return Image.open(io.BytesIO(base64.b64decode(match.group(1)))).convert("L")
+
+
+def _tile_share(image: Image.Image) -> float:
+    """The share of the map's pixels in the grey the tile server's tiles are drawn in (blended toward white)."""
+    expected = 255 - 0.45 * (255 - TileServer.GREY)
+    histogram = image.histogram()
+    near = sum(histogram[int(expected) - 3 : int(expected) + 4])
+    return near / (image.size[0] * image.size[1])
+
+
+def test_product_maps_draw_the_configured_tiles_under_the_data(
+    store: Engine, tmp_path: Path, produced: tuple[OpenILP, ProducedProduct]
+) -> None:
+    """With tile_url set the map has the local server's tiles under it and the note says so; without it
+    nothing is fetched; a failing server leaves the boundary-only map and the note says why."""
+    with TileServer() as tiles:
+        unset = bulletin(core_for(store, tmp_path / "unset"), None, REQUEST)
+        assert tiles.requests == []  # not configured: nothing fetched
+        core = core_for(store, tmp_path / "tiles", tile_url=tiles.url, tile_attribution="Test tiles CC0")
+        drawn = bulletin(core, None, REQUEST)
+    assert 1 <= len(tiles.requests) <= 36
+    for path in tiles.requests:
+        z, x, y = (int(part) for part in path.removesuffix(".png").strip("/").split("/"))
+        assert 10 <= z <= 19 and 0 <= x < 2**z and 0 <= y < 2**z
+    zoom = int(tiles.requests[0].strip("/").split("/")[0])
+    # The tile under the zone's incident (slippy-map numbering, computed here independently) was fetched.
+    lon, lat = drawn.content["hot_spot"]["lon"], drawn.content["hot_spot"]["lat"]
+    column = int((lon + 180) / 360 * 2**zoom)
+    row = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**zoom)
+    assert f"/{zoom}/{column}/{row}.png" in tiles.requests
+    text = " ".join(" ".join(page_texts(drawn.pdf)).split())
+    port = tiles.url.split(":")[2].split("/")[0]
+    assert f"Base map: tiles of 127.0.0.1:{port} (Test tiles CC0), zoom {zoom}" in text
+    assert drawn.content == unset.content  # the tiles change the picture, not the numbers
+    assert _tile_share(_map_image(drawn)) > 0.3 > _tile_share(_map_image(unset))
+    assert "Base map" not in " ".join(page_texts(unset.pdf))
+    with TileServer(failing=True) as down:
+        core = core_for(store, tmp_path / "down", tile_url=down.url)
+        fallback = bulletin(core, None, REQUEST)
+    assert down.requests, "the failing server was asked"
+    text = " ".join(" ".join(page_texts(fallback.pdf)).split())
+    assert f"Base map: the tiles of 127.0.0.1:{down.url.split(':')[2].split('/')[0]} could not be drawn" in text
+    assert "the maps show the boundaries only" in text and "500" in text
+    assert _tile_share(_map_image(fallback)) < 0.3 and fallback.content == unset.content

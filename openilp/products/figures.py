@@ -1,9 +1,14 @@
-"""Static maps and charts for printed products, drawn with matplotlib (no tile server, no network).
+"""Static maps and charts for printed products, drawn with matplotlib.
 
 A map is the agency's boundary polygons (GeoJSON in longitude/latitude) with the incidents on top
-and, when given, near-repeat zones as circles. Everything is drawn in black and greys with distinct
-marker shapes, so a map stays readable on a grayscale printer. Each figure comes with its alt text,
-which the templates put on the image (screen readers and tagged PDF read it).
+and, when given, near-repeat zones as circles. With a :class:`Basemap` (the agency's configured tile
+server) the XYZ tiles covering the map are drawn underneath, reprojected from Web Mercator
+(EPSG:3857) to the map's longitude/latitude frame with pyproj, in light grey; a tile that cannot be
+fetched leaves the boundary-only map, and the figure's ``note`` says so. Without one nothing is
+fetched: this module does no I/O of its own, the caller's ``fetch`` does. Everything is drawn in
+black and greys with distinct marker shapes, so a map stays readable on a grayscale printer. Each
+figure comes with its alt text, which the templates put on the image (screen readers and tagged PDF
+read it).
 
 >>> square = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"NHD_NAME": "A"},
 ...     "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [0.01, 0], [0.01, 0.01], [0, 0.01], [0, 0]]]}}]}
@@ -31,12 +36,13 @@ from __future__ import annotations
 import base64
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
     "AREA_STYLES",
+    "Basemap",
     "CELL_CLASSES",
     "CHANGE_CLASSES",
     "Figure",
@@ -61,15 +67,33 @@ _METRES_PER_DEGREE = 111_320.0
 
 @dataclass(frozen=True)
 class Figure:
-    """A rendered figure: PNG bytes and the alt text that describes it."""
+    """A rendered figure: PNG bytes, the alt text that describes it and, for a map with a
+    :class:`Basemap`, a note saying what base map was drawn (or why none was)."""
 
     png: bytes
     alt: str
+    note: str = ""
 
     @property
     def data_uri(self) -> str:
         """The PNG as a ``data:`` URI for an ``<img src>`` (no file, no network)."""
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """XYZ map tiles to draw under a map.
+
+    ``fetch(z, x, y)`` returns the bytes of one 256-pixel tile (PNG or JPEG) or raises; ``source``
+    names the server in the product's note, ``attribution`` is printed on the map as the tile
+    licence requires. At most ``max_tiles`` tiles are fetched for one map (the zoom level is lowered
+    until the map needs no more).
+    """
+
+    fetch: Callable[[int, int, int], bytes]
+    source: str
+    attribution: str = ""
+    max_tiles: int = 36
 
 
 @dataclass(frozen=True)
@@ -166,6 +190,96 @@ def _code_text(value: Any) -> str:
     return str(value)
 
 
+_TILE_PX = 256
+#: Half the width of the Web Mercator world, metres (EPSG:3857).
+_MERCATOR_HALF = 20_037_508.342789244
+#: How much of the tile's grey is kept (the rest is white), so the data stay dark on top.
+_TILE_STRENGTH = 0.45
+
+
+def _tile_range(west: float, south: float, east: float, north: float, zoom: int) -> tuple[int, int, int, int]:
+    """First and last tile column and row covering the box at ``zoom`` (slippy-map tile numbers)."""
+    n = 2**zoom
+
+    def column(lon: float) -> int:
+        return min(n - 1, max(0, int((lon + 180.0) / 360.0 * n)))
+
+    def row(lat: float) -> int:
+        clipped = math.radians(max(-85.0511, min(85.0511, lat)))
+        return min(n - 1, max(0, int((1.0 - math.asinh(math.tan(clipped)) / math.pi) / 2.0 * n)))
+
+    return column(west), column(east), row(north), row(south)
+
+
+def _draw_basemap(ax: Any, basemap: Basemap, width_px: int) -> str:
+    """Draw the tiles covering ``ax``'s limits under everything; the note for the product.
+
+    Never raises: a failure leaves the axes as they were and says why in the note.
+    """
+    import numpy as np
+    import pyproj
+    from PIL import Image
+
+    west, east = (float(v) for v in ax.get_xlim())
+    south, north = (float(v) for v in ax.get_ylim())
+    aspect = ax.get_aspect()
+    span = max(east - west, 1e-9)
+    zoom = max(0, min(19, int(math.log2(max(1.0, width_px / _TILE_PX * 360.0 / span)))))
+    first_x, last_x, first_y, last_y = _tile_range(west, south, east, north, zoom)
+    while zoom > 0 and (last_x - first_x + 1) * (last_y - first_y + 1) > basemap.max_tiles:
+        zoom -= 1
+        first_x, last_x, first_y, last_y = _tile_range(west, south, east, north, zoom)
+    mosaic = np.full(((last_y - first_y + 1) * _TILE_PX, (last_x - first_x + 1) * _TILE_PX), 255.0)
+    try:
+        for tile_y in range(first_y, last_y + 1):
+            for tile_x in range(first_x, last_x + 1):
+                data = basemap.fetch(zoom, tile_x, tile_y)
+                with Image.open(io.BytesIO(data)) as image:
+                    grey = image.convert("L").resize((_TILE_PX, _TILE_PX))
+                top, left = (tile_y - first_y) * _TILE_PX, (tile_x - first_x) * _TILE_PX
+                mosaic[top : top + _TILE_PX, left : left + _TILE_PX] = np.asarray(grey, dtype=float)
+    except Exception as exc:  # any failure of the tile server or its images: boundary-only map, said
+        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        return (
+            f"Base map: the tiles of {basemap.source} could not be drawn ({reason}); the maps show the boundaries only."
+        )
+    # Reproject: each output pixel (equally spaced in longitude and latitude) takes the mosaic pixel
+    # at its Web Mercator position (pyproj), so the tiles line up with the boundary polygons.
+    rows = max(2, int(round(width_px * (north - south) / span * float(aspect if isinstance(aspect, float) else 1.0))))
+    lons = np.linspace(west, east, width_px)
+    lats = np.linspace(north, south, min(rows, 4 * width_px))
+    to_mercator = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    mx, _ = to_mercator.transform(lons, np.full_like(lons, (south + north) / 2))
+    _, my = to_mercator.transform(np.full_like(lats, west), lats)
+    world = _TILE_PX * 2**zoom
+    col = ((np.asarray(mx) + _MERCATOR_HALF) / (2 * _MERCATOR_HALF) * world - first_x * _TILE_PX).astype(int)
+    row = ((_MERCATOR_HALF - np.asarray(my)) / (2 * _MERCATOR_HALF) * world - first_y * _TILE_PX).astype(int)
+    col = np.clip(col, 0, mosaic.shape[1] - 1)
+    row = np.clip(row, 0, mosaic.shape[0] - 1)
+    image = 255.0 - _TILE_STRENGTH * (255.0 - mosaic[row[:, None], col[None, :]])
+    ax.imshow(
+        image, extent=(west, east, south, north), cmap="gray", vmin=0, vmax=255, zorder=0, interpolation="bilinear"
+    )
+    ax.set_xlim(west, east)
+    ax.set_ylim(south, north)
+    ax.set_aspect(aspect)
+    tiles = (last_x - first_x + 1) * (last_y - first_y + 1)
+    if basemap.attribution:
+        ax.text(
+            0.995,
+            0.005,
+            basemap.attribution,
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=5,
+            zorder=30,
+            bbox={"facecolor": "#ffffff", "edgecolor": "none", "alpha": 0.8, "pad": 1},
+        )
+    credit = f" ({basemap.attribution})" if basemap.attribution else ""
+    return f"Base map: tiles of {basemap.source}{credit}, zoom {zoom} ({tiles} tiles), drawn in light grey."
+
+
 def _save(fig: Any) -> bytes:
     plt = _pyplot()
     buffer = io.BytesIO()
@@ -185,6 +299,7 @@ def incident_map(
     labels: Sequence[str] = (),
     width_in: float = 6.5,
     height_in: float = 5.0,
+    basemap: Basemap | None = None,
 ) -> Figure:
     """A map of ``layers`` over the boundary polygons, zoomed to the points, circles and highlighted areas.
 
@@ -210,7 +325,9 @@ def incident_map(
             all_x += rx
             all_y += ry
             if marked:
-                ax.fill(rx, ry, facecolor="#eeeeee", edgecolor="#303030", linewidth=0.9, zorder=1)
+                # Over tiles the shading is see-through, so the streets under a highlighted area show.
+                fill = "#eeeeee" if basemap is None else (0.93, 0.93, 0.93, 0.45)
+                ax.fill(rx, ry, facecolor=fill, edgecolor="#303030", linewidth=0.9, zorder=1)
                 xs += rx
                 ys += ry
             else:
@@ -259,6 +376,7 @@ def incident_map(
         ax.set_ylim(extent.south - extent.pad, extent.north + extent.pad)
         middle = (extent.south + extent.north) / 2
         ax.set_aspect(1 / max(math.cos(math.radians(middle)), 0.1))
+    note = _draw_basemap(ax, basemap, int(width_in * DPI)) if basemap is not None else ""
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=10)
@@ -267,7 +385,14 @@ def incident_map(
     png = _save(fig)
     shown = ", ".join(counts) if counts else "no incidents"
     area = f" over {len(chosen)} highlighted areas" if chosen else ""
-    return Figure(png, f"Map: {title}. Shows {shown}{area}, on the agency's boundary layer.")
+    return Figure(png, f"Map: {title}. Shows {shown}{area}, {_base_words(note)}.", note)
+
+
+def _base_words(note: str) -> str:
+    """How the alt text names the base: the boundary layer, over map tiles when they were drawn."""
+    if note.startswith("Base map: tiles of "):
+        return "on the agency's boundary layer over map tiles"
+    return "on the agency's boundary layer"
 
 
 def _line_chart(
@@ -454,6 +579,7 @@ def change_map(
     outlined: Sequence[str] = (),
     width_in: float = 6.5,
     height_in: float = 5.5,
+    basemap: Basemap | None = None,
 ) -> Figure:
     """Boundary polygons shaded by the Poisson z of their change (:data:`CHANGE_CLASSES`).
 
@@ -496,6 +622,7 @@ def change_map(
         ax.set_xlim(extent.west - extent.pad, extent.east + extent.pad)
         ax.set_ylim(extent.south - extent.pad, extent.north + extent.pad)
         ax.set_aspect(1 / max(math.cos(math.radians((extent.south + extent.north) / 2)), 0.1))
+    note = _draw_basemap(ax, basemap, int(width_in * DPI)) if basemap is not None and xs else ""
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=10)
@@ -520,7 +647,9 @@ def change_map(
             parts.append(f"Strongest rise: {names.get(high[0], high[0])} (z {high[1]:+.2f}).")
     if chosen:
         parts.append(f"Outlined: {', '.join(names.get(k, k) for k in sorted(chosen))}.")
-    return Figure(png, " ".join(parts))
+    if note.startswith("Base map: tiles of "):
+        parts.append("Over map tiles.")
+    return Figure(png, " ".join(parts), note)
 
 
 def _cell_class(count: int) -> int:
@@ -547,6 +676,7 @@ def area_map(
     panels: Sequence[tuple[str, Sequence[int]]] = (),
     width_in: float = 6.5,
     height_in: float = 4.4,
+    basemap: Basemap | None = None,
 ) -> Figure:
     """``areas`` outlined (:data:`AREA_STYLES`) over the boundary layer, zoomed to them, with incidents.
 
@@ -564,6 +694,7 @@ def area_map(
     chosen_panels = list(panels) or [("", list(range(len(areas))))]
     fig, axes = plt.subplots(1, len(chosen_panels), figsize=(width_in, height_in), squeeze=False)
     present: dict[int, int] = {}
+    notes: list[str] = []
     for index in (_cell_class(int(cell.count)) for cell in cells):
         present[index] = present.get(index, 0) + 1
     for ax, (heading, members) in zip(axes[0], chosen_panels, strict=True):
@@ -606,6 +737,8 @@ def area_map(
             ax.set_xlim(extent.west - extent.pad, extent.east + extent.pad)
             ax.set_ylim(extent.south - extent.pad, extent.north + extent.pad)
             ax.set_aspect(1 / max(math.cos(math.radians((extent.south + extent.north) / 2)), 0.1))
+            if basemap is not None:
+                notes.append(_draw_basemap(ax, basemap, int(width_in * DPI / len(chosen_panels))))
         ax.set_xticks([])
         ax.set_yticks([])
         if heading:
@@ -648,5 +781,7 @@ def area_map(
         )
     else:
         parts.append("No incidents in the period;")
-    parts.append("on the agency's boundary layer.")
-    return Figure(png, " ".join(parts))
+    failed = [n for n in notes if not n.startswith("Base map: tiles of ")]
+    note = failed[0] if failed else (notes[0] if notes else "")
+    parts.append(f"{_base_words(note)}.")
+    return Figure(png, " ".join(parts), note)

@@ -54,6 +54,7 @@ from openilp.services.products.common import (
     boundary_layer,
     produce,
     producer_agency,
+    product_basemap,
     register_builder,
 )
 from openilp.services.products.hotspot_bulletin import build_hotspot_bulletin
@@ -141,6 +142,7 @@ def build_bulletin(core: OpenILP, actor: UserInfo | None, request: BulletinReque
         highlight=codes,
         name_property=NAME_PROPERTY,
         height_in=4.2,
+        basemap=product_basemap(core),
     )
     timeline = timeline_chart(
         list(members["occurred_local"]),

@@ -26,6 +26,7 @@ from openilp.db.models import Agency, ImportFile
 from openilp.db.product_models import Product
 from openilp.errors import InvalidRequest, NotFound, NotPermitted, ServiceError
 from openilp.products import ContentItem, Marking, RestrictedContent, most_restrictive, screen_items
+from openilp.products.figures import Basemap, Figure
 from openilp.products.render import badge_data_uri, html_to_pdf, render_html
 from openilp.security.actors import UserInfo
 from openilp.security.roles import has_permission
@@ -42,6 +43,7 @@ __all__ = [
     "data_cutoff",
     "load_product",
     "produce",
+    "product_basemap",
     "producer_agency",
     "register_builder",
     "rerender",
@@ -66,6 +68,56 @@ def boundary_layer(core: OpenILP, agency_code: str) -> dict[str, Any] | None:
         return None
     data: dict[str, Any] = json.loads(layer.path.read_text(encoding="utf-8"))
     return data
+
+
+#: Seconds one map tile may take to arrive before the product's maps fall back to the boundaries.
+TILE_TIMEOUT_S = 10.0
+
+
+def _tile_url(template: str, z: int, x: int, y: int) -> str:
+    """The URL of tile ``z/x/y`` of an XYZ template (``{s}`` is the first sub-domain, ``a``).
+
+    >>> _tile_url("https://{s}.tiles.example.org/{z}/{x}/{y}.png", 14, 3, 5)
+    'https://a.tiles.example.org/14/3/5.png'
+    """
+    return template.replace("{s}", "a").replace("{z}", str(z)).replace("{x}", str(x)).replace("{y}", str(y))
+
+
+def product_basemap(core: OpenILP) -> Basemap | None:
+    """The tiles of the setting ``tile_url`` for the products' maps, or None when it is empty (nothing fetched).
+
+    Each tile is fetched over HTTP(S) with a timeout of :data:`TILE_TIMEOUT_S`; a failure is not
+    raised to the product: the map is drawn from the boundaries only and the product's note says why
+    (:func:`openilp.products.figures.incident_map`).
+    """
+    template = core.settings.tile_url.strip()
+    if not template:
+        return None
+    from urllib.parse import urlsplit
+    from urllib.request import Request as UrlRequest
+    from urllib.request import urlopen
+
+    source = urlsplit(template.replace("{s}", "a")).netloc or template[:60]
+
+    def fetch(z: int, x: int, y: int) -> bytes:
+        url = _tile_url(template, z, x, y)
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise ValueError("tile_url must be an http(s) URL template")
+        with urlopen(UrlRequest(url, headers={"User-Agent": "OpenILP products"}), timeout=TILE_TIMEOUT_S) as answer:
+            data: bytes = answer.read(4 * 1024 * 1024)
+        return data
+
+    return Basemap(fetch=fetch, source=source, attribution=core.settings.tile_attribution.strip())
+
+
+def _basemap_notes(context: Mapping[str, Any]) -> list[str]:
+    """The base-map notes of the figures in a product's context, each once, in order."""
+    notes: list[str] = []
+    for value in context.values():
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(item, Figure) and item.note and item.note not in notes:
+                notes.append(item.note)
+    return notes
 
 
 class ProductRefused(ServiceError):
@@ -237,6 +289,7 @@ def produce(
             "produced_at": uow.now.strftime("%Y-%m-%d %H:%M UTC"),
             "produced_by": _actor_label(actor),
             "contact": built.contact or core.settings.products_contact or f"{agency.name} crime analysis unit",
+            "basemap_notes": _basemap_notes(built.context),
         }
         html = render_html(built.template, context, template_dir=template_dir)
         pdf, pages = html_to_pdf(html)

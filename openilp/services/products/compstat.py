@@ -41,6 +41,7 @@ from openilp.services.products.common import (
     boundary_layer,
     produce,
     producer_agency,
+    product_basemap,
     register_builder,
 )
 
@@ -221,6 +222,7 @@ def build_compstat_pack(core: OpenILP, actor: UserInfo | None, request: CompStat
         circles=circles,
         highlight=neighbourhoods,
         name_property="NHD_NUM",
+        basemap=product_basemap(core),
     )
     weekly_total = [sum(int(row["weekly"][k]) for row in rows) for k in range(SPARK_WEEKS)]
     week_starts = [str(week_end - dt.timedelta(days=7 * (SPARK_WEEKS - 1 - k) + 6)) for k in range(SPARK_WEEKS)]

@@ -53,7 +53,7 @@ from openilp.services.products.bulletin_parts import (
     neighbourhood_names,
     when_text,
 )
-from openilp.services.products.common import BuiltProduct, boundary_layer, producer_agency
+from openilp.services.products.common import BuiltProduct, boundary_layer, producer_agency, product_basemap
 
 __all__ = ["build_hotspot_bulletin", "hot_spot_alert_request", "rank_hot_spots"]
 
@@ -191,6 +191,7 @@ def build_hotspot_bulletin(core: OpenILP, actor: UserInfo | None, request: Bulle
         highlight=codes,
         name_property=NAME_PROPERTY,
         height_in=4.2,
+        basemap=product_basemap(core),
     )
     timeline = timeline_chart(
         list(members["occurred_local"]),

@@ -34,7 +34,7 @@ from openilp.products.figures import Figure, MapArea, MapCell, MapLayer, area_ma
 from openilp.security.actors import UserInfo
 from openilp.services.problems.common import agency_of, area_geometry, load_problem
 from openilp.services.problems.response import COMPARISON_ROLES, ROLE_NAMES, problem_events, stored_areas
-from openilp.services.products.common import boundary_layer
+from openilp.services.products.common import boundary_layer, product_basemap
 
 __all__ = ["CELL_M", "ProblemMap", "aggregate_cells", "problem_map"]
 
@@ -116,7 +116,9 @@ def problem_map(
     if incident_points:
         lon, lat = to_lonlat.transform(x, y)
         layer = MapLayer("Incidents", [float(v) for v in lon], [float(v) for v in lat], "o")
-        figure = area_map(boundary_layer(core, code), areas, title=title, points=layer, panels=panels)
+        figure = area_map(
+            boundary_layer(core, code), areas, title=title, points=layer, panels=panels, basemap=product_basemap(core)
+        )
         item = ContentItem("Map of the problem's incidents (locations)", "TLP:AMBER")
     else:
         cells = []
@@ -125,7 +127,15 @@ def problem_map(
             ys = [south, south, south + CELL_M, south + CELL_M]
             lon, lat = to_lonlat.transform(xs, ys)
             cells.append(MapCell(tuple(zip((float(v) for v in lon), (float(v) for v in lat), strict=True)), count))
-        figure = area_map(boundary_layer(core, code), areas, title=title, cells=cells, cell_m=CELL_M, panels=panels)
+        figure = area_map(
+            boundary_layer(core, code),
+            areas,
+            title=title,
+            cells=cells,
+            cell_m=CELL_M,
+            panels=panels,
+            basemap=product_basemap(core),
+        )
         item = ContentItem(
             f"Map of the problem's areas, incidents counted in {CELL_M:g} m squares (areas, no incidents)", "TLP:GREEN"
         )

@@ -69,6 +69,7 @@ from openilp.services.products.common import (
     boundary_layer,
     produce,
     producer_agency,
+    product_basemap,
     register_builder,
 )
 from openilp.services.transparency import TransparencyRequest, transparency_report
@@ -441,6 +442,7 @@ def build_strategic_assessment(
         name_property="NHD_NUM",
         label_property="NHD_NAME",
         outlined=[displacement["area"]] if not displacement["why_not"] else [],
+        basemap=product_basemap(core),
     )
     content = {
         "agency": code,
