@@ -20,6 +20,7 @@ from bench import (
     bench_series,
     bench_spark_scale,
     bench_toprank,
+    bench_toprank_dev,
     bench_trends_stlouis,
 )
 from bench.common import RESULTS_DIR
@@ -39,6 +40,7 @@ BENCHMARKS = {
     "toprank_chicago": bench_toprank.run_chicago,
     "toprank_stlouis": bench_toprank.run_stlouis,
     "toprank_vancouver": bench_toprank.run_vancouver,
+    "toprank_dev": bench_toprank_dev.run,
     "series_linkage": bench_series.run_linkage,
     "networks": bench_networks.run,
     "load_web": bench_load.run,

@@ -84,6 +84,8 @@ def _rows(result: dict) -> list[str]:
             f"(p-values equal within {result['max_p_value_difference']:.0e}) "
             f"| {result['speedup']}× faster, {result['memory_ratio']}× less memory |"
         ]
+    if result["benchmark"] == "toprank_dev":
+        return _toprank_dev_rows(result)
     if result["benchmark"].startswith("toprank_"):
         return _toprank_rows(result)
     if result["benchmark"].startswith("backtest_"):
@@ -117,6 +119,7 @@ def _toprank_rows(result: dict) -> list[str]:
                 ("naive", "naive"),
                 ("learned", "learned"),
                 ("toprank_ensemble", "toprank's ten best averaged (not the default)"),
+                ("toprank_prospective", "toprank with a prospective boost, 2 % weighed twice (not the default)"),
             )
             if name in methods
         ]
@@ -137,6 +140,23 @@ def _toprank_rows(result: dict) -> list[str]:
             f"({run['periods']} weeks, {run['cells']:,} cells of 150 m"
             f"{f'; load average {load[0]:g} at start' if load else ''}) | toprank {pai('toprank')} "
             f"| tuned blend {pai('blend')}; {'; '.join(others)} | @1 %: {', '.join(ratios)} |"
+        )
+    return rows
+
+
+def _toprank_dev_rows(result: dict) -> list[str]:
+    """One row per development city: the default's PAI and each variant's relative gain at 1 / 2 / 5 %."""
+    rows = []
+    for i, (city, run) in enumerate(result["cities"].items()):
+        gains = "; ".join(
+            f"{name} " + " / ".join(f"{g:+.1%}" for g in result["relative_gains"][name][3 * i : 3 * i + 3])
+            for name in result["relative_gains"]
+        )
+        default = " / ".join(f"{p:.2f}" for p in run["pai"]["toprank"])
+        rows.append(
+            f"| toprank variants on development weeks, PAI@1 / 2 / 5 %, {city} burglary {run['span'][0]} … "
+            f"{run['span'][1]} ({run['periods']} weeks, {run['cells']:,} cells) | toprank {default} "
+            f"| relative gains: {gains} | chosen: {result['chosen'] or 'none'} |"
         )
     return rows
 

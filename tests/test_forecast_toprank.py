@@ -55,9 +55,32 @@ class _Spy(TopRankBlend):
         return super()._primary(history)
 
 
-def test_folds_end_before_the_as_of_moment_and_use_only_events_known_at_their_origin() -> None:
+#: The tuning paths tried for the top 1–2 %: weighted coverages, the max-min rule, the prospective boost.
+TUNING_PATHS: list[dict[str, Any]] = [
+    {},
+    {"target_coverages": (0.01, 0.02, 0.05), "coverage_weights": (1.0, 2.0, 1.0)},
+    {"target_coverages": (0.01, 0.02, 0.05), "objective": "min_relative"},
+    {"prospective_weeks": (8, 16)},
+]
+
+
+class _SecondarySpy(TopRankBlend):
+    """Records the events every boost (near-repeat and prospective) is computed from."""
+
+    seen: list[EventHistory]
+
+    def _secondary(self, history: EventHistory) -> dict[str, Any]:
+        self.seen.append(history)
+        return super()._secondary(history)
+
+
+@pytest.mark.parametrize("params", TUNING_PATHS)
+@pytest.mark.parametrize("spy", [_Spy, _SecondarySpy])
+def test_folds_end_before_the_as_of_moment_and_use_only_events_known_at_their_origin(
+    spy: Any, params: dict[str, Any]
+) -> None:
     events = _events()
-    model = _Spy(tuning_weeks=8)
+    model = spy(tuning_weeks=8, **params)
     model.seen = []
     model.fit(events, grid=GRID, as_of=AS_OF)
     # 8 past origins and the as-of moment itself.
@@ -91,7 +114,11 @@ def test_fold_targets_are_the_events_of_each_past_week() -> None:
     assert model.tuning_["objective"].notna().all()
 
 
-@pytest.mark.parametrize("cls", [TopRankBlend, TunedProspectiveBlend, partial(TopRankBlend, ensemble=10)])
+@pytest.mark.parametrize(
+    "cls",
+    [TopRankBlend, TunedProspectiveBlend, partial(TopRankBlend, ensemble=10)]
+    + [partial(TopRankBlend, **params) for params in TUNING_PATHS[1:]],
+)
 def test_later_events_change_neither_the_choice_nor_the_tuning(cls: Any) -> None:
     events = _events(seed=2)
     known = events[events["occurred_to"] <= AS_OF - pd.Timedelta(hours=1)]
@@ -118,6 +145,48 @@ def test_the_objective_is_the_pooled_pai_of_the_backtest_scoring() -> None:
         )
         assert objective[c] == pytest.approx(caught.sum() / sum(t.sum() for t in targets))
     assert best == int(np.argmax(objective))
+
+
+def test_weighted_and_max_min_objectives_match_the_backtest_scoring() -> None:
+    rng = np.random.default_rng(8)
+    n_cells = 500
+    coverages = (0.01, 0.02, 0.05)
+    sizes = np.array([5, 10, 25]) / n_cells
+    surfaces = [rng.random((7, n_cells)) for _ in range(5)]
+    targets = [rng.poisson(0.4, n_cells) for _ in range(5)]
+    total = sum(t.sum() for t in targets)
+    # Pooled PAI of every candidate at every coverage, from the backtest's own hit counts.
+    pai = np.array(
+        [sum(hit_counts(surfaces[f][c], targets[f], coverages) for f in range(5)) / total / sizes for c in range(7)]
+    )
+    _, weighted = select_on_folds(surfaces, targets, coverages=coverages, coverage_weights=(1.0, 2.0, 1.0))
+    np.testing.assert_allclose(weighted, pai @ np.array([1.0, 2.0, 1.0]), rtol=1e-12)
+    best, worst_relative = select_on_folds(surfaces, targets, coverages=coverages, rule="min_relative")
+    np.testing.assert_allclose(worst_relative, (pai / pai.max(axis=0)).min(axis=1), rtol=1e-12)
+    assert best == int(np.argmax(worst_relative)) and worst_relative.max() <= 1.0
+    with pytest.raises(ValueError, match="rule"):
+        select_on_folds(surfaces, targets, rule="median")
+    with pytest.raises(ValueError, match="coverage_weights"):
+        select_on_folds(surfaces, targets, coverages=coverages, coverage_weights=(1.0, 2.0))
+
+
+def test_the_prospective_boost_is_offered_beside_the_near_repeat_ones_at_the_same_scale() -> None:
+    from openilp.analysis.forecast._base import _history
+    from openilp.analysis.forecast.blend import prospective_surface
+
+    events = _events(seed=10)
+    model = TopRankBlend(tuning_weeks=6, prospective_weeks=(8, 16)).fit(events, grid=GRID, as_of=AS_OF)
+    history = _history(events, GRID, AS_OF)
+    boosts = model._secondary(history)
+    assert list(boosts)[-2:] == ["prospective 3 cells 8 weeks", "prospective 3 cells 16 weeks"]
+    widest = boosts["near-repeat τ=30 d σ=1.5 cells"]
+    for weeks in (8, 16):
+        boost = boosts[f"prospective 3 cells {weeks} weeks"]
+        raw = prospective_surface(GRID, history, weeks=weeks, bandwidth_cells=3)
+        assert boost.sum() == pytest.approx(widest.sum())
+        np.testing.assert_allclose(boost, raw * (widest.sum() / raw.sum()), rtol=1e-12)
+    # Every near-repeat and prospective boost is a candidate at every positive weight.
+    assert set(model.tuning_["secondary"].dropna()) == set(boosts)
 
 
 def test_kept_top_cells_do_not_hold_the_whole_partition() -> None:
@@ -194,6 +263,9 @@ def test_stable_hot_spots_are_ranked_first_and_scores_are_expected_events() -> N
         ({"long_decays_days": ()}, "long_decays_days"),
         ({"short_sigmas_cells": (-0.5,)}, "short_sigmas_cells"),
         ({"ensemble": 0}, "ensemble"),
+        ({"objective": "median"}, "objective"),
+        ({"coverage_weights": (1.0,)}, "coverage_weights"),
+        ({"prospective_weeks": (0,)}, "prospective_weeks"),
     ],
 )
 def test_bad_parameters_are_named(params: dict[str, Any], message: str) -> None:

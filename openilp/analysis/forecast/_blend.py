@@ -48,6 +48,10 @@ class TunedBlendForecaster(Forecaster):
     weights: tuple[float, ...]
     #: How many of the best candidates on the past weeks are averaged (1: the best alone).
     ensemble: int = 1
+    #: Weight of each target coverage in the objective (None: 1 each), and the objective's rule
+    #: (``pooled`` or ``min_relative``; see :func:`select_on_folds`).
+    coverage_weights: tuple[float, ...] | None = None
+    objective: str = "pooled"
     tuning_weeks: int
     target_coverages: tuple[float, ...]
     horizon_days: float
@@ -66,6 +70,13 @@ class TunedBlendForecaster(Forecaster):
         if not self.target_coverages or any(not 0 < c <= 1 for c in self.target_coverages):
             raise ValueError("target_coverages must be shares of the area in (0, 1]")
         positive("horizon_days", self.horizon_days)
+        if self.objective not in ("pooled", "min_relative"):
+            raise ValueError("objective must be 'pooled' or 'min_relative'")
+        if self.coverage_weights is not None and (
+            len(self.coverage_weights) != len(self.target_coverages)
+            or any(not (np.isfinite(w) and w >= 0) for w in self.coverage_weights)
+        ):
+            raise ValueError("coverage_weights needs one non-negative number per target coverage")
 
     @abstractmethod
     def _primary(self, history: EventHistory) -> dict[str, NDArray[np.float64]]: ...
@@ -117,7 +128,12 @@ class TunedBlendForecaster(Forecaster):
         primary, secondary = self._primary(history), self._secondary(history)
         self.candidates_, surfaces = self._candidates(primary, secondary)
         best, objective = select_on_folds(
-            None, [f.target for f in folds], coverages=self.target_coverages, top_per_fold=tops
+            None,
+            [f.target for f in folds],
+            coverages=self.target_coverages,
+            top_per_fold=tops,
+            coverage_weights=self.coverage_weights,
+            rule=self.objective,
         )
         p, s, w = self.candidates_[best]
         self.chosen_ = {"primary": p, "secondary": s if w > 0 else None, "weight": w}

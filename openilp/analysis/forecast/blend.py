@@ -29,8 +29,22 @@ from numpy.typing import NDArray
 from openilp.analysis.forecast._base import EventHistory, positive, raster_counts, smooth
 from openilp.analysis.forecast._blend import TunedBlendForecaster
 from openilp.analysis.forecast.prospective import distance_weights
+from openilp.analysis.grids import SquareGrid
 
-__all__ = ["TunedProspectiveBlend"]
+__all__ = ["TunedProspectiveBlend", "prospective_surface"]
+
+
+def prospective_surface(
+    grid: SquareGrid, history: EventHistory, *, weeks: int, bandwidth_cells: int
+) -> NDArray[np.float64]:
+    """Prospective hot-spotting per active cell (Bowers, Johnson & Pease 2004): each event of the last
+    ``weeks`` weeks weighs ``1/(1+w)`` (``w`` its age in whole weeks) spread by ``1/(1+d)`` over the
+    cells within ``bandwidth_cells`` (``d`` in cells)."""
+    recent = history.age_days <= 7.0 * weeks
+    age_weeks = np.floor(history.age_days[recent] / 7.0)
+    raster = raster_counts(grid, history.cell[recent], 1.0 / (1.0 + age_weeks))
+    kernel = distance_weights(grid.cell_size_m, bandwidth_cells * grid.cell_size_m)
+    return np.asarray(smooth(raster, kernel)[grid.cell_rows, grid.cell_cols], dtype=np.float64)
 
 
 class TunedProspectiveBlend(TunedBlendForecaster):
@@ -82,15 +96,11 @@ class TunedProspectiveBlend(TunedBlendForecaster):
                 positive(name, value)
 
     def _primary(self, history: EventHistory) -> dict[str, NDArray[np.float64]]:
-        grid = self.grid_
         out = {}
         for weeks in self.windows_weeks:
-            recent = history.age_days <= 7.0 * weeks
-            age_weeks = np.floor(history.age_days[recent] / 7.0)
-            raster = raster_counts(grid, history.cell[recent], 1.0 / (1.0 + age_weeks))
             for cells in self.bandwidths_cells:
-                kernel = distance_weights(grid.cell_size_m, cells * grid.cell_size_m)
-                out[f"prospective {cells} cells {weeks} weeks"] = smooth(raster, kernel)[grid.cell_rows, grid.cell_cols]
+                surface = prospective_surface(self.grid_, history, weeks=weeks, bandwidth_cells=cells)
+                out[f"prospective {cells} cells {weeks} weeks"] = surface
         return out
 
     def _secondary(self, history: EventHistory) -> dict[str, NDArray[np.float64]]:

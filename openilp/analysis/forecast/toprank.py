@@ -15,7 +15,10 @@ cells rank first. Two signals decide it for burglary:
 The forecast is ``long(τ_L, σ_L) + w × short(τ_S, σ_S)``, with ``(τ_L, σ_L, τ_S, σ_S, w)``
 chosen by :func:`~openilp.analysis.forecast.tuning.select_on_folds` at every fit, on the
 ``tuning_weeks`` weeks before the as-of moment only (their pooled PAI at 1 % and 2 %; nested and
-time-ordered, see :mod:`openilp.analysis.forecast.tuning`). With ``ensemble = n > 1`` the forecast
+time-ordered, see :mod:`openilp.analysis.forecast.tuning`); ``coverage_weights`` and
+``objective`` change that objective, and ``prospective_weeks`` offers prospective hot-spotting
+surfaces as further boosts (options tried and not made the default, as is the ensemble: see
+``docs/forecasting.md``). With ``ensemble = n > 1`` the forecast
 averages the ``n`` best candidates on those weeks, each scaled to the same total (an ensemble over
 the tuned parameters; not the default: see ``docs/forecasting.md`` for what it did on the
 reported spans). The scores are scaled to the city's
@@ -53,6 +56,7 @@ from numpy.typing import NDArray
 
 from openilp.analysis.forecast._base import EventHistory, positive, raster_counts, smooth
 from openilp.analysis.forecast._blend import TunedBlendForecaster
+from openilp.analysis.forecast.blend import prospective_surface
 
 __all__ = ["TopRankBlend", "gaussian_kernel"]
 
@@ -85,6 +89,13 @@ class TopRankBlend(TunedBlendForecaster):
         The same for the near-repeat boost (default two and four weeks; 1 and 1.5 cells).
     weights : tuple of float
         Candidate weights ``w`` of the boost (0 = no boost).
+    prospective_weeks : tuple of int
+        Windows (weeks) of prospective hot-spotting surfaces (bandwidth ``prospective_cells``) offered
+        as further boosts beside the near-repeat ones, each scaled to the total of the last
+        near-repeat surface (the longest and widest) so that ``w`` means the same share (default
+        none; see ``docs/forecasting.md`` for what it did).
+    prospective_cells : int
+        Bandwidth of those surfaces, in cells (default 3, the analytics reference's).
     ensemble : int
         How many of the best candidates on the past weeks are averaged, each scaled to the same
         total (1 = the best alone).
@@ -94,6 +105,11 @@ class TopRankBlend(TunedBlendForecaster):
         Past weeks the choice is made on (default 52).
     target_coverages : tuple of float
         Shares of the area whose pooled PAI is maximised (default 1 % and 2 %).
+    coverage_weights : tuple of float or None
+        Weight of each target coverage in the objective (default 1 each).
+    objective : {"pooled", "min_relative"}
+        The weighted sum of the pooled PAIs, or the smallest over the coverages of the pooled PAI
+        relative to the best candidate's there (:func:`~openilp.analysis.forecast.tuning.select_on_folds`).
     horizon_days : float
         Length of the tuning weeks (default 7).
 
@@ -117,10 +133,14 @@ class TopRankBlend(TunedBlendForecaster):
         short_decays_days: tuple[float, ...] = (14.0, 30.0),
         short_sigmas_cells: tuple[float, ...] = (1.0, 1.5),
         weights: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2),
+        prospective_weeks: tuple[int, ...] = (),
+        prospective_cells: int = 3,
         ensemble: int = 1,
         max_history_days: float = 1461.0,
         tuning_weeks: int = 52,
         target_coverages: tuple[float, ...] = (0.01, 0.02),
+        coverage_weights: tuple[float, ...] | None = None,
+        objective: str = "pooled",
         horizon_days: float = 7.0,
     ) -> None:
         self.long_decays_days = long_decays_days
@@ -128,10 +148,14 @@ class TopRankBlend(TunedBlendForecaster):
         self.short_decays_days = short_decays_days
         self.short_sigmas_cells = short_sigmas_cells
         self.weights = weights
+        self.prospective_weeks = prospective_weeks
+        self.prospective_cells = prospective_cells
         self.ensemble = ensemble
         self.max_history_days = max_history_days
         self.tuning_weeks = tuning_weeks
         self.target_coverages = target_coverages
+        self.coverage_weights = coverage_weights
+        self.objective = objective
         self.horizon_days = horizon_days
 
     def _validate(self) -> None:
@@ -147,6 +171,9 @@ class TopRankBlend(TunedBlendForecaster):
             values = getattr(self, name)
             if not values or any(not (math.isfinite(v) and v >= 0) for v in values):
                 raise ValueError(f"{name} must be non-negative numbers of cells")
+        for weeks in self.prospective_weeks:
+            positive("prospective_weeks", weeks)
+        positive("prospective_cells", self.prospective_cells)
 
     def _rates(
         self, history: EventHistory, decays: tuple[float, ...], sigmas: tuple[float, ...], label: str
@@ -166,4 +193,14 @@ class TopRankBlend(TunedBlendForecaster):
         return self._rates(history, self.long_decays_days, self.long_sigmas_cells, "long")
 
     def _secondary(self, history: EventHistory) -> dict[str, NDArray[np.float64]]:
-        return self._rates(history, self.short_decays_days, self.short_sigmas_cells, "near-repeat")
+        out = self._rates(history, self.short_decays_days, self.short_sigmas_cells, "near-repeat")
+        if self.prospective_weeks:
+            # Scaled to the total of the last near-repeat surface (the longest and widest by default), so
+            # a weight is the same share of either.
+            reference = float(out[next(reversed(out))].sum())
+            for weeks in self.prospective_weeks:
+                surface = prospective_surface(self.grid_, history, weeks=weeks, bandwidth_cells=self.prospective_cells)
+                total = float(surface.sum())
+                scale = reference / total if total > 0 else 0.0
+                out[f"prospective {self.prospective_cells} cells {weeks} weeks"] = surface * scale
+        return out

@@ -15,7 +15,9 @@ The objective (:func:`select_on_folds`) is the pooled PAI at the coverages a pat
 cells of each candidate surface, summed over folds, over the events of the folds, divided by
 ``k / cells``, summed over the coverages. At 1–2 % of a city the top scores of the surfaces tuned
 here are continuous, so ties at the cut-off are broken by position (the backtest's scoring keeps
-its fractional credit).
+its fractional credit). ``coverage_weights`` weigh the coverages in that sum; ``rule="min_relative"``
+instead keeps the candidate whose worst coverage is nearest the best candidate there (the largest
+minimum, over the coverages, of its pooled PAI over the best pooled PAI at that coverage).
 
 >>> import numpy as np
 >>> surfaces = np.array([[3.0, 2.0, 1.0, 0.0], [0.0, 1.0, 2.0, 3.0]])   # two candidates, four cells
@@ -113,6 +115,8 @@ def select_on_folds(
     *,
     coverages: Sequence[float] = (0.01, 0.02),
     top_per_fold: Sequence[Sequence[NDArray[np.int64]]] | None = None,
+    coverage_weights: Sequence[float] | None = None,
+    rule: str = "pooled",
 ) -> tuple[int, NDArray[np.float64]]:
     """The candidate with the highest pooled PAI at ``coverages`` over the past folds.
 
@@ -128,6 +132,12 @@ def select_on_folds(
         Instead of the surfaces, their top cells per coverage (``top_per_fold[f][j]`` is a
         candidates × ``k_j`` array, as :func:`top_cells` returns): what a warm-started forecaster
         keeps from earlier fits.
+    coverage_weights : sequence of float, optional
+        Weight of each coverage in the pooled sum (default 1 each).
+    rule : {"pooled", "min_relative"}
+        ``pooled``: the weighted sum over the coverages of the pooled PAI. ``min_relative``: the
+        smallest, over the coverages, of the candidate's pooled PAI over the best candidate's there
+        (1 for a candidate best at every coverage; the weights are not used).
 
     Returns
     -------
@@ -138,8 +148,16 @@ def select_on_folds(
     """
     if not targets:
         raise ValueError("no past fold to tune on")
+    if rule not in ("pooled", "min_relative"):
+        raise ValueError("rule must be 'pooled' or 'min_relative'")
+    weights = np.ones(len(coverages)) if coverage_weights is None else np.asarray(coverage_weights, dtype=np.float64)
+    if weights.shape != (len(coverages),) or not np.all(np.isfinite(weights) & (weights >= 0)):
+        raise ValueError("coverage_weights needs one non-negative number per coverage")
     n_cells = len(targets[0])
     sizes = coverage_sizes(n_cells, coverages)
+    # pooled[i]: the weighted sum over coverages of candidate i's events in its top cells over the
+    # coverage, summed over the folds (in this order); caught[j, i]: its events in the top k_j cells.
+    pooled: NDArray[np.float64] | None = None
     caught: NDArray[np.float64] | None = None
     total = 0.0
     for f, target in enumerate(targets):
@@ -148,13 +166,22 @@ def select_on_folds(
         else:
             assert surfaces_per_fold is not None
             tops = fold_tops(surfaces_per_fold[f], sizes)
-        fold = np.zeros(len(tops[0]), dtype=np.float64)
-        for top, k in zip(tops, sizes, strict=True):
-            fold += target[top].sum(axis=1) / (k / n_cells)
-        caught = fold if caught is None else caught + fold
+        hits = np.vstack([target[top].sum(axis=1) for top in tops]).astype(np.float64)
+        fold = np.zeros(hits.shape[1], dtype=np.float64)
+        for j, k in enumerate(sizes):
+            fold += weights[j] * (hits[j] / (k / n_cells))
+        pooled = fold if pooled is None else pooled + fold
+        caught = hits if caught is None else caught + hits
         total += float(target.sum())
-    assert caught is not None
-    objective = caught / total if total > 0 else np.zeros_like(caught)
+    assert pooled is not None and caught is not None
+    if total <= 0:
+        return 0, np.zeros_like(pooled)
+    if rule == "min_relative":
+        pai = caught / total / (np.asarray(sizes, dtype=np.float64)[:, None] / n_cells)
+        best_each = pai.max(axis=1, keepdims=True)
+        objective = (pai / np.where(best_each > 0, best_each, 1.0)).min(axis=0)
+    else:
+        objective = pooled / total
     return int(np.argmax(objective)), objective
 
 
