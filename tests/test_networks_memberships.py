@@ -204,3 +204,36 @@ def test_the_page_and_api_carry_the_layer_per_role(
     page = partner.get("/networks")
     assert page.status_code == 200
     assert 'id="show-memberships"' not in page.text and "legend-designated_member" not in page.text
+
+
+def test_the_command_line_prints_the_layer_for_whom_it_acts(
+    engine: Engine, tmp_path: Path, world: tuple[OpenILP, Cast, dict[str, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from openilp.cli import common
+    from openilp.cli.main import app as cli_app
+
+    _, _, ids = world
+    monkeypatch.setenv("OPENILP_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("OPENILP_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("COLUMNS", raising=False)  # lines whole, as when piped
+    for cached in (common.settings, common.engine, common.core):
+        cached.cache_clear()
+    try:
+        args = ["networks", "chart", "--around", str(ids["bob"]), "--hops", "1"]
+        shown = CliRunner().invoke(cli_app, [*args, "--user", "ana"])
+        assert shown.exit_code == 0, shown.output
+        assert (
+            f"designated member: Bob Broker ({ids['bob']}) of North Side Crew ({ids['crew']}), "
+            f"designation {ids['north']}" in shown.output
+        )
+        assert f"of Southside Holdings LLC ({ids['south_entity']})" in shown.output
+        as_json = CliRunner().invoke(cli_app, [*args, "--user", "other-ana", "--json"])
+        assert as_json.exit_code == 0, as_json.output
+        assert json.loads(as_json.output)["memberships"] == []
+        hidden = CliRunner().invoke(cli_app, [*args, "--user", "other-ana"])
+        assert hidden.exit_code == 0 and "designated member:" not in hidden.output
+    finally:
+        for cached in (common.settings, common.engine, common.core):
+            cached.cache_clear()

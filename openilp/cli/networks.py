@@ -118,6 +118,13 @@ def chart_command(
             str(node["community"]),
         )
     console.print(table)
+    for membership in chart.memberships:  # a layer beside the network: approved designations only
+        console.print(
+            f"designated member: {membership['person']} ({membership['source']}) of {membership['organisation']} "
+            f"({membership['target']}), designation {membership['designation_id']}, "
+            f"review due {membership['review_due_on']}",
+            markup=False,
+        )
     for note in chart.notes:
         console.print(note, style="dim", markup=False)
 
