@@ -37,6 +37,7 @@ BENCHMARKS = {
     "cli_startup": bench_cli_startup.run,
     "trends_stlouis": bench_trends_stlouis.run,
     "products_compstat": bench_products.run,
+    "products_strategic": bench_products.run_strategic,
     "toprank_chicago": bench_toprank.run_chicago,
     "toprank_stlouis": bench_toprank.run_stlouis,
     "toprank_vancouver": bench_toprank.run_vancouver,

@@ -74,6 +74,15 @@ def _rows(result: dict) -> list[str]:
             f"| the pack adds {round(ours['seconds'] - table['seconds'], 1)} s for the map, chart, neighbourhoods, "
             f"near repeats and PDF |"
         ]
+    if result["benchmark"] == "products_strategic":
+        ours, table = result["openilp"], result["table_only"]
+        return [
+            f"| strategic assessment of a year from a cold start ({result['data']}: {ours['pages']} pages, "
+            f"{ours['tlp']}) | {ours['seconds']} s ({ours['imports_s']} s of imports; no target, the pack's is "
+            f"20 s; load average {result['load_average_at_start'][0]:g} at start) | the year's trend table alone "
+            f"{table['seconds']} s | the assessment adds {round(ours['seconds'] - table['seconds'], 1)} s for "
+            f"places, displacement, forecast accuracy, civil-rights audits, charts and PDF |"
+        ]
     if result["benchmark"] == "trends_stlouis":
         ours, theirs = result["openilp"], result["statsmodels"]
         return [
