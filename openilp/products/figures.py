@@ -211,13 +211,48 @@ def _tile_range(west: float, south: float, east: float, north: float, zoom: int)
     return column(west), column(east), row(north), row(south)
 
 
+def _mercator_pixels(lon: Any, lat: Any, zoom: int) -> tuple[Any, Any]:
+    """World pixel coordinates (x right, y down, 256 × 2**zoom across) of points, through EPSG:3857 (pyproj).
+
+    >>> x, y = _mercator_pixels([0.0, -180.0], [0.0, 0.0], 1)
+    >>> [round(float(v), 6) for v in x], [round(float(v), 6) for v in y]
+    ([256.0, 0.0], [256.0, 256.0])
+    """
+    import numpy as np
+    import pyproj
+
+    to_mercator = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    mx, my = to_mercator.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    world = _TILE_PX * 2**zoom
+    x = (np.asarray(mx) + _MERCATOR_HALF) / (2 * _MERCATOR_HALF) * world
+    y = (_MERCATOR_HALF - np.asarray(my)) / (2 * _MERCATOR_HALF) * world
+    return x, y
+
+
+def _reproject(
+    mosaic: Any, zoom: int, first_x: int, first_y: int, box: tuple[float, float, float, float], width: int, height: int
+) -> Any:
+    """The tile ``mosaic`` (tiles ``first_x…``, ``first_y…`` at ``zoom``) resampled onto a ``height × width``
+    longitude/latitude grid over ``box`` (west, south, east, north): each output pixel takes the mosaic
+    pixel under its centre (nearest neighbour), row 0 at the north."""
+    import numpy as np
+
+    west, south, east, north = box
+    lons = west + (np.arange(width) + 0.5) * (east - west) / width
+    lats = north - (np.arange(height) + 0.5) * (north - south) / height
+    x, _ = _mercator_pixels(lons, np.full(width, (south + north) / 2), zoom)
+    _, y = _mercator_pixels(np.full(height, west), lats, zoom)
+    col = np.clip(np.floor(x - first_x * _TILE_PX).astype(int), 0, mosaic.shape[1] - 1)
+    row = np.clip(np.floor(y - first_y * _TILE_PX).astype(int), 0, mosaic.shape[0] - 1)
+    return mosaic[row[:, None], col[None, :]]
+
+
 def _draw_basemap(ax: Any, basemap: Basemap, width_px: int) -> str:
     """Draw the tiles covering ``ax``'s limits under everything; the note for the product.
 
     Never raises: a failure leaves the axes as they were and says why in the note.
     """
     import numpy as np
-    import pyproj
     from PIL import Image
 
     west, east = (float(v) for v in ax.get_xlim())
@@ -243,20 +278,12 @@ def _draw_basemap(ax: Any, basemap: Basemap, width_px: int) -> str:
         return (
             f"Base map: the tiles of {basemap.source} could not be drawn ({reason}); the maps show the boundaries only."
         )
-    # Reproject: each output pixel (equally spaced in longitude and latitude) takes the mosaic pixel
-    # at its Web Mercator position (pyproj), so the tiles line up with the boundary polygons.
-    rows = max(2, int(round(width_px * (north - south) / span * float(aspect if isinstance(aspect, float) else 1.0))))
-    lons = np.linspace(west, east, width_px)
-    lats = np.linspace(north, south, min(rows, 4 * width_px))
-    to_mercator = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
-    mx, _ = to_mercator.transform(lons, np.full_like(lons, (south + north) / 2))
-    _, my = to_mercator.transform(np.full_like(lats, west), lats)
-    world = _TILE_PX * 2**zoom
-    col = ((np.asarray(mx) + _MERCATOR_HALF) / (2 * _MERCATOR_HALF) * world - first_x * _TILE_PX).astype(int)
-    row = ((_MERCATOR_HALF - np.asarray(my)) / (2 * _MERCATOR_HALF) * world - first_y * _TILE_PX).astype(int)
-    col = np.clip(col, 0, mosaic.shape[1] - 1)
-    row = np.clip(row, 0, mosaic.shape[0] - 1)
-    image = 255.0 - _TILE_STRENGTH * (255.0 - mosaic[row[:, None], col[None, :]])
+    # Each output pixel (equally spaced in longitude and latitude) takes the mosaic pixel at its Web
+    # Mercator position, so the tiles line up with the boundary polygons.
+    scale = float(aspect) if isinstance(aspect, int | float) else 1.0
+    rows = min(4 * width_px, max(2, int(round(width_px * (north - south) / span * scale))))
+    grey = _reproject(mosaic, zoom, first_x, first_y, (west, south, east, north), width_px, rows)
+    image = 255.0 - _TILE_STRENGTH * (255.0 - grey)
     ax.imshow(
         image, extent=(west, east, south, north), cmap="gray", vmin=0, vmax=255, zorder=0, interpolation="bilinear"
     )
