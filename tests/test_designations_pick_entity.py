@@ -192,6 +192,10 @@ def test_the_form_picks_an_entity_and_names_the_field_when_refused(
         refused = client.post("/networks/designations", data={**form, "person_entity_id": bad})
         assert refused.status_code == 400, (bad, refused.status_code)
         assert words in refused.text, bad
+        # the form comes back as sent, the picked field marked, so nothing needs retyping
+        assert 'value="Bob Broker"' in refused.text and f'value="{TATTOO.source}"' in refused.text
+        assert '<option value="tattoos" selected>' in refused.text and f'value="{REVIEW.isoformat()}"' in refused.text
+        assert f'value="{bad}" aria-describedby="designate-person-entity-help" aria-invalid="true"' in refused.text
     assert client.get("/api/v1/networks/designations").json()["proposals"] == []
 
     made = client.post(

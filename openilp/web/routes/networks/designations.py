@@ -66,6 +66,7 @@ def _page(
     error: str | None = None,
     status: int = 200,
     notice: str = "",
+    filled: dict[str, Any] | None = None,
 ) -> Response:
     listed = list_designations(core, user).as_dict()
     return render(
@@ -81,6 +82,8 @@ def _page(
         can_pick=user.can("entities:read"),
         error=error,
         status_code=status,
+        filled=filled or {"criteria": []},
+        error_field="person_entity_id" if error and error.startswith("person_entity_id:") else "",
     )
 
 
@@ -107,10 +110,19 @@ def designate_page(
 ) -> Response:
     """Designate a member on the documented criteria of the form (refusals shown with every reason)."""
     check_csrf(request, csrf_token)
+    # a refused proposal shows the form again as it was sent, so a wrong pick costs no retyping
+    filled = {
+        "person": person,
+        "organisation": organisation,
+        "review_due_on": review_due_on,
+        "notes": notes,
+        "person_entity_id": person_entity_id,
+        "criteria": list(zip(criterion_code, criterion_source, criterion_date, strict=False))[:FORM_CRITERIA],
+    }
     picked = person_entity_id.strip()
     if picked and not (picked.isascii() and picked.isdigit()):
         error = "person_entity_id: give the number of a known person entity (digits only), or leave it empty"
-        return _page(request, core, user, error=error, status=400)
+        return _page(request, core, user, error=error, status=400, filled=filled)
     criteria = tuple(
         CriterionInput(code, source, _day(day))
         for code, source, day in zip(criterion_code, criterion_source, criterion_date, strict=False)
@@ -126,7 +138,7 @@ def designate_page(
         )
     )
     if outcome.value is None:
-        return _page(request, core, user, error=outcome.error, status=outcome.status_code)
+        return _page(request, core, user, error=outcome.error, status=outcome.status_code, filled=filled)
     return RedirectResponse("/networks/designations", status_code=303)
 
 
