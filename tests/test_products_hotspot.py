@@ -186,6 +186,15 @@ def test_a_zone_is_chosen_by_its_incident_and_ranks_are_distinct_places(
     by_zone = bulletin(core, None, dataclasses.replace(REQUEST, zone_incident_id=chosen)).content
     assert by_zone["hot_spot"]["incident_id"] == chosen
     assert sorted(by_zone["incident_ids"]) == sorted(int(i) for i in alerts.zone_members(chosen)["incident_id"])
+    complaint = str(alerts.zones.set_index("incident_id").loc[chosen, "complaint_number"])
+    by_complaint = bulletin(core, None, dataclasses.replace(REQUEST, zone_complaint=f" {complaint} ")).content
+    assert by_complaint["hot_spot"] == by_zone["hot_spot"] and by_complaint["incident_ids"] == by_zone["incident_ids"]
+    with pytest.raises(NoEventsError, match="complaint NO-SUCH-1 raised none"):
+        bulletin(core, None, dataclasses.replace(REQUEST, zone_complaint="NO-SUCH-1"))
+    with pytest.raises(InvalidRequest, match="not both"):
+        bulletin(core, None, dataclasses.replace(REQUEST, zone_complaint=complaint, zone_incident_id=chosen))
+    with pytest.raises(InvalidRequest, match="needs a hot-spot bulletin"):
+        bulletin(core, None, BulletinRequest("SLMPD", as_of=AS_OF, zone_complaint=complaint))
     with pytest.raises(NoEventsError, match="distinct hot spots among the .* arson .*; no hot spot ranked 100"):
         bulletin(core, None, dataclasses.replace(REQUEST, category="arson", rank=100))  # St. Louis has a few
     with pytest.raises(NoEventsError, match="incident 999999999 raised none"):
@@ -256,6 +265,14 @@ def test_the_cli_writes_the_hot_spot_bulletin(
         assert facts["kind"] == "bulletin" and facts["title"] == produced[1].title
         result = runner.invoke(app, ["products", "rerender", str(facts["product_id"])])
         assert result.exit_code == 0 and "the same numbers" in result.output, result.output
+        complaint = produced[1].content["hot_spot"]["complaint_number"]
+        result = runner.invoke(
+            app,
+            ["products", "bulletin", "--hot-spot", "--as-of", str(AS_OF), "--zone-complaint", complaint]
+            + ["-o", str(tmp_path / "zone.pdf"), "--json"],
+        )
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["title"] == produced[1].title
         result = runner.invoke(
             app,
             ["products", "bulletin", "--hot-spot", "--category", "arson", "--as-of", str(AS_OF), "--rank", "100"]
@@ -297,6 +314,13 @@ def test_the_web_form_and_the_api_make_the_hot_spot_bulletin(
         chosen = json.loads(row.content)
     assert chosen["hot_spot"] == produced[1].content["hot_spot"]  # the same zone, the same incidents
     assert chosen["incident_ids"] == produced[1].content["incident_ids"]
+    complaint = produced[1].content["hot_spot"]["complaint_number"]
+    named = client.post("/products/bulletin", data={**form, "zone_complaint": complaint}, follow_redirects=False)
+    assert named.status_code == 303, named.text
+    with Session(store) as session:
+        row = session.get(Product, int(named.headers["location"].split("=")[1]))
+        assert row is not None and json.loads(row.content)["incident_ids"] == produced[1].content["incident_ids"]
+        assert json.loads(row.parameters)["zone_complaint"] == complaint
     refused = client.post("/api/v1/products/bulletin", json={"as_of": str(AS_OF), "zone_incident_id": 2**63})
     assert refused.status_code == 422
     lost = client.post("/products/bulletin", data={**form, "category": "arson", "rank": "100"})

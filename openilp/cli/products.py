@@ -132,6 +132,9 @@ def bulletin(
     zone_incident: int = typer.Option(
         0, "--zone-incident", help="With --hot-spot: the zone of this incident number (see openilp near-repeat-alerts)."
     ),
+    zone_complaint: str = typer.Option(
+        "", "--zone-complaint", help="With --hot-spot: the zone of this complaint number (as the CompStat pack lists)."
+    ),
     contact: str = typer.Option("", "--contact", help="Contact line (default: the setting products_contact)."),
     reason: str = typer.Option("Tactical bulletin for patrol", "--reason", help="Why it is sent (logged)."),
     on_restricted: str = _ON_RESTRICTED,
@@ -164,6 +167,7 @@ def bulletin(
         series_id=series,
         hot_spot=hot_spot,
         zone_incident_id=zone_incident,
+        zone_complaint=zone_complaint,
     )
     if not (output or folder or email):
         fail("say where the product goes: -o FILE.pdf, --folder DIR or --email ADDRESS")

@@ -254,6 +254,7 @@ def _rebuild(core: OpenILP, actor: UserInfo | None, parameters: Mapping[str, Any
             contact=str(parameters.get("contact") or ""),
             hot_spot=True,
             zone_incident_id=int(parameters.get("zone_incident_id") or 0),
+            zone_complaint=str(parameters.get("zone_complaint") or ""),
             history_days=int(parameters["history_days"]),
             knox_permutations=int(parameters["knox_permutations"]),
         )

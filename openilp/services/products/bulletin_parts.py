@@ -66,6 +66,8 @@ class BulletinRequest(Request):
     hot_spot: bool = False
     #: A hot spot chosen by the incident that raised its zone (0: by ``rank``).
     zone_incident_id: int = 0
+    #: A hot spot chosen by the complaint number of the incident that raised its zone ("": by ``rank``).
+    zone_complaint: str = ""
     #: Days of history the hot spot's Knox test is fitted on (as the CompStat pack's near-repeat section).
     history_days: int = 365
     #: Permutations of the hot spot's Knox test (as the CompStat pack's near-repeat section).
@@ -76,13 +78,24 @@ class BulletinRequest(Request):
         require(self.zone_incident_id >= 0, "zone_incident_id: give the incident number that raised the zone")
         require(not (self.hot_spot and self.series_id), "give a saved series or a hot spot, not both")
         require(self.hot_spot or not self.zone_incident_id, "zone_incident_id needs a hot-spot bulletin (hot_spot)")
+        require(self.hot_spot or not self.zone_complaint.strip(), "zone_complaint needs a hot-spot bulletin (hot_spot)")
+        require(
+            not (self.zone_incident_id and self.zone_complaint.strip()),
+            "give the zone's incident number or its complaint number, not both",
+        )
+        require(len(self.zone_complaint) <= 100, "zone_complaint: at most 100 characters")
         if self.hot_spot:
             require(self.as_of is not None, "as_of: give the day the hot spot is in force (--as-of YYYY-MM-DD)")
             require(1 <= self.rank <= 100, "rank: give 1 (the hot spot with the most incidents) to 100")
             require(bool(self.category.strip()), "category: give a category or crime group, e.g. burglary")
             require(28 <= self.history_days <= 3660, "history_days: give 28 to 3,660 days")
             require(9 <= self.knox_permutations <= 9999, "knox_permutations: give 9 to 9,999")
-            return dataclasses.replace(self, category=self.category.strip(), contact=self.contact.strip()[:300])
+            return dataclasses.replace(
+                self,
+                category=self.category.strip(),
+                contact=self.contact.strip()[:300],
+                zone_complaint=self.zone_complaint.strip(),
+            )
         if self.series_id:
             return dataclasses.replace(self, category=self.category.strip(), contact=self.contact.strip()[:300])
         require(self.as_of is not None, "as_of: give the last day of the period (--as-of YYYY-MM-DD)")
@@ -102,6 +115,7 @@ class BulletinRequest(Request):
                 "as_of": str(self.as_of),
                 "rank": self.rank,
                 "zone_incident_id": self.zone_incident_id,
+                "zone_complaint": self.zone_complaint,
                 "history_days": self.history_days,
                 "knox_permutations": self.knox_permutations,
                 "contact": self.contact,

@@ -13,7 +13,8 @@ Hot spots are ranked by how many incidents they hold (then the risk multiplier, 
 the smaller incident number); a zone whose trigger already lies inside a higher-ranked hot spot is
 the same place and is not ranked again, so ``rank 2`` is a different place from ``rank 1``.
 ``zone_incident_id`` picks the zone of one trigger instead (the incident number of
-``openilp near-repeat-alerts``).
+``openilp near-repeat-alerts``), or ``zone_complaint`` its complaint number (as the CompStat pack and
+the near-repeat page print it).
 
 Why near-repeat zones and not the Gi* cells of :mod:`openilp.services.analysis.hotspots`: a tactical
 bulletin is about what patrol can act on in the coming days. A near-repeat zone is recent, small
@@ -122,8 +123,14 @@ def _choose(alerts: NearRepeatAlertResult, request: BulletinRequest) -> tuple[di
         f"({summary['recent_incidents']} incidents from {summary['recent_from']}, {summary['elevated_cells']} "
         f"elevated Knox cells)"
     )
+    zones = alerts.to_json()["zones"]
+    if request.zone_complaint:
+        named = [int(z["incident_id"]) for z in zones if str(z["complaint_number"] or "") == request.zone_complaint]
+        if not named:
+            raise NoEventsError(f"complaint {request.zone_complaint} raised none of the {where}")
+        request = dataclasses.replace(request, zone_incident_id=named[0])
     if request.zone_incident_id:
-        every = {int(z["incident_id"]): z for z in alerts.to_json()["zones"]}
+        every = {int(z["incident_id"]): z for z in zones}
         if request.zone_incident_id not in every:
             raise NoEventsError(f"incident {request.zone_incident_id} raised none of the {where}")
         zone = {key: every[request.zone_incident_id][key] for key in _ZONE_FIELDS}
@@ -224,6 +231,7 @@ def build_hotspot_bulletin(core: OpenILP, actor: UserInfo | None, request: Bulle
         "period": [period_start, period_end],
         "rank": request.rank,
         "zone_incident_id": request.zone_incident_id,
+        "zone_complaint": request.zone_complaint,
         "hot_spot": hot_spot,
         "hot_spots_found": found,
         "zones_in_force": int(summary["zones"]),
@@ -258,7 +266,7 @@ def build_hotspot_bulletin(core: OpenILP, actor: UserInfo | None, request: Bulle
         "saved_series": None,
         "hot_spot": hot_spot,
         "hot_spots_found": found,
-        "by_zone": bool(request.zone_incident_id),
+        "by_zone": bool(request.zone_incident_id or request.zone_complaint),
         "rank": request.rank,
         "analysis": summary,
         "knox": content["knox"],
@@ -299,6 +307,8 @@ def build_hotspot_bulletin(core: OpenILP, actor: UserInfo | None, request: Bulle
 
 
 def _which(request: BulletinRequest) -> str:
+    if request.zone_complaint:
+        return f"zone {request.zone_complaint}"
     return f"zone {request.zone_incident_id}" if request.zone_incident_id else f"#{request.rank}"
 
 

@@ -70,6 +70,9 @@ class ProductBody(BaseModel):
     zone_incident_id: int = Field(
         default=0, ge=0, le=MAX_ID, description="With hot_spot: the zone of this incident; 0: by rank (bulletin)."
     )
+    zone_complaint: str = Field(
+        default="", max_length=100, description="With hot_spot: the zone of this complaint number (bulletin)."
+    )
     threshold: float = 3.0
     min_size: int = Field(default=3, ge=2, le=1000)
     contact: str = Field(default="", max_length=300)
@@ -113,6 +116,7 @@ def _make(core: OpenILP, user: UserInfo, kind: str, body: ProductBody) -> Produc
             series_id=body.series_id,
             hot_spot=body.hot_spot,
             zone_incident_id=body.zone_incident_id,
+            zone_complaint=body.zone_complaint,
         )
         return bulletin(core, user, bulletin_request, on_restricted=body.on_restricted)
     if kind == "strategic":
@@ -247,6 +251,7 @@ def create_page(
     series_id: int = Form(0, ge=0, le=MAX_ID),
     hot_spot: bool = Form(False),
     zone_incident_id: int = Form(0, ge=0, le=MAX_ID),
+    zone_complaint: str = Form("", max_length=100),
     year: int = Form(0, ge=0, le=2199),
     core: OpenILP = Depends(get_core),
     user: UserInfo = Depends(PRODUCE),
@@ -264,6 +269,7 @@ def create_page(
         series_id=series_id,
         hot_spot=hot_spot,
         zone_incident_id=zone_incident_id,
+        zone_complaint=zone_complaint,
     )
     outcome = attempt(lambda: _make(core, user, kind[:40], body))
     if outcome.value is None:
