@@ -54,6 +54,7 @@ def cli(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     """The ``openilp`` command on the test store."""
     monkeypatch.setenv("OPENILP_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("OPENILP_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("COLUMNS", raising=False)  # lines whole, as when piped
     for cached in (common.settings, common.engine, common.core):
         cached.cache_clear()
     yield CliRunner()
@@ -121,6 +122,11 @@ def test_the_backfill_links_designations_approved_before_0022_once(
         ids["dave"]: None,
     }
 
+    upgraded = cli.invoke(cli_app, ["db", "upgrade"])  # the upgrade tells the operator what is left to do
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "2 approved designations have no organisation membership yet" in upgraded.output
+    assert "run openilp entities backfill-memberships" in upgraded.output
+
     result = cli.invoke(cli_app, ["entities", "backfill-memberships", "--json"])
     assert result.exit_code == 0, result.output
     first = json.loads(result.output)
@@ -168,6 +174,9 @@ def test_the_backfill_links_designations_approved_before_0022_once(
     assert result.exit_code == 0, result.output
     assert "0 designations given their membership (none), 2 already had one" in result.output
     assert _counts(engine) == ended
+    upgraded = cli.invoke(cli_app, ["db", "upgrade"])
+    assert upgraded.exit_code == 0 and "database ready" in upgraded.output
+    assert "backfill-memberships" not in upgraded.output
 
     with session_scope(engine) as session:
         audits = session.scalars(

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from openilp.core import OpenILP, Request, Result
 from openilp.db.entity_models import EntityMembership, EntityMention
@@ -30,7 +31,12 @@ from openilp.services.entities.common import agency_for
 from openilp.services.entities.common import require as require_permission
 from openilp.services.entities.memberships import SOURCE, record_membership
 
-__all__ = ["BackfillMembershipsRequest", "BackfillMembershipsResult", "backfill_memberships"]
+__all__ = [
+    "BackfillMembershipsRequest",
+    "BackfillMembershipsResult",
+    "backfill_memberships",
+    "memberships_to_backfill",
+]
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,33 @@ class BackfillMembershipsResult(Result):
     added: tuple[int, ...]
     #: Active designations that already had one (or mentions of their own), left alone.
     unchanged: tuple[int, ...]
+
+
+def _missing(session: Session, agency_id: int) -> tuple[list[Designation], list[int]]:
+    """(active designations of the agency without a membership, those that have one or mentions of their own)."""
+    linked: set[int | None] = set(
+        session.scalars(select(EntityMembership.designation_id).where(EntityMembership.agency_id == agency_id))
+    )
+    for designation_id, source_record_id in session.execute(
+        select(EntityMention.designation_id, EntityMention.source_record_id).where(
+            EntityMention.agency_id == agency_id, EntityMention.source == SOURCE
+        )
+    ):
+        linked.add(designation_id if designation_id is not None else _designation_of(source_record_id))
+    rows = session.scalars(
+        select(Designation)
+        .where(Designation.agency_id == agency_id, Designation.status == "active")
+        .order_by(Designation.id)
+    ).all()
+    return [row for row in rows if row.id not in linked], [row.id for row in rows if row.id in linked]
+
+
+def memberships_to_backfill(core: OpenILP) -> int:
+    """How many active designations of every agency have no membership yet (``openilp db upgrade``
+    says so after migrating); a count for the operator, naming no one."""
+    with core.unit_of_work(None) as uow:
+        agencies = uow.session.scalars(select(Agency.id)).all()
+        return sum(len(_missing(uow.session, agency_id)[0]) for agency_id in agencies)
 
 
 def _designation_of(source_record_id: str) -> int | None:
@@ -79,33 +112,18 @@ def backfill_memberships(
         added: list[int] = []
         unchanged: list[int] = []
         for agency in agencies:
-            linked: set[int | None] = set(
-                session.scalars(select(EntityMembership.designation_id).where(EntityMembership.agency_id == agency.id))
-            )
-            for designation_id, source_record_id in session.execute(
-                select(EntityMention.designation_id, EntityMention.source_record_id).where(
-                    EntityMention.agency_id == agency.id, EntityMention.source == SOURCE
-                )
-            ):
-                linked.add(designation_id if designation_id is not None else _designation_of(source_record_id))
-            rows = session.scalars(
-                select(Designation)
-                .where(Designation.agency_id == agency.id, Designation.status == "active")
-                .order_by(Designation.id)
-            ).all()
+            missing, linked = _missing(session, agency.id)
             here: list[int] = []
-            for row in rows:
-                if row.id in linked:
-                    unchanged.append(row.id)
-                    continue
+            for row in missing:
                 record_membership(session, row, actor.id if actor else None, uow.now, backfill=True)
                 here.append(row.id)
             added.extend(here)
+            unchanged.extend(linked)
             uow.audit(
                 action="entities_backfill_memberships",
                 object_type="entities",
                 object_id=agency.code,
                 agency_id=agency.id,
-                details={"designations": here, "already_linked": len(rows) - len(here)},
+                details={"designations": here, "already_linked": len(linked)},
             )
         return BackfillMembershipsResult(tuple(a.code for a in agencies), tuple(added), tuple(unchanged))
