@@ -5,7 +5,9 @@ names the kind, the text and the end user's stated purpose. Approved, unexpired 
 are matched through their criminal subjects: through the resolved entities where the subjects
 have been resolved (a mention that matches brings every record that mentions the same entity),
 and through the subjects' names and identifiers otherwise. Non-criminal identifying information
-is never searched. Each matched record is answered **pointer-first by its sensitivity**:
+is never searched, and neither are the mentions a designation, a tip or a person file gives; an
+entity brings other records only from a matched record the partner would see as a summary
+(:func:`matching_records`). Each matched record is answered **pointer-first by its sensitivity**:
 
 * ``open``: a summary (title, summary, criminal subjects, grading and handling code, owner and
   contact); the release is logged as a dissemination (kind ``federation``) and remembered as a
@@ -50,7 +52,7 @@ from openilp.security.actors import UserInfo
 from openilp.services.federation.client import PartnerTarget, audit_outgoing, fan_out
 from openilp.services.federation.inbound import IncomingCall, authenticate
 from openilp.services.federation.partners import active_partners, instance_name
-from openilp.services.federation.reach import group_reach, partner_reaches
+from openilp.services.federation.reach import GroupReach, group_reach, partner_reaches
 from openilp.services.intel.common import agency_name, checked_purpose, notify, require_permission, user_label
 
 __all__ = [
@@ -158,49 +160,8 @@ class FederatedSearchResult(Result):
 # --- answering a partner ------------------------------------------------------------------------
 
 
-def matching_records(session: Session, kind: str, query: str, now: Any) -> list[IntelRecord]:
-    """Approved, unexpired permanent records whose criminal subjects match (entities first)."""
-    subject_kinds, entity_kinds = SEARCH_KINDS[kind]
-    needle = query.lower()
-    if kind == "phone":
-        mention_match = EntityMention.match_key == f"phone:{normalise_phone(query)}"
-    elif kind == "vehicle":
-        plate = f"plate:{normalise_plate(query)}"
-        mention_match = or_(EntityMention.match_key == plate, EntityMention.match_key.startswith(plate + "@"))
-    else:
-        mention_match = func.lower(EntityMention.display_name).contains(needle, autoescape=True)
-    matched = session.execute(
-        select(EntityMention.intel_record_id, EntityMention.entity_id).where(
-            EntityMention.kind.in_(entity_kinds), EntityMention.searchable.is_(True), mention_match
-        )
-    ).all()
-    record_ids = {row[0] for row in matched if row[0] is not None}
-    entity_ids = {row[1] for row in matched if row[1] is not None}
-    if entity_ids:
-        record_ids |= set(
-            session.scalars(
-                select(EntityMention.intel_record_id).where(
-                    EntityMention.entity_id.in_(entity_ids),
-                    EntityMention.searchable.is_(True),
-                    EntityMention.intel_record_id.is_not(None),
-                )
-            )
-        )
-    raw = query.lower() if kind != "phone" else query
-    subject_ids = set(
-        session.scalars(
-            select(IntelSubject.record_id).where(
-                IntelSubject.role == "criminal_subject",
-                IntelSubject.kind.in_(subject_kinds),
-                or_(
-                    func.lower(IntelSubject.display_name).contains(raw.lower(), autoescape=True),
-                    func.lower(IntelSubject.identifiers).contains(raw.lower(), autoescape=True),
-                ),
-            )
-        )
-    )
-    record_ids |= subject_ids
-    record_ids.discard(None)
+def _current(session: Session, record_ids: set[int], now: Any) -> list[IntelRecord]:
+    """The approved, unexpired permanent records among ``record_ids``, by id."""
     if not record_ids:
         return []
     return list(
@@ -215,6 +176,77 @@ def matching_records(session: Session, kind: str, query: str, now: Any) -> list[
             .order_by(IntelRecord.id)
         )
     )
+
+
+def _names_shown(record: IntelRecord, partner: FederationPartner | None, reach: dict[int, list[GroupReach]]) -> bool:
+    """Whether the partner's answer would show ``record``'s subjects (an open summary it may reach)."""
+    if record.sensitivity != "open" or record.tlp == "TLP:RED":
+        return False
+    return record.id not in reach or (partner is not None and partner_reaches(partner, reach[record.id]))
+
+
+def matching_records(
+    session: Session, kind: str, query: str, now: Any, partner: FederationPartner | None = None
+) -> list[IntelRecord]:
+    """Approved, unexpired permanent records whose criminal subjects match (entities first).
+
+    Only the mentions of intelligence records' criminal subjects are matched: a designation's, a
+    tip's or a person file's mention never is, so a name known only from them finds nothing. A
+    match brings the other records of its resolved entity only when the partner's answer would show
+    the matched subject anyway (an open, non-``TLP:RED`` record within ``partner``'s reach, see
+    :mod:`~openilp.services.federation.reach`); a name known only from a restricted, pointer-only
+    or group-withheld record finds that record alone, which the caller then answers by its rules.
+    """
+    subject_kinds, entity_kinds = SEARCH_KINDS[kind]
+    needle = query.lower()
+    if kind == "phone":
+        mention_match = EntityMention.match_key == f"phone:{normalise_phone(query)}"
+    elif kind == "vehicle":
+        plate = f"plate:{normalise_plate(query)}"
+        mention_match = or_(EntityMention.match_key == plate, EntityMention.match_key.startswith(plate + "@"))
+    else:
+        mention_match = func.lower(EntityMention.display_name).contains(needle, autoescape=True)
+    matched = session.execute(
+        select(EntityMention.intel_record_id, EntityMention.entity_id).where(
+            EntityMention.kind.in_(entity_kinds),
+            EntityMention.searchable.is_(True),
+            EntityMention.intel_record_id.is_not(None),
+            EntityMention.designation_id.is_(None),
+            mention_match,
+        )
+    ).all()
+    raw = query.lower() if kind != "phone" else query
+    subject_ids = set(
+        session.scalars(
+            select(IntelSubject.record_id).where(
+                IntelSubject.role == "criminal_subject",
+                IntelSubject.kind.in_(subject_kinds),
+                or_(
+                    func.lower(IntelSubject.display_name).contains(raw.lower(), autoescape=True),
+                    func.lower(IntelSubject.identifiers).contains(raw.lower(), autoescape=True),
+                ),
+            )
+        )
+    )
+    found = {int(row[0]) for row in matched if row[0] is not None} | {int(i) for i in subject_ids if i is not None}
+    direct = _current(session, found, now)
+    if not direct:
+        return []
+    reach = group_reach(session, [record.id for record in direct])
+    shown = {record.id for record in direct if _names_shown(record, partner, reach)}
+    entity_ids = {row[1] for row in matched if row[1] is not None and row[0] in shown}
+    if not entity_ids:
+        return direct
+    linked = set(
+        session.scalars(
+            select(EntityMention.intel_record_id).where(
+                EntityMention.entity_id.in_(entity_ids),
+                EntityMention.searchable.is_(True),
+                EntityMention.intel_record_id.is_not(None),
+            )
+        )
+    )
+    return _current(session, {record.id for record in direct} | {int(i) for i in linked if i is not None}, now)
 
 
 def _summary(session: Session, record: IntelRecord) -> dict[str, Any]:
@@ -251,9 +283,9 @@ def answer_search(core: OpenILP, call: IncomingCall) -> dict[str, Any]:
         requester = f"{caller.end_user} at partner {caller.partner_name}"
         hits: list[dict[str, Any]] = []
         restricted = group_withheld = red_pointers = 0
-        records = matching_records(session, request.kind, request.query, now)
-        reach = group_reach(session, [record.id for record in records])
         partner = session.get(FederationPartner, caller.partner_id)
+        records = matching_records(session, request.kind, request.query, now, partner)
+        reach = group_reach(session, [record.id for record in records])
         for record in records:
             owner = agency_name(session, record.agency_id)
             contact = user_label(session, record.control_official_id)
