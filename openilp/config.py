@@ -77,7 +77,8 @@ SETTING_DOCS: dict[str, str] = {
     "federation_delivery_interval_s": "Seconds between the web app's sends of pending correction and purge notices "
     "to partner instances (retried with backoff); 0 turns the schedule off (then run 'openilp federation deliver').",
     "products_folder": "Folder the web app's Send (folder channel) writes products to; {agency} in it is replaced "
-    "by the agency code (e.g. /srv/products/{agency}), and the folder must exist; empty means the web app sends "
+    "by the agency code (e.g. /srv/products/{agency}); a missing folder is created with its parents (mode 0o750) "
+    "at the first sending, and a failure to create it names this setting; empty means the web app sends "
     "by e-mail only. A request never names a folder.",
     "host": "Address the web server listens on.",
     "port": "Port the web server listens on.",

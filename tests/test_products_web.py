@@ -244,7 +244,7 @@ def test_the_folder_channel_writes_only_the_agency_folder_of_the_settings(
 ) -> None:
     _, product_id = made
     folder = tmp_path / "folders" / "SLMPD"
-    folder.mkdir(parents=True)
+    assert not folder.parent.exists()  # created, with its parent, by the first sending
     client = sender(store, tmp_path, 9)
     api = client.post(f"/api/v1/products/{product_id}/send", json={"channel": "folder", "reason": "Command archive"})
     assert api.status_code == 200, api.text
@@ -259,6 +259,7 @@ def test_the_folder_channel_writes_only_the_agency_folder_of_the_settings(
     written = list(folder.iterdir())
     assert len(written) == 1 and written[0].name.startswith(f"compstat-{product_id}-")
     assert written[0].read_bytes().startswith(b"%PDF")
+    assert [oct(path.stat().st_mode & 0o777) for path in (folder, folder.parent)] == ["0o750", "0o750"]
     log = sendings(store, product_id)[-2:]
     assert [(e.channel, e.recipient, e.status) for e in log] == [("folder", str(folder), "delivered")] * 2
 
@@ -302,7 +303,8 @@ def test_a_failed_delivery_is_a_502_shown_on_the_page_and_logged(
     _, product_id = made
     with SmtpSink() as sink:
         closed_port = sink.port
-    client = sender(store, tmp_path, closed_port)  # nobody listens there now; no agency folder exists
+    client = sender(store, tmp_path, closed_port)  # nobody listens there now
+    (tmp_path / "folders").write_text("a file where the agency folder's parent should be")
     api = client.post(
         f"/api/v1/products/{product_id}/send",
         json={"channel": "email", "recipient": "captain.d3@slmpd.test", "reason": "Weekly command meeting"},
@@ -313,11 +315,12 @@ def test_a_failed_delivery_is_a_502_shown_on_the_page_and_logged(
         f"/products/{product_id}/send",
         data={"csrf_token": csrf_from(page.text), "channel": "folder", "reason": "Command archive"},
     )
-    assert form.status_code == 502 and "does not exist" in form.text
+    assert form.status_code == 502 and "cannot be created" in form.text and "setting products_folder" in form.text
     assert f'id="send-form-{product_id}"' in form.text and "<details open>" in form.text
     log = sendings(store, product_id)[-2:]
     assert [(e.channel, e.status) for e in log] == [("email", "failed"), ("folder", "failed")]
     assert all(e.error for e in log)
+    assert "(setting products_folder)" in log[1].error and "is not a folder" in log[1].error
     assert audited(store, product_id).count(("send_failed", "products-analyst")) >= 2
 
 

@@ -19,7 +19,8 @@ attached.
 The web app sends through :func:`send_from_app`, which offers only the ``folder`` and ``email``
 channels: a request made over HTTP never names a file or folder on the server. Its ``folder``
 channel writes to the agency's folder of the settings (``products_folder``, ``{agency}`` replaced
-by the agency code) and to no other.
+by the agency code) and to no other, creating it and its parents (mode 0o750) when missing
+(:func:`make_folder`); when it cannot be created the sending fails, logged, naming the setting.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ __all__ = [
     "agency_folder",
     "download_product",
     "file_name",
+    "make_folder",
     "send_from_app",
     "send_product",
 ]
@@ -83,6 +85,10 @@ class SendRequest(Request):
     channel: str
     recipient: str
     reason: str
+    #: The folder is the agency's folder of the setting ``products_folder`` (the web app's folder
+    #: channel): created with its parents (mode 0o750) when missing, and a failure names the setting.
+    #: A folder named on the command line must exist.
+    from_setting: bool = False
 
     def validate(self) -> SendRequest:
         if self.channel not in CHANNELS:
@@ -127,7 +133,9 @@ def _deliver(core: OpenILP, request: SendRequest, name: str, subject: str, body:
         return str(path)
     if request.channel == "folder":
         folder = Path(request.recipient)
-        if not folder.is_dir():
+        if request.from_setting:
+            make_folder(folder)
+        elif not folder.is_dir():
             raise OSError(f"folder {folder} does not exist")
         path = folder / name
         path.write_bytes(pdf)
@@ -144,6 +152,48 @@ def _deliver(core: OpenILP, request: SendRequest, name: str, subject: str, body:
     with smtplib.SMTP(settings.smtp_host, int(settings.smtp_port), timeout=30) as smtp:
         smtp.send_message(message)
     return request.recipient
+
+
+#: The mode of a products folder (and of its missing parents) created at delivery time.
+FOLDER_MODE = 0o750
+
+
+def make_folder(folder: Path) -> None:
+    """Create the products folder ``folder`` and its missing parents, each with mode 0o750.
+
+    An existing folder is left as it is. Raises :class:`OSError` naming the folder and the setting
+    ``products_folder`` when it cannot be created (a part of the path is a file, no permission).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as top:
+    ...     made = Path(top) / "products" / "SLMPD"
+    ...     make_folder(made)
+    ...     oct(made.stat().st_mode & 0o777), oct(made.parent.stat().st_mode & 0o777)
+    ('0o750', '0o750')
+    """
+    if folder.is_dir():
+        return
+    missing: list[Path] = []
+    here = folder
+    while not here.exists() and here != here.parent:
+        missing.append(here)
+        here = here.parent
+    try:
+        if not here.is_dir():
+            raise NotADirectoryError(f"{here} is not a folder")
+        for part in reversed(missing):
+            try:
+                part.mkdir(mode=FOLDER_MODE)
+            except FileExistsError:
+                if not part.is_dir():
+                    raise
+                continue
+            part.chmod(FOLDER_MODE)  # mkdir's mode is narrowed by the umask; this is exactly 0o750
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OSError(
+            f"the products folder {folder} (setting products_folder) does not exist and cannot be created: {reason}"
+        ) from exc
 
 
 def _log_record_releases(
@@ -260,7 +310,7 @@ def send_from_app(core: OpenILP, actor: UserInfo, product_id: int, channel: str,
     Only :data:`APP_CHANNELS`: e-mail to the addresses in ``recipient``, or the agency's configured
     folder (``recipient`` must then be empty: a request never names a server path). Raises
     :class:`~openilp.errors.InvalidRequest` for any other channel or a named folder, and
-    :class:`DeliveryFailed` (logged) when the folder or the mail server fails.
+    :class:`DeliveryFailed` (logged) when the folder cannot be created or written, or the mail server fails.
     """
     if channel not in APP_CHANNELS:
         raise InvalidRequest(
@@ -277,7 +327,9 @@ def send_from_app(core: OpenILP, actor: UserInfo, product_id: int, channel: str,
         if not folder:
             raise InvalidRequest("no products folder is configured for your agency (setting products_folder)")
         recipient = folder
-    return send_product(core, actor, SendRequest(product_id, channel, recipient, reason))
+    return send_product(
+        core, actor, SendRequest(product_id, channel, recipient, reason, from_setting=channel == "folder")
+    )
 
 
 @dataclass(frozen=True)
