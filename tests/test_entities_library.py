@@ -142,16 +142,48 @@ def test_blocking_recall_against_brute_force() -> None:
         hit = False
         for rule in RECALL_RULES:
             for a, b in ((rows[i], rows[j]), (rows[j], rows[i])):
-                if all(a[x] is not None and a[x] == b[y] for x, y in rule.equal):
+                if all(a[x] is not None and a[x] == b[y] for x, y in rule.equal) and all(
+                    pd.isna(a[c]) or pd.isna(b[c]) for c in rule.when_missing
+                ):
                     hit = True
         expected_found += hit
     assert blocking_recall(frame, truth)["all"] == pytest.approx(expected_found / expected_total)
 
 
+def test_common_names_alone_are_no_key_but_rare_names_and_missing_dates_are() -> None:
+    # Eleven John Smiths born in different years: too common to pair on the name alone. Two Xavier
+    # Quills born in different years: a rare name pairs them. A John Smith without a date of birth
+    # meets the others by the name, because no date-based rule can reach him.
+    first = ["john"] * 12 + ["xavier", "xavier"]
+    dobs = [f"{1950 + i}-03-04" for i in range(11)] + [None, "1971-01-01", "1990-05-06"]
+    frame = normalise_persons(
+        pd.DataFrame(
+            {
+                "record_id": [str(i) for i in range(14)],
+                "first_name": first,
+                "surname": ["smith"] * 12 + ["quill", "quill"],
+                "date_of_birth": dobs,
+            }
+        )
+    )
+    assert frame["rare_names"].iloc[:12].isna().all() and frame["rare_names"].iloc[12] is not None
+    recall = blocking_recall(frame, ["js1", "js2"] + ["other"] * 9 + ["js1", "xq", "xq"])
+    assert recall["rare_names"] > 0 and recall["phonetic_names_no_dob"] > 0
+    common_pair = blocking_recall(frame.iloc[:2], ["same", "same"])
+    assert common_pair["all"] == 0.0, "two John Smiths born years apart must not be a candidate pair"
+    assert blocking_recall(frame.iloc[12:], ["same", "same"])["all"] == 1.0
+
+
+def test_duckdb_memory_limit_must_be_a_size() -> None:
+    persons, _ = febrl_persons(1)
+    with pytest.raises(ValueError, match="not a size such as '2GB'"):
+        PersonMatcher(duckdb_memory_limit="2GB'; DROP TABLE x; --").fit(persons)
+
+
 def test_asymmetric_rules_are_sent_both_ways() -> None:
     crossed = next(r for r in RECALL_RULES if r.name == "crossed_name_dob")
     assert not crossed.is_symmetric() and len(crossed.sql_both_ways()) == 2
-    swapped = next(r for r in RECALL_RULES if r.name == "swapped_names")
+    swapped = next(r for r in RECALL_RULES if r.name == "swapped_names_year")
     assert swapped.is_symmetric() and len(swapped.sql_both_ways()) == 1
 
 

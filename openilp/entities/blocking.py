@@ -10,9 +10,16 @@ model, so the rules here are built for **recall**: each one tolerates an error t
 * the canonical given name (nicknames folded) with the surname;
 * identifiers, the address (postcode and street number), and the postcode with the date of birth.
 
-Each rule joins on equality only, so a database evaluates it as a hash join (Splink runs them on
-DuckDB or Spark). :func:`blocking_recall` measures, on data with known matches, the share of true
-pairs that at least one rule finds: the ceiling of the whole pipeline's recall.
+Common names alone are not a key: at a million records *John Smith* and its phonetic twins make
+tens of millions of pairs, almost all of them different people. A phonetic full name is a key on
+its own only when few records share it (``rare_names``, :data:`RARE_NAME_RECORDS` records at
+most); otherwise the name rules hold the year of birth, the street, or a missing date of birth
+(``when_missing``: one of the two records has none, the case the other rules cannot reach).
+
+Each rule joins on equality, so a database evaluates it as a hash join (Splink runs them on
+DuckDB or Spark); ``when_missing`` only filters the joined pairs. :func:`blocking_recall`
+measures, on data with known matches, the share of true pairs that at least one rule finds: the
+ceiling of the whole pipeline's recall.
 
 >>> rule = BlockingRule("names", (("surname_metaphone", "surname_metaphone"), ("dob", "dob")))
 >>> rule.sql()
@@ -27,7 +34,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["BlockingRule", "RECALL_RULES", "EXACT_NAME_DOB_RULES", "blocking_recall", "true_pairs"]
+from openilp.entities.normalize import RARE_NAME_RECORDS
+
+__all__ = [
+    "BlockingRule",
+    "RECALL_RULES",
+    "EXACT_NAME_DOB_RULES",
+    "RARE_NAME_RECORDS",
+    "blocking_recall",
+    "true_pairs",
+]
 
 
 @dataclass(frozen=True)
@@ -40,11 +56,19 @@ class BlockingRule:
 
     name: str
     equal: tuple[tuple[str, str], ...]
+    #: Columns that at least one of the two records must lack (e.g. the date of birth).
+    when_missing: tuple[str, ...] = ()
 
     def sql(self) -> str:
-        """The rule as a Splink blocking condition (``l.`` and ``r.`` are the two records)."""
+        """The rule as a Splink blocking condition (``l.`` and ``r.`` are the two records).
+
+        >>> BlockingRule("n", (("a", "a"),), when_missing=("dob",)).sql()
+        'l.a = r.a AND (l.dob IS NULL OR r.dob IS NULL)'
+        """
         # Plain column names (no quotes): the same text is valid SQL on DuckDB and Spark.
-        return " AND ".join(f"l.{left} = r.{right}" for left, right in self.equal)
+        terms = [f"l.{left} = r.{right}" for left, right in self.equal]
+        terms += [f"(l.{column} IS NULL OR r.{column} IS NULL)" for column in self.when_missing]
+        return " AND ".join(terms)
 
     def is_symmetric(self) -> bool:
         """Whether reading the rule with the records swapped gives the same rule."""
@@ -52,7 +76,9 @@ class BlockingRule:
 
     def mirrored(self) -> BlockingRule:
         """The rule with the two records swapped (``l.a = r.b`` becomes ``l.b = r.a``)."""
-        return BlockingRule(f"{self.name}_mirrored", tuple((right, left) for left, right in self.equal))
+        return BlockingRule(
+            f"{self.name}_mirrored", tuple((right, left) for left, right in self.equal), self.when_missing
+        )
 
     def sql_both_ways(self) -> list[str]:
         """The conditions that find a pair in either order: one for a symmetric rule, else two.
@@ -63,30 +89,36 @@ class BlockingRule:
         return [self.sql()] if self.is_symmetric() else [self.sql(), self.mirrored().sql()]
 
     def columns(self) -> set[str]:
-        return {column for pair in self.equal for column in pair}
+        return {column for pair in self.equal for column in pair} | set(self.when_missing)
 
 
-def _rule(name: str, *columns: str | tuple[str, str]) -> BlockingRule:
-    return BlockingRule(name, tuple((c, c) if isinstance(c, str) else c for c in columns))
+def _rule(name: str, *columns: str | tuple[str, str], when_missing: tuple[str, ...] = ()) -> BlockingRule:
+    return BlockingRule(name, tuple((c, c) if isinstance(c, str) else c for c in columns), when_missing)
 
 
 #: The default rules: recall first, every rule a hash join on a selective key.
 RECALL_RULES: tuple[BlockingRule, ...] = (
     _rule("identifier", "identifier"),
-    _rule("phonetic_names", "first_name_metaphone", "surname_metaphone"),
+    _rule("rare_names", "rare_names"),
+    _rule("rare_names_swapped", ("rare_names", "names_swapped")),
+    _rule("surname_street", "surname_metaphone", "street"),
+    _rule("phonetic_names_year", "first_name_metaphone", "surname_metaphone", "birth_year"),
+    _rule("phonetic_names_no_dob", "first_name_metaphone", "surname_metaphone", when_missing=("dob_text",)),
     _rule("surname_dob", "surname_metaphone", "dob_text"),
     _rule("first_name_dob", "first_name_metaphone", "dob_text"),
-    _rule("nickname_surname", "first_name_canonical", "surname_nysiis"),
+    _rule("nickname_surname_year", "first_name_canonical", "surname_nysiis", "birth_year"),
+    _rule("nickname_surname_no_dob", "first_name_canonical", "surname_nysiis", when_missing=("dob_text",)),
     _rule(
-        "swapped_names",
+        "swapped_names_year",
         ("first_name_metaphone", "surname_metaphone"),
         ("surname_metaphone", "first_name_metaphone"),
+        "birth_year",
     ),
     _rule("transposed_dob", ("dob", "dob_transposed"), "surname_metaphone"),
     _rule("address", "postcode", "street_number"),
     _rule("postcode_dob", "postcode", "dob_text"),
-    _rule("postcode_surname", "postcode", "surname_nysiis"),
-    _rule("postcode_first_name", "postcode", "first_name_nysiis"),
+    _rule("postcode_surname_year", "postcode", "surname_nysiis", "birth_year"),
+    _rule("postcode_first_name_year", "postcode", "first_name_nysiis", "birth_year"),
     _rule("street_dob_year", "street", "birth_year"),
     _rule("dob_state", "dob_text", "state"),
     _rule("dob_street_number", "dob_text", "street_number"),
@@ -132,6 +164,9 @@ def _found_by(frame: pd.DataFrame, rule: BlockingRule, left: np.ndarray, right: 
             x = frame[left_column].to_numpy(dtype=object)[a]
             y = frame[right_column].to_numpy(dtype=object)[b]
             hit &= pd.notna(x) & pd.notna(y) & (x == y)
+        for column in rule.when_missing:
+            values = frame[column].to_numpy(dtype=object)
+            hit &= pd.isna(values[a]) | pd.isna(values[b])
         return hit
 
     return one_way(left, right) | one_way(right, left)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -51,6 +52,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "phone": ("phone",),
     "middle_name": ("middle_name",),
 }
+
+
+_MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
 
 
 class DegenerateModel(ValueError):
@@ -255,6 +259,8 @@ class PersonMatcher:
       in at least ``min_field_fill`` of the records.
     * ``u_max_pairs``: random pairs for the ``u`` estimates; ``em_max_pairs`` caps each EM round.
     * ``backend``: ``"duckdb"`` (embedded) or ``"spark"`` (give ``spark_session``).
+    * ``duckdb_memory_limit``: the most memory DuckDB may hold (``"2GB"``); beyond it, it spills to a
+      temporary directory. ``None`` leaves DuckDB's own default, 80 % of the machine's memory.
     * ``seed``: fixes the random sample of ``u`` so two runs give the same model.
 
     After :meth:`fit`: ``model_`` (the Splink model as a dictionary), ``check_`` (a
@@ -272,6 +278,7 @@ class PersonMatcher:
     max_matches_per_record: float = 20.0
     min_separation_bits: float = 12.0
     backend: str = "duckdb"
+    duckdb_memory_limit: str | None = "2GB"
     spark_session: Any = None
     seed: int = 42
 
@@ -281,7 +288,7 @@ class PersonMatcher:
         if self.backend == "duckdb":
             from splink import DuckDBAPI
 
-            db_api: Any = DuckDBAPI()
+            db_api: Any = DuckDBAPI(connection=self._duckdb_connection())
             table: Any = persons
         elif self.backend == "spark":
             from splink import SparkAPI
@@ -298,6 +305,25 @@ class PersonMatcher:
         else:
             raise ValueError(f"unknown backend {self.backend!r}: use 'duckdb' or 'spark'")
         return Linker(db_api.register(table), settings, log_level=logging.ERROR)
+
+    def _duckdb_connection(self) -> Any:
+        import tempfile
+
+        import duckdb
+
+        connection = duckdb.connect()
+        # Rows need no order between steps; without it DuckDB streams joins in less memory.
+        connection.execute("SET preserve_insertion_order = false")
+        connection.execute("SET enable_progress_bar = false")  # callers report progress themselves
+        if self.duckdb_memory_limit is not None:
+            if not _MEMORY_LIMIT.fullmatch(self.duckdb_memory_limit):
+                raise ValueError(
+                    f"duckdb_memory_limit {self.duckdb_memory_limit!r} is not a size such as '2GB' or '512MB'"
+                )
+            self._spill_ = tempfile.TemporaryDirectory(prefix="openilp-entities-")
+            connection.execute(f"SET memory_limit = '{self.duckdb_memory_limit}'")
+            connection.execute("SET temp_directory = ?", [self._spill_.name])
+        return connection
 
     def _prediction_rules(self) -> list[Any]:
         return [sql for rule in self.blocking_rules for sql in rule.sql_both_ways()]
@@ -385,7 +411,14 @@ class PersonMatcher:
         weight, term-frequency adjustment included).
         """
         predictions = self.linker_.inference.predict(threshold_match_probability=threshold_match_probability)
-        pairs = predictions.as_pandas_dataframe()
+        present = {column.unquote().name for column in predictions.columns}
+        wanted = ["record_id_l", "record_id_r", "match_weight", "match_probability"]
+        for name in self.fields_:
+            wanted += [c for c in (f"gamma_{name}", f"mw_{name}", f"mw_tf_adj_{name}") if c in present]
+        # Only these columns leave the database: the scored table also holds both records' fields,
+        # which would cost gigabytes as Python objects at a million records.
+        pairs = predictions.query_sql(f"SELECT {', '.join(wanted)} FROM {{this}}").as_pandas_dataframe()
+        predictions.drop_table_from_database_and_remove_from_cache()
         keep = ["record_id_l", "record_id_r", "match_weight", "match_probability"]
         for name in self.fields_:
             gamma = f"gamma_{name}"

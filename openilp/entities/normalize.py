@@ -75,7 +75,13 @@ DERIVED_COLUMNS = (
     "dob_transposed",
     "dob_text",
     "birth_year",
+    "rare_names",
+    "names_swapped",
 )
+
+#: A phonetic full name shared by at most this many records is a blocking key on its own
+#: (column ``rare_names``); commoner names need a second field to keep the pairs few.
+RARE_NAME_RECORDS = 10
 
 #: Protected attributes (race, ethnicity, national origin, religion) never enter a model or a block.
 PROTECTED_COLUMNS = frozenset({"race", "ethnicity", "ethnic_origin", "national_origin", "nationality", "religion"})
@@ -83,6 +89,25 @@ PROTECTED_COLUMNS = frozenset({"race", "ethnicity", "ethnic_origin", "national_o
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "rev", "sir", "jr", "sr", "ii", "iii", "iv"})
 _NOT_LETTER = re.compile(r"[^a-z ]+")
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def _joined(first: pd.Series, last: pd.Series) -> pd.Series:
+    """``"first last"`` where both are given, else None."""
+    both = first.notna() & last.notna()
+    key = pd.Series(None, index=first.index, dtype=object)
+    key[both] = first[both].astype(str) + " " + last[both].astype(str)
+    return key
+
+
+def _rare_names(first: pd.Series, last: pd.Series) -> pd.Series:
+    """The phonetic full name where at most :data:`RARE_NAME_RECORDS` records of the frame share it.
+
+    >>> _rare_names(pd.Series(["JN"] * 11 + ["XR"]), pd.Series(["SM0"] * 11 + ["KLM"])).tolist()[-2:]
+    [None, 'XR KLM']
+    """
+    key = _joined(first, last)
+    counts = key.map(key.value_counts())
+    return key.where(counts <= RARE_NAME_RECORDS, None)
 
 
 def clean_name(text: object) -> str | None:
@@ -219,5 +244,7 @@ def normalise_persons(frame: pd.DataFrame, *, date_formats: Iterable[str] = ("%Y
     out["dob_transposed"] = dob_transposed
     out["dob_text"] = dob_text
     out["birth_year"] = [t[:4] if t and len(t) >= 4 else None for t in dob_text]
+    out["rare_names"] = _rare_names(out["first_name_metaphone"], out["surname_metaphone"])
+    out["names_swapped"] = _joined(out["surname_metaphone"], out["first_name_metaphone"])
     out = out.astype(object)
     return out.where(out.notna(), None)
