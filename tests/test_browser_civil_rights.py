@@ -56,7 +56,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engi
 
 
 def _override_count(page: object, url: str) -> str:
-    page.goto(f"{url}/transparency?agency={AGENCY}")  # type: ignore[attr-defined]
+    page.goto(f"{url}/transparency?agency={AGENCY}&year={AS_OF.year}")  # type: ignore[attr-defined]
     row = page.locator("tr", has_text="issued on a supervisor's recorded override")  # type: ignore[attr-defined]
     return str(row.locator("td").inner_text()).strip()
 

@@ -48,8 +48,18 @@ def _numbers_ok(value: str) -> bool:
 
 @pytest.fixture
 def store(sqlite_engine: Engine, tmp_path: Path) -> Engine:
-    seed_store(sqlite_engine, history(), "history")
-    seed_store(sqlite_engine, trigger(), "trigger")
+    return _seeded(sqlite_engine, tmp_path)
+
+
+@pytest.fixture
+def any_store(engine: Engine, tmp_path: Path) -> Engine:
+    """The same store on SQLite and, when the tests have one, PostgreSQL."""
+    return _seeded(engine, tmp_path)
+
+
+def _seeded(engine: Engine, tmp_path: Path) -> Engine:
+    seed_store(engine, history(), "history")
+    seed_store(engine, trigger(), "trigger")
     areas, _ = write_halves(tmp_path)
     (tmp_path / "boundaries").mkdir()
     (tmp_path / "boundaries" / f"{AGENCY}.geojson").write_text(areas.read_text())
@@ -57,7 +67,7 @@ def store(sqlite_engine: Engine, tmp_path: Path) -> Engine:
     (tmp_path / "disparity" / f"{AGENCY}.toml").write_text(
         'demographics = "../residents.csv"\nid_column = "NHD_NUM"\ngroups = ["group_a", "group_b"]\n'
     )
-    return sqlite_engine
+    return engine
 
 
 def _held_and_overridden(store: Engine, tmp_path: Path, budgets: list[float]) -> int:
@@ -75,7 +85,7 @@ def _held_and_overridden(store: Engine, tmp_path: Path, budgets: list[float]) ->
 
 
 def test_counts_are_read_from_the_audit_log_and_suppressed(store: Engine, tmp_path: Path) -> None:
-    year = dt.datetime.now(dt.UTC).year
+    year = AS_OF.year  # the lists plan shifts of 2019: they belong to 2019, whenever they were decided
     core = core_for(store, tmp_path)
     before = transparency_report(core, None, TransparencyRequest(AGENCY, year))
     rows = {measure: value for _, measure, value in before.rows}
@@ -89,36 +99,60 @@ def test_counts_are_read_from_the_audit_log_and_suppressed(store: Engine, tmp_pa
     assert rows["issued on a supervisor's recorded override of the parity gate"] == "5"
     assert rows["lists planned with the naive forecaster"] == "5"
     assert rows["lists issued (passed every gate)"] == "<5"
+    assert rows["decisions on the period's lists recorded after it ended"] == "10"  # five holds, five overrides
     assert all(_numbers_ok(value) for _, _, value in after.rows)
     # Another year, another quarter: nothing (suppressed).
     empty = transparency_report(core, None, TransparencyRequest(AGENCY, year - 1, 2))
     assert empty.period == f"{year - 1} Q2" and {v for _, m, v in empty.rows if "lists" in m} == {"<5"}
 
 
+def test_a_list_counts_in_the_year_of_its_shift_not_of_its_audit_entry(any_store: Engine, tmp_path: Path) -> None:
+    """Lists for a 2019 shift decided (or backfilled) now: the 2019 report and its second quarter count
+    them, the current year's report (when their audit entries were written) does not."""
+    core = core_for(any_store, tmp_path)
+    _held_and_overridden(any_store, tmp_path, [800.0, 775.0, 750.0, 725.0, 700.0])
+    recorded_in = dt.datetime.now(dt.UTC).year
+    assert recorded_in != AS_OF.year  # the audit time lies outside the data year
+    counted = {}
+    for period in ((AS_OF.year, 0), (AS_OF.year, 2), (AS_OF.year, 1), (recorded_in, 0)):
+        report = transparency_report(core, None, TransparencyRequest(AGENCY, *period))
+        rows = {measure: value for _, measure, value in report.rows}
+        counted[period] = (
+            rows["lists held by a civil-rights gate"],
+            rows["issued on a supervisor's recorded override of the parity gate"],
+            rows.get("lists planned with the naive forecaster"),
+            rows.get("decisions on the period's lists recorded after it ended"),
+        )
+    assert counted == {
+        (AS_OF.year, 0): ("5", "5", "5", "10"),
+        (AS_OF.year, 2): ("5", "5", "5", "10"),  # AS_OF is 3 June: the second quarter
+        (AS_OF.year, 1): ("<5", "<5", None, "<5"),
+        (recorded_in, 0): ("<5", "<5", None, "<5"),
+    }
+
+
 def test_every_public_output_suppresses_small_counts(store: Engine, tmp_path: Path) -> None:
     _held_and_overridden(store, tmp_path, [800.0, 775.0])  # two overrides: must show as <5
     client = make_client(store, tmp_path)  # nobody signed in
-    page = client.get(f"/transparency?agency={AGENCY}")
+    page = client.get(f"/transparency?agency={AGENCY}&year={AS_OF.year}")
     assert page.status_code == 200 and 'id="transparency-period"' in page.text
     cells = re.findall(r'<td class="transparency-cell">([^<]*)</td>', page.text.replace("&lt;", "<"))
     assert cells and all(_numbers_ok(c) for c in cells)
     assert "2" not in {c.strip() for c in cells}
-    exported = client.get(f"/transparency.csv?agency={AGENCY}")
+    exported = client.get(f"/transparency.csv?agency={AGENCY}&year={AS_OF.year}")
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     table = list(csv.DictReader(io.StringIO(exported.text)))
     assert table and all(_numbers_ok(row["value"]) for row in table)
     overrides = [r for r in table if r["measure"].startswith("issued on a supervisor's recorded override")]
     assert overrides[0]["value"] == "<5"
-    printable = client.get(f"/transparency.pdf?agency={AGENCY}")
+    printable = client.get(f"/transparency.pdf?agency={AGENCY}&year={AS_OF.year}")
     assert printable.status_code == 200 and printable.headers["content-type"] == "application/pdf"
     assert printable.content.startswith(b"%PDF") and printable.content.count(b"/Type /Page") >= 2
     assert 'id="transparency-pdf"' in page.text
     # The PDF draws exactly the CSV's cells, so the same suppression holds in it.
     from openilp.services.transparency.pdf import report_lines
 
-    report = transparency_report(
-        core_for(store, tmp_path), None, TransparencyRequest(AGENCY, dt.datetime.now(dt.UTC).year)
-    )
+    report = transparency_report(core_for(store, tmp_path), None, TransparencyRequest(AGENCY, AS_OF.year))
     drawn = report_lines(report)
     assert [(m, v) for _, m, v in drawn] == [(r["measure"], r["value"]) for r in table]
     assert all(_numbers_ok(v) for _, _, v in drawn) and {s for s, _, _ in drawn if s} == {r["section"] for r in table}

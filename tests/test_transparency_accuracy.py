@@ -47,7 +47,7 @@ def _plan(store: Engine, tmp_path: Path) -> None:
 
 
 def _rows(store: Engine, tmp_path: Path) -> dict[str, str]:
-    year = dt.datetime.now(dt.UTC).year
+    year = AS_OF.year  # the year of the plan's shift, in which it counts
     report = transparency_report(core_for(store, tmp_path), None, TransparencyRequest(AGENCY, year))
     return {measure: value for _, measure, value in report.rows}
 
@@ -77,6 +77,8 @@ def test_accuracy_of_each_model_in_use_is_its_recorded_backtest(store: Engine, t
     assert value.startswith(accuracy_cell({k: round(v, 4) for k, v in means.items()}))
     assert f"{AS_OF - dt.timedelta(days=140)} to {AS_OF - dt.timedelta(days=50)}" in value
     assert "13 forecasts of 7 days" in value and "each fitted before its period" in value
+    # Recorded now, after 2019: published for 2019 because it measured 2019's data, with the day it was recorded.
+    assert f"recorded on {dt.datetime.now(dt.UTC):%Y-%m-%d}, after the period, on its data" in value
     # Only models behind the period's plans are listed: kde was measured but planned nothing.
     assert "kde: measured out-of-sample accuracy" not in _rows(store, tmp_path)
 
@@ -114,8 +116,7 @@ def test_the_pdf_wraps_sentences_and_keeps_every_row(store: Engine, tmp_path: Pa
             AGENCY, ("burglary",), AS_OF - dt.timedelta(days=98), AS_OF - dt.timedelta(days=50), ("naive",)
         ),
     )
-    year = dt.datetime.now(dt.UTC).year
-    report = transparency_report(core_for(store, tmp_path), None, TransparencyRequest(AGENCY, year))
+    report = transparency_report(core_for(store, tmp_path), None, TransparencyRequest(AGENCY, AS_OF.year))
     pages = paginate(report_lines(report))
     assert [line for page in pages for line in page] == report_lines(report)
     assert report_pdf(report).startswith(b"%PDF")

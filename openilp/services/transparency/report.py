@@ -2,9 +2,14 @@
 
 :func:`transparency_report` answers, for one agency and one year or quarter, with **aggregate counts
 only**: deployment lists issued, held by a civil-rights gate (and which gate), issued on a
-supervisor's override, and model justifications recorded (all read from the audit log); the
+supervisor's override, and model justifications recorded (all read from the audit log). A list's
+decisions belong to the period of the shift it plans (its ``as_of``, the data's day), not to the day
+they were recorded, so a 2019 list planned or backfilled in 2026 counts in 2019, as its patrol does
+in the concentration audit; how many were recorded after the period ended is published beside them.
+A justification covers no shift and counts when it was recorded. The
 forecasting methods behind the plans with their measured out-of-sample accuracy (PAI and PEI at 1, 2
-and 5 % of the area, from the latest rolling-origin backtest recorded before the period ends:
+and 5 % of the area, from the latest rolling-origin backtest recorded before the period ends, else,
+for a period reported after the fact, the latest on data up to its end with the day it was recorded:
 :mod:`openilp.services.analysis.accuracy`); the harm weights in force for need-adjusted parity,
 with their version and source (:func:`openilp.fairness.published_harm_weights`); the runaway-feedback
 test every release passes; The Markup's concentration audit of the lists issued in the period
@@ -38,7 +43,7 @@ from openilp.db.models import Agency, AuditEntry, IntelDissemination, IntelRecor
 from openilp.errors import InvalidRequest
 from openilp.fairness import CONCENTRATION_FLAG, published_harm_weights
 from openilp.security.actors import UserInfo
-from openilp.services.analysis.accuracy import accuracy_cell, latest_accuracy
+from openilp.services.analysis.accuracy import accuracy_cell, latest_accuracy, recorded_in_span
 from openilp.services.analysis.concentration import (
     ConcentrationAudit,
     ConcentrationRequest,
@@ -159,12 +164,21 @@ def _naive(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def _accuracy(session: Session, agency: Agency, method: str, before: dt.datetime) -> str:
-    """The published accuracy of ``method``: its latest backtest recorded before the period's end."""
+def _accuracy(session: Session, agency: Agency, method: str, before: dt.datetime, last_day: dt.date) -> str:
+    """The published accuracy of ``method``: its latest backtest recorded before the period's end, else
+    (a period reported after the fact) its latest backtest on data up to the period's last day, with
+    the day it was recorded."""
     recorded = latest_accuracy(session, agency, method, before)
-    if recorded is None or not recorded.metrics:
-        return "not measured: no backtest of this model was recorded (openilp backtest records one)"
-    return f"{accuracy_cell(recorded.metrics)} ({recorded.protocol})"
+    if recorded is not None and recorded.metrics:
+        return f"{accuracy_cell(recorded.metrics)} ({recorded.protocol})"
+    measured = [r for r in recorded_in_span(session, agency, dt.date.min, last_day) if r.method == method and r.metrics]
+    if measured:
+        later = max(measured, key=lambda r: r.recorded_at)
+        return (
+            f"{accuracy_cell(later.metrics)} ({later.protocol}; recorded on {later.recorded_at:%Y-%m-%d}, "
+            "after the period, on its data)"
+        )
+    return "not measured: no backtest of this model was recorded (openilp backtest records one)"
 
 
 def _percent(share: float) -> str:
@@ -203,6 +217,52 @@ def concentration_rows(audit: ConcentrationAudit) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _plan_day(details: dict[str, Any], occurred_at: dt.datetime) -> dt.date:
+    """The shift day a plan's audit entry covers (its ``as_of``); the day it was recorded if it names none."""
+    as_of = (details.get("parameters") or {}).get("as_of")
+    try:
+        return dt.date.fromisoformat(str(as_of)) if as_of else occurred_at.date()
+    except ValueError:
+        return occurred_at.date()
+
+
+def _gate_decisions(
+    session: Session, agency_id: int, first_day: dt.date, end_day: dt.date, lo: dt.datetime, hi: dt.datetime
+) -> list[tuple[str, dict[str, Any], dt.datetime]]:
+    """The agency's gate decisions that belong to the period: (action, details, when recorded).
+
+    A deployment list's decision (``create``, ``hold``, ``override``) belongs to the period of the
+    shift it plans (``parameters.as_of``, the data's day), whenever it was recorded: a list for a
+    2019 shift planned or backfilled in 2026 counts in 2019, as its patrol counts in the 2019
+    concentration audit. A model's justification (``justify``) covers no shift and belongs to the
+    period in which it was recorded.
+    """
+    plan_rows = session.execute(
+        select(AuditEntry.action, AuditEntry.details, AuditEntry.occurred_at).where(
+            AuditEntry.agency_id == agency_id,
+            AuditEntry.object_type == "deployment_plan",
+            AuditEntry.action.in_(("create", "hold", "override")),
+        )
+    ).all()
+    justified = session.execute(
+        select(AuditEntry.action, AuditEntry.details, AuditEntry.occurred_at).where(
+            AuditEntry.agency_id == agency_id,
+            AuditEntry.object_type == "forecast_model",
+            AuditEntry.action == "justify",
+            AuditEntry.occurred_at >= lo,
+            AuditEntry.occurred_at < hi,
+        )
+    ).all()
+    decisions: list[tuple[str, dict[str, Any], dt.datetime]] = []
+    for action, details_text, occurred_at in plan_rows:
+        details = json.loads(details_text or "{}")
+        recorded = _naive(occurred_at)
+        if first_day <= _plan_day(details, recorded) < end_day:
+            decisions.append((str(action), details, recorded))
+    decisions += [(str(action), json.loads(text or "{}"), _naive(at)) for action, text, at in justified]
+    return decisions
+
+
 def transparency_report(core: OpenILP, actor: UserInfo | None, request: TransparencyRequest) -> TransparencyReport:
     """The aggregate report of ``request`` (module docstring); public: no sign-in, nothing audited
     because nothing about anyone is read out."""
@@ -211,21 +271,15 @@ def transparency_report(core: OpenILP, actor: UserInfo | None, request: Transpar
     lo, hi = _naive(start), _naive(end)
     with Session(core.engine) as session:
         agency = _public_agency(session, request.agency_code)
-        entries = session.execute(
-            select(AuditEntry.action, AuditEntry.details).where(
-                AuditEntry.agency_id == agency.id,
-                AuditEntry.object_type.in_(("deployment_plan", "forecast_model")),
-                AuditEntry.action.in_(("create", "hold", "override", "justify")),
-                AuditEntry.occurred_at >= lo,
-                AuditEntry.occurred_at < hi,
-            )
-        ).all()
+        entries = _gate_decisions(session, int(agency.id), start.date(), end.date(), lo, hi)
         actions: Counter[str] = Counter()
         gates: Counter[str] = Counter()
         methods: Counter[str] = Counter()
-        for action, details_text in entries:
+        recorded_later = 0
+        for action, details, occurred_at in entries:
             actions[action] += 1
-            details = json.loads(details_text or "{}")
+            if action != "justify" and occurred_at >= hi:
+                recorded_later += 1
             if action == "hold":
                 for held in details.get("held_because") or []:
                     gates[str(held.get("gate"))] += 1
@@ -260,14 +314,14 @@ def transparency_report(core: OpenILP, actor: UserInfo | None, request: Transpar
             .select_from(Tip)
             .where(Tip.agency_id == agency.id, Tip.created_at >= lo, Tip.created_at < hi)
         )
-        accuracy = {method: _accuracy(session, agency, method, hi) for method in methods}
+        last_day = (end - dt.timedelta(days=1)).date()
+        accuracy = {method: _accuracy(session, agency, method, hi, last_day) for method in methods}
         paid = session.scalar(
             select(func.count())
             .select_from(TipReward)
             .join(Tip, Tip.id == TipReward.tip_id)
             .where(Tip.agency_id == agency.id, TipReward.paid_at >= lo, TipReward.paid_at < hi)
         )
-    last_day = (end - dt.timedelta(days=1)).date()
     concentration = concentration_of_issued_lists(
         core, ConcentrationRequest(agency.code, start.date(), last_day, "minutes").validate(), int(agency.id)
     )
@@ -279,6 +333,7 @@ def transparency_report(core: OpenILP, actor: UserInfo | None, request: Transpar
         (plans, "held: model scores leak a demographic majority (AUC >= 0.70)", public_cell(gates["proxy"])),
         (plans, "issued on a supervisor's recorded override of the parity gate", public_cell(actions["override"])),
         (plans, "written justifications of a model recorded", public_cell(actions["justify"])),
+        (plans, "decisions on the period's lists recorded after it ended", public_cell(recorded_later)),
     ]
     for method in sorted(methods):
         rows.append(("Models in use", f"lists planned with the {method} forecaster", public_cell(methods[method])))
