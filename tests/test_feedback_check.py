@@ -5,6 +5,9 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import json
+import re
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -220,9 +223,9 @@ def test_the_page_the_json_and_the_command_line_agree(
     login(client, "ana")
     empty = client.get("/civil-rights/feedback")
     assert empty.status_code == 200 and 'id="feedback-result"' not in empty.text
-    page = client.get(f"/civil-rights/feedback?from={WEEKS[0]}&to={WEEKS[2]}")
+    page = _when_done(client, f"/civil-rights/feedback?from={WEEKS[0]}&to={WEEKS[2]}")
     assert page.status_code == 200 and 'id="feedback-result"' in page.text and 'id="feedback-meaning"' in page.text
-    answer = client.get(f"/api/v1/civil-rights/feedback.json?from={WEEKS[0]}&to={WEEKS[2]}")
+    answer = _when_done(client, f"/api/v1/civil-rights/feedback.json?from={WEEKS[0]}&to={WEEKS[2]}")
     assert answer.status_code == 200
     api = answer.json()
     assert api["cycles"] == 3 and api["areas"] == 16
@@ -258,3 +261,120 @@ def test_the_page_the_json_and_the_command_line_agree(
     finally:
         for cached in (common.settings, common.engine, common.core):
             cached.cache_clear()
+
+
+def _job_status(client, status_url: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Poll the job's status until it is no longer running (at most a minute)."""
+    for _ in range(600):
+        status = client.get(status_url).json()
+        if status["state"] != "running":
+            return dict(status)
+        time.sleep(0.1)
+    raise AssertionError("the job did not end within a minute")
+
+
+def _status_url(response) -> str:  # type: ignore[no-untyped-def]
+    if response.headers["content-type"].startswith("application/json"):
+        return str(response.json()["status_url"])
+    found = re.search(r'data-job-url="(/api/v1/jobs/[^"]+)"', response.text)
+    assert found, "no progress page"
+    return found.group(1)
+
+
+def _when_done(client, url: str):  # type: ignore[no-untyped-def]
+    """``url``'s answer once its background job has ended (the machine may be slower than page_wait_ms)."""
+    first = client.get(url)
+    if first.status_code != 202:
+        return first
+    _job_status(client, _status_url(first))
+    return client.get(url)
+
+
+def _feedback_reads(store: Engine) -> int:
+    return sum(
+        1 for action, user, kind in audit_actions(store) if (action, user, kind) == ("read", "ana", "feedback_check")
+    )
+
+
+def test_the_page_and_the_json_answer_at_once_while_the_check_runs_then_give_the_service_numbers(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _issue_weekly(store, tmp_path, WEEKS[:3])
+    release, calls = threading.Event(), []
+    real_arrays = feedback_service.feedback_arrays
+
+    def held_arrays(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        assert release.wait(60), "the test never released the check"
+        return real_arrays(*args, **kwargs)
+
+    monkeypatch.setattr(feedback_service, "feedback_arrays", held_arrays)
+    client = make_client(store, tmp_path, page_wait_ms=0)
+    seed_user(store, "ana", "analyst", agency_code=AGENCY)
+    login(client, "ana")
+    query = f"from={WEEKS[0]}&to={WEEKS[2]}"
+    # The forecasts are held back: both answers come while the job runs, so neither waited for it.
+    running = client.get(f"/api/v1/civil-rights/feedback.json?{query}")
+    assert running.status_code == 202
+    body = running.json()
+    assert body["state"] == "running" and body["status_url"] == f"/api/v1/jobs/{body['id']}"
+    assert running.headers["location"] == body["status_url"]
+    page = client.get(f"/civil-rights/feedback?{query}")
+    assert page.status_code == 202 and 'id="job-bar"' in page.text and "Live feedback check" in page.text
+    assert _status_url(page) == body["status_url"]  # the page joins the JSON's job: one computation
+    assert client.get(body["status_url"]).json()["state"] == "running"
+    release.set()
+    status = _job_status(client, body["status_url"])
+    assert status["state"] == "done" and status["error"] is None and status["fraction"] == 1
+    answer = client.get(f"/api/v1/civil-rights/feedback.json?{query}")
+    assert answer.status_code == 200
+    done = client.get(f"/civil-rights/feedback?{query}")
+    assert done.status_code == 200 and 'id="feedback-result"' in done.text
+    assert len(calls) == 1  # the stored result, not a second run
+    expected = live_feedback_audit(
+        core_for(store, tmp_path), _actor("analyst"), FeedbackRequest(AGENCY, WEEKS[0], WEEKS[2])
+    )
+    assert answer.json() == expected.as_dict()
+    assert expected.as_dict()["cycles"] == 3 and expected.areas == 16
+    assert f"{expected.check.beta:.4f}" in done.text and f"{expected.check.p_value:.4f}" in done.text
+    # Every request is audited as before: the two that answered 202 and the two that answered the result.
+    assert _feedback_reads(store) == 4
+    # Who may see it is checked at once, not in the job.
+    seed_user(store, "off", "officer", agency_code=AGENCY)
+    officer = make_client(store, tmp_path, page_wait_ms=0)
+    login(officer, "off")
+    assert officer.get(f"/api/v1/civil-rights/feedback.json?{query}").status_code == 403
+    assert officer.get(f"/civil-rights/feedback?{query}").status_code == 403
+    assert client.get(f"/api/v1/civil-rights/feedback.json?from={WEEKS[0]}&to={WEEKS[0]}").status_code == 400
+
+
+def test_a_failed_check_shows_its_error_once_then_runs_again(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _issue_weekly(store, tmp_path, WEEKS[:3])
+    release, calls = threading.Event(), []
+
+    def broken_arrays(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        assert release.wait(60), "the test never released the check"
+        raise RuntimeError("the forecast store is unreachable")
+
+    monkeypatch.setattr(feedback_service, "feedback_arrays", broken_arrays)
+    client = make_client(store, tmp_path, page_wait_ms=0)
+    seed_user(store, "ana", "analyst", agency_code=AGENCY)
+    login(client, "ana")
+    url = f"/civil-rights/feedback?from={WEEKS[0]}&to={WEEKS[2]}"
+    running = client.get(url)
+    assert running.status_code == 202
+    release.set()
+    status = _job_status(client, _status_url(running))
+    assert status["state"] == "failed" and status["error"] == "the forecast store is unreachable"
+    # The reload after the job ended shows the error (not a blank page, not a new run) ...
+    failed = client.get(url)
+    assert failed.status_code == 500 and 'id="feedback-error"' in failed.text
+    assert "The check failed: the forecast store is unreachable" in failed.text and len(calls) == 1
+    # ... and the next request tries again; the JSON reports the failure with its message and the job.
+    failed_json = _when_done(client, f"/api/v1/civil-rights/feedback.json?from={WEEKS[0]}&to={WEEKS[2]}")
+    assert failed_json.status_code == 500 and len(calls) == 2
+    assert failed_json.json()["detail"] == "The check failed: the forecast store is unreachable"
+    assert failed_json.json()["job"]["state"] == "failed"

@@ -103,3 +103,10 @@ def test_the_runner_runs_a_key_once_and_reports_failures() -> None:
     runner.submit("other", "u1", lambda p: 2)
     assert runner.get(first.id, "u1") is None
     runner.shutdown()
+    # A caller that shows a failure asks for the failed job back instead of a rerun, then forgets it.
+    keeping = JobRunner(workers=1, keep_s=600.0)
+    kept = keeping.submit("bad", "u1", broken)
+    assert kept.wait(5) and keeping.submit("bad", "u1", lambda p: 1, rerun_failed=False) is kept
+    keeping.forget(kept)
+    assert keeping.submit("bad", "u1", lambda p: 1, rerun_failed=False) is not kept
+    keeping.shutdown()

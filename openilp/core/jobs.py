@@ -90,12 +90,15 @@ class JobRunner:
         self._by_key: dict[Hashable, Job] = {}
         self.keep_s = keep_s
 
-    def submit(self, key: Hashable, owner: str, work: Callable[[ProgressFn], Any]) -> Job:
-        """Run ``work(progress)`` in the background, or join the job already running (or just done) under ``key``."""
+    def submit(self, key: Hashable, owner: str, work: Callable[[ProgressFn], Any], *, rerun_failed: bool = True) -> Job:
+        """Run ``work(progress)`` in the background, or join the job already running (or just done) under ``key``.
+
+        A failed job under ``key`` is run afresh, unless ``rerun_failed`` is false: then it is returned, so
+        that its error can be shown (and the job forgotten, for the next request to try again)."""
         with self._lock:
             self._forget_old()
             existing = self._by_key.get(key)
-            if existing is not None and existing.state != "failed":
+            if existing is not None and (existing.state != "failed" or not rerun_failed):
                 return existing
             job = Job(id=secrets.token_urlsafe(12), key=key, owner=owner)
             self._by_id[job.id] = job

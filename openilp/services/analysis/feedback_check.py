@@ -49,6 +49,7 @@ from sqlalchemy.orm import Session
 
 from openilp.analysis.areas import PolygonAreas
 from openilp.core import OpenILP, Request, Result, plain
+from openilp.core.jobs import ProgressFn
 from openilp.db.models import Agency, AuditEntry
 from openilp.errors import InvalidRequest
 from openilp.fairness import LiveFeedback, live_feedback_check
@@ -63,12 +64,15 @@ __all__ = [
     "MAX_CYCLES",
     "MIN_AREAS",
     "FeedbackCycle",
+    "FeedbackPlan",
     "FeedbackRequest",
     "LiveFeedbackAudit",
     "feedback_arrays",
     "feedback_of_cycles",
     "live_feedback_audit",
     "plain_language",
+    "prepare_feedback_check",
+    "run_feedback_check",
 ]
 
 #: The most cycles (shift days with issued lists) one check covers: two years of weekly lists.
@@ -184,9 +188,33 @@ def plain_language(check: LiveFeedback, *, cycles: int, areas: int) -> str:
     )
 
 
+@dataclass(frozen=True)
+class FeedbackPlan:
+    """A checked and audited request and the cycles its check fits (:func:`prepare_feedback_check`).
+
+    Frozen and hashable: the same request over the same issued lists gives an equal plan, so the web
+    app keys its background job on it and a list issued since starts a fresh check.
+    """
+
+    request: FeedbackRequest
+    cycles: tuple[FeedbackCycle, ...]
+    lists: int
+    notes: tuple[str, ...] = ()
+
+
 def live_feedback_audit(core: OpenILP, actor: UserInfo | None, request: FeedbackRequest) -> LiveFeedbackAudit:
     """The live feedback check of ``request`` (module docstring); ``tasking:plan`` (analysts and
-    supervisors) from a signed-in actor, audited as a ``read`` of the ``feedback_check``."""
+    supervisors) from a signed-in actor, audited as a ``read`` of the ``feedback_check``.
+
+    :func:`prepare_feedback_check` then :func:`run_feedback_check`: the web app runs the second on a
+    background job."""
+    return run_feedback_check(core, prepare_feedback_check(core, actor, request))
+
+
+def prepare_feedback_check(core: OpenILP, actor: UserInfo | None, request: FeedbackRequest) -> FeedbackPlan:
+    """Everything of :func:`live_feedback_audit` but the forecasts: validate, authorise (``tasking:plan``),
+    audit the ``read`` of the ``feedback_check``, read the issued lists into cycles and refuse a period
+    or a boundary layer the check cannot be run on. Quick (database reads only)."""
     request = request.validate()
     code = reader_agency(core, actor, request.agency_code, "tasking:plan")
     request = dataclasses.replace(request, agency_code=code)
@@ -216,13 +244,20 @@ def live_feedback_audit(core: OpenILP, actor: UserInfo | None, request: Feedback
             f"{len(cycles)} shift days with issued lists from {period}: one check covers at most {MAX_CYCLES} "
             "cycles, give a shorter period"
         )
-    audit = feedback_of_cycles(core, code, cycles)
-    return dataclasses.replace(
-        audit,
+    _checked_areas(core, code)
+    return FeedbackPlan(
         request=request,
+        cycles=tuple(cycles),
         lists=int(patrol["plan_reference"].nunique()),
-        notes=tuple(notes) + audit.notes,
+        notes=tuple(notes),
     )
+
+
+def run_feedback_check(core: OpenILP, plan: FeedbackPlan, progress: ProgressFn | None = None) -> LiveFeedbackAudit:
+    """The check of a prepared ``plan``: one forecast per cycle, then the fit. Slow (seconds for a year
+    of weekly lists); ``progress(stage, done, total)`` is told of each cycle."""
+    audit = feedback_of_cycles(core, plan.request.agency_code, plan.cycles, progress=progress)
+    return dataclasses.replace(audit, request=plan.request, lists=plan.lists, notes=plan.notes + audit.notes)
 
 
 def _cycles(core: OpenILP, agency_id: int, patrol: pd.DataFrame) -> tuple[list[FeedbackCycle], list[str]]:
@@ -291,11 +326,28 @@ def _areas_path(core: OpenILP, agency_code: str) -> Path:
     return layer.path
 
 
+def _checked_areas(core: OpenILP, agency_code: str) -> tuple[Path, int]:
+    """The agency's boundary layer and its number of areas, refused with fewer than :data:`MIN_AREAS`."""
+    path = _areas_path(core, agency_code)
+    n_areas = _area_count(path)
+    if n_areas < MIN_AREAS:
+        raise InvalidRequest(
+            f"the boundary layer of {agency_code} has {n_areas} area{'s' if n_areas != 1 else ''}: the check needs "
+            f"at least {MIN_AREAS}"
+        )
+    return path, n_areas
+
+
 def feedback_arrays(
-    core: OpenILP, agency_code: str, cycles: Sequence[FeedbackCycle], areas_path: str | Path
+    core: OpenILP,
+    agency_code: str,
+    cycles: Sequence[FeedbackCycle],
+    areas_path: str | Path,
+    progress: ProgressFn | None = None,
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], int]:
     """``risk``, ``share`` and ``reported`` of shape (areas, cycles) as the module docstring defines them,
-    and the number of places outside every area. Forecasts run without an actor: callers check who asks."""
+    and the number of places outside every area. Forecasts run without an actor: callers check who asks.
+    ``progress(stage, done, total)``, when given, is told before each cycle's forecast."""
     crs_areas: dict[str, PolygonAreas] = {}
 
     def areas_in(crs: str) -> PolygonAreas:
@@ -308,6 +360,8 @@ def feedback_arrays(
     risk, share, reported = np.zeros(shape), np.zeros(shape), np.zeros(shape)
     outside = 0
     for t, cycle in enumerate(cycles):
+        if progress is not None:
+            progress(f"forecast of {cycle.shift_day}", t, len(cycles))
         forecast = run_forecast(
             core,
             None,
@@ -360,22 +414,20 @@ def _area_count(path: str | Path) -> int:
     return len(features)
 
 
-def feedback_of_cycles(core: OpenILP, agency_code: str, cycles: Sequence[FeedbackCycle]) -> LiveFeedbackAudit:
+def feedback_of_cycles(
+    core: OpenILP, agency_code: str, cycles: Sequence[FeedbackCycle], progress: ProgressFn | None = None
+) -> LiveFeedbackAudit:
     """The check over ``cycles`` (in shift-day order) of ``agency_code``, neither authorised nor audited:
     for :func:`live_feedback_audit` and for scripts that plan the cycles themselves."""
-    path = _areas_path(core, agency_code)
-    n_areas = _area_count(path)
-    if n_areas < MIN_AREAS:
-        raise InvalidRequest(
-            f"the boundary layer of {agency_code} has {n_areas} area{'s' if n_areas != 1 else ''}: the check needs "
-            f"at least {MIN_AREAS}"
-        )
+    path, n_areas = _checked_areas(core, agency_code)
     if len(cycles) < 2:
         raise InvalidRequest("the check needs at least 2 cycles")
     days = [c.shift_day for c in cycles]
     if days != sorted(set(days)):
         raise InvalidRequest("give the cycles in shift-day order, one per day")
-    risk, share, reported, outside = feedback_arrays(core, agency_code, cycles, path)
+    risk, share, reported, outside = feedback_arrays(core, agency_code, cycles, path, progress)
+    if progress is not None:
+        progress("fit", len(cycles), len(cycles))
     check = live_feedback_check(risk, share, reported)
     notes = []
     if outside:
