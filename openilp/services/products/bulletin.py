@@ -34,8 +34,8 @@ from openilp.core import OpenILP
 from openilp.db.models import Agency, CrimeSeries, CrimeSeriesMember
 from openilp.errors import InvalidRequest, NotFound, NotPermitted
 from openilp.products import ContentItem
-from openilp.products.figures import MapLayer, incident_map, timeline_chart
-from openilp.products.series_profile import WEEKDAYS, look_for, series_profile
+from openilp.products.figures import MapLayer, incident_map
+from openilp.products.series_profile import look_for, series_profile
 from openilp.security.actors import UserInfo
 from openilp.security.roles import has_permission
 from openilp.services.analysis.common import NoEventsError
@@ -44,9 +44,10 @@ from openilp.services.products.bulletin_parts import (
     NAME_PROPERTY,
     BulletinRequest,
     bulletin_series_request,
+    incident_table,
     member_rows,
+    member_timeline,
     neighbourhood_names,
-    when_text,
 )
 from openilp.services.products.common import (
     BuiltProduct,
@@ -144,25 +145,8 @@ def build_bulletin(core: OpenILP, actor: UserInfo | None, request: BulletinReque
         height_in=4.2,
         basemap=product_basemap(core),
     )
-    timeline = timeline_chart(
-        list(members["occurred_local"]),
-        [float(v) for v in members["window_hours"]],
-        [str(n) for n in members["number"]],
-        title=f"{label[:1].upper() + label[1:]}: when",
-    )
-    table = [
-        {
-            "number": int(row["number"]),
-            "incident_id": int(row["incident_id"]),
-            "complaint_number": str(row["complaint_number"]),
-            "when": when_text({str(k): v for k, v in row.items()}),
-            "weekday": WEEKDAYS[row["occurred_local"].weekday()],
-            "offence": str(row["offence_description"]),
-            "block_address": str(row["block_address"]),
-            "neighbourhood": str(row["neighbourhood"]),
-        }
-        for row in members.to_dict("records")
-    ]
+    timeline = member_timeline(members, f"{label[:1].upper() + label[1:]}: when")
+    table = incident_table(members)
     content = {
         "agency": code,
         "category": request.category,

@@ -22,6 +22,8 @@ from sqlalchemy import select
 from openilp.core import OpenILP, Request
 from openilp.core.contract import require
 from openilp.db.models import Agency, Incident
+from openilp.products.figures import timeline_chart
+from openilp.products.series_profile import WEEKDAYS
 from openilp.services.series.possible import PossibleSeriesRequest
 
 __all__ = [
@@ -29,7 +31,9 @@ __all__ = [
     "NAME_PROPERTY",
     "BulletinRequest",
     "bulletin_series_request",
+    "incident_table",
     "member_rows",
+    "member_timeline",
     "neighbourhood_names",
     "when_text",
 ]
@@ -201,6 +205,33 @@ def when_text(row: Mapping[str, Any]) -> str:
     if end.date() != start.date():
         return f"{start:%Y-%m-%d %H:%M} to {end:%m-%d %H:%M}"
     return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"
+
+
+def incident_table(members: pd.DataFrame) -> list[dict[str, Any]]:
+    """The bulletin's incidents table: one row per member, numbered as on its map and timeline."""
+    return [
+        {
+            "number": int(row["number"]),
+            "incident_id": int(row["incident_id"]),
+            "complaint_number": str(row["complaint_number"]),
+            "when": when_text({str(k): v for k, v in row.items()}),
+            "weekday": WEEKDAYS[row["occurred_local"].weekday()],
+            "offence": str(row["offence_description"]),
+            "block_address": str(row["block_address"]),
+            "neighbourhood": str(row["neighbourhood"]),
+        }
+        for row in members.to_dict("records")
+    ]
+
+
+def member_timeline(members: pd.DataFrame, title: str) -> Any:
+    """The bulletin's timeline: each member at its date and local time, with its recorded window."""
+    return timeline_chart(
+        list(members["occurred_local"]),
+        [float(v) for v in members["window_hours"]],
+        [str(n) for n in members["number"]],
+        title=title,
+    )
 
 
 def neighbourhood_names(boundaries: Mapping[str, Any] | None) -> dict[str, str]:

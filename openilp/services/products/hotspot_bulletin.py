@@ -36,8 +36,8 @@ from typing import Any
 
 from openilp.core import OpenILP
 from openilp.products import ContentItem
-from openilp.products.figures import MapCircle, MapLayer, incident_map, timeline_chart
-from openilp.products.series_profile import WEEKDAYS, look_for, series_profile
+from openilp.products.figures import MapCircle, MapLayer, incident_map
+from openilp.products.series_profile import look_for, series_profile
 from openilp.security.actors import UserInfo
 from openilp.services.analysis.common import NoEventsError
 from openilp.services.analysis.nearrepeat import (
@@ -50,9 +50,10 @@ from openilp.services.products.bulletin_parts import (
     MAX_TABLE_ROWS,
     NAME_PROPERTY,
     BulletinRequest,
+    incident_table,
     member_rows,
+    member_timeline,
     neighbourhood_names,
-    when_text,
 )
 from openilp.services.products.common import BuiltProduct, boundary_layer, producer_agency, product_basemap
 
@@ -200,27 +201,11 @@ def build_hotspot_bulletin(core: OpenILP, actor: UserInfo | None, request: Bulle
         height_in=4.2,
         basemap=product_basemap(core),
     )
-    timeline = timeline_chart(
-        list(members["occurred_local"]),
-        [float(v) for v in members["window_hours"]],
-        [str(n) for n in members["number"]],
-        title=f"{capital}: when",
-    )
+    timeline = member_timeline(members, f"{capital}: when")
     trigger = int(zone["incident_id"])
     table = [
-        {
-            "number": int(row["number"]),
-            "incident_id": int(row["incident_id"]),
-            "complaint_number": str(row["complaint_number"]),
-            "when": when_text({str(k): v for k, v in row.items()}),
-            "weekday": WEEKDAYS[row["occurred_local"].weekday()],
-            "offence": str(row["offence_description"]),
-            "block_address": str(row["block_address"]),
-            "neighbourhood": str(row["neighbourhood"]),
-            "distance_m": round(float(row["distance_m"])),
-            "trigger": int(row["incident_id"]) == trigger,
-        }
-        for row in members.to_dict("records")
+        {**row, "distance_m": round(float(distance)), "trigger": row["incident_id"] == trigger}
+        for row, distance in zip(incident_table(members), members["distance_m"], strict=True)
     ]
     knox = alerts.request.knox
     hot_spot = {key: zone[key] for key in _ZONE_FIELDS}
