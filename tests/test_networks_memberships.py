@@ -217,7 +217,10 @@ def test_the_command_line_prints_the_layer_for_whom_it_acts(
     _, _, ids = world
     monkeypatch.setenv("OPENILP_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("OPENILP_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("COLUMNS", raising=False)  # lines whole, as when piped
+    # Lines whole, as when piped: test runners may export COLUMNS, which Rich reads once when the console is built.
+    monkeypatch.delenv("COLUMNS", raising=False)
+    for console in (common.console, common.err_console):
+        monkeypatch.setattr(console, "_width", None)
     for cached in (common.settings, common.engine, common.core):
         cached.cache_clear()
     try:
