@@ -1,5 +1,5 @@
 """What the products' tests share: a PDF's text per page, its structure tree, its pages as PNG images,
-a mail sink and a map tile server, both on 127.0.0.1."""
+a mail sink and a map tile server, both on 127.0.0.1, and the St. Louis store the bulletins read."""
 
 from __future__ import annotations
 
@@ -15,6 +15,31 @@ from pathlib import Path
 from typing import Any
 
 import pypdf
+from sqlalchemy import Engine
+
+#: St. Louis, June 2018 to June 2019: the bulletins' recent weeks and the year their analyses learn from.
+BULLETIN_FILES = [("2018", m) for m in ("june", "july", "august", "september", "october", "november", "december")]
+BULLETIN_FILES += [("2019", m) for m in ("january", "february", "march", "april", "may", "june")]
+
+
+def bulletin_store(backend: str, folder: Path) -> Engine:
+    """A migrated store on ``backend`` (``"sqlite"`` in ``folder``, or the test PostgreSQL emptied)
+    holding :data:`BULLETIN_FILES`."""
+    from conftest import _postgres_engine, _truncate_postgres, shared_file
+    from store_support import import_source
+
+    from openilp.db import make_engine, migrate
+    from openilp.ingest.spec import load_source_spec
+
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{folder / 'openilp.sqlite3'}")
+        migrate(engine)
+    else:
+        engine = _postgres_engine()
+        _truncate_postgres(engine)
+    files = [shared_file("stlouis", "monthly", year, f"{month}{year}.csv") for year, month in BULLETIN_FILES]
+    import_source(engine, load_source_spec("stlouis"), files)
+    return engine
 
 
 def page_texts(pdf: bytes) -> list[str]:

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import BACKENDS, _postgres_engine, _truncate_postgres, shared_file
+from conftest import BACKENDS
 from PIL import Image
-from products_support import page_texts, pdftoppm_pages, structure_of
+from products_support import bulletin_store, page_texts, pdftoppm_pages, structure_of
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from store_support import add_user, core_for, import_source
+from store_support import add_user, core_for
 from typer.testing import CliRunner
 
 from openilp.cli import app, common
@@ -30,7 +30,6 @@ from openilp.core import OpenILP
 from openilp.db.models import Incident
 from openilp.db.product_models import Product
 from openilp.errors import NotPermitted
-from openilp.ingest.spec import load_source_spec
 from openilp.products.series_profile import look_for, series_profile
 from openilp.services.analysis.common import NoEventsError
 from openilp.services.products.bulletin import BulletinRequest, bulletin
@@ -40,8 +39,6 @@ from openilp.services.series.possible import PossibleSeriesRequest, possible_ser
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
-FILES = [("2018", m) for m in ("june", "july", "august", "september", "october", "november", "december")]
-FILES += [("2019", m) for m in ("january", "february", "march", "april", "may", "june")]
 AS_OF = dt.date(2019, 6, 9)
 REQUEST = BulletinRequest("SLMPD", "burglary", AS_OF)
 runner = CliRunner()
@@ -50,16 +47,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module", params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """St. Louis, June 2018 to June 2019: the 60 days searched and the year the linkage learns from."""
-    from openilp.db import make_engine, migrate
-
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('bulletin') / 'openilp.sqlite3'}")
-        migrate(engine)
-    else:
-        engine = _postgres_engine()
-        _truncate_postgres(engine)
-    files = [shared_file("stlouis", "monthly", year, f"{month}{year}.csv") for year, month in FILES]
-    import_source(engine, load_source_spec("stlouis"), files)
+    engine = bulletin_store(request.param, tmp_path_factory.mktemp("bulletin"))
     yield engine
     if request.param == "sqlite":
         engine.dispose()

@@ -20,12 +20,12 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
-from conftest import BACKENDS, _postgres_engine, _truncate_postgres, shared_file
+from conftest import BACKENDS
 from PIL import Image
-from products_support import TileServer, page_texts, pdftoppm_pages, structure_of
+from products_support import TileServer, bulletin_store, page_texts, pdftoppm_pages, structure_of
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from store_support import add_user, core_for, import_source
+from store_support import add_user, core_for
 from typer.testing import CliRunner
 
 from openilp.cli import app, common
@@ -33,7 +33,6 @@ from openilp.core import OpenILP
 from openilp.db.models import Incident
 from openilp.db.product_models import Product
 from openilp.errors import InvalidRequest, NotPermitted
-from openilp.ingest.spec import load_source_spec
 from openilp.services.analysis import nearrepeat as nearrepeat_service
 from openilp.services.analysis.common import NoEventsError, guard_event_frame
 from openilp.services.analysis.events import EVENT_COLUMNS, load_events
@@ -45,8 +44,6 @@ from openilp.services.products.hotspot_bulletin import hot_spot_alert_request, r
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
-FILES = [("2018", m) for m in ("june", "july", "august", "september", "october", "november", "december")]
-FILES += [("2019", m) for m in ("january", "february", "march", "april", "may", "june")]
 AS_OF = dt.date(2019, 6, 9)
 REQUEST = BulletinRequest("SLMPD", "burglary", AS_OF, hot_spot=True)
 runner = CliRunner()
@@ -55,16 +52,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module", params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """St. Louis, June 2018 to June 2019: the alert window and the year its Knox test learns from."""
-    from openilp.db import make_engine, migrate
-
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('hotspot') / 'openilp.sqlite3'}")
-        migrate(engine)
-    else:
-        engine = _postgres_engine()
-        _truncate_postgres(engine)
-    files = [shared_file("stlouis", "monthly", year, f"{month}{year}.csv") for year, month in FILES]
-    import_source(engine, load_source_spec("stlouis"), files)
+    engine = bulletin_store(request.param, tmp_path_factory.mktemp("hotspot"))
     yield engine
     if request.param == "sqlite":
         engine.dispose()
